@@ -42,5 +42,4 @@ ensure_deps() {
     pnpm install --frozen-lockfile --reporter=silent
     touch "$stamp"
   fi
-  [ -n "${PFM_CHROMIUM:-}" ] || ensure_chromium
 }
