@@ -1,0 +1,115 @@
+// What the engine publishes (pfm.board-updates.v1, pfm.alerts.v1), what ingest keeps
+// (pfm.ingest-rejects.v1), and what the read API and socket.io serve. These derived
+// topics carry JSON validated by these schemas, so ops can read them with kcat.
+import { z } from 'zod';
+
+export const WARD_TYPES = ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'] as const;
+export type WardType = (typeof WARD_TYPES)[number];
+
+export const wardSchema = z.strictObject({
+  site: z.string().min(1),
+  code: z.string().min(1),
+  name: z.string().min(1),
+  hospital: z.string().optional(),
+  type: z.enum(WARD_TYPES),
+  beds: z.number().int().min(0),
+});
+export type Ward = z.infer<typeof wardSchema>;
+
+export const ALERT_RULES = [
+  'stranded', 'super_stranded', 'long_stay', 'edd_passed', 'referral_response',
+  'followup_due', 'followup_missed', 'occupancy',
+] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
+
+export const alertSchema = z.strictObject({
+  alertId: z.string(),
+  rule: z.enum(ALERT_RULES),
+  severity: z.enum(['info', 'warning', 'critical']),
+  threshold: z.strictObject({ value: z.number(), unit: z.enum(['days', 'hours', 'percent']) }),
+  source: z.string(),
+  message: z.string(),
+  site: z.string(),
+  ward: z.string().optional(),
+  team: z.string().optional(),
+  patientId: z.string().optional(),
+  nhsNumber: z.string().optional(),
+  spellId: z.string().optional(),
+  referralId: z.string().optional(),
+  becameTrueAt: z.number(),
+  raisedAt: z.number(),
+  acknowledged: z.strictObject({ by: z.string(), at: z.number(), note: z.string().optional() }).optional(),
+});
+export type Alert = z.infer<typeof alertSchema>;
+
+export const wardSummarySchema = z.strictObject({
+  site: z.string(),
+  ward: z.string(),
+  name: z.string(),
+  wardType: z.enum(WARD_TYPES),
+  beds: z.number(),
+  occupied: z.number(),
+  onLeave: z.number(),
+  present: z.number(),
+  free: z.number(),
+  closed: z.number(),
+  crfd: z.number(),
+  crfdReasons: z.record(z.string(), z.number()),
+  stranded: z.number(),
+  superStranded: z.number(),
+  longStay: z.number(),
+  eddPassed: z.number(),
+  outOfArea: z.number(),
+  occupancyPct: z.number(),
+  occupancyInclLeavePct: z.number(),
+  seq: z.number(),
+});
+export type WardSummary = z.infer<typeof wardSummarySchema>;
+
+export const boardUpdateSchema = z.strictObject({
+  site: z.string(),
+  ward: z.string(),
+  seq: z.number(),
+  at: z.number(),
+  summary: wardSummarySchema,
+  change: z.strictObject({ eventId: z.string(), type: z.string(), spellId: z.string().optional() }).optional(),
+});
+export type BoardUpdate = z.infer<typeof boardUpdateSchema>;
+
+export const fieldErrorSchema = z.strictObject({ path: z.string(), message: z.string() });
+export type FieldError = z.infer<typeof fieldErrorSchema>;
+
+export const rejectSchema = z.strictObject({
+  rejectId: z.string(),
+  stage: z.enum(['ingest', 'engine']),
+  channel: z.string(),
+  sourceSystem: z.string().optional(),
+  receivedAt: z.number(),
+  reason: z.string(),
+  errors: z.array(fieldErrorSchema),
+  raw: z.string(),
+  rawEncoding: z.enum(['utf8', 'base64']),
+  eventId: z.string().optional(),
+  redriveOf: z.string().optional(),
+});
+export type Reject = z.infer<typeof rejectSchema>;
+
+/** A patient row on a ward board: minimum identifiable data only. */
+export const patientRowSchema = z.strictObject({
+  site: z.string(),
+  patientId: z.string(),
+  nhsNumber: z.string().optional(),
+  spellId: z.string(),
+  initials: z.string().optional(),
+  ward: z.string(),
+  bed: z.string().optional(),
+  admittedAt: z.number(),
+  losDays: z.number(),
+  status: z.enum(['admitted', 'on_leave', 'discharged']),
+  flags: z.array(z.string()),
+  expectedDischargeAt: z.number().optional(),
+  crfdReason: z.string().optional(),
+  legalStatus: z.string().optional(),
+  outOfArea: z.boolean().optional(),
+});
+export type PatientRow = z.infer<typeof patientRowSchema>;

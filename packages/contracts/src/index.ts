@@ -1,0 +1,7 @@
+export * from './fields';
+export * from './events';
+export * from './avro';
+export * from './topics';
+export * from './board';
+export * from './socket';
+export * from './nhs-number';

@@ -1,0 +1,26 @@
+// Kafka topics the product owns. Names are part of the public contract (DESIGN.md).
+export const TOPICS = {
+  flowEvents: 'pfm.flow-events.v1',
+  ingestRejects: 'pfm.ingest-rejects.v1',
+  boardUpdates: 'pfm.board-updates.v1',
+  alerts: 'pfm.alerts.v1',
+} as const;
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+export interface TopicSpec { topic: string; numPartitions: number; configEntries: { name: string; value: string }[] }
+
+/**
+ * Retention: the flow-event log is the source of truth (replay and rebuild read it
+ * from the beginning), so it is kept forever by default; rejects are kept 90 days for
+ * re-drive; board updates and alerts are derived and kept 7 / 30 days.
+ */
+export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number } = {}): TopicSpec[] {
+  const partitions = opts.partitions ?? 6;
+  const day = 24 * 3600 * 1000;
+  return [
+    { topic: TOPICS.flowEvents, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(opts.flowEventRetentionMs ?? -1) }] },
+    { topic: TOPICS.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
+    { topic: TOPICS.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
+    { topic: TOPICS.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
+  ];
+}
