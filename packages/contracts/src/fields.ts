@@ -5,13 +5,13 @@ import { z } from 'zod';
 
 export type AvroSchema = string | Record<string, unknown> | AvroSchema[];
 
-export interface Field<T> {
+export interface Field<T, O extends boolean = boolean> {
   readonly zod: z.ZodType<T, unknown>;
   readonly avro: AvroSchema;
-  readonly optional: boolean;
+  readonly optional: O;
 }
 
-const field = <T>(zod: z.ZodType<T, unknown>, avro: AvroSchema): Field<T> => ({ zod, avro, optional: false });
+const field = <T>(zod: z.ZodType<T, unknown>, avro: AvroSchema): Field<T, false> => ({ zod, avro, optional: false });
 
 export const f = {
   string: (opts: { min?: number; max?: number; pattern?: RegExp } = {}) => {
@@ -36,14 +36,14 @@ export const f = {
   /** A closed set of codes, kept as a string on the wire so new codes never break old readers. */
   oneOf: <const V extends readonly [string, ...string[]]>(values: V) =>
     field<V[number]>(z.enum(values) as unknown as z.ZodType<V[number], unknown>, 'string'),
-  optional: <T>(inner: Field<T>): Field<T | undefined> => ({
+  optional: <T>(inner: Field<T>): Field<T | undefined, true> => ({
     zod: inner.zod.optional() as unknown as z.ZodType<T | undefined, unknown>,
     avro: ['null', inner.avro],
     optional: true,
   }),
 };
 
-export type Shape = Record<string, Field<unknown>>;
+export type Shape = Record<string, Field<unknown, boolean>>;
 type Req<S extends Shape> = { [K in keyof S as S[K]['optional'] extends true ? never : K]: S[K] extends Field<infer T> ? T : never };
 type Opt<S extends Shape> = { [K in keyof S as S[K]['optional'] extends true ? K : never]?: S[K] extends Field<infer T> ? Exclude<T, undefined> : never };
 export type Infer<S extends Shape> = Req<S> & Opt<S> extends infer O ? { [K in keyof O]: O[K] } : never;

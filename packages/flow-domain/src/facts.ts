@@ -1,0 +1,178 @@
+// What a patient contributes to shared aggregates, and which clocks they have running.
+// The store never increments a counter by hand: it diffs the facts before and after an
+// event and applies the difference, so ward counters always equal the sum of patients.
+import type { Alert, AlertRule, WardType } from '@pfm/contracts';
+import type { PatientView, Spell } from './pathway';
+import { DAY_MS, HOUR_MS, longStayDaysFor, losCrossingAt, SOURCES, type Thresholds } from './thresholds';
+
+export interface DomainContext {
+  thresholds: Thresholds;
+  wardType(ward: string): WardType;
+}
+
+/** A counter contribution: scope is "ward:<code>" or "team:<code>". */
+export interface CountFact { kind: 'count'; scope: string; name: string; value: number }
+/** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward. */
+export interface IndexFact { kind: 'index'; scope: string; index: 'los' | 'edd'; member: string; score: number }
+/** A bed held by a spell. */
+export interface BedFact { kind: 'bed'; scope: string; bed: string; member: string }
+export type Fact = CountFact | IndexFact | BedFact;
+
+export const factKey = (f: Fact): string =>
+  f.kind === 'count' ? `c|${f.scope}|${f.name}` : f.kind === 'index' ? `i|${f.scope}|${f.index}|${f.member}` : `b|${f.scope}|${f.bed}`;
+
+export const spellMember = (patientId: string, spellId: string): string => `${patientId}|${spellId}`;
+
+const openSpells = (v: PatientView): Spell[] => Object.values(v.spells).filter((s) => s.status !== 'discharged');
+
+export function facts(patientId: string, v: PatientView): Fact[] {
+  const out: Fact[] = [];
+  const count = (scope: string, name: string) => out.push({ kind: 'count', scope, name, value: 1 });
+  for (const s of openSpells(v)) {
+    const scope = `ward:${s.ward}`;
+    const member = spellMember(patientId, s.spellId);
+    count(scope, 'occupied');
+    if (s.status === 'on_leave') count(scope, 'onLeave');
+    if (s.crfd) {
+      count(scope, 'crfd');
+      count(scope, `crfd:${s.crfd.reasonCode}`);
+    }
+    if (s.outOfArea) count(scope, 'outOfArea');
+    out.push({ kind: 'index', scope, index: 'los', member, score: s.admittedAt });
+    if (s.expectedDischargeAt !== undefined) out.push({ kind: 'index', scope, index: 'edd', member, score: s.expectedDischargeAt });
+    if (s.bed) out.push({ kind: 'bed', scope, bed: s.bed, member });
+  }
+  for (const [k] of Object.entries(v.closedBeds)) count(`ward:${k.split('|')[0]}`, 'closed');
+  for (const r of Object.values(v.referrals)) if (r.status === 'waiting') count(`team:${r.team}`, 'waiting');
+  if (v.awaitingAdmission) count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+  return out;
+}
+
+/** Merges facts with the same key (sums counts; a patient holds at most one of each index/bed entry). */
+function byKey(fs: Fact[]): Map<string, Fact> {
+  const m = new Map<string, Fact>();
+  for (const f of fs) {
+    const k = factKey(f);
+    const prev = m.get(k);
+    if (prev && prev.kind === 'count' && f.kind === 'count') m.set(k, { ...prev, value: prev.value + f.value });
+    else m.set(k, f);
+  }
+  return m;
+}
+
+export type FactOp =
+  | { op: 'incr'; scope: string; name: string; by: number }
+  | { op: 'zadd'; scope: string; index: 'los' | 'edd'; member: string; score: number }
+  | { op: 'zrem'; scope: string; index: 'los' | 'edd'; member: string }
+  | { op: 'bedset'; scope: string; bed: string; member: string }
+  | { op: 'beddel'; scope: string; bed: string; member: string };
+
+/** The smallest set of operations turning `before` aggregates into `after`. */
+export function diffFacts(before: Fact[], after: Fact[]): FactOp[] {
+  const b = byKey(before);
+  const a = byKey(after);
+  const ops: FactOp[] = [];
+  for (const [k, f] of b) {
+    const g = a.get(k);
+    if (f.kind === 'count') {
+      const by = (g && g.kind === 'count' ? g.value : 0) - f.value;
+      if (by !== 0) ops.push({ op: 'incr', scope: f.scope, name: f.name, by });
+    } else if (f.kind === 'index') {
+      if (!g) ops.push({ op: 'zrem', scope: f.scope, index: f.index, member: f.member });
+      else if (g.kind === 'index' && g.score !== f.score) ops.push({ op: 'zadd', scope: g.scope, index: g.index, member: g.member, score: g.score });
+    } else if (!g || (g.kind === 'bed' && g.member !== f.member)) {
+      ops.push({ op: 'beddel', scope: f.scope, bed: f.bed, member: f.member });
+      if (g && g.kind === 'bed') ops.push({ op: 'bedset', scope: g.scope, bed: g.bed, member: g.member });
+    }
+  }
+  for (const [k, g] of a) {
+    if (b.has(k)) continue;
+    if (g.kind === 'count') ops.push({ op: 'incr', scope: g.scope, name: g.name, by: g.value });
+    else if (g.kind === 'index') ops.push({ op: 'zadd', scope: g.scope, index: g.index, member: g.member, score: g.score });
+    else ops.push({ op: 'bedset', scope: g.scope, bed: g.bed, member: g.member });
+  }
+  return ops;
+}
+
+/** A clock that will make an alert true at `dueAt` unless an event stops it first. */
+export interface Timer {
+  alertId: string;
+  rule: AlertRule;
+  dueAt: number;
+  threshold: Alert['threshold'];
+  ward?: string;
+  team?: string;
+  spellId?: string;
+  referralId?: string;
+}
+
+export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
+  const t = ctx.thresholds;
+  const out: Timer[] = [];
+  for (const s of Object.values(v.spells)) {
+    if (s.status !== 'discharged') {
+      const ward = s.ward;
+      const los = (rule: AlertRule, days: number) =>
+        out.push({ alertId: `${rule}:${site}:${patientId}:${s.spellId}:${days}d`, rule, dueAt: losCrossingAt(t, s.admittedAt, days), threshold: { value: days, unit: 'days' }, ward, spellId: s.spellId });
+      los('stranded', t.strandedDays);
+      los('super_stranded', t.superStrandedDays);
+      los('long_stay', longStayDaysFor(t, ctx.wardType(ward)));
+      if (s.expectedDischargeAt !== undefined) {
+        out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
+      }
+    } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx)) {
+      out.push({
+        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
+        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId,
+      });
+    }
+  }
+  for (const r of Object.values(v.referrals)) {
+    if (r.status !== 'waiting') continue;
+    const hours = r.teamType === 'liaison' ? Math.min(1, t.referralResponseHours.emergency) : t.referralResponseHours[r.urgency as keyof Thresholds['referralResponseHours']] ?? t.referralResponseHours.routine;
+    out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
+  }
+  return out;
+}
+
+export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
+  const t = ctx.thresholds;
+  if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
+  return t.followUpWardTypes.includes(ctx.wardType(s.ward));
+}
+
+const SEVERITY: Record<AlertRule, Alert['severity']> = {
+  stranded: 'info', super_stranded: 'warning', long_stay: 'warning', edd_passed: 'info',
+  referral_response: 'critical', followup_due: 'warning', followup_missed: 'critical', occupancy: 'warning',
+};
+
+function describe(timer: Timer, who: string): string {
+  const th = `${timer.threshold.value} ${timer.threshold.unit}`;
+  switch (timer.rule) {
+    case 'stranded': return `${who} has been in hospital ${th} (stranded)`;
+    case 'super_stranded': return `${who} has been in hospital ${th} (super-stranded)`;
+    case 'long_stay': return `${who} has been in hospital ${th} (long stay)`;
+    case 'edd_passed': return `${who} is past their expected date of discharge`;
+    case 'referral_response': return `Referral ${timer.referralId} not responded to within ${th}`;
+    case 'followup_missed': return `${who}: no follow-up contact within ${th} of discharge`;
+    case 'followup_due': return `${who}: 72h follow-up due`;
+    case 'occupancy': return `Occupancy above ${th}`;
+  }
+}
+
+/**
+ * The alert for a timer that has fired, if its condition still holds in the current view
+ * (an event may have stopped the clock after the timer was scheduled).
+ */
+export function alertFor(site: string, patientId: string, nhsNumber: string | undefined, v: PatientView, ctx: DomainContext, timer: Timer, now: number): Alert | null {
+  const live = timers(site, patientId, v, ctx).find((x) => x.alertId === timer.alertId);
+  if (!live || live.dueAt > now) return null;
+  const who = nhsNumber ? `NHS ${nhsNumber.slice(0, 3)} ${nhsNumber.slice(3, 6)} ${nhsNumber.slice(6)}` : `Patient ${patientId}`;
+  return {
+    alertId: live.alertId, rule: live.rule, severity: SEVERITY[live.rule], threshold: live.threshold, source: SOURCES[live.rule as keyof typeof SOURCES],
+    message: describe(live, who), site, ward: live.ward, team: live.team, patientId, nhsNumber, spellId: live.spellId, referralId: live.referralId,
+    becameTrueAt: live.dueAt, raisedAt: now,
+  };
+}
+
+export { DAY_MS };

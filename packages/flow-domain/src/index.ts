@@ -1,0 +1,4 @@
+export * from './thresholds';
+export * from './pathway';
+export * from './patient';
+export * from './facts';

@@ -1,0 +1,118 @@
+import { DEFAULT_THRESHOLDS, diffFacts, emptyPatient, evolve, facts, fold, timers, type DomainContext, type PatientState } from './index';
+import { days, ev, hours, T0 } from './testing';
+import type { FlowEvent } from '@pfm/contracts';
+
+const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: (w) => (w.startsWith('OA') ? 'older_adult_acute' : 'adult_acute') };
+
+function applyAll(events: FlowEvent[], s: PatientState = emptyPatient('RXT', 'P1')) {
+  const outcomes: string[] = [];
+  for (const e of events) {
+    const r = evolve(s, e);
+    s = r.state;
+    outcomes.push(r.outcome.kind);
+  }
+  return { state: s, view: fold(s.events).view, outcomes };
+}
+
+const admit = (at = T0, ward = 'W12', spellId = 'S1') => ev('patient.admitted', { spellId, ward, bed: 'B1' }, at);
+
+describe('pathway', () => {
+  it('given an admitted spell, when transferred, LOS still counts from the spell start', () => {
+    const { view } = applyAll([admit(), ev('patient.transferred', { spellId: 'S1', ward: 'W14', bed: 'B2' }, T0 + days(3))]);
+    expect(view.spells.S1).toMatchObject({ ward: 'W14', admittedAt: T0, status: 'admitted' });
+    const f = facts('P1', view);
+    expect(f).toContainEqual({ kind: 'index', scope: 'ward:W14', index: 'los', member: 'P1|S1', score: T0 });
+    expect(f.find((x) => x.scope === 'ward:W12')).toBeUndefined();
+  });
+
+  it('keeps the bed on leave and releases it only on a real discharge', () => {
+    const a = applyAll([admit(), ev('leave.started', { spellId: 'S1' }, T0 + days(1))]);
+    expect(facts('P1', a.view)).toEqual(expect.arrayContaining([
+      { kind: 'count', scope: 'ward:W12', name: 'occupied', value: 1 },
+      { kind: 'count', scope: 'ward:W12', name: 'onLeave', value: 1 },
+      { kind: 'bed', scope: 'ward:W12', bed: 'B1', member: 'P1|S1' },
+    ]));
+    const d = applyAll([ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(2))], a.state);
+    expect(facts('P1', d.view).filter((x) => x.kind !== 'count' || x.scope.startsWith('ward:'))).toEqual([]);
+  });
+
+  it('rejects a discharge of a discharged spell and a transfer after discharge, with reasons', () => {
+    const base = applyAll([admit(), ev('patient.discharged', { spellId: 'S1' }, T0 + days(2))]).state;
+    const r1 = evolve(base, ev('patient.discharged', { spellId: 'S1' }, T0 + days(3)));
+    expect(r1.outcome).toEqual({ kind: 'rejected', reason: 'discharge of already discharged spell S1' });
+    const r2 = evolve(base, ev('patient.transferred', { spellId: 'S1', ward: 'W9' }, T0 + days(3)));
+    expect(r2.outcome).toMatchObject({ kind: 'rejected' });
+  });
+
+  it('applies a duplicate once', () => {
+    const a = admit();
+    const { outcomes, state } = applyAll([a, a]);
+    expect(outcomes).toEqual(['applied', 'duplicate']);
+    expect(state.events).toHaveLength(1);
+  });
+
+  it('applies a late transfer inside the spell by event time', () => {
+    const t2 = ev('patient.transferred', { spellId: 'S1', ward: 'W20' }, T0 + days(5));
+    const late = ev('patient.transferred', { spellId: 'S1', ward: 'W14' }, T0 + days(2), { recordedAt: T0 + days(6) });
+    const { view, outcomes } = applyAll([admit(), t2, late]);
+    expect(outcomes).toEqual(['applied', 'applied', 'applied']);
+    expect(view.spells.S1!.stays.map((s) => s.ward)).toEqual(['W12', 'W14', 'W20']);
+    expect(view.spells.S1!.ward).toBe('W20');
+  });
+
+  it('parks an event for an unknown spell and applies it when the admission arrives', () => {
+    const transfer = ev('patient.transferred', { spellId: 'S1', ward: 'W14' }, T0 + days(1));
+    const r = applyAll([transfer, admit()]);
+    expect(r.outcomes).toEqual(['parked', 'applied']);
+    expect(r.state.parked).toEqual([]);
+    expect(r.view.spells.S1!.ward).toBe('W14');
+  });
+
+  it('each cancel undoes exactly what it cancels', () => {
+    const a = admit();
+    const t = ev('patient.transferred', { spellId: 'S1', ward: 'W14' }, T0 + days(1));
+    const before = applyAll([a]).view;
+    const afterCancel = applyAll([a, t, ev('transfer.cancelled', { spellId: 'S1' }, T0 + days(1) + hours(1))]).view;
+    expect(facts('P1', afterCancel)).toEqual(facts('P1', before));
+    const dis = applyAll([a, ev('patient.discharged', { spellId: 'S1' }, T0 + days(4)), ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(4) + hours(2))]).view;
+    expect(dis.spells.S1!.status).toBe('admitted');
+    const adm = applyAll([a, ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(1))]).view;
+    expect(adm.spells).toEqual({});
+    const lv = applyAll([a, ev('leave.started', { spellId: 'S1' }, T0 + days(1)), ev('leave.cancelled', { spellId: 'S1', which: 'start' }, T0 + days(1) + hours(1))]).view;
+    expect(lv.spells.S1!.status).toBe('admitted');
+  });
+});
+
+describe('timers and alerts', () => {
+  it('schedules stranded at 7d, super-stranded at 21d and long stay by ward type', () => {
+    const { view } = applyAll([admit(T0, 'OA1')]);
+    const ts = timers('RXT', 'P1', view, ctx);
+    expect(ts.find((t) => t.rule === 'stranded')!.dueAt).toBe(T0 + days(7));
+    expect(ts.find((t) => t.rule === 'super_stranded')!.dueAt).toBe(T0 + days(21));
+    expect(ts.find((t) => t.rule === 'long_stay')!.dueAt).toBe(T0 + days(90));
+  });
+
+  it('starts a 72h follow-up clock at discharge that a follow-up contact stops; death is exempt', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx)).toEqual([expect.objectContaining({ rule: 'followup_missed', dueAt: T0 + days(10) + hours(72) })]);
+    const f = applyAll([ev('followup.made', { spellId: 'S1' }, T0 + days(11))], d.state);
+    expect(timers('RXT', 'P1', f.view, ctx)).toEqual([]);
+    const died = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: 'died' }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', died.view, ctx)).toEqual([]);
+  });
+
+  it('times a very urgent referral response at 4h', () => {
+    const { view } = applyAll([ev('referral.received', { referralId: 'R1', team: 'CRISIS-N', teamType: 'crisis', urgency: 'very_urgent' }, T0)]);
+    expect(timers('RXT', 'P1', view, ctx)).toEqual([expect.objectContaining({ rule: 'referral_response', dueAt: T0 + hours(4), team: 'CRISIS-N' })]);
+  });
+
+  it('diffs aggregates so that applying the ops reproduces the after-state', () => {
+    const before = facts('P1', applyAll([admit()]).view);
+    const after = facts('P1', applyAll([admit(), ev('crfd.started', { spellId: 'S1', reasonCode: '14' }, T0 + days(1))]).view);
+    expect(diffFacts(before, after)).toEqual(expect.arrayContaining([
+      { op: 'incr', scope: 'ward:W12', name: 'crfd', by: 1 },
+      { op: 'incr', scope: 'ward:W12', name: 'crfd:14', by: 1 },
+    ]));
+    expect(diffFacts(after, after)).toEqual([]);
+  });
+});

@@ -1,0 +1,283 @@
+// The pathway state machine. A patient's state is the fold of their accepted events in
+// event-time order; cancels remove exactly the event they cancel before the fold, so
+// "undo" can never drift from "do". Pure: no I/O, no clock.
+import type { FlowEvent, FlowEventOf, FlowEventType } from '@pfm/contracts';
+
+export type SpellStatus = 'admitted' | 'on_leave' | 'discharged';
+
+export interface WardStay { ward: string; bed?: string; from: number }
+
+export interface Spell {
+  spellId: string;
+  status: SpellStatus;
+  admittedAt: number;
+  ward: string;
+  bed?: string;
+  stays: WardStay[];
+  leave?: { startedAt: number; leaveType?: string; expectedReturnAt?: number };
+  crfd?: { startedAt: number; reasonCode: string };
+  crfdPeriods: number;
+  expectedDischargeAt?: number;
+  eddChanges: number;
+  outOfArea?: boolean;
+  oapReason?: string;
+  distanceFromHomeKm?: number;
+  legalStatus?: string;
+  admissionMethod?: string;
+  admissionSource?: string;
+  dischargedAt?: number;
+  destination?: string;
+  dischargeMethod?: string;
+  followUpAt?: number;
+}
+
+export interface Referral {
+  referralId: string;
+  team: string;
+  teamType: string;
+  urgency: string;
+  receivedAt: number;
+  status: 'waiting' | 'assessed' | 'accepted' | 'closed';
+  respondedAt?: number;
+}
+
+export interface PatientView {
+  spells: Record<string, Spell>;
+  referrals: Record<string, Referral>;
+  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string };
+  initials?: string;
+  ageBand?: string;
+  gender?: string;
+  ethnicity?: string;
+  area?: string;
+  closedBeds: Record<string, string>; // ward pseudo-patients only: "ward|bed" -> reason
+  acknowledged: Record<string, { by: string; at: number; note?: string }>;
+  mergedFrom: string[];
+  unmapped: number;
+}
+
+export type StepResult = { ok: true } | { ok: false; kind: 'unknown_spell' | 'invalid'; reason: string };
+
+export const emptyView = (): PatientView => ({ spells: {}, referrals: {}, closedBeds: {}, acknowledged: {}, mergedFrom: [], unmapped: 0 });
+
+const CANCELS: Partial<Record<FlowEventType, FlowEventType>> = {
+  'admission.cancelled': 'patient.admitted',
+  'transfer.cancelled': 'patient.transferred',
+  'discharge.cancelled': 'patient.discharged',
+};
+
+export const isCancel = (e: FlowEvent): boolean => e.type in CANCELS || e.type === 'leave.cancelled';
+
+/** Event-time order; ties broken by arrival (recordedAt) then id so the order is total and stable. */
+export function compareEvents(a: FlowEvent, b: FlowEvent): number {
+  return a.occurredAt - b.occurredAt || a.recordedAt - b.recordedAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+}
+
+function targetType(c: FlowEvent): FlowEventType | undefined {
+  if (c.type === 'leave.cancelled') return c.payload.which === 'start' ? 'leave.started' : 'leave.ended';
+  return CANCELS[c.type];
+}
+
+/**
+ * Pairs each cancel with the latest earlier, not yet cancelled event of the type it
+ * cancels in the same spell. Returns the ids of both sides, or the cancels that found
+ * nothing to cancel.
+ */
+export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[] } {
+  const removed = new Set<string>();
+  const orphans: FlowEvent[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const c = events[i]!;
+    const tt = targetType(c);
+    if (!tt) continue;
+    const spellId = (c.payload as { spellId: string }).spellId;
+    let found = false;
+    for (let j = i - 1; j >= 0; j--) {
+      const t = events[j]!;
+      if (t.type === tt && !removed.has(t.eventId) && (t.payload as { spellId?: string }).spellId === spellId) {
+        removed.add(t.eventId);
+        removed.add(c.eventId);
+        found = true;
+        break;
+      }
+    }
+    if (!found) orphans.push(c);
+  }
+  return { removed, orphans };
+}
+
+const isOpen = (s: Spell | undefined): boolean => !!s && s.status !== 'discharged';
+
+function needSpell(v: PatientView, spellId: string, what: string): Spell | StepResult {
+  const s = v.spells[spellId];
+  if (!s) return { ok: false, kind: 'unknown_spell', reason: `${what} for unknown spell ${spellId}` };
+  return s;
+}
+
+/** Applies one (non-cancel) event to the view in place. */
+export function step(v: PatientView, e: FlowEvent): StepResult {
+  const at = e.occurredAt;
+  switch (e.type) {
+    case 'referral.received': {
+      const p = e.payload;
+      if (v.referrals[p.referralId]) return { ok: false, kind: 'invalid', reason: `referral ${p.referralId} already received` };
+      v.referrals[p.referralId] = { referralId: p.referralId, team: p.team, teamType: p.teamType, urgency: p.urgency, receivedAt: at, status: 'waiting' };
+      if (p.area) v.area = p.area;
+      return { ok: true };
+    }
+    case 'referral.assessed':
+    case 'referral.accepted':
+    case 'referral.closed': {
+      const r = v.referrals[e.payload.referralId];
+      if (!r) return { ok: false, kind: 'unknown_spell', reason: `${e.type} for unknown referral ${e.payload.referralId}` };
+      if (r.status === 'closed') return { ok: false, kind: 'invalid', reason: `referral ${r.referralId} is closed` };
+      r.status = e.type === 'referral.assessed' ? 'assessed' : e.type === 'referral.accepted' ? 'accepted' : 'closed';
+      r.respondedAt ??= at;
+      return { ok: true };
+    }
+    case 'admission.decided':
+      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId };
+      return { ok: true };
+    case 'patient.admitted': {
+      const p = e.payload;
+      if (v.spells[p.spellId]) return { ok: false, kind: 'invalid', reason: `spell ${p.spellId} is already admitted` };
+      const open = Object.values(v.spells).find(isOpen);
+      if (open) return { ok: false, kind: 'invalid', reason: `patient already has open spell ${open.spellId}` };
+      v.spells[p.spellId] = {
+        spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at }],
+        crfdPeriods: 0, expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
+        distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
+      };
+      if (p.initials) v.initials = p.initials;
+      if (p.ageBand) v.ageBand = p.ageBand;
+      if (p.gender) v.gender = p.gender;
+      if (p.ethnicity) v.ethnicity = p.ethnicity;
+      if (p.area) v.area = p.area;
+      v.awaitingAdmission = undefined;
+      return { ok: true };
+    }
+    case 'patient.transferred': {
+      const s = needSpell(v, e.payload.spellId, 'transfer');
+      if (!('spellId' in s)) return s;
+      if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `transfer of discharged spell ${s.spellId}` };
+      s.ward = e.payload.ward;
+      s.bed = e.payload.bed;
+      s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at });
+      return { ok: true };
+    }
+    case 'leave.started': {
+      const s = needSpell(v, e.payload.spellId, 'leave start');
+      if (!('spellId' in s)) return s;
+      if (s.status !== 'admitted') return { ok: false, kind: 'invalid', reason: `leave start while spell ${s.spellId} is ${s.status}` };
+      s.status = 'on_leave';
+      s.leave = { startedAt: at, leaveType: e.payload.leaveType, expectedReturnAt: e.payload.expectedReturnAt };
+      return { ok: true };
+    }
+    case 'leave.ended': {
+      const s = needSpell(v, e.payload.spellId, 'leave end');
+      if (!('spellId' in s)) return s;
+      if (s.status !== 'on_leave') return { ok: false, kind: 'invalid', reason: `leave end while spell ${s.spellId} is ${s.status}` };
+      s.status = 'admitted';
+      s.leave = undefined;
+      return { ok: true };
+    }
+    case 'crfd.started': {
+      const s = needSpell(v, e.payload.spellId, 'CRFD start');
+      if (!('spellId' in s)) return s;
+      if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `CRFD start on discharged spell ${s.spellId}` };
+      if (!s.crfd) s.crfdPeriods += 1;
+      s.crfd = { startedAt: s.crfd?.startedAt ?? at, reasonCode: e.payload.reasonCode };
+      return { ok: true };
+    }
+    case 'crfd.ended': {
+      const s = needSpell(v, e.payload.spellId, 'CRFD end');
+      if (!('spellId' in s)) return s;
+      if (!s.crfd) return { ok: false, kind: 'invalid', reason: `CRFD end with no open CRFD period on spell ${s.spellId}` };
+      s.crfd = undefined;
+      return { ok: true };
+    }
+    case 'edd.set': {
+      const s = needSpell(v, e.payload.spellId, 'EDD');
+      if (!('spellId' in s)) return s;
+      if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `EDD set on discharged spell ${s.spellId}` };
+      if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt !== e.payload.expectedDischargeAt) s.eddChanges += 1;
+      s.expectedDischargeAt = e.payload.expectedDischargeAt;
+      return { ok: true };
+    }
+    case 'patient.discharged': {
+      const s = needSpell(v, e.payload.spellId, 'discharge');
+      if (!('spellId' in s)) return s;
+      if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `discharge of already discharged spell ${s.spellId}` };
+      s.status = 'discharged';
+      s.dischargedAt = at;
+      s.destination = e.payload.destination;
+      s.dischargeMethod = e.payload.dischargeMethod;
+      s.leave = undefined;
+      s.crfd = undefined;
+      return { ok: true };
+    }
+    case 'followup.made': {
+      const s = needSpell(v, e.payload.spellId, 'follow-up');
+      if (!('spellId' in s)) return s;
+      if (s.status !== 'discharged') return { ok: false, kind: 'invalid', reason: `follow-up contact before discharge of spell ${s.spellId}` };
+      s.followUpAt ??= at;
+      return { ok: true };
+    }
+    case 'bed.opened':
+    case 'bed.closed': {
+      const k = `${e.payload.ward}|${e.payload.bed}`;
+      if (e.type === 'bed.closed') v.closedBeds[k] = e.payload.reason ?? 'closed';
+      else delete v.closedBeds[k];
+      return { ok: true };
+    }
+    case 'alert.acknowledged':
+      v.acknowledged[e.payload.alertId] ??= { by: e.payload.by, at, note: e.payload.note };
+      return { ok: true };
+    case 'patient.updated': {
+      const p = e.payload;
+      if (p.initials) v.initials = p.initials;
+      const s = p.spellId ? v.spells[p.spellId] : Object.values(v.spells).find(isOpen);
+      if (s && isOpen(s)) {
+        if (p.legalStatus) s.legalStatus = p.legalStatus;
+        if (p.expectedDischargeAt !== undefined) {
+          if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt !== p.expectedDischargeAt) s.eddChanges += 1;
+          s.expectedDischargeAt = p.expectedDischargeAt;
+        }
+      }
+      return { ok: true };
+    }
+    case 'patient.merged':
+      if (!v.mergedFrom.includes(e.payload.mergedPatientId)) v.mergedFrom.push(e.payload.mergedPatientId);
+      return { ok: true };
+    case 'message.unmapped':
+      v.unmapped += 1;
+      return { ok: true };
+    case 'admission.cancelled':
+    case 'transfer.cancelled':
+    case 'discharge.cancelled':
+    case 'leave.cancelled':
+      return { ok: false, kind: 'invalid', reason: `${e.type} found nothing to cancel` };
+  }
+}
+
+export type FoldResult = { view: PatientView; failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[] };
+
+/** Folds sorted events into a view; cancels (and what they cancel) are removed first. */
+export function fold(events: readonly FlowEvent[]): FoldResult {
+  const { removed, orphans } = resolveCancels(events);
+  const v = emptyView();
+  const failures: FoldResult['failures'] = [];
+  const orphanIds = new Set(orphans.map((o) => o.eventId));
+  for (const e of events) {
+    if (removed.has(e.eventId)) continue;
+    if (orphanIds.has(e.eventId)) {
+      failures.push({ event: e, result: { ok: false, kind: 'invalid', reason: `${e.type} found nothing to cancel` } });
+      continue;
+    }
+    const r = step(v, e);
+    if (!r.ok) failures.push({ event: e, result: r });
+  }
+  return { view: v, failures };
+}
+
+export type { FlowEventOf };

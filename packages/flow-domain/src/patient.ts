@@ -1,0 +1,98 @@
+// evolve(state, event): the patient's accepted event log, kept in event-time order,
+// plus events parked while their spell is unknown. Duplicates (same eventId) are
+// no-ops; a late event is accepted when the re-folded history stays valid; an event
+// for an unknown spell is parked and retried whenever the patient's history grows.
+import type { FlowEvent } from '@pfm/contracts';
+import { compareEvents, fold, type PatientView } from './pathway';
+
+export interface ParkedEvent { event: FlowEvent; parkedAt: number; reason: string }
+
+export interface PatientState {
+  site: string;
+  patientId: string;
+  nhsNumber?: string;
+  events: FlowEvent[];
+  parked: ParkedEvent[];
+}
+
+export type Outcome =
+  | { kind: 'applied' }
+  | { kind: 'duplicate' }
+  | { kind: 'parked'; reason: string }
+  | { kind: 'rejected'; reason: string };
+
+export interface EvolveResult {
+  state: PatientState;
+  view: PatientView;
+  outcome: Outcome;
+  /** Parked events that this event made applicable (applied now, in order). */
+  released: FlowEvent[];
+}
+
+export const emptyPatient = (site: string, patientId: string): PatientState => ({ site, patientId, events: [], parked: [] });
+
+function insertSorted(events: readonly FlowEvent[], e: FlowEvent): FlowEvent[] {
+  const out = events.slice();
+  let i = out.length;
+  while (i > 0 && compareEvents(out[i - 1]!, e) > 0) i--;
+  out.splice(i, 0, e);
+  return out;
+}
+
+type TryResult = { ok: true; events: FlowEvent[]; view: PatientView } | { ok: false; park: boolean; reason: string };
+
+function tryAccept(events: readonly FlowEvent[], e: FlowEvent): TryResult {
+  const candidate = insertSorted(events, e);
+  const { view, failures } = fold(candidate);
+  if (failures.length === 0) return { ok: true, events: candidate, view };
+  const own = failures.find((f) => f.event.eventId === e.eventId);
+  if (own) {
+    const spellId = (e.payload as { spellId?: string }).spellId;
+    const unknownSpell = own.result.kind === 'unknown_spell' || (!!spellId && !view.spells[spellId] && own.result.reason.includes('nothing to cancel'));
+    return { ok: false, park: unknownSpell, reason: own.result.reason };
+  }
+  const first = failures[0]!;
+  return { ok: false, park: false, reason: `out of order: would invalidate later event ${first.event.eventId} (${first.result.reason})` };
+}
+
+export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt): EvolveResult {
+  if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId)) {
+    return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };
+  }
+  const r = tryAccept(state.events, e);
+  if (!r.ok) {
+    const view = fold(state.events).view;
+    if (r.park) {
+      const parked = [...state.parked, { event: e, parkedAt: now, reason: r.reason }];
+      return { state: { ...state, parked }, view, outcome: { kind: 'parked', reason: r.reason }, released: [] };
+    }
+    return { state, view, outcome: { kind: 'rejected', reason: r.reason }, released: [] };
+  }
+  let events = r.events;
+  let view = r.view;
+  let parked = state.parked;
+  const released: FlowEvent[] = [];
+  for (let progress = true; progress && parked.length > 0; ) {
+    progress = false;
+    for (const p of parked) {
+      const t = tryAccept(events, p.event);
+      if (t.ok) {
+        events = t.events;
+        view = t.view;
+        released.push(p.event);
+        parked = parked.filter((x) => x !== p);
+        progress = true;
+        break;
+      }
+    }
+  }
+  const nhsNumber = e.nhsNumber ?? state.nhsNumber;
+  return { state: { ...state, nhsNumber, events, parked }, view, outcome: { kind: 'applied' }, released };
+}
+
+/** Parked events whose wait is over: they leave the state and go to the rejects topic. */
+export function expireParked(state: PatientState, now: number, waitMs: number): { state: PatientState; expired: ParkedEvent[] } {
+  const expired = state.parked.filter((p) => now - p.parkedAt >= waitMs);
+  if (expired.length === 0) return { state, expired };
+  return { state: { ...state, parked: state.parked.filter((p) => now - p.parkedAt < waitMs) }, expired };
+}
