@@ -54,6 +54,8 @@ export const payloads = {
   'discharge.cancelled': record('DischargeCancelled', { spellId: id() }),
   'leave.cancelled': record('LeaveCancelled', { spellId: id(), which: f.oneOf(['start', 'end'] as const) }),
   'message.unmapped': record('MessageUnmapped', { trigger: code(), detail: opt(f.string({ max: 500 })) }),
+  /** Written by the engine's scanner into the patient's partition when a parked event's wait is over. */
+  'park.expired': record('ParkExpired', { parkedEventId: f.string({ max: 120 }) }),
 } as const satisfies Record<string, RecordDef<Shape>>;
 
 export type FlowEventType = keyof typeof payloads;

@@ -252,6 +252,8 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
     case 'message.unmapped':
       v.unmapped += 1;
       return { ok: true };
+    case 'park.expired':
+      return { ok: true };
     case 'admission.cancelled':
     case 'transfer.cancelled':
     case 'discharge.cancelled':

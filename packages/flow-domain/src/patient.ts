@@ -19,7 +19,9 @@ export type Outcome =
   | { kind: 'applied' }
   | { kind: 'duplicate' }
   | { kind: 'parked'; reason: string }
-  | { kind: 'rejected'; reason: string };
+  | { kind: 'rejected'; reason: string }
+  /** A parked event whose wait ran out: it leaves the state and goes to the rejects topic. */
+  | { kind: 'expired'; event: FlowEvent; reason: string };
 
 export interface EvolveResult {
   state: PatientState;
@@ -59,6 +61,16 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
   if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId)) {
     return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };
   }
+  if (e.type === 'park.expired') {
+    // Control event: never part of the history; drops the parked event it names.
+    const gone = state.parked.find((p) => p.event.eventId === e.payload.parkedEventId);
+    const view = fold(state.events).view;
+    if (!gone) return { state, view, outcome: { kind: 'duplicate' }, released: [] };
+    return {
+      state: { ...state, parked: state.parked.filter((p) => p !== gone) }, view,
+      outcome: { kind: 'expired', event: gone.event, reason: `${gone.reason}; no matching spell arrived within the wait` }, released: [],
+    };
+  }
   const r = tryAccept(state.events, e);
   if (!r.ok) {
     const view = fold(state.events).view;
@@ -88,11 +100,4 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
   }
   const nhsNumber = e.nhsNumber ?? state.nhsNumber;
   return { state: { ...state, nhsNumber, events, parked }, view, outcome: { kind: 'applied' }, released };
-}
-
-/** Parked events whose wait is over: they leave the state and go to the rejects topic. */
-export function expireParked(state: PatientState, now: number, waitMs: number): { state: PatientState; expired: ParkedEvent[] } {
-  const expired = state.parked.filter((p) => now - p.parkedAt >= waitMs);
-  if (expired.length === 0) return { state, expired };
-  return { state: { ...state, parked: state.parked.filter((p) => now - p.parkedAt < waitMs) }, expired };
 }

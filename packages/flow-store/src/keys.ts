@@ -1,0 +1,38 @@
+// Every Redis key the product uses is built here. All keys of one site share the hash
+// tag {site}, so every Lua script touches one slot and Redis Cluster works. The prefix
+// separates live state ("pfm") from replay sandboxes and tests; no ioredis keyPrefix.
+export class Keys {
+  constructor(readonly prefix: string = 'pfm') {
+    if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${prefix}`);
+  }
+  private tag(site: string): string { return `${this.prefix}:{${site}}`; }
+  /** Global set of sites seen (single-key operations only). */
+  sites(): string { return `${this.prefix}:sites`; }
+  /** Patient state (JSON). */
+  patient(site: string, patientId: string): string { return `${this.tag(site)}:p:${patientId}`; }
+  /** Hash "<topic>:<partition>" -> last applied offset, for this site's events. */
+  offsets(site: string): string { return `${this.tag(site)}:offsets`; }
+  /** Hash of counters for a scope ("ward:W12", "team:CRISIS", "site"), plus "seq". */
+  counts(site: string, scope: string): string { return `${this.tag(site)}:c:${scope}`; }
+  /** Sorted set per ward: "los" scored by spell start, "edd" scored by expected discharge. */
+  index(site: string, scope: string, index: 'los' | 'edd'): string { return `${this.tag(site)}:i:${scope}:${index}`; }
+  /** Hash bed -> "patientId|spellId". */
+  beds(site: string, scope: string): string { return `${this.tag(site)}:b:${scope}`; }
+  /** Set of ward codes seen in events (the registry may not know them all). */
+  wards(site: string): string { return `${this.tag(site)}:wards`; }
+  /** Set of team codes seen in referrals. */
+  teams(site: string): string { return `${this.tag(site)}:teams`; }
+  /** Sorted set of running clocks: member "patientId\u001falertId", score = due time. */
+  due(site: string): string { return `${this.tag(site)}:due`; }
+  /** Sorted set of parked patients: member patientId, score = earliest expiry. */
+  parked(site: string): string { return `${this.tag(site)}:parked`; }
+  /** Alert (JSON), and the site's alert index scored by becameTrueAt. */
+  alert(site: string, alertId: string): string { return `${this.tag(site)}:a:${alertId}`; }
+  alerts(site: string): string { return `${this.tag(site)}:alerts`; }
+  /** Alerts raised or changed, waiting to be published to Kafka (outbox). */
+  outbox(site: string): string { return `${this.tag(site)}:outbox`; }
+  /** Scanner's last run (event-time or wall-clock ms). */
+  clock(site: string): string { return `${this.tag(site)}:clock`; }
+  /** Match pattern for every key of this prefix (for dumps and sandbox clean-up). */
+  all(): string { return `${this.prefix}:*`; }
+}

@@ -1,0 +1,73 @@
+--[[
+  Apply the effect of one flow event on one patient and the aggregates it feeds,
+  exactly once. All keys belong to one site (one hash slot).
+
+  KEYS[1]  patient state key (JSON string)
+  KEYS[2]  offsets hash of the site ("<topic>:<partition>" -> last applied offset)
+  KEYS[3..] aggregate keys, referenced by index from the ops
+
+  ARGV[1]  offset field "<topic>:<partition>" ('' when not consuming Kafka)
+  ARGV[2]  offset (integer) of the event in that partition
+  ARGV[3]  new patient state JSON; '' = unchanged; '-' = delete
+  ARGV[4]  ops, JSON array of [op, keyIndex, a, b]:
+             "hincr" field by | "zadd" member score | "zrem" member
+             "hset" field value | "hdelif" field value (delete when it equals value)
+             "sadd" member | "hsetnx" field value | "ack" ackJSON (alert key)
+             "rpush" value
+
+  Returns  -1 when this offset was already applied (nothing changed),
+           otherwise the number of ops applied.
+]]
+local offsetField = ARGV[1]
+if offsetField ~= '' then
+  local last = redis.call('HGET', KEYS[2], offsetField)
+  if last and tonumber(last) >= tonumber(ARGV[2]) then
+    return -1
+  end
+  redis.call('HSET', KEYS[2], offsetField, ARGV[2])
+end
+
+if ARGV[3] == '-' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[3] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+
+local ops = cjson.decode(ARGV[4])
+for i = 1, #ops do
+  local op = ops[i]
+  local key = KEYS[op[2]]
+  local kind = op[1]
+  if kind == 'hincr' then
+    local n = redis.call('HINCRBY', key, op[3], op[4])
+    if n == 0 and op[3] ~= 'seq' then redis.call('HDEL', key, op[3]) end
+  elseif kind == 'zadd' then
+    redis.call('ZADD', key, op[4], op[3])
+  elseif kind == 'zrem' then
+    redis.call('ZREM', key, op[3])
+  elseif kind == 'hset' then
+    redis.call('HSET', key, op[3], op[4])
+  elseif kind == 'hsetnx' then
+    redis.call('HSETNX', key, op[3], op[4])
+  elseif kind == 'hdelif' then
+    if redis.call('HGET', key, op[3]) == op[4] then redis.call('HDEL', key, op[3]) end
+  elseif kind == 'sadd' then
+    redis.call('SADD', key, op[3])
+  elseif kind == 'rpush' then
+    redis.call('RPUSH', key, op[3])
+  elseif kind == 'ack' then
+    local raw = redis.call('GET', key)
+    if raw then
+      local alert = cjson.decode(raw)
+      if alert['acknowledged'] == nil then
+        alert['acknowledged'] = cjson.decode(op[3])
+        local out = cjson.encode(alert)
+        redis.call('SET', key, out)
+        redis.call('RPUSH', KEYS[op[4]], out)
+      end
+    end
+  else
+    return redis.error_reply('unknown op ' .. tostring(kind))
+  end
+end
+return #ops

@@ -1,0 +1,25 @@
+--[[
+  Raise an alert exactly once: the alert id is deterministic (rule, patient, spell,
+  threshold), so a second scan, a restart or a replay of the same crossing finds it.
+
+  KEYS[1]  alert key (JSON)
+  KEYS[2]  site alert index (sorted set, score = becameTrueAt)
+  KEYS[3]  due clocks (sorted set)
+  KEYS[4]  outbox list (alerts waiting for Kafka)
+  KEYS[5]  counters hash of the alert's scope (ward or team), for its seq
+
+  ARGV[1]  alert JSON
+  ARGV[2]  alert id
+  ARGV[3]  becameTrueAt
+  ARGV[4]  due member to remove
+
+  Returns  1 when raised, 0 when it had been raised before.
+]]
+redis.call('ZREM', KEYS[3], ARGV[4])
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+  redis.call('HINCRBY', KEYS[5], 'seq', 1)
+  return 1
+end
+return 0

@@ -1,0 +1,315 @@
+// FlowStore: the Redis materialised view of flow state. State changes go through the
+// Lua scripts in src/lua (atomic, offset-guarded); reads are plain pipelined commands.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
+import {
+  diffFacts, facts, fold, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+} from '@pfm/flow-domain';
+import { Keys } from './keys';
+import type { WardRegistry } from './registry';
+
+export const SCRIPTS = {
+  applyPatient: { name: 'pfmApplyPatient1', file: 'applyPatient-1.lua' },
+  raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
+} as const;
+
+export const APPLIED_BEFORE = -1;
+
+type Op = [string, number, string | number, (string | number)?];
+
+export interface ApplyPlan { site: string; keys: string[]; argv: string[]; scopes: string[] }
+
+interface ScriptedRedis {
+  pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
+  pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
+}
+type ScriptedPipeline = ChainableCommander & {
+  pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
+};
+
+export function defineScripts(redis: Redis): void {
+  for (const s of Object.values(SCRIPTS)) {
+    if ((redis as unknown as Record<string, unknown>)[s.name]) continue;
+    redis.defineCommand(s.name, { lua: readFileSync(join(__dirname, 'lua', s.file), 'utf8') });
+  }
+}
+
+const DUE_SEP = '\u001f';
+
+export class FlowStore {
+  private readonly knownSites = new Set<string>();
+  constructor(
+    readonly redis: Redis,
+    readonly keys: Keys,
+    readonly registry: WardRegistry,
+    readonly thresholds: Thresholds,
+  ) {
+    defineScripts(redis);
+  }
+
+  /** Domain context for one site (ward types come from that site's registry). */
+  ctxFor(site: string): DomainContext {
+    return { thresholds: this.thresholds, wardType: (ward) => this.registry.typeOf(site, ward) };
+  }
+
+  async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
+    if (refs.length === 0) return [];
+    const raw = await this.redis.mget(...refs.map((r) => this.keys.patient(r.site, r.patientId)));
+    return raw.map((r) => (r ? (JSON.parse(r) as PatientState) : null));
+  }
+
+  /**
+   * Plans the script call that moves a patient from `before` to `after`: new state,
+   * aggregate differences, clock changes, offset guard.
+   */
+  planApply(args: {
+    site: string; patientId: string; before: PatientView; after: PatientView; state: PatientState | null;
+    offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
+  }): ApplyPlan {
+    const { site, patientId } = args;
+    const ctx = this.ctxFor(site);
+    const keys: string[] = [this.keys.patient(site, patientId), this.keys.offsets(site)];
+    const index = new Map<string, number>();
+    const k = (key: string): number => {
+      let i = index.get(key);
+      if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
+      return i;
+    };
+    const ops: Op[] = [];
+    const scopes = new Set<string>();
+    for (const op of diffFacts(facts(patientId, args.before), facts(patientId, args.after))) {
+      scopes.add(op.scope);
+      switch (op.op) {
+        case 'incr': ops.push(['hincr', k(this.keys.counts(site, op.scope)), op.name, op.by]); break;
+        case 'zadd': ops.push(['zadd', k(this.keys.index(site, op.scope, op.index)), op.member, op.score]); break;
+        case 'zrem': ops.push(['zrem', k(this.keys.index(site, op.scope, op.index)), op.member]); break;
+        case 'bedset': ops.push(['hset', k(this.keys.beds(site, op.scope)), op.bed, op.member]); break;
+        case 'beddel': ops.push(['hdelif', k(this.keys.beds(site, op.scope)), op.bed, op.member]); break;
+      }
+    }
+    for (const s of Object.values(args.after.spells)) ops.push(['sadd', k(this.keys.wards(site)), s.ward]);
+    for (const r of Object.values(args.after.referrals)) ops.push(['sadd', k(this.keys.teams(site)), r.team]);
+    const tb = new Map(timers(site, patientId, args.before, ctx).map((t) => [t.alertId, t]));
+    const ta = new Map(timers(site, patientId, args.after, ctx).map((t) => [t.alertId, t]));
+    const due = k(this.keys.due(site));
+    for (const [id] of tb) if (!ta.has(id)) ops.push(['zrem', due, `${patientId}${DUE_SEP}${id}`]);
+    for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due, `${patientId}${DUE_SEP}${id}`, t.dueAt]);
+    if (args.state) {
+      const parked = k(this.keys.parked(site));
+      if (args.state.parked.length) ops.push(['zadd', parked, patientId, Math.min(...args.state.parked.map((p) => p.parkedAt))]);
+      else ops.push(['zrem', parked, patientId]);
+    }
+    if (args.acknowledge) {
+      const { alertId, ...ack } = args.acknowledge;
+      ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.outbox(site))]);
+    }
+    for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
+    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : '', JSON.stringify(ops)];
+    return { site, keys, argv, scopes: [...scopes] };
+  }
+
+  /** Queues the planned change on a pipeline (results come back in order with exec()). */
+  queueApply(p: ChainableCommander, plan: ApplyPlan): void {
+    (p as ScriptedPipeline).pfmApplyPatient1(plan.keys.length, ...plan.keys, ...plan.argv);
+  }
+
+  async apply(plan: ApplyPlan): Promise<number> {
+    await this.noteSite(plan.site);
+    return (this.redis as unknown as ScriptedRedis).pfmApplyPatient1(plan.keys.length, ...plan.keys, ...plan.argv);
+  }
+
+  async noteSite(site: string): Promise<void> {
+    if (this.knownSites.has(site)) return;
+    await this.redis.sadd(this.keys.sites(), site);
+    this.knownSites.add(site);
+  }
+
+  async sites(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.sites())).sort();
+  }
+
+  /** Highest applied offset per partition of `topic`, over every site (where the consumer resumes). */
+  async appliedOffsets(topic: string): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const site of await this.sites()) {
+      const h = await this.redis.hgetall(this.keys.offsets(site));
+      for (const [field, off] of Object.entries(h)) {
+        const i = field.lastIndexOf(':');
+        if (field.slice(0, i) !== topic) continue;
+        const p = Number(field.slice(i + 1));
+        const cur = out.get(p);
+        if (cur === undefined || BigInt(off) > BigInt(cur)) out.set(p, off);
+      }
+    }
+    return out;
+  }
+
+  // ---- clocks and alerts ------------------------------------------------------
+
+  /** Clocks due at or before `now`: [patientId, alertId, dueAt]. */
+  async dueClocks(site: string, now: number, limit = 500): Promise<{ patientId: string; alertId: string; dueAt: number; member: string }[]> {
+    const r = await this.redis.zrangebyscore(this.keys.due(site), '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit);
+    const out = [];
+    for (let i = 0; i < r.length; i += 2) {
+      const member = r[i]!;
+      const [patientId, alertId] = member.split(DUE_SEP) as [string, string];
+      out.push({ patientId, alertId, dueAt: Number(r[i + 1]), member });
+    }
+    return out;
+  }
+
+  async dropClock(site: string, member: string): Promise<void> {
+    await this.redis.zrem(this.keys.due(site), member);
+  }
+
+  /** Raises once; returns true when this call raised it. */
+  async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
+    const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+    const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.outbox(alert.site), this.keys.counts(alert.site, scope)];
+    const r = await (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(keys.length, ...keys, JSON.stringify(alert), alert.alertId, String(alert.becameTrueAt), dueMember);
+    return r === 1;
+  }
+
+  /** Alerts waiting for Kafka; `confirm` removes them once produced. */
+  async peekOutbox(site: string, max = 500): Promise<{ alerts: Alert[]; confirm: () => Promise<void> }> {
+    const raw = await this.redis.lrange(this.keys.outbox(site), 0, max - 1);
+    return { alerts: raw.map((r) => JSON.parse(r) as Alert), confirm: async () => { if (raw.length) await this.redis.ltrim(this.keys.outbox(site), raw.length, -1); } };
+  }
+
+  async alerts(site: string, opts: { limit?: number } = {}): Promise<Alert[]> {
+    const ids = await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
+    if (!ids.length) return [];
+    const raw = await this.redis.mget(...ids.map((id) => this.keys.alert(site, id)));
+    return raw.filter((r): r is string => !!r).map((r) => JSON.parse(r) as Alert);
+  }
+
+  async alert(site: string, alertId: string): Promise<Alert | null> {
+    const r = await this.redis.get(this.keys.alert(site, alertId));
+    return r ? (JSON.parse(r) as Alert) : null;
+  }
+
+  async parkedDue(site: string, olderThan: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.parked(site), '-inf', olderThan, 'LIMIT', 0, 500);
+  }
+
+  // ---- reads for boards -------------------------------------------------------
+
+  async wardCodes(site: string): Promise<string[]> {
+    const seen = await this.redis.smembers(this.keys.wards(site));
+    return [...new Set([...this.registry.wards(site).map((w) => w.code), ...seen])].sort();
+  }
+
+  async wardSummaries(site: string, wards: string[], now: number): Promise<WardSummary[]> {
+    const t = this.thresholds;
+    const p = this.redis.pipeline();
+    for (const code of wards) {
+      const scope = `ward:${code}`;
+      const los = this.keys.index(site, scope, 'los');
+      const type = this.registry.typeOf(site, code);
+      p.hgetall(this.keys.counts(site, scope));
+      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.strandedDays));
+      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.superStrandedDays));
+      p.zcount(los, '-inf', now - losCrossingAt(t, 0, longStayDaysFor(t, type)));
+      p.zcount(this.keys.index(site, scope, 'edd'), '-inf', now);
+    }
+    const res = (await p.exec()) ?? [];
+    return wards.map((code, i) => {
+      const val = (j: number) => { const [err, v] = res[i * 5 + j]!; if (err) throw err; return v; };
+      const c = val(0) as Record<string, string>;
+      const n = (f: string) => Number(c[f] ?? 0);
+      const w = this.registry.resolve(site, code);
+      const occupied = n('occupied');
+      const onLeave = n('onLeave');
+      const closed = n('closed');
+      const available = Math.max(0, w.beds - closed);
+      const crfdReasons: Record<string, number> = {};
+      for (const [f, v] of Object.entries(c)) if (f.startsWith('crfd:')) crfdReasons[f.slice(5)] = Number(v);
+      const pct = (x: number) => (available > 0 ? Math.round((x / available) * 1000) / 10 : 0);
+      return {
+        site, ward: code, name: w.name, wardType: w.type, beds: w.beds, occupied, onLeave, present: occupied - onLeave,
+        free: Math.max(0, available - occupied), closed, crfd: n('crfd'), crfdReasons,
+        stranded: Number(val(1)), superStranded: Number(val(2)), longStay: Number(val(3)), eddPassed: Number(val(4)),
+        outOfArea: n('outOfArea'), occupancyPct: pct(occupied - onLeave), occupancyInclLeavePct: pct(occupied), seq: n('seq'),
+      };
+    });
+  }
+
+  async teamCounts(site: string): Promise<Record<string, number>> {
+    const teams = await this.redis.smembers(this.keys.teams(site));
+    const out: Record<string, number> = {};
+    for (const t of teams.sort()) out[t] = Number((await this.redis.hget(this.keys.counts(site, `team:${t}`), 'waiting')) ?? 0);
+    return out;
+  }
+
+  async patientsOnWard(site: string, ward: string, now: number): Promise<PatientRow[]> {
+    const members = await this.redis.zrange(this.keys.index(site, `ward:${ward}`, 'los'), 0, -1);
+    const ids = [...new Set(members.map((m) => m.split('|')[0]!))];
+    const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    return states.flatMap((s) => (s ? this.rows(s, now).filter((r) => r.ward === ward) : []));
+  }
+
+  rows(state: PatientState, now: number): PatientRow[] {
+    const t = this.thresholds;
+    const view = fold(state.events).view;
+    return Object.values(view.spells)
+      .filter((s) => s.status !== 'discharged')
+      .map((s) => {
+        const los = losDays(t, s.admittedAt, now);
+        const flags: string[] = [];
+        if (now >= losCrossingAt(t, s.admittedAt, t.strandedDays)) flags.push('stranded');
+        if (now >= losCrossingAt(t, s.admittedAt, t.superStrandedDays)) flags.push('super_stranded');
+        if (now >= losCrossingAt(t, s.admittedAt, longStayDaysFor(t, this.registry.typeOf(state.site, s.ward)))) flags.push('long_stay');
+        if (s.crfd) flags.push('crfd');
+        if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt <= now) flags.push('edd_passed');
+        if (s.outOfArea) flags.push('oap');
+        if (s.status === 'on_leave') flags.push('on_leave');
+        return {
+          site: state.site, patientId: state.patientId, nhsNumber: state.nhsNumber, spellId: s.spellId, initials: view.initials, ward: s.ward, bed: s.bed,
+          admittedAt: s.admittedAt, losDays: los, status: s.status, flags, expectedDischargeAt: s.expectedDischargeAt, crfdReason: s.crfd?.reasonCode,
+          legalStatus: s.legalStatus, outOfArea: s.outOfArea,
+        };
+      });
+  }
+
+  async patient(site: string, patientId: string): Promise<PatientState | null> {
+    return (await this.loadPatients([{ site, patientId }]))[0] ?? null;
+  }
+
+  // ---- maintenance ------------------------------------------------------------
+
+  /** Every key of this prefix with its value in a canonical form (for comparisons). */
+  async dump(opts: { exclude?: RegExp } = {}): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', this.keys.all(), 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    for (const key of [...new Set(keys)].sort()) {
+      if (opts.exclude?.test(key)) continue;
+      const type = await this.redis.type(key);
+      if (type === 'string') out[key] = await this.redis.get(key);
+      else if (type === 'hash') out[key] = Object.fromEntries(Object.entries(await this.redis.hgetall(key)).sort());
+      else if (type === 'zset') out[key] = await this.redis.zrange(key, 0, -1, 'WITHSCORES');
+      else if (type === 'set') out[key] = (await this.redis.smembers(key)).sort();
+      else if (type === 'list') out[key] = await this.redis.lrange(key, 0, -1);
+    }
+    return out;
+  }
+
+  /** Deletes every key of this prefix (sandboxes, tests, rebuild). Never FLUSHALL. */
+  async clear(): Promise<number> {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', this.keys.all(), 'COUNT', 1000);
+      cursor = next;
+      if (batch.length) n += await this.redis.unlink(...batch);
+    } while (cursor !== '0');
+    return n;
+  }
+}

@@ -1,0 +1,53 @@
+// Helpers for integration and e2e tests on the real stack. Connection settings come
+// from KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL (./pfm test sets them from the
+// stack it starts); when nothing answers, tests fail with a message, never skip.
+import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
+
+export const stackEnv = () => ({
+  kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+});
+
+/** A short unique name for topics, groups and key prefixes, so tests never share state. */
+export const uniqueName = (label: string): string => `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+/** Waits for a condition, polling; never a fixed sleep. Throws with the last error or value seen. */
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}
+
+/** Fails loudly (with how to fix it) when a stack component does not accept TCP connections. */
+export async function requireReachable(name: string, hostPort: string): Promise<void> {
+  const [host, port] = hostPort.replace(/^\w+:\/\//, '').split('/')[0]!.split(':') as [string, string];
+  await new Promise<void>((resolve, reject) => {
+    const s = new Socket();
+    const fail = (why: string) => { s.destroy(); reject(new Error(`${name} is not reachable at ${host}:${port} (${why}). Start the stack: ./pfm stack up, then source .stack/stack.env`)); };
+    s.setTimeout(3000, () => fail('timeout'));
+    s.once('error', (e) => fail(e.message));
+    s.connect(Number(port), host, () => { s.end(); resolve(); });
+  });
+}
+
+export async function requireStack(): Promise<ReturnType<typeof stackEnv>> {
+  const env = stackEnv();
+  await requireReachable('Redis', env.redisUrl);
+  await requireReachable('Kafka', env.kafkaBrokers[0]!);
+  await requireReachable('Schema registry', env.schemaRegistryUrl);
+  return env;
+}
