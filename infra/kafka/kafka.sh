@@ -21,6 +21,10 @@ HEAP_OPTS="${PFM_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 START_TIMEOUT="${PFM_KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${PFM_KAFKA_STOP_TIMEOUT:-30}"
 
+# Relative overrides are taken from the caller's directory.
+[[ "$CACHE_DIR" == /* ]] || CACHE_DIR="$PWD/$CACHE_DIR"
+[[ "$STATE_DIR" == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
+
 HOST=127.0.0.1
 BOOTSTRAP="$HOST:$KAFKA_PORT"
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -151,9 +155,19 @@ format_storage() {
   fi
 }
 
+# Serialise start/stop for one state dir, so two concurrent starts launch one broker.
+lock_state() {
+  mkdir -p "$KSTATE"
+  exec 9>"$KSTATE/.lock"
+  if command -v flock >/dev/null 2>&1; then
+    flock -w $((START_TIMEOUT + 120)) 9 || die "another kafka.sh is busy with $KSTATE"
+  fi
+}
+
 cmd_start() {
   local t0 pid
   t0="$(now)"
+  lock_state
   cmd_fetch
   check_java
   if port_open "$KAFKA_PORT" && probe 5 >/dev/null 2>&1; then
@@ -188,7 +202,7 @@ cmd_start() {
       -Dpfm.log.level=INFO -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
       -Dkafka.logs.dir="$LOG_DIR" \
       -cp "$LIBS_DIR/*" kafka.Kafka "$CONFIG_FILE" \
-      </dev/null >>"$LOG_FILE" 2>&1 &
+      </dev/null >>"$LOG_FILE" 2>&1 9>&- &
     local i
     for i in $(seq 1 50); do
       [[ -s "$PID_FILE" ]] && break
@@ -217,6 +231,7 @@ cmd_start() {
 
 cmd_stop() {
   local pid
+  lock_state
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE"
     if port_open "$KAFKA_PORT"; then
@@ -247,13 +262,16 @@ cmd_stop() {
 cmd_status() {
   if port_open "$KAFKA_PORT" && cache_complete && probe 5 >/dev/null 2>&1; then
     echo "up"
-    say "broker answers at $BOOTSTRAP"
+    say "broker answers at $BOOTSTRAP" >&2
     return 0
   fi
   echo "down"
+  if port_open "$KAFKA_PORT" && ! cache_complete; then
+    say "port $KAFKA_PORT is open but the Kafka $KAFKA_VERSION jars are not cached, so it was not asked (run: $0 fetch)" >&2
+  fi
   local pid
   if pid="$(running_pid)"; then
-    say "process $pid is running but the broker does not answer at $BOOTSTRAP (starting?)"
+    say "process $pid is running but the broker does not answer at $BOOTSTRAP (starting?)" >&2
   fi
   return 1
 }
