@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Apicurio Registry (upstream server distribution from Maven Central) run natively on the
+# JVM, with in-memory storage, exposing the Confluent-compatible API that
+# @kafkajs/confluent-schema-registry talks to. No Docker.
+#
+#   infra/schema-registry/registry.sh build [--force] | start | stop | status | logs [-f|N] | url | help
+#
+# See infra/schema-registry/README.md for details and the environment variables.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+
+# The default version lives in pom.xml (<registry.version>), the single place to bump it.
+DEFAULT_VERSION="$(sed -n 's#.*<registry.version>\(.*\)</registry.version>.*#\1#p' "$SCRIPT_DIR/pom.xml" | head -n 1)"
+VERSION="${PFM_REGISTRY_VERSION:-$DEFAULT_VERSION}"
+PORT="${PFM_REGISTRY_PORT:-8081}"
+# Quarkus management interface (/health, /metrics); always on in this build of the app.
+MGMT_PORT="${PFM_REGISTRY_MGMT_PORT:-$((PORT + 1000))}"
+CACHE_ROOT="${PFM_CACHE_DIR:-$HOME/.cache/pfm}"
+STATE_ROOT="${PFM_STATE_DIR:-$REPO_ROOT/.stack}"
+HEAP_OPTS="${PFM_REGISTRY_HEAP_OPTS:--Xms64m -Xmx512m}"
+START_TIMEOUT="${PFM_REGISTRY_START_TIMEOUT:-90}"
+STOP_TIMEOUT="${PFM_REGISTRY_STOP_TIMEOUT:-20}"
+# Default compatibility rule for every subject (Confluent's own default is BACKWARD).
+# Set to NONE to accept any change.
+COMPATIBILITY="${PFM_REGISTRY_COMPATIBILITY:-BACKWARD}"
+EXTRA_JAVA_OPTS="${PFM_REGISTRY_JAVA_OPTS:-}"
+
+HOST=127.0.0.1
+API_PATH=/apis/ccompat/v7
+URL="http://$HOST:$PORT$API_PATH"
+HOME_DIR="$CACHE_ROOT/schema-registry-$VERSION"
+APP_DIR="$HOME_DIR/quarkus-app"
+RUN_JAR="$APP_DIR/quarkus-run.jar"
+RSTATE="$STATE_ROOT/schema-registry"
+LOG_DIR="$RSTATE/logs"
+LOG_FILE="$LOG_DIR/registry.log"
+BUILD_LOG="$LOG_DIR/build.log"
+PID_FILE="$RSTATE/registry.pid"
+LOCK_FILE="$RSTATE/.lock"
+TMP_DIR="$RSTATE/tmp"
+
+say() { printf 'schema-registry: %s\n' "$*"; }
+err() { printf 'schema-registry: ERROR: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
+
+# Apicurio 3.x jars target Java 21; 2.x ran on 17.
+min_java() { case "$VERSION" in 2.*) echo 17 ;; *) echo 21 ;; esac; }
+
+java_major() {
+  local v
+  v="$("$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ { print $2 }')" || true
+  printf '%s' "${v%%.*}"
+}
+
+# First Java that is new enough: PFM_REGISTRY_JAVA, $JAVA_HOME, java on PATH, then the
+# JDKs under /usr/lib/jvm (newest first). The default Java 17 on these machines is too old
+# for Apicurio 3.x, the Temurin JDK next to it is not.
+find_java() {
+  local want c m
+  want="$(min_java)"
+  if [[ -n "${PFM_REGISTRY_JAVA:-}" ]]; then
+    [[ -x "$PFM_REGISTRY_JAVA" ]] || die "PFM_REGISTRY_JAVA=$PFM_REGISTRY_JAVA is not executable"
+    m="$(java_major "$PFM_REGISTRY_JAVA")"
+    [[ -n "$m" ]] && (( m >= want )) || die "PFM_REGISTRY_JAVA is Java ${m:-?}; Apicurio $VERSION needs Java $want+"
+    printf '%s' "$PFM_REGISTRY_JAVA"; return 0
+  fi
+  local candidates=()
+  [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && candidates+=("$JAVA_HOME/bin/java")
+  command -v java >/dev/null 2>&1 && candidates+=("$(command -v java)")
+  if [[ -d /usr/lib/jvm ]]; then
+    while IFS= read -r c; do candidates+=("$c"); done \
+      < <(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV)
+  fi
+  for c in "${candidates[@]}"; do
+    m="$(java_major "$c")"
+    if [[ -n "$m" ]] && (( m >= want )); then printf '%s' "$c"; return 0; fi
+  done
+  die "Apicurio Registry $VERSION needs Java $want+; none found (tried: ${candidates[*]:-nothing}). Set PFM_REGISTRY_JAVA or JAVA_HOME."
+}
+
+# 0 when the Confluent-compatible API answers on our port.
+api_up() {
+  local code
+  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/subjects" 2>/dev/null)" || true
+  [[ "$code" == 200 ]]
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# Pid from the pid file if that process is still the registry this script started.
+our_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE" 2>/dev/null)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  local cmdline
+  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *quarkus-run.jar* ]] || return 1
+  printf '%s' "$pid"
+}
+
+with_lock() {
+  mkdir -p "$RSTATE"
+  exec 9>"$LOCK_FILE"
+  flock -w 600 9 || die "timed out waiting for another registry.sh to finish ($LOCK_FILE)"
+}
+
+log_tail() {
+  local f="${1:-$LOG_FILE}"
+  if [[ -f "$f" ]]; then
+    err "last lines of $f:"
+    tail -n "${2:-40}" "$f" | sed 's/^/    /' >&2
+  fi
+}
+
+cmd_build() {
+  local arg="${1:-}"
+  if [[ "$arg" == --force ]]; then
+    our_pid >/dev/null && die "the registry is running from $APP_DIR; stop it before 'build --force'"
+    rm -rf "$APP_DIR" "$HOME_DIR/maven"
+  elif [[ -f "$RUN_JAR" ]]; then
+    [[ "$arg" == --quiet ]] || say "Apicurio Registry $VERSION already built: $APP_DIR"
+    return 0
+  fi
+  need mvn "Maven fetches the registry distribution"
+  need curl "used to probe the HTTP API"
+  mkdir -p "$LOG_DIR" "$HOME_DIR"
+  local t0 partial="$HOME_DIR/quarkus-app.partial"
+  t0="$(now)"
+  say "fetching Apicurio Registry $VERSION (quarkus-app) into $HOME_DIR ..."
+  rm -rf "$partial" "$HOME_DIR/maven"
+  if ! mvn -B -q -ntp -f "$SCRIPT_DIR/pom.xml" package \
+      -Dregistry.version="$VERSION" -DbuildDir="$HOME_DIR" -DunpackDir="$partial" \
+      >"$BUILD_LOG" 2>&1; then
+    log_tail "$BUILD_LOG" 60
+    die "build of Apicurio Registry $VERSION failed (full log: $BUILD_LOG)"
+  fi
+  [[ -f "$partial/quarkus-run.jar" ]] || die "build finished but $partial/quarkus-run.jar is missing"
+  rm -rf "$APP_DIR"
+  mv "$partial" "$APP_DIR"   # atomic: a half-unpacked tree never looks runnable
+  say "built in $(elapsed "$t0")s: $RUN_JAR"
+}
+
+cmd_start() {
+  need curl "used to probe the HTTP API"
+  if api_up; then
+    say "already up: SCHEMA_REGISTRY_URL=$URL"
+    return 0
+  fi
+  with_lock
+  if api_up; then   # another start finished while we waited for the lock
+    say "already up: SCHEMA_REGISTRY_URL=$URL"
+    return 0
+  fi
+  local t0 pid java
+  t0="$(now)"
+  pid="$(our_pid)" || pid=""
+  if [[ -z "$pid" ]]; then
+    rm -f "$PID_FILE"
+    port_open "$PORT" && die "port $PORT is in use by something that is not a schema registry (no 200 from $URL/subjects); set PFM_REGISTRY_PORT"
+    port_open "$MGMT_PORT" && die "management port $MGMT_PORT is in use; set PFM_REGISTRY_MGMT_PORT"
+    cmd_build --quiet
+    java="$(find_java)"
+    mkdir -p "$LOG_DIR" "$TMP_DIR"
+    [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
+    local props=(
+      # HTTP: loopback only; separate management port for /health and /metrics.
+      -Dquarkus.http.host="$HOST"
+      -Dquarkus.http.port="$PORT"
+      -Dquarkus.management.host="$HOST"
+      -Dquarkus.management.port="$MGMT_PORT"
+      # Storage: the SQL storage on an in-memory H2 database (Apicurio 3's in-memory mode).
+      -Dapicurio.storage.kind=sql
+      -Dapicurio.storage.sql.kind=h2
+      -Dapicurio.datasource.url="jdbc:h2:mem:pfm_registry"
+      -Dapicurio.datasource.jdbc.initial-size=2
+      -Dapicurio.datasource.jdbc.min-size=2
+      -Dapicurio.datasource.jdbc.max-size=20
+      -Dapicurio.storage.snapshot.location="$TMP_DIR"
+      -Dapicurio.import.work-dir="$TMP_DIR"
+      # Confluent API: ids are content ids (one id per distinct schema, as Confluent does).
+      -Dapicurio.ccompat.legacy-id-mode.enabled=false
+      # No authentication, no OIDC, no telemetry export.
+      -Dquarkus.oidc.tenant-enabled=false
+      -Dapicurio.authn.basic-client-credentials.enabled=false
+      -Dapicurio.auth.role-based-authorization=false
+      -Dquarkus.otel.sdk.disabled=true
+      -Dquarkus.banner.enabled=false
+      "-Dquarkus.log.console.format=%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c{3.}] (%t) %s%e%n"
+      -Djava.io.tmpdir="$TMP_DIR"
+    )
+    if [[ -n "$COMPATIBILITY" && "$COMPATIBILITY" != NONE ]]; then
+      props+=(-Dapicurio.rules.global.compatibility="$COMPATIBILITY")
+    fi
+    # shellcheck disable=SC2086  # HEAP_OPTS / EXTRA_JAVA_OPTS are word lists on purpose
+    (cd "$RSTATE" && exec setsid "$java" $HEAP_OPTS -XX:+UseSerialGC "${props[@]}" $EXTRA_JAVA_OPTS \
+        -jar "$RUN_JAR" </dev/null >>"$LOG_FILE" 2>&1 9>&-) &
+    pid=$!
+    echo "$pid" > "$PID_FILE"
+    say "starting Apicurio Registry $VERSION (pid $pid, $("$java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.home/ { print $2 }'), log $LOG_FILE)"
+  else
+    say "registry process $pid already running, waiting for it to answer"
+  fi
+
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until api_up; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$PID_FILE"
+      log_tail "$LOG_FILE" 60
+      die "registry process $pid exited before the API answered"
+    fi
+    if (( SECONDS >= deadline )); then
+      log_tail "$LOG_FILE" 60
+      die "no answer from $URL/subjects after ${START_TIMEOUT}s (process $pid left running; '$0 stop' ends it)"
+    fi
+    sleep 0.25
+  done
+  say "up in $(elapsed "$t0")s: SCHEMA_REGISTRY_URL=$URL"
+}
+
+cmd_stop() {
+  with_lock
+  local pid
+  if ! pid="$(our_pid)"; then
+    rm -f "$PID_FILE"
+    if api_up; then
+      say "not started by this script, leaving it alone (something else answers on $URL)"
+    else
+      say "not running"
+    fi
+    return 0
+  fi
+  local t0
+  t0="$(now)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( SECONDS >= deadline )); then
+      err "pid $pid still running after ${STOP_TIMEOUT}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PID_FILE"
+  say "stopped (pid $pid) in $(elapsed "$t0")s"
+}
+
+cmd_status() {
+  if api_up; then
+    local pid
+    pid="$(our_pid)" || pid="not started by registry.sh"
+    echo "up $URL (pid $pid)"
+    return 0
+  fi
+  if pid="$(our_pid)"; then
+    echo "down (process $pid running but the API does not answer yet)"
+  else
+    echo "down"
+  fi
+  return 1
+}
+
+cmd_logs() {
+  [[ -f "$LOG_FILE" ]] || die "no log yet at $LOG_FILE"
+  case "${1:-}" in
+    -f) exec tail -n 50 -F "$LOG_FILE" ;;
+    '') tail -n 100 "$LOG_FILE" ;;
+    *) tail -n "$1" "$LOG_FILE" ;;
+  esac
+}
+
+usage() {
+  cat <<EOF
+usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | help
+
+  build    fetch + unpack Apicurio Registry $VERSION into $HOME_DIR (skipped when present)
+  start    build if needed, start on $HOST:$PORT, wait until $URL answers
+  stop     stop the process this script started (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s)
+  status   exit 0 and print "up ..." when the API answers, else exit 1
+  logs     last 100 log lines (N lines, or -f to follow)
+  url      print the SCHEMA_REGISTRY_URL for this port
+
+env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR PFM_STATE_DIR
+     PFM_REGISTRY_HEAP_OPTS PFM_REGISTRY_START_TIMEOUT PFM_REGISTRY_STOP_TIMEOUT
+     PFM_REGISTRY_COMPATIBILITY PFM_REGISTRY_JAVA PFM_REGISTRY_JAVA_OPTS
+EOF
+}
+
+case "${1:-help}" in
+  build) shift; with_lock; cmd_build "${1:-}" ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  logs) shift; cmd_logs "${1:-}" ;;
+  url) echo "$URL" ;;
+  help|-h|--help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
