@@ -1,0 +1,43 @@
+// REST calls to board-gateway. Paths are relative to the page, so the app works both
+// at "/" and behind a path prefix. 401/403 become AuthError: the app then shows only
+// the "link expired" page.
+import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
+
+export class AuthError extends Error {
+  constructor(readonly status: number) {
+    super(`not authorised (${status})`);
+    this.name = 'AuthError';
+  }
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface SitePressure { level: number; label: string; reasons: string[] }
+export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiting: number }
+export interface WardDetail { summary: WardSummary; patients: PatientRow[] }
+export interface TimelineEvent { type: string; occurredAt: number | string; summary: string }
+
+export class Api {
+  constructor(private readonly token: string, private readonly base: string = document.baseURI) {}
+
+  private async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const url = new URL(path, this.base);
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' }, signal: signal ?? null, cache: 'no-store' });
+    if (res.status === 401 || res.status === 403) throw new AuthError(res.status);
+    if (!res.ok) throw new HttpError(res.status, `${res.status} ${res.statusText} from ${url.pathname}`);
+    return (await res.json()) as T;
+  }
+
+  site(signal?: AbortSignal): Promise<SiteInfo> { return this.get('api/v1/site', signal); }
+  wards(signal?: AbortSignal): Promise<WardSummary[]> { return this.get('api/v1/wards', signal); }
+  ward(ward: string, signal?: AbortSignal): Promise<WardDetail> { return this.get(`api/v1/wards/${encodeURIComponent(ward)}`, signal); }
+  alerts(signal?: AbortSignal): Promise<Alert[]> { return this.get('api/v1/alerts', signal); }
+  timeline(patientId: string, spellId: string, signal?: AbortSignal): Promise<{ events: TimelineEvent[] }> {
+    return this.get(`api/v1/patients/${encodeURIComponent(patientId)}/timeline?spellId=${encodeURIComponent(spellId)}`, signal);
+  }
+}

@@ -1,0 +1,78 @@
+// Pure logic of the board (no DOM): run with `pnpm --filter @pfm/board-web test`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WardSummary } from '@pfm/contracts';
+import { classifyUpdate } from './seq';
+import { CRFD_REASONS, crfdReason, topCrfdReasons } from './crfd-reasons';
+import { formatElapsed, formatNhsNumber, patientIdentifier } from './format';
+import { compareWardsByPressure, thresholdText, wardPressure } from './labels';
+import { parseRoute, routeHref } from './route';
+
+test('seq: snapshot baseline, in-order apply, stale and gap', () => {
+  assert.equal(classifyUpdate(undefined, 7), 'apply');
+  assert.equal(classifyUpdate(7, 8), 'apply');
+  assert.equal(classifyUpdate(7, 7), 'stale');
+  assert.equal(classifyUpdate(7, 3), 'stale');
+  assert.equal(classifyUpdate(7, 9), 'gap');
+});
+
+test('crfd: every MHSDS v6 code 01-37 and 98 has a label; unconfirmed ones are marked generic', () => {
+  assert.equal(CRFD_REASONS.size, 38);
+  assert.equal(crfdReason('1').label, 'Awaiting care coordinator');
+  assert.equal(crfdReason('04').label, 'Awaiting funding decision');
+  assert.equal(crfdReason('25').label, 'Awaiting MHA legal proceedings');
+  assert.equal(crfdReason('27').label, 'Awaiting DoLS');
+  assert.equal(crfdReason('35').label, 'NHS community assessment');
+  assert.equal(crfdReason('36').label, 'Hospital staff shortages');
+  assert.equal(crfdReason('98').label, 'Not known');
+  for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.equal(crfdReason(c).category, 'housing');
+  assert.equal(crfdReason('02').generic, true);
+  assert.equal(crfdReason('01').generic, false);
+  assert.match(crfdReason('A2').label, /Unmapped/);
+});
+
+test('crfd: top reasons merge equivalent codes and count the rest', () => {
+  const { top, rest } = topCrfdReasons({ '4': 1, '04': 2, '14': 2, '27': 1, '98': 1 }, 2);
+  assert.deepEqual(top.map((t) => [t.reason.code, t.count]), [['04', 3], ['14', 2]]);
+  assert.equal(rest, 2);
+});
+
+test('format: NHS number 3-3-4, identifier falls back to local id', () => {
+  assert.equal(formatNhsNumber('9434765919'), '943 476 5919');
+  assert.equal(formatNhsNumber('943-476-5919'), '943 476 5919');
+  assert.deepEqual(patientIdentifier({ patientId: 'L123' }), { kind: 'Local id', value: 'L123' });
+  assert.deepEqual(patientIdentifier({ nhsNumber: '9434765919', patientId: 'L1' }), { kind: 'NHS', value: '943 476 5919' });
+  assert.equal(formatElapsed(125 * 60_000), '2h 05m');
+  assert.equal(formatElapsed(3 * 86_400_000 + 4 * 3_600_000), '3d 4h');
+});
+
+const ward = (ward: string, incl: number, free = 2, extra: Partial<WardSummary> = {}): WardSummary => ({
+  site: 'S', ward, name: ward, wardType: 'adult_acute', beds: 20, occupied: 18, onLeave: 1, present: 17, free, closed: 0,
+  crfd: 0, crfdReasons: {}, stranded: 0, superStranded: 0, longStay: 0, eddPassed: 0, outOfArea: 0,
+  occupancyPct: incl - 5, occupancyInclLeavePct: incl, seq: 1, ...extra,
+});
+
+test('ward pressure: thresholds and ordering', () => {
+  assert.equal(wardPressure(ward('A', 80)).level, 1);
+  assert.equal(wardPressure(ward('A', 85)).level, 1);
+  assert.equal(wardPressure(ward('A', 86)).level, 2);
+  assert.equal(wardPressure(ward('A', 95)).level, 3);
+  assert.equal(wardPressure(ward('A', 102)).level, 4);
+  assert.equal(wardPressure(ward('A', 90, 0)).level, 4);
+  const sorted = [ward('W1', 70), ward('W2', 104), ward('W3', 96), ward('W4', 96, 2, { crfd: 3 })].sort(compareWardsByPressure);
+  assert.deepEqual(sorted.map((w) => w.ward), ['W2', 'W4', 'W3', 'W1']);
+});
+
+test('thresholds read naturally', () => {
+  assert.equal(thresholdText({ value: 72, unit: 'hours' }), '72 hours');
+  assert.equal(thresholdText({ value: 1, unit: 'days' }), '1 day');
+  assert.equal(thresholdText({ value: 85, unit: 'percent' }), '85%');
+});
+
+test('routes round-trip', () => {
+  assert.deepEqual(parseRoute('#/ward/W12'), { view: 'ward', ward: 'W12' });
+  assert.deepEqual(parseRoute(''), { view: 'site' });
+  assert.deepEqual(parseRoute('#/alerts?team=Crisis%20North&rule=followup_missed'), { view: 'alerts', team: 'Crisis North', rule: 'followup_missed' });
+  assert.equal(routeHref({ view: 'alerts', team: 'Crisis North', rule: null }), '#/alerts?team=Crisis+North');
+  assert.deepEqual(parseRoute(routeHref({ view: 'ward', ward: 'A/B 1' })), { view: 'ward', ward: 'A/B 1' });
+});

@@ -1,0 +1,103 @@
+// Site flow board: the site's pressure and referrals waiting, then one tile per ward,
+// highest pressure first.
+import type { WardSummary } from '@pfm/contracts';
+import type { BoardState } from '../live';
+import { compareWardsByPressure, PRESSURE_RULE_TEXT, wardPressure } from '../labels';
+import { wardTypeLabel } from '../format';
+import { routeHref } from '../route';
+import { BedCounters, Counter, CrfdSummary, FlowCounters, OccupancyBar, PressureBadge } from './common';
+import { Icon, PRESSURE_SHAPES } from './icons';
+
+export function SiteBoard({ state }: { state: BoardState }) {
+  const wards = [...state.wards.values()].sort(compareWardsByPressure);
+  return (
+    <>
+      <h1 class="view-title" tabIndex={-1}>
+        Site flow board{state.site ? <span class="muted"> · {state.site}</span> : null}
+      </h1>
+      <SiteHeader state={state} wards={wards} />
+      <section aria-labelledby="wards-heading" class="wards-section">
+        <div class="section-head">
+          <h2 id="wards-heading">Wards <span class="muted">({wards.length}, highest pressure first)</span></h2>
+          <p class="rule-note">{PRESSURE_RULE_TEXT}</p>
+        </div>
+        {!state.wardsLoaded && wards.length === 0 ? (
+          <p class="loading" role="status">Loading wards…</p>
+        ) : wards.length === 0 ? (
+          <p class="empty">No wards on this board yet.</p>
+        ) : (
+          <ul class="ward-grid" data-testid="ward-grid">
+            {wards.map((w) => <li key={w.ward}><WardTile w={w} /></li>)}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] }) {
+  const info = state.siteInfo;
+  const level = info ? (Math.min(4, Math.max(1, Math.round(info.pressure.level))) as 1 | 2 | 3 | 4) : null;
+  const sum = (f: (w: WardSummary) => number) => wards.reduce((s, w) => s + f(w), 0);
+  return (
+    <section class="site-header" aria-label="Site status">
+      <div class={`site-pressure${level ? ` pressure-${level}` : ''}`} data-testid="site-pressure" data-level={level ?? ''}>
+        {info && level ? (
+          <>
+            <p class="site-pressure-main">
+              <Icon shape={PRESSURE_SHAPES[level]} class="icon-lg" />
+              <span>
+                <span class="kicker">Site pressure</span>
+                <strong class="site-level">Level {level} · {info.pressure.label}</strong>
+              </span>
+            </p>
+            {info.pressure.reasons.length > 0 && (
+              <ul class="site-reasons" aria-label="Why">
+                {info.pressure.reasons.map((r) => <li key={r}>{r}</li>)}
+              </ul>
+            )}
+          </>
+        ) : (
+          <p class="muted">Site pressure: waiting for data…</p>
+        )}
+      </div>
+      <div class="site-referrals">
+        <span class="kicker">Referrals waiting for a bed</span>
+        <strong class="big-number" data-testid="referrals-waiting">{info ? info.referralsWaiting : '–'}</strong>
+      </div>
+      <dl class="counters site-totals" aria-label="Site totals">
+        <Counter testid="site-beds" label="Beds" value={sum((w) => w.beds)} />
+        <Counter testid="site-occupied" label="Occupied" value={sum((w) => w.occupied)} />
+        <Counter testid="site-free" label="Free" value={sum((w) => w.free)} />
+        <Counter testid="site-crfd" label="CRFD" value={sum((w) => w.crfd)} alert hint="Clinically ready for discharge" />
+        <Counter testid="site-super-stranded" label="Super-stranded" value={sum((w) => w.superStranded)} alert />
+        <Counter testid="site-out-of-area" label="Out of area" value={sum((w) => w.outOfArea)} alert />
+      </dl>
+    </section>
+  );
+}
+
+function WardTile({ w }: { w: WardSummary }) {
+  const p = wardPressure(w);
+  const hid = `ward-${w.ward}-name`;
+  return (
+    <article class={`ward-tile pressure-${p.level}`} data-testid={`ward-tile-${w.ward}`} data-level={p.level} aria-labelledby={hid}>
+      <header class="ward-tile-head">
+        <h3 id={hid}>
+          <a href={routeHref({ view: 'ward', ward: w.ward })}>
+            {w.name}
+            <span class="visually-hidden"> ({w.ward}) — open bed board</span>
+          </a>
+        </h3>
+        <PressureBadge p={p} testid={`ward-pressure-${w.ward}`} />
+        <p class="ward-meta">
+          <span class="ward-code">{w.ward}</span> · {wardTypeLabel(w.wardType)}
+        </p>
+      </header>
+      <OccupancyBar w={w} />
+      <BedCounters w={w} />
+      <FlowCounters w={w} />
+      <CrfdSummary w={w} />
+    </article>
+  );
+}
