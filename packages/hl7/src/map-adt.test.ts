@@ -312,3 +312,18 @@ describe('mapAdt: rules', () => {
     for (const p of Object.values(PEOPLE)) expect(p.nhs).toMatch(/^\d{10}$/);
   });
 });
+
+describe('mapAdt: leniency where strictness would lose flow', () => {
+  const base = (trigger: string, ...rest: string[]): string => msg(MSH(trigger), ...rest);
+  it('a bad PV2-9 does not block a discharge (only A01/A08 read the EDD)', () => {
+    expect(only(mapAdt(base('A03', PID(), PV1(), seg('PV2', { 9: 'soon' })), ctx)).type).toBe('patient.discharged');
+  });
+  it('an unmapped message skips an invalid EVN-6 and records with the next valid time', () => {
+    const e = only(mapAdt(base('A31', seg('EVN', { 6: 'garbage' }), PID()), ctx));
+    expect(e).toMatchObject({ type: 'message.unmapped', occurredAt: at('2026-11-01T10:00:00Z') });
+  });
+  it('an unmapped message with no valid time at all -> AE naming MSH-7', () => {
+    const r = fail(mapAdt(msg(MSH('A31', 'C', { 7: 'x' }), PID()), ctx));
+    expect(r.errors.map((e) => e.path)).toEqual(['MSH-7']);
+  });
+});

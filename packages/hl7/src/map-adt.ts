@@ -146,28 +146,36 @@ class AdtMapper {
     return out;
   }
 
-  /** Reads a time; present but invalid -> error (never silently replaced by another field). */
-  private time(seg: Seg | undefined, name: string, field: number, minPrecision: DtmPrecision): number | undefined | null {
+  /**
+   * Reads a time: null when the field is empty; undefined when it is present but invalid
+   * (an error is recorded unless `lenient`: a bad time is never silently replaced by another field).
+   */
+  private time(seg: Seg | undefined, name: string, field: number, minPrecision: DtmPrecision, lenient = false): number | undefined | null {
     if (!seg?.has(field)) return null;
     const v = parseDtm(seg.get(field, 1), { timeZone: this.tz, minPrecision });
     if (!v) {
+      if (lenient) return undefined;
       const fmt = minPrecision === 'day' ? 'YYYYMMDD[HHMM[SS]][+/-ZZZZ]' : 'YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]';
       return this.error(loc(seg, name, field), 102, `${name}-${field} is not a valid date/time (expected ${fmt})`);
     }
     return v.epochMs;
   }
 
-  /** occurredAt: EVN-6, then (admit/discharge) PV1-44/45, then EVN-2, then MSH-7. */
-  occurredAt(pv1?: Seg, visitTimeField?: 44 | 45): { at: number; from: Loc } | undefined {
+  /**
+   * occurredAt: EVN-6, then (admit/discharge) PV1-44/45, then EVN-2, then MSH-7. The first
+   * present field decides; if it is invalid the message is in error, unless `lenient`
+   * (unmapped messages), where invalid fields are skipped.
+   */
+  occurredAt(pv1?: Seg, visitTimeField?: 44 | 45, lenient = false): { at: number; from: Loc } | undefined {
     const candidates: [Seg | undefined, string, number][] = [[this.evn, 'EVN', 6]];
     if (visitTimeField) candidates.push([pv1, 'PV1', visitTimeField]);
     candidates.push([this.evn, 'EVN', 2], [this.p.msh, 'MSH', 7]);
     for (const [seg, name, field] of candidates) {
-      const t = this.time(seg, name, field, 'minute');
-      if (t === undefined) return undefined;
-      if (t !== null) return { at: t, from: loc(seg, name, field) };
+      const t = this.time(seg, name, field, 'minute', lenient);
+      if (t === undefined && !lenient) return undefined;
+      if (typeof t === 'number') return { at: t, from: loc(seg, name, field) };
     }
-    return this.error(loc(this.p.msh, 'MSH', 7), 101, 'no event time: EVN-6, EVN-2 and MSH-7 are all empty');
+    return this.error(loc(this.p.msh, 'MSH', 7), 101, 'no valid event time in EVN-6, EVN-2 or MSH-7');
   }
 
   /** The local id: the first identifier that is not an NHS number. */
@@ -255,12 +263,12 @@ class AdtMapper {
     const ward = pv1?.get(3, 1) ?? '';
     const bed = pv1?.get(3, 3) ?? '';
     const facility = pv1?.get(3, 4) ?? '';
-    let ok = true;
-    if (!ward && needWard) ok = !!this.error(loc(pv1, 'PV1', 3), 101, 'PV1-3 assigned patient location (point of care) is required');
-    if (ward.length > MAX_CODE) ok = !!this.error(loc(pv1, 'PV1', 3, 1), 102, `PV1-3.1 point of care is longer than ${MAX_CODE} characters`);
-    if (bed.length > MAX_CODE) ok = !!this.error(loc(pv1, 'PV1', 3, 3), 102, `PV1-3.3 bed is longer than ${MAX_CODE} characters`);
+    const before = this.errors.length;
+    if (!ward && needWard) this.error(loc(pv1, 'PV1', 3), 101, 'PV1-3 assigned patient location (point of care) is required');
+    if (ward.length > MAX_CODE) this.error(loc(pv1, 'PV1', 3, 1), 102, `PV1-3.1 point of care is longer than ${MAX_CODE} characters`);
+    if (bed.length > MAX_CODE) this.error(loc(pv1, 'PV1', 3, 3), 102, `PV1-3.3 bed is longer than ${MAX_CODE} characters`);
     const site = this.site(facility, pv1);
-    if (!ok || !site) return undefined;
+    if (this.errors.length > before || !site) return undefined;
     return { ...(ward ? { ward } : {}), ...(bed ? { bed } : {}), site, sources };
   }
 
@@ -417,7 +425,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
   const place = m.location(g, needWard);
   const spellNeeded = !['A04', 'A05', 'A08'].includes(trigger);
   const spellId = m.spell(g, spellNeeded);
-  const edd = m.edd(g);
+  // Only A01 and A08 use PV2-9: a bad EDD must not block a discharge or a transfer.
+  const edd = trigger === 'A01' || trigger === 'A08' ? m.edd(g) : null;
   if (!place || m.errors.length) return undefined;
   const sources = { ...base, ...place.sources };
   const site = place.site as string;
@@ -538,7 +547,7 @@ function unmapped(
   detail: string,
   known?: { at: number; from: Loc },
 ): { list: Draft[]; at: { at: number; from: Loc } } | undefined {
-  const at = known ?? m.occurredAt();
+  const at = known ?? m.occurredAt(undefined, undefined, true);
   if (!at) return undefined;
   const who = m.who(g, at.at, false);
   const site = m.site(g?.pv1?.get(3, 4) ?? '', g?.pv1);
