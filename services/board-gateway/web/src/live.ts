@@ -51,6 +51,8 @@ export interface LiveBoardOptions {
 }
 
 const MAX_ALERTS = 1000;
+/** `problem` event codes that mean the token is no longer accepted. */
+const AUTH_CODES = new Set(['unauthorized', 'unauthorised', 'forbidden', 'token_expired', 'invalid_token', '401', '403']);
 const AUTH_WORDS = /unauthori[sz]ed|forbidden|invalid[ _-]?token|expired|not authori[sz]ed|\b401\b|\b403\b/i;
 
 export function isAuthProblem(err: unknown): boolean {
@@ -101,6 +103,8 @@ export class LiveBoard {
   private announceQueue: string[] = [];
   private announceTimer: number | undefined;
   private stopped = false;
+  /** Where the current `problem` came from, so a later success can clear it. */
+  private problemKind: 'rest' | 'socket' | 'server' | null = null;
   private readonly aborter = new AbortController();
 
   constructor(private readonly api: Api, private readonly token: string, private readonly opts: LiveBoardOptions = {}) {}
@@ -188,6 +192,19 @@ export class LiveBoard {
 
   private touched(): Partial<BoardState> { return { lastUpdated: Date.now() }; }
 
+  private setProblem(kind: 'rest' | 'socket' | 'server', message: string): void {
+    this.problemKind = kind;
+    this.set({ problem: message });
+  }
+
+  /** Clears the banner if it was raised by the same kind of source that just worked. */
+  private clearProblem(kind: 'rest' | 'socket'): void {
+    if (this.problemKind === kind || (kind === 'socket' && this.problemKind === 'server')) {
+      this.problemKind = null;
+      this.set({ problem: null });
+    }
+  }
+
   private setAck(alertId: string, ack: AckState): void {
     const acks = new Map(this.s.acks);
     acks.set(alertId, ack);
@@ -206,14 +223,15 @@ export class LiveBoard {
     if (this.stopped) return;
     if (e instanceof AuthError) { this.authFailed(); return; }
     if (e instanceof DOMException && e.name === 'AbortError') return;
-    this.set({ problem: `Could not load ${what}: ${e instanceof Error ? e.message : String(e)}. Retrying.` });
+    this.setProblem('rest', `Could not load ${what}: ${e instanceof Error ? e.message : String(e)}. Retrying.`);
   }
 
   private async loadSite(): Promise<void> {
     try {
       const info = await this.api.site(this.aborter.signal);
       const first = this.s.site === null;
-      this.set({ siteInfo: info, site: info.site, problem: this.s.problem?.startsWith('Could not load site') ? null : this.s.problem });
+      this.set({ siteInfo: info, site: info.site });
+      this.clearProblem('rest');
       if (first) this.siteKnown();
     } catch (e) {
       if (e instanceof AuthError) { this.authFailed(); return; }
@@ -255,7 +273,7 @@ export class LiveBoard {
       this.set({ patients, ...this.touched() });
     } catch (e) {
       if (e instanceof HttpError && e.status === 404) {
-        this.set({ problem: `Ward ${ward} is not on this board.` });
+        this.setProblem('rest', `Ward ${ward} is not on this board.`);
         return;
       }
       this.handleRestError(e, `ward ${ward}`);
@@ -281,6 +299,7 @@ export class LiveBoard {
       if (!have || (!have.acknowledged && a.acknowledged)) alerts.set(a.alertId, a);
     }
     this.set({ alerts: trimAlerts(alerts), alertsLoaded: true, ...this.touched() });
+    this.clearProblem('rest');
   }
 
   private openSocket(): void {
@@ -291,7 +310,8 @@ export class LiveBoard {
     this.socket = sock;
 
     sock.on('connect', () => {
-      this.set({ connection: 'live', problem: null });
+      this.set({ connection: 'live' });
+      this.clearProblem('socket');
       this.joinAll();
       void this.loadSite();
     });
@@ -300,7 +320,8 @@ export class LiveBoard {
       if (sock.active) this.set({ connection: navigator.onLine ? 'reconnecting' : 'offline' });
       else {
         // The server closed the connection on purpose: try again a little later.
-        this.set({ connection: 'offline', problem: reason === 'io server disconnect' ? 'The board server closed the connection. Retrying.' : this.s.problem });
+        this.set({ connection: 'offline' });
+        if (reason === 'io server disconnect') this.setProblem('socket', 'The board server closed the connection. Retrying.');
         this.retryLater();
       }
     });
@@ -318,8 +339,8 @@ export class LiveBoard {
     sock.on('alert', (a) => this.onAlert(a));
     sock.on('patients', (p) => this.onPatients(p.site, p.ward, p.patients));
     sock.on('problem', (p) => {
-      if (isAuthProblem({ message: `${p.code} ${p.message}` })) { this.authFailed(); return; }
-      this.set({ problem: p.message });
+      if (AUTH_CODES.has(p.code.toLowerCase())) { this.authFailed(); return; }
+      this.setProblem('server', p.message);
     });
   }
 
@@ -363,7 +384,7 @@ export class LiveBoard {
         window.setTimeout(() => { if (sock.connected && this.rooms().some((x) => roomKey(x) === roomKey(room))) this.join(room); }, 3000);
       } else if (!r.ok) {
         if (isAuthProblem({ message: r.error })) this.authFailed();
-        else this.set({ problem: `Could not join ${roomKey(room)}: ${r.error}` });
+        else this.setProblem('server', `Could not join ${roomKey(room)}: ${r.error}`);
       }
     });
   }

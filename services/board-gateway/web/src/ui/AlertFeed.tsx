@@ -109,7 +109,7 @@ function AlertCard({ a, ack, fresh, now, connection, board }: { a: Alert; ack: A
       </header>
       <p class="alert-msg">{a.message}</p>
       <dl class="facts">
-        <div><dt>Rule</dt><dd>{ruleLabel(a.rule)} · threshold <strong data-testid="alert-threshold">{thresholdText(a.threshold)}</strong></dd></div>
+        <div><dt>Threshold</dt><dd data-testid="alert-threshold">{thresholdText(a.threshold)}</dd></div>
         <div><dt>Source</dt><dd>{a.source}</dd></div>
         {who && <div><dt>Patient</dt><dd data-testid="alert-patient">{who.kind} {who.value}</dd></div>}
         {a.spellId && <div><dt>Spell</dt><dd>{a.spellId}</dd></div>}
@@ -121,16 +121,16 @@ function AlertCard({ a, ack, fresh, now, connection, board }: { a: Alert; ack: A
           <dd><time dateTime={new Date(a.becameTrueAt).toISOString()}>{when(a.becameTrueAt, now)}</time> <span class="muted">({formatElapsed(now - a.becameTrueAt)} ago)</span></dd>
         </div>
       </dl>
-      <AckControl a={a} ack={ack} connection={connection} board={board} />
+      <AckControl a={a} ack={ack} connection={connection} board={board} now={now} />
     </article>
   );
 }
 
-function AckControl({ a, ack, connection, board }: { a: Alert; ack: AckState | undefined; connection: ConnectionState; board: LiveBoard }) {
+function AckControl({ a, ack, connection, board, now }: { a: Alert; ack: AckState | undefined; connection: ConnectionState; board: LiveBoard; now: number }) {
   if (a.acknowledged) {
     return (
       <p class="ack ack-done" data-testid={`ack-status-${a.alertId}`}>
-        <Icon shape="check" /> Acknowledged by <strong>{a.acknowledged.by}</strong> at <time dateTime={new Date(a.acknowledged.at).toISOString()}>{formatHms(a.acknowledged.at)}</time>
+        <Icon shape="check" /> Acknowledged by <strong>{a.acknowledged.by}</strong> at <time dateTime={new Date(a.acknowledged.at).toISOString()}>{when(a.acknowledged.at, now)}</time>
         {a.acknowledged.note && <span class="muted"> — {a.acknowledged.note}</span>}
       </p>
     );

@@ -90,7 +90,7 @@ export function WardBoard({ state, ward, board, now }: { state: BoardState; ward
 function BedTile({ p, now, onOpen }: { p: PatientRow; now: number; onOpen: (el: HTMLElement) => void }) {
   const who = patientIdentifier(p);
   const edd = p.expectedDischargeAt;
-  const eddPassed = p.flags.includes('edd_passed') || (edd !== undefined && edd < now);
+  const eddPassed = edd !== undefined && (p.flags.includes('edd_passed') || edd < now);
   return (
     <button
       type="button"
