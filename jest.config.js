@@ -21,13 +21,13 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/src/**/*.int.test.ts', '<rootDir>/services/*/src/**/*.int.test.ts'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/**/*.e2e.test.ts'],
-      testTimeout: 180000,
+      setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
     },
   ],
 };

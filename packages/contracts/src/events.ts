@@ -10,6 +10,7 @@ export const FLOW_EVENT_SCHEMA_VERSION = 1;
 export const URGENCIES = ['emergency', 'very_urgent', 'urgent', 'routine'] as const;
 export const TEAM_TYPES = ['crisis', 'liaison', 'home_treatment', 'community', 'other'] as const;
 export const CHANNELS = ['hl7v2', 'fhir', 'json', 'simulator', 'ui', 'redrive'] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 const id = () => f.string({ max: 64 });
 const code = () => f.string({ max: 32 });

@@ -7,6 +7,17 @@ export const TOPICS = {
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
+export type TopicSet = { flowEvents: string; ingestRejects: string; boardUpdates: string; alerts: string };
+
+/**
+ * Topic names under an optional namespace ("<ns>.pfm.flow-events.v1"): replay sandboxes
+ * and tests get their own topics; live uses no namespace.
+ */
+export function topicsFor(namespace = ''): TopicSet {
+  const p = namespace ? `${namespace}.` : '';
+  return { flowEvents: p + TOPICS.flowEvents, ingestRejects: p + TOPICS.ingestRejects, boardUpdates: p + TOPICS.boardUpdates, alerts: p + TOPICS.alerts };
+}
+
 export interface TopicSpec { topic: string; numPartitions: number; configEntries: { name: string; value: string }[] }
 
 /**
@@ -14,13 +25,14 @@ export interface TopicSpec { topic: string; numPartitions: number; configEntries
  * from the beginning), so it is kept forever by default; rejects are kept 90 days for
  * re-drive; board updates and alerts are derived and kept 7 / 30 days.
  */
-export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number } = {}): TopicSpec[] {
+export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number; namespace?: string } = {}): TopicSpec[] {
   const partitions = opts.partitions ?? 6;
   const day = 24 * 3600 * 1000;
+  const t = topicsFor(opts.namespace);
   return [
-    { topic: TOPICS.flowEvents, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(opts.flowEventRetentionMs ?? -1) }] },
-    { topic: TOPICS.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
-    { topic: TOPICS.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
-    { topic: TOPICS.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
+    { topic: t.flowEvents, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(opts.flowEventRetentionMs ?? -1) }] },
+    { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
+    { topic: t.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
+    { topic: t.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
   ];
 }

@@ -1,3 +1,4 @@
 export * from './keys';
 export * from './registry';
 export * from './store';
+export * from './settings';

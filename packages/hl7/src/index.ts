@@ -1,6 +1,6 @@
 // @pfm/hl7: HL7 v2 ADT -> canonical flow events, and the ACKs that answer them.
 // Pure (no sockets, no Kafka, no clock unless an ACK needs "now").
-export { mapAdt, MAPPED_TRIGGERS, NON_BED_PATIENT_CLASSES } from './map-adt';
+export { mapAdt, MAPPED_TRIGGERS, NHS_NUMBER_OID, NON_BED_PATIENT_CLASSES } from './map-adt';
 export type { AckCode, MapContext, MapFail, MapOk, MapResult, MappedTrigger } from './map-adt';
 export { buildAck, buildAckMessage, newControlId, DEFAULT_ACK_VERSION } from './ack';
 export type { AckOptions } from './ack';

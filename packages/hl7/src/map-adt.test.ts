@@ -222,6 +222,12 @@ describe('mapAdt: rules', () => {
     const e = only(mapAdt(base('A03', PID({ 3: 'L1^^^RXT&1.2.3&ISO^PI~943 476 5919^^^NHS&2.16.840.1.113883.2.1.4.1&ISO' }), PV1()), ctx));
     expect(e.nhsNumber).toBe('9434765919');
   });
+  it('recognises the NHS number by the NHS OID in CX-4.2 or type code NHS', () => {
+    const viaOid = only(mapAdt(base('A03', PID({ 3: 'L1^^^RXT^PI~9434765919^^^&2.16.840.1.113883.2.1.4.1&ISO' }), PV1()), ctx));
+    expect([viaOid.patientId, viaOid.nhsNumber]).toEqual(['L1', '9434765919']);
+    const viaType = only(mapAdt(base('A03', PID({ 3: '9434765919^^^^NHS~L1^^^RXT^PI' }), PV1()), ctx));
+    expect([viaType.patientId, viaType.nhsNumber]).toEqual(['L1', '9434765919']);
+  });
   it('has no nhsNumber when PID-3 carries none', () => {
     expect(only(mapAdt(base('A03', PID({ 3: 'L1^^^RXT^PI' }), PV1()), ctx)).nhsNumber).toBeUndefined();
   });

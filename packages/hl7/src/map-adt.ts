@@ -100,6 +100,17 @@ function compact<T extends Record<string, unknown>>(o: T): T {
   return out as T;
 }
 
+/** OID of the NHS number (HL7 UK), as sent in CX-4.2 by feeds that leave CX-4.1 empty. */
+export const NHS_NUMBER_OID = '2.16.840.1.113883.2.1.4.1';
+
+/** An identifier repetition is the NHS number when its authority or type says so. */
+function isNhsIdentifier(seg: Seg, field: number, rep: number): boolean {
+  const authority = seg.get(field, 4, rep, 1).toUpperCase();
+  const authorityOid = seg.get(field, 4, rep, 2);
+  const type = seg.get(field, 5, rep).toUpperCase();
+  return authority === 'NHS' || authorityOid === NHS_NUMBER_OID || type === 'NH' || type === 'NHS';
+}
+
 const loc = (seg: Seg | undefined, name: string, field?: number, component?: number): Loc => ({
   segment: seg?.name ?? name,
   sequence: seg?.sequence ?? 1,
@@ -185,8 +196,7 @@ class AdtMapper {
     for (let r = 0; r < seg.repetitions(field); r++) {
       const value = seg.get(field, 1, r);
       if (!value) continue;
-      const isNhs = seg.get(field, 4, r).toUpperCase() === 'NHS' || seg.get(field, 5, r).toUpperCase() === 'NH';
-      if (isNhs) {
+      if (isNhsIdentifier(seg, field, r)) {
         const n = normaliseNhsNumber(value);
         if (n) nhs ??= n;
         else if (strict) this.error(loc(seg, seg.name, field), 102, `${seg.name}-${field} repetition ${r + 1}: NHS number fails the Modulus 11 check`);
@@ -529,8 +539,7 @@ function merge(m: AdtMapper, groups: Group[], at: { at: number; from: Loc }): { 
 function mergedId(m: AdtMapper, mrg: Seg): string | undefined {
   for (let r = 0; r < mrg.repetitions(1); r++) {
     const value = mrg.get(1, 1, r);
-    const isNhs = mrg.get(1, 4, r).toUpperCase() === 'NHS' || mrg.get(1, 5, r).toUpperCase() === 'NH';
-    if (value && !isNhs) {
+    if (value && !isNhsIdentifier(mrg, 1, r)) {
       if (value.length > MAX_ID) break;
       return value;
     }

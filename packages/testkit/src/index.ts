@@ -51,3 +51,4 @@ export async function requireStack(): Promise<ReturnType<typeof stackEnv>> {
   await requireReachable('Schema registry', env.schemaRegistryUrl);
   return env;
 }
+export * from './services';

@@ -1,0 +1,36 @@
+// Configuration is read once from the environment, parsed by zod, and fails fast with
+// every problem listed. Each service declares the slice it needs.
+import { z } from 'zod';
+
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const commonEnv = {
+  KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  PFM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pfm'),
+  PFM_WARDS_FILE: z.string().default('config/wards.json'),
+  PFM_THRESHOLDS_FILE: z.string().optional(),
+  /** Prefixes every topic name ("<ns>.pfm.flow-events.v1"); empty for live. */
+  PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  PFM_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
+  PFM_OPS_PORT: port.optional(),
+};
+
+export const serviceEnv = {
+  ingest: { PFM_INGEST_HTTP_PORT: port.default(8080), PFM_MLLP_PORT: port.default(2575), PFM_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(500), PFM_MAX_BODY_BYTES: z.coerce.number().int().default(1048576), PFM_DEFAULT_SITE: z.string().default('RXT') },
+  engine: { PFM_ENGINE_GROUP: z.string().default('pfm-flow-engine'), PFM_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(5000), PFM_CLOCK: z.enum(['wall', 'event']).default('wall') },
+  gateway: { PFM_GATEWAY_PORT: port.default(3000), PFM_JWT_SECRET: z.string().min(32).optional(), PFM_GATEWAY_GROUP: z.string().optional() },
+} as const;
+
+export class ConfigError extends Error {}
+
+export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
+  const r = z.object(shape).safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}

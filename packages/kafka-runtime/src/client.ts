@@ -1,0 +1,48 @@
+// Kafka clients for the product: one place for client settings, logging, topic setup
+// and the idempotent producer every service uses.
+import { Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { topicSpecs, type TopicSpec } from '@pfm/contracts';
+import type { Logger } from '@pfm/observability';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug', [logLevel.NOTHING]: 'debug',
+};
+
+function pinoLogCreator(logger?: Logger): logCreator {
+  return () => ({ namespace, level, log }) => {
+    if (!logger) return;
+    const { message, ...extra } = log;
+    // kafkajs logs every rebalance and reconnect at INFO; keep them at debug to keep logs calm.
+    const lvl = levels[level] === 'info' ? 'debug' : levels[level] ?? 'debug';
+    logger[lvl]({ kafka: namespace, ...extra }, message);
+  };
+}
+
+export function createKafka(opts: { brokers: string[]; clientId: string; logger?: Logger }): Kafka {
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(opts.logger),
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    connectionTimeout: 3000,
+  });
+}
+
+/** Creates the product's topics when missing (safe to call on every start). */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[] = topicSpecs({ partitions: Number(process.env.PFM_TOPIC_PARTITIONS ?? 6), namespace: process.env.PFM_TOPIC_NAMESPACE ?? '' })): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing.map((s) => ({ ...s, replicationFactor: 1 })), waitForLeaders: true });
+  } catch (e) {
+    // Another service may have created them between list and create.
+    if (!String((e as Error).message).includes('already exists')) throw e;
+  }
+}
+
+/** Idempotent producer, acks from all in-sync replicas: a send resolves only once Kafka has it durably. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
+}

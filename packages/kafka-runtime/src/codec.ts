@@ -1,0 +1,62 @@
+// Codecs for the product's topics. Flow events: Avro in the Confluent wire format
+// (magic byte, schema id, body) with the schema in the registry. Derived topics
+// (board updates, alerts, rejects): JSON checked against the contracts' zod schemas.
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { Producer } from 'kafkajs';
+import type { z } from 'zod';
+import { flowEventAvroSchema, fromAvro, toAvro, TOPICS, type FlowEvent } from '@pfm/contracts';
+import { InfrastructureError } from './errors';
+
+export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
+
+export class FlowEventCodec {
+  private readonly registry: SchemaRegistry;
+  private schemaId: number | undefined;
+  constructor(registryUrl: string, private readonly subject: string = FLOW_EVENTS_SUBJECT) {
+    // avsc's default union handling: the payload union (many records) is wrapped, ["null", T] is not.
+    this.registry = new SchemaRegistry({ host: registryUrl });
+  }
+
+  /** Registers (or finds) the current schema; call once before encoding. */
+  async init(): Promise<number> {
+    try {
+      const { id } = await this.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(flowEventAvroSchema) },
+        { subject: this.subject },
+      );
+      this.schemaId = id;
+      return id;
+    } catch (e) {
+      throw new InfrastructureError(`schema registry: could not register ${this.subject}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  get id(): number {
+    if (this.schemaId === undefined) throw new Error('FlowEventCodec.init() was not called');
+    return this.schemaId;
+  }
+
+  async encode(e: FlowEvent): Promise<Buffer> {
+    return this.registry.encode(this.id, toAvro(e));
+  }
+
+  /** Decodes any registered version of the schema (the id travels in the message). */
+  async decode(buf: Buffer): Promise<FlowEvent> {
+    return fromAvro((await this.registry.decode(buf)) as Record<string, unknown>);
+  }
+}
+
+export class JsonCodec<T> {
+  constructor(private readonly schema: z.ZodType<T, unknown>) {}
+  encode(v: T): Buffer { return Buffer.from(JSON.stringify(v)); }
+  decode(buf: Buffer): T { return this.schema.parse(JSON.parse(buf.toString('utf8'))); }
+}
+
+/** Sends canonical events to pfm.flow-events.v1, keyed by patient; resolves once Kafka has them (acks=-1). */
+export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, events: FlowEvent[], topic: string = TOPICS.flowEvents): Promise<void> {
+  if (events.length === 0) return;
+  const messages = await Promise.all(
+    events.map(async (e) => ({ key: `${e.site}/${e.patientId}`, value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
+  );
+  await producer.send({ topic, acks: -1, messages });
+}

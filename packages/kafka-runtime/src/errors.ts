@@ -1,0 +1,19 @@
+// Errors carry whether retrying can help. Bad data never retries (it goes to rejects
+// and the partition moves on); infrastructure faults back off and retry.
+export class PfmError extends Error {
+  constructor(message: string, readonly retriable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+export class BadInputError extends PfmError {
+  constructor(message: string, readonly errors: { path: string; message: string }[] = [], options?: { cause?: unknown }) {
+    super(message, false, options);
+  }
+}
+export class InfrastructureError extends PfmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, true, options);
+  }
+}
+export const isRetriable = (e: unknown): boolean => e instanceof PfmError ? e.retriable : !(e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError);

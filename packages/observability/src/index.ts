@@ -1,0 +1,79 @@
+// Logging, metrics and the health/metrics HTTP surface every service exposes.
+// Logs: JSON lines (pino) with the service name; PFM_LOG_LEVEL sets the level.
+// Metrics: Prometheus text at /metrics; health: /healthz (alive) and /readyz (ready).
+import { createServer, type Server } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type { Logger };
+
+export function createLogger(service: string): Logger {
+  return pino({ name: service, level: process.env.PFM_LOG_LEVEL ?? 'info', base: { service } });
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+  }
+  counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+  gauge(name: string, help: string, labelNames: string[] = []): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+  histogram(name: string, help: string, buckets: number[], labelNames: string[] = []): Histogram {
+    return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
+  }
+}
+
+export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
+
+/** A tiny ops server: /healthz, /readyz (runs the checks), /metrics. */
+export function startOpsServer(opts: { port: number; host?: string; metrics: Metrics; checks: Record<string, ReadinessCheck>; logger: Logger }): Promise<Server> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"alive"}');
+      } else if (req.url === '/readyz') {
+        const results: Record<string, { ok: boolean; detail?: string }> = {};
+        for (const [name, check] of Object.entries(opts.checks)) {
+          try { results[name] = await check(); } catch (e) { results[name] = { ok: false, detail: (e as Error).message }; }
+        }
+        const ok = Object.values(results).every((r) => r.ok);
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: results }));
+      } else if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': opts.metrics.registry.contentType }).end(await opts.metrics.registry.metrics());
+      } else {
+        res.writeHead(404).end();
+      }
+    })().catch((e: unknown) => { opts.logger.error({ err: e }, 'ops server error'); res.writeHead(500).end(); });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Runs the given closers in order on SIGTERM/SIGINT, once; exits 0 when all finish, 1 on error or after the grace period. */
+export function onShutdown(logger: Logger, closers: (() => Promise<void>)[], graceMs = 15000): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: stop intake, finish in-flight work, commit, close');
+    const timer = setTimeout(() => { logger.error('shutdown grace period over, exiting'); process.exit(1); }, graceMs);
+    timer.unref();
+    void (async () => {
+      let code = 0;
+      for (const c of closers) {
+        try { await c(); } catch (e) { code = 1; logger.error({ err: e }, 'error while closing'); }
+      }
+      logger.info('stopped');
+      process.exit(code);
+    })();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

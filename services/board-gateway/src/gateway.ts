@@ -1,0 +1,253 @@
+// board-gateway: REST read API, socket.io rooms (site / ward / team) with a snapshot on
+// join and ordered updates after it, alert acknowledgement as an audited event, and the
+// web app. Each instance consumes the update and alert topics itself (its own consumer
+// group), so a client on any instance sees every change.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Kafka, Producer, Consumer } from 'kafkajs';
+import { Server, type Socket } from 'socket.io';
+import { z } from 'zod';
+import {
+  alertSchema, boardUpdateSchema, TOPICS, type Alert, type ClientToServerEvents, type FlowEvent, type Room, type ServerToClientEvents,
+} from '@pfm/contracts';
+import type { FlowStore } from '@pfm/flow-store';
+import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
+import type { Logger, Metrics } from '@pfm/observability';
+import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, type Claims } from './auth';
+import { patientsByFlag, sitePressure, timeline } from './views';
+
+export interface GatewayDeps {
+  store: FlowStore;
+  kafka: Kafka;
+  producer: Producer;
+  codec: FlowEventCodec;
+  auth: Auth;
+  logger: Logger;
+  metrics?: Metrics;
+  webDir?: string;
+  now?: () => number;
+  topics?: { boardUpdates: string; alerts: string; flowEvents: string };
+}
+
+const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('site'), site: z.string().max(16) }),
+  z.strictObject({ kind: z.literal('ward'), site: z.string().max(16), ward: z.string().max(32) }),
+  z.strictObject({ kind: z.literal('team'), site: z.string().max(16), team: z.string().max(32) }),
+]);
+const ackSchema = z.strictObject({ alertId: z.string().min(1).max(200), note: z.string().max(500).optional() });
+
+export const roomName = (r: Room): string => (r.kind === 'site' ? `site:${r.site}` : r.kind === 'ward' ? `ward:${r.site}:${r.ward}` : `team:${r.site}:${r.team}`);
+
+type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
+
+export class Gateway {
+  readonly app: FastifyInstance;
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
+  private consumer: Consumer | undefined;
+  private readonly now: () => number;
+  private readonly topics;
+  private readonly connections;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.now = d.now ?? Date.now;
+    this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
+    this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
+    this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+    this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
+    this.routes();
+    this.sockets();
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    await this.app.listen({ port, host });
+    const addr = this.app.server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /** Consumes board updates and alerts (from now on) and fans them out to rooms. */
+  async startFeed(groupId = `pfm-gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`): Promise<void> {
+    const consumer = this.d.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.topics.boardUpdates, this.topics.alerts], fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        try {
+          const value = JSON.parse(message.value!.toString('utf8')) as unknown;
+          if (topic === this.topics.boardUpdates) {
+            const u = boardUpdateSchema.parse(value);
+            this.io.to([`site:${u.site}`, `ward:${u.site}:${u.ward}`]).emit('update', u);
+          } else {
+            const a = alertSchema.parse(value);
+            const rooms = [`site:${a.site}`];
+            if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
+            if (a.team) rooms.push(`team:${a.site}:${a.team}`);
+            for (const s of await this.io.in(rooms).fetchSockets()) if (canSeeAlert(s.data.claims, a)) s.emit('alert', a);
+          }
+        } catch (err) {
+          this.d.logger.warn({ err, topic, offset: message.offset }, 'skipping a message the gateway cannot read');
+        }
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.io.close();
+    await this.app.close();
+  }
+
+  private async claims(req: FastifyRequest): Promise<Claims> {
+    const h = req.headers.authorization;
+    return this.d.auth.verify(h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+  }
+
+  private routes(): void {
+    const app = this.app;
+    const { store } = this.d;
+    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      if (err instanceof AuthError) return reply.code(err.code === 'forbidden' ? 403 : 401).send({ error: err.code, message: err.message });
+      if (err instanceof z.ZodError) return reply.code(400).send({ error: 'bad_request', errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+      if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+      this.d.logger.error({ err }, 'request failed');
+      return reply.code(500).send({ error: 'internal', message: 'The board could not be read; try again.' });
+    });
+    app.get('/healthz', async () => ({ status: 'alive' }));
+    app.get('/readyz', async (_req, reply) => {
+      const ok = (await store.redis.ping()) === 'PONG';
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready' });
+    });
+    if (this.d.metrics) {
+      const m = this.d.metrics;
+      app.get('/metrics', async (_req, reply) => reply.type(m.registry.contentType).send(await m.registry.metrics()));
+    }
+    const q = z.object({ site: z.string().max(16).optional(), flag: z.enum(['stranded', 'super_stranded', 'long_stay', 'crfd', 'edd_passed', 'oap', 'on_leave']).optional(), spellId: z.string().max(64).optional() });
+    const siteOf = (c: Claims, site?: string): string => {
+      const s = site ?? c.sites[0]!;
+      if (!canSeeSite(c, s)) throw new AuthError('forbidden', `Your access does not include site ${s}.`);
+      return s;
+    };
+
+    app.get('/api/v1/wards', async (req) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      const codes = (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w));
+      return store.wardSummaries(site, codes, this.now());
+    });
+    app.get<{ Params: { ward: string } }>('/api/v1/wards/:ward', async (req, reply) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      const ward = z.string().max(32).parse(req.params.ward);
+      if (!canSeeWard(c, site, ward)) throw new AuthError('forbidden', `Your access does not include ward ${ward}.`);
+      if (!(await store.wardCodes(site)).includes(ward)) return reply.code(404).send({ error: 'not_found', message: `No ward ${ward} at ${site}` });
+      const [summary] = await store.wardSummaries(site, [ward], this.now());
+      return { summary, patients: await store.patientsOnWard(site, ward, this.now()) };
+    });
+    app.get('/api/v1/patients', async (req) => {
+      const c = await this.claims(req);
+      const { site: s, flag } = q.parse(req.query);
+      const site = siteOf(c, s);
+      return (await patientsByFlag(store, site, flag, this.now())).filter((r) => canSeeWard(c, site, r.ward));
+    });
+    app.get<{ Params: { patientId: string } }>('/api/v1/patients/:patientId/timeline', async (req, reply) => {
+      const c = await this.claims(req);
+      const { site: s, spellId } = q.parse(req.query);
+      const site = siteOf(c, s);
+      const rows = await store.patient(site, req.params.patientId);
+      const wardsOf = rows ? rows.events.map((e) => (e.payload as { ward?: string }).ward).filter((w): w is string => !!w) : [];
+      if (!rows || !wardsOf.some((w) => canSeeWard(c, site, w))) return reply.code(404).send({ error: 'not_found', message: 'No such patient in your scope' });
+      return { events: await timeline(store, site, req.params.patientId, spellId) };
+    });
+    app.get('/api/v1/alerts', async (req) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a));
+    });
+    app.get('/api/v1/site', async (req) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), this.now());
+      const teams = await store.teamCounts(site);
+      return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
+    });
+    const web = this.d.webDir ?? join(__dirname, '..', 'web', 'dist');
+    if (existsSync(join(web, 'index.html'))) {
+      void app.register(fastifyStatic, { root: web, prefix: '/' });
+    } else {
+      app.get('/', async (_req, reply) => reply.type('text/plain').send('The web app is not built: run pnpm --filter @pfm/board-web build'));
+    }
+  }
+
+  private sockets(): void {
+    this.io.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown }).token;
+      this.d.auth.verify(typeof token === 'string' ? token : undefined)
+        .then((claims) => { socket.data.claims = claims; next(); })
+        .catch((e: unknown) => {
+          const err = new Error(e instanceof AuthError ? e.message : 'not authorised') as Error & { data?: unknown };
+          err.data = { code: e instanceof AuthError ? e.code : 'invalid_token' };
+          next(err);
+        });
+    });
+    this.io.on('connection', (socket: IoSocket) => {
+      this.connections?.inc();
+      socket.on('disconnect', () => this.connections?.dec());
+      socket.on('join', (raw, ack) => {
+        const reply = typeof ack === 'function' ? ack : () => undefined;
+        const parsed = roomSchema.safeParse(raw);
+        if (!parsed.success) return reply({ ok: false, error: 'invalid room' });
+        const room = parsed.data;
+        if (!canJoin(socket.data.claims, room)) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
+        void socket.join(roomName(room));
+        void this.snapshot(socket, room).then(() => reply({ ok: true })).catch((err: unknown) => {
+          this.d.logger.error({ err }, 'snapshot failed');
+          reply({ ok: false, error: 'snapshot failed; retry' });
+        });
+      });
+      socket.on('leave', (raw) => {
+        const parsed = roomSchema.safeParse(raw);
+        if (parsed.success) void socket.leave(roomName(parsed.data));
+      });
+      socket.on('acknowledge', (raw, ack) => {
+        const reply = typeof ack === 'function' ? ack : () => undefined;
+        const parsed = ackSchema.safeParse(raw);
+        if (!parsed.success) return reply({ ok: false, error: 'invalid acknowledgement' });
+        void this.acknowledge(socket.data.claims, parsed.data.alertId, parsed.data.note).then(reply).catch((err: unknown) => {
+          this.d.logger.error({ err }, 'acknowledge failed');
+          reply({ ok: false, error: 'could not record the acknowledgement; retry' });
+        });
+      });
+    });
+  }
+
+  private async snapshot(socket: IoSocket, room: Room): Promise<void> {
+    const { store } = this.d;
+    const c = socket.data.claims;
+    const now = this.now();
+    const codes = room.kind === 'ward' ? [room.ward] : (await store.wardCodes(room.site)).filter((w) => canSeeWard(c, room.site, w));
+    const wards = room.kind === 'team' ? [] : await store.wardSummaries(room.site, codes, now);
+    const patients = room.kind === 'ward' ? await store.patientsOnWard(room.site, room.ward, now) : [];
+    const alerts = (await store.alerts(room.site)).filter((a) => canSeeAlert(c, a) && (room.kind !== 'team' || a.team === room.team) && (room.kind !== 'ward' || a.ward === room.ward));
+    socket.emit('snapshot', { room, wards, patients, alerts, at: now });
+  }
+
+  /** Records an acknowledgement as an alert.acknowledged event (audited, replayable). */
+  private async acknowledge(c: Claims, alertId: string, note?: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    let alert: Alert | null = null;
+    for (const site of c.sites) { alert = await this.d.store.alert(site, alertId); if (alert) break; }
+    if (!alert || !canSeeAlert(c, alert)) return { ok: false, error: 'no such alert in your scope' };
+    if (alert.acknowledged) return { ok: true };
+    const now = Date.now();
+    const e: FlowEvent = {
+      eventId: `ack:${alertId}:${c.sub}`, type: 'alert.acknowledged', occurredAt: now, recordedAt: now, site: alert.site,
+      patientId: alert.patientId ?? `team:${alert.team ?? 'site'}`, nhsNumber: alert.nhsNumber, sourceSystem: 'pfm-board', channel: 'ui',
+      payload: { alertId, by: c.sub, note },
+    };
+    await sendFlowEvents(this.d.producer, this.d.codec, [e], this.topics.flowEvents);
+    return { ok: true };
+  }
+}

@@ -1,0 +1,43 @@
+// board-gateway: REST + socket.io + web app for the live boards.
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { topicsFor } from '@pfm/contracts';
+import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
+import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
+import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createLogger, Metrics, onShutdown } from '@pfm/observability';
+import { Auth } from './auth';
+import { Gateway } from './gateway';
+
+async function main(): Promise<void> {
+  const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway });
+  const logger = createLogger('board-gateway');
+  const metrics = new Metrics('board-gateway');
+  if (!config.PFM_JWT_SECRET) logger.warn('PFM_JWT_SECRET not set: using a random secret; tokens from other processes will not verify');
+  const auth = new Auth(config.PFM_JWT_SECRET ?? randomBytes(32).toString('hex'));
+
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), loadThresholds(config.PFM_THRESHOLDS_FILE));
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-board-gateway', logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin);
+  await admin.disconnect();
+  const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
+  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+
+  const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
+  await gateway.startFeed(config.PFM_GATEWAY_GROUP);
+  const port = await gateway.listen(config.PFM_GATEWAY_PORT);
+  logger.info({ port }, 'board-gateway listening');
+
+  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), async () => { redis.disconnect(); }]);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+// Read models the boards need, computed from the Redis view (FlowStore).
+import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
+import { fold } from '@pfm/flow-domain';
+import type { FlowStore } from '@pfm/flow-store';
+
+export interface SitePressure { level: 1 | 2 | 3 | 4; label: string; reasons: string[] }
+
+/**
+ * Site pressure, OPEL-style 1-4. National mental-health weights are unconfirmed, so this
+ * is a transparent rule on occupancy and stranded share, with every reason listed.
+ */
+export function sitePressure(wards: WardSummary[], occupancyLine: number): SitePressure {
+  const beds = wards.reduce((n, w) => n + Math.max(0, w.beds - w.closed), 0);
+  const occupied = wards.reduce((n, w) => n + w.occupied, 0);
+  const pct = beds ? (occupied / beds) * 100 : 0;
+  const reasons: string[] = [];
+  let level: 1 | 2 | 3 | 4 = 1;
+  if (pct > occupancyLine) { level = 2; reasons.push(`occupancy incl. leave ${pct.toFixed(0)}% > ${occupancyLine}%`); }
+  if (pct >= 95) level = 3;
+  if (pct >= 100) { level = 4; reasons.push('no free beds across the site'); }
+  const full = wards.filter((w) => w.free === 0 && w.beds > 0).length;
+  if (full) reasons.push(`${full} ward(s) full`);
+  const labels = { 1: 'Steady', 2: 'Moderate pressure', 3: 'Severe pressure', 4: 'Extreme pressure' } as const;
+  return { level, label: labels[level], reasons };
+}
+
+export async function patientsByFlag(store: FlowStore, site: string, flag: string | undefined, now: number): Promise<PatientRow[]> {
+  const rows: PatientRow[] = [];
+  for (const ward of await store.wardCodes(site)) rows.push(...(await store.patientsOnWard(site, ward, now)));
+  const wanted = flag === 'oap' ? 'oap' : flag;
+  return wanted ? rows.filter((r) => r.flags.includes(wanted)) : rows;
+}
+
+export async function timeline(store: FlowStore, site: string, patientId: string, spellId?: string): Promise<{ type: string; occurredAt: number; summary: string }[] | null> {
+  const p = await store.patient(site, patientId);
+  if (!p) return null;
+  const view = fold(p.events).view;
+  return p.events
+    .filter((e) => !spellId || (e.payload as { spellId?: string }).spellId === spellId)
+    .map((e) => ({ type: e.type, occurredAt: e.occurredAt, summary: describe(e.type, e.payload as Record<string, unknown>) }))
+    .concat(view.unmapped ? [] : []);
+}
+
+function describe(type: string, p: Record<string, unknown>): string {
+  switch (type) {
+    case 'patient.admitted': return `Admitted to ${String(p.ward)}${p.bed ? ` bed ${String(p.bed)}` : ''}${p.outOfArea ? ' (out of area)' : ''}`;
+    case 'patient.transferred': return `Transferred to ${String(p.ward)}${p.bed ? ` bed ${String(p.bed)}` : ''}`;
+    case 'leave.started': return 'Leave started';
+    case 'leave.ended': return 'Returned from leave';
+    case 'crfd.started': return `Clinically ready for discharge (reason ${String(p.reasonCode)})`;
+    case 'crfd.ended': return 'No longer ready for discharge';
+    case 'edd.set': return `Expected discharge ${new Date(Number(p.expectedDischargeAt)).toISOString().slice(0, 10)}`;
+    case 'patient.discharged': return `Discharged${p.destination ? ` to ${String(p.destination)}` : ''}`;
+    case 'followup.made': return 'Follow-up contact made';
+    default: return type.replace('.', ' ');
+  }
+}
+
+export const alertsInScope = (alerts: Alert[], allow: (a: Alert) => boolean): Alert[] => alerts.filter(allow);

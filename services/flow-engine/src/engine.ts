@@ -1,0 +1,228 @@
+// The flow engine: consumes pfm.flow-events.v1, applies each event exactly once to the
+// Redis view (offset-guarded Lua commit), publishes ward board updates, raises alerts
+// from the outbox, and sends what it cannot apply to the rejects topic with a reason.
+//
+// Position: Redis is the record of what was applied. On every partition assignment the
+// consumer seeks to Redis's applied offset + 1 (or the log's start when Redis has no
+// record, which rebuilds lost state); Kafka commits follow Redis writes and serve lag
+// monitoring only.
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { TOPICS, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
+import { emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import type { FlowStore } from '@pfm/flow-store';
+import type { FlowEventCodec } from '@pfm/kafka-runtime';
+import type { Logger, Metrics } from '@pfm/observability';
+import type { Clock } from './clock';
+
+export interface EngineTopics { flowEvents: string; rejects: string; boardUpdates: string; alerts: string }
+export const LIVE_TOPICS: EngineTopics = { flowEvents: TOPICS.flowEvents, rejects: TOPICS.ingestRejects, boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts };
+
+export interface EngineDeps {
+  kafka: Kafka;
+  producer: Producer;
+  codec: FlowEventCodec;
+  store: FlowStore;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  groupId: string;
+  /** Output topics; null = do not publish (e.g. a silent replay sandbox). */
+  topics: EngineTopics;
+  publish: boolean;
+  /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
+  afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
+}
+
+const MAX_CACHE = 200_000;
+
+export class FlowEngine {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private readonly positioned = new Set<number>();
+  private readonly cache = new Map<string, PatientState>();
+  private readonly counters;
+  private readonly lag;
+  readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
+
+  constructor(private readonly d: EngineDeps) {
+    this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
+    this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
+  }
+
+  async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.consumer = consumer;
+    this.admin = this.d.kafka.admin();
+    await this.admin.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
+    // A new assignment: every partition must be positioned from Redis's record again.
+    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.cache.clear(); });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+  }
+
+  /**
+   * Where this partition must resume: right after the offset Redis says was applied, or
+   * the start of the log when Redis has no record (state lost or never built: rebuild).
+   */
+  private async expectedStart(partition: number): Promise<string> {
+    const applied = (await this.d.store.appliedOffsets(this.d.topics.flowEvents)).get(partition);
+    const low = (await this.admin!.fetchTopicOffsets(this.d.topics.flowEvents)).find((p) => p.partition === partition)?.low ?? '0';
+    if (applied === undefined) {
+      this.d.logger.info({ partition, from: low }, 'no applied offset in Redis for this partition: building its state from the start of the log');
+      return low;
+    }
+    const next = BigInt(applied) + 1n;
+    return (next < BigInt(low) ? BigInt(low) : next).toString();
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+    this.consumer = undefined;
+    this.admin = undefined;
+  }
+
+  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    if (!this.positioned.has(batch.partition)) {
+      const start = await this.expectedStart(batch.partition);
+      this.positioned.add(batch.partition);
+      if (batch.messages[0]!.offset !== start) {
+        // Kafka's committed position differs from what Redis holds: Redis wins.
+        this.d.logger.info({ partition: batch.partition, from: batch.messages[0]!.offset, to: start }, 'repositioning partition from the Redis record');
+        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: start });
+        return;
+      }
+    }
+    try {
+      await this.processMessages(batch.topic, batch.partition, batch.messages);
+    } catch (err) {
+      // Redis or Kafka trouble: forget cached state (it may be ahead of Redis) and let
+      // kafkajs retry the batch with backoff; the offset guard makes the retry safe.
+      this.cache.clear();
+      this.d.logger.error({ err, partition: batch.partition }, 'batch failed; will retry');
+      throw err;
+    }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    resolveOffset(last);
+    await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
+    await heartbeat();
+    this.lag?.set({ partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n));
+    await this.d.afterBatch?.({ partition: batch.partition, lastOffset: last, count: batch.messages.length });
+  }
+
+  /** Applies a run of messages from one partition in order. Exposed for replay and tests. */
+  async processMessages(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
+    const { store } = this.d;
+    const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null; error?: string }[] = [];
+    for (const m of messages) {
+      try {
+        decoded.push({ offset: m.offset, event: await this.d.codec.decode(m.value!), raw: m.value });
+      } catch (e) {
+        decoded.push({ offset: m.offset, raw: m.value, error: (e as Error).message });
+      }
+    }
+    // Load every patient of the batch not in the cache, in one round trip.
+    const missing = new Map<string, { site: string; patientId: string }>();
+    for (const d of decoded) {
+      if (!d.event) continue;
+      const k = `${d.event.site}/${d.event.patientId}`;
+      if (!this.cache.has(k)) missing.set(k, { site: d.event.site, patientId: d.event.patientId });
+    }
+    const loaded = await store.loadPatients([...missing.values()]);
+    [...missing.keys()].forEach((k, i) => { const s = loaded[i]; if (s) this.cache.set(k, s); });
+
+    const pipeline = store.redis.pipeline();
+    const rejects: Reject[] = [];
+    const touched = new Map<string, Set<string>>(); // site -> ward scopes
+    const changes = new Map<string, { eventId: string; type: string; spellId?: string }>();
+    const sites = new Set<string>();
+    const offsetField = `${topic}:${partition}`;
+    for (const d of decoded) {
+      if (!d.event) {
+        rejects.push(this.reject(`engine:${topic}:${partition}:${d.offset}`, 'undecodable event on the flow topic', d.error ?? '', d.raw));
+        this.count('rejected');
+        continue;
+      }
+      const e = d.event;
+      sites.add(e.site);
+      this.d.clock.observe(e.occurredAt);
+      const k = `${e.site}/${e.patientId}`;
+      const before = this.cache.get(k) ?? emptyPatient(e.site, e.patientId);
+      const r = evolve(before, e, e.recordedAt);
+      const changed = r.outcome.kind === 'applied' || r.outcome.kind === 'parked' || r.outcome.kind === 'expired';
+      const beforeView = fold(before.events).view;
+      const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
+      const plan = store.planApply({
+        site: e.site, patientId: e.patientId, before: beforeView, after: changed ? r.view : beforeView, state: changed ? r.state : null,
+        offsetField, offset: d.offset, acknowledge: ack,
+      });
+      store.queueApply(pipeline, plan);
+      this.cache.set(k, r.state);
+      if (this.cache.size > MAX_CACHE) this.cache.delete(this.cache.keys().next().value!);
+      this.count(r.outcome.kind);
+      if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
+      if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
+      for (const scope of plan.scopes) {
+        if (!scope.startsWith('ward:')) continue;
+        if (!touched.has(e.site)) touched.set(e.site, new Set());
+        touched.get(e.site)!.add(scope.slice(5));
+        changes.set(`${e.site}/${scope.slice(5)}`, { eventId: e.eventId, type: e.type, spellId: (e.payload as { spellId?: string }).spellId });
+      }
+    }
+    for (const site of sites) await store.noteSite(site);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [err, res] of results) {
+      if (err) throw err;
+      if (res === -1) this.stats.redelivered += 1;
+    }
+    if (!this.d.publish) return;
+    if (rejects.length) {
+      await this.d.producer.send({ topic: this.d.topics.rejects, acks: -1, messages: rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })) });
+    }
+    await this.publishBoards(touched, changes);
+    for (const site of sites) await this.drainOutbox(site);
+  }
+
+  async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {
+    const now = this.d.clock.now();
+    const messages: { key: string; value: string }[] = [];
+    for (const [site, wards] of touched) {
+      const summaries = await this.d.store.wardSummaries(site, [...wards].sort(), now);
+      for (const s of summaries) {
+        const u: BoardUpdate = { site, ward: s.ward, seq: s.seq, at: now, summary: s, change: changes.get(`${site}/${s.ward}`) };
+        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u) });
+      }
+    }
+    if (messages.length && this.d.publish) await this.d.producer.send({ topic: this.d.topics.boardUpdates, acks: -1, messages });
+  }
+
+  /** Publishes alerts queued in Redis (raised or acknowledged), then removes them from the outbox. */
+  async drainOutbox(site: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const { alerts, confirm } = await this.d.store.peekOutbox(site);
+      if (!alerts.length) return n;
+      if (this.d.publish) await this.d.producer.send({ topic: this.d.topics.alerts, acks: -1, messages: alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })) });
+      await confirm();
+      n += alerts.length;
+    }
+  }
+
+  private count(outcome: keyof FlowEngine['stats']): void {
+    this.stats[outcome] += 1;
+    this.counters?.inc({ outcome });
+  }
+
+  private reject(rejectId: string, reason: string, detail: string, raw: Buffer | null, e?: FlowEvent): Reject {
+    return {
+      rejectId, stage: 'engine', channel: e?.channel ?? 'kafka', sourceSystem: e?.sourceSystem, receivedAt: Date.now(), reason,
+      errors: detail ? [{ path: '', message: detail }] : [], raw: e ? JSON.stringify(e) : (raw ?? Buffer.alloc(0)).toString('base64'),
+      rawEncoding: e ? 'utf8' : 'base64', eventId: e?.eventId,
+    };
+  }
+}
+
+export type { Redis };

@@ -1,0 +1,55 @@
+// flow-engine: pfm.flow-events.v1 -> Redis state -> board updates, alerts, rejects.
+import Redis from 'ioredis';
+import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
+import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
+import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createLogger, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { EventTimeClock, WallClock } from './clock';
+import { topicsFor } from '@pfm/contracts';
+import { FlowEngine } from './engine';
+import { Scanner } from './scanner';
+
+async function main(): Promise<void> {
+  const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });
+  const logger = createLogger('flow-engine');
+  const metrics = new Metrics('flow-engine');
+
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
+  const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin);
+  await admin.disconnect();
+  const t = topicsFor(config.PFM_TOPIC_NAMESPACE);
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
+  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${t.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+
+  const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
+  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true });
+  const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
+
+  await engine.start();
+  scanner.start(config.PFM_SCAN_INTERVAL_MS);
+  const ops = config.PFM_OPS_PORT !== undefined
+    ? await startOpsServer({ port: config.PFM_OPS_PORT, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
+    : undefined;
+  logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX }, 'flow-engine running');
+
+  onShutdown(logger, [
+    () => scanner.stop(),
+    () => engine.stop(),
+    () => producer.disconnect(),
+    async () => { ops?.close(); redis.disconnect(); },
+  ]);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+// HTTP ingest: POST /v1/events (canonical JSON, one event, an array, or {"events": [...]}).
+// Every item is validated on its own; valid items are written to Kafka, invalid ones are
+// answered with field-level reasons and kept in the rejects topic with the raw input.
+//   202 all accepted | 207 some accepted, some rejected | 422 none accepted
+//   400 body is not JSON | 413 body or batch too large | 503 Kafka unavailable (Retry-After)
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Channel, FieldError } from '@pfm/contracts';
+import type { Logger } from '@pfm/observability';
+import { validateItem } from './normalise';
+import { UnavailableError, type Publisher } from './publisher';
+
+export interface HttpDeps {
+  publisher: Publisher;
+  logger: Logger;
+  maxBatch: number;
+  maxBodyBytes: number;
+  ready?: () => Promise<boolean>;
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+export function unavailable(reply: FastifyReply, e: UnavailableError): FastifyReply {
+  return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'The event store (Kafka) is not reachable; nothing was accepted. Retry later.', detail: e.message });
+}
+
+export function buildHttpApp(d: HttpDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: d.maxBodyBytes, disableRequestLogging: true });
+  // Keep the raw text: rejects store exactly what the sender sent.
+  for (const type of ['application/json', 'application/fhir+json']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  }
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof UnavailableError) return unavailable(reply, err);
+    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: 'too_large', message: `Request body over ${d.maxBodyBytes} bytes` });
+    }
+    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+    d.logger.error({ err }, 'unexpected error');
+    return reply.code(500).send({ error: 'internal', message: 'Unexpected error; the input was not accepted.' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'alive' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = d.ready ? await d.ready() : true;
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready' });
+  });
+
+  app.post('/v1/events', async (req, reply) => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const sourceSystem = String(req.headers['x-source-system'] ?? 'http');
+    const channel: Channel = 'json';
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (e) {
+      const errors: FieldError[] = [{ path: '(body)', message: `not valid JSON: ${(e as Error).message}` }];
+      const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body is not valid JSON', errors, raw, rawEncoding: 'utf8' });
+      return reply.code(400).send({ error: 'invalid_json', rejectId: r.rejectId, errors });
+    }
+    const items: unknown[] = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : [body];
+    if (items.length === 0) return reply.code(422).send({ error: 'empty', message: 'No events in the request' });
+    if (items.length > d.maxBatch) {
+      const errors = [{ path: '(body)', message: `batch of ${items.length} events is over the limit of ${d.maxBatch}` }];
+      return reply.code(413).send({ error: 'batch_too_large', errors });
+    }
+    const now = Date.now();
+    const results = items.map((item) => validateItem(item, channel, sourceSystem, now));
+    const events = results.flatMap((r) => (r.ok ? [r.event] : []));
+    if (events.length) await d.publisher.publish(events);
+    const rejected: { index: number; rejectId: string; errors: FieldError[] }[] = [];
+    for (const [index, r] of results.entries()) {
+      if (r.ok) continue;
+      const rec = await d.publisher.reject({ channel, sourceSystem, reason: r.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: r.errors, raw: JSON.stringify(items[index]), rawEncoding: 'utf8' });
+      rejected.push({ index, rejectId: rec.rejectId, errors: r.errors });
+    }
+    const accepted = results.flatMap((r, index) => (r.ok ? [{ index, eventId: r.event.eventId }] : []));
+    const status = rejected.length === 0 ? 202 : accepted.length === 0 ? 422 : 207;
+    return reply.code(status).send({ accepted, rejected });
+  });
+
+  d.extraRoutes?.(app);
+  return app;
+}
