@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Apicurio Registry (upstream server distribution from Maven Central) run natively on the
-# JVM, with in-memory storage, exposing the Confluent-compatible API that
-# @kafkajs/confluent-schema-registry talks to. No Docker.
+# JVM, exposing the Confluent-compatible API that @kafkajs/confluent-schema-registry talks
+# to. No Docker. Storage is durable by default: Apicurio's KafkaSQL storage journals every
+# change in the topic pfm-registry-journal on our local broker (infra/kafka/kafka.sh), so
+# schema ids survive restarts like the events that carry them. Kafka must be up first.
 #
 #   infra/schema-registry/registry.sh build [--force] | start | stop | status | logs [-f|N] | url | help
 #
@@ -26,6 +28,17 @@ STOP_TIMEOUT="${PFM_REGISTRY_STOP_TIMEOUT:-20}"
 # Set to NONE to accept any change.
 COMPATIBILITY="${PFM_REGISTRY_COMPATIBILITY:-BACKWARD}"
 EXTRA_JAVA_OPTS="${PFM_REGISTRY_JAVA_OPTS:-}"
+# Storage: "kafkasql" (default, durable: every change is journalled in a Kafka topic on
+# our broker and replayed on start, so schema ids survive restarts) or "mem" (in-memory
+# H2, everything is lost on stop; no Kafka needed).
+STORAGE="${PFM_REGISTRY_STORAGE:-kafkasql}"
+KAFKA_BOOTSTRAP="${PFM_REGISTRY_KAFKA_BOOTSTRAP:-127.0.0.1:${PFM_KAFKA_PORT:-9092}}"
+TOPIC_PREFIX="${PFM_REGISTRY_TOPIC_PREFIX:-pfm-registry}"
+JOURNAL_TOPIC="$TOPIC_PREFIX-journal"
+SNAPSHOTS_TOPIC="$TOPIC_PREFIX-snapshots"
+EVENTS_TOPIC="$TOPIC_PREFIX-events"
+KAFKA_WAIT="${PFM_REGISTRY_KAFKA_WAIT:-0}"
+POLL_MS="${PFM_REGISTRY_KAFKA_POLL_MS:-500}"
 
 HOST=127.0.0.1
 API_PATH=/apis/ccompat/v7
@@ -85,10 +98,81 @@ find_java() {
   die "Apicurio Registry $VERSION needs Java $want+; none found (tried: ${candidates[*]:-nothing}). Set PFM_REGISTRY_JAVA or JAVA_HOME."
 }
 
+# Storage-specific -D properties, into the array "storage".
+storage_props() {
+  case "$STORAGE" in
+    kafkasql)
+      storage=(
+        -Dapicurio.storage.kind=kafkasql
+        -Dapicurio.kafkasql.bootstrap.servers="$KAFKA_BOOTSTRAP"
+        # Journal: every write, replayed from offset 0 into the in-memory H2 on start.
+        # Apicurio creates it if missing with 1 partition, cleanup.policy=delete,
+        # retention.ms=-1, retention.bytes=-1, and refuses to start if an existing topic
+        # could lose data. Replication factor: Apicurio uses min(3, live brokers) = 1 on
+        # our single node, and min.insync.replicas = max(rf - 1, 1) = 1. Do NOT set
+        # apicurio.kafkasql.topic.replication.factor: 3.3.3 passes it on to the broker as
+        # a topic config too, and the broker rejects it ("Unknown topic config name").
+        -Dapicurio.kafkasql.topic="$JOURNAL_TOPIC"
+        -Dapicurio.kafkasql.topic.auto-create=true
+        -Dapicurio.kafkasql.topic.partitions=1
+        # The two other topics the KafkaSQL storage creates at start (same settings):
+        # snapshots (stays empty unless a snapshot is requested through the admin API)
+        # and registry change events (upstream default name "registry-events").
+        -Dapicurio.kafkasql.snapshots.topic="$SNAPSHOTS_TOPIC"
+        -Dapicurio.events.kafka.topic="$EVENTS_TOPIC"
+        # Start-up runs two short consumers (topic verification, snapshot lookup) that
+        # each wait out one or two empty polls: 5 s upstream = ~15 s of idle start time.
+        -Dapicurio.kafkasql.consumer.poll.timeout="$POLL_MS"
+      )
+      ;;
+    mem)
+      storage=(-Dapicurio.storage.kind=sql)
+      ;;
+    *) die "PFM_REGISTRY_STORAGE=$STORAGE: expected kafkasql or mem" ;;
+  esac
+}
+
+storage_desc() {
+  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP"
+  else printf 'in-memory'; fi
+}
+
+# 0 when something accepts TCP connections on any host:port of the bootstrap list.
+kafka_reachable() {
+  local hp hps
+  IFS=',' read -r -a hps <<<"$KAFKA_BOOTSTRAP"
+  for hp in "${hps[@]}"; do
+    (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null && return 0
+  done
+  return 1
+}
+
+# KafkaSQL storage keeps its data in Kafka: refuse to start without a broker (the app
+# would otherwise retry for minutes and then die). PFM_REGISTRY_KAFKA_WAIT=N waits N s.
+require_kafka() {
+  [[ "$STORAGE" == kafkasql ]] || return 0
+  local deadline=$((SECONDS + KAFKA_WAIT))
+  until kafka_reachable; do
+    if (( SECONDS >= deadline )); then
+      die "Kafka is not reachable at $KAFKA_BOOTSTRAP; the registry keeps its schemas in the Kafka topic '$JOURNAL_TOPIC' (PFM_REGISTRY_STORAGE=kafkasql), so start the broker first: infra/kafka/kafka.sh start (or infra/stack.sh up, which starts both in order). PFM_REGISTRY_STORAGE=mem runs without Kafka, but then every schema and id is lost on stop."
+    fi
+    sleep 0.5
+  done
+}
+
 # 0 when the Confluent-compatible API answers on our port.
 api_up() {
   local code
   code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/subjects" 2>/dev/null)" || true
+  [[ "$code" == 200 ]]
+}
+
+# 0 when the API answers AND Quarkus reports ready (storage included: with kafkasql the
+# journal has been replayed up to the bootstrap marker this instance wrote).
+ready() {
+  api_up || return 1
+  local code
+  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$HOST:$MGMT_PORT/health/ready" 2>/dev/null)" || true
   [[ "$code" == 200 ]]
 }
 
@@ -167,6 +251,9 @@ cmd_start() {
     rm -f "$PID_FILE"
     port_open "$PORT" && die "port $PORT is in use by something that is not a schema registry (no 200 from $URL/subjects); set PFM_REGISTRY_PORT"
     port_open "$MGMT_PORT" && die "management port $MGMT_PORT is in use; set PFM_REGISTRY_MGMT_PORT"
+    local storage=()
+    storage_props
+    require_kafka
     cmd_build --quiet
     java="$(find_java)"
     mkdir -p "$LOG_DIR" "$TMP_DIR"
@@ -177,8 +264,10 @@ cmd_start() {
       -Dquarkus.http.port="$PORT"
       -Dquarkus.management.host="$HOST"
       -Dquarkus.management.port="$MGMT_PORT"
-      # Storage: the SQL storage on an in-memory H2 database (Apicurio 3's in-memory mode).
-      -Dapicurio.storage.kind=sql
+      # Storage: see storage_props (kafkasql journal by default, or in-memory).
+      "${storage[@]}"
+      # The in-memory H2 database: the whole store with STORAGE=mem, and the KafkaSQL
+      # storage's working copy (rebuilt from the journal topic on every start) otherwise.
       -Dapicurio.storage.sql.kind=h2
       -Dapicurio.datasource.url="jdbc:h2:mem:pfm_registry"
       -Dapicurio.datasource.jdbc.initial-size=2
@@ -205,13 +294,13 @@ cmd_start() {
         -jar "$RUN_JAR" </dev/null >>"$LOG_FILE" 2>&1 9>&-) &
     pid=$!
     echo "$pid" > "$PID_FILE"
-    say "starting Apicurio Registry $VERSION (pid $pid, $("$java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.home/ { print $2 }'), log $LOG_FILE)"
+    say "starting Apicurio Registry $VERSION (pid $pid, storage $(storage_desc), $("$java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.home/ { print $2 }'), log $LOG_FILE)"
   else
     say "registry process $pid already running, waiting for it to answer"
   fi
 
   local deadline=$((SECONDS + START_TIMEOUT))
-  until api_up; do
+  until ready; do
     if ! kill -0 "$pid" 2>/dev/null; then
       rm -f "$PID_FILE"
       log_tail "$LOG_FILE" 60
@@ -284,7 +373,8 @@ usage() {
 usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | help
 
   build    fetch + unpack Apicurio Registry $VERSION into $HOME_DIR (skipped when present)
-  start    build if needed, start on $HOST:$PORT, wait until $URL answers
+  start    build if needed, start on $HOST:$PORT, wait until $URL answers and the
+           storage is ready (storage: $(storage_desc); Kafka must be up)
   stop     stop the process this script started (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s)
   status   exit 0 and print "up ..." when the API answers, else exit 1
   logs     last 100 log lines (N lines, or -f to follow)
@@ -293,6 +383,8 @@ usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | help
 env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR PFM_STATE_DIR
      PFM_REGISTRY_HEAP_OPTS PFM_REGISTRY_START_TIMEOUT PFM_REGISTRY_STOP_TIMEOUT
      PFM_REGISTRY_COMPATIBILITY PFM_REGISTRY_JAVA PFM_REGISTRY_JAVA_OPTS
+     PFM_REGISTRY_STORAGE (kafkasql|mem) PFM_KAFKA_PORT PFM_REGISTRY_KAFKA_BOOTSTRAP
+     PFM_REGISTRY_TOPIC_PREFIX PFM_REGISTRY_KAFKA_WAIT PFM_REGISTRY_KAFKA_POLL_MS
 EOF
 }
 
