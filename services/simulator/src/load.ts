@@ -1,0 +1,2 @@
+// Load mode: filled in by the next step.
+export {};
