@@ -1,0 +1,140 @@
+// The engine against the real stack: Kafka (namespaced topics), the schema registry and Redis.
+import Redis from 'ioredis';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { topicSpecs, topicsFor, type Alert, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createLogger } from '@pfm/observability';
+import { requireStack, uniqueName, waitFor } from '@pfm/testkit';
+import { EventTimeClock } from './clock';
+import { FlowEngine } from './engine';
+import { Scanner } from './scanner';
+
+const registry = new WardRegistry([
+  { site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 },
+  { site: 'RXT', code: 'ELM', name: 'Elm Ward', type: 'picu', beds: 6 },
+]);
+
+describe('flow-engine on the real stack', () => {
+  const ns = uniqueName('engine');
+  const t = topicsFor(ns);
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
+  const logger = createLogger('engine-test');
+  logger.level = 'warn';
+  let kafka: Kafka;
+  let redis: Redis;
+  let store: FlowStore;
+  let codec: FlowEventCodec;
+  let producer: ReturnType<typeof createProducer>;
+  let reader: Consumer;
+  const out = { updates: [] as BoardUpdate[], alerts: [] as Alert[], rejects: [] as Reject[] };
+  const clock = new EventTimeClock();
+  let engine: FlowEngine;
+
+  const startEngine = async () => {
+    engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, groupId: `${ns}-engine`, topics, publish: true });
+    await engine.start();
+    return engine;
+  };
+
+  beforeAll(async () => {
+    const env = await requireStack();
+    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 2 }));
+    await admin.disconnect();
+    redis = new Redis(env.redisUrl);
+    store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
+    codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
+    await codec.init();
+    producer = createProducer(kafka);
+    await producer.connect();
+    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    await reader.connect();
+    await reader.subscribe({ topics: [t.boardUpdates, t.alerts, t.ingestRejects], fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ topic, message }) => {
+        const v = JSON.parse(message.value!.toString()) as never;
+        if (topic === t.boardUpdates) out.updates.push(v);
+        else if (topic === t.alerts) out.alerts.push(v);
+        else out.rejects.push(v);
+      },
+    });
+    await startEngine();
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await reader?.disconnect();
+    await producer?.disconnect();
+    await store?.clear();
+    redis?.disconnect();
+  });
+
+  const send = (events: FlowEvent[]) => sendFlowEvents(producer, codec, events, t.flowEvents);
+  const oak = async () => (await store.wardSummaries('RXT', ['OAK'], clock.now()))[0]!;
+
+  it('applies admissions, publishes ordered board updates, and applies a re-sent event once', async () => {
+    const a1 = ev('patient.admitted', { spellId: 'S1', ward: 'OAK', bed: 'B1' }, T0, { patientId: 'P1' });
+    const a2 = ev('patient.admitted', { spellId: 'S2', ward: 'OAK', bed: 'B2' }, T0 + 1000, { patientId: 'P2' });
+    await send([a1, a2, a1]);
+    await waitFor(async () => (await oak()).occupied === 2 && out.updates.some((u) => u.change?.eventId === a2.eventId), { what: 'two admissions applied' });
+    expect(engine.stats.duplicate).toBeGreaterThanOrEqual(1);
+    expect((await oak()).occupied).toBe(2);
+  });
+
+  it('parks a transfer for an unknown spell and applies it when the admission arrives', async () => {
+    const tr = ev('patient.transferred', { spellId: 'S3', ward: 'ELM', bed: 'E1' }, T0 + days(1), { patientId: 'P3' });
+    await send([tr]);
+    await waitFor(async () => (await store.patient('RXT', 'P3'))?.parked.length === 1, { what: 'transfer parked' });
+    await send([ev('patient.admitted', { spellId: 'S3', ward: 'OAK' }, T0, { patientId: 'P3' })]);
+    await waitFor(async () => (await store.wardSummaries('RXT', ['ELM'], clock.now()))[0]!.occupied === 1, { what: 'parked transfer applied' });
+    expect((await store.patient('RXT', 'P3'))!.parked).toEqual([]);
+    expect((await oak()).occupied).toBe(2);
+  });
+
+  it('rejects an impossible transition with a reason on the rejects topic, and keeps consuming', async () => {
+    const d1 = ev('patient.discharged', { spellId: 'S2', destination: 'home' }, T0 + days(2), { patientId: 'P2' });
+    const d2 = ev('patient.discharged', { spellId: 'S2' }, T0 + days(3), { patientId: 'P2' });
+    const next = ev('patient.admitted', { spellId: 'S4', ward: 'OAK' }, T0 + days(3), { patientId: 'P4' });
+    await send([d1, d2, next]);
+    const rej = await waitFor(() => out.rejects.find((r) => r.eventId === d2.eventId), { what: 'reject of the second discharge' });
+    expect(rej).toMatchObject({ stage: 'engine', reason: 'discharge of already discharged spell S2' });
+    await waitFor(async () => (await store.patient('RXT', 'P4')) !== null, { what: 'the event after the bad one' });
+  });
+
+  it('raises a stranded alert on event time once, also after a restart and a second scan', async () => {
+    const scanner = () => new Scanner({ store, engine, clock, producer, codec, flowTopic: t.flowEvents, logger, parkWaitMs: 3600_000 });
+    // Move event time past day 7 of P1's spell with an unrelated event.
+    await send([ev('referral.received', { referralId: 'R1', team: 'CRISIS', teamType: 'crisis', urgency: 'urgent' }, T0 + days(8), { patientId: 'P9' })]);
+    await waitFor(() => clock.now() >= T0 + days(8), { what: 'event clock to reach day 8' });
+    await scanner().scanOnce();
+    const strandedP1 = await waitFor(() => out.alerts.find((a) => a.rule === 'stranded' && a.patientId === 'P1'), { what: 'stranded alert for P1' });
+    expect(strandedP1).toMatchObject({ becameTrueAt: T0 + days(7), threshold: { value: 7, unit: 'days' }, ward: 'OAK' });
+    await engine.stop();
+    await startEngine();
+    await scanner().scanOnce();
+    await send([ev('patient.admitted', { spellId: 'S5', ward: 'OAK' }, T0 + days(8), { patientId: 'P5' })]);
+    await waitFor(async () => (await store.patient('RXT', 'P5')) !== null, { what: 'engine running again' });
+    expect(out.alerts.filter((a) => a.alertId === strandedP1.alertId)).toHaveLength(1);
+    expect((await oak()).stranded).toBeGreaterThanOrEqual(1);
+  });
+
+  it('resumes from the Redis record after a restart without double counting', async () => {
+    const before = await oak();
+    await engine.stop();
+    // Kafka's committed offsets are rewound; Redis's record must win.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId: `${ns}-engine`, topic: t.flowEvents, earliest: true });
+    await admin.disconnect();
+    await startEngine();
+    const marker = ev('patient.admitted', { spellId: 'S6', ward: 'ELM' }, T0 + days(8), { patientId: 'P6' });
+    await send([marker]);
+    await waitFor(async () => (await store.patient('RXT', 'P6')) !== null, { what: 'marker applied' });
+    expect((await oak()).occupied).toBe(before.occupied);
+  });
+});
