@@ -285,10 +285,14 @@ class TrustModel implements Simulation {
 
   // -- public API -------------------------------------------------------------
 
-  *history(days = this.historyDays): Generator<FlowEventInput> {
+  history(days = this.historyDays): Generator<FlowEventInput> {
     if (this.phase !== 'new') throw new Error('history() must be the first call, and only once');
     if (!(days >= 0 && days <= this.historyDays)) throw new RangeError(`history days must be 0..${this.historyDays} (options.historyDays)`);
     this.phase = 'history';
+    return this.replayHistory(days);
+  }
+
+  private *replayHistory(days: number): Generator<FlowEventInput> {
     try {
       this.openWindow(this.start - days * DAY_MS);
       yield* this.takeOut();
