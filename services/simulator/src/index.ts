@@ -6,3 +6,4 @@ export * from './faults';
 export * from './stats';
 export { Rng, hash32, type Seed, type Lognormal, type Weighted } from './rng';
 export { NhsNumberSource, corruptNhsNumber } from './nhs-numbers';
+export * from './load';
