@@ -16,7 +16,7 @@ export class Keys {
   counts(site: string, scope: string): string { return `${this.tag(site)}:c:${scope}`; }
   /** Sorted set per ward: "los" scored by spell start, "edd" scored by expected discharge. */
   index(site: string, scope: string, index: 'los' | 'edd'): string { return `${this.tag(site)}:i:${scope}:${index}`; }
-  /** Hash bed -> "patientId|spellId". */
+  /** Set of "bed<US>patientId|spellId" entries (order-independent under concurrent partitions). */
   beds(site: string, scope: string): string { return `${this.tag(site)}:b:${scope}`; }
   /** Set of ward codes seen in events (the registry may not know them all). */
   wards(site: string): string { return `${this.tag(site)}:wards`; }

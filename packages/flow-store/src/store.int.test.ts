@@ -53,8 +53,8 @@ describe('FlowStore on real Redis', () => {
     const [w14] = await store.wardSummaries('RXT', ['W14'], T0 + days(10));
     expect(w12).toMatchObject({ occupied: 0, onLeave: 0, crfd: 0, crfdReasons: {}, stranded: 0, free: 10 });
     expect(w14).toMatchObject({ occupied: 1, crfd: 1, stranded: 1 });
-    expect(await redis.hgetall(store.keys.beds('RXT', 'ward:W14'))).toEqual({ B7: 'P1|S1' });
-    expect(await redis.hgetall(store.keys.beds('RXT', 'ward:W12'))).toEqual({});
+    expect(await store.bedsOnWard('RXT', 'W14')).toEqual({ B7: ['P1|S1'] });
+    expect(await store.bedsOnWard('RXT', 'W12')).toEqual({});
     const rows = await store.patientsOnWard('RXT', 'W14', T0 + days(10));
     expect(rows).toEqual([expect.objectContaining({ patientId: 'P1', losDays: 10, flags: expect.arrayContaining(['stranded', 'crfd']) })]);
   });

@@ -85,8 +85,10 @@ export class FlowStore {
         case 'incr': ops.push(['hincr', k(this.keys.counts(site, op.scope)), op.name, op.by]); break;
         case 'zadd': ops.push(['zadd', k(this.keys.index(site, op.scope, op.index)), op.member, op.score]); break;
         case 'zrem': ops.push(['zrem', k(this.keys.index(site, op.scope, op.index)), op.member]); break;
-        case 'bedset': ops.push(['hset', k(this.keys.beds(site, op.scope)), op.bed, op.member]); break;
-        case 'beddel': ops.push(['hdelif', k(this.keys.beds(site, op.scope)), op.bed, op.member]); break;
+        // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
+        // may apply a double-booking in any order, and set updates commute.
+        case 'bedset': ops.push(['sadd', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
+        case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
       }
     }
     for (const s of Object.values(args.after.spells)) ops.push(['sadd', k(this.keys.wards(site)), s.ward]);
@@ -234,6 +236,16 @@ export class FlowStore {
         outOfArea: n('outOfArea'), occupancyPct: pct(occupied - onLeave), occupancyInclLeavePct: pct(occupied), seq: n('seq'),
       };
     });
+  }
+
+  /** Beds held on a ward: bed -> the spells holding it (more than one = double-booked). */
+  async bedsOnWard(site: string, ward: string): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const entry of (await this.redis.smembers(this.keys.beds(site, `ward:${ward}`))).sort()) {
+      const [bed, member] = entry.split(DUE_SEP) as [string, string];
+      (out[bed] ??= []).push(member);
+    }
+    return out;
   }
 
   async teamCounts(site: string): Promise<Record<string, number>> {

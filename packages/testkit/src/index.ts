@@ -52,3 +52,4 @@ export async function requireStack(): Promise<ReturnType<typeof stackEnv>> {
   return env;
 }
 export * from './services';
+export * from './pathways';

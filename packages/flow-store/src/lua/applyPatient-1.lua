@@ -12,7 +12,8 @@
   ARGV[4]  ops, JSON array of [op, keyIndex, a, b]:
              "hincr" field by | "zadd" member score | "zrem" member
              "hset" field value | "hdelif" field value (delete when it equals value)
-             "sadd" member | "hsetnx" field value | "ack" ackJSON (alert key)
+             "sadd" member | "srem" member | "hsetnx" field value
+             "ack" ackJSON outboxKeyIndex (alert key)
              "rpush" value
 
   Returns  -1 when this offset was already applied (nothing changed),
@@ -53,6 +54,8 @@ for i = 1, #ops do
     if redis.call('HGET', key, op[3]) == op[4] then redis.call('HDEL', key, op[3]) end
   elseif kind == 'sadd' then
     redis.call('SADD', key, op[3])
+  elseif kind == 'srem' then
+    redis.call('SREM', key, op[3])
   elseif kind == 'rpush' then
     redis.call('RPUSH', key, op[3])
   elseif kind == 'ack' then

@@ -1,0 +1,105 @@
+// Fault test: the same >= 100k events applied by a clean engine run and by a run that
+// is killed with SIGKILL at random points (and restarted each time) must leave the same
+// Redis state, compared as a canonical dump. Runs the real engine process on the real stack.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { topicSpecs, topicsFor } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+
+export interface FaultResult { events: number; kills: number; keysCompared: number; equal: boolean; differences: string[]; cleanMs: number; faultyMs: number }
+
+export async function runFaultTest(opts: { events?: number; kills?: number; seed?: number; log?: (m: string) => void } = {}): Promise<FaultResult> {
+  const total = opts.events ?? 100_000;
+  const kills = opts.kills ?? 5;
+  const log = opts.log ?? (() => undefined);
+  const env = await requireStack();
+  const ns = uniqueName('fault');
+  const t = topicsFor(ns);
+  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
+  const redis = new Redis(env.redisUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'pfm-fault-'));
+  const wardsFile = join(dir, 'wards.json');
+  writeFileSync(wardsFile, JSON.stringify([{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 400 }]));
+  const registry = new WardRegistry([]);
+  const stores: FlowStore[] = [];
+  try {
+    log(`producing ${total} events to ${t.flowEvents}`);
+    const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
+    await codec.init();
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const events = syntheticEvents({ total, seed: opts.seed ?? 7 });
+    for (let i = 0; i < events.length; i += 2000) await sendFlowEvents(producer, codec, events.slice(i, i + 2000), t.flowEvents);
+    await producer.disconnect();
+    const ends = new Map((await admin.fetchTopicOffsets(t.flowEvents)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+
+    const run = async (label: string, killAt: number[]): Promise<{ store: FlowStore; ms: number; kills: number }> => {
+      const prefix = `${ns}_${label}`.replace(/-/g, '_');
+      const store = new FlowStore(redis, new Keys(prefix), registry, DEFAULT_THRESHOLDS);
+      stores.push(store);
+      const svcEnv = {
+        KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, REDIS_URL: env.redisUrl,
+        PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile, PFM_ENGINE_GROUP: `${ns}-${label}`,
+        PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '86400000', PFM_LOG_LEVEL: 'warn',
+      };
+      const applied = async (): Promise<bigint> => {
+        const offs = await store.appliedOffsets(t.flowEvents);
+        let n = 0n;
+        for (const [p] of ends) n += (offs.has(p) ? BigInt(offs.get(p)!) + 1n : 0n);
+        return n;
+      };
+      const done = async () => { const offs = await store.appliedOffsets(t.flowEvents); return [...ends].every(([p, end]) => end < 0n || (offs.has(p) && BigInt(offs.get(p)!) >= end)); };
+      const t0 = Date.now();
+      let killed = 0;
+      let svc: RunningService = await startService('flow-engine', { ...svcEnv, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
+      // Each kill lands a random time after the engine has resumed applying events, so it
+      // can hit anywhere: mid-batch, mid-pipeline, between the Redis write and the commit.
+      for (const delayMs of killAt) {
+        const resumedFrom = await applied();
+        await waitFor(async () => (await applied()) > resumedFrom || (await done()), { timeoutMs: 120000, intervalMs: 20, what: `${label} to resume applying` });
+        await new Promise((r) => setTimeout(r, delayMs));
+        if (await done()) break;
+        await svc.kill();
+        killed += 1;
+        log(`${label}: SIGKILL #${killed} at ~${await applied()} of ${total} applied`);
+        svc = await startService('flow-engine', { ...svcEnv, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
+      }
+      await waitFor(done, { timeoutMs: 600000, intervalMs: 100, what: `${label} run to apply every event` });
+      await svc.stop();
+      return { store, ms: Date.now() - t0, kills: killed };
+    };
+
+    const clean = await run('clean', []);
+    log(`clean run applied every event in ${clean.ms} ms`);
+    // Kill delays at random (seeded), short enough that every kill lands before the end.
+    let s = (opts.seed ?? 7) * 7919;
+    const rnd = () => { s = (s * 48271) % 2147483647; return s / 2147483647; };
+    const perKill = Math.max(300, Math.min(3000, clean.ms / (kills + 2)));
+    const delays = Array.from({ length: kills }, () => Math.floor(100 + rnd() * perKill));
+    const faulty = await run('faulty', delays);
+    log(`faulty run applied every event in ${faulty.ms} ms after ${faulty.kills} SIGKILLs`);
+
+    const strip = (store: FlowStore, d: Record<string, unknown>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k.replace(store.keys.prefix, '<p>'), v]));
+    const a = strip(clean.store, await clean.store.dump());
+    const b = strip(faulty.store, await faulty.store.dump());
+    const differences: string[] = [];
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) differences.push(k);
+    }
+    return { events: total, kills: faulty.kills, keysCompared: Object.keys(a).length, equal: differences.length === 0, differences: differences.slice(0, 20), cleanMs: clean.ms, faultyMs: faulty.ms };
+  } finally {
+    for (const st of stores) await st.clear();
+    await admin.deleteTopics({ topics: Object.values(t) }).catch(() => undefined);
+    await admin.disconnect();
+    redis.disconnect();
+  }
+}
