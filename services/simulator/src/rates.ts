@@ -156,7 +156,7 @@ export interface Rates {
 }
 
 export const DEFAULT_RATES: Rates = {
-  load: { adult_acute: 1.15, older_adult_acute: 1.15, picu: 1.3, rehab: 1.2 },
+  load: { adult_acute: 1.15, older_adult_acute: 1.15, picu: 1.3, rehab: 1.1 },
   los: {
     // domain.md: adult acute average LOS 32 days (2014) -> 39 (2023), King's Fund.
     // median 30, sigma 0.6: mean 36, P(>60d) ~13%, P(>90d) ~3.5%.
@@ -204,9 +204,9 @@ export const DEFAULT_RATES: Rates = {
   admission: {
     decisionHours: { median: 1.5, sigma: 0.6 },
     arrivalHours: { median: 2.5, sigma: 0.5 },
-    maxWaitHours: { adult_acute: [6, 36], older_adult_acute: [12, 48], picu: [6, 30], rehab: [24 * 60, 24 * 180] },
+    maxWaitHours: { adult_acute: [4, 24], older_adult_acute: [12, 48], picu: [6, 30], rehab: [24 * 60, 24 * 180] },
     oapDistanceKm: [30, 200],
-    gatekeeping: { wardTypes: ['adult_acute', 'older_adult_acute'], from: 0.93, to: 1, minAdmitProb: 0.35 },
+    gatekeeping: { wardTypes: ['adult_acute', 'older_adult_acute'], from: 0.94, to: 1, minAdmitProb: 0.5 },
     expediteWithinDays: 3,
     repatriateProb: 0.8,
     legalStatus: {
