@@ -39,8 +39,6 @@ export interface Rates {
     stepDownProb: number;
     /** Adult acute stay after step-down, days (illustrative). */
     afterStepDown: Lognormal;
-    /** How often a patient waiting for a step-down bed is re-checked, hours. */
-    retryHours: number;
   };
   referrals: {
     /** Referrals that do not lead to admission, per day per 100 local beds (illustrative). */
@@ -174,7 +172,6 @@ export const DEFAULT_RATES: Rates = {
     escalationProb: 0.1,
     stepDownProb: 0.8,
     afterStepDown: { median: 20, sigma: 0.6 },
-    retryHours: 6,
   },
   referrals: {
     perDayPer100Beds: { crisis: 9, liaison: 5, community: 10 },
