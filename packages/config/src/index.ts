@@ -16,6 +16,8 @@ export const commonEnv = {
   PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   PFM_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   PFM_OPS_PORT: port.optional(),
+  /** Address the services listen on: loopback by default; 0.0.0.0 in containers. */
+  PFM_BIND_HOST: z.string().default('127.0.0.1'),
 };
 
 export const serviceEnv = {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  diffFacts, facts, fold, type Fact, type Timer, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -18,6 +18,9 @@ export const SCRIPTS = {
 export const APPLIED_BEFORE = -1;
 
 type Op = [string, number, string | number, (string | number)?];
+
+/** A patient's view with what it contributes to aggregates and the clocks it runs. */
+export interface Derived { view: PatientView; facts: Fact[]; timers: Timer[] }
 
 export interface ApplyPlan { site: string; keys: string[]; argv: string[]; scopes: string[] }
 
@@ -60,16 +63,24 @@ export class FlowStore {
     return raw.map((r) => (r ? (JSON.parse(r) as PatientState) : null));
   }
 
+  /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
+  derive(site: string, patientId: string, view: PatientView): Derived {
+    return { view, facts: facts(patientId, view), timers: timers(site, patientId, view, this.ctxFor(site)) };
+  }
+
   /**
    * Plans the script call that moves a patient from `before` to `after`: new state,
-   * aggregate differences, clock changes, offset guard.
+   * aggregate differences, clock changes, offset guard. `state` null = state unchanged
+   * (duplicates and rejects still record their offset).
    */
   planApply(args: {
-    site: string; patientId: string; before: PatientView; after: PatientView; state: PatientState | null;
+    site: string; patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState | null;
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
   }): ApplyPlan {
     const { site, patientId } = args;
-    const ctx = this.ctxFor(site);
+    const asDerived = (d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView));
+    const before = asDerived(args.before);
+    const after = args.after === args.before ? before : asDerived(args.after);
     const keys: string[] = [this.keys.patient(site, patientId), this.keys.offsets(site)];
     const index = new Map<string, number>();
     const k = (key: string): number => {
@@ -79,26 +90,31 @@ export class FlowStore {
     };
     const ops: Op[] = [];
     const scopes = new Set<string>();
-    for (const op of diffFacts(facts(patientId, args.before), facts(patientId, args.after))) {
-      scopes.add(op.scope);
-      switch (op.op) {
-        case 'incr': ops.push(['hincr', k(this.keys.counts(site, op.scope)), op.name, op.by]); break;
-        case 'zadd': ops.push(['zadd', k(this.keys.index(site, op.scope, op.index)), op.member, op.score]); break;
-        case 'zrem': ops.push(['zrem', k(this.keys.index(site, op.scope, op.index)), op.member]); break;
-        // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
-        // may apply a double-booking in any order, and set updates commute.
-        case 'bedset': ops.push(['sadd', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
-        case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
+    if (before !== after) {
+      for (const op of diffFacts(before.facts, after.facts)) {
+        if (!scopes.has(op.scope)) {
+          scopes.add(op.scope);
+          // Register the ward or team the first time it is touched (sets are idempotent).
+          if (op.scope.startsWith('ward:')) ops.push(['sadd', k(this.keys.wards(site)), op.scope.slice(5)]);
+          else if (op.scope.startsWith('team:')) ops.push(['sadd', k(this.keys.teams(site)), op.scope.slice(5)]);
+        }
+        switch (op.op) {
+          case 'incr': ops.push(['hincr', k(this.keys.counts(site, op.scope)), op.name, op.by]); break;
+          case 'zadd': ops.push(['zadd', k(this.keys.index(site, op.scope, op.index)), op.member, op.score]); break;
+          case 'zrem': ops.push(['zrem', k(this.keys.index(site, op.scope, op.index)), op.member]); break;
+          // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
+          // may apply a double-booking in any order, and set updates commute.
+          case 'bedset': ops.push(['sadd', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
+          case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
+        }
       }
+      const tb = new Map(before.timers.map((t) => [t.alertId, t]));
+      const ta = new Map(after.timers.map((t) => [t.alertId, t]));
+      const due = () => k(this.keys.due(site));
+      for (const [id] of tb) if (!ta.has(id)) ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
+      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${patientId}${DUE_SEP}${id}`, t.dueAt]);
     }
-    for (const s of Object.values(args.after.spells)) ops.push(['sadd', k(this.keys.wards(site)), s.ward]);
-    for (const r of Object.values(args.after.referrals)) ops.push(['sadd', k(this.keys.teams(site)), r.team]);
-    const tb = new Map(timers(site, patientId, args.before, ctx).map((t) => [t.alertId, t]));
-    const ta = new Map(timers(site, patientId, args.after, ctx).map((t) => [t.alertId, t]));
-    const due = k(this.keys.due(site));
-    for (const [id] of tb) if (!ta.has(id)) ops.push(['zrem', due, `${patientId}${DUE_SEP}${id}`]);
-    for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due, `${patientId}${DUE_SEP}${id}`, t.dueAt]);
-    if (args.state) {
+    if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {
       const parked = k(this.keys.parked(site));
       if (args.state.parked.length) ops.push(['zadd', parked, patientId, Math.min(...args.state.parked.map((p) => p.parkedAt))]);
       else ops.push(['zrem', parked, patientId]);
@@ -108,7 +124,7 @@ export class FlowStore {
       ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.outbox(site))]);
     }
     for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
-    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : '', JSON.stringify(ops)];
+    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : '', ops.length ? JSON.stringify(ops) : '[]'];
     return { site, keys, argv, scopes: [...scopes] };
   }
 

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
   await gateway.startFeed(config.PFM_GATEWAY_GROUP);
-  const port = await gateway.listen(config.PFM_GATEWAY_PORT);
+  const port = await gateway.listen(config.PFM_GATEWAY_PORT, config.PFM_BIND_HOST);
   logger.info({ port }, 'board-gateway listening');
 
   onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), async () => { redis.disconnect(); }]);

@@ -10,7 +10,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer }
 import type { Redis } from 'ioredis';
 import { TOPICS, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
 import { emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
-import type { FlowStore } from '@pfm/flow-store';
+import type { Derived, FlowStore } from '@pfm/flow-store';
 import type { FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import type { Clock } from './clock';
@@ -30,6 +30,10 @@ export interface EngineDeps {
   /** Output topics; null = do not publish (e.g. a silent replay sandbox). */
   topics: EngineTopics;
   publish: boolean;
+  /** Partitions processed at once (each in order); overlaps Redis and Kafka round trips. Default 3. */
+  partitionsConcurrently?: number;
+  /** Upper bound of one fetch per partition (one batch = one Redis pipeline); default 1 MiB. */
+  maxBatchBytes?: number;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
@@ -40,7 +44,8 @@ export class FlowEngine {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private readonly positioned = new Set<number>();
-  private readonly cache = new Map<string, PatientState>();
+  /** Patients of the partitions this process owns: state plus its derived view, facts and clocks. */
+  private readonly cache = new Map<string, { state: PatientState; derived: Derived }>();
   private readonly counters;
   private readonly lag;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
@@ -51,7 +56,7 @@ export class FlowEngine {
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, heartbeatInterval: 3000, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
@@ -59,7 +64,7 @@ export class FlowEngine {
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
     consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.cache.clear(); });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: this.d.partitionsConcurrently ?? 3, eachBatch: (p) => this.onBatch(p) });
   }
 
   /**
@@ -132,7 +137,10 @@ export class FlowEngine {
       if (!this.cache.has(k)) missing.set(k, { site: d.event.site, patientId: d.event.patientId });
     }
     const loaded = await store.loadPatients([...missing.values()]);
-    [...missing.keys()].forEach((k, i) => { const s = loaded[i]; if (s) this.cache.set(k, s); });
+    [...missing.values()].forEach((ref, i) => {
+      const s = loaded[i] ?? emptyPatient(ref.site, ref.patientId);
+      this.cache.set(`${ref.site}/${ref.patientId}`, { state: s, derived: store.derive(ref.site, ref.patientId, fold(s.events).view) });
+    });
 
     const pipeline = store.redis.pipeline();
     const rejects: Reject[] = [];
@@ -150,18 +158,18 @@ export class FlowEngine {
       sites.add(e.site);
       this.d.clock.observe(e.occurredAt);
       const k = `${e.site}/${e.patientId}`;
-      const before = this.cache.get(k) ?? emptyPatient(e.site, e.patientId);
-      const r = evolve(before, e, e.recordedAt);
+      const cached = this.cache.get(k)!;
+      const r = evolve(cached.state, e, e.recordedAt);
       const changed = r.outcome.kind === 'applied' || r.outcome.kind === 'parked' || r.outcome.kind === 'expired';
-      const beforeView = fold(before.events).view;
+      const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
       const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
       const plan = store.planApply({
-        site: e.site, patientId: e.patientId, before: beforeView, after: changed ? r.view : beforeView, state: changed ? r.state : null,
+        site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
         offsetField, offset: d.offset, acknowledge: ack,
       });
       store.queueApply(pipeline, plan);
-      this.cache.set(k, r.state);
-      if (this.cache.size > MAX_CACHE) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.delete(k); // re-insert: the Map's order is then least recently used first
+      this.cache.set(k, { state: r.state, derived });
       this.count(r.outcome.kind);
       if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
       if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
@@ -173,6 +181,10 @@ export class FlowEngine {
       }
     }
     for (const site of sites) await store.noteSite(site);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= MAX_CACHE) break;
+      this.cache.delete(key);
+    }
     const results = (await pipeline.exec()) ?? [];
     for (const [err, res] of results) {
       if (err) throw err;

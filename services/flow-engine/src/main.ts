@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   await engine.start();
   scanner.start(config.PFM_SCAN_INTERVAL_MS);
   const ops = config.PFM_OPS_PORT !== undefined
-    ? await startOpsServer({ port: config.PFM_OPS_PORT, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
+    ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
     : undefined;
   logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX }, 'flow-engine running');
 

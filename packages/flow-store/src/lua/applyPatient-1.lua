@@ -34,6 +34,7 @@ elseif ARGV[3] ~= '' then
   redis.call('SET', KEYS[1], ARGV[3])
 end
 
+if ARGV[4] == '[]' then return 0 end
 local ops = cjson.decode(ARGV[4])
 for i = 1, #ops do
   local op = ops[i]

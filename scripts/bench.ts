@@ -1,0 +1,98 @@
+// pnpm bench / ./pfm bench [events]: engine throughput against the raw kafkajs consume
+// rate of the same topic (no-op handler), measured in the same run on the same machine,
+// and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
+import { cpus, totalmem } from 'node:os';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { topicSpecs, topicsFor } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createLogger } from '@pfm/observability';
+import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
+import { EventTimeClock } from '../services/flow-engine/src/clock';
+import { FlowEngine } from '../services/flow-engine/src/engine';
+
+const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
+
+export async function benchEngine(total: number): Promise<Record<string, number | string>> {
+  const env = await requireStack();
+  const ns = uniqueName('bench');
+  const t = topicsFor(ns);
+  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
+  const redis = new Redis(env.redisUrl);
+  const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
+  const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    log(`producing ${total} synthetic events`);
+    const events = syntheticEvents({ total, seed: 3 });
+    for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), t.flowEvents);
+
+    // Baseline: kafkajs consuming the same topic with a no-op handler.
+    let seen = 0;
+    const raw = kafka.consumer({ groupId: `${ns}-raw`, maxBytesPerPartition: 4 * 1024 * 1024 });
+    await raw.connect();
+    await raw.subscribe({ topic: t.flowEvents, fromBeginning: true });
+    let rawStart = 0;
+    await raw.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => { if (!rawStart) rawStart = Date.now(); seen += batch.messages.length; } });
+    await waitFor(() => seen >= total, { timeoutMs: 600000, intervalMs: 5, what: 'raw consumer to read every event' });
+    const rawMs = Date.now() - rawStart;
+    await raw.disconnect();
+    const rawRate = total / (rawMs / 1000);
+    log(`raw kafkajs consume: ${total} events in ${rawMs} ms = ${rawRate.toFixed(0)} events/s`);
+
+    // The engine, with state in Redis, from the same topic.
+    const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    const logger = createLogger('bench');
+    logger.level = 'warn';
+    let applied = 0;
+    let engineStart = 0;
+    const engine = new FlowEngine({
+      kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
+      topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts },
+      afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; },
+    });
+    const startedAt = Date.now();
+    await engine.start();
+    await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
+    const engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
+    await engine.stop();
+    const engineRate = total / (engineMs / 1000);
+    log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s`);
+
+    const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    let admitted = 0;
+    for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
+    const patients = Number(await redis.dbsize()) && (await redis.keys(`${store.keys.prefix}:{RXT}:p:*`)).length;
+    const sample = await store.patient('RXT', 'SYN1');
+    const perPatient = (memAfter - memBefore) / patients;
+    log(`Redis: ${((memAfter - memBefore) / 1048576).toFixed(1)} MiB for ${patients} patients (${admitted} currently admitted) = ${(perPatient / 1024).toFixed(2)} KiB per patient; sample events per patient ${sample ? fold(sample.events) && sample.events.length : 0}`);
+    return {
+      events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
+      redisBytesPerPatient: Math.round(perPatient), patients, admitted,
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    };
+  } finally {
+    await producer.disconnect();
+    await store.clear();
+    await admin.deleteTopics({ topics: Object.values(t) }).catch(() => undefined);
+    await admin.disconnect();
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const total = Number(process.argv[2] ?? 200_000);
+  const r = await benchEngine(total);
+  log(`machine: ${r.machine}`);
+  log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
+  console.log(JSON.stringify(r));
+}
+
+if (require.main === module) main().catch((e: unknown) => { console.error(e); process.exit(1); });
