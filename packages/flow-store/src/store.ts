@@ -212,6 +212,16 @@ export class FlowStore {
     return this.redis.zrangebyscore(this.keys.parked(site), '-inf', olderThan, 'LIMIT', 0, 500);
   }
 
+  /** The engine publishes the time its clock reads (event time in replay and demos) for readers. */
+  async setClock(site: string, now: number): Promise<void> {
+    await this.redis.set(this.keys.clock(site), String(now));
+  }
+
+  async clock(site: string): Promise<number | null> {
+    const v = await this.redis.get(this.keys.clock(site));
+    return v === null ? null : Number(v);
+  }
+
   // ---- reads for boards -------------------------------------------------------
 
   async wardCodes(site: string): Promise<string[]> {

@@ -29,7 +29,8 @@ export interface GatewayDeps {
   logger: Logger;
   metrics?: Metrics;
   webDir?: string;
-  now?: () => number;
+  /** 'wall' (live) or 'engine': read the engine's clock from Redis (event-time demos and replays). */
+  clock?: 'wall' | 'engine';
   topics?: { boardUpdates: string; alerts: string; flowEvents: string };
 }
 
@@ -48,12 +49,12 @@ export class Gateway {
   readonly app: FastifyInstance;
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
   private consumer: Consumer | undefined;
-  private readonly now: () => number;
+  private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
   private readonly connections;
 
   constructor(private readonly d: GatewayDeps) {
-    this.now = d.now ?? Date.now;
+    this.clockKind = d.clock ?? 'wall';
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
@@ -101,6 +102,12 @@ export class Gateway {
     await this.app.close();
   }
 
+  /** What "now" is for LOS and flags: the wall clock, or the engine's event-time clock. */
+  private async now(site: string): Promise<number> {
+    if (this.clockKind === 'wall') return Date.now();
+    return (await this.d.store.clock(site)) ?? Date.now();
+  }
+
   private async claims(req: FastifyRequest): Promise<Claims> {
     const h = req.headers.authorization;
     return this.d.auth.verify(h?.startsWith('Bearer ') ? h.slice(7) : undefined);
@@ -136,7 +143,7 @@ export class Gateway {
       const c = await this.claims(req);
       const site = siteOf(c, q.parse(req.query).site);
       const codes = (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w));
-      return store.wardSummaries(site, codes, this.now());
+      return store.wardSummaries(site, codes, await this.now(site));
     });
     app.get<{ Params: { ward: string } }>('/api/v1/wards/:ward', async (req, reply) => {
       const c = await this.claims(req);
@@ -144,14 +151,15 @@ export class Gateway {
       const ward = z.string().max(32).parse(req.params.ward);
       if (!canSeeWard(c, site, ward)) throw new AuthError('forbidden', `Your access does not include ward ${ward}.`);
       if (!(await store.wardCodes(site)).includes(ward)) return reply.code(404).send({ error: 'not_found', message: `No ward ${ward} at ${site}` });
-      const [summary] = await store.wardSummaries(site, [ward], this.now());
-      return { summary, patients: await store.patientsOnWard(site, ward, this.now()) };
+      const now = await this.now(site);
+      const [summary] = await store.wardSummaries(site, [ward], now);
+      return { summary, patients: await store.patientsOnWard(site, ward, now) };
     });
     app.get('/api/v1/patients', async (req) => {
       const c = await this.claims(req);
       const { site: s, flag } = q.parse(req.query);
       const site = siteOf(c, s);
-      return (await patientsByFlag(store, site, flag, this.now())).filter((r) => canSeeWard(c, site, r.ward));
+      return (await patientsByFlag(store, site, flag, await this.now(site))).filter((r) => canSeeWard(c, site, r.ward));
     });
     app.get<{ Params: { patientId: string } }>('/api/v1/patients/:patientId/timeline', async (req, reply) => {
       const c = await this.claims(req);
@@ -170,7 +178,7 @@ export class Gateway {
     app.get('/api/v1/site', async (req) => {
       const c = await this.claims(req);
       const site = siteOf(c, q.parse(req.query).site);
-      const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), this.now());
+      const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), await this.now(site));
       const teams = await store.teamCounts(site);
       return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
     });
@@ -227,7 +235,7 @@ export class Gateway {
   private async snapshot(socket: IoSocket, room: Room): Promise<void> {
     const { store } = this.d;
     const c = socket.data.claims;
-    const now = this.now();
+    const now = await this.now(room.site);
     const codes = room.kind === 'ward' ? [room.ward] : (await store.wardCodes(room.site)).filter((w) => canSeeWard(c, room.site, w));
     const wards = room.kind === 'team' ? [] : await store.wardSummaries(room.site, codes, now);
     const patients = room.kind === 'ward' ? await store.patientsOnWard(room.site, room.ward, now) : [];

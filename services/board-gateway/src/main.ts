@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const producer = createProducer(kafka);
   await producer.connect();
 
-  const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
+  const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, clock: config.PFM_CLOCK === 'event' ? 'engine' : 'wall', topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
   await gateway.startFeed(config.PFM_GATEWAY_GROUP);
   const port = await gateway.listen(config.PFM_GATEWAY_PORT, config.PFM_BIND_HOST);
   logger.info({ port }, 'board-gateway listening');

@@ -52,6 +52,7 @@ export class Scanner {
     const { store } = this.d;
     for (const site of await store.sites()) {
       const now = this.d.clock.now();
+      await store.setClock(site, now);
       const wards = new Set<string>();
       for (;;) {
         const due = await store.dueClocks(site, now);
