@@ -2,41 +2,59 @@
 // Every item is validated on its own; valid items are written to Kafka, invalid ones are
 // answered with field-level reasons and kept in the rejects topic with the raw input.
 //   202 all accepted | 207 some accepted, some rejected | 422 none accepted
-//   400 body is not JSON | 413 body or batch too large | 503 Kafka unavailable (Retry-After)
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+//   400 body is not JSON, or nested deeper than the limit | 413 body or batch too large
+//   503 Kafka unavailable (Retry-After)
+// FHIR routes (fhir-http.ts) and the rejects routes (rejects.ts) are added to the same app;
+// on /fhir/ paths errors are answered as OperationOutcome.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Channel, FieldError } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
-import { validateItem } from './normalise';
-import { UnavailableError, type Publisher } from './publisher';
+import { operationOutcome } from './fhir';
+import { jsonDepthExceeds, validateItem } from './normalise';
+import { UnavailableError, type EventSink } from './publisher';
 
 export interface HttpDeps {
-  publisher: Publisher;
+  publisher: EventSink;
   logger: Logger;
   maxBatch: number;
   maxBodyBytes: number;
+  maxJsonDepth: number;
   ready?: () => Promise<boolean>;
   extraRoutes?: (app: FastifyInstance) => void;
 }
 
-export function unavailable(reply: FastifyReply, e: UnavailableError): FastifyReply {
-  return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'The event store (Kafka) is not reachable; nothing was accepted. Retry later.', detail: e.message });
+/** Seconds a client is asked to wait before re-sending when Kafka is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** The sender's name from the X-Source-System header, cut to the contract's 64 characters. */
+export const sourceSystemOf = (h: string | string[] | undefined, fallback: string): string => (String(h ?? '').trim() || fallback).slice(0, 64);
+
+const isFhir = (url: string): boolean => url.startsWith('/fhir/');
+
+export function unavailable(reply: FastifyReply, e: UnavailableError, fhir = false): FastifyReply {
+  const message = 'The event store (Kafka) is not reachable; nothing was accepted. Retry later.';
+  reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (fhir) return reply.send(operationOutcome([{ expression: '', code: 'transient', message: `${message} (${e.message})` }]));
+  return reply.send({ error: 'unavailable', message, detail: e.message });
 }
 
 export function buildHttpApp(d: HttpDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: d.maxBodyBytes, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: d.maxBodyBytes, logController: new LogController({ disableRequestLogging: true }) });
   // Keep the raw text: rejects store exactly what the sender sent.
-  for (const type of ['application/json', 'application/fhir+json']) {
+  // text/plain and the HL7 media type carry corrected HL7 messages for re-drive.
+  for (const type of ['application/json', 'application/fhir+json', 'text/plain', 'x-application/hl7-v2+er7']) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   }
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    if (err instanceof UnavailableError) return unavailable(reply, err);
-    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ error: 'too_large', message: `Request body over ${d.maxBodyBytes} bytes` });
-    }
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const fhir = isFhir(req.url);
+    const send = (status: number, error: string, message: string) =>
+      reply.code(status).send(fhir ? operationOutcome([{ expression: '', code: status === 413 ? 'too-costly' : status < 500 ? 'invalid' : 'exception', message }]) : { error, message });
+    if (err instanceof UnavailableError) return unavailable(reply, err, fhir);
+    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(413, 'too_large', `Request body over ${d.maxBodyBytes} bytes`);
+    if (err.statusCode && err.statusCode < 500) return send(err.statusCode, 'bad_request', err.message);
     d.logger.error({ err }, 'unexpected error');
-    return reply.code(500).send({ error: 'internal', message: 'Unexpected error; the input was not accepted.' });
+    return send(500, 'internal', 'Unexpected error; the input was not accepted.');
   });
 
   app.get('/healthz', async () => ({ status: 'alive' }));
@@ -47,8 +65,13 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
 
   app.post('/v1/events', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
-    const sourceSystem = String(req.headers['x-source-system'] ?? 'http');
+    const sourceSystem = sourceSystemOf(req.headers['x-source-system'], 'http');
     const channel: Channel = 'json';
+    if (jsonDepthExceeds(raw, d.maxJsonDepth)) {
+      const errors: FieldError[] = [{ path: '(body)', message: `JSON nested deeper than ${d.maxJsonDepth} levels` }];
+      const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body nested too deep', errors, raw, rawEncoding: 'utf8' });
+      return reply.code(400).send({ error: 'too_deep', rejectId: r.rejectId, errors });
+    }
     let body: unknown;
     try {
       body = JSON.parse(raw);

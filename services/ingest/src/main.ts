@@ -1,34 +1,15 @@
-// ingest: HTTP (JSON, FHIR R4) and HL7 v2 over MLLP -> pfm.flow-events.v1; rejects -> pfm.ingest-rejects.v1.
-import { topicsFor } from '@pfm/contracts';
-import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
-import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
-import { createLogger, Metrics, onShutdown } from '@pfm/observability';
-import { buildHttpApp } from './http';
-import { Publisher } from './publisher';
+// ingest: HL7 v2 over MLLP, FHIR R4 and canonical JSON over HTTP -> pfm.flow-events.v1;
+// rejected input (with reasons and the raw input) -> pfm.ingest-rejects.v1. See README.md.
+import { createLogger, onShutdown } from '@pfm/observability';
+import { loadIngestConfig } from './config';
+import { startIngest } from './service';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...commonEnv, ...serviceEnv.ingest });
+  const config = loadIngestConfig();
   const logger = createLogger('ingest');
-  const metrics = new Metrics('ingest');
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin);
-  await admin.disconnect();
-  const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
-  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
-  await codec.init();
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const publisher = new Publisher(producer, codec, logger, metrics, { flowEvents: topics.flowEvents, rejects: topics.ingestRejects });
-
-  const app = buildHttpApp({ publisher, logger, maxBatch: config.PFM_MAX_BATCH, maxBodyBytes: config.PFM_MAX_BODY_BYTES });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  await app.listen({ port: config.PFM_INGEST_HTTP_PORT, host: '127.0.0.1' });
-  logger.info({ http: config.PFM_INGEST_HTTP_PORT }, 'ingest listening');
-
-  onShutdown(logger, [() => app.close(), () => producer.disconnect()]);
+  const ingest = await startIngest(config, { logger });
+  logger.info({ http: ingest.httpUrl, mllp: `${ingest.mllpHost}:${ingest.mllpPort}` }, 'ingest listening');
+  onShutdown(logger, [() => ingest.close()]);
 }
 
 main().catch((err: unknown) => {

@@ -25,3 +25,29 @@ export function validateItem(item: unknown, channel: Channel, sourceSystem: stri
   if (!r.success) return { ok: false, errors: fieldErrors(r.error) };
   return { ok: true, event: canonicalise(r.data, channel, sourceSystem, now) };
 }
+
+/** A short stable digest of its parts, for ids derived from content. */
+export const digest = (...parts: string[]): string => createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 16);
+
+/**
+ * Whether JSON text nests deeper than `max` (objects and arrays), checked on the text
+ * before parsing: a body of 100k opening brackets parses, but everything that walks the
+ * result recursively afterwards (validation, JSON.stringify for the reject record) would
+ * exhaust the stack.
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth -= 1;
+  }
+  return false;
+}

@@ -1,10 +1,12 @@
 // Publishes accepted events to pfm.flow-events.v1 and rejected input to
 // pfm.ingest-rejects.v1. A publish resolves only when Kafka holds the messages
-// (idempotent producer, acks=-1); when Kafka cannot be reached it throws
-// UnavailableError, and the callers answer "try again" (HTTP 503, no HL7 ACK).
+// (idempotent producer, acks=-1); when Kafka cannot be reached, or does not answer within
+// the publish deadline, it throws UnavailableError and the callers answer "try again"
+// (HTTP 503 + Retry-After, no HL7 ACK). A send that timed out may still land later: that
+// is safe because every event id is deterministic, so the sender's retry is deduplicated.
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { TOPICS, type FlowEvent, type Reject } from '@pfm/contracts';
+import { TOPICS, type FieldError, type FlowEvent, type Reject } from '@pfm/contracts';
 import { InfrastructureError, sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 
@@ -12,38 +14,87 @@ export class UnavailableError extends InfrastructureError {}
 
 export type RejectInput = Omit<Reject, 'rejectId' | 'receivedAt' | 'stage'> & { rejectId?: string; receivedAt?: number };
 
+/**
+ * Limits that keep one reject record well under Kafka's default 1 MB message size, so an
+ * enormous input can never make its own reject record unpublishable (which would read as
+ * "Kafka down" and leave the sender retrying forever).
+ */
+export const REJECT_LIMITS = { rawChars: 256 * 1024, reasonChars: 2000, errors: 50, messageChars: 500 } as const;
+
+/** Path of the marker error that says the stored raw input was cut short. */
+export const TRUNCATED_PATH = '(raw)';
+
+export function boundedReject(r: RejectInput): RejectInput {
+  const errors: FieldError[] = r.errors.slice(0, REJECT_LIMITS.errors).map((e) => ({ path: e.path.slice(0, 200), message: e.message.slice(0, REJECT_LIMITS.messageChars) }));
+  if (r.errors.length > REJECT_LIMITS.errors) errors.push({ path: '(errors)', message: `${r.errors.length - REJECT_LIMITS.errors} more errors not kept` });
+  let raw = r.raw;
+  if (raw.length > REJECT_LIMITS.rawChars) {
+    errors.push({ path: TRUNCATED_PATH, message: `raw input truncated to its first ${REJECT_LIMITS.rawChars} of ${raw.length} characters` });
+    raw = raw.slice(0, REJECT_LIMITS.rawChars);
+  }
+  return { ...r, reason: r.reason.slice(0, REJECT_LIMITS.reasonChars), errors, raw };
+}
+
+/** What the intake paths need from a Publisher (tests pass a fake). */
+export type EventSink = Pick<Publisher, 'publish' | 'reject'>;
+
+export interface PublisherOptions {
+  topics?: { flowEvents: string; rejects: string };
+  /** Deadline for Kafka to acknowledge a publish. */
+  timeoutMs?: number;
+  /** Sees every reject record once Kafka holds it (the in-process rejects index). */
+  onReject?: (r: Reject) => void;
+}
+
 export class Publisher {
   private readonly accepted;
   private readonly rejected;
+  private readonly unavailable;
+  private readonly topics: { flowEvents: string; rejects: string };
+  private readonly timeoutMs: number;
   constructor(
     private readonly producer: Producer,
     private readonly codec: FlowEventCodec,
     private readonly logger: Logger,
     metrics?: Metrics,
-    private readonly topics = { flowEvents: TOPICS.flowEvents as string, rejects: TOPICS.ingestRejects as string },
+    private readonly opts: PublisherOptions = {},
   ) {
+    this.topics = opts.topics ?? { flowEvents: TOPICS.flowEvents, rejects: TOPICS.ingestRejects };
+    this.timeoutMs = opts.timeoutMs ?? 5000;
     this.accepted = metrics?.counter('pfm_ingest_accepted_total', 'Events accepted and durably written to Kafka', ['channel', 'type']);
     this.rejected = metrics?.counter('pfm_ingest_rejected_total', 'Inputs rejected, kept in the rejects topic', ['channel']);
+    this.unavailable = metrics?.counter('pfm_ingest_unavailable_total', 'Inputs answered "try again" because Kafka did not acknowledge in time', ['what']);
   }
 
   async publish(events: FlowEvent[]): Promise<void> {
-    try {
-      await sendFlowEvents(this.producer, this.codec, events, this.topics.flowEvents);
-    } catch (e) {
-      throw new UnavailableError(`Kafka did not accept the events: ${(e as Error).message}`, { cause: e });
-    }
+    if (events.length === 0) return;
+    await this.withDeadline('events', () => sendFlowEvents(this.producer, this.codec, events, this.topics.flowEvents));
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
   }
 
-  async reject(r: RejectInput): Promise<Reject> {
+  async reject(input: RejectInput): Promise<Reject> {
+    const r = boundedReject(input);
     const full: Reject = { ...r, rejectId: r.rejectId ?? randomUUID(), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
-    try {
-      await this.producer.send({ topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] });
-    } catch (e) {
-      throw new UnavailableError(`Kafka did not accept the reject record: ${(e as Error).message}`, { cause: e });
-    }
+    await this.withDeadline('reject', () => this.producer.send({ topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] }));
     this.rejected?.inc({ channel: full.channel });
-    this.logger.info({ rejectId: full.rejectId, channel: full.channel, reason: full.reason }, 'input rejected');
+    this.opts.onReject?.(full);
+    this.logger.info({ rejectId: full.rejectId, channel: full.channel, reason: full.reason.slice(0, 300) }, 'input rejected');
     return full;
+  }
+
+  private async withDeadline(what: 'events' | 'reject', send: () => Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      await Promise.race([send(), deadline]);
+    } catch (e) {
+      this.unavailable?.inc({ what });
+      const label = what === 'events' ? 'the events' : 'the reject record';
+      throw new UnavailableError(`Kafka did not accept ${label}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -1,0 +1,117 @@
+// Wires ingest together: Kafka producer and codec, the rejects index (fed from the rejects
+// topic), the HL7 intake behind the MLLP listener, and the HTTP app (JSON, FHIR, rejects).
+// main.ts runs it as a process; tests and the benchmark run it in-process.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { topicsFor, topicSpecs } from '@pfm/contracts';
+import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createLogger, Metrics, type Logger } from '@pfm/observability';
+import { facilityResolver, registrySites, type IngestConfig } from './config';
+import type { FhirContext } from './fhir';
+import { registerFhirRoutes } from './fhir-http';
+import { Hl7Intake } from './hl7-intake';
+import { buildHttpApp } from './http';
+import { startMllpServer } from './mllp';
+import { Publisher, type EventSink } from './publisher';
+import { Redriver, RejectFeed, RejectIndex, registerRejectRoutes } from './rejects';
+
+export interface IngestService {
+  httpUrl: string;
+  mllpHost: string;
+  mllpPort: number;
+  topics: ReturnType<typeof topicsFor>;
+  rejects: RejectIndex;
+  metrics: Metrics;
+  /** Stops intake (MLLP, then HTTP), lets in-flight messages finish, closes Kafka clients. */
+  close(): Promise<void>;
+}
+
+export interface IngestHttpDeps {
+  sink: EventSink;
+  hl7: Hl7Intake;
+  rejects: RejectIndex;
+  logger: Logger;
+  metrics: Metrics;
+  defaultSite: string;
+  siteForFacility?: (facility: string) => string | undefined;
+  maxBatch: number;
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  ready?: () => Promise<boolean>;
+}
+
+/** The HTTP app: canonical JSON, FHIR R4, rejects and re-drive, metrics. */
+export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
+  const fhirContext = (sourceSystem: string): FhirContext => ({ defaultSite: d.defaultSite, ...(d.siteForFacility ? { siteForFacility: d.siteForFacility } : {}), sourceSystem, now: Date.now() });
+  const redriver = new Redriver(d.rejects, { publisher: d.sink, hl7: d.hl7, fhirContext, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, metrics: d.metrics });
+  return buildHttpApp({
+    publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxBodyBytes: d.maxBodyBytes, maxJsonDepth: d.maxJsonDepth,
+    ...(d.ready ? { ready: d.ready } : {}),
+    extraRoutes: (a) => {
+      registerFhirRoutes(a, { publisher: d.sink, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, context: fhirContext });
+      registerRejectRoutes(a, d.rejects, redriver);
+      a.get('/metrics', async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
+    },
+  });
+}
+
+export async function startIngest(config: IngestConfig, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<IngestService> {
+  const logger = opts.logger ?? createLogger('ingest');
+  const metrics = opts.metrics ?? new Metrics('ingest');
+  const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs({ partitions: config.PFM_TOPIC_PARTITIONS, namespace: config.PFM_TOPIC_NAMESPACE }));
+  await admin.disconnect();
+  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+
+  const rejects = new RejectIndex(config.PFM_REJECTS_INDEX_MAX, config.PFM_REJECTS_INDEX_MAX_BYTES);
+  const publisher = new Publisher(producer, codec, logger, metrics, {
+    topics: { flowEvents: topics.flowEvents, rejects: topics.ingestRejects }, timeoutMs: config.PFM_PUBLISH_TIMEOUT_MS, onReject: (r) => rejects.add(r),
+  });
+  // A group of its own per process, never committed: every instance reads every reject from the start.
+  const feed = new RejectFeed(kafka, topics.ingestRejects, rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await feed.start();
+
+  const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, registrySites(config.PFM_WARDS_FILE));
+  const hl7 = new Hl7Intake({
+    publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility },
+    processingIds: config.PFM_MLLP_PROCESSING_IDS, maxMessageBytes: config.PFM_MLLP_MAX_BYTES,
+  });
+  const connections = metrics.gauge('pfm_ingest_mllp_connections', 'Open MLLP connections');
+  const stray = metrics.counter('pfm_ingest_mllp_stray_bytes_total', 'Non-whitespace bytes received outside any MLLP frame (dropped)');
+  const mllp = await startMllpServer({
+    host: config.PFM_MLLP_HOST, port: config.PFM_MLLP_PORT, maxMessageBytes: config.PFM_MLLP_MAX_BYTES, maxConnections: config.PFM_MLLP_MAX_CONNECTIONS,
+    handler: hl7.handle, logger, onConnections: (n) => connections.set(n), onStrayBytes: (n) => stray.inc(n),
+  });
+
+  const app = buildIngestHttp({
+    sink: publisher, hl7, rejects, logger, metrics, defaultSite: config.PFM_DEFAULT_SITE, siteForFacility,
+    maxBatch: config.PFM_MAX_BATCH, maxBodyBytes: config.PFM_MAX_BODY_BYTES, maxJsonDepth: config.PFM_MAX_JSON_DEPTH,
+    ready: async () => feed.running,
+  });
+  await app.listen({ port: config.PFM_INGEST_HTTP_PORT, host: config.PFM_BIND_HOST });
+  const http = app.server.address() as AddressInfo;
+
+  return {
+    httpUrl: `http://${config.PFM_BIND_HOST === '0.0.0.0' ? '127.0.0.1' : config.PFM_BIND_HOST}:${http.port}`,
+    mllpHost: mllp.host,
+    mllpPort: mllp.port,
+    topics,
+    rejects,
+    metrics,
+    close: async () => {
+      await mllp.close();
+      await app.close();
+      await feed.stop();
+      await producer.disconnect();
+    },
+  };
+}
