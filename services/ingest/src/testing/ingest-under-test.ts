@@ -1,0 +1,41 @@
+// Ingest in-process on the real stack for integration tests and the benchmark: its own
+// topic namespace, ephemeral ports, a silent logger; stop() closes it and deletes its topics.
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { createLogger } from '@pfm/observability';
+import { requireStack, uniqueName } from '@pfm/testkit';
+import { loadIngestConfig, type IngestConfig } from '../config';
+import { startIngest, type IngestService } from '../service';
+
+export interface IngestUnderTest {
+  ingest: IngestService;
+  config: IngestConfig;
+  kafka: Kafka;
+  registryUrl: string;
+  stop(opts?: { keepTopics?: boolean }): Promise<void>;
+}
+
+export async function startTestIngest(env: Record<string, string> = {}, label = 'ingest'): Promise<IngestUnderTest> {
+  const stack = await requireStack();
+  const config = loadIngestConfig({
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    PFM_TOPIC_NAMESPACE: uniqueName(label), PFM_TOPIC_PARTITIONS: '3', PFM_INGEST_HTTP_PORT: '0', PFM_MLLP_PORT: '0',
+    PFM_WARDS_FILE: join(__dirname, '..', '..', '..', '..', 'config', 'wards.json'),
+    ...env,
+  });
+  const logger = createLogger('ingest-test');
+  logger.level = process.env.PFM_TEST_LOG_LEVEL ?? 'silent';
+  const ingest = await startIngest(config, { logger });
+  const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.PFM_TOPIC_NAMESPACE}-test`, logLevel: logLevel.NOTHING });
+  return {
+    ingest, config, kafka, registryUrl: config.SCHEMA_REGISTRY_URL,
+    stop: async (opts = {}) => {
+      await ingest.close();
+      if (opts.keepTopics) return;
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: Object.values(ingest.topics) }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
