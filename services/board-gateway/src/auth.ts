@@ -12,6 +12,8 @@ export const claimsSchema = z.object({
   sites: z.array(z.string()).min(1),
   wards: z.array(z.string()).optional(),
   teams: z.array(z.string()).optional(),
+  /** Expiry (epoch seconds) from the token; the gateway closes live connections when it passes. */
+  exp: z.number().optional(),
 });
 export type Claims = z.infer<typeof claimsSchema>;
 
@@ -26,8 +28,8 @@ export class Auth {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async issue(claims: Claims, ttl = '12h'): Promise<string> {
-    const { sub, ...rest } = claims;
+  async issue(claims: Claims, ttl: string | number = '12h'): Promise<string> {
+    const { sub, exp: _exp, ...rest } = claims;
     return new SignJWT(rest).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setIssuer('pfm').setExpirationTime(ttl).sign(this.key);
   }
 
@@ -50,10 +52,20 @@ const broad = (c: Claims) => c.role === 'bed_manager' || c.role === 'ops';
 
 export function canSeeSite(c: Claims, site: string): boolean { return c.sites.includes(site); }
 
+/**
+ * The wards of a site this client may see: null = every ward (including wards registered
+ * later), otherwise the listed ones. Used to scope what a site room delivers.
+ */
+export function wardScope(c: Claims): string[] | null {
+  return broad(c) || c.role === 'crisis_team' || !c.wards ? null : c.wards;
+}
+
 export function canJoin(c: Claims, room: Room): boolean {
   if (!canSeeSite(c, room.site)) return false;
   switch (room.kind) {
-    case 'site': return broad(c) || (c.role === 'ward' && !!c.wards?.length);
+    // Everyone with the site may join its room: what it delivers is cut to the client's
+    // ward scope (updates) and alert scope (alerts).
+    case 'site': return true;
     case 'ward': return broad(c) || !c.wards || c.wards.includes(room.ward);
     case 'team': return broad(c) || !!c.teams?.includes(room.team);
   }

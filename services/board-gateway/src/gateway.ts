@@ -18,7 +18,10 @@ import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, type Claims } from './auth';
+import { socketRooms, updateRooms } from './rooms';
 import { patientsByFlag, sitePressure, timeline } from './views';
+
+export { roomName, socketRooms, updateRooms } from './rooms';
 
 export interface GatewayDeps {
   store: FlowStore;
@@ -41,7 +44,8 @@ const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
 ]);
 const ackSchema = z.strictObject({ alertId: z.string().min(1).max(200), note: z.string().max(500).optional() });
 
-export const roomName = (r: Room): string => (r.kind === 'site' ? `site:${r.site}` : r.kind === 'ward' ? `ward:${r.site}:${r.ward}` : `team:${r.site}:${r.team}`);
+/** Longest timer Node accepts (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
 
@@ -52,6 +56,8 @@ export class Gateway {
   private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
   private readonly connections;
+  /** Ward patient lists being read for a push: key -> whether another change came meanwhile. */
+  private readonly patientPushes = new Map<string, { again: boolean }>();
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
@@ -81,7 +87,8 @@ export class Gateway {
           const value = JSON.parse(message.value!.toString('utf8')) as unknown;
           if (topic === this.topics.boardUpdates) {
             const u = boardUpdateSchema.parse(value);
-            this.io.to([`site:${u.site}`, `ward:${u.site}:${u.ward}`]).emit('update', u);
+            this.io.to(updateRooms(u.site, u.ward)).emit('update', u);
+            if (u.change) this.pushPatients(u.site, u.ward);
           } else {
             const a = alertSchema.parse(value);
             const rooms = [`site:${a.site}`];
@@ -94,6 +101,29 @@ export class Gateway {
         }
       },
     });
+  }
+
+  /**
+   * After a change on a ward, sends the ward room the ward's patient list (the bed board
+   * needs who moved, not only the counts). One read at a time per ward: changes that
+   * arrive while it runs are folded into one more read, so a burst costs two reads.
+   */
+  private pushPatients(site: string, ward: string): void {
+    const room = `ward:${site}:${ward}`;
+    if (!this.io.sockets.adapter.rooms.get(room)?.size) return;
+    const pending = this.patientPushes.get(room);
+    if (pending) { pending.again = true; return; }
+    const state = { again: false };
+    this.patientPushes.set(room, state);
+    const run = async (): Promise<void> => {
+      do {
+        state.again = false;
+        const patients = await this.d.store.patientsOnWard(site, ward, await this.now(site));
+        this.io.to(room).emit('patients', { site, ward, patients });
+      } while (state.again);
+    };
+    void run().catch((err: unknown) => this.d.logger.warn({ err, site, ward }, 'could not push the ward patient list'))
+      .finally(() => this.patientPushes.delete(room));
   }
 
   async close(): Promise<void> {
@@ -196,21 +226,29 @@ export class Gateway {
       this.d.auth.verify(typeof token === 'string' ? token : undefined)
         .then((claims) => { socket.data.claims = claims; next(); })
         .catch((e: unknown) => {
-          const err = new Error(e instanceof AuthError ? e.message : 'not authorised') as Error & { data?: unknown };
-          err.data = { code: e instanceof AuthError ? e.code : 'invalid_token' };
+          // The shape clients rely on: message for people, data.code + data.status for code.
+          const code = e instanceof AuthError ? e.code : 'invalid_token';
+          const err = new Error(e instanceof AuthError ? e.message : 'The access token is not valid.') as Error & { data?: unknown };
+          err.data = { code, status: code === 'forbidden' ? 403 : 401 };
           next(err);
         });
     });
     this.io.on('connection', (socket: IoSocket) => {
       this.connections?.inc();
-      socket.on('disconnect', () => this.connections?.dec());
+      // A live connection must not outlive its token: say why, then close it.
+      const exp = socket.data.claims.exp;
+      const expiry = exp === undefined ? undefined : setTimeout(() => {
+        socket.emit('problem', { code: 'token_expired', message: 'The access token has expired: ask for a new board link.' });
+        socket.disconnect(true);
+      }, Math.min(MAX_TIMER_MS, Math.max(0, exp * 1000 - Date.now())));
+      socket.on('disconnect', () => { this.connections?.dec(); clearTimeout(expiry); });
       socket.on('join', (raw, ack) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;
         const parsed = roomSchema.safeParse(raw);
         if (!parsed.success) return reply({ ok: false, error: 'invalid room' });
         const room = parsed.data;
         if (!canJoin(socket.data.claims, room)) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
-        void socket.join(roomName(room));
+        void socket.join(socketRooms(socket.data.claims, room));
         void this.snapshot(socket, room).then(() => reply({ ok: true })).catch((err: unknown) => {
           this.d.logger.error({ err }, 'snapshot failed');
           reply({ ok: false, error: 'snapshot failed; retry' });
@@ -218,7 +256,7 @@ export class Gateway {
       });
       socket.on('leave', (raw) => {
         const parsed = roomSchema.safeParse(raw);
-        if (parsed.success) void socket.leave(roomName(parsed.data));
+        if (parsed.success) for (const r of socketRooms(socket.data.claims, parsed.data)) void socket.leave(r);
       });
       socket.on('acknowledge', (raw, ack) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;

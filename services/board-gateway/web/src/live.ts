@@ -2,9 +2,10 @@
 // It owns everything the views render (wards, patients, alerts, connection state)
 // and tells subscribers when it changes. Views never talk to the socket directly.
 //
-// Consistency: a snapshot (sent on every join) is the baseline for each ward's seq;
-// updates are applied in seq order; a jump of more than one, or a reconnect, makes the
-// client re-join its rooms so the server re-sends snapshots. Nothing reloads the page.
+// Consistency: a snapshot (sent on every join) is the baseline for each ward's seq; an
+// update with a higher seq replaces the ward's summary (updates carry whole summaries,
+// one per batch of changes, so seq may jump); a lower or equal one is already reflected.
+// A reconnect re-joins the rooms, so the server re-sends snapshots. Nothing reloads the page.
 import { io, type Socket } from 'socket.io-client';
 import type { Alert, BoardUpdate, ClientToServerEvents, PatientRow, Room, ServerToClientEvents, SnapshotPayload, WardSummary } from '@pfm/contracts';
 import { type Api, AuthError, HttpError, type SiteInfo } from './api';
@@ -94,7 +95,6 @@ export class LiveBoard {
   private readonly livePatients = new Set<string>();
   private socket: BoardSocket | null = null;
   private wardRoom: string | null = null;
-  private lastResync = 0;
   private notifyTimer: number | undefined;
   private siteTimer: number | undefined;
   private siteRefreshTimer: number | undefined;
@@ -389,14 +389,6 @@ export class LiveBoard {
     });
   }
 
-  /** Missed updates: re-join every room so the server re-sends snapshots (at most every 2 s). */
-  private resync(): void {
-    const now = Date.now();
-    if (now - this.lastResync < 2000) return;
-    this.lastResync = now;
-    this.joinAll();
-  }
-
   private onSnapshot(snap: SnapshotPayload): void {
     if (this.s.site && snap.room.site !== this.s.site) return;
     const wards = snap.room.kind === 'site' ? new Map<string, WardSummary>() : new Map(this.s.wards);
@@ -439,8 +431,10 @@ export class LiveBoard {
     wards.set(u.ward, u.summary);
     this.seq.set(u.ward, u.seq);
     this.set({ wards, ...this.touched() });
-    if (verdict === 'gap') this.resync();
-    else if (u.ward === this.wardRoom && u.change) this.refreshWardSoon(u.ward);
+    // A 'gap' is normal: the engine publishes one update per batch of changes, and every
+    // update carries the ward's whole summary, so nothing is missing. (A lost connection
+    // is what can miss updates, and every reconnect re-joins and gets snapshots.)
+    if (u.ward === this.wardRoom && u.change) this.refreshWardSoon(u.ward);
     this.refreshSiteSoon();
   }
 

@@ -1,7 +1,7 @@
-// Per-ward sequence numbers: every board update for a ward carries seq = previous + 1.
-// A snapshot sets the baseline; an update at or below it is stale (already reflected);
-// exactly one above is applied; more than one above means updates were missed, so the
-// client re-joins its rooms and the server re-sends a snapshot.
+// Per-ward sequence numbers: the ward's change counter. A snapshot sets the baseline; an
+// update at or below it is stale (already reflected); exactly one above is the next
+// change; more than one above ('gap') is a batch of changes. Updates carry the ward's
+// whole summary, so a gap is applied like any newer update.
 
 export type SeqVerdict = 'apply' | 'stale' | 'gap';
 

@@ -1,0 +1,188 @@
+// board-gateway on the real stack: the engine and two gateway instances as processes,
+// flow events produced straight onto the (namespaced) flow topic, socket.io clients.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import Redis from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { topicsFor, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SnapshotPayload, type Ward } from '@pfm/contracts';
+import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { Auth, type Claims } from './auth';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const SECRET = 'gateway-int-secret-gateway-int-secret-01';
+const WARDS: Ward[] = [
+  { site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 },
+  { site: 'RXT', code: 'ELM', name: 'Elm Ward', type: 'picu', beds: 6 },
+];
+const HOUR = 3_600_000;
+
+/** What one client has received, in order. */
+class Recorder {
+  readonly updates: BoardUpdate[] = [];
+  readonly snapshots: SnapshotPayload[] = [];
+  readonly patients: { ward: string; patients: PatientRow[] }[] = [];
+  readonly problems: { code: string; message: string }[] = [];
+  constructor(readonly socket: Client) {
+    socket.on('update', (u) => this.updates.push(u));
+    socket.on('snapshot', (s) => this.snapshots.push(s));
+    socket.on('patients', (p) => this.patients.push(p));
+    socket.on('problem', (p) => this.problems.push(p));
+  }
+  join(room: Room): Promise<{ ok: boolean; error?: string }> {
+    return new Promise((resolve) => this.socket.emit('join', room, resolve));
+  }
+}
+
+describe('board-gateway on the real stack', () => {
+  const ns = uniqueName('gw');
+  const prefix = ns.replace(/-/g, '_');
+  const topics = topicsFor(ns);
+  const auth = new Auth(SECRET);
+  const sockets: Client[] = [];
+  const services: RunningService[] = [];
+  let gateways: string[] = [];
+  let kafka: Kafka;
+  let producer: Producer;
+  let codec: FlowEventCodec;
+  let redis: Redis;
+  let n = 0;
+
+  const token = (claims: Partial<Claims> = {}, ttl?: number) => auth.issue({ sub: 'int-test', role: 'bed_manager', sites: ['RXT'], ...claims }, ttl);
+  const connect = (url: string, tok: string, opts: { reconnection?: boolean } = {}): Client => {
+    const s: Client = io(url, { auth: { token: tok }, transports: ['websocket'], reconnection: opts.reconnection ?? false });
+    sockets.push(s);
+    return s;
+  };
+  const connected = (s: Client) => new Promise<void>((resolve, reject) => { s.once('connect', () => resolve()); s.once('connect_error', reject); });
+  const admit = (ward: string, patientId = `P${++n}`): FlowEvent => ({
+    eventId: `int-adm-${patientId}`, type: 'patient.admitted', occurredAt: Date.now() - HOUR, recordedAt: Date.now(), site: 'RXT', patientId,
+    sourceSystem: 'int-test', channel: 'json', payload: { spellId: `S-${patientId}`, ward, bed: `B-${patientId}`, initials: 'AB' },
+  });
+  const send = (events: FlowEvent[]) => sendFlowEvents(producer, codec, events, topics.flowEvents);
+  const get = async (url: string, tok: string) => fetch(url, { headers: { authorization: `Bearer ${tok}` } });
+
+  beforeAll(async () => {
+    const stack = await requireStack();
+    const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-int-'));
+    writeFileSync(join(dir, 'wards.json'), JSON.stringify(WARDS));
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
+      PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '2', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'),
+      PFM_JWT_SECRET: SECRET, PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'warn',
+    };
+    services.push(await startService('flow-engine', { ...env, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running')));
+    const ports = [await freePort(), await freePort()];
+    gateways = ports.map((p) => `http://127.0.0.1:${p}`);
+    for (const [i, port] of ports.entries()) {
+      services.push(await startService('board-gateway', { ...env, PFM_GATEWAY_PORT: String(port) }, httpReady(`${gateways[i]}/healthz`)));
+    }
+    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    producer = createProducer(kafka);
+    await producer.connect();
+    codec = new FlowEventCodec(stack.schemaRegistryUrl, `${topics.flowEvents}-value`);
+    await codec.init();
+    redis = new Redis(stack.redisUrl);
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await producer?.disconnect();
+    await Promise.all(services.map((s) => s.stop()));
+    if (redis) {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.unlink(...keys);
+      redis.disconnect();
+    }
+  });
+
+  it('a ward room gets a snapshot, then every update in seq order and the ward\'s patient list, on both instances', async () => {
+    const clients = await Promise.all(gateways.map(async (url) => {
+      const r = new Recorder(connect(url, await token()));
+      await connected(r.socket);
+      expect(await r.join({ kind: 'ward', site: 'RXT', ward: 'OAK' })).toEqual({ ok: true });
+      return r;
+    }));
+    const base = clients.map((c) => c.snapshots[0]!.wards[0]!.seq);
+    expect(base[0]).toBe(base[1]);
+
+    const events = [admit('OAK'), admit('OAK'), admit('OAK'), admit('OAK')];
+    await send(events);
+    for (const c of clients) {
+      await waitFor(() => c.updates.find((u) => u.change?.eventId === events[3]!.eventId), { timeoutMs: 30000, what: 'the last admission\'s update' });
+      // seq is the ward's change counter; one update per engine batch, so it may jump,
+      // and concurrent batches may publish the same figures twice, but it never goes back.
+      const oak = c.updates.filter((u) => u.ward === 'OAK');
+      expect(oak.every((u, i) => u.seq > base[0]! && (i === 0 || u.seq >= oak[i - 1]!.seq))).toBe(true);
+      const last = await waitFor(() => c.updates.find((u) => u.seq === base[0]! + 4), { timeoutMs: 10000, what: 'the update after all four changes' });
+      expect(last.summary.occupied).toBe(4);
+      const list = await waitFor(() => c.patients.find((p) => p.patients.length === 4), { timeoutMs: 10000, what: 'a pushed patient list with all four' });
+      expect(list.ward).toBe('OAK');
+      expect(list.patients.map((p) => p.patientId).sort()).toEqual(events.map((e) => e.patientId).sort());
+    }
+  });
+
+  it('a client that reconnects gets a snapshot with what it missed', async () => {
+    const s = connect(gateways[0]!, await token());
+    const r = new Recorder(s);
+    await connected(s);
+    await r.join({ kind: 'site', site: 'RXT' });
+    const before = r.snapshots[0]!.wards.find((w) => w.ward === 'ELM')!;
+    s.disconnect();
+    const missed = admit('ELM');
+    await send([missed]);
+    // Watch for the event through another client so we know it has been applied.
+    const watcher = new Recorder(connect(gateways[1]!, await token()));
+    await connected(watcher.socket);
+    await watcher.join({ kind: 'ward', site: 'RXT', ward: 'ELM' });
+    await waitFor(async () => {
+      const w = (await (await get(`${gateways[1]}/api/v1/wards/ELM`, await token())).json()) as { summary: { occupied: number } };
+      return w.summary.occupied === before.occupied + 1;
+    }, { timeoutMs: 30000, what: 'the missed admission to be applied' });
+
+    s.connect();
+    await connected(s);
+    await r.join({ kind: 'site', site: 'RXT' });
+    const after = r.snapshots.at(-1)!.wards.find((w) => w.ward === 'ELM')!;
+    expect(after.occupied).toBe(before.occupied + 1);
+    expect(after.seq).toBeGreaterThan(before.seq);
+  });
+
+  it('a ward-scoped client in the site room sees only its ward: snapshot, updates and REST', async () => {
+    const tok = await token({ sub: 'oak-nurse', role: 'ward', wards: ['OAK'] });
+    const scoped = new Recorder(connect(gateways[0]!, tok));
+    const broad = new Recorder(connect(gateways[0]!, await token()));
+    await Promise.all([connected(scoped.socket), connected(broad.socket)]);
+    expect(await scoped.join({ kind: 'site', site: 'RXT' })).toEqual({ ok: true });
+    await broad.join({ kind: 'site', site: 'RXT' });
+    expect(scoped.snapshots[0]!.wards.map((w) => w.ward)).toEqual(['OAK']);
+    expect(await scoped.join({ kind: 'ward', site: 'RXT', ward: 'ELM' })).toEqual({ ok: false, error: expect.stringMatching(/forbidden/) });
+
+    const elm = admit('ELM');
+    const oak = admit('OAK');
+    await send([elm, oak]);
+    await waitFor(() => broad.updates.find((u) => u.change?.eventId === elm.eventId) && broad.updates.find((u) => u.change?.eventId === oak.eventId), { timeoutMs: 30000, what: 'both updates at the broad client' });
+    await waitFor(() => scoped.updates.find((u) => u.change?.eventId === oak.eventId), { timeoutMs: 10000, what: 'the OAK update at the scoped client' });
+    expect(scoped.updates.every((u) => u.ward === 'OAK')).toBe(true);
+
+    expect((await get(`${gateways[0]}/api/v1/wards/ELM`, tok)).status).toBe(403);
+    const wards = (await (await get(`${gateways[0]}/api/v1/wards`, tok)).json()) as { ward: string }[];
+    expect(wards.map((w) => w.ward)).toEqual(['OAK']);
+  });
+
+  it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {
+    const bad = connect(gateways[0]!, 'not-a-token');
+    const err = (await connected(bad).then(() => null, (e: unknown) => e)) as Error & { data?: unknown };
+    expect(err.message).toMatch(/not valid/);
+    expect(err.data).toEqual({ code: 'invalid_token', status: 401 });
+
+    const shortLived = new Recorder(connect(gateways[0]!, await token({}, Math.floor(Date.now() / 1000) + 2)));
+    await connected(shortLived.socket);
+    const reason = await new Promise<string>((resolve) => shortLived.socket.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+    expect(shortLived.problems).toEqual([{ code: 'token_expired', message: expect.stringMatching(/expired/) }]);
+  });
+});
