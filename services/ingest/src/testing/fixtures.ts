@@ -10,8 +10,14 @@ export function hl7Fixture(name: string): string {
 
 export const hl7FixtureNames = (): string[] => readdirSync(HL7_FIXTURES_DIR).filter((f) => f.endsWith('.hl7')).sort();
 
-/** MSA-1 of an ACK. */
-export const ackCode = (ack: string): string | undefined => /(?:^|\r)MSA\|([A-Z]{2})/.exec(ack)?.[1];
+/** MSA-1 of an ACK, read with the ACK's own field separator (it echoes the sender's delimiters). */
+export function ackCode(ack: string): string | undefined {
+  const sep = ack.startsWith('MSH') ? ack[3]! : '|';
+  return ack.split('\r').find((s) => s.startsWith(`MSA${sep}`))?.split(sep)[1];
+}
+
+/** Whether an ACK carries at least one ERR segment. */
+export const hasErr = (ack: string): boolean => ack.split('\r').some((s) => s.startsWith(`ERR${ack.startsWith('MSH') ? ack[3]! : '|'}`));
 
 /** The fixture with a fresh MSH-10 (so a test's messages never collide with another's). */
 export function withControlId(message: string, controlId: string): string {
