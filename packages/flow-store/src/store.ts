@@ -30,6 +30,7 @@ interface ScriptedRedis {
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
+  pfmRaiseAlert1(numKeys: number, ...args: string[]): ChainableCommander;
 };
 
 export function defineScripts(redis: Redis): void {
@@ -182,13 +183,25 @@ export class FlowStore {
     await this.redis.zrem(this.keys.due(site), member);
   }
 
-  /** Raises once; returns true when this call raised it. */
-  async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
+  private raiseArgs(alert: Alert, dueMember: string): string[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
     const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.outbox(alert.site), this.keys.counts(alert.site, scope)];
-    const r = await (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(keys.length, ...keys, JSON.stringify(alert), alert.alertId, String(alert.becameTrueAt), dueMember);
-    return r === 1;
+    return [String(keys.length), ...keys, JSON.stringify(alert), alert.alertId, String(alert.becameTrueAt), dueMember];
   }
+
+  /** Raises once; returns true when this call raised it. */
+  async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
+    const [n, ...rest] = this.raiseArgs(alert, dueMember);
+    return (await (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest)) === 1;
+  }
+
+  /** Queues raising an alert on a pipeline (ordered with the patient changes around it). */
+  queueRaiseAlert(p: ChainableCommander, alert: Alert, dueMember: string): void {
+    const [n, ...rest] = this.raiseArgs(alert, dueMember);
+    (p as ScriptedPipeline).pfmRaiseAlert1(Number(n), ...rest);
+  }
+
+  dueMember(patientId: string, alertId: string): string { return `${patientId}${DUE_SEP}${alertId}`; }
 
   /** Alerts waiting for Kafka; `confirm` removes them once produced. */
   async peekOutbox(site: string, max = 500): Promise<{ alerts: Alert[]; confirm: () => Promise<void> }> {

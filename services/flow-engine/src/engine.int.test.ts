@@ -108,9 +108,10 @@ describe('flow-engine on the real stack', () => {
 
   it('raises a stranded alert on event time once, also after a restart and a second scan', async () => {
     const scanner = () => new Scanner({ store, engine, clock, producer, codec, flowTopic: t.flowEvents, logger, parkWaitMs: 3600_000 });
-    // Move event time past day 7 of P1's spell with an unrelated event.
-    await send([ev('referral.received', { referralId: 'R1', team: 'CRISIS', teamType: 'crisis', urgency: 'urgent' }, T0 + days(8), { patientId: 'P9' })]);
-    await waitFor(() => clock.now() >= T0 + days(8), { what: 'event clock to reach day 8' });
+    // Move event time past day 7 of P1's spell in every partition with unrelated events
+    // (the scanner fires only up to the slowest partition's event time).
+    await send(['P9', 'P10', 'P11', 'P12', 'P13', 'P14'].map((pid, i) => ev('referral.received', { referralId: `R${i}`, team: 'CRISIS', teamType: 'crisis', urgency: 'urgent' }, T0 + days(8), { patientId: pid })));
+    await waitFor(() => clock.scanTime() >= T0 + days(8), { what: 'event clock of every partition to reach day 8' });
     await scanner().scanOnce();
     const strandedP1 = await waitFor(() => out.alerts.find((a) => a.rule === 'stranded' && a.patientId === 'P1'), { what: 'stranded alert for P1' });
     expect(strandedP1).toMatchObject({ becameTrueAt: T0 + days(7), threshold: { value: 7, unit: 'days' }, ward: 'OAK' });

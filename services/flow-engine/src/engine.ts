@@ -7,9 +7,9 @@
 // record, which rebuilds lost state); Kafka commits follow Redis writes and serve lag
 // monitoring only.
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { TOPICS, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
-import { emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore } from '@pfm/flow-store';
 import type { FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -34,6 +34,8 @@ export interface EngineDeps {
   partitionsConcurrently?: number;
   /** Upper bound of one fetch per partition (one batch = one Redis pipeline); default 1 MiB. */
   maxBatchBytes?: number;
+  /** Events for which this returns false are passed over (offset recorded, state unchanged): time travel. */
+  accept?: (e: FlowEvent) => boolean;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
@@ -44,15 +46,19 @@ export class FlowEngine {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private readonly positioned = new Set<number>();
+  /** Partitions this process has written to Redis since it was positioned. */
+  private readonly appliedHere = new Set<number>();
   /** Patients of the partitions this process owns: state plus its derived view, facts and clocks. */
   private readonly cache = new Map<string, { state: PatientState; derived: Derived }>();
   private readonly counters;
   private readonly lag;
+  private readonly rebuilds;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
     this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
+    this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -63,7 +69,7 @@ export class FlowEngine {
     await consumer.connect();
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
-    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.cache.clear(); });
+    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: this.d.partitionsConcurrently ?? 3, eachBatch: (p) => this.onBatch(p) });
   }
 
@@ -91,6 +97,18 @@ export class FlowEngine {
 
   private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    if (this.positioned.has(batch.partition) && this.appliedHere.has(batch.partition)) {
+      const applied = await this.d.store.appliedOffsets(this.d.topics.flowEvents);
+      if (!applied.has(batch.partition)) {
+        // Redis lost the state this process built (flushed, failed over empty): rebuild
+        // this partition from the start of the log before serving anything newer.
+        this.d.logger.warn({ partition: batch.partition }, 'flow state missing from Redis: rebuilding the partition from the log');
+        this.rebuilds?.inc();
+        this.positioned.delete(batch.partition);
+        this.appliedHere.delete(batch.partition);
+        this.cache.clear();
+      }
+    }
     if (!this.positioned.has(batch.partition)) {
       const start = await this.expectedStart(batch.partition);
       this.positioned.add(batch.partition);
@@ -111,6 +129,7 @@ export class FlowEngine {
       throw err;
     }
     const last = batch.messages[batch.messages.length - 1]!.offset;
+    this.appliedHere.add(batch.partition);
     resolveOffset(last);
     await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
     await heartbeat();
@@ -156,9 +175,14 @@ export class FlowEngine {
       }
       const e = d.event;
       sites.add(e.site);
-      this.d.clock.observe(e.occurredAt);
+      this.d.clock.observe(e.occurredAt, partition);
       const k = `${e.site}/${e.patientId}`;
       const cached = this.cache.get(k)!;
+      if (this.d.accept && !this.d.accept(e)) {
+        store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: cached.derived, after: cached.derived, state: null, offsetField, offset: d.offset }));
+        continue;
+      }
+      this.fireDueClocks(pipeline, e, cached, touched);
       // Parking time on the engine's clock: wall time live, event time in replay and demos.
       const r = evolve(cached.state, e, this.d.clock.now());
       const changed = r.outcome.kind === 'applied' || r.outcome.kind === 'parked' || r.outcome.kind === 'expired';
@@ -197,6 +221,27 @@ export class FlowEngine {
     }
     await this.publishBoards(touched, changes);
     for (const site of sites) await this.drainOutbox(site);
+  }
+
+  /**
+   * Clocks of this patient that fell due between their previous event and this one
+   * are raised now, against the state before this event: the same alerts whether time
+   * is the wall clock or a replay's event time, and independent of how partitions
+   * interleave. Clocks with no later event are raised by the scanner.
+   */
+  private fireDueClocks(pipeline: ChainableCommander, e: FlowEvent, cached: { state: PatientState; derived: Derived }, touched: Map<string, Set<string>>): void {
+    const prev = cached.state.events.length ? cached.state.events[cached.state.events.length - 1]!.occurredAt : Number.POSITIVE_INFINITY;
+    for (const timer of cached.derived.timers) {
+      if (timer.dueAt <= prev || timer.dueAt > e.occurredAt) continue;
+      const raisedAt = this.d.clock.kind === 'event' ? timer.dueAt : this.d.clock.now();
+      const alert = alertFor(e.site, e.patientId, cached.state.nhsNumber, cached.derived.view, this.d.store.ctxFor(e.site), timer, raisedAt);
+      if (!alert) continue;
+      this.d.store.queueRaiseAlert(pipeline, alert, this.d.store.dueMember(e.patientId, timer.alertId));
+      if (alert.ward) {
+        if (!touched.has(e.site)) touched.set(e.site, new Set());
+        touched.get(e.site)!.add(alert.ward);
+      }
+    }
   }
 
   async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {

@@ -22,6 +22,8 @@ export interface ScannerDeps {
   logger: Logger;
   metrics?: Metrics;
   parkWaitMs: number;
+  /** Write park.expired control events (live); false in sandboxes that must not write to the log. */
+  expireParked?: boolean;
 }
 
 export class Scanner {
@@ -51,7 +53,7 @@ export class Scanner {
   private async pass(): Promise<void> {
     const { store } = this.d;
     for (const site of await store.sites()) {
-      const now = this.d.clock.now();
+      const now = this.d.clock.scanTime();
       await store.setClock(site, now);
       const wards = new Set<string>();
       for (;;) {
@@ -69,7 +71,7 @@ export class Scanner {
       }
       if (wards.size) await this.d.engine.publishBoards(new Map([[site, wards]]));
       await this.d.engine.drainOutbox(site);
-      await this.expireParked(site, now);
+      if (this.d.expireParked !== false) await this.expireParked(site, now);
     }
   }
 

@@ -1,0 +1,95 @@
+// What ops do with a replayed sandbox: the board as it was at T, a what-if comparison
+// of alerts under other thresholds, and the determinism check against live state.
+import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
+import type { FlowStore } from '@pfm/flow-store';
+
+export interface BoardAt { at: number; sites: { site: string; wards: WardSummary[]; flagged: PatientRow[]; alerts: Alert[] }[] }
+
+export async function boardAt(store: FlowStore, at: number): Promise<BoardAt> {
+  const sites = [];
+  for (const site of await store.sites()) {
+    const codes = await store.wardCodes(site);
+    const wards = await store.wardSummaries(site, codes, at);
+    const flagged: PatientRow[] = [];
+    for (const w of codes) flagged.push(...(await store.patientsOnWard(site, w, at)).filter((r) => r.flags.some((f) => f !== 'on_leave')));
+    const alerts = (await store.alerts(site, { limit: 1_000_000 })).filter((a) => a.becameTrueAt <= at);
+    sites.push({ site, wards, flagged, alerts });
+  }
+  return { at, sites };
+}
+
+export interface AlertDiff {
+  byRule: Record<string, { baseline: number; candidate: number; delta: number }>;
+  byRuleAndWard: Record<string, Record<string, number>>;
+  onlyCandidate: number;
+  onlyBaseline: number;
+  lines: string[];
+}
+
+/** Alerts of the candidate run against the baseline run, by rule and by ward. */
+export async function diffAlerts(baseline: FlowStore, candidate: FlowStore, range: { from?: number; to?: number } = {}): Promise<AlertDiff> {
+  const inRange = (a: Alert) => (range.from === undefined || a.becameTrueAt >= range.from) && (range.to === undefined || a.becameTrueAt <= range.to);
+  const all = async (s: FlowStore) => (await Promise.all((await s.sites()).map((site) => s.alerts(site, { limit: 1_000_000 })))).flat().filter(inRange);
+  const b = await all(baseline);
+  const c = await all(candidate);
+  const key = (a: Alert) => `${a.rule}|${a.site}|${a.patientId ?? ''}|${a.spellId ?? a.referralId ?? ''}`;
+  const bKeys = new Set(b.map(key));
+  const cKeys = new Set(c.map(key));
+  const byRule: AlertDiff['byRule'] = {};
+  const bump = (rule: string, side: 'baseline' | 'candidate') => { byRule[rule] ??= { baseline: 0, candidate: 0, delta: 0 }; byRule[rule][side] += 1; byRule[rule].delta = byRule[rule].candidate - byRule[rule].baseline; };
+  for (const a of b) bump(a.rule, 'baseline');
+  for (const a of c) bump(a.rule, 'candidate');
+  const byRuleAndWard: AlertDiff['byRuleAndWard'] = {};
+  for (const a of c) if (!bKeys.has(key(a))) { (byRuleAndWard[a.rule] ??= {})[a.ward ?? a.team ?? '-'] = ((byRuleAndWard[a.rule] ?? {})[a.ward ?? a.team ?? '-'] ?? 0) + 1; }
+  const lines: string[] = [];
+  for (const [rule, n] of Object.entries(byRule)) {
+    if (n.delta === 0) continue;
+    const wards = Object.entries(byRuleAndWard[rule] ?? {}).sort((x, y) => y[1] - x[1]);
+    const top = wards[0] ? `, ${wards[0][1]} on ward ${wards[0][0]}` : '';
+    lines.push(`${rule}: ${Math.abs(n.delta)} ${n.delta > 0 ? 'more' : 'fewer'} alerts (${n.baseline} -> ${n.candidate})${n.delta > 0 ? top : ''}`);
+  }
+  return { byRule, byRuleAndWard, onlyCandidate: c.filter((a) => !bKeys.has(key(a))).length, onlyBaseline: b.filter((a) => !cKeys.has(key(a))).length, lines };
+}
+
+export interface Determinism { equal: boolean; keysCompared: number; differences: string[]; alertsCompared: number; alertDifferences: string[] }
+
+/**
+ * Sandbox state against live state: every key in canonical form, except what depends
+ * on when things ran rather than on the events (clock, outbox, per-scope seq counters,
+ * raisedAt); clocks and alerts are compared up to the replay's watermark.
+ */
+export async function compareWithLive(live: FlowStore, sandbox: FlowStore, replayWatermark: number): Promise<Determinism> {
+  // Live may not have scanned up to the end of the log yet (its scanner runs on its own
+  // clock): compare clocks and alerts up to the earlier of the two clocks.
+  const liveClocks = await Promise.all((await live.sites()).map((s) => live.clock(s)));
+  const liveClock = Math.min(...liveClocks.map((c) => c ?? Number.POSITIVE_INFINITY));
+  const watermark = Math.min(replayWatermark, liveClock);
+  const norm = async (s: FlowStore) => {
+    const dump = await s.dump({ exclude: /:(clock|outbox)$|:a:/ });
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(dump)) {
+      const key = k.replace(s.keys.prefix, '<p>');
+      if (/:c:/.test(key) && v && typeof v === 'object' && !Array.isArray(v)) { const { seq: _seq, ...rest } = v as Record<string, string>; out[key] = rest; continue; }
+      if (key.endsWith(':due') || key.endsWith(':alerts')) {
+        const arr = v as string[];
+        const kept: string[] = [];
+        for (let i = 0; i < arr.length; i += 2) {
+          const score = Number(arr[i + 1]);
+          if (key.endsWith(':due') ? score > Math.max(replayWatermark, liveClock === Number.POSITIVE_INFINITY ? 0 : liveClock) : score <= watermark) kept.push(arr[i]!, arr[i + 1]!);
+        }
+        out[key] = kept;
+        continue;
+      }
+      out[key] = v;
+    }
+    return out;
+  };
+  const a = await norm(live);
+  const b = await norm(sandbox);
+  const differences = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  const alerts = async (s: FlowStore) => new Map((await Promise.all((await s.sites()).map((site) => s.alerts(site, { limit: 1_000_000 })))).flat().filter((x) => x.becameTrueAt <= watermark).map((x) => [x.alertId, x.becameTrueAt]));
+  const la = await alerts(live);
+  const sa = await alerts(sandbox);
+  const alertDifferences = [...new Set([...la.keys(), ...sa.keys()])].filter((id) => la.get(id) !== sa.get(id));
+  return { equal: differences.length === 0 && alertDifferences.length === 0, keysCompared: Object.keys(a).length, differences: differences.slice(0, 50), alertsCompared: la.size, alertDifferences: alertDifferences.slice(0, 50) };
+}
