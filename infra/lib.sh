@@ -34,6 +34,21 @@ ensure_chromium() {
   fi
 }
 
+# Debian tools the HL7 client tests drive: mllp_send (python3-hl7) sends the fixtures over
+# MLLP as an outside sender would, and kcat reads the topics as ops do.
+ensure_test_tools() {
+  local missing=()
+  command -v mllp_send >/dev/null 2>&1 || missing+=(python3-hl7)
+  command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's ${missing[*]} for the HL7 client tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    die "the HL7 client tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
+  fi
+}
+
 ensure_deps() {
   ensure_pnpm
   local stamp="$ROOT/node_modules/.pfm-install-stamp"
