@@ -14,3 +14,6 @@ export { escapeHl7, unescapeHl7, DEFAULT_DELIMITERS } from './encoding';
 export type { Delimiters } from './encoding';
 export { AGE_BANDS, ageBandOf, initialsOf } from './demographics';
 export type { AgeBand } from './demographics';
+export { encodeAdt, isAdtEvent, formatDtmMs, ADT_TRIGGERS } from './encode';
+export type { AdtContext, AdtEvent, AdtEventType, EncodeOptions } from './encode';
+export { ZMH_FIELDS } from './zmh';

@@ -9,6 +9,7 @@ import { DEFAULT_TIME_ZONE, parseDtm, localToEpochMs, type DtmPrecision } from '
 import { type Hl7ErrorCode, type Hl7Issue, issueAt } from './issues';
 export type { AckCode } from './issues';
 import { parseHl7, type ParsedHl7, type Seg } from './parse';
+import { ZMH_FIELDS } from './zmh';
 
 export interface MapContext {
   /** Site code used when PV1-3.4 names no facility or the facility is not mapped. */
@@ -73,6 +74,16 @@ interface Who {
   gender?: string;
   ethnicity?: string;
   sources: Sources;
+}
+
+interface Zmh {
+  legalStatus?: string;
+  outOfArea?: boolean;
+  oapReason?: string;
+  distanceFromHomeKm?: number;
+  area?: string;
+  referralId?: string;
+  leaveType?: string;
 }
 
 interface Group {
@@ -326,6 +337,46 @@ class AdtMapper {
     return this.time(g.pv2, 'PV2', 47, 'minute');
   }
 
+  /**
+   * The local ZMH segment (zmh.ts): legal status, out-of-area placement,
+   * catchment area, referral id, leave type. Optional and lenient: a value that does not
+   * fit is left out with a warning, never costing the admission.
+   */
+  zmh(): Zmh {
+    const z = this.p.segments.find((s) => s.name === 'ZMH');
+    if (!z) return {};
+    const text = (field: number, max: number, what: string): string | undefined => {
+      const v = z.get(field, 1);
+      if (!v) return undefined;
+      if (v.length > max) {
+        this.warn(loc(z, 'ZMH', field), 102, `ZMH-${field} ${what} is longer than ${max} characters; left out`);
+        return undefined;
+      }
+      return v;
+    };
+    const out: Zmh = {};
+    const legalStatus = text(ZMH_FIELDS.legalStatus, MAX_CODE, 'legal status');
+    if (legalStatus) out.legalStatus = legalStatus;
+    const oap = z.get(ZMH_FIELDS.outOfArea, 1).toUpperCase();
+    if (oap === 'Y' || oap === 'N') out.outOfArea = oap === 'Y';
+    else if (oap) this.warn(loc(z, 'ZMH', ZMH_FIELDS.outOfArea), 103, 'ZMH-2 out-of-area placement is not Y or N; left out');
+    const reason = text(ZMH_FIELDS.oapReason, 120, 'out-of-area reason');
+    if (reason) out.oapReason = reason;
+    const km = z.get(ZMH_FIELDS.distanceFromHomeKm, 1);
+    if (km) {
+      const n = Number(km);
+      if (/^\d+(\.\d+)?(e[+-]?\d+)?$/i.test(km) && n >= 0 && n <= 2000) out.distanceFromHomeKm = n;
+      else this.warn(loc(z, 'ZMH', ZMH_FIELDS.distanceFromHomeKm), 102, 'ZMH-4 distance from home is not a number of km (0-2000); left out');
+    }
+    const area = text(ZMH_FIELDS.area, MAX_CODE, 'catchment area');
+    if (area) out.area = area;
+    const referralId = text(ZMH_FIELDS.referralId, MAX_ID, 'referral id');
+    if (referralId) out.referralId = referralId;
+    const leaveType = text(ZMH_FIELDS.leaveType, MAX_CODE, 'leave type');
+    if (leaveType) out.leaveType = leaveType;
+    return out;
+  }
+
   visitCodes(g: Group): { admissionMethod?: string; admissionSource?: string; dischargeMethod?: string; destination?: string } {
     return compact({
       admissionMethod: this.code(g.pv1, 'PV1', 4),
@@ -446,10 +497,12 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
   switch (trigger) {
     case 'A01': {
       const { admissionMethod, admissionSource } = m.visitCodes(g);
+      const z = m.zmh();
       return one(draft('patient.admitted', {
-        spellId: sid, ward: place.ward as string, bed: place.bed, admissionMethod, admissionSource,
-        initials: who.initials, ageBand: who.ageBand, gender: who.gender, ethnicity: who.ethnicity,
-        expectedDischargeAt: edd ?? undefined,
+        spellId: sid, ward: place.ward as string, bed: place.bed, admissionMethod, admissionSource, legalStatus: z.legalStatus,
+        outOfArea: z.outOfArea, oapReason: z.oapReason, distanceFromHomeKm: z.distanceFromHomeKm,
+        initials: who.initials, ageBand: who.ageBand, gender: who.gender, ethnicity: who.ethnicity, area: z.area,
+        expectedDischargeAt: edd ?? undefined, referralId: z.referralId,
       }, who, site, sources));
     }
     case 'A02':
@@ -462,7 +515,7 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     case 'A05':
       return one(draft('admission.decided', { ward: place.ward }, who, site, sources));
     case 'A08': {
-      const list = [draft('patient.updated', { spellId, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
+      const list = [draft('patient.updated', { spellId, legalStatus: m.zmh().legalStatus, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
       if (edd !== null && edd !== undefined) {
         if (!spellId) {
           m.errors.push(issueAt(loc(g.pv1, 'PV1', 19), 101, 'PV1-19 visit number is required when PV2-9 carries an expected discharge date'));
@@ -481,7 +534,7 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     case 'A21': {
       const ret = m.expectedReturn(g);
       if (ret === undefined) return undefined;
-      return one(draft('leave.started', { spellId: sid, expectedReturnAt: ret ?? undefined }, who, site, sources));
+      return one(draft('leave.started', { spellId: sid, leaveType: m.zmh().leaveType, expectedReturnAt: ret ?? undefined }, who, site, sources));
     }
     case 'A22':
       return one(draft('leave.ended', { spellId: sid }, who, site, sources));
