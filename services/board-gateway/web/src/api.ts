@@ -1,6 +1,7 @@
 // REST calls to board-gateway. Paths are relative to the page, so the app works both
 // at "/" and behind a path prefix. 401/403 become AuthError: the app then shows only
-// the "link expired" page.
+// the "link expired" page, except a 403 for one ward (ForbiddenError): the token is good
+// but that ward is outside its scope.
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 
 export class AuthError extends Error {
@@ -17,6 +18,14 @@ export class HttpError extends Error {
   }
 }
 
+/** 403 for one resource (a ward outside the token's scope): the token itself is fine. */
+export class ForbiddenError extends HttpError {
+  constructor(what: string) {
+    super(403, `${what} is outside your access`);
+    this.name = 'ForbiddenError';
+  }
+}
+
 export interface SitePressure { level: number; label: string; reasons: string[] }
 export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiting: number }
 export interface WardDetail { summary: WardSummary; patients: PatientRow[] }
@@ -25,9 +34,10 @@ export interface TimelineEvent { type: string; occurredAt: number | string; summ
 export class Api {
   constructor(private readonly token: string, private readonly base: string = document.baseURI) {}
 
-  private async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+  private async get<T>(path: string, signal?: AbortSignal, forbidden?: string): Promise<T> {
     const url = new URL(path, this.base);
     const res = await fetch(url, { headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' }, signal: signal ?? null, cache: 'no-store' });
+    if (res.status === 403 && forbidden) throw new ForbiddenError(forbidden);
     if (res.status === 401 || res.status === 403) throw new AuthError(res.status);
     if (!res.ok) throw new HttpError(res.status, `${res.status} ${res.statusText} from ${url.pathname}`);
     return (await res.json()) as T;
@@ -35,7 +45,7 @@ export class Api {
 
   site(signal?: AbortSignal): Promise<SiteInfo> { return this.get('api/v1/site', signal); }
   wards(signal?: AbortSignal): Promise<WardSummary[]> { return this.get('api/v1/wards', signal); }
-  ward(ward: string, signal?: AbortSignal): Promise<WardDetail> { return this.get(`api/v1/wards/${encodeURIComponent(ward)}`, signal); }
+  ward(ward: string, signal?: AbortSignal): Promise<WardDetail> { return this.get(`api/v1/wards/${encodeURIComponent(ward)}`, signal, `Ward ${ward}`); }
   alerts(signal?: AbortSignal): Promise<Alert[]> { return this.get('api/v1/alerts', signal); }
   timeline(patientId: string, spellId: string, signal?: AbortSignal): Promise<{ events: TimelineEvent[] }> {
     return this.get(`api/v1/patients/${encodeURIComponent(patientId)}/timeline?spellId=${encodeURIComponent(spellId)}`, signal);

@@ -8,7 +8,7 @@
 // A reconnect re-joins the rooms, so the server re-sends snapshots. Nothing reloads the page.
 import { io, type Socket } from 'socket.io-client';
 import type { Alert, BoardUpdate, ClientToServerEvents, PatientRow, Room, ServerToClientEvents, SnapshotPayload, WardSummary } from '@pfm/contracts';
-import { type Api, AuthError, HttpError, type SiteInfo } from './api';
+import { type Api, AuthError, ForbiddenError, HttpError, type SiteInfo } from './api';
 import { classifyUpdate } from './seq';
 import { ruleLabel } from './labels';
 import { patientIdentifier } from './format';
@@ -276,6 +276,10 @@ export class LiveBoard {
         this.setProblem('rest', `Ward ${ward} is not on this board.`);
         return;
       }
+      if (e instanceof ForbiddenError) {
+        this.setProblem('rest', `${e.message}: this board link only covers some wards.`);
+        return;
+      }
       this.handleRestError(e, `ward ${ward}`);
     }
   }
@@ -383,7 +387,9 @@ export class LiveBoard {
         // No answer: ask again unless the connection has gone (then connect re-joins).
         window.setTimeout(() => { if (sock.connected && this.rooms().some((x) => roomKey(x) === roomKey(room))) this.join(room); }, 3000);
       } else if (!r.ok) {
-        if (isAuthProblem({ message: r.error })) this.authFailed();
+        // A ward room refused is a ward outside the token's scope, not a bad token.
+        if (room.kind === 'ward' && /forbidden/i.test(r.error)) this.setProblem('server', `Ward ${room.ward} is outside your access: this board link only covers some wards.`);
+        else if (isAuthProblem({ message: r.error })) this.authFailed();
         else this.setProblem('server', `Could not join ${roomKey(room)}: ${r.error}`);
       }
     });

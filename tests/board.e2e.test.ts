@@ -1,0 +1,138 @@
+// The boards in a real browser (Debian's headless Chromium via playwright-core) against the
+// product running on the real stack: ingest -> Kafka -> engine -> Redis -> gateway -> page.
+// The engine runs on event time and scans often, so a stranded alert can be made to fire.
+import type { Page } from 'playwright-core';
+import type { Alert } from '@pfm/contracts';
+import { Auth } from '@pfm/board-gateway/src/auth';
+import { waitFor } from '@pfm/testkit';
+import { boardUrl, ensureWebBuilt, launchBrowser, type BoardBrowser } from './support/browser';
+import { postAccepted } from './support/feed';
+import { SECRET, startProduct, type ProductUnderTest } from './support/stack';
+
+const DAY = 86_400_000;
+const WAIT = { timeout: 30_000 };
+
+describe('live boards in a real browser', () => {
+  let p: ProductUnderTest;
+  let browser: BoardBrowser;
+  let n = 0;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    p = await startProduct({ extraEnv: { PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '300' } });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await p?.stop();
+  });
+
+  const admission = (ward: string, occurredAt: number, patientId = `BP${++n}`) => ({
+    eventId: `board-adm-${patientId}`, type: 'patient.admitted', occurredAt: new Date(occurredAt).toISOString(), site: 'RXT', patientId,
+    payload: { spellId: `S${patientId}`, ward, bed: `B${n}`, initials: 'CD' },
+  });
+  const post = (events: unknown[]) => postAccepted(p.ingestUrl, events);
+  const open = async (token: string, route = '#/site'): Promise<Page> => {
+    const page = await browser.page();
+    await page.goto(boardUrl(p.gatewayUrl, token, route));
+    return page;
+  };
+  const live = (page: Page) => page.locator('[data-testid="connection"][data-state="live"]').waitFor(WAIT);
+  const counter = async (page: Page, testid: string) => Number(await page.getByTestId(testid).textContent());
+  const exactly = (page: Page, testid: string, value: number) => page.getByTestId(testid).filter({ hasText: new RegExp(`^${value}$`) }).waitFor(WAIT);
+
+  it('the site board shows an admission sent through ingest without a reload', async () => {
+    const page = await open(await p.token());
+    await live(page);
+    await page.getByTestId('ward-tile-OAK').waitFor(WAIT);
+    const before = await counter(page, 'occupied-OAK');
+    await page.evaluate(() => { (window as unknown as { pfmNoReload: boolean }).pfmNoReload = true; });
+
+    await post([admission('OAK', Date.now() - 3_600_000)]);
+    await exactly(page, 'occupied-OAK', before + 1);
+    expect(await counter(page, 'site-occupied')).toBeGreaterThanOrEqual(before + 1);
+    expect(await page.evaluate(() => (window as unknown as { pfmNoReload?: boolean }).pfmNoReload)).toBe(true);
+    expect(page.url()).not.toContain('token=');
+    await page.close();
+  });
+
+  it('a stranded alert appears in the feed; its acknowledgement survives a reload', async () => {
+    const token = await p.token({ sub: 'bed.manager' });
+    const page = await open(token, '#/alerts');
+    await live(page);
+
+    // Admitted ten days before the patient's next event: on event time, that event moves
+    // the patient's clock past day 7 and the engine raises "stranded".
+    const now = Date.now();
+    const stranded = admission('OAK', now - 10 * DAY);
+    const edd = {
+      eventId: `board-edd-${stranded.patientId}`, type: 'edd.set', occurredAt: new Date(now - 60_000).toISOString(), site: 'RXT', patientId: stranded.patientId,
+      payload: { spellId: stranded.payload.spellId, expectedDischargeAt: new Date(now + 3 * DAY).toISOString() },
+    };
+    await post([stranded, edd]);
+    const alertId = `stranded:RXT:${stranded.patientId}:${stranded.payload.spellId}:7d`;
+    const card = page.getByTestId(`alert-${alertId}`);
+    await card.waitFor(WAIT);
+    expect(await card.getAttribute('data-rule')).toBe('stranded');
+    expect(await card.getByTestId('alert-threshold').textContent()).toMatch(/7 days/);
+    expect(await card.getAttribute('data-ack-state')).toBe('none');
+
+    await page.getByTestId(`ack-${alertId}`).click();
+    // The ack is an event: gateway -> flow topic -> engine -> Redis -> alerts topic -> gateway -> page.
+    await page.locator(`[data-testid="alert-${alertId}"][data-ack-state="acknowledged"]`).waitFor(WAIT);
+    expect(await page.getByTestId(`ack-status-${alertId}`).textContent()).toMatch(/Acknowledged by bed\.manager/);
+
+    await page.reload();
+    await live(page);
+    await page.locator(`[data-testid="alert-${alertId}"][data-ack-state="acknowledged"]`).waitFor(WAIT);
+    expect(await page.getByTestId(`ack-${alertId}`).count()).toBe(0);
+
+    const alerts = (await (await fetch(`${p.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } })).json()) as Alert[];
+    expect(alerts.find((a) => a.alertId === alertId)?.acknowledged).toMatchObject({ by: 'bed.manager' });
+    await page.close();
+  });
+
+  it('an invalid, expired, foreign or missing token sees only the error page', async () => {
+    const expired = await new Auth(SECRET).issue({ sub: 'old', role: 'bed_manager', sites: ['RXT'] }, Math.floor(Date.now() / 1000) - 60);
+    const foreign = await new Auth(`${SECRET}-not-ours`).issue({ sub: 'x', role: 'bed_manager', sites: ['RXT'] });
+    for (const token of ['not-a-token', expired, foreign, '']) {
+      const page = await open(token);
+      await page.getByTestId('auth-error').waitFor(WAIT);
+      expect(await page.getByTestId('auth-error').textContent()).toMatch(/expired or is not valid/);
+      // Nothing else: no header, no tiles, no ward names, no counters.
+      expect((await page.locator('body').innerText()).trim()).toBe((await page.getByTestId('auth-error').innerText()).trim());
+      expect(await page.locator('[data-testid^="ward-tile-"], [data-testid="connection"], [data-testid^="occupied-"]').count()).toBe(0);
+      expect(await page.content()).not.toMatch(/Oak Ward|Elm Ward/);
+      await page.close();
+    }
+  });
+
+  it('a ward-scoped token sees its ward only: no other tiles, no other updates, 403 over REST', async () => {
+    const token = await p.token({ sub: 'oak.nurse', role: 'ward', wards: ['OAK'] });
+    const page = await open(token);
+    await live(page);
+    await page.getByTestId('ward-tile-OAK').waitFor(WAIT);
+    expect(await page.getByTestId('ward-tile-ELM').count()).toBe(0);
+    const before = await counter(page, 'occupied-OAK');
+
+    const elm = admission('ELM', Date.now() - 120_000);
+    await post([elm, admission('OAK', Date.now() - 60_000)]);
+    await exactly(page, 'occupied-OAK', before + 1);
+    // The ELM admission was applied (a bed manager sees it) but never reached this page.
+    const bm = await p.token();
+    await waitFor(async () => {
+      const r = (await (await fetch(`${p.gatewayUrl}/api/v1/wards/ELM`, { headers: { authorization: `Bearer ${bm}` } })).json()) as { patients: { patientId: string }[] };
+      return r.patients.some((x) => x.patientId === elm.patientId);
+    }, { timeoutMs: 30_000, what: 'the ELM admission to be applied' });
+    expect(await page.getByTestId('ward-tile-ELM').count()).toBe(0);
+    expect(await page.content()).not.toContain('Elm Ward');
+    expect((await fetch(`${p.gatewayUrl}/api/v1/wards/ELM`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+
+    // Opening the other ward's board: a clear banner, no ward data, the link still works.
+    await page.goto(`${p.gatewayUrl}/#/ward/ELM`);
+    await page.getByTestId('problem').filter({ hasText: /outside your access/ }).waitFor(WAIT);
+    expect(await page.locator('[data-testid="ward-summary-ELM"], [data-testid^="patient-"]').count()).toBe(0);
+    expect(await page.getByTestId('auth-error').count()).toBe(0);
+    await page.close();
+  });
+});
