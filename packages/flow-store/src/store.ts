@@ -43,7 +43,6 @@ export function defineScripts(redis: Redis): void {
 const DUE_SEP = '\u001f';
 
 export class FlowStore {
-  private readonly knownSites = new Set<string>();
   constructor(
     readonly redis: Redis,
     readonly keys: Keys,
@@ -139,10 +138,9 @@ export class FlowStore {
     return (this.redis as unknown as ScriptedRedis).pfmApplyPatient1(plan.keys.length, ...plan.keys, ...plan.argv);
   }
 
+  /** Records that a site has state (once per batch: the set must come back if Redis lost it). */
   async noteSite(site: string): Promise<void> {
-    if (this.knownSites.has(site)) return;
     await this.redis.sadd(this.keys.sites(), site);
-    this.knownSites.add(site);
   }
 
   async sites(): Promise<string[]> {
