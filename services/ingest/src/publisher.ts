@@ -38,6 +38,13 @@ export function boundedReject(r: RejectInput): RejectInput {
 /** What the intake paths need from a Publisher (tests pass a fake). */
 export type EventSink = Pick<Publisher, 'publish' | 'reject'>;
 
+/** Events sent in one group; well under Kafka's 1 MB record batch for canonical events. */
+const MAX_GROUP_EVENTS = 2000;
+/** Events waiting for Kafka beyond which new publishes are refused at once (Kafka is clearly not keeping up). */
+const MAX_QUEUED_EVENTS = 20000;
+
+interface Pending { events: FlowEvent[]; resolve: () => void; reject: (e: unknown) => void }
+
 export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
   /** Deadline for Kafka to acknowledge a publish. */
@@ -52,6 +59,9 @@ export class Publisher {
   private readonly unavailable;
   private readonly topics: { flowEvents: string; rejects: string };
   private readonly timeoutMs: number;
+  private readonly queue: Pending[] = [];
+  private queued = 0;
+  private flushing = false;
   constructor(
     private readonly producer: Producer,
     private readonly codec: FlowEventCodec,
@@ -68,8 +78,42 @@ export class Publisher {
 
   async publish(events: FlowEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.withDeadline('events', () => sendFlowEvents(this.producer, this.codec, events, this.topics.flowEvents));
+    await this.withDeadline('events', () => {
+      if (this.queued + events.length > MAX_QUEUED_EVENTS) return Promise.reject(new Error(`${this.queued} events already waiting for Kafka`));
+      return new Promise<void>((resolve, reject) => {
+        this.queue.push({ events, resolve, reject });
+        this.queued += events.length;
+        void this.flush();
+      });
+    });
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
+  }
+
+  /** Sends what is queued, group by group, one send at a time. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const group: Pending[] = [];
+        let n = 0;
+        while (this.queue.length && (group.length === 0 || n + this.queue[0]!.events.length <= MAX_GROUP_EVENTS)) {
+          const p = this.queue.shift()!;
+          group.push(p);
+          n += p.events.length;
+        }
+        try {
+          await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents);
+          for (const p of group) p.resolve();
+        } catch (e) {
+          for (const p of group) p.reject(e);
+        } finally {
+          this.queued -= n;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   async reject(input: RejectInput): Promise<Reject> {
