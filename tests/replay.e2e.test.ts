@@ -7,6 +7,7 @@ import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { compareWithLive, diffAlerts, boardAt, replay, type ReplayDeps } from '@pfm/replay';
+import { buildApi } from '@pfm/replay/src/api';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { DEFAULT_WARDS, postEvents, startProduct, type ProductUnderTest } from './support/stack';
 
@@ -104,6 +105,28 @@ describe('replay, time travel, what-if and rebuild', () => {
     const d = await diffAlerts(base.store, cand.store);
     expect(d.byRule.stranded!.candidate).toBeGreaterThan(d.byRule.stranded!.baseline);
     expect(d.lines.join('\n')).toMatch(/^stranded: \d+ more alerts \(\d+ -> \d+\), \d+ on ward \w+/m);
+  });
+
+  it('the HTTP API runs a sandbox replay with progress and serves its board; bad input gets field-level reasons', async () => {
+    const app = buildApi({ ...deps, live, topic: p.topics.flowEvents, close: async () => undefined });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${base}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+      return { status: r.status, json: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    const bad = await call('POST', '/v1/replays', { name: 'no spaces allowed', speed: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['name', 'speed']));
+    const started = await call('POST', '/v1/replays', { name: 't-api', until: '2026-06-01T00:00:00Z', basis: 'known' });
+    expect(started.status).toBe(202);
+    const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status === 'done' ? j : undefined; }, { what: 'API replay to finish' });
+    expect(job.result.events).toBe(2000);
+    const board = (await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z')).json;
+    const occupied = Object.fromEntries(board.sites[0].wards.filter((w: { occupied: number }) => w.occupied > 0).map((w: { ward: string; occupied: number }) => [w.ward, w.occupied]));
+    expect(occupied).toEqual(expectedOccupied(events.slice(0, 2000), Date.parse('2026-06-01T00:00:00Z')));
+    expect((await call('DELETE', '/v1/replays/t-api')).json.dropped).toBeGreaterThan(0);
+    await app.close();
   });
 
   it('rebuilds from the log when Redis loses the product keys mid-stream', async () => {
