@@ -49,7 +49,7 @@ function describe(type: string, p: Record<string, unknown>): string {
     case 'leave.ended': return 'Returned from leave';
     case 'crfd.started': return `Clinically ready for discharge (reason ${String(p.reasonCode)})`;
     case 'crfd.ended': return 'No longer ready for discharge';
-    case 'edd.set': return `Expected discharge ${new Date(Number(p.expectedDischargeAt)).toISOString().slice(0, 10)}`;
+    case 'edd.set': return `Expected discharge ${new Date(Number(p.expectedDischargeAt)).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'Europe/London' })}`;
     case 'patient.discharged': return `Discharged${p.destination ? ` to ${String(p.destination)}` : ''}`;
     case 'followup.made': return 'Follow-up contact made';
     default: return type.replace('.', ' ');

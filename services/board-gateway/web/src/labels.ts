@@ -23,6 +23,17 @@ export function thresholdText(t: Alert['threshold']): string {
   return `${t.value}${unit}`;
 }
 
+/** Flow event types as a timeline shows them. */
+const EVENT_LABELS: Record<string, string> = {
+  'patient.admitted': 'Admitted', 'patient.transferred': 'Transferred', 'patient.discharged': 'Discharged',
+  'patient.updated': 'Details updated', 'leave.started': 'Leave started', 'leave.ended': 'Returned from leave',
+  'crfd.started': 'Clinically ready for discharge', 'crfd.ended': 'No longer ready for discharge',
+  'edd.set': 'Expected discharge date set', 'followup.made': 'Follow-up contact made', 'alert.acknowledged': 'Alert acknowledged',
+  'admission.decided': 'Admission decided', 'referral.received': 'Referral received', 'referral.assessed': 'Referral assessed',
+  'referral.accepted': 'Referral accepted', 'referral.closed': 'Referral closed',
+};
+export const eventTypeLabel = (type: string): string => EVENT_LABELS[type] ?? humanise(type.replace(/\./g, ' '));
+
 export function humanise(s: string): string {
   const w = s.replace(/[_-]+/g, ' ').trim();
   return w.charAt(0).toUpperCase() + w.slice(1);

@@ -6,7 +6,7 @@ import type { PatientRow } from '@pfm/contracts';
 import type { LiveBoard } from '../live';
 import type { TimelineEvent } from '../api';
 import { formatDateTime, formatDay, patientIdentifier, toMillis } from '../format';
-import { humanise } from '../labels';
+import { eventTypeLabel } from '../labels';
 
 type Load = { state: 'loading' } | { state: 'ok'; events: TimelineEvent[] } | { state: 'error'; message: string };
 
@@ -93,11 +93,14 @@ export function TimelineDialog({ board, patient, opener, onClose }: { board: Liv
           <ol class="timeline" data-testid="timeline-events">
             {load.events.map((ev, i) => {
               const t = toMillis(ev.occurredAt);
+              const label = eventTypeLabel(ev.type);
+              // A summary that only repeats the label ("Leave started") is not shown twice.
+              const same = ev.summary.trim().toLowerCase() === label.toLowerCase() || ev.summary.trim().toLowerCase() === ev.type.replace(/\./g, ' ');
               return (
                 <li key={`${i}-${ev.type}`} class="timeline-event" data-testid="timeline-event" data-type={ev.type}>
                   <time dateTime={Number.isFinite(t) ? new Date(t).toISOString() : undefined}>{Number.isFinite(t) ? formatDateTime(t) : String(ev.occurredAt)}</time>
-                  <span class="timeline-type">{humanise(ev.type.replace(/\./g, ' '))}</span>
-                  <span class="timeline-summary">{ev.summary}</span>
+                  <span class="timeline-type">{label}</span>
+                  {!same && <span class="timeline-summary">{ev.summary}</span>}
                 </li>
               );
             })}
