@@ -214,7 +214,15 @@ class MllpConnection {
     this.closing = true;
     this.socket.pause();
     await this.idle;
-    this.socket.end();
+    // Answers already written are flushed by end(); then the socket goes, even if the peer
+    // never closes its side (which would otherwise hold server.close() open).
+    if (!this.socket.destroyed) {
+      await new Promise<void>((resolve) => {
+        this.socket.once('close', () => resolve());
+        this.socket.end(() => resolve());
+      });
+    }
+    this.socket.destroy();
   }
 
   get pendingBytes(): number {
