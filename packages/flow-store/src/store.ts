@@ -124,7 +124,8 @@ export class FlowStore {
       ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.outbox(site))]);
     }
     for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
-    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : '', ops.length ? JSON.stringify(ops) : '[]'];
+    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : ''];
+    for (const [op, key, a, b] of ops) argv.push(op, String(key), String(a), b === undefined ? '' : String(b));
     return { site, keys, argv, scopes: [...scopes] };
   }
 

@@ -9,7 +9,7 @@
   ARGV[1]  offset field "<topic>:<partition>" ('' when not consuming Kafka)
   ARGV[2]  offset (integer) of the event in that partition
   ARGV[3]  new patient state JSON; '' = unchanged; '-' = delete
-  ARGV[4]  ops, JSON array of [op, keyIndex, a, b]:
+  ARGV[4..] ops, four arguments each: op, keyIndex, a, b ('' when unused):
              "hincr" field by | "zadd" member score | "zrem" member
              "hset" field value | "hdelif" field value (delete when it equals value)
              "sadd" member | "srem" member | "hsetnx" field value
@@ -34,10 +34,10 @@ elseif ARGV[3] ~= '' then
   redis.call('SET', KEYS[1], ARGV[3])
 end
 
-if ARGV[4] == '[]' then return 0 end
-local ops = cjson.decode(ARGV[4])
-for i = 1, #ops do
-  local op = ops[i]
+local n = 0
+for i = 4, #ARGV, 4 do
+  n = n + 1
+  local op = { ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3] }
   local key = KEYS[op[2]]
   local kind = op[1]
   if kind == 'hincr' then
@@ -67,11 +67,11 @@ for i = 1, #ops do
         alert['acknowledged'] = cjson.decode(op[3])
         local out = cjson.encode(alert)
         redis.call('SET', key, out)
-        redis.call('RPUSH', KEYS[op[4]], out)
+        redis.call('RPUSH', KEYS[tonumber(op[4])], out)
       end
     end
   else
     return redis.error_reply('unknown op ' .. tostring(kind))
   end
 end
-return #ops
+return n
