@@ -61,3 +61,22 @@ describe('Publisher group commit', () => {
     await expect(pub.publish([ev('a')])).rejects.toThrow(/no acknowledgement within 50 ms/);
   });
 });
+
+describe('Publisher refusals', () => {
+  it('events whose caller was refused (deadline) are not sent later', async () => {
+    const f = fakeProducer();
+    const pub = new Publisher(f.producer, codec, logger, undefined, { timeoutMs: 50 });
+    const first = pub.publish([ev('in-flight')]);
+    await flush();
+    const second = pub.publish([ev('refused')]);
+    await expect(second).rejects.toBeInstanceOf(UnavailableError);
+    await expect(first).rejects.toBeInstanceOf(UnavailableError);
+    const third = pub.publish([ev('later')]);
+    f.sends[0]!.done();
+    await flush();
+    expect(f.sends).toHaveLength(2);
+    expect(f.ids(1)).toEqual(['later']);
+    f.sends[1]!.done();
+    await third;
+  });
+});

@@ -43,7 +43,7 @@ const MAX_GROUP_EVENTS = 2000;
 /** Events waiting for Kafka beyond which new publishes are refused at once (Kafka is clearly not keeping up). */
 const MAX_QUEUED_EVENTS = 20000;
 
-interface Pending { events: FlowEvent[]; resolve: () => void; reject: (e: unknown) => void }
+interface Pending { events: FlowEvent[]; resolve: () => void; reject: (e: unknown) => void; abandoned: boolean }
 
 export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
@@ -78,14 +78,23 @@ export class Publisher {
 
   async publish(events: FlowEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.withDeadline('events', () => {
-      if (this.queued + events.length > MAX_QUEUED_EVENTS) return Promise.reject(new Error(`${this.queued} events already waiting for Kafka`));
-      return new Promise<void>((resolve, reject) => {
-        this.queue.push({ events, resolve, reject });
-        this.queued += events.length;
-        void this.flush();
+    let pending: Pending | undefined;
+    try {
+      await this.withDeadline('events', () => {
+        if (this.queued + events.length > MAX_QUEUED_EVENTS) return Promise.reject(new Error(`${this.queued} events already waiting for Kafka`));
+        return new Promise<void>((resolve, reject) => {
+          pending = { events, resolve, reject, abandoned: false };
+          this.queue.push(pending);
+          this.queued += events.length;
+          void this.flush();
+        });
       });
-    });
+    } catch (e) {
+      // The caller was told "unavailable" and will re-send: do not send these later
+      // (unless they are already in flight, which the event ids make harmless).
+      if (pending) pending.abandoned = true;
+      throw e;
+    }
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
   }
 
@@ -99,9 +108,14 @@ export class Publisher {
         let n = 0;
         while (this.queue.length && (group.length === 0 || n + this.queue[0]!.events.length <= MAX_GROUP_EVENTS)) {
           const p = this.queue.shift()!;
+          if (p.abandoned) {
+            this.queued -= p.events.length;
+            continue;
+          }
           group.push(p);
           n += p.events.length;
         }
+        if (group.length === 0) continue;
         try {
           await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents);
           for (const p of group) p.resolve();
