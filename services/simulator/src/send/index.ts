@@ -4,3 +4,4 @@ export * from './mllp-client';
 export * from './http';
 export * from './fhir';
 export * from './sender';
+export * from './feed';
