@@ -50,6 +50,8 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
         KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, REDIS_URL: env.redisUrl,
         PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile, PFM_ENGINE_GROUP: `${ns}-${label}`,
         PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '86400000', PFM_LOG_LEVEL: 'warn',
+        // Small fetches (~500 events a batch) so kills land at many different points.
+        PFM_ENGINE_MAX_BATCH_BYTES: '131072',
       };
       const applied = async (): Promise<bigint> => {
         const offs = await store.appliedOffsets(t.flowEvents);

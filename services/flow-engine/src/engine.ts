@@ -67,6 +67,8 @@ export class FlowEngine {
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
     await consumer.connect();
+    // Alerts a previous run queued but did not get to publish (it stopped in between).
+    if (this.d.publish) for (const site of await this.d.store.sites()) await this.drainOutbox(site);
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
     consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); });
