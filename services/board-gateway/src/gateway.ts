@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Kafka, Producer, Consumer } from 'kafkajs';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
@@ -63,7 +63,7 @@ export class Gateway {
     this.clockKind = d.clock ?? 'wall';
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
-    this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+    this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
     this.routes();
     this.sockets();

@@ -4,7 +4,7 @@
 //   GET    /v1/replays/:name/board?at= the sandbox's board at a time
 //   DELETE /v1/replays/:name           drop the sandbox
 //   GET    /v1/board?at=&basis=        time travel in one call (replays to T, returns the board)
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys } from '@pfm/flow-store';
@@ -26,7 +26,7 @@ const startSchema = z.strictObject({
 interface Job { status: 'running' | 'done' | 'failed'; done: number; total: number; watermark: number; startedAt: number; result?: Omit<ReplayResult, 'store'>; error?: string }
 
 export function buildApi(ctx: ReplayContext): FastifyInstance {
-  const app = Fastify({ loggerInstance: ctx.logger as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  const app = Fastify({ loggerInstance: ctx.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
   const jobs = new Map<string, Job>();
   const storeOf = (name: string) => new FlowStore(ctx.redis, new Keys(sandboxPrefix(name)), ctx.registry, ctx.live.thresholds);
 
