@@ -11,6 +11,7 @@ import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@p
 import { createLogger } from '@pfm/observability';
 import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from '../services/flow-engine/src/clock';
+import { replay } from '../services/replay/src/replay';
 import { FlowEngine } from '../services/flow-engine/src/engine';
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -67,6 +68,14 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s`);
 
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+
+    // Replay of the same topic into a sandbox (event-time clock, no outputs).
+    const replayLogger = createLogger('bench-replay');
+    replayLogger.level = 'warn';
+    const rep = await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents });
+    const replayRate = rep.events / (rep.ms / 1000);
+    log(`replay into a sandbox: ${rep.events} events in ${rep.ms} ms = ${replayRate.toFixed(0)} events/s (includes group join and the final scan)`);
+    await rep.store.clear();
     let admitted = 0;
     for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
     const patients = Number(await redis.dbsize()) && (await redis.keys(`${store.keys.prefix}:{RXT}:p:*`)).length;
@@ -75,6 +84,7 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     log(`Redis: ${((memAfter - memBefore) / 1048576).toFixed(1)} MiB for ${patients} patients (${admitted} currently admitted) = ${(perPatient / 1024).toFixed(2)} KiB per patient; sample events per patient ${sample ? fold(sample.events) && sample.events.length : 0}`);
     return {
       events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
+      replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
       redisBytesPerPatient: Math.round(perPatient), patients, admitted,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     };
@@ -92,6 +102,7 @@ async function main(): Promise<void> {
   const r = await benchEngine(total);
   log(`machine: ${r.machine}`);
   log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
+  log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
   console.log(JSON.stringify(r));
 }
 
