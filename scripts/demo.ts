@@ -321,7 +321,7 @@ async function load(o: Opts): Promise<void> {
   const prefix = ns.replace(/-/g, '_');
   const env: Record<string, string> = {
     PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: `${ns}-engine`,
-    PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'warn',
+    PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'info', // the engine's readiness is read from its log
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
   say(`load: ${plan.totalEvents} events at ${o.rate}/s over ${o.sites} site(s) (${plan.simulatedDaysPerSite.toFixed(1)} simulated days each), namespace ${ns}`);
@@ -332,6 +332,11 @@ async function load(o: Opts): Promise<void> {
   try {
     const bar = progressBar('load', plan.totalEvents);
     const started = Date.now();
+    const update = () => {
+      const done = sender.stats.accepted + sender.stats.rejected;
+      bar.update(done, { rate: Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)), rejected: sender.stats.rejected });
+    };
+    const timer = setInterval(update, 200);
     let behind = 0;
     for (const item of loadStream({ eventsPerSecond: o.rate, durationSeconds: o.duration, sites: o.sites, faults: o.faults })) {
       if (stop.signal.aborted) break;
@@ -340,12 +345,11 @@ async function load(o: Opts): Promise<void> {
       else if (wait < -1000) behind = Math.max(behind, -wait);
       await sender.capacity();
       sender.send(item.delivery).catch(() => undefined);
-      const done = sender.stats.accepted + sender.stats.rejected;
-      if (done % 100 === 0) bar.update(done, { rate: Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)), rejected: sender.stats.rejected });
     }
-    await sender.drain();
+    await sendAll(sender, [], { signal: stop.signal }); // wait for the answers (or Ctrl-C)
+    clearInterval(timer);
     const secs = (Date.now() - started) / 1000;
-    bar.update(sender.stats.accepted + sender.stats.rejected, { rate: Math.round(sender.stats.sent / secs), rejected: sender.stats.rejected });
+    update();
     bar.stop();
     extra.push(`load: ${sender.stats.sent} events answered in ${secs.toFixed(1)} s = ${(sender.stats.sent / secs).toFixed(0)} events/s (target ${o.rate}/s; at most ${(behind / 1000).toFixed(1)} s behind schedule)`);
   } finally {
