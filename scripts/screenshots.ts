@@ -4,10 +4,9 @@
 // goes through ingest like any sender; Debian's headless Chromium takes the pictures.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import type { Alert, PatientRow } from '@pfm/contracts';
 import { freePort, repoRoot, waitFor } from '@pfm/testkit';
-import { boardUrl, ensureWebBuilt, launchBrowser } from '../tests/support/browser';
+import { boardUrl, ensureWebBuilt, launchBrowser, type Page } from '../tests/support/browser';
 import { postInBatches, simulatedTrust } from '../tests/support/feed';
 import { startProduct } from '../tests/support/stack';
 

@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export type { Page };
 import { repoRoot } from '@pfm/testkit';
 
 export const CHROMIUM_ARGS = [
