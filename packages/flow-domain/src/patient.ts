@@ -13,7 +13,15 @@ export interface PatientState {
   nhsNumber?: string;
   events: FlowEvent[];
   parked: ParkedEvent[];
+  /**
+   * Ids of events rejected for this patient (the latest REJECTED_MEMORY), so a
+   * re-delivery of a rejected message is a duplicate too and cannot be applied later
+   * in a different state. Absent in states written before it existed.
+   */
+  rejected?: string[];
 }
+
+export const REJECTED_MEMORY = 200;
 
 export type Outcome =
   | { kind: 'applied' }
@@ -58,7 +66,7 @@ function tryAccept(events: readonly FlowEvent[], e: FlowEvent): TryResult {
 }
 
 export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt): EvolveResult {
-  if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId)) {
+  if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId) || state.rejected?.includes(e.eventId)) {
     return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };
   }
   if (e.type === 'park.expired') {
@@ -78,7 +86,8 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
       const parked = [...state.parked, { event: e, parkedAt: now, reason: r.reason }];
       return { state: { ...state, parked }, view, outcome: { kind: 'parked', reason: r.reason }, released: [] };
     }
-    return { state, view, outcome: { kind: 'rejected', reason: r.reason }, released: [] };
+    const rejected = [...(state.rejected ?? []), e.eventId].slice(-REJECTED_MEMORY);
+    return { state: { ...state, rejected }, view, outcome: { kind: 'rejected', reason: r.reason }, released: [] };
   }
   let events = r.events;
   let view = r.view;

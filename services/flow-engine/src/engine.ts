@@ -187,7 +187,7 @@ export class FlowEngine {
       this.fireDueClocks(pipeline, e, cached, touched);
       // Parking time on the engine's clock: wall time live, event time in replay and demos.
       const r = evolve(cached.state, e, this.d.clock.now());
-      const changed = r.outcome.kind === 'applied' || r.outcome.kind === 'parked' || r.outcome.kind === 'expired';
+      const changed = r.outcome.kind !== 'duplicate';
       const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
       const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
       const plan = store.planApply({

@@ -7,7 +7,8 @@
 // A re-driven input is applied once however often it is re-driven: HL7 keeps its MSH-10
 // ids, FHIR its fact ids (spell + fact), a JSON event its own eventId; JSON events without
 // one get "rd-<digest of rejectId>-<n>", the same on every re-drive of that reject, with or
-// without corrections. The engine drops the repeats.
+// without corrections; an engine reject is re-driven as "<eventId>~rd" (the engine treats a
+// re-sent rejected id as a duplicate). The engine drops the repeats.
 import type { FastifyInstance } from 'fastify';
 import type { Consumer, Kafka } from 'kafkajs';
 import { rejectSchema, type Channel, type FieldError, type FlowEvent, type FlowEventInput, type Reject } from '@pfm/contracts';
@@ -181,7 +182,11 @@ export class Redriver {
         const events: FlowEvent[] = [];
         const errors: FieldError[] = [];
         items.forEach((item, i) => {
-          const withId = item && typeof item === 'object' && !Array.isArray(item) && !('eventId' in item) ? { ...item, eventId: `rd-${digest(r.rejectId)}-${i}` } : item;
+          const isObj = item && typeof item === 'object' && !Array.isArray(item);
+          // The engine remembers the ids it rejected (a re-sent rejected message stays rejected),
+          // so an engine reject is re-driven under a new id, the same on every re-drive.
+          const withId = isObj && !('eventId' in item) ? { ...item, eventId: `rd-${digest(r.rejectId)}-${i}` }
+            : isObj && r.stage === 'engine' ? { ...item, eventId: `${String((item as { eventId: unknown }).eventId)}~rd` } : item;
           const res = validateItem(withId, 'json', sourceSystem, now);
           if (res.ok) events.push(redrive(res.event));
           else errors.push(...res.errors.map((e) => ({ path: items.length > 1 ? `[${i}].${e.path}` : e.path, message: e.message })));
