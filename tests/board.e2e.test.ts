@@ -41,7 +41,7 @@ describe('live boards in a real browser', () => {
   const counter = async (page: Page, testid: string) => Number(await page.getByTestId(testid).textContent());
   const exactly = (page: Page, testid: string, value: number) => page.getByTestId(testid).filter({ hasText: new RegExp(`^${value}$`) }).waitFor(WAIT);
 
-  it('the site board shows an admission sent through ingest without a reload', async () => {
+  it('the site board shows an admission and a new referral sent through ingest without a reload', async () => {
     const page = await open(await p.token());
     await live(page);
     await page.getByTestId('ward-tile-OAK').waitFor(WAIT);
@@ -53,6 +53,15 @@ describe('live boards in a real browser', () => {
     expect(await counter(page, 'site-occupied')).toBeGreaterThanOrEqual(before + 1);
     expect(await page.evaluate(() => (window as unknown as { pfmNoReload?: boolean }).pfmNoReload)).toBe(true);
     expect(page.url()).not.toContain('token=');
+
+    // Referrals waiting change with no ward update: the gateway pushes the site status
+    // (checked every 5 s), well before the app's 30 s fallback poll.
+    const waiting = await counter(page, 'referrals-waiting');
+    await post([{
+      eventId: `board-ref-${++n}`, type: 'referral.received', occurredAt: new Date(Date.now() - 60_000).toISOString(), site: 'RXT', patientId: `BR${n}`,
+      payload: { referralId: `BREF${n}`, team: 'CRHT-N', teamType: 'crisis', urgency: 'urgent' },
+    }]);
+    await page.getByTestId('referrals-waiting').filter({ hasText: new RegExp(`^${waiting + 1}$`) }).waitFor({ timeout: 15_000 });
     await page.close();
   });
 

@@ -11,11 +11,21 @@ export interface SnapshotPayload {
   at: number;
 }
 
+/** Site pressure (OPEL-style 1-4, every reason listed) and referrals waiting, as GET /api/v1/site answers. */
+export interface SiteStatus {
+  site: string;
+  pressure: { level: 1 | 2 | 3 | 4; label: string; reasons: string[] };
+  referralsWaiting: number;
+  referralsByTeam: Record<string, number>;
+}
+
 export interface ServerToClientEvents {
   snapshot: (s: SnapshotPayload) => void;
   update: (u: BoardUpdate) => void;
   alert: (a: Alert) => void;
   patients: (p: { site: string; ward: string; patients: PatientRow[] }) => void;
+  /** Site status for the client's scope: after joining a site room, and whenever it changes. */
+  site: (s: SiteStatus) => void;
   problem: (p: { code: string; message: string }) => void;
 }
 

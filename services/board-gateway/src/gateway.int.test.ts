@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { topicsFor, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SnapshotPayload, type Ward } from '@pfm/contracts';
+import { topicsFor, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
 import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
@@ -26,7 +26,9 @@ class Recorder {
   readonly snapshots: SnapshotPayload[] = [];
   readonly patients: { ward: string; patients: PatientRow[] }[] = [];
   readonly problems: { code: string; message: string }[] = [];
+  readonly sites: SiteStatus[] = [];
   constructor(readonly socket: Client) {
+    socket.on('site', (s) => this.sites.push(s));
     socket.on('update', (u) => this.updates.push(u));
     socket.on('snapshot', (s) => this.snapshots.push(s));
     socket.on('patients', (p) => this.patients.push(p));
@@ -171,6 +173,21 @@ describe('board-gateway on the real stack', () => {
     expect((await get(`${gateways[0]}/api/v1/wards/ELM`, tok)).status).toBe(403);
     const wards = (await (await get(`${gateways[0]}/api/v1/wards`, tok)).json()) as { ward: string }[];
     expect(wards.map((w) => w.ward)).toEqual(['OAK']);
+  });
+
+  it('a site room gets the site status after joining and again when it changes (referrals waiting)', async () => {
+    const r = new Recorder(connect(gateways[1]!, await token()));
+    await connected(r.socket);
+    await r.join({ kind: 'site', site: 'RXT' });
+    const first = await waitFor(() => r.sites[0], { timeoutMs: 10000, what: 'the site status after joining' });
+    expect(first).toMatchObject({ site: 'RXT', pressure: { level: expect.any(Number) } });
+    const referral: FlowEvent = {
+      eventId: `int-ref-${++n}`, type: 'referral.received', occurredAt: Date.now() - 60_000, recordedAt: Date.now(), site: 'RXT', patientId: `R${n}`,
+      sourceSystem: 'int-test', channel: 'json', payload: { referralId: `REF${n}`, team: 'CRHT-N', teamType: 'crisis', urgency: 'urgent' },
+    };
+    await send([referral]);
+    const next = await waitFor(() => r.sites.find((s) => s.referralsWaiting === first.referralsWaiting + 1), { timeoutMs: 30000, what: 'a pushed site status with the new referral' });
+    expect(next.referralsByTeam['CRHT-N']).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {

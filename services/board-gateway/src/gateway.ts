@@ -12,12 +12,12 @@ import type { Kafka, Producer, Consumer } from 'kafkajs';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import {
-  alertSchema, boardUpdateSchema, TOPICS, type Alert, type ClientToServerEvents, type FlowEvent, type Room, type ServerToClientEvents,
+  alertSchema, boardUpdateSchema, TOPICS, type Alert, type ClientToServerEvents, type FlowEvent, type Room, type ServerToClientEvents, type SiteStatus,
 } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
-import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, type Claims } from './auth';
+import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { socketRooms, updateRooms } from './rooms';
 import { patientsByFlag, sitePressure, timeline } from './views';
 
@@ -44,6 +44,11 @@ const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
 ]);
 const ackSchema = z.strictObject({ alertId: z.string().min(1).max(200), note: z.string().max(500).optional() });
 
+/** How soon after a board update the site status is re-read (updates in a burst share it). */
+const SITE_STATUS_DELAY_MS = 250;
+/** How often site rooms are checked for changes with no ward update (referrals waiting). */
+const SITE_STATUS_CHECK_MS = 5000;
+
 /** Longest timer Node accepts (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -58,6 +63,10 @@ export class Gateway {
   private readonly connections;
   /** Ward patient lists being read for a push: key -> whether another change came meanwhile. */
   private readonly patientPushes = new Map<string, { again: boolean }>();
+  /** Sites with a site-status push scheduled; the last status sent per site and ward scope. */
+  private readonly sitePushes = new Set<string>();
+  private readonly lastSiteStatus = new Map<string, string>();
+  private siteTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
@@ -77,6 +86,10 @@ export class Gateway {
 
   /** Consumes board updates and alerts (from now on) and fans them out to rooms. */
   async startFeed(groupId = `pfm-gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`): Promise<void> {
+    // Referral counts change with no ward update: look for changes every few seconds too.
+    this.siteTimer = setInterval(() => {
+      for (const room of this.io.sockets.adapter.rooms.keys()) if (room.startsWith('site:')) this.pushSiteStatus(room.slice(5));
+    }, SITE_STATUS_CHECK_MS);
     const consumer = this.d.kafka.consumer({ groupId, allowAutoTopicCreation: false });
     this.consumer = consumer;
     await consumer.connect();
@@ -89,6 +102,7 @@ export class Gateway {
             const u = boardUpdateSchema.parse(value);
             this.io.to(updateRooms(u.site, u.ward)).emit('update', u);
             if (u.change) this.pushPatients(u.site, u.ward);
+            this.pushSiteStatus(u.site);
           } else {
             const a = alertSchema.parse(value);
             const rooms = [`site:${a.site}`];
@@ -126,7 +140,44 @@ export class Gateway {
       .finally(() => this.patientPushes.delete(room));
   }
 
+  /** Site status for a client's ward scope (what GET /api/v1/site answers it). */
+  private async siteStatus(c: Claims, site: string): Promise<SiteStatus> {
+    const { store } = this.d;
+    const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), await this.now(site));
+    const teams = await store.teamCounts(site);
+    return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
+  }
+
+  /**
+   * Sends the site room's clients their site status when it has changed: one read per
+   * distinct ward scope, at most one push per site every SITE_STATUS_DELAY_MS.
+   */
+  private pushSiteStatus(site: string): void {
+    if (this.sitePushes.has(site)) return;
+    this.sitePushes.add(site);
+    setTimeout(() => {
+      this.sitePushes.delete(site);
+      void (async () => {
+        const byScope = new Map<string, { claims: Claims; sockets: { emit: IoSocket['emit'] }[] }>();
+        for (const s of await this.io.in(`site:${site}`).fetchSockets()) {
+          const key = wardScope(s.data.claims)?.join(',') ?? '*';
+          const group = byScope.get(key) ?? { claims: s.data.claims, sockets: [] };
+          group.sockets.push(s);
+          byScope.set(key, group);
+        }
+        for (const [key, group] of byScope) {
+          const status = await this.siteStatus(group.claims, site);
+          const text = JSON.stringify(status);
+          if (this.lastSiteStatus.get(`${site}|${key}`) === text) continue;
+          this.lastSiteStatus.set(`${site}|${key}`, text);
+          for (const s of group.sockets) s.emit('site', status);
+        }
+      })().catch((err: unknown) => this.d.logger.warn({ err, site }, 'could not push the site status'));
+    }, SITE_STATUS_DELAY_MS);
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.siteTimer);
     await this.consumer?.disconnect();
     this.io.close();
     await this.app.close();
@@ -207,10 +258,7 @@ export class Gateway {
     });
     app.get('/api/v1/site', async (req) => {
       const c = await this.claims(req);
-      const site = siteOf(c, q.parse(req.query).site);
-      const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), await this.now(site));
-      const teams = await store.teamCounts(site);
-      return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
+      return this.siteStatus(c, siteOf(c, q.parse(req.query).site));
     });
     const web = this.d.webDir ?? join(__dirname, '..', 'web', 'dist');
     if (existsSync(join(web, 'index.html'))) {
@@ -278,7 +326,9 @@ export class Gateway {
     const wards = room.kind === 'team' ? [] : await store.wardSummaries(room.site, codes, now);
     const patients = room.kind === 'ward' ? await store.patientsOnWard(room.site, room.ward, now) : [];
     const alerts = (await store.alerts(room.site)).filter((a) => canSeeAlert(c, a) && (room.kind !== 'team' || a.team === room.team) && (room.kind !== 'ward' || a.ward === room.ward));
+    const status = room.kind === 'site' ? await this.siteStatus(c, room.site) : undefined;
     socket.emit('snapshot', { room, wards, patients, alerts, at: now });
+    if (status) socket.emit('site', status);
   }
 
   /** Records an acknowledgement as an alert.acknowledged event (audited, replayable). */

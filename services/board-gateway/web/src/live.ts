@@ -103,6 +103,8 @@ export class LiveBoard {
   private announceQueue: string[] = [];
   private announceTimer: number | undefined;
   private stopped = false;
+  /** The server pushes site status on this connection: no need to poll it. */
+  private sitePushed = false;
   /** Where the current `problem` came from, so a later success can clear it. */
   private problemKind: 'rest' | 'socket' | 'server' | null = null;
   private readonly aborter = new AbortController();
@@ -122,7 +124,7 @@ export class LiveBoard {
     if (!navigator.onLine) this.set({ connection: 'offline' });
     this.openSocket();
     void this.loadSite();
-    this.siteTimer = window.setInterval(() => void this.loadSite(), this.opts.sitePollMs ?? 30_000);
+    this.siteTimer = window.setInterval(() => { if (!this.sitePushed) void this.loadSite(); }, this.opts.sitePollMs ?? 30_000);
   }
 
   stop(): void {
@@ -320,6 +322,7 @@ export class LiveBoard {
       void this.loadSite();
     });
     sock.on('disconnect', (reason) => {
+      this.sitePushed = false;
       if (this.stopped) return;
       if (sock.active) this.set({ connection: navigator.onLine ? 'reconnecting' : 'offline' });
       else {
@@ -342,6 +345,11 @@ export class LiveBoard {
     sock.on('update', (u) => this.onUpdate(u));
     sock.on('alert', (a) => this.onAlert(a));
     sock.on('patients', (p) => this.onPatients(p.site, p.ward, p.patients));
+    sock.on('site', (info) => {
+      if (this.s.site && info.site !== this.s.site) return;
+      this.sitePushed = true;
+      this.set({ siteInfo: info, ...this.touched() });
+    });
     sock.on('problem', (p) => {
       if (AUTH_CODES.has(p.code.toLowerCase())) { this.authFailed(); return; }
       this.setProblem('server', p.message);
@@ -497,9 +505,9 @@ export class LiveBoard {
     this.wardRefreshTimer = window.setTimeout(() => { if (this.wardRoom === ward) void this.loadWard(ward, true); }, 1500);
   }
 
-  /** Site pressure is REST-only: refresh it after board changes (at most every 5 s). */
+  /** Without server pushes (older gateway), refresh site pressure after board changes (at most every 5 s). */
   private refreshSiteSoon(): void {
-    if (this.siteRefreshTimer !== undefined) return;
+    if (this.sitePushed || this.siteRefreshTimer !== undefined) return;
     this.siteRefreshTimer = window.setTimeout(() => {
       this.siteRefreshTimer = undefined;
       void this.loadSite();
