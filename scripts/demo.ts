@@ -19,7 +19,7 @@ import { Auth } from '../services/board-gateway/src/auth';
 import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, wardsOf, type Simulation } from '../services/simulator/src';
 import { runLive, sendAll, TrustSender } from '../services/simulator/src/send';
 import { httpOk, logSays, repoRoot, requirePortFree, startChild, type Child } from './demo/processes';
-import { clearLive, demoSecret, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
+import { clearLive, demoSecret, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
 
 const stateDir = process.env.PFM_STATE_DIR ?? join(repoRoot, '.stack');
 const files = { state: join(stateDir, 'demo-state.json'), secret: join(stateDir, 'demo-secret'), logs: join(stateDir, 'logs'), dir: join(stateDir, 'demo') };
@@ -185,6 +185,7 @@ async function demo(o: Opts): Promise<void> {
 
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo', logLevel: logLevel.NOTHING });
+  const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
   let state = readState(files.state);
   let reuse = false;
   try {
@@ -204,7 +205,6 @@ async function demo(o: Opts): Promise<void> {
     if (!reuse) {
       // The engine rebuilds from its topic when Redis has nothing: give it a topic with nothing old on it.
       // And a schema subject that takes the current schema (the registry keeps old ones forever).
-      const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
       let namespace = '';
       let why = '';
       if (o.fresh) why = '--fresh';
@@ -220,6 +220,7 @@ async function demo(o: Opts): Promise<void> {
       const start = Math.floor(Date.now() / 60_000) * 60_000;
       state = { version: 1, seed: o.seed, start, historyDays: o.historyDays, faults: o.faults, namespace, site: trust.site, confirmedUntil: start, createdAt: new Date().toISOString() };
     }
+    await prepareNamespace(kafka, registry, (state as DemoState).namespace);
   } finally {
     redis.disconnect();
   }
@@ -325,6 +326,8 @@ async function load(o: Opts): Promise<void> {
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
   say(`load: ${plan.totalEvents} events at ${o.rate}/s over ${o.sites} site(s) (${plan.simulatedDaysPerSite.toFixed(1)} simulated days each), namespace ${ns}`);
+  const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo-load', logLevel: logLevel.NOTHING });
+  await prepareNamespace(kafka, process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7', ns);
   const children = await startServices(env, p);
   const stop = stopSignal();
   const sender = new TrustSender({ ingestUrl: `http://127.0.0.1:${p.http}`, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts, maxInFlight: 20_000 });

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { topicsFor } from '@pfm/contracts';
+import { topicSpecs, topicsFor } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { FlowEventCodec } from '@pfm/kafka-runtime';
+import { ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
 
 export const LIVE_PREFIX = 'pfm';
 
@@ -106,4 +106,21 @@ export async function schemaRefusal(registryUrl: string, namespace: string): Pro
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/**
+ * Creates a namespace's topics and registers its flow-event schema before the services
+ * start: ingest and the engine start together, and two first registrations of one new
+ * subject at the same moment can fail in the registry ("rule already exists").
+ */
+export async function prepareNamespace(kafka: Kafka, registryUrl: string, namespace: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicSpecs({ partitions: Number(process.env.PFM_TOPIC_PARTITIONS ?? 6), namespace }));
+  } finally {
+    await admin.disconnect();
+  }
+  const refusal = await schemaRefusal(registryUrl, namespace);
+  if (refusal) throw new Error(refusal);
 }
