@@ -39,6 +39,8 @@ export const alertSchema = z.strictObject({
   becameTrueAt: z.number(),
   raisedAt: z.number(),
   acknowledged: z.strictObject({ by: z.string(), at: z.number(), note: z.string().optional() }).optional(),
+  /** When the condition stopped holding (discharge, follow-up made, referral answered, EDD moved): no longer shown as active. */
+  resolvedAt: z.number().optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 

@@ -35,7 +35,8 @@ export const payloads = {
     initials: opt(f.string({ max: 4, pattern: /^[A-Z]{1,4}$/ })), ageBand: opt(code()), gender: opt(code()), ethnicity: opt(code()), area: opt(code()),
     expectedDischargeAt: opt(f.instant()), referralId: opt(id()),
   }),
-  'patient.transferred': record('PatientTransferred', { spellId: id(), ward: code(), bed: opt(code()) }),
+  /** A transfer ends an out-of-area placement unless outOfArea says the new ward is out of area too. */
+  'patient.transferred': record('PatientTransferred', { spellId: id(), ward: code(), bed: opt(code()), outOfArea: opt(f.bool()), oapReason: opt(f.string({ max: 120 })) }),
   'leave.started': record('LeaveStarted', { spellId: id(), leaveType: opt(code()), expectedReturnAt: opt(f.instant()) }),
   'leave.ended': record('LeaveEnded', { spellId: id() }),
   'crfd.started': record('CrfdStarted', { spellId: id(), reasonCode: crfdReason() }),

@@ -36,6 +36,15 @@ describe('pathway', () => {
     expect(facts('P1', d.view).filter((x) => x.kind !== 'count' || x.scope.startsWith('ward:'))).toEqual([]);
   });
 
+  it('a transfer to a local ward ends an out-of-area placement', () => {
+    const { view } = applyAll([
+      ev('patient.admitted', { spellId: 'S1', ward: 'OAP-X', outOfArea: true, oapReason: 'no local bed' }, T0),
+      ev('patient.transferred', { spellId: 'S1', ward: 'W12' }, T0 + days(4)),
+    ]);
+    expect(view.spells.S1).toMatchObject({ ward: 'W12', outOfArea: false });
+    expect(facts('P1', view).some((f) => f.kind === 'count' && f.name === 'outOfArea')).toBe(false);
+  });
+
   it('rejects a discharge of a discharged spell and a transfer after discharge, with reasons', () => {
     const base = applyAll([admit(), ev('patient.discharged', { spellId: 'S1' }, T0 + days(2))]).state;
     const r1 = evolve(base, ev('patient.discharged', { spellId: 'S1' }, T0 + days(3)));

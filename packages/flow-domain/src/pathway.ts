@@ -163,6 +163,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       s.ward = e.payload.ward;
       s.bed = e.payload.bed;
       s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at });
+      // Moving to one of the trust's wards brings an out-of-area patient back, unless the
+      // sender says the new ward is out of area too.
+      s.outOfArea = e.payload.outOfArea ?? false;
+      s.oapReason = s.outOfArea ? e.payload.oapReason ?? s.oapReason : undefined;
       return { ok: true };
     }
     case 'leave.started': {

@@ -76,6 +76,8 @@ export class FlowStore {
   planApply(args: {
     site: string; patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState | null;
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
+    /** Event time of the change: alerts whose clock it stops are resolved at this time. */
+    at?: number;
   }): ApplyPlan {
     const { site, patientId } = args;
     const asDerived = (d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView));
@@ -111,7 +113,12 @@ export class FlowStore {
       const tb = new Map(before.timers.map((t) => [t.alertId, t]));
       const ta = new Map(after.timers.map((t) => [t.alertId, t]));
       const due = () => k(this.keys.due(site));
-      for (const [id] of tb) if (!ta.has(id)) ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
+      for (const [id] of tb) {
+        if (ta.has(id)) continue;
+        ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
+        // The clock stopped: an alert it raised is no longer true.
+        if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.outbox(site))}`]);
+      }
       for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${patientId}${DUE_SEP}${id}`, t.dueAt]);
     }
     if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {

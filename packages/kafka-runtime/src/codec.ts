@@ -18,16 +18,23 @@ export class FlowEventCodec {
   }
 
   /** Registers (or finds) the current schema; call once before encoding. */
-  async init(): Promise<number> {
-    try {
-      const { id } = await this.registry.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify(flowEventAvroSchema) },
-        { subject: this.subject },
-      );
-      this.schemaId = id;
-      return id;
-    } catch (e) {
-      throw new InfrastructureError(`schema registry: could not register ${this.subject}: ${(e as Error).message}`, { cause: e });
+  async init(attempts = 5): Promise<number> {
+    for (let i = 1; ; i++) {
+      try {
+        const { id } = await this.registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(flowEventAvroSchema) },
+          { subject: this.subject },
+        );
+        this.schemaId = id;
+        return id;
+      } catch (e) {
+        const msg = (e as Error).message;
+        // Two services registering a new subject at once can collide in the registry; a
+        // schema the subject's compatibility rule refuses will not pass on retry.
+        const final = i >= attempts || /incompatible|409/i.test(msg);
+        if (final) throw new InfrastructureError(`schema registry: could not register ${this.subject}: ${msg}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i + Math.random() * 200));
+      }
     }
   }
 

@@ -124,6 +124,16 @@ describe('flow-engine on the real stack', () => {
     expect((await oak()).stranded).toBeGreaterThanOrEqual(1);
   });
 
+  it('resolves an alert when its condition stops holding (discharge ends stranded)', async () => {
+    const stranded = out.alerts.find((a) => a.rule === 'stranded' && a.patientId === 'P1' && !a.resolvedAt)!;
+    expect((await store.alerts('RXT')).some((a) => a.alertId === stranded.alertId)).toBe(true);
+    await send([ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(9), { patientId: 'P1' })]);
+    const resolved = await waitFor(() => out.alerts.find((a) => a.alertId === stranded.alertId && a.resolvedAt), { what: 'the resolved stranded alert' });
+    expect(resolved.resolvedAt).toBe(T0 + days(9));
+    expect((await store.alerts('RXT')).some((a) => a.alertId === stranded.alertId)).toBe(false);
+    expect((await store.alert('RXT', stranded.alertId))?.resolvedAt).toBe(T0 + days(9));
+  });
+
   it('resumes from the Redis record after a restart without double counting', async () => {
     const before = await oak();
     await engine.stop();

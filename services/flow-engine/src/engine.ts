@@ -67,6 +67,10 @@ export class FlowEngine {
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
     await consumer.connect();
+    // Event time resumes where the previous run left it (not at 0 until the next event).
+    if (this.d.clock.kind === 'event') {
+      for (const site of await this.d.store.sites()) { const c = await this.d.store.clock(site); if (c) this.d.clock.observe(c); }
+    }
     // Alerts a previous run queued but did not get to publish (it stopped in between).
     if (this.d.publish) for (const site of await this.d.store.sites()) await this.drainOutbox(site);
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
@@ -192,7 +196,7 @@ export class FlowEngine {
       const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
       const plan = store.planApply({
         site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
-        offsetField, offset: d.offset, acknowledge: ack,
+        offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt,
       });
       store.queueApply(pipeline, plan);
       this.cache.delete(k); // re-insert: the Map's order is then least recently used first

@@ -14,6 +14,7 @@
              "hset" field value | "hdelif" field value (delete when it equals value)
              "sadd" member | "srem" member | "hsetnx" field value
              "ack" ackJSON outboxKeyIndex (alert key)
+             "resolve" resolvedAt "alertsIndexKeyIndex,outboxKeyIndex" (alert key)
              "rpush" value
 
   Returns  -1 when this offset was already applied (nothing changed),
@@ -68,6 +69,21 @@ for i = 4, #ARGV, 4 do
         local out = cjson.encode(alert)
         redis.call('SET', key, out)
         redis.call('RPUSH', KEYS[tonumber(op[4])], out)
+      end
+    end
+  elseif kind == 'resolve' then
+    local raw = redis.call('GET', key)
+    if raw then
+      local alert = cjson.decode(raw)
+      if alert['resolvedAt'] == nil then
+        alert['resolvedAt'] = tonumber(op[3])
+        local out = cjson.encode(alert)
+        local idx = {}
+        for v in string.gmatch(op[4], '[^,]+') do idx[#idx + 1] = tonumber(v) end
+        -- Kept 30 days for the audit trail, out of the active index at once.
+        redis.call('SET', key, out, 'PX', 2592000000)
+        redis.call('ZREM', KEYS[idx[1]], alert['alertId'])
+        redis.call('RPUSH', KEYS[idx[2]], out)
       end
     end
   else

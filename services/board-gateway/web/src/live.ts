@@ -301,6 +301,7 @@ export class LiveBoard {
   private seedAlerts(list: Alert[]): void {
     const alerts = new Map(this.s.alerts);
     for (const a of list) {
+      if (a.resolvedAt !== undefined) { alerts.delete(a.alertId); continue; }
       const have = alerts.get(a.alertId);
       if (!have || (!have.acknowledged && a.acknowledged)) alerts.set(a.alertId, a);
     }
@@ -464,6 +465,12 @@ export class LiveBoard {
   private onAlert(a: Alert): void {
     if (this.s.site && a.site !== this.s.site) return;
     const alerts = new Map(this.s.alerts);
+    if (a.resolvedAt !== undefined) {
+      // The condition stopped holding (discharged, followed up, answered): off the feed.
+      if (!alerts.delete(a.alertId)) return;
+      this.set({ alerts: trimAlerts(alerts), ...this.touched() });
+      return;
+    }
     const isNew = !alerts.has(a.alertId);
     alerts.set(a.alertId, a);
     const patch: Partial<BoardState> = { alerts: trimAlerts(alerts), acks: this.reconcileAcks(alerts), ...this.touched() };
