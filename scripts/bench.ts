@@ -53,11 +53,12 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     const logger = createLogger('bench');
     logger.level = 'warn';
     let applied = 0;
+    let batches = 0;
     let engineStart = 0;
     const engine = new FlowEngine({
       kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
       topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts },
-      afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; },
+      afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
     });
     const startedAt = Date.now();
     await engine.start();
@@ -65,7 +66,7 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     const engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
     await engine.stop();
     const engineRate = total / (engineMs / 1000);
-    log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s`);
+    log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
 
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 

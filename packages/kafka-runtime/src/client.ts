@@ -46,3 +46,24 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[] = topicSpecs
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
 }
+
+/**
+ * Sends messages in requests of at most ~maxBytes each (acks=-1), in order. A single
+ * record batch over the broker's message.max.bytes (1 MiB by default) is refused whole,
+ * which would stall whatever produced it; this keeps every request under that limit.
+ */
+export async function sendChunked(producer: Producer, topic: string, messages: { key: string; value: string | Buffer }[], maxBytes = 512 * 1024): Promise<void> {
+  let chunk: typeof messages = [];
+  let size = 0;
+  for (const m of messages) {
+    const n = m.key.length + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + 64;
+    if (chunk.length && size + n > maxBytes) {
+      await producer.send({ topic, acks: -1, messages: chunk });
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(m);
+    size += n;
+  }
+  if (chunk.length) await producer.send({ topic, acks: -1, messages: chunk });
+}

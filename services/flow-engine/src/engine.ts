@@ -11,7 +11,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { TOPICS, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore } from '@pfm/flow-store';
-import type { FlowEventCodec } from '@pfm/kafka-runtime';
+import { sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import type { Clock } from './clock';
 
@@ -223,7 +223,7 @@ export class FlowEngine {
     }
     if (!this.d.publish) return;
     if (rejects.length) {
-      await this.d.producer.send({ topic: this.d.topics.rejects, acks: -1, messages: rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })) });
+      await sendChunked(this.d.producer, this.d.topics.rejects, rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
     }
     await this.publishBoards(touched, changes);
     for (const site of sites) await this.drainOutbox(site);
@@ -260,16 +260,16 @@ export class FlowEngine {
         messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u) });
       }
     }
-    if (messages.length && this.d.publish) await this.d.producer.send({ topic: this.d.topics.boardUpdates, acks: -1, messages });
+    if (messages.length && this.d.publish) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);
   }
 
   /** Publishes alerts queued in Redis (raised or acknowledged), then removes them from the outbox. */
   async drainOutbox(site: string): Promise<number> {
     let n = 0;
     for (;;) {
-      const { alerts, confirm } = await this.d.store.peekOutbox(site);
+      const { alerts, confirm } = await this.d.store.peekOutbox(site, 5000);
       if (!alerts.length) return n;
-      if (this.d.publish) await this.d.producer.send({ topic: this.d.topics.alerts, acks: -1, messages: alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })) });
+      if (this.d.publish) await sendChunked(this.d.producer, this.d.topics.alerts, alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })));
       await confirm();
       n += alerts.length;
     }
