@@ -52,6 +52,8 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
         PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '86400000', PFM_LOG_LEVEL: 'warn',
         // Small fetches (~500 events a batch) so kills land at many different points.
         PFM_ENGINE_MAX_BATCH_BYTES: '131072',
+        // A SIGKILLed member holds its partitions until its session times out: keep it short.
+        PFM_ENGINE_SESSION_TIMEOUT_MS: '6000',
       };
       const applied = async (): Promise<bigint> => {
         const offs = await store.appliedOffsets(t.flowEvents);

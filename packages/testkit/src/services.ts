@@ -44,8 +44,10 @@ export class RunningService {
 
 /** Starts `services/<name>/src/main.ts` with the given environment and waits until `ready` holds. */
 export async function startService(name: string, env: Record<string, string>, ready: (s: RunningService) => Promise<boolean> | boolean, timeoutMs = 60000): Promise<RunningService> {
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [join(repoRoot, 'services', name, 'src', 'main.ts')], {
+  // node itself runs the service (tsx as a loader), so stop() and kill() signal the real
+  // process: the tsx wrapper binary would forward SIGTERM but die alone on SIGKILL,
+  // leaving the service running.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')], {
     cwd: repoRoot, env: { ...process.env, PFM_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const svc = new RunningService(name, child);

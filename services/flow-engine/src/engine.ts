@@ -32,6 +32,8 @@ export interface EngineDeps {
   publish: boolean;
   /** Partitions processed at once (each in order); overlaps Redis and Kafka round trips. Default 3. */
   partitionsConcurrently?: number;
+  /** How long a silent member keeps its partitions (a crashed engine's are reassigned after this). Default 30 s. */
+  sessionTimeoutMs?: number;
   /** Upper bound of one fetch per partition (one batch = one Redis pipeline); default 1 MiB. */
   maxBatchBytes?: number;
   /** Events for which this returns false are passed over (offset recorded, state unchanged): time travel. */
@@ -62,7 +64,7 @@ export class FlowEngine {
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000, heartbeatInterval: 3000, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: this.d.sessionTimeoutMs ?? 30000, heartbeatInterval: Math.min(3000, Math.floor((this.d.sessionTimeoutMs ?? 30000) / 3)), maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
     await this.admin.connect();

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   await producer.connect();
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
-  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES });
+  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
 
   await engine.start();
