@@ -56,10 +56,10 @@ export async function startChild(name: string, env: Record<string, string>, logD
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: 'w' });
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+  // node runs the service with tsx as a loader: one process, so signals reach the service itself.
   // Its own process group: Ctrl-C in the terminal reaches only the demo, which stops the
   // services itself, in order, after the simulator.
-  const proc = spawn(tsx, [join(repoRoot, 'services', name, 'src', 'main.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')], {
     cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
   const c = new Child(name, proc, logFile);
