@@ -2,9 +2,11 @@
 // (magic byte, schema id, body) with the schema in the registry. Derived topics
 // (board updates, alerts, rejects): JSON checked against the contracts' zod schemas.
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { z } from 'zod';
-import { flowEventAvroSchema, fromAvro, toAvro, TOPICS, type FlowEvent } from '@pfm/contracts';
+import { flowEventAvroSchema, fromAvro, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
+import type { Logger } from '@pfm/observability';
+import { createKafka, createProducer, ensureTopics } from './client';
 import { InfrastructureError } from './errors';
 
 export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
@@ -66,4 +68,27 @@ export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, 
     events.map(async (e) => ({ key: `${e.site}/${e.patientId}`, value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
   );
   await producer.send({ topic, acks: -1, messages });
+}
+
+export interface KafkaRuntime { kafka: Kafka; producer: Producer; codec: FlowEventCodec; topics: TopicSet }
+
+/**
+ * What every service does on start: a client, the product's topics (created when
+ * missing), the flow-event schema registered, an idempotent producer connected.
+ */
+export async function connectKafka(o: { brokers: string[]; clientId: string; registryUrl: string; namespace?: string; logger?: Logger }): Promise<KafkaRuntime> {
+  const kafka = createKafka({ brokers: o.brokers, clientId: o.clientId, logger: o.logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicSpecs({ partitions: Number(process.env.PFM_TOPIC_PARTITIONS ?? 6), namespace: o.namespace ?? '' }));
+  } finally {
+    await admin.disconnect();
+  }
+  const topics = topicsFor(o.namespace);
+  const codec = new FlowEventCodec(o.registryUrl, `${topics.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+  return { kafka, producer, codec, topics };
 }

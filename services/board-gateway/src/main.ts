@@ -1,10 +1,9 @@
 // board-gateway: REST + socket.io + web app for the live boards.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { topicsFor } from '@pfm/contracts';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
-import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { connectKafka } from '@pfm/kafka-runtime';
 import { createLogger, Metrics, onShutdown } from '@pfm/observability';
 import { Auth } from './auth';
 import { Gateway } from './gateway';
@@ -18,16 +17,7 @@ async function main(): Promise<void> {
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), loadThresholds(config.PFM_THRESHOLDS_FILE));
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-board-gateway', logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin);
-  await admin.disconnect();
-  const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
-  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
-  await codec.init();
-  const producer = createProducer(kafka);
-  await producer.connect();
+  const { kafka, producer, codec, topics } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-board-gateway', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
 
   const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, clock: config.PFM_CLOCK === 'event' ? 'engine' : 'wall', topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
   await gateway.startFeed(config.PFM_GATEWAY_GROUP);

@@ -2,10 +2,9 @@
 import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
-import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { connectKafka } from '@pfm/kafka-runtime';
 import { createLogger, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { EventTimeClock, WallClock } from './clock';
-import { topicsFor } from '@pfm/contracts';
 import { FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -18,17 +17,8 @@ async function main(): Promise<void> {
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin);
-  await admin.disconnect();
-  const t = topicsFor(config.PFM_TOPIC_NAMESPACE);
+  const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
   const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
-  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${t.flowEvents}-value`);
-  await codec.init();
-  const producer = createProducer(kafka);
-  await producer.connect();
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
   const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
