@@ -16,7 +16,7 @@ import { FlowEngine } from '../services/flow-engine/src/engine';
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
-export async function benchEngine(total: number): Promise<Record<string, number | string>> {
+export async function benchEngine(total: number, opts: { replayOnly?: boolean } = {}): Promise<Record<string, number | string>> {
   const env = await requireStack();
   const ns = uniqueName('bench');
   const t = topicsFor(ns);
@@ -48,26 +48,30 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     const rawRate = total / (rawMs / 1000);
     log(`raw kafkajs consume: ${total} events in ${rawMs} ms = ${rawRate.toFixed(0)} events/s`);
 
-    // The engine, with state in Redis, from the same topic.
-    const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
-    const logger = createLogger('bench');
-    logger.level = 'warn';
-    let applied = 0;
-    let batches = 0;
-    let engineStart = 0;
-    const engine = new FlowEngine({
-      kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
-      topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts },
-      afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
-    });
-    const startedAt = Date.now();
-    await engine.start();
-    await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
-    const engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
-    await engine.stop();
-    const engineRate = total / (engineMs / 1000);
-    log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
-
+    let engineMs = 0;
+    let engineRate = 0;
+    let memBefore = 0;
+    if (!opts.replayOnly) {
+      // The engine, with state in Redis, from the same topic.
+      memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+      const logger = createLogger('bench');
+      logger.level = 'warn';
+      let applied = 0;
+      let batches = 0;
+      let engineStart = 0;
+      const engine = new FlowEngine({
+        kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
+        topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts },
+        afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
+      });
+      const startedAt = Date.now();
+      await engine.start();
+      await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
+      engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
+      await engine.stop();
+      engineRate = total / (engineMs / 1000);
+      log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
+    }
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 
     // Replay of the same topic into a sandbox (event-time clock, no outputs).
@@ -79,7 +83,7 @@ export async function benchEngine(total: number): Promise<Record<string, number 
     await rep.store.clear();
     let admitted = 0;
     for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
-    const patients = Number(await redis.dbsize()) && (await redis.keys(`${store.keys.prefix}:{RXT}:p:*`)).length;
+    const patients = opts.replayOnly ? 1 : (await redis.keys(`${store.keys.prefix}:{RXT}:p:*`)).length;
     const sample = await store.patient('RXT', 'SYN1');
     const perPatient = (memAfter - memBefore) / patients;
     log(`Redis: ${((memAfter - memBefore) / 1048576).toFixed(1)} MiB for ${patients} patients (${admitted} currently admitted) = ${(perPatient / 1024).toFixed(2)} KiB per patient; sample events per patient ${sample ? fold(sample.events) && sample.events.length : 0}`);
@@ -100,7 +104,7 @@ export async function benchEngine(total: number): Promise<Record<string, number 
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 200_000);
-  const r = await benchEngine(total);
+  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only') });
   log(`machine: ${r.machine}`);
   log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
   log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
