@@ -18,6 +18,7 @@ import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
+import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { patientsByFlag, sitePressure, timeline } from './views';
 
@@ -67,10 +68,13 @@ export class Gateway {
   private readonly sitePushes = new Set<string>();
   private readonly lastSiteStatus = new Map<string, string>();
   private siteTimer: NodeJS.Timeout | undefined;
+  /** The board at a past time (sandbox replays of the flow log). */
+  private readonly replays: ReplayBoards;
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
+    this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
@@ -260,6 +264,45 @@ export class Gateway {
       const c = await this.claims(req);
       return this.siteStatus(c, siteOf(c, q.parse(req.query).site));
     });
+
+    // Time travel (ops and bed managers): the board as it was at `at`, replayed from the
+    // flow log into a sandbox; `basis` = what the board showed then ("shown", by
+    // recordedAt) or what had happened by then ("known", by occurredAt, with hindsight).
+    const replayRole = (c: Claims): void => {
+      if (c.role !== 'ops' && c.role !== 'bed_manager') throw new AuthError('forbidden', 'Replay is for ops and bed managers.');
+    };
+    const replayQuery = z.object({
+      at: z.string({ error: 'required: an ISO-8601 time or epoch milliseconds' }).max(40).transform((v, ctx) => {
+        const t = /^\d{1,15}$/.test(v) ? Number(v) : Date.parse(v);
+        if (!Number.isFinite(t) || t < 0) {
+          ctx.addIssue({ code: 'custom', message: 'not a time: give an ISO-8601 time (2026-03-01T12:00:00Z) or epoch milliseconds' });
+          return z.NEVER;
+        }
+        return t;
+      }),
+      basis: z.enum(['shown', 'known']).default('shown'),
+    });
+    app.get('/api/v1/replay/board', async (req) => {
+      const c = await this.claims(req);
+      replayRole(c);
+      const { at, basis } = replayQuery.parse(req.query);
+      const board = await this.replays.boardAt(at, basis);
+      return {
+        at: board.at,
+        basis,
+        sites: board.sites.filter((s) => canSeeSite(c, s.site)).map((s) => ({
+          site: s.site,
+          wards: s.wards.filter((w) => canSeeWard(c, s.site, w.ward)),
+          flagged: s.flagged.filter((r) => canSeeWard(c, s.site, r.ward)),
+          alerts: s.alerts.filter((a) => canSeeAlert(c, a)),
+        })),
+      };
+    });
+    app.get('/api/v1/replay/range', async (req) => {
+      replayRole(await this.claims(req));
+      return this.replays.eventRange();
+    });
+
     const web = this.d.webDir ?? join(__dirname, '..', 'web', 'dist');
     if (existsSync(join(web, 'index.html'))) {
       void app.register(fastifyStatic, { root: web, prefix: '/' });

@@ -31,6 +31,12 @@ export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiti
 export interface WardDetail { summary: WardSummary; patients: PatientRow[] }
 export interface TimelineEvent { type: string; occurredAt: number | string; summary: string }
 
+export type ReplayBasis = 'shown' | 'known';
+/** First and last event times in the flow log (null when empty). */
+export interface ReplayRange { from: number | null; to: number | null }
+/** GET api/v1/replay/board: the board at a past time, cut to the token's scope. */
+export interface ReplayBoard { at: number; basis: ReplayBasis; sites: { site: string; wards: WardSummary[]; flagged: PatientRow[]; alerts: Alert[] }[] }
+
 export class Api {
   constructor(private readonly token: string, private readonly base: string = document.baseURI) {}
 
@@ -47,6 +53,10 @@ export class Api {
   wards(signal?: AbortSignal): Promise<WardSummary[]> { return this.get('api/v1/wards', signal); }
   ward(ward: string, signal?: AbortSignal): Promise<WardDetail> { return this.get(`api/v1/wards/${encodeURIComponent(ward)}`, signal, `Ward ${ward}`); }
   alerts(signal?: AbortSignal): Promise<Alert[]> { return this.get('api/v1/alerts', signal); }
+  replayRange(signal?: AbortSignal): Promise<ReplayRange> { return this.get('api/v1/replay/range', signal, 'Replay'); }
+  replayBoard(at: number, basis: ReplayBasis, signal?: AbortSignal): Promise<ReplayBoard> {
+    return this.get(`api/v1/replay/board?at=${at}&basis=${basis}`, signal, 'Replay');
+  }
   timeline(patientId: string, spellId: string, signal?: AbortSignal): Promise<{ events: TimelineEvent[] }> {
     return this.get(`api/v1/patients/${encodeURIComponent(patientId)}/timeline?spellId=${encodeURIComponent(spellId)}`, signal);
   }

@@ -11,7 +11,7 @@ import { parseRoute, routeHref, type Route } from '../route';
 import { AlertFeed } from './AlertFeed';
 import { AuthErrorPage } from './AuthError';
 import { CONNECTION_SHAPES, Icon } from './icons';
-import { ReplayPlaceholder } from './Replay';
+import { ReplayView } from './Replay';
 import { SiteBoard } from './SiteBoard';
 import { WardBoard } from './WardBoard';
 
@@ -162,7 +162,7 @@ function Board({ token }: { token: string }) {
         {route.view === 'site' && <SiteBoard state={state} />}
         {route.view === 'ward' && <WardBoard key={route.ward} state={state} ward={route.ward} board={board} now={now} />}
         {route.view === 'alerts' && <AlertFeed state={state} board={board} now={now} team={route.team} rule={route.rule} navigate={navigate} />}
-        {route.view === 'replay' && <ReplayPlaceholder />}
+        {route.view === 'replay' && <ReplayView token={token} />}
       </main>
       <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true" data-testid="alert-live-region">{state.announcement}</div>
     </>

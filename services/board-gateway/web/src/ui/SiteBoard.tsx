@@ -77,7 +77,8 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
   );
 }
 
-function WardTile({ w }: { w: WardSummary }) {
+/** One ward's tile (also used by the replay view for the board at a past time). */
+export function WardTile({ w }: { w: WardSummary }) {
   const p = wardPressure(w);
   const hid = `ward-${w.ward}-name`;
   return (
