@@ -217,9 +217,18 @@ export class FlowStore {
 
   async alerts(site: string, opts: { limit?: number } = {}): Promise<Alert[]> {
     const ids = await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
-    if (!ids.length) return [];
-    const raw = await this.redis.mget(...ids.map((id) => this.keys.alert(site, id)));
-    return raw.filter((r): r is string => !!r).map((r) => JSON.parse(r) as Alert);
+    const out: Alert[] = [];
+    // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
+    for (let i = 0; i < ids.length; i += 1000) {
+      const raw = await this.redis.mget(...ids.slice(i, i + 1000).map((id) => this.keys.alert(site, id)));
+      for (const r of raw) if (r) out.push(JSON.parse(r) as Alert);
+    }
+    return out;
+  }
+
+  /** Number of active (raised, not resolved) alerts of a site. */
+  async activeAlertCount(site: string): Promise<number> {
+    return this.redis.zcard(this.keys.alerts(site));
   }
 
   async alert(site: string, alertId: string): Promise<Alert | null> {

@@ -31,7 +31,7 @@ async function withProgress(ctx: ReplayContext, label: string, o: Omit<ReplayOpt
     },
   });
   if (started) bar.stop();
-  console.log(`${label}: ${r.events} events in ${(r.ms / 1000).toFixed(1)} s (${Math.round(r.events / Math.max(0.001, r.ms / 1000))} events/s); event time reached ${r.watermark ? iso(r.watermark) : '-'}; ${r.alertsRaised} alerts in the sandbox`);
+  console.log(`${label}: ${r.events} events in ${(r.ms / 1000).toFixed(1)} s (${Math.round(r.events / Math.max(0.001, r.ms / 1000))} events/s); event time reached ${r.watermark ? iso(r.watermark) : '-'}; ${r.alertsRaised} active alerts in the sandbox`);
   return r;
 }
 
