@@ -121,8 +121,3 @@ export function partitionKey(e: Pick<FlowEvent, 'site' | 'patientId'>): string {
   return `${e.site}/${e.patientId}`;
 }
 
-/** The spell an event is about, when it names one. */
-export function spellIdOf(e: FlowEvent): string | undefined {
-  const p = e.payload as { spellId?: string };
-  return p.spellId;
-}

@@ -66,8 +66,6 @@ const CANCELS: Partial<Record<FlowEventType, FlowEventType>> = {
   'discharge.cancelled': 'patient.discharged',
 };
 
-export const isCancel = (e: FlowEvent): boolean => e.type in CANCELS || e.type === 'leave.cancelled';
-
 /** Event-time order; ties broken by arrival (recordedAt) then id so the order is total and stable. */
 export function compareEvents(a: FlowEvent, b: FlowEvent): number {
   return a.occurredAt - b.occurredAt || a.recordedAt - b.recordedAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);

@@ -4,7 +4,7 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { z } from 'zod';
-import { flowEventAvroSchema, fromAvro, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
+import { flowEventAvroSchema, fromAvro, partitionKey, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
 import { createKafka, createProducer, ensureTopics } from './client';
 import { InfrastructureError } from './errors';
@@ -65,7 +65,7 @@ export class JsonCodec<T> {
 export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, events: FlowEvent[], topic: string = TOPICS.flowEvents): Promise<void> {
   if (events.length === 0) return;
   const messages = await Promise.all(
-    events.map(async (e) => ({ key: `${e.site}/${e.patientId}`, value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
+    events.map(async (e) => ({ key: partitionKey(e), value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
   );
   await producer.send({ topic, acks: -1, messages });
 }

@@ -6,14 +6,8 @@ export class PfmError extends Error {
     this.name = new.target.name;
   }
 }
-export class BadInputError extends PfmError {
-  constructor(message: string, readonly errors: { path: string; message: string }[] = [], options?: { cause?: unknown }) {
-    super(message, false, options);
-  }
-}
 export class InfrastructureError extends PfmError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, true, options);
   }
 }
-export const isRetriable = (e: unknown): boolean => e instanceof PfmError ? e.retriable : !(e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError);

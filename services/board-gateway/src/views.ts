@@ -1,6 +1,5 @@
 // Read models the boards need, computed from the Redis view (FlowStore).
-import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
-import { fold } from '@pfm/flow-domain';
+import type { PatientRow, WardSummary } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
 
 export interface SitePressure { level: 1 | 2 | 3 | 4; label: string; reasons: string[] }
@@ -34,11 +33,9 @@ export async function patientsByFlag(store: FlowStore, site: string, flag: strin
 export async function timeline(store: FlowStore, site: string, patientId: string, spellId?: string): Promise<{ type: string; occurredAt: number; summary: string }[] | null> {
   const p = await store.patient(site, patientId);
   if (!p) return null;
-  const view = fold(p.events).view;
   return p.events
     .filter((e) => !spellId || (e.payload as { spellId?: string }).spellId === spellId)
-    .map((e) => ({ type: e.type, occurredAt: e.occurredAt, summary: describe(e.type, e.payload as Record<string, unknown>) }))
-    .concat(view.unmapped ? [] : []);
+    .map((e) => ({ type: e.type, occurredAt: e.occurredAt, summary: describe(e.type, e.payload as Record<string, unknown>) }));
 }
 
 function describe(type: string, p: Record<string, unknown>): string {
@@ -56,4 +53,3 @@ function describe(type: string, p: Record<string, unknown>): string {
   }
 }
 
-export const alertsInScope = (alerts: Alert[], allow: (a: Alert) => boolean): Alert[] => alerts.filter(allow);

@@ -8,7 +8,7 @@
 // monitoring only.
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { TOPICS, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
+import type { BoardUpdate, FlowEvent, Reject } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore } from '@pfm/flow-store';
 import { sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
@@ -16,7 +16,6 @@ import type { Logger, Metrics } from '@pfm/observability';
 import type { Clock } from './clock';
 
 export interface EngineTopics { flowEvents: string; rejects: string; boardUpdates: string; alerts: string }
-export const LIVE_TOPICS: EngineTopics = { flowEvents: TOPICS.flowEvents, rejects: TOPICS.ingestRejects, boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts };
 
 export interface EngineDeps {
   kafka: Kafka;
