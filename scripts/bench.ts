@@ -2,14 +2,11 @@
 // rate of the same topic (no-op handler), measured in the same run on the same machine,
 // and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
 import { cpus, totalmem } from 'node:os';
-import Redis from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import { topicSpecs, topicsFor } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
+import { syntheticEvents, waitFor } from '@pfm/testkit';
+import { openScratch } from '../tests/support/scratch';
 import { EventTimeClock } from '../services/flow-engine/src/clock';
 import { replay } from '../services/replay/src/replay';
 import { FlowEngine } from '../services/flow-engine/src/engine';
@@ -17,23 +14,12 @@ import { FlowEngine } from '../services/flow-engine/src/engine';
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
 export async function benchEngine(total: number, opts: { replayOnly?: boolean } = {}): Promise<Record<string, number | string>> {
-  const env = await requireStack();
-  const ns = uniqueName('bench');
-  const t = topicsFor(ns);
-  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-  const redis = new Redis(env.redisUrl);
+  const scratch = await openScratch('bench');
+  const { ns, topics: t, kafka, redis, codec, producer } = scratch;
   const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
-  const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
-  await codec.init();
-  const producer = createProducer(kafka);
-  await producer.connect();
   try {
     log(`producing ${total} synthetic events`);
-    const events = syntheticEvents({ total, seed: 3 });
-    for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), t.flowEvents);
+    await scratch.send(syntheticEvents({ total, seed: 3 }));
 
     // Baseline: kafkajs consuming the same topic with a no-op handler.
     let seen = 0;
@@ -94,11 +80,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     };
   } finally {
-    await producer.disconnect();
     await store.clear();
-    await admin.deleteTopics({ topics: Object.values(t) }).catch(() => undefined);
-    await admin.disconnect();
-    redis.disconnect();
+    await scratch.close();
   }
 }
 

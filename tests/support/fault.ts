@@ -4,13 +4,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import { topicSpecs, topicsFor } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
-import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { logReady, startService, syntheticEvents, waitFor, type RunningService } from '@pfm/testkit';
+import { openScratch } from './scratch';
 
 export interface FaultResult { events: number; kills: number; keysCompared: number; equal: boolean; differences: string[]; cleanMs: number; faultyMs: number }
 
@@ -18,14 +15,8 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
   const total = opts.events ?? 100_000;
   const kills = opts.kills ?? 5;
   const log = opts.log ?? (() => undefined);
-  const env = await requireStack();
-  const ns = uniqueName('fault');
-  const t = topicsFor(ns);
-  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-  const redis = new Redis(env.redisUrl);
+  const scratch = await openScratch('fault');
+  const { ns, topics: t, env, admin, redis } = scratch;
   const dir = mkdtempSync(join(tmpdir(), 'pfm-fault-'));
   const wardsFile = join(dir, 'wards.json');
   writeFileSync(wardsFile, JSON.stringify([{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 400 }]));
@@ -33,13 +24,7 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
   const stores: FlowStore[] = [];
   try {
     log(`producing ${total} events to ${t.flowEvents}`);
-    const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
-    await codec.init();
-    const producer = createProducer(kafka);
-    await producer.connect();
-    const events = syntheticEvents({ total, seed: opts.seed ?? 7 });
-    for (let i = 0; i < events.length; i += 2000) await sendFlowEvents(producer, codec, events.slice(i, i + 2000), t.flowEvents);
-    await producer.disconnect();
+    await scratch.send(syntheticEvents({ total, seed: opts.seed ?? 7 }), 2000);
     const ends = new Map((await admin.fetchTopicOffsets(t.flowEvents)).map((p) => [p.partition, BigInt(p.high) - 1n]));
 
     const run = async (label: string, killAt: number[]): Promise<{ store: FlowStore; ms: number; kills: number }> => {
@@ -102,8 +87,6 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
     return { events: total, kills: faulty.kills, keysCompared: Object.keys(a).length, equal: differences.length === 0, differences: differences.slice(0, 20), cleanMs: clean.ms, faultyMs: faulty.ms };
   } finally {
     for (const st of stores) await st.clear();
-    await admin.deleteTopics({ topics: Object.values(t) }).catch(() => undefined);
-    await admin.disconnect();
-    redis.disconnect();
+    await scratch.close();
   }
 }

@@ -1,0 +1,48 @@
+// A scratch copy of the product's topics on the real stack (its own namespace), with the
+// clients a fault test or benchmark needs; close() deletes the topics and disconnects.
+import Redis from 'ioredis';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { topicSpecs, topicsFor, type FlowEvent, type TopicSet } from '@pfm/contracts';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { requireStack, stackEnv, uniqueName } from '@pfm/testkit';
+
+export interface Scratch {
+  ns: string;
+  topics: TopicSet;
+  env: ReturnType<typeof stackEnv>;
+  kafka: Kafka;
+  admin: Admin;
+  redis: Redis;
+  codec: FlowEventCodec;
+  producer: Producer;
+  /** Sends events to the scratch flow topic in chunks. */
+  send(events: FlowEvent[], chunk?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openScratch(label: string, partitions = 3): Promise<Scratch> {
+  const env = await requireStack();
+  const ns = uniqueName(label);
+  const topics = topicsFor(ns);
+  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs({ namespace: ns, partitions }));
+  const redis = new Redis(env.redisUrl);
+  const codec = new FlowEventCodec(env.schemaRegistryUrl, `${topics.flowEvents}-value`);
+  await codec.init();
+  const producer = createProducer(kafka);
+  await producer.connect();
+  return {
+    ns, topics, env, kafka, admin, redis, codec, producer,
+    send: async (events, chunk = 5000) => {
+      for (let i = 0; i < events.length; i += chunk) await sendFlowEvents(producer, codec, events.slice(i, i + chunk), topics.flowEvents);
+    },
+    close: async () => {
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.disconnect();
+      redis.disconnect();
+    },
+  };
+}
