@@ -1,15 +1,34 @@
 // Fault test: the same >= 100k events applied by a clean engine run and by a run that
 // is killed with SIGKILL at random points (and restarted each time) must leave the same
-// Redis state, compared as a canonical dump. Runs the real engine process on the real stack.
+// Redis state, compared as a canonical dump, and the same alerts on the alerts topic
+// (every change of every alert, by alert and version; repeats after a kill are allowed
+// and counted, since delivery is at least once). Runs the real engine process on the real stack.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { logReady, startService, syntheticEvents, waitFor, type RunningService } from '@pfm/testkit';
 import { openScratch } from './scratch';
 
-export interface FaultResult { events: number; kills: number; keysCompared: number; equal: boolean; differences: string[]; cleanMs: number; faultyMs: number }
+export interface FaultResult {
+  events: number; kills: number; keysCompared: number; equal: boolean; differences: string[]; cleanMs: number; faultyMs: number;
+  /** Alerts read back from the alerts topic: distinct changes (alert, version) of each run, repeats, and the ones that differ. */
+  alerts: { clean: number; faulty: number; cleanRepeats: number; faultyRepeats: number; outboxLeft: number; differences: string[] };
+}
+
+/** The alerts topic as a run left it: messages by (alert, version), and how many came twice. */
+function alertChanges(messages: Alert[]): { byChange: Map<string, string>; repeats: number } {
+  const byChange = new Map<string, string>();
+  let repeats = 0;
+  for (const a of messages) {
+    const k = `${a.alertId}@${a.version ?? 1}`;
+    if (byChange.has(k)) repeats += 1;
+    byChange.set(k, JSON.stringify(a));
+  }
+  return { byChange, repeats };
+}
 
 export async function runFaultTest(opts: { events?: number; kills?: number; seed?: number; log?: (m: string) => void } = {}): Promise<FaultResult> {
   const total = opts.events ?? 100_000;
@@ -22,7 +41,15 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
   writeFileSync(wardsFile, JSON.stringify([{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 400 }]));
   const registry = new WardRegistry([]);
   const stores: FlowStore[] = [];
+  // Every alert the runs publish, with where it landed (the runs follow one another).
+  const published: { partition: number; offset: bigint; alert: Alert }[] = [];
+  const reader = scratch.kafka.consumer({ groupId: `${ns}-alerts-reader` });
   try {
+    await reader.connect();
+    await reader.subscribe({ topic: t.alerts, fromBeginning: true });
+    await reader.run({ eachMessage: async ({ partition, message }) => { published.push({ partition, offset: BigInt(message.offset), alert: JSON.parse(message.value!.toString()) as Alert }); } });
+    const alertMarks = async () => new Map((await admin.fetchTopicOffsets(t.alerts)).map((p) => [p.partition, BigInt(p.high)]));
+    const readUpTo = async (marks: Map<number, bigint>) => waitFor(() => [...marks].every(([p, high]) => high === 0n || published.some((m) => m.partition === p && m.offset === high - 1n)), { timeoutMs: 60000, what: 'the alerts topic read to its end' });
     log(`producing ${total} events to ${t.flowEvents}`);
     await scratch.send(syntheticEvents({ total, seed: opts.seed ?? 7 }), 2000);
     const ends = new Map((await admin.fetchTopicOffsets(t.flowEvents)).map((p) => [p.partition, BigInt(p.high) - 1n]));
@@ -69,6 +96,7 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
 
     const clean = await run('clean', []);
     log(`clean run applied every event in ${clean.ms} ms`);
+    const afterClean = await alertMarks();
     // Kill delays at random (seeded): 0-200 ms after the engine has committed its first
     // batch since (re)starting, so every kill lands before the end of the stream.
     let s = (opts.seed ?? 7) * 7919;
@@ -77,6 +105,18 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
     const faulty = await run('faulty', delays);
     log(`faulty run applied every event in ${faulty.ms} ms after ${faulty.kills} SIGKILLs`);
 
+    const afterFaulty = await alertMarks();
+    await readUpTo(afterFaulty);
+    const ofClean = (m: { partition: number; offset: bigint }) => m.offset < (afterClean.get(m.partition) ?? 0n);
+    const cleanAlerts = alertChanges(published.filter(ofClean).map((m) => m.alert));
+    const faultyAlerts = alertChanges(published.filter((m) => !ofClean(m)).map((m) => m.alert));
+    const alertDifferences: string[] = [];
+    for (const k of new Set([...cleanAlerts.byChange.keys(), ...faultyAlerts.byChange.keys()])) {
+      if (cleanAlerts.byChange.get(k) !== faultyAlerts.byChange.get(k)) alertDifferences.push(k);
+    }
+    const outboxLeft = (await clean.store.outboxDepth('RXT')) + (await faulty.store.outboxDepth('RXT'));
+    log(`alerts topic: clean run ${cleanAlerts.byChange.size} changes (${cleanAlerts.repeats} repeats), faulty run ${faultyAlerts.byChange.size} (${faultyAlerts.repeats} repeats), ${alertDifferences.length} differ, ${outboxLeft} left in the outboxes`);
+
     const strip = (store: FlowStore, d: Record<string, unknown>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k.replace(store.keys.prefix, '<p>'), v]));
     const a = strip(clean.store, await clean.store.dump());
     const b = strip(faulty.store, await faulty.store.dump());
@@ -84,8 +124,10 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) differences.push(k);
     }
-    return { events: total, kills: faulty.kills, keysCompared: Object.keys(a).length, equal: differences.length === 0, differences: differences.slice(0, 20), cleanMs: clean.ms, faultyMs: faulty.ms };
+    return { events: total, kills: faulty.kills, keysCompared: Object.keys(a).length, equal: differences.length === 0, differences: differences.slice(0, 20), cleanMs: clean.ms, faultyMs: faulty.ms,
+      alerts: { clean: cleanAlerts.byChange.size, faulty: faultyAlerts.byChange.size, cleanRepeats: cleanAlerts.repeats, faultyRepeats: faultyAlerts.repeats, outboxLeft, differences: alertDifferences.slice(0, 20) } };
   } finally {
+    await reader.disconnect();
     for (const st of stores) await st.clear();
     await scratch.close();
   }

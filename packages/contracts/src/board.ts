@@ -41,6 +41,12 @@ export const alertSchema = z.strictObject({
   acknowledged: z.strictObject({ by: z.string(), at: z.number(), note: z.string().optional() }).optional(),
   /** When the condition stopped holding (discharge, follow-up made, referral answered, EDD moved): no longer shown as active. */
   resolvedAt: z.number().optional(),
+  /**
+   * 1 when raised, +1 at each later change (acknowledged, resolved). Delivery to the
+   * alerts topic is at least once; readers keep the highest version of each alert.
+   * Absent only on alerts raised before versions existed (read as 1).
+   */
+  version: z.number().int().positive().optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 

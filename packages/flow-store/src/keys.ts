@@ -29,8 +29,13 @@ export class Keys {
   /** Alert (JSON), and the site's alert index scored by becameTrueAt. */
   alert(site: string, alertId: string): string { return `${this.tag(site)}:a:${alertId}`; }
   alerts(site: string): string { return `${this.tag(site)}:alerts`; }
-  /** Alerts raised or changed, waiting to be published to Kafka (outbox). */
-  outbox(site: string): string { return `${this.tag(site)}:outbox`; }
+  /**
+   * Stream of alert changes (raised, acknowledged, resolved) waiting to be published to
+   * Kafka, read through a consumer group so concurrent drains never share an entry.
+   */
+  alertOutbox(site: string): string { return `${this.tag(site)}:aout`; }
+  /** The list the outbox was before it became a stream; moved into the stream on start. */
+  legacyOutbox(site: string): string { return `${this.tag(site)}:outbox`; }
   /** Scanner's last run (event-time or wall-clock ms). */
   clock(site: string): string { return `${this.tag(site)}:clock`; }
   /** Match pattern for every key of this prefix (for dumps and sandbox clean-up). */

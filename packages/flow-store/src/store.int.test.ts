@@ -12,11 +12,12 @@ const registry = new WardRegistry([
 
 describe('FlowStore on real Redis', () => {
   let redis: Redis;
+  const keys = new Keys(uniqueName('store').replace(/-/g, '_'));
   let store: FlowStore;
   beforeAll(async () => {
     await requireReachable('Redis', stackEnv().redisUrl);
     redis = new Redis(stackEnv().redisUrl);
-    store = new FlowStore(redis, new Keys(uniqueName('store').replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
+    store = new FlowStore(redis, keys, registry, DEFAULT_THRESHOLDS);
   });
   afterAll(async () => {
     await store.clear();
@@ -79,10 +80,63 @@ describe('FlowStore on real Redis', () => {
     const alert = { alertId: clock!.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: clock!.dueAt, raisedAt: clock!.dueAt };
     expect(await store.raiseAlert(alert, clock!.member)).toBe(true);
     expect(await store.raiseAlert(alert, clock!.member)).toBe(false);
-    const { alerts, confirm } = await store.peekOutbox('RXT');
-    expect(alerts.filter((a) => a.alertId === alert.alertId)).toHaveLength(1);
-    await confirm();
-    expect((await store.peekOutbox('RXT')).alerts).toEqual([]);
+    const entries = await store.readOutbox('RXT', 'test-reader');
+    expect(entries.filter((e) => e.alert?.alertId === alert.alertId).map((e) => e.alert?.version)).toEqual([1]);
+    await store.ackOutbox('RXT', entries.map((e) => e.id));
+    expect(await store.readOutbox('RXT', 'test-reader')).toEqual([]);
+    expect(await store.outboxDepth('RXT')).toBe(0);
     expect((await store.dueClocks('RXT', T0 + days(7) + 1)).find((d) => d.member === clock!.member)).toBeUndefined();
+  });
+
+  it('hands each outbox entry to one reader only, however many read at once', async () => {
+    const raised = Array.from({ length: 300 }, (_, i) => ({ alertId: `conc-${i}`, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: `C${i}`, becameTrueAt: T0, raisedAt: T0 }));
+    const writing = Promise.all(raised.map((a) => store.raiseAlert(a, `C-${a.alertId}`)));
+    const got: string[] = [];
+    const reader = async (name: string) => {
+      for (let idle = 0; idle < 20;) {
+        const entries = await store.readOutbox('RXT', name, { max: 7 });
+        if (!entries.length) { idle++; await new Promise((r) => setTimeout(r, 5)); continue; }
+        got.push(...entries.map((e) => e.alert!.alertId));
+        await store.ackOutbox('RXT', entries.map((e) => e.id));
+      }
+    };
+    await Promise.all([writing, reader('a'), reader('a'), reader('b'), reader('c')]);
+    expect(got.sort()).toEqual(raised.map((a) => a.alertId).sort());
+  });
+
+  it('gives back what a reader read and did not acknowledge: to itself after a restart, to others once idle', async () => {
+    const a = { alertId: 'pending-1', rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'Q1', becameTrueAt: T0, raisedAt: T0 };
+    await store.raiseAlert(a, 'Q1-x');
+    await store.raiseAlert({ ...a, alertId: 'pending-2', patientId: 'Q2' }, 'Q2-x');
+    const read = await store.readOutbox('RXT', 'crashed');
+    expect(read.map((e) => e.alert?.alertId)).toEqual(['pending-1', 'pending-2']);
+    // Not acknowledged: nobody reads them as new again.
+    expect(await store.readOutbox('RXT', 'other')).toEqual([]);
+    const again = await store.readOutbox('RXT', 'crashed', { pending: true });
+    expect(again.map((e) => e.id)).toEqual(read.map((e) => e.id));
+    expect(await store.claimOutbox('RXT', 'other', 60_000)).toEqual([]);
+    const claimed = await store.claimOutbox('RXT', 'other', 0);
+    expect(claimed.map((e) => e.alert?.alertId)).toEqual(['pending-1', 'pending-2']);
+    await store.ackOutbox('RXT', claimed.map((e) => e.id));
+    expect(await store.readOutbox('RXT', 'crashed', { pending: true })).toEqual([]);
+    expect(await store.outboxDepth('RXT')).toBe(0);
+  });
+
+  it('moves alerts left in a legacy outbox list into the stream, once', async () => {
+    const legacy = JSON.stringify({ alertId: 'legacy-1', rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 's', message: 'm', site: 'LEG', becameTrueAt: T0, raisedAt: T0 });
+    await redis.rpush(keys.legacyOutbox('LEG'), legacy);
+    const entries = await store.readOutbox('LEG', 'r');
+    expect(entries.map((e) => e.alert?.alertId)).toEqual(['legacy-1']);
+    expect(await redis.exists(keys.legacyOutbox('LEG'))).toBe(0);
+    await store.ackOutbox('LEG', entries.map((e) => e.id));
+  });
+
+  it('makes the group again when the outbox stream was deleted under it', async () => {
+    await store.readOutbox('RXT', 'r');
+    await redis.del(keys.alertOutbox('RXT'));
+    const a = { alertId: 'after-del', rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', becameTrueAt: T0, raisedAt: T0 };
+    // Written before the group exists again: the new group starts at 0 and sees it.
+    await store.raiseAlert(a, 'D-x');
+    expect((await store.readOutbox('RXT', 'r')).map((e) => e.alert?.alertId)).toEqual(['after-del']);
   });
 });

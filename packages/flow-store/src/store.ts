@@ -42,6 +42,26 @@ export function defineScripts(redis: Redis): void {
 
 const DUE_SEP = '\u001f';
 
+/** The consumer group every engine process reads the alert outbox through. */
+export const OUTBOX_GROUP = 'publisher';
+
+/** One alert change in the outbox: its stream id and the alert (null if the entry is gone). */
+export interface OutboxEntry { id: string; alert: Alert | null }
+
+const MOVE_LEGACY_OUTBOX = `
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'list' then return 0 end
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, v in ipairs(items) do redis.call('XADD', KEYS[2], '*', 'a', v) end
+redis.call('DEL', KEYS[1])
+return #items`;
+
+function parseEntries(raw: [string, string[] | null][]): OutboxEntry[] {
+  return raw.map(([id, fields]) => {
+    const i = fields ? fields.indexOf('a') : -1;
+    return { id, alert: i >= 0 && fields ? (JSON.parse(fields[i + 1]!) as Alert) : null };
+  });
+}
+
 export class FlowStore {
   constructor(
     readonly redis: Redis,
@@ -117,7 +137,7 @@ export class FlowStore {
         if (ta.has(id)) continue;
         ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
         // The clock stopped: an alert it raised is no longer true.
-        if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.outbox(site))}`]);
+        if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.alertOutbox(site))}`]);
       }
       for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${patientId}${DUE_SEP}${id}`, t.dueAt]);
     }
@@ -128,7 +148,7 @@ export class FlowStore {
     }
     if (args.acknowledge) {
       const { alertId, ...ack } = args.acknowledge;
-      ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.outbox(site))]);
+      ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.alertOutbox(site))]);
     }
     for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
     const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : ''];
@@ -191,8 +211,8 @@ export class FlowStore {
 
   private raiseArgs(alert: Alert, dueMember: string): string[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
-    const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.outbox(alert.site), this.keys.counts(alert.site, scope)];
-    return [String(keys.length), ...keys, JSON.stringify(alert), alert.alertId, String(alert.becameTrueAt), dueMember];
+    const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope)];
+    return [String(keys.length), ...keys, JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember];
   }
 
   /** Raises once; returns true when this call raised it. */
@@ -209,10 +229,70 @@ export class FlowStore {
 
   dueMember(patientId: string, alertId: string): string { return `${patientId}${DUE_SEP}${alertId}`; }
 
-  /** Alerts waiting for Kafka; `confirm` removes them once produced. */
-  async peekOutbox(site: string, max = 500): Promise<{ alerts: Alert[]; confirm: () => Promise<void> }> {
-    const raw = await this.redis.lrange(this.keys.outbox(site), 0, max - 1);
-    return { alerts: raw.map((r) => JSON.parse(r) as Alert), confirm: async () => { if (raw.length) await this.redis.ltrim(this.keys.outbox(site), raw.length, -1); } };
+  // ---- alert outbox -----------------------------------------------------------
+  // A Redis stream per site, written by the Lua scripts in the transaction that changes
+  // the alert, and read through one consumer group: each entry goes to exactly one
+  // reader, however many partitions, scanners or engine processes drain at once. An
+  // entry is acknowledged and deleted only after Kafka has it (at least once); an entry
+  // read by a process that died stays pending and is claimed back (recoverOutbox).
+
+  private readonly outboxGroups = new Set<string>();
+
+  private async ensureOutboxGroup(site: string): Promise<void> {
+    const key = this.keys.alertOutbox(site);
+    if (this.outboxGroups.has(key)) return;
+    try {
+      await this.redis.xgroup('CREATE', key, OUTBOX_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
+    }
+    // Alerts queued by a version that kept the outbox as a list are not left behind.
+    const moved = Number(await this.redis.eval(MOVE_LEGACY_OUTBOX, 2, this.keys.legacyOutbox(site), key));
+    if (moved > 0) this.movedLegacy += moved;
+    this.outboxGroups.add(key);
+  }
+
+  /** Alerts moved from a legacy outbox list into the stream by this process. */
+  movedLegacy = 0;
+
+  /**
+   * Up to `max` alert changes for `consumer`: new ones, or with `pending` the ones this
+   * consumer read before and did not acknowledge (a previous run of it stopped between
+   * publishing and acknowledging).
+   */
+  async readOutbox(site: string, consumer: string, opts: { max?: number; pending?: boolean } = {}): Promise<OutboxEntry[]> {
+    const key = this.keys.alertOutbox(site);
+    for (let attempt = 0; ; attempt++) {
+      await this.ensureOutboxGroup(site);
+      try {
+        const res = (await this.redis.xreadgroup('GROUP', OUTBOX_GROUP, consumer, 'COUNT', opts.max ?? 1000, 'STREAMS', key, opts.pending ? '0' : '>')) as [string, [string, string[] | null][]][] | null;
+        return parseEntries(res?.[0]?.[1] ?? []);
+      } catch (err) {
+        // The stream was deleted (clear(), a rebuild): make the group again, once.
+        if (attempt > 0 || !String((err as Error).message).startsWith('NOGROUP')) throw err;
+        this.outboxGroups.delete(key);
+      }
+    }
+  }
+
+  /** Takes over entries other consumers read and left unacknowledged for `minIdleMs` (they died). */
+  async claimOutbox(site: string, consumer: string, minIdleMs: number, max = 1000): Promise<OutboxEntry[]> {
+    await this.ensureOutboxGroup(site);
+    const res = (await this.redis.xautoclaim(this.keys.alertOutbox(site), OUTBOX_GROUP, consumer, minIdleMs, '0-0', 'COUNT', max)) as [string, [string, string[] | null][], string[]?];
+    return parseEntries(res[1] ?? []);
+  }
+
+  /** Marks entries as published: acknowledged in the group and removed from the stream. */
+  async ackOutbox(site: string, ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    const key = this.keys.alertOutbox(site);
+    const res = (await this.redis.multi().xack(key, OUTBOX_GROUP, ...ids).xdel(key, ...ids).exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+  }
+
+  /** Alert changes in the outbox not yet acknowledged (waiting or in flight). */
+  async outboxDepth(site: string): Promise<number> {
+    return this.redis.xlen(this.keys.alertOutbox(site));
   }
 
   async alerts(site: string, opts: { limit?: number } = {}): Promise<Alert[]> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { topicsFor, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
+import { topicsFor, type Alert, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
 import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
@@ -27,7 +27,9 @@ class Recorder {
   readonly patients: { ward: string; patients: PatientRow[] }[] = [];
   readonly problems: { code: string; message: string }[] = [];
   readonly sites: SiteStatus[] = [];
+  readonly alerts: Alert[] = [];
   constructor(readonly socket: Client) {
+    socket.on('alert', (a) => this.alerts.push(a));
     socket.on('site', (s) => this.sites.push(s));
     socket.on('update', (u) => this.updates.push(u));
     socket.on('snapshot', (s) => this.snapshots.push(s));
@@ -173,6 +175,20 @@ describe('board-gateway on the real stack', () => {
     expect((await get(`${gateways[0]}/api/v1/wards/ELM`, tok)).status).toBe(403);
     const wards = (await (await get(`${gateways[0]}/api/v1/wards`, tok)).json()) as { ward: string }[];
     expect(wards.map((w) => w.ward)).toEqual(['OAK']);
+  });
+
+  it('passes each alert change on once, in version order, however often the alerts topic repeats it', async () => {
+    const r = new Recorder(connect(gateways[0]!, await token()));
+    await connected(r.socket);
+    await r.join({ kind: 'site', site: 'RXT' });
+    const v1: Alert = { alertId: `gw-dup-${++n}`, rule: 'stranded', severity: 'warning', threshold: { value: 7, unit: 'days' }, source: 'int-test', message: 'stranded', site: 'RXT', ward: 'OAK', patientId: `A${n}`, becameTrueAt: Date.now() - HOUR, raisedAt: Date.now(), version: 1 };
+    const v2: Alert = { ...v1, acknowledged: { by: 'int-test', at: Date.now() }, version: 2 };
+    const marker: Alert = { ...v1, alertId: `gw-marker-${n}`, version: 1 };
+    const msg = (a: Alert) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) });
+    // At-least-once delivery: the raise twice, then the acknowledgement, then the raise again.
+    await producer.send({ topic: topics.alerts, messages: [msg(v1), msg(v1), msg(v2), msg(v1), msg(marker)] });
+    await waitFor(() => r.alerts.find((a) => a.alertId === marker.alertId), { timeoutMs: 30000, what: 'the marker alert' });
+    expect(r.alerts.filter((a) => a.alertId === v1.alertId).map((a) => a.version)).toEqual([1, 2]);
   });
 
   it('a site room gets the site status after joining and again when it changes (referrals waiting)', async () => {

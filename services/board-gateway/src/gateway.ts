@@ -50,6 +50,9 @@ const SITE_STATUS_DELAY_MS = 250;
 /** How often site rooms are checked for changes with no ward update (referrals waiting). */
 const SITE_STATUS_CHECK_MS = 5000;
 
+/** Alert versions remembered to drop repeats and stale changes (oldest forgotten first). */
+const ALERT_VERSIONS_KEPT = 200_000;
+
 /** Longest timer Node accepts (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -68,6 +71,8 @@ export class Gateway {
   private readonly sitePushes = new Set<string>();
   private readonly lastSiteStatus = new Map<string, string>();
   private siteTimer: NodeJS.Timeout | undefined;
+  /** Highest version of each alert sent on: delivery is at least once, each change is shown once. */
+  private readonly alertVersions = new Map<string, number>();
   /** The board at a past time (sandbox replays of the flow log). */
   private readonly replays: ReplayBoards;
 
@@ -109,6 +114,7 @@ export class Gateway {
             this.pushSiteStatus(u.site);
           } else {
             const a = alertSchema.parse(value);
+            if (!this.isNewAlertVersion(a)) return;
             const rooms = [`site:${a.site}`];
             if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
             if (a.team) rooms.push(`team:${a.site}:${a.team}`);
@@ -119,6 +125,18 @@ export class Gateway {
         }
       },
     });
+  }
+
+  /** True the first time a version of an alert is seen and it is newer than any seen before. */
+  private isNewAlertVersion(a: Alert): boolean {
+    const key = `${a.site}/${a.alertId}`;
+    const version = a.version ?? 1;
+    const seen = this.alertVersions.get(key);
+    if (seen !== undefined && seen >= version) return false;
+    this.alertVersions.delete(key);
+    this.alertVersions.set(key, version);
+    if (this.alertVersions.size > ALERT_VERSIONS_KEPT) this.alertVersions.delete(this.alertVersions.keys().next().value!);
+    return true;
   }
 
   /**

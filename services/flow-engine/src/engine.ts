@@ -6,11 +6,12 @@
 // consumer seeks to Redis's applied offset + 1 (or the log's start when Redis has no
 // record, which rebuilds lost state); Kafka commits follow Redis writes and serve lag
 // monitoring only.
+import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { BoardUpdate, FlowEvent, Reject } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
-import type { Derived, FlowStore } from '@pfm/flow-store';
+import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
 import { sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import type { Clock } from './clock';
@@ -37,11 +38,18 @@ export interface EngineDeps {
   maxBatchBytes?: number;
   /** Events for which this returns false are passed over (offset recorded, state unchanged): time travel. */
   accept?: (e: FlowEvent) => boolean;
+  /**
+   * Name this process reads the alert outbox under (default: host and group). A restart
+   * under the same name publishes what the previous run read and did not acknowledge.
+   */
+  outboxConsumer?: string;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
 
 const MAX_CACHE = 200_000;
+/** Outbox entries read by another engine and unacknowledged this long are taken over (it died). */
+export const OUTBOX_CLAIM_IDLE_MS = 60_000;
 
 export class FlowEngine {
   private consumer: Consumer | undefined;
@@ -54,12 +62,16 @@ export class FlowEngine {
   private readonly counters;
   private readonly lag;
   private readonly rebuilds;
+  private readonly alertsPublished;
+  private readonly outboxConsumer: string;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
     this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
+    this.alertsPublished = d.metrics?.counter('pfm_engine_alert_changes_published_total', 'Alert changes (raised, acknowledged, resolved) published to the alerts topic, by how they were read from the outbox', ['read']);
+    this.outboxConsumer = d.outboxConsumer ?? `${hostname()}/${d.groupId}`;
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -72,8 +84,8 @@ export class FlowEngine {
     if (this.d.clock.kind === 'event') {
       for (const site of await this.d.store.sites()) { const c = await this.d.store.clock(site); if (c) this.d.clock.observe(c); }
     }
-    // Alerts a previous run queued but did not get to publish (it stopped in between).
-    if (this.d.publish) for (const site of await this.d.store.sites()) await this.drainOutbox(site);
+    // Alerts a previous run queued or read but did not get to publish (it stopped in between).
+    for (const site of await this.d.store.sites()) { await this.recoverOutbox(site, { own: true }); await this.drainOutbox(site); }
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
     consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); });
@@ -264,16 +276,52 @@ export class FlowEngine {
     if (messages.length && this.d.publish) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);
   }
 
-  /** Publishes alerts queued in Redis (raised or acknowledged), then removes them from the outbox. */
+  /**
+   * Publishes the alert changes waiting in the site's outbox, then acknowledges them.
+   * Safe to call from every partition and the scanner at once: the outbox's consumer
+   * group hands each change to one caller only.
+   */
   async drainOutbox(site: string): Promise<number> {
     let n = 0;
     for (;;) {
-      const { alerts, confirm } = await this.d.store.peekOutbox(site, 5000);
-      if (!alerts.length) return n;
-      if (this.d.publish) await sendChunked(this.d.producer, this.d.topics.alerts, alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })));
-      await confirm();
-      n += alerts.length;
+      const entries = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000 });
+      if (!entries.length) return n;
+      n += await this.publishOutbox(site, entries, 'new');
     }
+  }
+
+  /**
+   * Publishes outbox entries that were read and never acknowledged: this consumer's own
+   * (with `own`, at start: a previous run under the same name died between publishing and
+   * acknowledging) and other consumers' idle for OUTBOX_CLAIM_IDLE_MS (they died). Readers
+   * of the alerts topic keep the highest version of each alert, so a repeat is harmless.
+   */
+  async recoverOutbox(site: string, opts: { own?: boolean } = {}): Promise<number> {
+    let n = 0;
+    if (opts.own) {
+      for (;;) {
+        const mine = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000, pending: true });
+        if (!mine.length) break;
+        n += await this.publishOutbox(site, mine, 'recovered');
+      }
+    }
+    for (;;) {
+      const claimed = await this.d.store.claimOutbox(site, this.outboxConsumer, OUTBOX_CLAIM_IDLE_MS, 5000);
+      if (!claimed.length) break;
+      n += await this.publishOutbox(site, claimed, 'claimed');
+    }
+    if (n) this.d.logger.warn({ site, count: n }, 'published alert changes another run read but had not confirmed');
+    return n;
+  }
+
+  private async publishOutbox(site: string, entries: OutboxEntry[], read: 'new' | 'recovered' | 'claimed'): Promise<number> {
+    const alerts = entries.flatMap((e) => (e.alert ? [e.alert] : []));
+    if (this.d.publish && alerts.length) {
+      await sendChunked(this.d.producer, this.d.topics.alerts, alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })));
+      this.alertsPublished?.inc({ read }, alerts.length);
+    }
+    await this.d.store.ackOutbox(site, entries.map((e) => e.id));
+    return alerts.length;
   }
 
   private count(outcome: keyof FlowEngine['stats']): void {

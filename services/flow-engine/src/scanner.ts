@@ -70,6 +70,7 @@ export class Scanner {
         }
       }
       if (wards.size) await this.d.engine.publishBoards(new Map([[site, wards]]));
+      await this.d.engine.recoverOutbox(site);
       await this.d.engine.drainOutbox(site);
       if (this.d.expireParked !== false) await this.expireParked(site, now);
     }

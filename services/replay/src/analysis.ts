@@ -65,7 +65,7 @@ export async function compareWithLive(live: FlowStore, sandbox: FlowStore, repla
   const liveClock = Math.min(...liveClocks.map((c) => c ?? Number.POSITIVE_INFINITY));
   const watermark = Math.min(replayWatermark, liveClock);
   const norm = async (s: FlowStore) => {
-    const dump = await s.dump({ exclude: /:(clock|outbox)$|:a:/ });
+    const dump = await s.dump({ exclude: /:(clock|outbox|aout)$|:a:/ });
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(dump)) {
       const key = k.replace(s.keys.prefix, '<p>');

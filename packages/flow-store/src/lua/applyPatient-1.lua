@@ -15,6 +15,8 @@
              "sadd" member | "srem" member | "hsetnx" field value
              "ack" ackJSON outboxKeyIndex (alert key)
              "resolve" resolvedAt "alertsIndexKeyIndex,outboxKeyIndex" (alert key)
+           An acknowledged or resolved alert gets the next version and is added to
+           the site's alert outbox stream (field 'a'), in the same transaction.
              "rpush" value
 
   Returns  -1 when this offset was already applied (nothing changed),
@@ -66,9 +68,10 @@ for i = 4, #ARGV, 4 do
       local alert = cjson.decode(raw)
       if alert['acknowledged'] == nil then
         alert['acknowledged'] = cjson.decode(op[3])
+        alert['version'] = (tonumber(alert['version']) or 1) + 1
         local out = cjson.encode(alert)
-        redis.call('SET', key, out)
-        redis.call('RPUSH', KEYS[tonumber(op[4])], out)
+        redis.call('SET', key, out, 'KEEPTTL')
+        redis.call('XADD', KEYS[tonumber(op[4])], '*', 'a', out)
       end
     end
   elseif kind == 'resolve' then
@@ -77,13 +80,14 @@ for i = 4, #ARGV, 4 do
       local alert = cjson.decode(raw)
       if alert['resolvedAt'] == nil then
         alert['resolvedAt'] = tonumber(op[3])
+        alert['version'] = (tonumber(alert['version']) or 1) + 1
         local out = cjson.encode(alert)
         local idx = {}
         for v in string.gmatch(op[4], '[^,]+') do idx[#idx + 1] = tonumber(v) end
         -- Kept 30 days for the audit trail, out of the active index at once.
         redis.call('SET', key, out, 'PX', 2592000000)
         redis.call('ZREM', KEYS[idx[1]], alert['alertId'])
-        redis.call('RPUSH', KEYS[idx[2]], out)
+        redis.call('XADD', KEYS[idx[2]], '*', 'a', out)
       end
     end
   else

@@ -5,10 +5,10 @@
   KEYS[1]  alert key (JSON)
   KEYS[2]  site alert index (sorted set, score = becameTrueAt)
   KEYS[3]  due clocks (sorted set)
-  KEYS[4]  outbox list (alerts waiting for Kafka)
+  KEYS[4]  alert outbox stream (alert changes waiting for Kafka; field 'a' = alert JSON)
   KEYS[5]  counters hash of the alert's scope (ward or team), for its seq
 
-  ARGV[1]  alert JSON
+  ARGV[1]  alert JSON (version 1)
   ARGV[2]  alert id
   ARGV[3]  becameTrueAt
   ARGV[4]  due member to remove
@@ -18,7 +18,7 @@
 redis.call('ZREM', KEYS[3], ARGV[4])
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-  redis.call('RPUSH', KEYS[4], ARGV[1])
+  redis.call('XADD', KEYS[4], '*', 'a', ARGV[1])
   redis.call('HINCRBY', KEYS[5], 'seq', 1)
   return 1
 end

@@ -464,6 +464,8 @@ export class LiveBoard {
 
   private onAlert(a: Alert): void {
     if (this.s.site && a.site !== this.s.site) return;
+    // A change older than the one shown (delivery is at least once, versions order it).
+    if ((this.s.alerts.get(a.alertId)?.version ?? 0) > (a.version ?? 1)) return;
     const alerts = new Map(this.s.alerts);
     if (a.resolvedAt !== undefined) {
       // The condition stopped holding (discharged, followed up, answered): off the feed.
