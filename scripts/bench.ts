@@ -7,9 +7,7 @@ import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
-import { EventTimeClock } from '../services/flow-engine/src/clock';
-import { replay } from '../services/replay/src/replay';
-import { FlowEngine } from '../services/flow-engine/src/engine';
+import { EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 

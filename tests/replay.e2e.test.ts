@@ -6,8 +6,8 @@ import { DEFAULT_THRESHOLDS, emptyPatient, evolve, facts } from '@pfm/flow-domai
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { compareWithLive, diffAlerts, boardAt, replay, type ReplayDeps } from '@pfm/replay';
-import { buildApi } from '@pfm/replay/src/api';
+import { compareWithLive, diffAlerts, boardAt, replay, type ReplayDeps } from '@pfm/flow-processing';
+import { buildApi } from '@pfm/replay';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { DEFAULT_WARDS, postEvents, startProduct, type ProductUnderTest } from './support/stack';
 

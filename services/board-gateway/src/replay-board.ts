@@ -1,5 +1,5 @@
 // Time travel for the board: the board as it was at T, computed by replaying the flow log
-// into a throwaway sandbox (see @pfm/replay). One replay at a time per gateway (a promise
+// into a throwaway sandbox (see @pfm/flow-processing). One replay at a time per gateway (a promise
 // queue), the last RESULT_CACHE results kept in memory by (at, basis), and the sandbox's
 // keys cleared as soon as the board has been read from it.
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import type { FlowEvent } from '@pfm/contracts';
 import { FlowStore, Keys } from '@pfm/flow-store';
 import type { FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
-import { boardAt, replay, sandboxPrefix, type BoardAt } from '@pfm/replay';
+import { boardAt, replay, sandboxPrefix, type BoardAt } from '@pfm/flow-processing';
 
 export type Basis = 'shown' | 'known';
 

@@ -4,9 +4,7 @@ import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka } from '@pfm/kafka-runtime';
 import { createLogger, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
-import { EventTimeClock, WallClock } from './clock';
-import { FlowEngine } from './engine';
-import { Scanner } from './scanner';
+import { EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });

@@ -8,9 +8,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys } from '@pfm/flow-store';
-import { boardAt } from './analysis';
+import { boardAt, replay, sandboxPrefix, type ReplayResult } from '@pfm/flow-processing';
 import type { ReplayContext } from './context';
-import { replay, sandboxPrefix, type ReplayResult } from './replay';
 
 const instant = z.union([z.number().int(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const startSchema = z.strictObject({

@@ -2,9 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadThresholds } from '@pfm/flow-store';
-import { boardAt, compareWithLive, diffAlerts } from './analysis';
+import { boardAt, compareWithLive, diffAlerts, replay, sandboxPrefix, type ReplayOptions } from '@pfm/flow-processing';
 import { openContext, type ReplayContext } from './context';
-import { replay, type ReplayOptions } from './replay';
 import { rebuildLive } from './rebuild';
 
 const time = (v: string): number => {
@@ -110,7 +109,6 @@ export function program(): Command {
       const ctx = await openContext();
       try {
         const { FlowStore, Keys } = await import('@pfm/flow-store');
-        const { sandboxPrefix } = await import('./replay');
         const n = await new FlowStore(ctx.redis, new Keys(sandboxPrefix(name)), ctx.registry, ctx.live.thresholds).clear();
         console.log(`dropped ${n} keys of sandbox ${name}`);
       } finally { await ctx.close(); }

@@ -5,7 +5,7 @@ import { commonEnv, loadConfig } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { createKafka, createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import type { ReplayDeps } from './replay';
+import type { ReplayDeps } from '@pfm/flow-processing';
 
 export interface ReplayContext extends ReplayDeps {
   live: FlowStore;

@@ -1,2 +1,2 @@
-export * from './replay';
-export * from './analysis';
+export * from './api';
+export * from './context';

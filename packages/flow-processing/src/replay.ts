@@ -8,7 +8,9 @@ import type { Redis } from 'ioredis';
 import { topicSpecs, topicsFor, TOPICS, type FlowEvent } from '@pfm/contracts';
 import type { Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys, type WardRegistry } from '@pfm/flow-store';
-import { EventTimeClock, FlowEngine, Scanner } from '@pfm/flow-engine';
+import { EventTimeClock } from './clock';
+import { FlowEngine } from './engine';
+import { Scanner } from './scanner';
 import { ensureTopics, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 

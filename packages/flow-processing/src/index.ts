@@ -1,3 +1,5 @@
 export * from './clock';
 export * from './engine';
 export * from './scanner';
+export * from './replay';
+export * from './analysis';
