@@ -2,6 +2,7 @@
 // rate of the same topic (no-op handler), measured in the same run on the same machine,
 // and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
 import { cpus, totalmem } from 'node:os';
+import type { Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
@@ -35,7 +36,17 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
     let engineMs = 0;
     let engineRate = 0;
     let memBefore = 0;
+    const alerts = { published: 0, distinct: 0, expected: 0 };
     if (!opts.replayOnly) {
+      // Every alert change the engine publishes, read back from the alerts topic.
+      const changes = new Set<string>();
+      let published = 0;
+      const reader = kafka.consumer({ groupId: `${ns}-alerts` });
+      await reader.connect();
+      await reader.subscribe({ topic: t.alerts, fromBeginning: true });
+      await reader.run({ eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) { const a = JSON.parse(m.value!.toString()) as Alert; published += 1; changes.add(`${a.alertId}@${a.version ?? 1}`); }
+      } });
       // The engine, with state in Redis, from the same topic.
       memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
       const logger = createLogger('bench');
@@ -45,7 +56,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       let engineStart = 0;
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
-        topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts },
+        topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq },
         afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
       });
       const startedAt = Date.now();
@@ -55,6 +66,19 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       await engine.stop();
       engineRate = total / (engineMs / 1000);
       log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
+      // Expected: every version of every alert Redis holds (raised = 1, each later change + 1).
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', store.keys.alert('RXT', '*'), 'COUNT', 2000);
+        cursor = next;
+        if (keys.length) for (const raw of await redis.mget(...keys)) if (raw) alerts.expected += (JSON.parse(raw) as Alert).version ?? 1;
+      } while (cursor !== '0');
+      const high = await scratch.admin.fetchTopicOffsets(t.alerts);
+      const onTopic = high.reduce((n, p) => n + Number(p.high), 0);
+      await waitFor(() => published >= onTopic, { timeoutMs: 120000, what: 'the alerts topic read to its end' });
+      await reader.disconnect();
+      Object.assign(alerts, { published, distinct: changes.size });
+      log(`alerts: ${alerts.published} changes published, ${alerts.distinct} distinct, ${alerts.expected} expected from Redis: ${alerts.published === alerts.distinct && alerts.distinct === alerts.expected ? 'EQUAL' : 'NOT EQUAL'}`);
     }
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 
@@ -75,6 +99,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
       replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
       redisBytesPerPatient: Math.round(perPatient), patients, admitted,
+      alertsPublished: alerts.published, alertsDistinct: alerts.distinct, alertsExpected: alerts.expected,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     };
   } finally {
@@ -90,6 +115,8 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--replay-only')) log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
   log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
   console.log(JSON.stringify(r));
+  // Lost or repeated alerts make the run fail, whatever the speed.
+  if (r.alertsPublished !== r.alertsDistinct || r.alertsDistinct !== r.alertsExpected) process.exit(1);
 }
 
 if (require.main === module) main().catch((e: unknown) => { console.error(e); process.exit(1); });

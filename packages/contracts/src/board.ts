@@ -99,6 +99,8 @@ export const rejectSchema = z.strictObject({
   rawEncoding: z.enum(['utf8', 'base64']),
   eventId: z.string().optional(),
   redriveOf: z.string().optional(),
+  /** Where a dead-lettered flow event sits in the log (engine dead letters only). */
+  source: z.strictObject({ topic: z.string(), partition: z.number().int(), offset: z.string() }).optional(),
 });
 export type Reject = z.infer<typeof rejectSchema>;
 

@@ -4,10 +4,12 @@ export const TOPICS = {
   ingestRejects: 'pfm.ingest-rejects.v1',
   boardUpdates: 'pfm.board-updates.v1',
   alerts: 'pfm.alerts.v1',
+  /** Flow events the engine can never apply (undecodable, breaking the contract, refused by Redis). */
+  flowEventsDlq: 'pfm.flow-events.dlq.v1',
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
-export type TopicSet = { flowEvents: string; ingestRejects: string; boardUpdates: string; alerts: string };
+export type TopicSet = { flowEvents: string; ingestRejects: string; boardUpdates: string; alerts: string; flowEventsDlq: string };
 
 /**
  * Topic names under an optional namespace ("<ns>.pfm.flow-events.v1"): replay sandboxes
@@ -15,15 +17,15 @@ export type TopicSet = { flowEvents: string; ingestRejects: string; boardUpdates
  */
 export function topicsFor(namespace = ''): TopicSet {
   const p = namespace ? `${namespace}.` : '';
-  return { flowEvents: p + TOPICS.flowEvents, ingestRejects: p + TOPICS.ingestRejects, boardUpdates: p + TOPICS.boardUpdates, alerts: p + TOPICS.alerts };
+  return { flowEvents: p + TOPICS.flowEvents, ingestRejects: p + TOPICS.ingestRejects, boardUpdates: p + TOPICS.boardUpdates, alerts: p + TOPICS.alerts, flowEventsDlq: p + TOPICS.flowEventsDlq };
 }
 
 export interface TopicSpec { topic: string; numPartitions: number; configEntries: { name: string; value: string }[] }
 
 /**
  * Retention: the flow-event log is the source of truth (replay and rebuild read it
- * from the beginning), so it is kept forever by default; rejects are kept 90 days for
- * re-drive; board updates and alerts are derived and kept 7 / 30 days.
+ * from the beginning), so it is kept forever by default; rejects and dead letters are
+ * kept 90 days for re-drive; board updates and alerts are derived and kept 7 / 30 days.
  */
 export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number; namespace?: string } = {}): TopicSpec[] {
   const partitions = opts.partitions ?? 6;
@@ -34,5 +36,6 @@ export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: n
     { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
     { topic: t.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
     { topic: t.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
+    { topic: t.flowEventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
   ];
 }

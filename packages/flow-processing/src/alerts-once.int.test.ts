@@ -15,7 +15,7 @@ import { Scanner } from './scanner';
 describe('alert outbox under concurrent drains', () => {
   const ns = uniqueName('alerts-once');
   const t = topicsFor(ns);
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
   const logger = createLogger('alerts-once-test');
   logger.level = 'warn';
   const keys = new Keys(ns.replace(/-/g, '_'));

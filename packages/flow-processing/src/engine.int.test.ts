@@ -20,7 +20,7 @@ const registry = new WardRegistry([
 describe('flow-engine on the real stack', () => {
   const ns = uniqueName('engine');
   const t = topicsFor(ns);
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
   const logger = createLogger('engine-test');
   logger.level = 'warn';
   let kafka: Kafka;

@@ -9,14 +9,18 @@
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { BoardUpdate, FlowEvent, Reject } from '@pfm/contracts';
+import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
-import { sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import type { Clock } from './clock';
 
-export interface EngineTopics { flowEvents: string; rejects: string; boardUpdates: string; alerts: string }
+export interface EngineTopics {
+  flowEvents: string; rejects: string; boardUpdates: string; alerts: string;
+  /** Events that can never apply (undecodable, breaking the contract, refused by Redis), with partition and offset. */
+  deadLetters: string;
+}
 
 export interface EngineDeps {
   kafka: Kafka;
@@ -64,7 +68,7 @@ export class FlowEngine {
   private readonly rebuilds;
   private readonly alertsPublished;
   private readonly outboxConsumer: string;
-  readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
+  readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0, dead_lettered: 0 };
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
@@ -159,13 +163,17 @@ export class FlowEngine {
   /** Applies a run of messages from one partition in order. Exposed for replay and tests. */
   async processMessages(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
     const { store } = this.d;
-    const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null; error?: string }[] = [];
+    const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null }[] = [];
+    const deadLetters: Reject[] = [];
+    const poison = (m: { offset: string; raw: Buffer | null }, reason: string, detail: string, e?: FlowEvent) => {
+      deadLetters.push({ ...this.reject(`dlq:${topic}:${partition}:${m.offset}`, reason, detail, e ? null : m.raw, e), source: { topic, partition, offset: m.offset } });
+      this.count('dead_lettered');
+    };
     for (const m of messages) {
-      try {
-        decoded.push({ offset: m.offset, event: await this.d.codec.decode(m.value!), raw: m.value });
-      } catch (e) {
-        decoded.push({ offset: m.offset, raw: m.value, error: (e as Error).message });
-      }
+      const d = { offset: m.offset, raw: m.value };
+      const outcome = await this.decode(m.value);
+      if (outcome.ok) decoded.push({ ...d, event: outcome.event });
+      else poison(d, outcome.reason, outcome.detail, outcome.event);
     }
     // Load every patient of the batch not in the cache, in one round trip.
     const missing = new Map<string, { site: string; patientId: string }>();
@@ -186,43 +194,21 @@ export class FlowEngine {
     const changes = new Map<string, { eventId: string; type: string; spellId?: string }>();
     const sites = new Set<string>();
     const offsetField = `${topic}:${partition}`;
-    for (const d of decoded) {
-      if (!d.event) {
-        rejects.push(this.reject(`engine:${topic}:${partition}:${d.offset}`, 'undecodable event on the flow topic', d.error ?? '', d.raw));
-        this.count('rejected');
-        continue;
+    // Which event each queued Redis command belongs to (a command Redis refuses poisons only its event).
+    const owners: number[] = [];
+    for (const [i, d] of decoded.entries()) {
+      try {
+        this.planEvent(pipeline, d as { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField, partition, { rejects, touched, changes, sites });
+      } catch (err) {
+        // A bug or data the rules cannot handle: this event only goes aside, its offset
+        // recorded as passed over, and the partition moves on.
+        const e = d.event!;
+        this.cache.delete(`${e.site}/${e.patientId}`);
+        poison(d, 'the flow rules could not apply this event', (err as Error).message, e);
+        const none = store.derive(e.site, e.patientId, fold([]).view);
+        store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: none, after: none, state: null, offsetField, offset: d.offset }));
       }
-      const e = d.event;
-      sites.add(e.site);
-      this.d.clock.observe(e.occurredAt, partition);
-      const k = `${e.site}/${e.patientId}`;
-      const cached = this.cache.get(k)!;
-      if (this.d.accept && !this.d.accept(e)) {
-        store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: cached.derived, after: cached.derived, state: null, offsetField, offset: d.offset }));
-        continue;
-      }
-      this.fireDueClocks(pipeline, e, cached, touched);
-      // Parking time on the engine's clock: wall time live, event time in replay and demos.
-      const r = evolve(cached.state, e, this.d.clock.now());
-      const changed = r.outcome.kind !== 'duplicate';
-      const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
-      const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
-      const plan = store.planApply({
-        site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
-        offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt,
-      });
-      store.queueApply(pipeline, plan);
-      this.cache.delete(k); // re-insert: the Map's order is then least recently used first
-      this.cache.set(k, { state: r.state, derived });
-      this.count(r.outcome.kind);
-      if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
-      if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
-      for (const scope of plan.scopes) {
-        if (!scope.startsWith('ward:')) continue;
-        if (!touched.has(e.site)) touched.set(e.site, new Set());
-        touched.get(e.site)!.add(scope.slice(5));
-        changes.set(`${e.site}/${scope.slice(5)}`, { eventId: e.eventId, type: e.type, spellId: (e.payload as { spellId?: string }).spellId });
-      }
+      while (owners.length < (pipeline as unknown as { length: number }).length) owners.push(i);
     }
     for (const site of sites) await store.noteSite(site);
     for (const key of this.cache.keys()) {
@@ -230,16 +216,93 @@ export class FlowEngine {
       this.cache.delete(key);
     }
     const results = (await pipeline.exec()) ?? [];
-    for (const [err, res] of results) {
-      if (err) throw err;
+    const refused = new Set<number>();
+    for (const [j, [err, res]] of results.entries()) {
+      if (err) {
+        // Redis answered, and refused this command: the data, not the connection.
+        if ((err as Error).name !== 'ReplyError') throw err;
+        const i = owners[j]!;
+        if (refused.has(i)) continue;
+        refused.add(i);
+        const d = decoded[i]!;
+        this.cache.delete(`${d.event!.site}/${d.event!.patientId}`);
+        this.d.logger.error({ partition, offset: d.offset, err: (err as Error).message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
+        poison(d, 'Redis refused the change this event makes', (err as Error).message, d.event);
+        continue;
+      }
       if (res === -1) this.stats.redelivered += 1;
     }
     if (!this.d.publish) return;
+    if (deadLetters.length) {
+      await sendChunked(this.d.producer, this.d.topics.deadLetters, deadLetters.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
+    }
     if (rejects.length) {
       await sendChunked(this.d.producer, this.d.topics.rejects, rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
     }
     await this.publishBoards(touched, changes);
     for (const site of sites) await this.drainOutbox(site);
+  }
+
+  /**
+   * Decodes one message. Bad data (no magic byte, a schema id the registry does not
+   * know, a body that does not fit the schema or the contract) is an outcome; the
+   * registry being unreachable is thrown as retriable, so the batch is retried with
+   * back-off instead of events being set aside while it is down.
+   */
+  private async decode(value: Buffer | null): Promise<{ ok: true; event: FlowEvent } | { ok: false; reason: string; detail: string; event?: FlowEvent }> {
+    if (!value || value.length === 0) return { ok: false, reason: 'empty message on the flow topic', detail: '' };
+    let event: FlowEvent;
+    try {
+      event = await this.d.codec.decode(value);
+    } catch (err) {
+      if (isRetriableDecodeError(err)) throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
+      return { ok: false, reason: 'undecodable event on the flow topic', detail: (err as Error).message };
+    }
+    const valid = flowEventSchema.safeParse(event);
+    if (!valid.success) {
+      return { ok: false, reason: 'event breaks the flow-event contract', event, detail: valid.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ').slice(0, 2000) };
+    }
+    return { ok: true, event };
+  }
+
+  /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
+  private planEvent(
+    pipeline: ChainableCommander, d: { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField: string, partition: number,
+    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string> },
+  ): void {
+    const { store } = this.d;
+    const { rejects, touched, changes, sites } = out;
+    const e = d.event;
+    sites.add(e.site);
+    this.d.clock.observe(e.occurredAt, partition);
+    const k = `${e.site}/${e.patientId}`;
+    const cached = this.cache.get(k)!;
+    if (this.d.accept && !this.d.accept(e)) {
+      store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: cached.derived, after: cached.derived, state: null, offsetField, offset: d.offset }));
+      return;
+    }
+    this.fireDueClocks(pipeline, e, cached, touched);
+    // Parking time on the engine's clock: wall time live, event time in replay and demos.
+    const r = evolve(cached.state, e, this.d.clock.now());
+    const changed = r.outcome.kind !== 'duplicate';
+    const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
+    const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
+    const plan = store.planApply({
+      site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
+      offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt,
+    });
+    store.queueApply(pipeline, plan);
+    this.cache.delete(k); // re-insert: the Map's order is then least recently used first
+    this.cache.set(k, { state: r.state, derived });
+    this.count(r.outcome.kind);
+    if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
+    if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
+    for (const scope of plan.scopes) {
+      if (!scope.startsWith('ward:')) continue;
+      if (!touched.has(e.site)) touched.set(e.site, new Set());
+      touched.get(e.site)!.add(scope.slice(5));
+      changes.set(`${e.site}/${scope.slice(5)}`, { eventId: e.eventId, type: e.type, spellId: (e.payload as { spellId?: string }).spellId });
+    }
   }
 
   /**

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
   const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts };
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
   const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });

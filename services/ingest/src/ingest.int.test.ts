@@ -227,4 +227,28 @@ describe('rejects and re-drive', () => {
       await second.stop({ keepTopics: true });
     }
   });
+
+  it('lists the engine\'s dead letters beside the rejects, and re-drives one with a correction', async () => {
+    const id = `${run}-dlq`;
+    const broken = { eventId: id, type: 'patient.admitted', occurredAt: Date.now() - 60_000, recordedAt: Date.now(), site: 'not a site!', patientId: `P-${id}`, sourceSystem: 'PAS', channel: 'hl7v2', payload: { spellId: `S-${id}`, ward: 'OAK' } };
+    // As the engine writes it: the event, why it can never apply, and where it sat in the log.
+    const letter: Reject = {
+      rejectId: `dlq:${t.ingest.topics.flowEvents}:0:42`, stage: 'engine', channel: 'hl7v2', sourceSystem: 'PAS', receivedAt: Date.now(), reason: 'event breaks the flow-event contract',
+      errors: [{ path: '', message: 'site: Invalid string: must match pattern' }], raw: JSON.stringify(broken), rawEncoding: 'utf8', eventId: id,
+      source: { topic: t.ingest.topics.flowEvents, partition: 0, offset: '42' },
+    };
+    const producer = t.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: t.ingest.topics.flowEventsDlq, messages: [{ key: letter.rejectId, value: JSON.stringify(letter) }] });
+    await producer.disconnect();
+    const listed = await waitFor(async () => {
+      const r = (await (await fetch(`${t.ingest.httpUrl}/v1/rejects?stage=engine&limit=100`)).json()) as { rejects: Reject[] };
+      return r.rejects.find((x) => x.rejectId === letter.rejectId);
+    }, { what: 'the dead letter listed' });
+    expect(listed).toMatchObject({ reason: 'event breaks the flow-event contract', source: { partition: 0, offset: '42' } });
+    const r = await fetch(`${t.ingest.httpUrl}/v1/rejects/${encodeURIComponent(letter.rejectId)}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ...broken, site: 'RXT' }) });
+    expect(r.status).toBe(200);
+    const [again] = await eventsWith(`${id}~rd`, 1, 'the re-driven event');
+    expect(again).toMatchObject({ site: 'RXT', channel: 'redrive', type: 'patient.admitted' });
+  });
 });

@@ -66,17 +66,17 @@ export class RejectIndex {
   }
 }
 
-/** Feeds a RejectIndex from the rejects topic. */
+/** Feeds a RejectIndex from the rejects topic and the engine's dead-letter topic. */
 export class RejectFeed {
   private consumer: Consumer | undefined;
   private caughtUp = false;
-  constructor(private readonly kafka: Kafka, private readonly topic: string, private readonly index: RejectIndex, private readonly logger: Logger, private readonly groupId: string) {}
+  constructor(private readonly kafka: Kafka, private readonly topics: string[], private readonly index: RejectIndex, private readonly logger: Logger, private readonly groupId: string) {}
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER } });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {

@@ -77,7 +77,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
     topics: { flowEvents: topics.flowEvents, rejects: topics.ingestRejects }, timeoutMs: config.PFM_PUBLISH_TIMEOUT_MS, onReject: (r) => rejects.add(r),
   });
   // A group of its own per process, never committed: every instance reads every reject from the start.
-  const feed = new RejectFeed(kafka, topics.ingestRejects, rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const feed = new RejectFeed(kafka, [topics.ingestRejects, topics.flowEventsDlq], rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await feed.start();
 
   const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, registrySites(config.PFM_WARDS_FILE));

@@ -22,6 +22,18 @@
   Returns  -1 when this offset was already applied (nothing changed),
            otherwise the number of ops applied.
 ]]
+-- Check every op before writing anything: a script that fails half way would leave a
+-- half-applied change (Redis does not roll back a script's writes).
+local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, ack = true, resolve = true }
+for i = 4, #ARGV, 4 do
+  local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
+  if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
+  if not idx or not KEYS[idx] then return redis.error_reply('op ' .. kind .. ' names no key') end
+  if kind == 'hincr' and not tonumber(ARGV[i + 3]) then return redis.error_reply('hincr by a non-number') end
+  if kind == 'zadd' and not tonumber(ARGV[i + 3]) then return redis.error_reply('zadd with a non-number score') end
+  if kind == 'resolve' and not tonumber(ARGV[i + 2]) then return redis.error_reply('resolve at a non-number time') end
+end
+
 local offsetField = ARGV[1]
 if offsetField ~= '' then
   local last = redis.call('HGET', KEYS[2], offsetField)

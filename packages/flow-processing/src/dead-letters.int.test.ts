@@ -1,0 +1,100 @@
+// Poison events never stall a partition: events that can never apply go to the
+// dead-letter topic with the reason, partition and offset; every good event around them
+// is applied. Real Kafka, registry and Redis.
+import Redis from 'ioredis';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { flowEventSchema, partitionKey, rejectSchema, topicSpecs, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createLogger } from '@pfm/observability';
+import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
+import { EventTimeClock } from './clock';
+import { FlowEngine } from './engine';
+
+describe('dead letters', () => {
+  const ns = uniqueName('dlq');
+  const t = topicsFor(ns);
+  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
+  const logger = createLogger('dlq-test');
+  logger.level = 'fatal';
+  const keys = new Keys(ns.replace(/-/g, '_'));
+  let kafka: Kafka;
+  let redis: Redis;
+  let store: FlowStore;
+  let producer: ReturnType<typeof createProducer>;
+  let reader: Consumer;
+  let engine: FlowEngine;
+  const dead: Reject[] = [];
+  const good = syntheticEvents({ total: 10_000, seed: 5 });
+
+  beforeAll(async () => {
+    const env = await requireStack();
+    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
+    await admin.disconnect();
+    redis = new Redis(env.redisUrl);
+    store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
+    const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
+    await codec.init();
+    producer = createProducer(kafka);
+    await producer.connect();
+    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    await reader.connect();
+    await reader.subscribe({ topic: t.flowEventsDlq, fromBeginning: true });
+    await reader.run({ eachMessage: async ({ message }) => { dead.push(rejectSchema.parse(JSON.parse(message.value!.toString()))); } });
+
+    // Poison, in the middle of the good events, in the partition of a patient who has good events too.
+    const victim = good[5000]!;
+    const key = partitionKey(victim);
+    const contractBreaker: FlowEvent = { ...victim, eventId: 'poison-contract', site: 'not a site!' };
+    await sendFlowEvents(producer, codec, good.slice(0, 5000), t.flowEvents);
+    await producer.send({ topic: t.flowEvents, messages: [
+      { key, value: Buffer.from('plain text, no magic byte') },
+      { key, value: Buffer.concat([Buffer.from([0, 0, 0x0f, 0x42, 0x3f]), Buffer.from('unknown schema id')]) },
+      { key, value: await codec.encode(contractBreaker) },
+    ] });
+    await sendFlowEvents(producer, codec, good.slice(5000), t.flowEvents);
+
+    engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, topics, publish: true });
+    await engine.start();
+    await waitFor(() => dead.length >= 3 && engine.stats.applied + engine.stats.duplicate + engine.stats.parked + engine.stats.rejected + engine.stats.expired >= good.length, { timeoutMs: 120_000, what: 'every good event processed and the poison dead-lettered' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await engine?.stop();
+    await reader?.disconnect();
+    await producer?.disconnect();
+    await store?.clear();
+    redis?.disconnect();
+  });
+
+  it('the synthetic events themselves keep the contract', () => {
+    expect(good.filter((e) => !flowEventSchema.safeParse(e).success)).toEqual([]);
+  });
+
+  it('sets each poison event aside with its reason, partition and offset', () => {
+    expect(dead.map((d) => d.reason).sort()).toEqual(['event breaks the flow-event contract', 'undecodable event on the flow topic', 'undecodable event on the flow topic']);
+    for (const d of dead) {
+      expect(d).toMatchObject({ stage: 'engine', source: { topic: t.flowEvents, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/) } });
+      expect(d.rejectId).toBe(`dlq:${t.flowEvents}:${d.source!.partition}:${d.source!.offset}`);
+    }
+    const contract = dead.find((d) => d.reason === 'event breaks the flow-event contract')!;
+    expect(contract.eventId).toBe('poison-contract');
+    expect(contract.errors[0]!.message).toMatch(/^site:/);
+    expect(dead.some((d) => d.errors[0]?.message.includes('not found'))).toBe(true);
+    expect(engine.stats.dead_lettered).toBe(3);
+  });
+
+  it('applies every good event, before and after the poison', async () => {
+    const patients = new Set(good.map((e) => e.patientId));
+    let n = 0;
+    for (const id of patients) if (await store.patient('RXT', id)) n += 1;
+    expect(n).toBe(patients.size);
+    const last = good[good.length - 1]!;
+    const state = await store.patient('RXT', last.patientId);
+    expect(state!.events.some((e) => e.eventId === last.eventId)).toBe(true);
+  });
+});
