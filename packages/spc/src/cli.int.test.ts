@@ -75,13 +75,15 @@ describe('pfm spc', () => {
     expect(out.series[0]!.points[4]!.pointType).toBe('special_cause_concern');
   });
 
-  it('--rebase (repeated) and --fix-after', () => {
+  it('--rebase (repeated, every group, first point on or after the date) and --fix-after', () => {
     const vals = [9, 11, 10, 50, 19, 21, 20, 70, 29, 31, 30, 0];
-    const csv = file(`date,value\n${vals.map((v, i) => `2026-01-${String(i + 1).padStart(2, '0')},${v}`).join('\n')}\n`);
-    const out = JSON.parse(run([csv, '--json', '--fix-after', '3', '--rebase', '2026-01-05', '--rebase', '2026-01-08T', '--rebase', '2026-01-09']).out || '{}') as Partial<Out>;
-    expect(out.series).toBeUndefined(); // 2026-01-08T is refused (below); now a good run:
-    const ok = JSON.parse(run([csv, '--json', '--fix-after', '3', '--rebase', '2026-01-05', '--rebase', '2026-01-09']).out) as Out;
-    expect(ok.series[0]!.points.map((p) => p.mean)).toEqual([10, 10, 10, 10, 20, 20, 20, 20, 30, 30, 30, 30]);
+    // No point on 2026-01-05: the first rebase starts the segment at 2026-01-06 (value 19).
+    const d = (i: number) => `2026-01-${String(i < 4 ? i + 1 : i + 2).padStart(2, '0')}`;
+    const rows = vals.flatMap((v, i) => [`a,${d(i)},${v}`, `b,${d(i)},${v * 10}`]);
+    const csv = file(`g,date,value\n${rows.join('\n')}\n`);
+    const out = JSON.parse(run([csv, '--json', '--group-col', 'g', '--fix-after', '3', '--rebase', '2026-01-05', '--rebase', '2026-01-10']).out) as Out;
+    expect(out.series[0]!.points.map((p) => p.mean)).toEqual([10, 10, 10, 10, 20, 20, 20, 20, 30, 30, 30, 30]);
+    expect(out.series[1]!.points.map((p) => p.mean)).toEqual([100, 100, 100, 100, 200, 200, 200, 200, 300, 300, 300, 300]);
   });
 
   it('without --json prints the same as CSV', () => {
