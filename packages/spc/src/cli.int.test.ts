@@ -76,14 +76,19 @@ describe('pfm spc', () => {
   });
 
   it('--rebase (repeated, every group, first point on or after the date) and --fix-after', () => {
-    const vals = [9, 11, 10, 50, 19, 21, 20, 70, 29, 31, 30, 0];
-    // No point on 2026-01-05: the first rebase starts the segment at 2026-01-06 (value 19).
-    const d = (i: number) => `2026-01-${String(i < 4 ? i + 1 : i + 2).padStart(2, '0')}`;
+    // Three segments of 13 points: 12 alternating mean -/+ 1, then a point 50 higher that
+    // would move the mean if the limits were not fixed after 12.
+    const seg = (m: number) => [...Array.from({ length: 12 }, (_, i) => (i % 2 ? m + 1 : m - 1)), m + 50];
+    const vals = [...seg(10), ...seg(20), ...seg(30)];
+    // Daily from 2026-01-01, but no point on 2026-01-14: the first rebase starts at 01-15.
+    const d = (i: number) => new Date(Date.UTC(2026, 0, i < 13 ? i + 1 : i + 2)).toISOString().slice(0, 10);
     const rows = vals.flatMap((v, i) => [`a,${d(i)},${v}`, `b,${d(i)},${v * 10}`]);
     const csv = file(`g,date,value\n${rows.join('\n')}\n`);
-    const out = JSON.parse(run([csv, '--json', '--group-col', 'g', '--fix-after', '3', '--rebase', '2026-01-05', '--rebase', '2026-01-10']).out) as Out;
-    expect(out.series[0]!.points.map((p) => p.mean)).toEqual([10, 10, 10, 10, 20, 20, 20, 20, 30, 30, 30, 30]);
-    expect(out.series[1]!.points.map((p) => p.mean)).toEqual([100, 100, 100, 100, 200, 200, 200, 200, 300, 300, 300, 300]);
+    const out = JSON.parse(run([csv, '--json', '--group-col', 'g', '--fix-after', '12', '--rebase', '2026-01-14', '--rebase', d(26)]).out) as Out;
+    const means = (k: number) => out.series[k]!.points.map((p) => p.mean);
+    expect(means(0)).toEqual([...Array(13).fill(10), ...Array(13).fill(20), ...Array(13).fill(30)]);
+    expect(means(1)).toEqual([...Array(13).fill(100), ...Array(13).fill(200), ...Array(13).fill(300)]);
+    expect(out.series[0]!.points[12]!.pointType).toBe('special_cause_improvement');
   });
 
   it('without --json prints the same as CSV', () => {
@@ -119,7 +124,7 @@ describe('pfm spc', () => {
   });
 
   it.each([
-    [['--fix-after', '1'], /--fix-after.*whole number >= 2/],
+    [['--fix-after', '11'], /--fix-after.*whole number >= 12/],
     [['--improvement', 'up'], /Allowed choices are increase, decrease, neutral/],
     [['--rebase', '2026-01-08T'], /--rebase.*YYYY-MM-DD/],
     [['--target', 'ten'], /--target.*must be a number/],

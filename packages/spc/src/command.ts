@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CsvInputError, readSeriesCsv, toCsv, type SeriesOut } from './csv';
-import { IMPROVEMENTS, isIsoDate, spc, type Improvement } from './spc';
+import { IMPROVEMENTS, MIN_FIX_AFTER, isIsoDate, spc, type Improvement } from './spc';
 import { renderSvg, type ChartSeries } from './svg';
 
 interface Opts {
@@ -32,7 +32,7 @@ const number = (v: string): number => {
 };
 const fixAfter = (v: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('must be a whole number >= 2 (limits need at least one moving range)');
+  if (!Number.isInteger(n) || n < MIN_FIX_AFTER) throw new InvalidArgumentError(`must be a whole number >= ${MIN_FIX_AFTER} (fixed limits need a baseline of at least ${MIN_FIX_AFTER} points, as NHSRplotthedots requires)`);
   return n;
 };
 const rebaseDate = (v: string, prev: string[]): string[] => {
@@ -50,7 +50,7 @@ export function program(io: Io): Command {
     .option('--group-col <name>', 'column splitting the rows into separate series')
     .addOption(new Option('--improvement <direction>', 'which direction is better').choices(IMPROVEMENTS).default('increase'))
     .option('--target <n>', 'target for the assurance icon', number)
-    .option('--fix-after <n>', 'fix each segment\'s mean and limits after its first N points', fixAfter)
+    .option('--fix-after <n>', `fix each segment's mean and limits after its first N points (N >= ${MIN_FIX_AFTER})`, fixAfter)
     .option('--rebase <date>', 'start a new segment at the first point on or after this date (repeatable)', rebaseDate, [])
     .option('--no-screen-outliers', 'keep moving ranges >= 3.267 x average in the limits (the Making Data Count Excel tool\'s way)')
     .option('--svg <out.svg>', 'also draw the chart(s) to this SVG file')

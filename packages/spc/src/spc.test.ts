@@ -82,11 +82,18 @@ describe('XmR limits', () => {
     expect(spc(series([0, 20, 0, 20, 100, 30, 30, 30])).points[0]!.mean).toBe(230 / 8);
   });
 
-  it('all moving ranges zero: limits on the mean rather than none (documented choice)', () => {
-    const l = segmentLimits([5, 5, 5, 5]);
-    expect([l.lpl, l.mean, l.upl]).toEqual([5, 5, 5]);
-    // Fixed on a flat start, a later change is outside the (collapsed) limits.
-    expect(types([5, 5, 5, 9], { fixAfter: 3 })).toEqual([C, C, C, I]);
+  it('all moving ranges zero: no limits with screening on (as the reference), limits on the mean without', () => {
+    // 3.267 x 0 = 0 and no range is < 0, so screening keeps none: the reference gets NaN limits.
+    expect(segmentLimits([5, 5, 5, 5])).toMatchObject({ mean: 5, averageMovingRange: null, lpl: null, upl: null });
+    expect(segmentLimits([5, 5, 5, 5], { screenOutliers: false })).toMatchObject({ mean: 5, averageMovingRange: 0, lpl: 5, upl: 5 });
+    // Fixed on a flat start: without limits a later change is common cause; unscreened it is outside.
+    expect(types([5, 5, 5, 9], { fixAfter: 3 })).toEqual([C, C, C, C]);
+    expect(types([5, 5, 5, 9], { fixAfter: 3, screenOutliers: false })).toEqual([C, C, C, I]);
+    // Screening can also leave only zero ranges: 1, 1, 1, 0, 0 has ranges 0, 0, 1, 0, average 0.25,
+    // cut 0.8175 drops the 1 and the limits collapse onto the mean 0.6: every point is outside.
+    expect(spc(series([1, 1, 1, 0, 0])).points.map((p) => [p.upl, p.rule])).toEqual(Array(5).fill([0.6, 'outside_limits']));
+    // Without limits the shift rule still applies (it needs only the mean).
+    expect(types([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1], { fixAfter: 4 }).slice(4)).toEqual(Array(7).fill(I));
   });
 
   it('a one-point segment has no limits and is common cause', () => {

@@ -12,6 +12,12 @@ export const NEAR_LIMIT = 2 * (LIMIT / 3);
 export const MR_SCREEN = 3.267;
 /** Points in a shift (one side of the mean) or a trend (rising / falling). */
 export const RUN = 7;
+/**
+ * The reference refuses limits fixed on fewer than 12 points; the command and the API
+ * follow it. `spc()` itself accepts 2 or more (the arithmetic needs one moving range),
+ * which keeps the rule tests short.
+ */
+export const MIN_FIX_AFTER = 12;
 
 export type Improvement = 'increase' | 'decrease' | 'neutral';
 export const IMPROVEMENTS: readonly Improvement[] = ['increase', 'decrease', 'neutral'];
@@ -49,7 +55,7 @@ export interface SpcOptions {
 
 export interface SegmentLimits {
   mean: number;
-  /** Average moving range after screening; null when the segment has no moving range (a single point). */
+  /** Average moving range after screening; null when none is left (a single point, or every range 0 with screening on). */
   averageMovingRange: number | null;
   lpl: number | null;
   upl: number | null;
@@ -119,11 +125,12 @@ export function segmentLimits(values: readonly number[], opts: { fixAfter?: numb
   for (let i = 1; i < basis.length; i++) ranges.push(Math.abs(basis[i]! - basis[i - 1]!));
   if (ranges.length === 0) return { mean: m, averageMovingRange: null, lpl: null, upl: null, nearLpl: null, nearUpl: null };
   let amr = mean(ranges);
-  // When every range is 0 the reference's "< 3.267 x 0" test drops them all and leaves no
-  // limits (NaN); nothing varies, so there is nothing to screen (README, "Choices").
-  if (opts.screenOutliers !== false && amr > 0) {
+  if (opts.screenOutliers !== false) {
     const cut = MR_SCREEN * amr;
     ranges = ranges.filter((r) => r < cut);
+    // All ranges 0: "< 3.267 x 0" keeps none and the reference is left without limits
+    // (NaN); so is this segment (null), with the same consequences for the rules.
+    if (ranges.length === 0) return { mean: m, averageMovingRange: null, lpl: null, upl: null, nearLpl: null, nearUpl: null };
     amr = mean(ranges);
   }
   return {
