@@ -2,6 +2,7 @@
 // needed). Reads the file, runs the pure rules per group, prints JSON or CSV and
 // optionally writes an SVG chart. Bad input exits 1 with the line and the problem.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CsvInputError, readSeriesCsv, toCsv, type SeriesOut } from './csv';
 import { IMPROVEMENTS, MIN_FIX_AFTER, isIsoDate, spc, type Improvement } from './spc';
@@ -84,7 +85,7 @@ export function program(io: Io): Command {
       }
       io.out(o.json ? `${JSON.stringify({ series }, null, 2)}\n` : toCsv(series));
       if (o.svg) {
-        writeFileSync(o.svg, renderSvg(charts, { improvement: o.improvement, target: o.target ?? null, title: file }));
+        writeFileSync(o.svg, renderSvg(charts, { improvement: o.improvement, target: o.target ?? null, title: basename(file) }));
         io.err(`SVG chart written to ${o.svg}\n`);
       }
     });
