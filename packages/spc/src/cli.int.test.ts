@@ -99,8 +99,11 @@ describe('pfm spc', () => {
     const json = JSON.parse(run([csv, '--group-col', 'g', '--target', '3', '--json']).out) as Out;
     expect(Object.keys(rows[0]!)).toEqual(['group', 'date', 'value', 'mean', 'lpl', 'upl', 'pointType', 'assurance']);
     expect(rows).toEqual(json.series.flatMap((s) => s.points.map((p) => ({
-      group: s.group ?? '', date: p.date, value: String(p.value), mean: String(p.mean), lpl: String(p.lpl), upl: String(p.upl), pointType: p.pointType, assurance: s.assurance ?? '',
+      group: s.group ?? '', date: p.date, value: String(p.value), mean: String(p.mean), lpl: String(p.lpl ?? ''), upl: String(p.upl ?? ''), pointType: p.pointType, assurance: s.assurance ?? '',
     }))));
+    // Group y is flat: screening leaves no moving range, so no limits: empty cells, null in JSON.
+    expect(rows[2]).toMatchObject({ group: 'y', lpl: '', upl: '', assurance: 'inconsistent' });
+    expect(json.series[1]!.points[0]).toMatchObject({ lpl: null, upl: null });
     expect(rows.map((x) => `${x.group} ${x.date}`)).toEqual(['x 2026-01-01', 'x 2026-01-02', 'y 2026-01-01', 'y 2026-01-02']);
   });
 
