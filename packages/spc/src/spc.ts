@@ -146,14 +146,12 @@ export function segmentLimits(values: readonly number[], opts: { fixAfter?: numb
 type Sign = -1 | 0 | 1;
 const sign = (x: number): Sign => (x > 0 ? 1 : x < 0 ? -1 : 0);
 
-/** Marks every point of a run of RUN given the index of each run's last point. */
-function spreadRunEnds<T>(ends: readonly (T | 0)[]): (T | 0)[][] {
-  // For each point, the run-end values of every run (of RUN points) that contains it.
-  return ends.map((_, i) => {
-    const found: (T | 0)[] = [];
-    for (let j = i; j < Math.min(ends.length, i + RUN); j++) if (ends[j] !== 0) found.push(ends[j]!);
-    return found;
-  });
+/**
+ * `ends[j]` is the direction (+1/-1) of a run of RUN points ending at j, or 0. Returns, for
+ * each point, the directions of every such run that contains it (runs ending at i..i+RUN-1).
+ */
+function runsContaining(ends: readonly Sign[]): Sign[][] {
+  return ends.map((_, i) => ends.slice(i, i + RUN).filter((d) => d !== 0));
 }
 
 export interface SpecialCause {
@@ -180,22 +178,22 @@ export function specialCauses(values: readonly number[], limits: SegmentLimits):
   const near = values.map((y, i) => nearUpl !== null && nearLpl !== null && !outside[i] && (y < nearLpl || y > nearUpl));
 
   // Shift: a run of RUN points on the same side ends at i.
-  const shiftEnds: (Sign | 0)[] = side.map((s, i) => {
+  const shiftEnds: Sign[] = side.map((s, i) => {
     if (i < RUN - 1 || s === 0) return 0;
     for (let k = 1; k < RUN; k++) if (side[i - k] !== s) return 0;
     return s;
   });
   // Trend: RUN points with RUN - 1 strictly rising (or falling) steps end at i.
   const step = values.map((y, i) => (i === 0 ? 0 : sign(y - values[i - 1]!)));
-  const trendEnds: (Sign | 0)[] = values.map((_, i) => {
+  const trendEnds: Sign[] = values.map((_, i) => {
     if (i < RUN - 1) return 0;
     const s = step[i]!;
     if (s === 0) return 0;
     for (let k = 1; k < RUN - 1; k++) if (step[i - k] !== s) return 0;
     return s;
   });
-  const inShift = spreadRunEnds(shiftEnds);
-  const inTrend = spreadRunEnds(trendEnds);
+  const inShift = runsContaining(shiftEnds);
+  const inTrend = runsContaining(trendEnds);
 
   // 2 of 3: windows of three consecutive points wholly inside the segment.
   const twoOfThreeWindow = (w: number): boolean =>
@@ -210,7 +208,7 @@ export function specialCauses(values: readonly number[], limits: SegmentLimits):
       // A point in a rising and a falling run (the turning point) takes the run that
       // starts at it, i.e. the direction of its next step: the reference's "use right side".
       const mixed = trends.some((d) => d !== trends[0]);
-      return { rule: 'trend', direction: mixed ? step[i + 1]! : (trends[0] as Sign) };
+      return { rule: 'trend', direction: mixed ? step[i + 1]! : trends[0]! };
     }
     if (near[i] && (twoOfThreeWindow(i - 2) || twoOfThreeWindow(i - 1) || twoOfThreeWindow(i))) {
       return { rule: 'two_in_three', direction: side[i]! };
