@@ -15,4 +15,7 @@ it('SIGKILLed engine ends in the same state as a clean run', async () => {
   expect(r.alerts.differences).toEqual([]);
   expect(r.alerts.faulty).toBe(r.alerts.clean);
   expect(r.alerts.outboxLeft).toBe(0);
+  process.stdout.write(`[fault] two engines in one group: ${r.scaleOut?.ms} ms vs one engine ${r.cleanMs} ms\n`);
+  expect(r.scaleOut?.differences).toEqual([]);
+  expect(r.scaleOut?.alertDifferences).toEqual([]);
 }, 900_000);

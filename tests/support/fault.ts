@@ -2,7 +2,8 @@
 // is killed with SIGKILL at random points (and restarted each time) must leave the same
 // Redis state, compared as a canonical dump, and the same alerts on the alerts topic
 // (every change of every alert, by alert and version; repeats after a kill are allowed
-// and counted, since delivery is at least once). Runs the real engine process on the real stack.
+// and counted, since delivery is at least once). Then a third run with two engines in one
+// group (the second joining mid-stream) must match the clean run too. Runs the real engine process on the real stack.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ export interface FaultResult {
   events: number; kills: number; keysCompared: number; equal: boolean; differences: string[]; cleanMs: number; faultyMs: number;
   /** Alerts read back from the alerts topic: distinct changes (alert, version) of each run, repeats, and the ones that differ. */
   alerts: { clean: number; faulty: number; cleanRepeats: number; faultyRepeats: number; outboxLeft: number; differences: string[] };
+  /** Two engines in one group, the second joining mid-stream: what differs from the clean run. */
+  scaleOut?: { ms: number; differences: string[]; alertDifferences: string[]; alertRepeats: number };
 }
 
 /** The alerts topic as a run left it: messages by (alert, version), and how many came twice. */
@@ -30,7 +33,7 @@ function alertChanges(messages: Alert[]): { byChange: Map<string, string>; repea
   return { byChange, repeats };
 }
 
-export async function runFaultTest(opts: { events?: number; kills?: number; seed?: number; log?: (m: string) => void } = {}): Promise<FaultResult> {
+export async function runFaultTest(opts: { events?: number; kills?: number; seed?: number; scaleOut?: boolean; log?: (m: string) => void } = {}): Promise<FaultResult> {
   const total = opts.events ?? 100_000;
   const kills = opts.kills ?? 5;
   const log = opts.log ?? (() => undefined);
@@ -54,7 +57,7 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
     await scratch.send(syntheticEvents({ total, seed: opts.seed ?? 7 }), 2000);
     const ends = new Map((await admin.fetchTopicOffsets(t.flowEvents)).map((p) => [p.partition, BigInt(p.high) - 1n]));
 
-    const run = async (label: string, killAt: number[]): Promise<{ store: FlowStore; ms: number; kills: number }> => {
+    const run = async (label: string, killAt: number[], instances = 1): Promise<{ store: FlowStore; ms: number; kills: number }> => {
       const prefix = `${ns}_${label}`.replace(/-/g, '_');
       const store = new FlowStore(redis, new Keys(prefix), registry, DEFAULT_THRESHOLDS);
       stores.push(store);
@@ -76,7 +79,15 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
       const done = async () => { const offs = await store.appliedOffsets(t.flowEvents); return [...ends].every(([p, end]) => end < 0n || (offs.has(p) && BigInt(offs.get(p)!) >= end)); };
       const t0 = Date.now();
       let killed = 0;
-      let svc: RunningService = await startService('flow-engine', { ...svcEnv, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
+      let svc: RunningService = await startService('flow-engine', { ...svcEnv, PFM_ENGINE_INSTANCE: `${label}-0`, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
+      // Scale-out: more engines join the group mid-stream (a rebalance while events apply).
+      const others: RunningService[] = [];
+      for (let i = 1; i < instances; i++) {
+        const from = await applied();
+        await waitFor(async () => (await applied()) > from || (await done()), { timeoutMs: 120000, intervalMs: 20, what: `${label} to apply before engine ${i} joins` });
+        others.push(await startService('flow-engine', { ...svcEnv, PFM_ENGINE_INSTANCE: `${label}-${i}`, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running')));
+        log(`${label}: engine ${i + 1} joined at ~${await applied()} of ${total} applied`);
+      }
       // Each kill lands a random time after the engine has resumed applying events, so it
       // can hit anywhere: mid-batch, mid-pipeline, between the Redis write and the commit.
       for (const delayMs of killAt) {
@@ -87,10 +98,10 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
         await svc.kill();
         killed += 1;
         log(`${label}: SIGKILL #${killed} at ~${await applied()} of ${total} applied`);
-        svc = await startService('flow-engine', { ...svcEnv, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
+        svc = await startService('flow-engine', { ...svcEnv, PFM_ENGINE_INSTANCE: `${label}-0`, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running'));
       }
       await waitFor(done, { timeoutMs: 600000, intervalMs: 100, what: `${label} run to apply every event` });
-      await svc.stop();
+      await Promise.all([svc, ...others].map((x) => x.stop()));
       return { store, ms: Date.now() - t0, kills: killed };
     };
 
@@ -106,26 +117,40 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
     log(`faulty run applied every event in ${faulty.ms} ms after ${faulty.kills} SIGKILLs`);
 
     const afterFaulty = await alertMarks();
-    await readUpTo(afterFaulty);
-    const ofClean = (m: { partition: number; offset: bigint }) => m.offset < (afterClean.get(m.partition) ?? 0n);
-    const cleanAlerts = alertChanges(published.filter(ofClean).map((m) => m.alert));
-    const faultyAlerts = alertChanges(published.filter((m) => !ofClean(m)).map((m) => m.alert));
-    const alertDifferences: string[] = [];
-    for (const k of new Set([...cleanAlerts.byChange.keys(), ...faultyAlerts.byChange.keys()])) {
-      if (cleanAlerts.byChange.get(k) !== faultyAlerts.byChange.get(k)) alertDifferences.push(k);
-    }
-    const outboxLeft = (await clean.store.outboxDepth('RXT')) + (await faulty.store.outboxDepth('RXT'));
+    // Scale-out: a second engine joins the group mid-stream; no event may apply twice.
+    const scaled = opts.scaleOut === false ? undefined : await run('scaled', [], 2);
+    if (scaled) log(`two engines in one group applied every event in ${scaled.ms} ms (one engine: ${clean.ms} ms)`);
+    const end = await alertMarks();
+    await readUpTo(end);
+    const between = (from: Map<number, bigint> | undefined, to: Map<number, bigint>) => alertChanges(published
+      .filter((m) => m.offset >= (from?.get(m.partition) ?? 0n) && m.offset < (to.get(m.partition) ?? 0n)).map((m) => m.alert));
+    const cleanAlerts = between(undefined, afterClean);
+    const faultyAlerts = between(afterClean, afterFaulty);
+    const scaledAlerts = scaled ? between(afterFaulty, end) : undefined;
+    const alertDiff = (x: ReturnType<typeof alertChanges>, y: ReturnType<typeof alertChanges>) => {
+      const out: string[] = [];
+      for (const k of new Set([...x.byChange.keys(), ...y.byChange.keys()])) if (x.byChange.get(k) !== y.byChange.get(k)) out.push(k);
+      return out;
+    };
+    const alertDifferences = alertDiff(cleanAlerts, faultyAlerts);
+    const runs = [clean, faulty, ...(scaled ? [scaled] : [])];
+    let outboxLeft = 0;
+    for (const r of runs) outboxLeft += await r.store.outboxDepth('RXT');
     log(`alerts topic: clean run ${cleanAlerts.byChange.size} changes (${cleanAlerts.repeats} repeats), faulty run ${faultyAlerts.byChange.size} (${faultyAlerts.repeats} repeats), ${alertDifferences.length} differ, ${outboxLeft} left in the outboxes`);
 
     const strip = (store: FlowStore, d: Record<string, unknown>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k.replace(store.keys.prefix, '<p>'), v]));
     const a = strip(clean.store, await clean.store.dump());
-    const b = strip(faulty.store, await faulty.store.dump());
-    const differences: string[] = [];
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) differences.push(k);
-    }
+    const dumpDiff = async (other: FlowStore) => {
+      const b = strip(other, await other.dump());
+      const out: string[] = [];
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(k);
+      return out;
+    };
+    const differences = await dumpDiff(faulty.store);
+    const scaleOut = scaled && scaledAlerts ? { ms: scaled.ms, differences: (await dumpDiff(scaled.store)).slice(0, 20), alertDifferences: alertDiff(cleanAlerts, scaledAlerts).slice(0, 20), alertRepeats: scaledAlerts.repeats } : undefined;
+    if (scaleOut) log(`two engines: ${scaleOut.differences.length} Redis keys and ${scaleOut.alertDifferences.length} alert changes differ from the clean run (${scaleOut.alertRepeats} repeats)`);
     return { events: total, kills: faulty.kills, keysCompared: Object.keys(a).length, equal: differences.length === 0, differences: differences.slice(0, 20), cleanMs: clean.ms, faultyMs: faulty.ms,
-      alerts: { clean: cleanAlerts.byChange.size, faulty: faultyAlerts.byChange.size, cleanRepeats: cleanAlerts.repeats, faultyRepeats: faultyAlerts.repeats, outboxLeft, differences: alertDifferences.slice(0, 20) } };
+      alerts: { clean: cleanAlerts.byChange.size, faulty: faultyAlerts.byChange.size, cleanRepeats: cleanAlerts.repeats, faultyRepeats: faultyAlerts.repeats, outboxLeft, differences: alertDifferences.slice(0, 20) }, scaleOut };
   } finally {
     await reader.disconnect();
     for (const st of stores) await st.clear();

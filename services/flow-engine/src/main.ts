@@ -1,4 +1,5 @@
 // flow-engine: pfm.flow-events.v1 -> Redis state -> board updates, alerts, rejects.
+import { hostname } from 'node:os';
 import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
-  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
+  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
 
   await engine.start();
