@@ -1,6 +1,6 @@
 // Kafka clients for the product: one place for client settings, logging, topic setup
 // and the idempotent producer every service uses.
-import { Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer, type ProducerRecord, type RecordMetadata, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
 
@@ -47,6 +47,23 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
 }
 
+/** The send in progress on each producer: every send waits for the one before it. */
+const lastSend = new WeakMap<Producer, Promise<unknown>>();
+
+/**
+ * One send at a time per producer. kafkajs's idempotent producer numbers record batches
+ * as it builds requests; concurrent send() calls on one producer (three partitions'
+ * batches and the scanner at once) can number batches out of order, which the broker
+ * refuses (OUT_OF_ORDER_SEQUENCE_NUMBER) and which is known to drop or stall sends.
+ * Queued here, the order of sends is the order of calls.
+ */
+export function serialSend(producer: Producer, record: ProducerRecord): Promise<RecordMetadata[]> {
+  const prev = lastSend.get(producer) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(() => producer.send(record));
+  lastSend.set(producer, next);
+  return next;
+}
+
 /**
  * Sends messages in requests of at most ~maxBytes each (acks=-1), in order. A single
  * record batch over the broker's message.max.bytes (1 MiB by default) is refused whole,
@@ -58,12 +75,12 @@ export async function sendChunked(producer: Producer, topic: string, messages: {
   for (const m of messages) {
     const n = m.key.length + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + 64;
     if (chunk.length && size + n > maxBytes) {
-      await producer.send({ topic, acks: -1, messages: chunk });
+      await serialSend(producer, { topic, acks: -1, messages: chunk });
       chunk = [];
       size = 0;
     }
     chunk.push(m);
     size += n;
   }
-  if (chunk.length) await producer.send({ topic, acks: -1, messages: chunk });
+  if (chunk.length) await serialSend(producer, { topic, acks: -1, messages: chunk });
 }

@@ -6,7 +6,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import { flowEventAvroSchema, fromAvro, partitionKey, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
-import { createKafka, createProducer, ensureTopics } from './client';
+import { createKafka, createProducer, ensureTopics, serialSend } from './client';
 import { InfrastructureError } from './errors';
 
 export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
@@ -67,7 +67,7 @@ export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, 
   const messages = await Promise.all(
     events.map(async (e) => ({ key: partitionKey(e), value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
   );
-  await producer.send({ topic, acks: -1, messages });
+  await serialSend(producer, { topic, acks: -1, messages });
 }
 
 export interface KafkaRuntime { kafka: Kafka; producer: Producer; codec: FlowEventCodec; topics: TopicSet }

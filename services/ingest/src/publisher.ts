@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { TOPICS, type FieldError, type FlowEvent, type Reject } from '@pfm/contracts';
-import { InfrastructureError, sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { InfrastructureError, sendFlowEvents, serialSend, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 
 export class UnavailableError extends InfrastructureError {}
@@ -133,7 +133,7 @@ export class Publisher {
   async reject(input: RejectInput): Promise<Reject> {
     const r = boundedReject(input);
     const full: Reject = { ...r, rejectId: r.rejectId ?? randomUUID(), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
-    await this.withDeadline('reject', () => this.producer.send({ topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] }));
+    await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] }));
     this.rejected?.inc({ channel: full.channel });
     this.opts.onReject?.(full);
     this.logger.info({ rejectId: full.rejectId, channel: full.channel, reason: full.reason.slice(0, 300) }, 'input rejected');
