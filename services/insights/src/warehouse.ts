@@ -1,0 +1,188 @@
+// The embedded DuckDB warehouse: one file, one writer (this service). Every batch is one
+// transaction holding the patients' rewritten rows, their folded state and the consumed
+// offsets, so a crash anywhere leaves either all of a batch or none of it, and the
+// consumer resumes from exactly the offsets the rows reflect.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { Ward } from '@pfm/contracts';
+import { longStayDaysFor, type PatientState, type Thresholds } from '@pfm/flow-domain';
+import type { Cell, PatientRows, Row } from './rows';
+import { ddl, TABLES, tableNamed, type Table } from './schema';
+
+export const PATIENT_TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals'] as const;
+
+export interface RecordWrite { recordKey: string; state: PatientState; rows: PatientRows }
+export interface OffsetWrite { topic: string; partition: number; next: string }
+export interface BatchWrite { records: RecordWrite[]; alerts: Row[]; offsets: OffsetWrite[]; watermark?: number }
+
+const PARAMS_PER_STATEMENT = 4000;
+
+function placeholder(t: Table, col: string): string {
+  return t.columns.find((c) => c.name === col)?.type === 'TIMESTAMP' ? 'epoch_ms(?::BIGINT)' : '?';
+}
+
+export class Warehouse {
+  private constructor(private readonly instance: DuckDBInstance, readonly conn: DuckDBConnection, readonly path: string) {}
+
+  /** Opens (creating when missing) the warehouse file; refuses when another process holds it. */
+  static async open(path: string, opts: { wards?: Ward[]; thresholds: Thresholds }): Promise<Warehouse> {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      throw new Error(`cannot open the insights warehouse ${path}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    }
+    const conn = await instance.connect();
+    const w = new Warehouse(instance, conn, path);
+    for (const s of ddl()) await conn.run(s);
+    await w.writeWards(opts.wards ?? [], opts.thresholds);
+    await conn.run(censusViewSql(opts.thresholds));
+    return w;
+  }
+
+  private async writeWards(wards: Ward[], t: Thresholds): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION');
+    await this.conn.run('DELETE FROM wards');
+    await this.insert(tableNamed('wards'), wards.map((w) => ({ site: w.site, ward: w.code, name: w.name, ward_type: w.type, beds: w.beds, long_stay_days: longStayDaysFor(t, w.type) })));
+    await this.conn.run('COMMIT');
+  }
+
+  /** Next offset to consume per "topic:partition", as recorded with the rows. */
+  async offsets(): Promise<Map<string, string>> {
+    const r = await this.conn.runAndReadAll('SELECT topic, part, next_offset FROM _offsets');
+    return new Map(r.getRowObjectsJS().map((o) => [`${String(o.topic)}:${Number(o.part)}`, String(o.next_offset)]));
+  }
+
+  async loadStates(recordKeys: string[]): Promise<Map<string, PatientState>> {
+    const out = new Map<string, PatientState>();
+    for (let i = 0; i < recordKeys.length; i += PARAMS_PER_STATEMENT) {
+      const chunk = recordKeys.slice(i, i + PARAMS_PER_STATEMENT);
+      const r = await this.conn.runAndReadAll(`SELECT record_key, state FROM _patients WHERE record_key IN (${chunk.map(() => '?').join(',')})`, chunk);
+      for (const o of r.getRowObjectsJS()) out.set(String(o.record_key), JSON.parse(String(o.state)) as PatientState);
+    }
+    return out;
+  }
+
+  /** One transaction: the records' rows replaced, their state, the alerts, the offsets. */
+  async commit(b: BatchWrite): Promise<void> {
+    const c = this.conn;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const keys = b.records.map((r) => r.recordKey);
+      for (const name of [...PATIENT_TABLES, '_patients']) await this.deleteIn(name, 'record_key', keys);
+      for (const name of PATIENT_TABLES) await this.insert(tableNamed(name), b.records.flatMap((r) => r.rows[name]));
+      await this.insertRaw('_patients', ['record_key', 'state'], b.records.map((r) => [r.recordKey, JSON.stringify(r.state)]));
+      if (b.alerts.length) {
+        await this.deleteIn('alerts', 'alert_id', b.alerts.map((a) => String(a.alert_id)));
+        await this.insert(tableNamed('alerts'), b.alerts);
+      }
+      for (const o of b.offsets) {
+        await c.run('DELETE FROM _offsets WHERE topic = ? AND part = ?', [o.topic, o.partition]);
+        await c.run('INSERT INTO _offsets VALUES (?, ?, ?::BIGINT)', [o.topic, o.partition, o.next]);
+      }
+      if (b.watermark !== undefined) {
+        await c.run("INSERT INTO _meta SELECT 'watermark', 0 WHERE NOT EXISTS (SELECT 1 FROM _meta WHERE k = 'watermark')");
+        await c.run("UPDATE _meta SET v = greatest(v, ?::BIGINT) WHERE k = 'watermark'", [b.watermark]);
+      }
+      await c.run('COMMIT');
+    } catch (e) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async deleteIn(table: string, col: string, keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += PARAMS_PER_STATEMENT) {
+      const chunk = keys.slice(i, i + PARAMS_PER_STATEMENT);
+      await this.conn.run(`DELETE FROM ${table} WHERE ${col} IN (${chunk.map(() => '?').join(',')})`, chunk);
+    }
+  }
+
+  private async insert(t: Table, rows: Row[]): Promise<void> {
+    if (!rows.length) return;
+    const cols = t.columns.map((c) => c.name);
+    const tuple = `(${cols.map((col) => placeholder(t, col)).join(',')})`;
+    const per = Math.max(1, Math.floor(PARAMS_PER_STATEMENT / cols.length));
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      const values: DuckDBValue[] = [];
+      for (const r of chunk) for (const col of cols) values.push(toValue(r[col]));
+      await this.conn.run(`INSERT INTO ${t.name} (${cols.join(',')}) VALUES ${chunk.map(() => tuple).join(',')}`, values);
+    }
+  }
+
+  private async insertRaw(table: string, cols: string[], rows: Cell[][]): Promise<void> {
+    const per = Math.max(1, Math.floor(PARAMS_PER_STATEMENT / cols.length));
+    for (let i = 0; i < rows.length; i += per) {
+      const chunk = rows.slice(i, i + per);
+      await this.conn.run(`INSERT INTO ${table} (${cols.join(',')}) VALUES ${chunk.map(() => `(${cols.map(() => '?').join(',')})`).join(',')}`, chunk.flat().map(toValue));
+    }
+  }
+
+  async watermark(): Promise<number | undefined> {
+    const r = await this.conn.runAndReadAll("SELECT v FROM _meta WHERE k = 'watermark'");
+    const v = r.getRowObjectsJS()[0]?.v;
+    return v === undefined || v === null ? undefined : Number(v);
+  }
+
+  /** Rows of a query as plain JS values (timestamps as Date, BIGINT as bigint). */
+  async rows(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function toValue(v: Cell | undefined): DuckDBValue {
+  return v === undefined ? null : v;
+}
+
+/** The analysts' tables (no internal ones), in dictionary order. */
+export const ANALYST_TABLES = TABLES.map((t) => t.name);
+
+/**
+ * daily_ward_census: each ward at the midnight ending each complete day up to the
+ * warehouse's latest event time. A view over the stored tables, so it cannot drift.
+ */
+export function censusViewSql(t: Thresholds): string {
+  const los = `(floor((epoch_ms(o.at) - epoch_ms(o.admitted_at)) / 86400000)${t.losConvention === 'inclusive' ? ' + 1' : ''})`;
+  return `CREATE OR REPLACE VIEW daily_ward_census AS
+WITH bounds AS (
+  SELECT (SELECT min(started_at) FROM ward_stays)::DATE AS d0, (SELECT epoch_ms(v) FROM _meta WHERE k = 'watermark')::DATE - 1 AS d1
+), days AS (
+  SELECT CAST(ts AS DATE) AS census_date, ts + INTERVAL 1 DAY AS at
+  FROM (SELECT unnest(generate_series(d0::TIMESTAMP, d1::TIMESTAMP, INTERVAL 1 DAY)) AS ts FROM bounds WHERE d0 <= d1)
+), ward_list AS (
+  SELECT site, ward, ward_type, beds, long_stay_days FROM wards
+  UNION ALL
+  SELECT DISTINCT s.site, s.ward, 'unknown', 0, ${longStayDaysFor(t, 'unknown')} FROM ward_stays s
+  WHERE NOT EXISTS (SELECT 1 FROM wards w WHERE w.site = s.site AND w.ward = s.ward)
+), occ AS (
+  SELECT d.census_date, d.at, ws.site, ws.ward, ws.spell_id, ws.out_of_area, sp.admitted_at
+  FROM days d
+  JOIN ward_stays ws ON ws.started_at <= d.at AND (ws.ended_at IS NULL OR ws.ended_at > d.at)
+  JOIN spells sp ON sp.site = ws.site AND sp.spell_id = ws.spell_id
+), flagged AS (
+  SELECT o.*, ${los} AS los,
+    EXISTS (SELECT 1 FROM leave_periods l WHERE l.site = o.site AND l.spell_id = o.spell_id AND l.started_at <= o.at AND (l.ended_at IS NULL OR l.ended_at > o.at)) AS on_leave,
+    EXISTS (SELECT 1 FROM crfd_periods c WHERE c.site = o.site AND c.spell_id = o.spell_id AND c.started_at <= o.at AND (c.ended_at IS NULL OR c.ended_at > o.at)) AS in_crfd
+  FROM occ o
+), agg AS (
+  SELECT f.census_date, f.site, f.ward, count(*) AS occ, count(*) FILTER (WHERE NOT on_leave) AS present,
+    count(*) FILTER (WHERE los >= ${t.strandedDays}) AS stranded, count(*) FILTER (WHERE los >= ${t.superStrandedDays}) AS super_stranded,
+    count(*) FILTER (WHERE los >= wl.long_stay_days) AS long_stay, count(*) FILTER (WHERE in_crfd) AS crfd, count(*) FILTER (WHERE out_of_area) AS oap
+  FROM flagged f JOIN ward_list wl ON wl.site = f.site AND wl.ward = f.ward
+  GROUP BY ALL
+)
+SELECT wl.site, wl.ward, wl.ward_type, d.census_date, wl.beds::INTEGER AS beds,
+  coalesce(a.occ, 0)::INTEGER AS occupied_incl_leave, coalesce(a.present, 0)::INTEGER AS occupied_excl_leave,
+  coalesce(a.stranded, 0)::INTEGER AS stranded, coalesce(a.super_stranded, 0)::INTEGER AS super_stranded,
+  coalesce(a.long_stay, 0)::INTEGER AS long_stay, coalesce(a.crfd, 0)::INTEGER AS crfd, coalesce(a.oap, 0)::INTEGER AS oap
+FROM days d CROSS JOIN ward_list wl
+LEFT JOIN agg a ON a.census_date = d.census_date AND a.site = wl.site AND a.ward = wl.ward`;
+}
