@@ -136,7 +136,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
       first_ward: first.ward, first_ward_type: ctx.wardType(site, first.ward), last_ward: s.ward, last_ward_type: ctx.wardType(site, s.ward),
       discharge_method: n(s.dischargeMethod), discharge_destination: n(s.destination), ...demo,
       local_area: n(area.localArea), deprivation_quintile: n(area.deprivationQuintile),
-      out_of_area: t.stayOap.some((o) => o.outOfArea), oap_reason: n(t.stayOap.find((o) => o.outOfArea)?.oapReason),
+      out_of_area: t.stayOap.some((o) => o.outOfArea), oap_reason: n(t.stayOap.find((o) => o.outOfArea)?.oapReason), distance_from_home_km: n(s.distanceFromHomeKm),
       oap_bed_days: closed ? oapDays / DAY_MS : null, crfd_days: closed ? crfdMs / DAY_MS : null, readmitted_30d: readmitted,
       followup_eligible: closed ? followUpEligible(s, domainCtx) : null,
       followed_up_72h: closed ? s.followUpAt !== undefined && s.followUpAt - end <= ctx.thresholds.followUpHours * HOUR_MS : null,

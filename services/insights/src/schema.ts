@@ -41,6 +41,7 @@ export const TABLES: Table[] = [
       c('deprivation_quintile', 'INTEGER', 'Deprivation quintile (1 = most deprived) of the local area from config/local-areas.csv; null when the area is not listed.'),
       c('out_of_area', 'BOOLEAN', 'True when any ward stay of the spell was an out-of-area placement.'),
       c('oap_reason', 'VARCHAR', 'Reason given for the (first) out-of-area placement, as sent.'),
+      c('distance_from_home_km', 'DOUBLE', 'Distance from home on the admission, when sent (MHSDS MHS502 distance from home).'),
       c('oap_bed_days', 'DOUBLE', 'Days spent in out-of-area ward stays (exact, fractional), up to discharge; null while the spell is open.'),
       c('crfd_days', 'DOUBLE', 'Days in clinically-ready-for-discharge periods (exact, fractional), up to discharge; null while the spell is open.'),
       c('readmitted_30d', 'BOOLEAN', 'True when the same local patient record has another spell admitted within 30 days after this discharge. Provisional until 30 days after the discharge have passed in the log; readmissions under a different local record (another site) are not linked. Null while open.'),
@@ -159,6 +160,17 @@ export const TABLES: Table[] = [
   },
 ];
 
+/** What the brief asks for that the flow events cannot supply (listed in the dictionary). */
+export const CONTRACT_GAPS = [
+  'Mental Health Act periods (section, start, end; MHSDS MHS401): only a legal status code on admission and on patient.updated, so `detained_at_any_point` is derived from those codes.',
+  'A first-contact event for referrals: `first_response_at` is the first assessed / accepted / closed event.',
+  'Who acknowledged an alert, by role: the alert carries the acknowledger\'s token subject, not a role; the subject is not exported (it can identify staff), so `alerts` has `acknowledged_at` only.',
+  'Sex and gender identity separately: one `gender` field (PID-8 administrative sex).',
+  'Deprivation from the patient\'s LSOA (IMD decile): no LSOA travels; deprivation is the quintile of the local area from `config/local-areas.csv`.',
+  'Learning disability and autism status, and AWOL periods (no ADT event).',
+  'The reason a CRFD period ended (deterioration or delay resolved).',
+];
+
 export const tableNamed = (name: string): Table => {
   const t = TABLES.find((x) => x.name === name);
   if (!t) throw new Error(`no table ${name}`);
@@ -177,7 +189,7 @@ export function ddl(): string[] {
 /** The data dictionary as Markdown (docs/data-dictionary.md is generated from this). */
 export function dictionaryMarkdown(): string {
   const lines = [
-    '<!-- Generated from services/insights/src/schema.ts by `pnpm --filter @pfm/insights run dictionary`. Do not edit. -->',
+    '<!-- Generated from services/insights/src/schema.ts by `./pfm insights dictionary`. Do not edit. -->',
     '# Insights warehouse: data dictionary',
     '',
     'The tables the insights service folds from the flow-event log into its DuckDB warehouse, and',
@@ -193,9 +205,12 @@ export function dictionaryMarkdown(): string {
     for (const col of t.columns) lines.push(`| \`${col.name}\` | ${col.type} | ${col.description.replace(/\|/g, '\\|')} |`);
     lines.push('');
   }
+  lines.push('## Fields the event contracts do not carry', '', 'Asked for by the analysts\' brief but absent from `packages/contracts`; the warehouse leaves them out rather than invent them:', '');
+  for (const g of CONTRACT_GAPS) lines.push(`- ${g}`);
+  lines.push('');
   return `${lines.join('\n')}`;
 }
 
 export function dictionaryJson(): string {
-  return `${JSON.stringify({ version: 1, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })) }, null, 2)}\n`;
+  return `${JSON.stringify({ version: 1, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })), missingFromContracts: CONTRACT_GAPS }, null, 2)}\n`;
 }
