@@ -143,6 +143,20 @@ export const TABLES: Table[] = [
     ],
   },
   {
+    name: 'census_patient_days', grain: 'one row per spell on a ward at the midnight ending each complete day (a bed day)', key: ['site', 'spell_id', 'census_date'], view: true,
+    description: 'The bed days behind daily_ward_census, one per spell and day, with the spell\'s flags at the census instant; join to spells on (site, spell_id) to segment bed-day measures by population group. Computed (a view).',
+    columns: [
+      c('census_date', 'DATE', 'The day; the census is taken at the midnight that ends it (UTC).'), site, c('ward', 'VARCHAR', 'Ward the spell was on.'),
+      c('ward_type', 'VARCHAR', 'Ward type.'), spellId,
+      c('los_days', 'INTEGER', 'Length of stay at the census, from the start of the spell, by the configured convention.'),
+      c('on_leave', 'BOOLEAN', 'On leave at the census (bed kept).'),
+      c('crfd_reason', 'VARCHAR', 'MHSDS delay reason when clinically ready for discharge at the census, else null.'),
+      c('oap', 'BOOLEAN', 'In an out-of-area stay at the census.'),
+      c('stranded', 'BOOLEAN', 'LOS >= strandedDays (7).'), c('super_stranded', 'BOOLEAN', 'LOS >= superStrandedDays (21).'),
+      c('long_stay', 'BOOLEAN', 'LOS >= the ward type\'s long-stay threshold.'),
+    ],
+  },
+  {
     name: 'daily_ward_census', grain: 'one row per ward per complete day', key: ['site', 'ward', 'census_date'], view: true,
     description: 'A census of each ward at the midnight that ends each day (UTC), for every complete day up to the latest event time in the warehouse. Computed from ward_stays, leave_periods, crfd_periods and spells (a view, so it never drifts from them).',
     columns: [

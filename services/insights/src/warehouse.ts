@@ -38,7 +38,7 @@ export class Warehouse {
     const w = new Warehouse(instance, conn, path);
     for (const s of ddl()) await conn.run(s);
     await w.writeWards(opts.wards ?? [], opts.thresholds);
-    await conn.run(censusViewSql(opts.thresholds));
+    for (const v of censusViewSql(opts.thresholds)) await conn.run(v);
     return w;
   }
 
@@ -146,12 +146,14 @@ function toValue(v: Cell | undefined): DuckDBValue {
 export const ANALYST_TABLES = TABLES.map((t) => t.name);
 
 /**
- * daily_ward_census: each ward at the midnight ending each complete day up to the
- * warehouse's latest event time. A view over the stored tables, so it cannot drift.
+ * census_patient_days: one row per spell on a ward at the midnight ending each complete
+ * day up to the warehouse's latest event time (a bed day), with its flags at that
+ * instant. daily_ward_census aggregates it by ward. Views over the stored tables, so
+ * they cannot drift from them.
  */
-export function censusViewSql(t: Thresholds): string {
+export function censusViewSql(t: Thresholds): string[] {
   const los = `(floor((epoch_ms(o.at) - epoch_ms(o.admitted_at)) / 86400000)${t.losConvention === 'inclusive' ? ' + 1' : ''})`;
-  return `CREATE OR REPLACE VIEW daily_ward_census AS
+  const patientDays = `CREATE OR REPLACE VIEW census_patient_days AS
 WITH bounds AS (
   SELECT (SELECT min(started_at) FROM ward_stays)::DATE AS d0, (SELECT epoch_ms(v) FROM _meta WHERE k = 'watermark')::DATE - 1 AS d1
 ), days AS (
@@ -167,22 +169,32 @@ WITH bounds AS (
   FROM days d
   JOIN ward_stays ws ON ws.started_at <= d.at AND (ws.ended_at IS NULL OR ws.ended_at > d.at)
   JOIN spells sp ON sp.site = ws.site AND sp.spell_id = ws.spell_id
-), flagged AS (
-  SELECT o.*, ${los} AS los,
-    EXISTS (SELECT 1 FROM leave_periods l WHERE l.site = o.site AND l.spell_id = o.spell_id AND l.started_at <= o.at AND (l.ended_at IS NULL OR l.ended_at > o.at)) AS on_leave,
-    EXISTS (SELECT 1 FROM crfd_periods c WHERE c.site = o.site AND c.spell_id = o.spell_id AND c.started_at <= o.at AND (c.ended_at IS NULL OR c.ended_at > o.at)) AS in_crfd
-  FROM occ o
+)
+SELECT o.census_date, o.site, o.ward, wl.ward_type, o.spell_id, ${los}::INTEGER AS los_days,
+  EXISTS (SELECT 1 FROM leave_periods l WHERE l.site = o.site AND l.spell_id = o.spell_id AND l.started_at <= o.at AND (l.ended_at IS NULL OR l.ended_at > o.at)) AS on_leave,
+  (SELECT min(c.reason_code) FROM crfd_periods c WHERE c.site = o.site AND c.spell_id = o.spell_id AND c.started_at <= o.at AND (c.ended_at IS NULL OR c.ended_at > o.at)) AS crfd_reason,
+  o.out_of_area AS oap,
+  ${los} >= ${t.strandedDays} AS stranded, ${los} >= ${t.superStrandedDays} AS super_stranded, ${los} >= wl.long_stay_days AS long_stay
+FROM occ o JOIN ward_list wl ON wl.site = o.site AND wl.ward = o.ward`;
+  const census = `CREATE OR REPLACE VIEW daily_ward_census AS
+WITH days AS (SELECT DISTINCT census_date FROM census_patient_days),
+ward_list AS (
+  SELECT site, ward, ward_type, beds FROM wards
+  UNION ALL
+  SELECT DISTINCT s.site, s.ward, 'unknown', 0 FROM ward_stays s WHERE NOT EXISTS (SELECT 1 FROM wards w WHERE w.site = s.site AND w.ward = s.ward)
+), all_days AS (
+  SELECT unnest(generate_series(min(census_date)::TIMESTAMP, max(census_date)::TIMESTAMP, INTERVAL 1 DAY))::DATE AS census_date FROM days HAVING count(*) > 0
 ), agg AS (
-  SELECT f.census_date, f.site, f.ward, count(*) AS occ, count(*) FILTER (WHERE NOT on_leave) AS present,
-    count(*) FILTER (WHERE los >= ${t.strandedDays}) AS stranded, count(*) FILTER (WHERE los >= ${t.superStrandedDays}) AS super_stranded,
-    count(*) FILTER (WHERE los >= wl.long_stay_days) AS long_stay, count(*) FILTER (WHERE in_crfd) AS crfd, count(*) FILTER (WHERE out_of_area) AS oap
-  FROM flagged f JOIN ward_list wl ON wl.site = f.site AND wl.ward = f.ward
-  GROUP BY ALL
+  SELECT census_date, site, ward, count(*) AS occ, count(*) FILTER (WHERE NOT on_leave) AS present, count(*) FILTER (WHERE stranded) AS stranded,
+    count(*) FILTER (WHERE super_stranded) AS super_stranded, count(*) FILTER (WHERE long_stay) AS long_stay,
+    count(*) FILTER (WHERE crfd_reason IS NOT NULL) AS crfd, count(*) FILTER (WHERE oap) AS oap
+  FROM census_patient_days GROUP BY ALL
 )
 SELECT wl.site, wl.ward, wl.ward_type, d.census_date, wl.beds::INTEGER AS beds,
   coalesce(a.occ, 0)::INTEGER AS occupied_incl_leave, coalesce(a.present, 0)::INTEGER AS occupied_excl_leave,
   coalesce(a.stranded, 0)::INTEGER AS stranded, coalesce(a.super_stranded, 0)::INTEGER AS super_stranded,
   coalesce(a.long_stay, 0)::INTEGER AS long_stay, coalesce(a.crfd, 0)::INTEGER AS crfd, coalesce(a.oap, 0)::INTEGER AS oap
-FROM days d CROSS JOIN ward_list wl
+FROM all_days d CROSS JOIN ward_list wl
 LEFT JOIN agg a ON a.census_date = d.census_date AND a.site = wl.site AND a.ward = wl.ward`;
+  return [patientDays, census];
 }
