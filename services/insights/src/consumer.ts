@@ -45,11 +45,34 @@ export class InsightsConsumer {
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
+    await this.alignGroupOffsets();
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
     consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); });
     // One partition at a time: the warehouse has one writer connection and one transaction at a time.
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+  }
+
+  /**
+   * Before joining, the group's committed offsets are set to the warehouse's record (the
+   * log's start where it has none): a new or rebuilt warehouse file under a group that
+   * already consumed to the end would otherwise receive nothing, so nothing would ever
+   * be positioned. The seek on each partition's first batch stays as the guard.
+   */
+  private async alignGroupOffsets(): Promise<void> {
+    const stored = await this.d.warehouse.offsets();
+    for (const topic of [this.d.topics.flowEvents, this.d.topics.alerts]) {
+      const partitions = (await this.admin!.fetchTopicOffsets(topic)).map((p) => {
+        const s = stored.get(`${topic}:${p.partition}`);
+        return { partition: p.partition, offset: s !== undefined && BigInt(s) >= BigInt(p.low) ? s : p.low };
+      });
+      try {
+        await this.admin!.setOffsets({ groupId: this.d.groupId, topic, partitions });
+      } catch (e) {
+        // Another member is active (setOffsets needs an empty group): the first-batch seek positions instead.
+        this.d.logger.warn({ topic, err: (e as Error).message }, 'could not align the group offsets with the warehouse');
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -136,4 +136,16 @@ describe('insights service: exactly once under SIGKILL', () => {
     }
     await waitFor(() => !c.running && !r.running, { what: 'services stopped' });
   });
+
+  it('a new warehouse file folds the whole log even when the group has committed offsets at the end', async () => {
+    const group = uniqueName('insights-g');
+    const first = join(dir, 'first.duckdb');
+    await (await start(first, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    // Same group, empty warehouse (lost file, or a rebuild): the warehouse's record wins.
+    const second = join(dir, 'second.duckdb');
+    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    const [row] = await query(second, "SELECT sum(next_offset)::INTEGER AS n, (SELECT count(*) FROM spells)::INTEGER AS spells FROM _offsets WHERE topic LIKE '%flow-events%'");
+    const [ref] = await query(first, 'SELECT count(*)::INTEGER AS spells FROM spells');
+    expect(row).toEqual({ n: EVENTS, spells: ref!.spells });
+  });
 });
