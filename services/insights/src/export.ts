@@ -44,12 +44,16 @@ export async function exportWarehouse(w: Warehouse, o: ExportOptions): Promise<E
     files.push({ file, rows: Number(row!.n) });
   }
   if (o.measures) {
+    // The census views are computed: read them once, not once per measure and cut.
+    await w.conn.run('CREATE OR REPLACE TEMP TABLE _export_cpd AS SELECT * FROM census_patient_days');
+    await w.conn.run('CREATE OR REPLACE TEMP TABLE _export_dwc AS SELECT * FROM daily_ward_census');
+    const sources = { census_patient_days: '_export_cpd', daily_ward_census: '_export_dwc' };
     const rows: (string | number | null)[][] = [];
     for (const m of o.measures.catalogue.measures.filter((x) => IMPLEMENTED.includes(x.id))) {
       for (const period of ['week', 'month'] as const) {
         const cuts = [...(m.id.endsWith('_per_100k') ? [] : [undefined]), ...m.by];
         for (const by of cuts) {
-          const s = await measureSeries(w, o.measures.catalogue, { measure: m.id, period, by, from: o.from, to: o.to }, o.measures.population);
+          const s = await measureSeries(w, o.measures.catalogue, { measure: m.id, period, by, from: o.from, to: o.to }, o.measures.population, sources);
           for (const p of s.points) rows.push([m.id, period, by ?? null, p.segment, p.periodStart, p.numerator, p.denominator, p.value, p.complete ? 1 : 0]);
         }
       }
@@ -61,7 +65,7 @@ export async function exportWarehouse(w: Warehouse, o: ExportOptions): Promise<E
     }
     const file = join(out, `measure_series.${o.format}`);
     await w.conn.run(`COPY (SELECT * FROM measure_series ORDER BY measure, period, cut NULLS FIRST, segment NULLS FIRST, period_start) TO ${quote(file)} ${copyOptions(o.format)}`);
-    await w.conn.run('DROP TABLE measure_series');
+    for (const tmp of ['measure_series', '_export_cpd', '_export_dwc']) await w.conn.run(`DROP TABLE ${tmp}`);
     files.push({ file, rows: rows.length });
   }
   writeFileSync(join(out, 'data-dictionary.md'), `${dictionaryMarkdown()}\n## \`measure_series\`\n\nOne row per measure, period (week / month), cut (\`cut\`: the segment dimension, null for the whole trust) and segment: period_start, numerator, denominator, value, complete (the period has ended in the log). Definitions: \`measures.json\`.\n`);

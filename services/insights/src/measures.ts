@@ -74,6 +74,8 @@ const IMPL: Record<string, Impl> = {
 export const IMPLEMENTED = Object.keys(IMPL);
 
 export interface SeriesQuery { measure: string; period: 'week' | 'month'; by?: Segment; site?: string; from?: number; to?: number }
+/** Materialised copies of the computed views to read instead (many queries in a row, e.g. an export). */
+export interface ViewSources { census_patient_days?: string; daily_ward_census?: string }
 export interface SeriesPoint { periodStart: string; segment: string | null; numerator: number; denominator: number | null; value: number | null; complete: boolean }
 export interface Series { measure: Measure; period: 'week' | 'month'; by: Segment | null; points: SeriesPoint[] }
 
@@ -84,7 +86,7 @@ export class QueryError extends Error {
 const iso = (d: unknown): string => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
 /** One measure by period and segment. Bad input throws a QueryError naming the field. */
-export async function measureSeries(w: Warehouse, catalogue: Catalogue, q: SeriesQuery, population: PopulationRow[] = []): Promise<Series> {
+export async function measureSeries(w: Warehouse, catalogue: Catalogue, q: SeriesQuery, population: PopulationRow[] = [], sources: ViewSources = {}): Promise<Series> {
   const measure = catalogue.measures.find((m) => m.id === q.measure);
   if (!measure) throw new QueryError('measure', `unknown measure "${q.measure}" (one of ${catalogue.measures.map((m) => m.id).join(', ')})`);
   const impl = IMPL[measure.id];
@@ -100,7 +102,7 @@ export async function measureSeries(w: Warehouse, catalogue: Catalogue, q: Serie
   if (q.from !== undefined) { where.push('t >= epoch_ms(?::BIGINT)'); params.push(q.from); }
   if (q.to !== undefined) { where.push('t < epoch_ms(?::BIGINT)'); params.push(q.to); }
   const sql = `SELECT date_trunc('${q.period}', t)::DATE AS period_start, ${segment} AS segment, (${impl.num})::DOUBLE AS numerator, ${impl.den ? `(${impl.den})::DOUBLE` : 'NULL'} AS denominator
-    FROM (${BASES[impl.base]}) b ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ALL ORDER BY period_start, segment NULLS FIRST`;
+    FROM (${BASES[impl.base].replace(/\b(census_patient_days|daily_ward_census)\b/g, (v) => sources[v as keyof ViewSources] ?? v)}) b ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ALL ORDER BY period_start, segment NULLS FIRST`;
   const rows = await w.rows(sql, params);
   const watermark = await w.watermark();
   const popBy = new Map<string, number>();

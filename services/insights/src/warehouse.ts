@@ -153,29 +153,36 @@ export const ANALYST_TABLES = TABLES.map((t) => t.name);
  */
 export function censusViewSql(t: Thresholds): string[] {
   const los = `(floor((epoch_ms(o.at) - epoch_ms(o.admitted_at)) / 86400000)${t.losConvention === 'inclusive' ? ' + 1' : ''})`;
+  // Each interval [s, e) expands to the days whose census instant (the midnight ending the
+  // day) falls inside it, capped at the last complete day: linear in the bed days, no range join.
+  const expand = (s: string, e: string) => `unnest(generate_series(
+      (CASE WHEN ${s} = date_trunc('day', ${s}) THEN ${s}::DATE - 1 ELSE ${s}::DATE END)::TIMESTAMP,
+      least(CASE WHEN ${e} IS NULL THEN (SELECT d1 FROM bounds) WHEN ${e} = date_trunc('day', ${e}) THEN ${e}::DATE - 2 ELSE ${e}::DATE - 1 END, (SELECT d1 FROM bounds))::TIMESTAMP,
+      INTERVAL 1 DAY))::DATE`;
   const patientDays = `CREATE OR REPLACE VIEW census_patient_days AS
 WITH bounds AS (
-  SELECT (SELECT min(started_at) FROM ward_stays)::DATE AS d0, (SELECT epoch_ms(v) FROM _meta WHERE k = 'watermark')::DATE - 1 AS d1
-), days AS (
-  SELECT CAST(ts AS DATE) AS census_date, ts + INTERVAL 1 DAY AS at
-  FROM (SELECT unnest(generate_series(d0::TIMESTAMP, d1::TIMESTAMP, INTERVAL 1 DAY)) AS ts FROM bounds WHERE d0 <= d1)
+  SELECT (SELECT epoch_ms(v) FROM _meta WHERE k = 'watermark')::DATE - 1 AS d1
 ), ward_list AS (
-  SELECT site, ward, ward_type, beds, long_stay_days FROM wards
+  SELECT site, ward, ward_type, long_stay_days FROM wards
   UNION ALL
-  SELECT DISTINCT s.site, s.ward, 'unknown', 0, ${longStayDaysFor(t, 'unknown')} FROM ward_stays s
+  SELECT DISTINCT s.site, s.ward, 'unknown', ${longStayDaysFor(t, 'unknown')} FROM ward_stays s
   WHERE NOT EXISTS (SELECT 1 FROM wards w WHERE w.site = s.site AND w.ward = s.ward)
 ), occ AS (
-  SELECT d.census_date, d.at, ws.site, ws.ward, ws.spell_id, ws.out_of_area, sp.admitted_at
-  FROM days d
-  JOIN ward_stays ws ON ws.started_at <= d.at AND (ws.ended_at IS NULL OR ws.ended_at > d.at)
-  JOIN spells sp ON sp.site = ws.site AND sp.spell_id = ws.spell_id
+  SELECT ws.site, ws.ward, ws.spell_id, ws.out_of_area, ${expand('ws.started_at', 'ws.ended_at')} AS census_date FROM ward_stays ws
+), leave_days AS (
+  SELECT DISTINCT l.site, l.spell_id, ${expand('l.started_at', 'l.ended_at')} AS census_date FROM leave_periods l
+), crfd_days AS (
+  SELECT site, spell_id, census_date, min(reason_code) AS reason_code
+  FROM (SELECT c.site, c.spell_id, c.reason_code, ${expand('c.started_at', 'c.ended_at')} AS census_date FROM crfd_periods c) GROUP BY ALL
+), occ2 AS (
+  SELECT o.*, o.census_date::TIMESTAMP + INTERVAL 1 DAY AS at, sp.admitted_at FROM occ o JOIN spells sp ON sp.site = o.site AND sp.spell_id = o.spell_id
 )
 SELECT o.census_date, o.site, o.ward, wl.ward_type, o.spell_id, ${los}::INTEGER AS los_days,
-  EXISTS (SELECT 1 FROM leave_periods l WHERE l.site = o.site AND l.spell_id = o.spell_id AND l.started_at <= o.at AND (l.ended_at IS NULL OR l.ended_at > o.at)) AS on_leave,
-  (SELECT min(c.reason_code) FROM crfd_periods c WHERE c.site = o.site AND c.spell_id = o.spell_id AND c.started_at <= o.at AND (c.ended_at IS NULL OR c.ended_at > o.at)) AS crfd_reason,
-  o.out_of_area AS oap,
+  lv.spell_id IS NOT NULL AS on_leave, cr.reason_code AS crfd_reason, o.out_of_area AS oap,
   ${los} >= ${t.strandedDays} AS stranded, ${los} >= ${t.superStrandedDays} AS super_stranded, ${los} >= wl.long_stay_days AS long_stay
-FROM occ o JOIN ward_list wl ON wl.site = o.site AND wl.ward = o.ward`;
+FROM occ2 o JOIN ward_list wl ON wl.site = o.site AND wl.ward = o.ward
+LEFT JOIN leave_days lv ON lv.census_date = o.census_date AND lv.site = o.site AND lv.spell_id = o.spell_id
+LEFT JOIN crfd_days cr ON cr.census_date = o.census_date AND cr.site = o.site AND cr.spell_id = o.spell_id`;
   const census = `CREATE OR REPLACE VIEW daily_ward_census AS
 WITH days AS (SELECT DISTINCT census_date FROM census_patient_days),
 ward_list AS (
