@@ -1,11 +1,21 @@
 // pfm insights: the analysts' and ops' command line for the warehouse (see the README).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '@pfm/observability';
 import { loadInsightsConfig } from './config';
+import { rowContext } from './context';
+import { exportWarehouse, type ExportFormat } from './export';
+import { loadCatalogue, parsePopulation } from './measures';
 import { rebuildWarehouse } from './rebuild';
 import { dictionaryJson, dictionaryMarkdown } from './schema';
+import { Warehouse } from './warehouse';
+
+const time = (v: string): number => {
+  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`not a time: ${v} (ISO-8601 such as 2026-04-01 or 2026-04-01T00:00:00Z, or epoch ms)`);
+  return t;
+};
 
 export function program(): Command {
   const p = new Command('pfm insights').description('Patient Flow Monitor insights warehouse');
@@ -17,6 +27,26 @@ export function program(): Command {
       if (!o.yes) throw new Error(`this replaces ${config.PFM_INSIGHTS_DB}; run again with --yes`);
       const r = await rebuildWarehouse(config, createLogger('insights-rebuild'));
       console.log(`rebuilt ${r.path}: ${r.events} flow events and ${r.alerts} alert messages in ${(r.ms / 1000).toFixed(1)} s (${Math.round(r.events / Math.max(0.001, r.ms / 1000))} events/s)`);
+    });
+
+  p.command('export').description('write every table and the measure series as Parquet or CSV, with the data dictionary beside them (the warehouse must not be in use)')
+    .addOption(new Option('--format <format>', 'file format').choices(['parquet', 'csv']).default('parquet'))
+    .requiredOption('--out <dir>', 'folder to write (created when missing)')
+    .option('--from <time>', 'only rows overlapping [from, to)', time)
+    .option('--to <time>', 'only rows overlapping [from, to)', time)
+    .option('--no-measures', 'leave out the measure series')
+    .action(async (o: { format: ExportFormat; out: string; from?: number; to?: number; measures: boolean }) => {
+      const config = loadInsightsConfig();
+      const { ctx, registry } = rowContext(config);
+      const measures = o.measures ? { catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: parsePopulation(readFileSync(config.PFM_POPULATION_FILE, 'utf8'), config.PFM_POPULATION_FILE) } : undefined;
+      const w = await Warehouse.open(config.PFM_INSIGHTS_DB, { wards: registry.wards(), thresholds: ctx.thresholds });
+      try {
+        const r = await exportWarehouse(w, { format: o.format, out: o.out, from: o.from, to: o.to, measures });
+        for (const f of r.files) console.log(`${f.file}: ${f.rows} rows`);
+        console.log(`data dictionary: ${join(o.out, 'data-dictionary.md')} (and .json)`);
+      } finally {
+        w.close();
+      }
     });
 
   p.command('dictionary').description('write docs/data-dictionary.md and docs/data-dictionary.json from the warehouse schema')
