@@ -282,6 +282,13 @@ async function demo(o: Opts): Promise<void> {
     }
 
     if (!o.exitAfterHistory && !stop.signal.aborted) {
+      // The analysts' warehouse joins once the board is up, so it never slows the warm start;
+      // it folds the log from its start (one file per topic namespace).
+      const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.duckdb`);
+      children.push(await startChild('insights', {
+        ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`,
+      }, files.logs, logSays('insights running')));
+      say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
       say(`live: ${o.speed}x (one simulated ${o.speed >= 3600 ? `${(o.speed / 3600).toFixed(1)} h` : `${o.speed} s`} per second), faults ${st.faults ? 'on' : 'off'}; Ctrl-C stops`);
       const registered = new Set(trust.wards.map((w) => w.code));
       let lastReport = Date.now();

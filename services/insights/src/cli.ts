@@ -1,10 +1,10 @@
 // pfm insights: the analysts' and ops' command line for the warehouse (see the README).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { loadInsightsConfig } from './config';
-import { rowContext } from './context';
 import { exportWarehouse, type ExportFormat } from './export';
 import { loadCatalogue, parsePopulation } from './measures';
 import { rebuildWarehouse } from './rebuild';
@@ -36,10 +36,11 @@ export function program(): Command {
     .option('--to <time>', 'only rows overlapping [from, to)', time)
     .option('--no-measures', 'leave out the measure series')
     .action(async (o: { format: ExportFormat; out: string; from?: number; to?: number; measures: boolean }) => {
-      const config = loadInsightsConfig();
-      const { ctx, registry } = rowContext(config);
+      const config = loadInsightsConfig(process.env, { secret: false });
+      if (!existsSync(config.PFM_INSIGHTS_DB)) throw new Error(`no warehouse at ${config.PFM_INSIGHTS_DB} (PFM_INSIGHTS_DB); run the insights service or ./pfm insights rebuild --yes first`);
+      const registry = WardRegistry.fromFile(config.PFM_WARDS_FILE);
       const measures = o.measures ? { catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: parsePopulation(readFileSync(config.PFM_POPULATION_FILE, 'utf8'), config.PFM_POPULATION_FILE) } : undefined;
-      const w = await Warehouse.open(config.PFM_INSIGHTS_DB, { wards: registry.wards(), thresholds: ctx.thresholds });
+      const w = await Warehouse.open(config.PFM_INSIGHTS_DB, { wards: registry.wards(), thresholds: loadThresholds(config.PFM_THRESHOLDS_FILE) });
       try {
         const r = await exportWarehouse(w, { format: o.format, out: o.out, from: o.from, to: o.to, measures });
         for (const f of r.files) console.log(`${f.file}: ${f.rows} rows`);
