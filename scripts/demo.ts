@@ -1,8 +1,8 @@
 // ./pfm demo: the live product on the local stack, fed by a synthetic trust.
 //   1. the trust's ward registry -> PFM_WARDS_FILE; a JWT secret kept in .stack/demo-secret
 //   2. ingest, flow-engine and board-gateway as child processes (logs in .stack/logs/),
-//      and, once the board is ready, the insights warehouse (.stack/insights-<namespace>.duckdb),
-//      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock
+//      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock; once the
+//      board is ready, the insights warehouse too (.stack/insights-<namespace>.duckdb)
 //   3. warm start: the last N days of history sent as fast as the pipeline takes them
 //      (HL7 over MLLP, FHIR, JSON), with a progress bar; skipped when an earlier demo's
 //      state is still live (it continues from where that run stopped)

@@ -35,11 +35,14 @@ describe('Warehouse (DuckDB file)', () => {
     const p1 = record('P1', [ev('P1', 'patient.admitted', { spellId: 'S1', ward: 'OAK' }, T0)]);
     await w.commit({ records: [p1], alerts: [], offsets: [{ topic: 't', partition: 0, next: '1' }], watermark: T0 });
     const bad = record('P2', [ev('P2', 'patient.admitted', { spellId: 'S2', ward: 'OAK' }, T0 + H)]);
-    (bad.rows.spells[0] as Record<string, unknown>).los_days = 'not a number';
-    await expect(w.commit({ records: [bad], alerts: [], offsets: [{ topic: 't', partition: 0, next: '2' }], watermark: T0 + H })).rejects.toThrow();
+    // Bad in ward_stays: every spells row (good and bad) is appended and flushed before it fails.
+    (bad.rows.ward_stays[0] as Record<string, unknown>).days = 'not a number';
+    const good = record('P3', [ev('P3', 'patient.admitted', { spellId: 'S3', ward: 'OAK' }, T0 + H)]);
+    await expect(w.commit({ records: [good, bad], alerts: [], offsets: [{ topic: 't', partition: 0, next: '2' }], watermark: T0 + H })).rejects.toThrow();
     expect((await w.offsets()).get('t:0')).toBe('1');
     expect(await w.rows('SELECT spell_id FROM spells')).toEqual([{ spell_id: 'S1' }]);
-    expect([...(await w.loadStates([p1.recordKey, bad.recordKey])).keys()]).toEqual([p1.recordKey]);
+    expect([...(await w.loadStates([p1.recordKey, bad.recordKey, good.recordKey])).keys()]).toEqual([p1.recordKey]);
+    expect(await w.rows('SELECT count(*)::INTEGER AS n FROM ward_stays')).toEqual([{ n: 1 }]);
     w.close();
     // Reopened: the same record.
     const again = await Warehouse.open(path, { thresholds: DEFAULT_THRESHOLDS });

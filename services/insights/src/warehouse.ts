@@ -4,11 +4,11 @@
 // consumer resumes from exactly the offsets the rows reflect.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Ward } from '@pfm/contracts';
 import { longStayDaysFor, type PatientState, type Thresholds } from '@pfm/flow-domain';
 import type { Cell, PatientRows, Row } from './rows';
-import { ddl, TABLES, tableNamed, type Table } from './schema';
+import { ddl, TABLES, tableNamed, type ColumnType, type Table } from './schema';
 
 export const PATIENT_TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals'] as const;
 
@@ -17,10 +17,6 @@ export interface OffsetWrite { topic: string; partition: number; next: string }
 export interface BatchWrite { records: RecordWrite[]; alerts: Row[]; offsets: OffsetWrite[]; watermark?: number }
 
 const PARAMS_PER_STATEMENT = 4000;
-
-function placeholder(t: Table, col: string): string {
-  return t.columns.find((c) => c.name === col)?.type === 'TIMESTAMP' ? 'epoch_ms(?::BIGINT)' : '?';
-}
 
 export class Warehouse {
   private constructor(private readonly instance: DuckDBInstance, readonly conn: DuckDBConnection, readonly path: string) {}
@@ -100,24 +96,31 @@ export class Warehouse {
     }
   }
 
+  /**
+   * Rows go in through DuckDB's appender (column-at-a-time, no SQL to plan). It writes in
+   * the connection's open transaction, so a ROLLBACK takes the appended rows back too
+   * (warehouse.int.test.ts checks it).
+   */
   private async insert(t: Table, rows: Row[]): Promise<void> {
     if (!rows.length) return;
-    const cols = t.columns.map((c) => c.name);
-    const tuple = `(${cols.map((col) => placeholder(t, col)).join(',')})`;
-    const per = Math.max(1, Math.floor(PARAMS_PER_STATEMENT / cols.length));
-    for (let i = 0; i < rows.length; i += per) {
-      const chunk = rows.slice(i, i + per);
-      const values: DuckDBValue[] = [];
-      for (const r of chunk) for (const col of cols) values.push(toValue(r[col]));
-      await this.conn.run(`INSERT INTO ${t.name} (${cols.join(',')}) VALUES ${chunk.map(() => tuple).join(',')}`, values);
-    }
+    await this.append(t.name, t.columns.map((c) => c.type), rows.map((r) => t.columns.map((c) => r[c.name] ?? null)));
   }
 
   private async insertRaw(table: string, cols: string[], rows: Cell[][]): Promise<void> {
-    const per = Math.max(1, Math.floor(PARAMS_PER_STATEMENT / cols.length));
-    for (let i = 0; i < rows.length; i += per) {
-      const chunk = rows.slice(i, i + per);
-      await this.conn.run(`INSERT INTO ${table} (${cols.join(',')}) VALUES ${chunk.map(() => `(${cols.map(() => '?').join(',')})`).join(',')}`, chunk.flat().map(toValue));
+    if (!rows.length) return;
+    await this.append(table, cols.map(() => 'VARCHAR'), rows);
+  }
+
+  private async append(table: string, types: ColumnType[], rows: Cell[][]): Promise<void> {
+    const app = await this.conn.createAppender(table);
+    try {
+      for (const r of rows) {
+        types.forEach((type, i) => appendCell(app, type, r[i] ?? null, table));
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
     }
   }
 
@@ -138,8 +141,17 @@ export class Warehouse {
   }
 }
 
-function toValue(v: Cell | undefined): DuckDBValue {
-  return v === undefined ? null : v;
+function appendCell(app: DuckDBAppender, type: ColumnType, v: Cell, table: string): void {
+  if (v === null) { app.appendNull(); return; }
+  const bad = () => new TypeError(`${table}: ${typeof v} ${String(v)} is not a ${type}`);
+  switch (type) {
+    case 'VARCHAR': app.appendVarchar(String(v)); return;
+    case 'BOOLEAN': if (typeof v !== 'boolean') throw bad(); app.appendBoolean(v); return;
+    case 'INTEGER': if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(); app.appendInteger(v); return;
+    case 'DOUBLE': if (typeof v !== 'number') throw bad(); app.appendDouble(v); return;
+    case 'TIMESTAMP': if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(); app.appendTimestamp(timestampValue(BigInt(Math.round(v)) * 1000n)); return;
+    case 'DATE': throw bad();
+  }
 }
 
 /** The analysts' tables (no internal ones), in dictionary order. */
