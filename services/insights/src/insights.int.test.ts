@@ -12,11 +12,11 @@ import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@p
 import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { TABLES } from './schema';
 
-const EVENTS = 20_000;
+const EVENTS = 12_000;
 const REFERRALS = 500;
 const SECRET = 'insights-test-secret-0123456789abcdef';
 
-jest.setTimeout(300_000);
+jest.setTimeout(420_000);
 
 describe('insights service: exactly once under SIGKILL', () => {
   const ns = uniqueName('insights');
