@@ -1,7 +1,8 @@
 // ./pfm demo: the live product on the local stack, fed by a synthetic trust.
 //   1. the trust's ward registry -> PFM_WARDS_FILE; a JWT secret kept in .stack/demo-secret
 //   2. ingest, flow-engine and board-gateway as child processes (logs in .stack/logs/),
-//      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock
+//      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock; once the
+//      board is ready, the insights warehouse too (.stack/insights-<namespace>.duckdb)
 //   3. warm start: the last N days of history sent as fast as the pipeline takes them
 //      (HL7 over MLLP, FHIR, JSON), with a progress bar; skipped when an earlier demo's
 //      state is still live (it continues from where that run stopped)
@@ -282,6 +283,13 @@ async function demo(o: Opts): Promise<void> {
     }
 
     if (!o.exitAfterHistory && !stop.signal.aborted) {
+      // The analysts' warehouse joins once the board is up, so it never slows the warm start;
+      // it folds the log from its start (one file per topic namespace).
+      const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.duckdb`);
+      children.push(await startChild('insights', {
+        ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`,
+      }, files.logs, logSays('insights running')));
+      say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
       say(`live: ${o.speed}x (one simulated ${o.speed >= 3600 ? `${(o.speed / 3600).toFixed(1)} h` : `${o.speed} s`} per second), faults ${st.faults ? 'on' : 'off'}; Ctrl-C stops`);
       const registered = new Set(trust.wards.map((w) => w.code));
       let lastReport = Date.now();

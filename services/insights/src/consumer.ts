@@ -1,0 +1,222 @@
+// The insights consumer: its own group on the flow-event and alert topics, read from
+// the start of the log, folded into the warehouse. Position lives in the warehouse (the
+// offsets committed with the rows); on every assignment each partition is sought to
+// the warehouse's record, so Kafka's committed offsets only serve lag monitoring.
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
+import { emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
+import { JsonCodec, type FlowEventCodec } from '@pfm/kafka-runtime';
+import type { Logger } from '@pfm/observability';
+import { patientRows, type Row, type RowContext } from './rows';
+import type { RecordWrite, Warehouse } from './warehouse';
+
+export interface InsightsTopics { flowEvents: string; alerts: string }
+
+export interface InsightsDeps {
+  kafka: Kafka;
+  codec: FlowEventCodec;
+  warehouse: Warehouse;
+  ctx: RowContext;
+  logger: Logger;
+  groupId: string;
+  topics: InsightsTopics;
+  /** Upper bound of one fetch per partition (one batch = one warehouse transaction); default 1 MiB. */
+  maxBatchBytes?: number;
+  /** Called after each committed batch (progress, tests). */
+  afterBatch?: (info: { topic: string; partition: number; next: string; count: number }) => void;
+}
+
+const MAX_CACHE = 200_000;
+
+export class InsightsConsumer {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private readonly positioned = new Set<string>();
+  private readonly cache = new Map<string, PatientState>();
+  private readonly alertCodec = new JsonCodec<Alert>(alertSchema);
+  private caughtUpLogged = false;
+  private waiters: (() => void)[] = [];
+  readonly stats = { events: 0, alerts: 0, undecodable: 0, batches: 0 };
+
+  constructor(private readonly d: InsightsDeps) {}
+
+  async start(): Promise<void> {
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
+    this.consumer = consumer;
+    this.admin = this.d.kafka.admin();
+    await this.admin.connect();
+    await this.alignGroupOffsets();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); });
+    // One partition at a time: the warehouse has one writer connection and one transaction at a time.
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+  }
+
+  /**
+   * Before joining, the group's committed offsets are set to the warehouse's record (the
+   * log's start where it has none): a new or rebuilt warehouse file under a group that
+   * already consumed to the end would otherwise receive nothing, so nothing would ever
+   * be positioned. The seek on each partition's first batch stays as the guard.
+   */
+  private async alignGroupOffsets(): Promise<void> {
+    const stored = await this.d.warehouse.offsets();
+    for (const topic of [this.d.topics.flowEvents, this.d.topics.alerts]) {
+      const partitions = (await this.admin!.fetchTopicOffsets(topic)).map((p) => {
+        const s = stored.get(`${topic}:${p.partition}`);
+        return { partition: p.partition, offset: s !== undefined && BigInt(s) >= BigInt(p.low) ? s : p.low };
+      });
+      try {
+        await this.admin!.setOffsets({ groupId: this.d.groupId, topic, partitions });
+      } catch (e) {
+        // Another member is active (setOffsets needs an empty group): the first-batch seek positions instead.
+        this.d.logger.warn({ topic, err: (e as Error).message }, 'could not align the group offsets with the warehouse');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+    this.consumer = undefined;
+    this.admin = undefined;
+  }
+
+  /** Resolves once every partition of both topics is consumed up to its current end. */
+  async untilCaughtUp(): Promise<void> {
+    if (await this.isCaughtUp()) return;
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** True when the warehouse's recorded offsets reach the end of every partition. */
+  async isCaughtUp(): Promise<boolean> {
+    const admin = this.admin ?? this.d.kafka.admin();
+    if (!this.admin) await admin.connect();
+    try {
+      const stored = await this.d.warehouse.offsets();
+      for (const topic of [this.d.topics.flowEvents, this.d.topics.alerts]) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          const next = BigInt(stored.get(`${topic}:${p.partition}`) ?? p.low);
+          if (next < BigInt(p.high)) return false;
+        }
+      }
+      return true;
+    } finally {
+      if (!this.admin) await admin.disconnect();
+    }
+  }
+
+  private async expectedStart(topic: string, partition: number): Promise<string> {
+    const stored = (await this.d.warehouse.offsets()).get(`${topic}:${partition}`);
+    const low = (await this.admin!.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
+    if (stored === undefined) return low;
+    return BigInt(stored) < BigInt(low) ? low : stored;
+  }
+
+  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const tp = `${batch.topic}:${batch.partition}`;
+    if (!this.positioned.has(tp)) {
+      const start = await this.expectedStart(batch.topic, batch.partition);
+      this.positioned.add(tp);
+      if (batch.messages[0]!.offset !== start) {
+        this.d.logger.info({ topic: batch.topic, partition: batch.partition, from: batch.messages[0]!.offset, to: start }, 'positioning partition from the warehouse record');
+        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: start });
+        return;
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    const next = (BigInt(last) + 1n).toString();
+    try {
+      if (batch.topic === this.d.topics.alerts) await this.applyAlerts(batch.messages, { topic: batch.topic, partition: batch.partition, next });
+      else await this.applyFlowEvents(batch.messages, { topic: batch.topic, partition: batch.partition, next });
+    } catch (err) {
+      // The transaction rolled back: cached states may be ahead of the warehouse.
+      this.cache.clear();
+      this.positioned.delete(tp);
+      this.d.logger.error({ err, topic: batch.topic, partition: batch.partition }, 'insights batch failed; will retry');
+      throw err;
+    }
+    this.stats.batches += 1;
+    resolveOffset(last);
+    await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+    await heartbeat();
+    this.d.logger.debug({ topic: batch.topic, partition: batch.partition, next, count: batch.messages.length }, 'insights batch committed');
+    this.d.afterBatch?.({ topic: batch.topic, partition: batch.partition, next, count: batch.messages.length });
+    if (next === batch.highWatermark) await this.noteIfCaughtUp();
+  }
+
+  private async noteIfCaughtUp(): Promise<void> {
+    if (!(await this.isCaughtUp())) { this.caughtUpLogged = false; return; }
+    if (!this.caughtUpLogged) this.d.logger.info({ events: this.stats.events, alerts: this.stats.alerts }, 'insights caught up with the log');
+    this.caughtUpLogged = true;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async applyFlowEvents(messages: KafkaMessage[], offset: { topic: string; partition: number; next: string }): Promise<void> {
+    const { pseudo } = this.d.ctx;
+    const decoded: FlowEvent[] = [];
+    for (const m of messages) {
+      try {
+        decoded.push(await this.d.codec.decode(m.value!));
+      } catch (e) {
+        // The engine sends these to the rejects topic; the warehouse only passes over them.
+        this.stats.undecodable += 1;
+        this.d.logger.warn({ topic: offset.topic, partition: offset.partition, offset: m.offset, err: (e as Error).message }, 'undecodable flow event skipped');
+      }
+    }
+    const keyOf = (e: FlowEvent) => pseudo.recordKey(e.site, e.patientId);
+    const missing = [...new Set(decoded.map(keyOf).filter((k) => !this.cache.has(k)))];
+    const loaded = missing.length ? await this.d.warehouse.loadStates(missing) : new Map<string, PatientState>();
+    const touched = new Map<string, PatientState>();
+    let watermark: number | undefined;
+    for (const e of decoded) {
+      const k = keyOf(e);
+      const before = touched.get(k) ?? this.cache.get(k) ?? loaded.get(k) ?? emptyPatient(e.site, e.patientId);
+      // Parking time is the event's arrival time, so the fold never depends on this process's clock.
+      const r = evolve(before, e, e.recordedAt);
+      touched.set(k, r.state);
+      watermark = Math.max(watermark ?? e.occurredAt, e.occurredAt);
+    }
+    const records: RecordWrite[] = [...touched].map(([recordKey, state]) => ({ recordKey, state, rows: patientRows(state, this.d.ctx) }));
+    await this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark });
+    this.stats.events += decoded.length;
+    for (const [k, s] of touched) { this.cache.delete(k); this.cache.set(k, s); }
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= MAX_CACHE) break;
+      this.cache.delete(k);
+    }
+  }
+
+  private async applyAlerts(messages: KafkaMessage[], offset: { topic: string; partition: number; next: string }): Promise<void> {
+    const latest = new Map<string, Row>();
+    for (const m of messages) {
+      let a: Alert;
+      try {
+        a = this.alertCodec.decode(m.value!);
+      } catch (e) {
+        this.stats.undecodable += 1;
+        this.d.logger.warn({ topic: offset.topic, partition: offset.partition, offset: m.offset, err: (e as Error).message.slice(0, 200) }, 'undecodable alert skipped');
+        continue;
+      }
+      const row = alertRow(a, this.d.ctx);
+      latest.delete(String(row.alert_id));
+      latest.set(String(row.alert_id), row);
+    }
+    await this.d.warehouse.commit({ records: [], alerts: [...latest.values()], offsets: [offset] });
+    this.stats.alerts += messages.length;
+  }
+}
+
+/** An alert as analysts see it: pseudonymised ids, no NHS number, no message text (it names the patient). */
+export function alertRow(a: Alert, ctx: RowContext): Row {
+  const hasPatient = !!a.patientId && !a.patientId.startsWith('team:');
+  return {
+    alert_id: ctx.pseudo.opaque(a.alertId), rule: a.rule, severity: a.severity, threshold_value: a.threshold.value, threshold_unit: a.threshold.unit,
+    site: a.site, ward: a.ward ?? null, team: a.team ?? null, patient_key: hasPatient ? ctx.pseudo.patientKey(a.site, a.patientId!, a.nhsNumber) : null,
+    spell_id: a.spellId ?? null, referral_id: a.referralId ?? null, became_true_at: a.becameTrueAt, raised_at: a.raisedAt,
+    acknowledged_at: a.acknowledged?.at ?? null, resolved_at: a.resolvedAt ?? null,
+  };
+}

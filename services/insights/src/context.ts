@@ -1,0 +1,34 @@
+// Wiring shared by the service and the CLI: config -> warehouse, row context, Kafka.
+import { WardRegistry, loadThresholds } from '@pfm/flow-store';
+import { connectKafka } from '@pfm/kafka-runtime';
+import type { Logger } from '@pfm/observability';
+import type { InsightsConfig } from './config';
+import { InsightsConsumer } from './consumer';
+import { LocalAreas, Pseudonymiser } from './pseudonym';
+import type { RowContext } from './rows';
+import { Warehouse } from './warehouse';
+
+export function rowContext(config: InsightsConfig): { ctx: RowContext; registry: WardRegistry } {
+  const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
+  const registry = WardRegistry.fromFile(config.PFM_WARDS_FILE);
+  const ctx: RowContext = {
+    thresholds, wardType: (site, ward) => registry.typeOf(site, ward),
+    pseudo: new Pseudonymiser(config.PFM_INSIGHTS_SECRET), areas: LocalAreas.fromFile(config.PFM_LOCAL_AREAS_FILE, config.PFM_INSIGHTS_AREA_LEVEL),
+  };
+  return { ctx, registry };
+}
+
+export async function openInsights(config: InsightsConfig, logger: Logger, dbPath: string = config.PFM_INSIGHTS_DB, groupId: string = config.PFM_INSIGHTS_GROUP) {
+  const { ctx, registry } = rowContext(config);
+  const warehouse = await Warehouse.open(dbPath, { wards: registry.wards(), thresholds: ctx.thresholds });
+  try {
+    const { kafka, producer, codec, topics } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-insights', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
+    // The service only reads; the runtime's producer is not needed.
+    await producer.disconnect();
+    const consumer = new InsightsConsumer({ kafka, codec, warehouse, ctx, logger, groupId, topics: { flowEvents: topics.flowEvents, alerts: topics.alerts }, maxBatchBytes: config.PFM_INSIGHTS_MAX_BATCH_BYTES });
+    return { warehouse, consumer, ctx };
+  } catch (e) {
+    warehouse.close();
+    throw e;
+  }
+}

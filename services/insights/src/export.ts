@@ -1,0 +1,75 @@
+// Export for analysts' own tools: every table (and the measure series) as Parquet or
+// CSV, with the data dictionary beside them. Readable by DuckDB, R (arrow) and pandas
+// as they are. Only the dictionary's columns leave the warehouse (no internal tables).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { IMPLEMENTED, measureSeries, type Catalogue, type PopulationRow } from './measures';
+import { dictionaryJson, dictionaryMarkdown, TABLES, type Table } from './schema';
+import type { Warehouse } from './warehouse';
+
+export type ExportFormat = 'parquet' | 'csv';
+export interface ExportOptions { format: ExportFormat; out: string; from?: number; to?: number; measures?: { catalogue: Catalogue; population: PopulationRow[] } }
+export interface ExportResult { files: { file: string; rows: number }[] }
+
+/** Rows of a table that overlap [from, to): by period for spans, by instant or day for the rest. */
+function rangeWhere(t: Table, from?: number, to?: number): string {
+  const span: Record<string, [string, string | null]> = {
+    spells: ['admitted_at', 'discharged_at'], ward_stays: ['started_at', 'ended_at'], leave_periods: ['started_at', 'ended_at'],
+    crfd_periods: ['started_at', 'ended_at'], referrals: ['received_at', null], alerts: ['raised_at', null],
+    census_patient_days: ['census_date', null], daily_ward_census: ['census_date', null],
+  };
+  const s = span[t.name];
+  if (!s || (from === undefined && to === undefined)) return '';
+  const [start, end] = s;
+  // COPY takes no parameters: the bounds are integers checked here, never text.
+  const ms = (v: number) => { if (!Number.isSafeInteger(v)) throw new Error(`not a time in ms: ${v}`); return `epoch_ms(${v}::BIGINT)`; };
+  const cond: string[] = [];
+  if (to !== undefined) cond.push(`${start} < ${ms(to)}`);
+  if (from !== undefined) cond.push(end ? `(${end} IS NULL OR ${end} >= ${ms(from)})` : `${start} >= ${ms(from)}`);
+  return ` WHERE ${cond.join(' AND ')}`;
+}
+
+const quote = (path: string): string => `'${path.replace(/'/g, "''")}'`;
+const copyOptions = (f: ExportFormat): string => (f === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)');
+
+export async function exportWarehouse(w: Warehouse, o: ExportOptions): Promise<ExportResult> {
+  const out = resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const files: ExportResult['files'] = [];
+  for (const t of TABLES) {
+    const select = `SELECT ${t.columns.map((c) => c.name).join(', ')} FROM ${t.name}${rangeWhere(t, o.from, o.to)} ORDER BY ${t.key.join(', ')}`;
+    const file = join(out, `${t.name}.${o.format}`);
+    const [row] = await w.rows(`SELECT count(*)::INTEGER AS n FROM (${select})`);
+    await w.conn.run(`COPY (${select}) TO ${quote(file)} ${copyOptions(o.format)}`);
+    files.push({ file, rows: Number(row!.n) });
+  }
+  if (o.measures) {
+    // The census views are computed: read them once, not once per measure and cut.
+    await w.conn.run('CREATE OR REPLACE TEMP TABLE _export_cpd AS SELECT * FROM census_patient_days');
+    await w.conn.run('CREATE OR REPLACE TEMP TABLE _export_dwc AS SELECT * FROM daily_ward_census');
+    const sources = { census_patient_days: '_export_cpd', daily_ward_census: '_export_dwc' };
+    const rows: (string | number | null)[][] = [];
+    for (const m of o.measures.catalogue.measures.filter((x) => IMPLEMENTED.includes(x.id))) {
+      for (const period of ['week', 'month'] as const) {
+        const cuts = [...(m.id.endsWith('_per_100k') ? [] : [undefined]), ...m.by];
+        for (const by of cuts) {
+          const s = await measureSeries(w, o.measures.catalogue, { measure: m.id, period, by, from: o.from, to: o.to }, o.measures.population, sources);
+          for (const p of s.points) rows.push([m.id, period, by ?? null, p.segment, p.periodStart, p.numerator, p.denominator, p.value, p.complete ? 1 : 0]);
+        }
+      }
+    }
+    await w.conn.run('CREATE OR REPLACE TEMP TABLE measure_series (measure VARCHAR, period VARCHAR, cut VARCHAR, segment VARCHAR, period_start DATE, numerator DOUBLE, denominator DOUBLE, value DOUBLE, complete BOOLEAN)');
+    for (let i = 0; i < rows.length; i += 400) {
+      const chunk = rows.slice(i, i + 400);
+      await w.conn.run(`INSERT INTO measure_series VALUES ${chunk.map(() => '(?, ?, ?, ?, ?::DATE, ?, ?, ?, ?::BOOLEAN)').join(',')}`, chunk.flat());
+    }
+    const file = join(out, `measure_series.${o.format}`);
+    await w.conn.run(`COPY (SELECT * FROM measure_series ORDER BY measure, period, cut NULLS FIRST, segment NULLS FIRST, period_start) TO ${quote(file)} ${copyOptions(o.format)}`);
+    for (const tmp of ['measure_series', '_export_cpd', '_export_dwc']) await w.conn.run(`DROP TABLE ${tmp}`);
+    files.push({ file, rows: rows.length });
+  }
+  writeFileSync(join(out, 'data-dictionary.md'), `${dictionaryMarkdown()}\n## \`measure_series\`\n\nOne row per measure, period (week / month), cut (\`cut\`: the segment dimension, null for the whole trust) and segment: period_start, numerator, denominator, value, complete (the period has ended in the log). Definitions: \`measures.json\`.\n`);
+  writeFileSync(join(out, 'data-dictionary.json'), dictionaryJson());
+  if (o.measures) writeFileSync(join(out, 'measures.json'), `${JSON.stringify(o.measures.catalogue, null, 2)}\n`);
+  return { files };
+}

@@ -1,0 +1,151 @@
+// The insights service as a real child process on the real Kafka and schema registry:
+// a clean run, and a run SIGKILLed twice mid-stream then restarted, must give the same
+// warehouse, table by table, row by row.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Alert, FlowEvent } from '@pfm/contracts';
+import { topicSpecs, topicsFor } from '@pfm/contracts';
+import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { TABLES } from './schema';
+
+const EVENTS = 12_000;
+const REFERRALS = 500;
+const SECRET = 'insights-test-secret-0123456789abcdef';
+
+jest.setTimeout(420_000);
+
+describe('insights service: exactly once under SIGKILL', () => {
+  const ns = uniqueName('insights');
+  const topics = topicsFor(ns);
+  let dir: string;
+  let kafka: Kafka;
+  const running: RunningService[] = [];
+
+  const env = (db: string, extra: Record<string, string> = {}) => ({
+    PFM_TOPIC_NAMESPACE: ns, PFM_INSIGHTS_DB: db, PFM_INSIGHTS_GROUP: uniqueName('insights-g'), PFM_INSIGHTS_SECRET: SECRET,
+    PFM_INSIGHTS_MAX_BATCH_BYTES: String(64 * 1024), ...extra,
+  });
+  const start = async (db: string, ready: (s: RunningService) => boolean, extra: Record<string, string> = {}) => {
+    const s = await startService('insights', env(db, extra), ready, 120_000);
+    running.push(s);
+    return s;
+  };
+  const caughtUp = logReady('insights caught up with the log');
+
+  beforeAll(async () => {
+    const stack = await requireStack();
+    dir = mkdtempSync(join(tmpdir(), 'pfm-insights-'));
+    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
+    await admin.disconnect();
+    const codec = new FlowEventCodec(stack.schemaRegistryUrl, `${topics.flowEvents}-value`);
+    await codec.init();
+    const producer = createProducer(kafka);
+    await producer.connect();
+    // Synthetic pathways (some with an NHS number), plus crisis referrals answered after 0-47 hours.
+    const events: FlowEvent[] = syntheticEvents({ total: EVENTS - 2 * REFERRALS, seed: 13 }).map((e, i) => (i % 3 === 0 ? { ...e, nhsNumber: '9434765919' } : e));
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    for (let i = 0; i < REFERRALS; i++) {
+      const at = t0 + i * 3_600_000;
+      const base = { site: 'RXT', patientId: `REF${i}`, sourceSystem: 'SYN', channel: 'simulator' as const };
+      events.push({ ...base, eventId: `ref-${i}`, type: 'referral.received', occurredAt: at, recordedAt: at, payload: { referralId: `R${i}`, team: 'CRISIS-NORTH', teamType: 'crisis', urgency: 'very_urgent', referralSource: 'gp', area: 'NORTH' } });
+      events.push({ ...base, eventId: `ref-${i}-a`, type: 'referral.assessed', occurredAt: at + (i % 48) * 3_600_000, recordedAt: at + (i % 48) * 3_600_000, payload: { referralId: `R${i}` } });
+    }
+    for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), topics.flowEvents);
+    // Alerts as the engine publishes them: raised, then the same alert acknowledged and resolved.
+    const alerts: Alert[] = [];
+    for (let i = 0; i < 300; i++) {
+      const a: Alert = {
+        alertId: `stranded:RXT:SYN${i}:SP${i}:7d`, rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 'test', message: 'Patient SYN has been in hospital 7 days',
+        site: 'RXT', ward: 'OAK', patientId: `SYN${i}`, spellId: `SP${i}`, becameTrueAt: 1_000 + i, raisedAt: 2_000 + i,
+      };
+      alerts.push(a, { ...a, acknowledged: { by: 'user-1', at: 3_000 + i } }, { ...a, acknowledged: { by: 'user-1', at: 3_000 + i }, resolvedAt: 4_000 + i });
+    }
+    await producer.send({ topic: topics.alerts, acks: -1, messages: alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })) });
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    for (const s of running) await s.kill();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function query(db: string, sql: string): Promise<Record<string, unknown>[]> {
+    const inst = await DuckDBInstance.create(db);
+    const c = await inst.connect();
+    try {
+      return (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+    } finally {
+      c.closeSync();
+      inst.closeSync();
+    }
+  }
+
+  it('a clean run and a run killed twice mid-stream give identical tables', async () => {
+    const clean = join(dir, 'clean.duckdb');
+    const c = await start(clean, caughtUp);
+    await c.stop();
+
+    const faulty = join(dir, 'faulty.duckdb');
+    let consumedAtKill = -1;
+    for (let kill = 1; kill <= 2; kill++) {
+      // Debug logs name each committed batch; kill while later batches are still being folded.
+      const committed = (s: RunningService) => s.logs.filter((l) => l.includes('insights batch committed')).length;
+      const s = await start(faulty, (x) => committed(x) >= 4, { PFM_LOG_LEVEL: 'debug' });
+      expect(caughtUp(s)).toBe(false);
+      await s.kill();
+      const [row] = await query(faulty, "SELECT coalesce(sum(next_offset), 0)::INTEGER AS n FROM _offsets WHERE topic LIKE '%flow-events%'");
+      const n = Number(row!.n);
+      // The kill landed part-way: some batches are in, the log is not finished.
+      expect(n).toBeGreaterThan(consumedAtKill);
+      expect(n).toBeLessThan(EVENTS);
+      consumedAtKill = n;
+    }
+    const r = await start(faulty, caughtUp);
+    await r.stop();
+
+    const tables = [...TABLES.map((t) => t.name), '_patients', '_offsets', '_meta'];
+    const inst = await DuckDBInstance.create(clean);
+    const conn = await inst.connect();
+    try {
+      await conn.run(`ATTACH '${faulty}' AS f (READ_ONLY)`);
+      for (const t of tables) {
+        const counts = (await conn.runAndReadAll(`SELECT (SELECT count(*) FROM ${t})::INTEGER AS a, (SELECT count(*) FROM f.${t})::INTEGER AS b,
+          (SELECT count(*) FROM (SELECT * FROM ${t} EXCEPT ALL SELECT * FROM f.${t}))::INTEGER AS only_clean,
+          (SELECT count(*) FROM (SELECT * FROM f.${t} EXCEPT ALL SELECT * FROM ${t}))::INTEGER AS only_faulty`)).getRowObjectsJS()[0]!;
+        expect({ t, ...counts }).toEqual({ t, a: counts.b, b: counts.a, only_clean: 0, only_faulty: 0 });
+        if (t !== 'wards') expect({ t, rows: Number(counts.a) > 0 }).toEqual({ t, rows: true });
+      }
+      const offsets = (await conn.runAndReadAll("SELECT sum(next_offset)::INTEGER AS n FROM _offsets WHERE topic LIKE '%flow-events%'")).getRowObjectsJS()[0]!;
+      expect(Number(offsets.n)).toBe(EVENTS);
+      const alerts = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n, count(resolved_at)::INTEGER AS resolved FROM alerts')).getRowObjectsJS()[0]!;
+      expect(alerts).toEqual({ n: 300, resolved: 300 });
+    } finally {
+      conn.closeSync();
+      inst.closeSync();
+    }
+    await waitFor(() => !c.running && !r.running, { what: 'services stopped' });
+  });
+
+  it('a new warehouse file folds the whole log even when the group has committed offsets at the end', async () => {
+    const group = uniqueName('insights-g');
+    const first = join(dir, 'first.duckdb');
+    await (await start(first, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    // Same group, empty warehouse (lost file, or a rebuild): the warehouse's record wins.
+    const second = join(dir, 'second.duckdb');
+    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    const [row] = await query(second, "SELECT sum(next_offset)::INTEGER AS n, (SELECT count(*) FROM spells)::INTEGER AS spells FROM _offsets WHERE topic LIKE '%flow-events%'");
+    const [ref] = await query(first, 'SELECT count(*)::INTEGER AS spells FROM spells');
+    expect(row).toEqual({ n: EVENTS, spells: ref!.spells });
+  });
+});

@@ -1,0 +1,85 @@
+// The DuckDB warehouse on its own (embedded, a real file): batch atomicity, offsets,
+// and the daily census view against rows folded from events.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FlowEvent } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
+import { LocalAreas, Pseudonymiser } from './pseudonym';
+import { patientRows, type RowContext } from './rows';
+import { Warehouse } from './warehouse';
+
+const H = 3_600_000;
+const D = 24 * H;
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const ctx: RowContext = {
+  thresholds: DEFAULT_THRESHOLDS, wardType: () => 'adult_acute', pseudo: new Pseudonymiser('k'.repeat(40)), areas: new LocalAreas([], 'area'),
+};
+let n = 0;
+const ev = (patientId: string, type: FlowEvent['type'], payload: object, at: number): FlowEvent =>
+  ({ eventId: `w${++n}`, type, payload, occurredAt: at, recordedAt: at, site: 'RXT', patientId, sourceSystem: 'T', channel: 'json' }) as FlowEvent;
+
+function record(patientId: string, events: FlowEvent[]) {
+  const state = events.reduce((s, e) => evolve(s, e).state, emptyPatient('RXT', patientId));
+  return { recordKey: ctx.pseudo.recordKey('RXT', patientId), state, rows: patientRows(state, ctx) };
+}
+
+describe('Warehouse (DuckDB file)', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'pfm-wh-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a batch is all or nothing: rows, state and offsets commit together; a failed batch leaves the previous one', async () => {
+    const path = join(dir, 'a.duckdb');
+    const w = await Warehouse.open(path, { thresholds: DEFAULT_THRESHOLDS, wards: [{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 2 }] });
+    const p1 = record('P1', [ev('P1', 'patient.admitted', { spellId: 'S1', ward: 'OAK' }, T0)]);
+    await w.commit({ records: [p1], alerts: [], offsets: [{ topic: 't', partition: 0, next: '1' }], watermark: T0 });
+    const bad = record('P2', [ev('P2', 'patient.admitted', { spellId: 'S2', ward: 'OAK' }, T0 + H)]);
+    // Bad in ward_stays: every spells row (good and bad) is appended and flushed before it fails.
+    (bad.rows.ward_stays[0] as Record<string, unknown>).days = 'not a number';
+    const good = record('P3', [ev('P3', 'patient.admitted', { spellId: 'S3', ward: 'OAK' }, T0 + H)]);
+    await expect(w.commit({ records: [good, bad], alerts: [], offsets: [{ topic: 't', partition: 0, next: '2' }], watermark: T0 + H })).rejects.toThrow();
+    expect((await w.offsets()).get('t:0')).toBe('1');
+    expect(await w.rows('SELECT spell_id FROM spells')).toEqual([{ spell_id: 'S1' }]);
+    expect([...(await w.loadStates([p1.recordKey, bad.recordKey, good.recordKey])).keys()]).toEqual([p1.recordKey]);
+    expect(await w.rows('SELECT count(*)::INTEGER AS n FROM ward_stays')).toEqual([{ n: 1 }]);
+    w.close();
+    // Reopened: the same record.
+    const again = await Warehouse.open(path, { thresholds: DEFAULT_THRESHOLDS });
+    expect((await again.offsets()).get('t:0')).toBe('1');
+    expect(await again.watermark()).toBe(T0);
+    again.close();
+  });
+
+  it('rewrites a record\'s rows when its events change (no duplicates, cancels remove rows)', async () => {
+    const w = await Warehouse.open(join(dir, 'b.duckdb'), { thresholds: DEFAULT_THRESHOLDS });
+    const a = ev('P1', 'patient.admitted', { spellId: 'S1', ward: 'OAK' }, T0);
+    const t = ev('P1', 'patient.transferred', { spellId: 'S1', ward: 'ELM' }, T0 + D);
+    await w.commit({ records: [record('P1', [a, t])], alerts: [], offsets: [] });
+    expect(await w.rows('SELECT count(*)::INTEGER AS n FROM ward_stays')).toEqual([{ n: 2 }]);
+    await w.commit({ records: [record('P1', [a, t, ev('P1', 'transfer.cancelled', { spellId: 'S1' }, T0 + D + H)])], alerts: [], offsets: [] });
+    expect(await w.rows('SELECT ward FROM ward_stays')).toEqual([{ ward: 'OAK' }]);
+    w.close();
+  });
+
+  it('daily_ward_census: occupancy at the midnight ending each complete day, with leave, stranded, CRFD, OAP', async () => {
+    const w = await Warehouse.open(join(dir, 'c.duckdb'), { thresholds: DEFAULT_THRESHOLDS, wards: [{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 4 }] });
+    const p1 = record('P1', [
+      ev('P1', 'patient.admitted', { spellId: 'S1', ward: 'OAK', outOfArea: true }, T0), // 1 Mar 10:00
+      ev('P1', 'leave.started', { spellId: 'S1' }, T0 + 7 * D), // 8 Mar 10:00 .. 9 Mar 10:00
+      ev('P1', 'leave.ended', { spellId: 'S1' }, T0 + 8 * D),
+      ev('P1', 'crfd.started', { spellId: 'S1', reasonCode: '14' }, T0 + 8 * D + H),
+    ]);
+    const p2 = record('P2', [
+      ev('P2', 'patient.admitted', { spellId: 'S2', ward: 'OAK' }, T0 + D),
+      ev('P2', 'patient.discharged', { spellId: 'S2' }, T0 + 3 * D),
+    ]);
+    await w.commit({ records: [p1, p2], alerts: [], offsets: [], watermark: T0 + 9 * D + 2 * H }); // 10 Mar 12:00
+    const rows = await w.rows("SELECT strftime(census_date, '%d') AS d, beds, occupied_incl_leave AS occ, occupied_excl_leave AS present, stranded, crfd, oap FROM daily_ward_census ORDER BY census_date");
+    expect(rows.map((r) => Object.values(r).join(' '))).toEqual([
+      '01 4 1 1 0 0 1', '02 4 2 2 0 0 1', '03 4 2 2 0 0 1', '04 4 1 1 0 0 1', '05 4 1 1 0 0 1', '06 4 1 1 0 0 1', '07 4 1 1 0 0 1',
+      '08 4 1 0 1 0 1', '09 4 1 1 1 1 1',
+    ]);
+    w.close();
+  });
+});
