@@ -13,6 +13,8 @@ export const wardSchema = z.strictObject({
   hospital: z.string().optional(),
   type: z.enum(WARD_TYPES),
   beds: z.number().int().min(0),
+  /** A unit outside the trust (independent sector, another trust): patients there are out-of-area placements, never local occupancy. */
+  external: z.boolean().optional(),
 });
 export type Ward = z.infer<typeof wardSchema>;
 
@@ -65,6 +67,8 @@ export const wardSummarySchema = z.strictObject({
   occupancyPct: z.number(),
   occupancyInclLeavePct: z.number(),
   seq: z.number(),
+  /** Set on units outside the trust (ward registry): their patients are out-of-area placements, not local occupancy. */
+  external: z.boolean().optional(),
 });
 export type WardSummary = z.infer<typeof wardSummarySchema>;
 
@@ -113,5 +117,8 @@ export const patientRowSchema = z.strictObject({
   crfdReason: z.string().optional(),
   legalStatus: z.string().optional(),
   outOfArea: z.boolean().optional(),
+  /** When the current out-of-area placement began (moves between external units continue it). */
+  oapSince: z.number().optional(),
+  distanceFromHomeKm: z.number().optional(),
 });
 export type PatientRow = z.infer<typeof patientRowSchema>;

@@ -17,6 +17,8 @@ export interface SiteStatus {
   pressure: { level: 1 | 2 | 3 | 4; label: string; reasons: string[] };
   referralsWaiting: number;
   referralsByTeam: Record<string, number>;
+  /** Active out-of-area placements (units outside the trust): a measure apart from local occupancy. */
+  outOfArea: { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number };
 }
 
 export interface ServerToClientEvents {

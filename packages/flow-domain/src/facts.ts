@@ -2,12 +2,35 @@
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
-import type { PatientView, Spell } from './pathway';
+import type { PatientView, Spell, WardStay } from './pathway';
 import { DAY_MS, HOUR_MS, longStayDaysFor, losCrossingAt, SOURCES, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
   wardType(ward: string): WardType;
+  /**
+   * From the ward registry: true for a unit outside the trust (an out-of-area placement),
+   * false for a registered local ward, undefined when the registry does not know the code.
+   */
+  external?(ward: string): boolean | undefined;
+}
+
+/** Whether a ward stay is an out-of-area placement: the registry decides; the sender's flag only for units it lacks. */
+export function stayOutOfArea(stay: Pick<WardStay, 'ward' | 'outOfArea'>, ctx?: Pick<DomainContext, 'external'>): boolean {
+  return ctx?.external?.(stay.ward) ?? stay.outOfArea ?? false;
+}
+
+/** The current stay of a spell is out of area (see `stayOutOfArea`). */
+export function spellOutOfArea(s: Spell, ctx?: Pick<DomainContext, 'external'>): boolean {
+  const last = s.stays[s.stays.length - 1];
+  return last ? stayOutOfArea(last, ctx) : false;
+}
+
+/** Start of the unbroken run of out-of-area stays that the spell is in now (moves between external units continue it). */
+export function oapSince(s: Spell, ctx?: Pick<DomainContext, 'external'>): number | undefined {
+  let since: number | undefined;
+  for (let i = s.stays.length - 1; i >= 0 && stayOutOfArea(s.stays[i]!, ctx); i--) since = s.stays[i]!.from;
+  return since;
 }
 
 /** A counter contribution: scope is "ward:<code>" or "team:<code>". */
@@ -25,7 +48,8 @@ export const spellMember = (patientId: string, spellId: string): string => `${pa
 
 const openSpells = (v: PatientView): Spell[] => Object.values(v.spells).filter((s) => s.status !== 'discharged');
 
-export function facts(patientId: string, v: PatientView): Fact[] {
+/** `ctx.external` (the ward registry) decides which stays are out-of-area placements. */
+export function facts(patientId: string, v: PatientView, ctx?: Pick<DomainContext, 'external'>): Fact[] {
   const out: Fact[] = [];
   const count = (scope: string, name: string) => out.push({ kind: 'count', scope, name, value: 1 });
   for (const s of openSpells(v)) {
@@ -37,7 +61,7 @@ export function facts(patientId: string, v: PatientView): Fact[] {
       count(scope, 'crfd');
       count(scope, `crfd:${s.crfd.reasonCode}`);
     }
-    if (s.outOfArea) count(scope, 'outOfArea');
+    if (spellOutOfArea(s, ctx)) count(scope, 'outOfArea');
     out.push({ kind: 'index', scope, index: 'los', member, score: s.admittedAt });
     if (s.expectedDischargeAt !== undefined) out.push({ kind: 'index', scope, index: 'edd', member, score: s.expectedDischargeAt });
     if (s.bed) out.push({ kind: 'bed', scope, bed: s.bed, member });

@@ -5,7 +5,8 @@ import type { FlowEvent, FlowEventOf, FlowEventType } from '@pfm/contracts';
 
 export type SpellStatus = 'admitted' | 'on_leave' | 'discharged';
 
-export interface WardStay { ward: string; bed?: string; from: number }
+/** `outOfArea` is what the sender said of this stay; the ward registry, when it knows the unit, decides (see `stayOutOfArea`). */
+export interface WardStay { ward: string; bed?: string; from: number; outOfArea?: boolean }
 
 export interface Spell {
   spellId: string;
@@ -142,7 +143,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const open = Object.values(v.spells).find(isOpen);
       if (open) return { ok: false, kind: 'invalid', reason: `patient already has open spell ${open.spellId}` };
       v.spells[p.spellId] = {
-        spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at }],
+        spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at, ...(p.outOfArea !== undefined ? { outOfArea: p.outOfArea } : {}) }],
         crfdPeriods: 0, expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
         distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
       };
@@ -160,11 +161,11 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `transfer of discharged spell ${s.spellId}` };
       s.ward = e.payload.ward;
       s.bed = e.payload.bed;
-      s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at });
-      // Moving to one of the trust's wards brings an out-of-area patient back, unless the
-      // sender says the new ward is out of area too.
-      s.outOfArea = e.payload.outOfArea ?? false;
-      s.oapReason = s.outOfArea ? e.payload.oapReason ?? s.oapReason : undefined;
+      s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at, ...(e.payload.outOfArea !== undefined ? { outOfArea: e.payload.outOfArea } : {}) });
+      // An A02 rarely says whether the new unit is out of area: the ward registry decides
+      // (stayOutOfArea); this is only the sender's word, used for units the registry lacks.
+      s.outOfArea = e.payload.outOfArea;
+      if (e.payload.oapReason) s.oapReason = e.payload.oapReason;
       return { ok: true };
     }
     case 'leave.started': {

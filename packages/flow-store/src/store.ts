@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, type Fact, type Timer, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  diffFacts, facts, fold, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -54,7 +54,7 @@ export class FlowStore {
 
   /** Domain context for one site (ward types come from that site's registry). */
   ctxFor(site: string): DomainContext {
-    return { thresholds: this.thresholds, wardType: (ward) => this.registry.typeOf(site, ward) };
+    return { thresholds: this.thresholds, wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
   }
 
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
@@ -65,7 +65,8 @@ export class FlowStore {
 
   /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
   derive(site: string, patientId: string, view: PatientView): Derived {
-    return { view, facts: facts(patientId, view), timers: timers(site, patientId, view, this.ctxFor(site)) };
+    const ctx = this.ctxFor(site);
+    return { view, facts: facts(patientId, view, ctx), timers: timers(site, patientId, view, ctx) };
   }
 
   /**
@@ -288,6 +289,7 @@ export class FlowStore {
         free: Math.max(0, available - occupied), closed, crfd: n('crfd'), crfdReasons,
         stranded: Number(val(1)), superStranded: Number(val(2)), longStay: Number(val(3)), eddPassed: Number(val(4)),
         outOfArea: n('outOfArea'), occupancyPct: pct(occupied - onLeave), occupancyInclLeavePct: pct(occupied), seq: n('seq'),
+        ...(w.external ? { external: true } : {}),
       };
     });
   }
@@ -318,6 +320,7 @@ export class FlowStore {
 
   rows(state: PatientState, now: number): PatientRow[] {
     const t = this.thresholds;
+    const ctx = this.ctxFor(state.site);
     const view = fold(state.events).view;
     return Object.values(view.spells)
       .filter((s) => s.status !== 'discharged')
@@ -329,12 +332,14 @@ export class FlowStore {
         if (now >= losCrossingAt(t, s.admittedAt, longStayDaysFor(t, this.registry.typeOf(state.site, s.ward)))) flags.push('long_stay');
         if (s.crfd) flags.push('crfd');
         if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt <= now) flags.push('edd_passed');
-        if (s.outOfArea) flags.push('oap');
+        const oap = spellOutOfArea(s, ctx);
+        if (oap) flags.push('oap');
         if (s.status === 'on_leave') flags.push('on_leave');
         return {
           site: state.site, patientId: state.patientId, nhsNumber: state.nhsNumber, spellId: s.spellId, initials: view.initials, ward: s.ward, bed: s.bed,
           admittedAt: s.admittedAt, losDays: los, status: s.status, flags, expectedDischargeAt: s.expectedDischargeAt, crfdReason: s.crfd?.reasonCode,
-          legalStatus: s.legalStatus, outOfArea: s.outOfArea,
+          legalStatus: s.legalStatus, outOfArea: oap,
+          ...(oap ? { oapSince: oapSince(s, ctx), distanceFromHomeKm: s.distanceFromHomeKm } : {}),
         };
       });
   }

@@ -20,7 +20,7 @@ import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
-import { patientsByFlag, sitePressure, timeline } from './views';
+import { outOfArea, patientsByFlag, sitePressure, timeline } from './views';
 
 export { roomName, socketRooms, updateRooms } from './rooms';
 
@@ -147,9 +147,13 @@ export class Gateway {
   /** Site status for a client's ward scope (what GET /api/v1/site answers it). */
   private async siteStatus(c: Claims, site: string): Promise<SiteStatus> {
     const { store } = this.d;
-    const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), await this.now(site));
+    const now = await this.now(site);
+    const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), now);
     const teams = await store.teamCounts(site);
-    return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
+    return {
+      site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams,
+      outOfArea: await outOfArea(store, site, wards, now),
+    };
   }
 
   /**

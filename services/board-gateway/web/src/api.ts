@@ -27,7 +27,8 @@ export class ForbiddenError extends HttpError {
 }
 
 export interface SitePressure { level: number; label: string; reasons: string[] }
-export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiting: number }
+export interface OutOfArea { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number }
+export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiting: number; outOfArea?: OutOfArea }
 export interface WardDetail { summary: WardSummary; patients: PatientRow[] }
 export interface TimelineEvent { type: string; occurredAt: number | string; summary: string }
 

@@ -9,7 +9,8 @@ import { BedCounters, Counter, CrfdSummary, FlowCounters, OccupancyBar, Pressure
 import { Icon, PRESSURE_SHAPES } from './icons';
 
 export function SiteBoard({ state }: { state: BoardState }) {
-  const wards = [...state.wards.values()].sort(compareWardsByPressure);
+  // Units outside the trust hold out-of-area placements: shown in the site header, never as local wards.
+  const wards = [...state.wards.values()].filter((w) => !w.external).sort(compareWardsByPressure);
   return (
     <>
       <h1 class="view-title" tabIndex={-1}>
@@ -39,6 +40,8 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
   const info = state.siteInfo;
   const level = info ? (Math.min(4, Math.max(1, Math.round(info.pressure.level))) as 1 | 2 | 3 | 4) : null;
   const sum = (f: (w: WardSummary) => number) => wards.reduce((s, w) => s + f(w), 0);
+  const over = sum((w) => Math.max(0, w.occupied - Math.max(0, w.beds - w.closed)));
+  const oap = info?.outOfArea;
   return (
     <section class="site-header" aria-label="Site status">
       <div class={`site-pressure${level ? ` pressure-${level}` : ''}`} data-testid="site-pressure" data-level={level ?? ''}>
@@ -69,9 +72,15 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
         <Counter testid="site-beds" label="Beds" value={sum((w) => w.beds)} />
         <Counter testid="site-occupied" label="Occupied" value={sum((w) => w.occupied)} />
         <Counter testid="site-free" label="Free" value={sum((w) => w.free)} />
+        <Counter testid="site-closed" label="Closed" value={sum((w) => w.closed)} />
+        {over > 0 && <Counter testid="site-over" label="Over capacity" value={over} alert hint="Patients beyond a ward's open beds" />}
         <Counter testid="site-crfd" label="CRFD" value={sum((w) => w.crfd)} alert hint="Clinically ready for discharge" />
         <Counter testid="site-super-stranded" label="Super-stranded" value={sum((w) => w.superStranded)} alert />
-        <Counter testid="site-out-of-area" label="Out of area" value={sum((w) => w.outOfArea)} alert />
+      </dl>
+      <dl class="counters site-totals" aria-label="Out-of-area placements (not local beds)">
+        <Counter testid="site-out-of-area" label="Placed out of area" value={oap ? oap.placements : 0} alert />
+        <Counter testid="site-oap-bed-days" label="OAP bed-days" value={oap ? oap.bedDays : 0} hint="Days so far in units outside the trust" />
+        {oap?.meanDistanceKm !== undefined && <Counter testid="site-oap-distance" label="Mean km from home" value={Math.round(oap.meanDistanceKm)} hint={`Furthest ${oap.maxDistanceKm ?? 0} km`} />}
       </dl>
     </section>
   );
