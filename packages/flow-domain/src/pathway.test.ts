@@ -93,6 +93,53 @@ describe('pathway', () => {
   });
 });
 
+describe('cancels void what depended on what they cancel', () => {
+  it('given an admission with an EDD, when the admission is cancelled (A11), the spell and everything in it is void and no bed is held', () => {
+    const r = applyAll([admit(), ev('edd.set', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(2)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(3))]);
+    expect(r.outcomes).toEqual(['applied', 'applied', 'applied']);
+    expect(r.view.spells).toEqual({});
+    expect(facts('P1', r.view)).toEqual([]);
+  });
+
+  it('given an admission updated by an A08 that carries an EDD and a CRFD period, when cancelled, it is void too', () => {
+    const r = applyAll([
+      admit(), ev('patient.updated', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(1)),
+      ev('crfd.started', { spellId: 'S1', reasonCode: '14' }, T0 + hours(2)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(3)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(facts('P1', r.view)).toEqual([]);
+  });
+
+  it('given a cancelled admission, when the PAS re-sends the admission with the same visit number, it starts clean', () => {
+    const r = applyAll([
+      admit(), ev('edd.set', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(1)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(2)),
+      admit(T0 + hours(4)),
+    ]);
+    expect(r.outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(r.view.spells.S1).toMatchObject({ status: 'admitted', admittedAt: T0 + hours(4) });
+    expect(r.view.spells.S1!.expectedDischargeAt).toBeUndefined();
+  });
+
+  it('given a discharge followed by a follow-up contact, when the discharge is cancelled (A13), the follow-up is void and the spell is open again', () => {
+    const r = applyAll([
+      admit(), ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(4)), ev('followup.made', { spellId: 'S1' }, T0 + days(5)),
+      ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(5) + hours(1)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(r.view.spells.S1).toMatchObject({ status: 'admitted' });
+    expect(r.view.spells.S1!.followUpAt).toBeUndefined();
+  });
+
+  it('given a transfer followed by leave, when the transfer is cancelled (A12), the patient is back on the first ward and still on leave', () => {
+    const r = applyAll([
+      admit(), ev('patient.transferred', { spellId: 'S1', ward: 'W14', bed: 'B7' }, T0 + days(1)), ev('leave.started', { spellId: 'S1' }, T0 + days(2)),
+      ev('transfer.cancelled', { spellId: 'S1' }, T0 + days(2) + hours(1)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(r.view.spells.S1).toMatchObject({ ward: 'W12', bed: 'B1', status: 'on_leave' });
+  });
+});
+
 describe('timers and alerts', () => {
   it('schedules stranded at 7d, super-stranded at 21d and long stay by ward type', () => {
     const { view } = applyAll([admit(T0, 'OA1')]);

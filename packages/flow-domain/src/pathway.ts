@@ -77,14 +77,18 @@ function targetType(c: FlowEvent): FlowEventType | undefined {
   return CANCELS[c.type];
 }
 
+/** The events between a cancelled event and its cancel, in the same spell: they may have depended on it. */
+export interface CancelShadow { spellId: string; fromIndex: number; toIndex: number; cancelled: FlowEventType }
+
 /**
  * Pairs each cancel with the latest earlier, not yet cancelled event of the type it
- * cancels in the same spell. Returns the ids of both sides, or the cancels that found
- * nothing to cancel.
+ * cancels in the same spell. Returns the ids of both sides, the cancels that found
+ * nothing to cancel, and each pair's shadow (the events of that spell between them).
  */
-export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[] } {
+export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[]; shadows: CancelShadow[] } {
   const removed = new Set<string>();
   const orphans: FlowEvent[] = [];
+  const shadows: CancelShadow[] = [];
   for (let i = 0; i < events.length; i++) {
     const c = events[i]!;
     const tt = targetType(c);
@@ -96,13 +100,14 @@ export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<str
       if (t.type === tt && !removed.has(t.eventId) && (t.payload as { spellId?: string }).spellId === spellId) {
         removed.add(t.eventId);
         removed.add(c.eventId);
+        shadows.push({ spellId, fromIndex: j, toIndex: i, cancelled: tt });
         found = true;
         break;
       }
     }
     if (!found) orphans.push(c);
   }
-  return { removed, orphans };
+  return { removed, orphans, shadows };
 }
 
 const isOpen = (s: Spell | undefined): boolean => !!s && s.status !== 'discharged';
@@ -265,24 +270,47 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
   }
 }
 
-export type FoldResult = { view: PatientView; failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[] };
+export type FoldResult = {
+  view: PatientView;
+  failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[];
+  /** Events made void by a cancel: they lay between a cancelled event and its cancel and no longer apply. */
+  voided: string[];
+};
 
-/** Folds sorted events into a view; cancels (and what they cancel) are removed first. */
+const spellOf = (e: FlowEvent): string | undefined => (e.payload as { spellId?: string }).spellId;
+
+/**
+ * Folds sorted events into a view; cancels (and what they cancel) are removed first.
+ * A cancel also voids what depended on what it cancels: an A11 voids every event of the
+ * spell up to the cancel (the admission never happened), an A12/A13 voids events of the
+ * spell between the transfer/discharge and the cancel that no longer apply without it
+ * (a follow-up contact after a cancelled discharge). The cancel is never refused for them.
+ */
 export function fold(events: readonly FlowEvent[]): FoldResult {
-  const { removed, orphans } = resolveCancels(events);
+  const { removed, orphans, shadows } = resolveCancels(events);
   const v = emptyView();
   const failures: FoldResult['failures'] = [];
+  const voided: string[] = [];
   const orphanIds = new Set(orphans.map((o) => o.eventId));
-  for (const e of events) {
+  const shadowOf = (e: FlowEvent, i: number): CancelShadow | undefined => {
+    const spellId = spellOf(e);
+    return spellId === undefined ? undefined : shadows.find((sh) => sh.spellId === spellId && sh.fromIndex < i && i < sh.toIndex);
+  };
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     if (removed.has(e.eventId)) continue;
     if (orphanIds.has(e.eventId)) {
       failures.push({ event: e, result: { ok: false, kind: 'invalid', reason: `${e.type} found nothing to cancel` } });
       continue;
     }
+    const shadow = shadowOf(e, i);
+    if (shadow?.cancelled === 'patient.admitted') { voided.push(e.eventId); continue; }
     const r = step(v, e);
-    if (!r.ok) failures.push({ event: e, result: r });
+    if (r.ok) continue;
+    if (shadow) voided.push(e.eventId);
+    else failures.push({ event: e, result: r });
   }
-  return { view: v, failures };
+  return { view: v, failures, voided };
 }
 
 export type { FlowEventOf };

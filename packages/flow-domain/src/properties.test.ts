@@ -5,7 +5,9 @@ import type { FlowEvent } from '@pfm/contracts';
 import { diffFacts, emptyPatient, evolve, facts, factKey, fold, type Fact, type PatientState } from './index';
 import { days, T0 } from './testing';
 
-const wards = ['W1', 'W2', 'W3'];
+const wards = ['W1', 'W2', 'W3', 'X1'];
+/** X1 is a unit outside the trust (ward registry `external`): its patients are out of area, not local occupancy. */
+const ctx = { external: (w: string) => w === 'X1' };
 const spellIds = ['S1', 'S2'];
 
 const eventArb: fc.Arbitrary<Omit<FlowEvent, 'eventId'>> = fc
@@ -33,7 +35,7 @@ function run(events: FlowEvent[]) {
   for (const e of events) {
     const before = states.get(e.patientId) ?? emptyPatient('RXT', e.patientId);
     const r = evolve(before, e);
-    const ops = diffFacts(facts(e.patientId, fold(before.events).view), facts(e.patientId, r.view));
+    const ops = diffFacts(facts(e.patientId, fold(before.events).view, ctx), facts(e.patientId, r.view, ctx));
     for (const op of ops) {
       const k = op.op === 'incr' ? `c|${op.scope}|${op.name}` : op.op === 'zadd' || op.op === 'zrem' ? `i|${op.scope}|${op.index}|${op.member}` : `b|${op.scope}|${op.bed}`;
       const cur = aggregates.get(k) ?? 0;
@@ -49,7 +51,7 @@ function run(events: FlowEvent[]) {
 function expectedAggregates(states: Map<string, PatientState>): Map<string, number> {
   const m = new Map<string, number>();
   for (const [pid, s] of states) {
-    for (const f of facts(pid, fold(s.events).view) as Fact[]) {
+    for (const f of facts(pid, fold(s.events).view, ctx) as Fact[]) {
       const k = factKey(f);
       m.set(k, f.kind === 'count' ? (m.get(k) ?? 0) + f.value : f.kind === 'index' ? f.score : 1);
     }
@@ -82,6 +84,28 @@ describe('properties', () => {
       fc.property(seqArb, (events) => {
         const { states, aggregates } = run(events);
         expect(Object.fromEntries(aggregates)).toEqual(Object.fromEntries(expectedAggregates(states)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('after any sequence of admits, transfers, leave, cancels and discharges, occupied beds on local wards equal open spells there', () => {
+    fc.assert(
+      fc.property(seqArb, (events) => {
+        const { states, aggregates } = run(events);
+        let open = 0;
+        let oap = 0;
+        for (const s of states.values()) {
+          for (const sp of Object.values(fold(s.events).view.spells)) {
+            if (sp.status === 'discharged') continue;
+            if (ctx.external(sp.ward)) oap++;
+            else open++;
+          }
+        }
+        const sum = (name: string, local: boolean) =>
+          [...aggregates].filter(([k]) => k.startsWith('c|ward:') && k.endsWith(`|${name}`) && ctx.external(k.split('|')[1]!.slice(5)) !== local).reduce((n, [, v]) => n + v, 0);
+        expect(sum('occupied', true)).toBe(open);
+        expect(sum('outOfArea', false)).toBe(oap);
       }),
       { numRuns: 300 },
     );
