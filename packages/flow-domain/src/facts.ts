@@ -162,6 +162,7 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
 export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
   const t = ctx.thresholds;
   if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
+  if (s.dischargeMethod && t.followUpExemptMethods.includes(s.dischargeMethod)) return false;
   return t.followUpWardTypes.includes(ctx.wardType(s.ward));
 }
 

@@ -158,6 +158,24 @@ describe('timers and alerts', () => {
     expect(timers('RXT', 'P1', died.view, ctx)).toEqual([]);
   });
 
+  it.each([
+    ['a penal establishment or police station', { destination: '38' }],
+    ['a penal establishment or court', { destination: '40' }],
+    ['police custody', { destination: '42' }],
+    ['a non-NHS medium secure unit', { destination: '84' }],
+    ['another NHS psychiatric unit', { destination: '53' }],
+    ['a non-NHS hospital', { destination: '87' }],
+    ['death recorded only as discharge method 4', { dischargeMethod: '4', destination: '19' }],
+  ])('given a discharge to %s, no 72h follow-up clock starts (NHS Standard Contract exclusions)', (_what, how) => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', ...how }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+  });
+
+  it('given a discharge to the usual place of residence (19), the 72h follow-up clock runs', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', dischargeMethod: '1', destination: '19' }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toHaveLength(1);
+  });
+
   it('times a very urgent referral response at 4h', () => {
     const { view } = applyAll([ev('referral.received', { referralId: 'R1', team: 'CRISIS-N', teamType: 'crisis', urgency: 'very_urgent' }, T0)]);
     expect(timers('RXT', 'P1', view, ctx)).toEqual([expect.objectContaining({ rule: 'referral_response', dueAt: T0 + hours(4), team: 'CRISIS-N' })]);

@@ -15,8 +15,15 @@ export interface Thresholds {
   followUpHours: number;
   /** Events for an unknown spell wait this long for the spell to appear, then go to rejects. */
   parkMinutes: number;
-  /** Discharge destinations that do not start a 72h follow-up timer (death, prison, another psychiatric unit). */
+  /**
+   * Discharge destinations (PV1-37 / MHSDS DischDestCodeHospProvSpell) that do not start a 72h
+   * follow-up timer: the NHS Standard Contract indicator's exclusions (death, penal
+   * establishment, court or police custody, transfer to another inpatient unit). Codes
+   * unconfirmed against the NHS Data Dictionary: a configurable default (FOLLOW_UP_EXCLUSIONS).
+   */
   followUpExemptDestinations: string[];
+  /** Discharge methods (PV1-36) that do not start it: 4 = patient died. */
+  followUpExemptMethods: string[];
   /** Ward types whose discharges start the 72h follow-up timer. */
   followUpWardTypes: WardType[];
 }
@@ -32,6 +39,18 @@ export const SOURCES = {
   occupancy: 'RCPsych: bed occupancy at most 85%',
 } as const;
 
+/**
+ * The 72h follow-up indicator's exclusions (domain.md, NHS Standard Contract technical
+ * definition) as discharge destination codes, grouped by why. Codes unconfirmed.
+ */
+export const FOLLOW_UP_EXCLUSIONS = {
+  died: ['79', 'died', 'death'],
+  /** Penal establishment, court or police custody. */
+  custody: ['37', '38', '40', '42', 'prison', 'police_custody', 'court'],
+  /** Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital. */
+  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
+} as const;
+
 export const DEFAULT_THRESHOLDS: Thresholds = {
   losConvention: 'elapsed',
   strandedDays: 7,
@@ -41,7 +60,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   referralResponseHours: { emergency: 1, very_urgent: 4, urgent: 24, routine: 24 * 28 },
   followUpHours: 72,
   parkMinutes: 60,
-  followUpExemptDestinations: ['died', 'death', 'prison', 'psychiatric_unit', '79', '87', '49', '50', '53'],
+  followUpExemptDestinations: Object.values(FOLLOW_UP_EXCLUSIONS).flat(),
+  followUpExemptMethods: ['4'],
   followUpWardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'unknown'],
 };
 
