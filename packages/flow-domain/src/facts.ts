@@ -3,7 +3,7 @@
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
-import { DAY_MS, HOUR_MS, longStayDaysFor, losCrossingAt, SOURCES, type Thresholds } from './thresholds';
+import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, SOURCES, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
@@ -138,9 +138,10 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       const ward = s.ward;
       const los = (rule: AlertRule, days: number) =>
         out.push({ alertId: `${rule}:${site}:${patientId}:${s.spellId}:${days}d`, rule, dueAt: losCrossingAt(t, s.admittedAt, days), threshold: { value: days, unit: 'days' }, ward, spellId: s.spellId });
-      los('stranded', t.strandedDays);
-      los('super_stranded', t.superStrandedDays);
-      los('long_stay', longStayDaysFor(t, ctx.wardType(ward)));
+      const rules = losRulesFor(t, ctx.wardType(ward));
+      if (rules.strandedDays !== null) los('stranded', rules.strandedDays);
+      if (rules.superStrandedDays !== null) los('super_stranded', rules.superStrandedDays);
+      for (const d of rules.longStayDays) los('long_stay', d);
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }

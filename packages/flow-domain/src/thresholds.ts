@@ -7,9 +7,15 @@ export type LosConvention = 'elapsed' | 'inclusive';
 export interface Thresholds {
   /** LOS day-counting: 'elapsed' = whole days since spell start; 'inclusive' = MHSDS closed-spell style (days + 1). */
   losConvention: LosConvention;
+  /** Generic LOS review triggers (acute programmes); per ward type they can be re-timed or switched off in `wardTypes`. */
   strandedDays: number;
   superStrandedDays: number;
-  longStayDays: Partial<Record<WardType, number>> & { default: number };
+  /** Long-stay tiers in days per ward type; a ward type not listed has no long-stay rule (national definitions cover adult and older adult acute only). */
+  longStayDays: Partial<Record<WardType, number[]>>;
+  /** Per ward type: a threshold in days, or null to switch that rule off there. */
+  wardTypes: Partial<Record<WardType, WardTypeRules>>;
+  /** Per site (organisation code): any of these settings for that site only. */
+  sites?: Record<string, Partial<Omit<Thresholds, 'sites'>>>;
   occupancyPct: number;
   referralResponseHours: { emergency: number; very_urgent: number; urgent: number; routine: number };
   followUpHours: number;
@@ -51,11 +57,21 @@ export const FOLLOW_UP_EXCLUSIONS = {
   inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
 } as const;
 
+export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
+
 export const DEFAULT_THRESHOLDS: Thresholds = {
   losConvention: 'elapsed',
   strandedDays: 7,
   superStrandedDays: 21,
-  longStayDays: { adult_acute: 60, older_adult_acute: 90, default: 60 },
+  // MHSDS analytics count stays over 60 and over 90 days for adult acute and older adult acute beds.
+  longStayDays: { adult_acute: [60, 90], older_adult_acute: [60, 90] },
+  // Rehabilitation, forensic and learning-disability stays are planned to be long: the acute
+  // 7/21-day review triggers mean nothing there (a trust can switch them on with its own days).
+  wardTypes: {
+    rehab: { strandedDays: null, superStrandedDays: null },
+    forensic: { strandedDays: null, superStrandedDays: null },
+    learning_disability: { strandedDays: null, superStrandedDays: null },
+  },
   occupancyPct: 85,
   referralResponseHours: { emergency: 1, very_urgent: 4, urgent: 24, routine: 24 * 28 },
   followUpHours: 72,
@@ -65,7 +81,29 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   followUpWardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'unknown'],
 };
 
-export const longStayDaysFor = (t: Thresholds, wardType: WardType): number => t.longStayDays[wardType] ?? t.longStayDays.default;
+export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }
+
+/** The LOS rules that run on a ward type (null = switched off there). */
+export function losRulesFor(t: Thresholds, wardType: WardType): LosRules {
+  const w = t.wardTypes[wardType] ?? {};
+  return {
+    strandedDays: w.strandedDays === undefined ? t.strandedDays : w.strandedDays,
+    superStrandedDays: w.superStrandedDays === undefined ? t.superStrandedDays : w.superStrandedDays,
+    longStayDays: [...(t.longStayDays[wardType] ?? [])].sort((a, b) => a - b),
+  };
+}
+
+/** The settings of one site: the trust's, with that site's own settings over them. */
+export function thresholdsForSite(t: Thresholds, site: string): Thresholds {
+  const own = t.sites?.[site];
+  if (!own) return t;
+  return {
+    ...t, ...own,
+    longStayDays: { ...t.longStayDays, ...own.longStayDays },
+    wardTypes: { ...t.wardTypes, ...own.wardTypes },
+    referralResponseHours: { ...t.referralResponseHours, ...own.referralResponseHours },
+  };
+}
 
 export const DAY_MS = 24 * 3600 * 1000;
 export const HOUR_MS = 3600 * 1000;

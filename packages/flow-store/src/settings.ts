@@ -6,11 +6,12 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
 export function loadThresholds(path?: string): Thresholds {
   if (!path) return DEFAULT_THRESHOLDS;
   const over = JSON.parse(readFileSync(path, 'utf8')) as Partial<Thresholds>;
-  const unknown = Object.keys(over).filter((k) => !(k in DEFAULT_THRESHOLDS));
+  const unknown = Object.keys(over).filter((k) => !(k in DEFAULT_THRESHOLDS) && k !== 'sites');
   if (unknown.length) throw new Error(`thresholds file ${path}: unknown settings ${unknown.join(', ')}`);
   return {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },
+    wardTypes: { ...DEFAULT_THRESHOLDS.wardTypes, ...over.wardTypes },
     referralResponseHours: { ...DEFAULT_THRESHOLDS.referralResponseHours, ...over.referralResponseHours },
   };
 }

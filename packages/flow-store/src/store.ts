@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  diffFacts, facts, fold, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -54,7 +54,7 @@ export class FlowStore {
 
   /** Domain context for one site (ward types come from that site's registry). */
   ctxFor(site: string): DomainContext {
-    return { thresholds: this.thresholds, wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
+    return { thresholds: thresholdsForSite(this.thresholds, site), wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
   }
 
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
@@ -259,16 +259,18 @@ export class FlowStore {
   }
 
   async wardSummaries(site: string, wards: string[], now: number): Promise<WardSummary[]> {
-    const t = this.thresholds;
+    const t = thresholdsForSite(this.thresholds, site);
     const p = this.redis.pipeline();
     for (const code of wards) {
       const scope = `ward:${code}`;
       const los = this.keys.index(site, scope, 'los');
-      const type = this.registry.typeOf(site, code);
+      const rules = losRulesFor(t, this.registry.typeOf(site, code));
+      // A rule switched off on this ward type counts nobody (an empty score range).
+      const atLeast = (d: number | null | undefined) => (d == null ? p.zcount(los, 1, 0) : p.zcount(los, '-inf', now - losCrossingAt(t, 0, d)));
       p.hgetall(this.keys.counts(site, scope));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.strandedDays));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.superStrandedDays));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, longStayDaysFor(t, type)));
+      atLeast(rules.strandedDays);
+      atLeast(rules.superStrandedDays);
+      atLeast(rules.longStayDays[0]);
       p.zcount(this.keys.index(site, scope, 'edd'), '-inf', now);
     }
     const res = (await p.exec()) ?? [];
@@ -319,17 +321,19 @@ export class FlowStore {
   }
 
   rows(state: PatientState, now: number): PatientRow[] {
-    const t = this.thresholds;
     const ctx = this.ctxFor(state.site);
+    const t = ctx.thresholds;
     const view = fold(state.events).view;
     return Object.values(view.spells)
       .filter((s) => s.status !== 'discharged')
       .map((s) => {
         const los = losDays(t, s.admittedAt, now);
         const flags: string[] = [];
-        if (now >= losCrossingAt(t, s.admittedAt, t.strandedDays)) flags.push('stranded');
-        if (now >= losCrossingAt(t, s.admittedAt, t.superStrandedDays)) flags.push('super_stranded');
-        if (now >= losCrossingAt(t, s.admittedAt, longStayDaysFor(t, this.registry.typeOf(state.site, s.ward)))) flags.push('long_stay');
+        const rules = losRulesFor(t, ctx.wardType(s.ward));
+        const past = (d: number | null | undefined) => d != null && now >= losCrossingAt(t, s.admittedAt, d);
+        if (past(rules.strandedDays)) flags.push('stranded');
+        if (past(rules.superStrandedDays)) flags.push('super_stranded');
+        if (past(rules.longStayDays[0])) flags.push('long_stay');
         if (s.crfd) flags.push('crfd');
         if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt <= now) flags.push('edd_passed');
         const oap = spellOutOfArea(s, ctx);
