@@ -3,7 +3,7 @@
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
-import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, SOURCES, type Thresholds } from './thresholds';
+import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
@@ -154,7 +154,7 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
   }
   for (const r of Object.values(v.referrals)) {
     if (r.status !== 'waiting') continue;
-    const hours = r.teamType === 'liaison' ? Math.min(1, t.referralResponseHours.emergency) : t.referralResponseHours[r.urgency as keyof Thresholds['referralResponseHours']] ?? t.referralResponseHours.routine;
+    const hours = responseHoursFor(t, r.teamType, r.urgency);
     out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
   }
   return out;

@@ -1,4 +1,4 @@
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, losRulesFor, thresholdsForSite, timers, type DomainContext, type Thresholds } from './index';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, losRulesFor, mergeResponseHours, thresholdsForSite, timers, type DomainContext, type Thresholds } from './index';
 import type { WardType } from '@pfm/contracts';
 import { days, ev, T0 } from './testing';
 
@@ -38,5 +38,25 @@ describe('length-of-stay thresholds per ward type (defaults from domain.md)', ()
     const rxy = thresholdsForSite(t, 'RXY');
     expect(losRulesFor(rxy, 'adult_acute').strandedDays).toBe(5);
     expect(losRulesFor(rxy, 'rehab')).toEqual({ strandedDays: 5, superStrandedDays: 21, longStayDays: [] });
+  });
+});
+
+describe('referral response targets by team type and urgency (domain.md: proposed crisis standards, Core 24)', () => {
+  const target = (teamType: 'crisis' | 'liaison' | 'community', urgency: 'emergency' | 'very_urgent' | 'urgent' | 'routine', thresholds: Thresholds = DEFAULT_THRESHOLDS) => {
+    const s = evolve(emptyPatient('RXT', 'P1'), ev('referral.received', { referralId: 'R1', team: 'T1', teamType, urgency }, T0)).state;
+    const [t] = timers('RXT', 'P1', fold(s.events).view, ctxWith(thresholds));
+    return t && { hours: (t.dueAt - T0) / 3_600_000, threshold: t.threshold.value };
+  };
+
+  it.each([
+    ['crisis', 'emergency', 4], ['crisis', 'very_urgent', 4], ['crisis', 'urgent', 24],
+    ['liaison', 'emergency', 1], ['liaison', 'very_urgent', 1], ['liaison', 'urgent', 24],
+  ] as const)('given a %s team referral of %s urgency, the response clock is %i h', (teamType, urgency, hours) => {
+    expect(target(teamType, urgency)).toEqual({ hours, threshold: hours });
+  });
+
+  it('given a trust setting for liaison urgent referrals, it is used', () => {
+    const t: Thresholds = { ...DEFAULT_THRESHOLDS, referralResponseHours: mergeResponseHours(DEFAULT_THRESHOLDS.referralResponseHours, { liaison: { urgent: 12 } }) };
+    expect(target('liaison', 'urgent', t)).toEqual({ hours: 12, threshold: 12 });
   });
 });

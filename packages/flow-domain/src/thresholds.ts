@@ -1,6 +1,6 @@
 // Thresholds per ward type, with the national defaults from domain.md. A trust
 // overrides them in configuration; every alert names the threshold and its source.
-import type { WardType } from '@pfm/contracts';
+import type { TEAM_TYPES, URGENCIES, WardType } from '@pfm/contracts';
 
 export type LosConvention = 'elapsed' | 'inclusive';
 
@@ -17,7 +17,8 @@ export interface Thresholds {
   /** Per site (organisation code): any of these settings for that site only. */
   sites?: Record<string, Partial<Omit<Thresholds, 'sites'>>>;
   occupancyPct: number;
-  referralResponseHours: { emergency: number; very_urgent: number; urgent: number; routine: number };
+  /** Response targets in hours by team type and urgency; `default` for team types not listed. */
+  referralResponseHours: Partial<Record<TeamType, UrgencyHours>> & { default: UrgencyHours };
   followUpHours: number;
   /** Events for an unknown spell wait this long for the spell to appear, then go to rejects. */
   parkMinutes: number;
@@ -57,6 +58,16 @@ export const FOLLOW_UP_EXCLUSIONS = {
   inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
 } as const;
 
+export type Urgency = (typeof URGENCIES)[number];
+export type TeamType = (typeof TEAM_TYPES)[number];
+export type UrgencyHours = Record<Urgency, number>;
+
+/** The response target in hours for a referral to a team type at an urgency. */
+export function responseHoursFor(t: Thresholds, teamType: string, urgency: string): number {
+  const table = t.referralResponseHours[teamType as TeamType] ?? t.referralResponseHours.default;
+  return table[urgency as Urgency] ?? t.referralResponseHours.default[urgency as Urgency] ?? t.referralResponseHours.default.routine;
+}
+
 export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -73,7 +84,13 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
     learning_disability: { strandedDays: null, superStrandedDays: null },
   },
   occupancyPct: 85,
-  referralResponseHours: { emergency: 1, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+  // Proposed national crisis standards (2022): very urgent community crisis 4 h, urgent 24 h,
+  // routine community 4 weeks; Core 24 liaison: emergency (A&E) 1 h, urgent (ward) 24 h.
+  referralResponseHours: {
+    default: { emergency: 4, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+    crisis: { emergency: 4, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+    liaison: { emergency: 1, very_urgent: 1, urgent: 24, routine: 24 * 28 },
+  },
   followUpHours: 72,
   parkMinutes: 60,
   followUpExemptDestinations: Object.values(FOLLOW_UP_EXCLUSIONS).flat(),
@@ -101,7 +118,7 @@ export function thresholdsForSite(t: Thresholds, site: string): Thresholds {
     ...t, ...own,
     longStayDays: { ...t.longStayDays, ...own.longStayDays },
     wardTypes: { ...t.wardTypes, ...own.wardTypes },
-    referralResponseHours: { ...t.referralResponseHours, ...own.referralResponseHours },
+    referralResponseHours: mergeResponseHours(t.referralResponseHours, own.referralResponseHours),
   };
 }
 
@@ -117,4 +134,14 @@ export function losCrossingAt(t: Thresholds, start: number, days: number): numbe
 export function losDays(t: Thresholds, start: number, now: number): number {
   const elapsed = Math.max(0, Math.floor((now - start) / DAY_MS));
   return t.losConvention === 'inclusive' ? elapsed + 1 : elapsed;
+}
+
+/** Settings over defaults, per team type and urgency (a file may name only the targets it changes). */
+export function mergeResponseHours(base: Thresholds['referralResponseHours'], over?: Partial<Record<TeamType | 'default', Partial<UrgencyHours>>>): Thresholds['referralResponseHours'] {
+  const out: Thresholds['referralResponseHours'] = { ...base };
+  for (const [k, v] of Object.entries(over ?? {})) {
+    const key = k as TeamType | 'default';
+    out[key] = { ...(base[key] ?? base.default), ...v } as UrgencyHours;
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // Trust settings files: thresholds (merged over the national defaults).
 import { readFileSync } from 'node:fs';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
+import { DEFAULT_THRESHOLDS, mergeResponseHours, type Thresholds } from '@pfm/flow-domain';
 
 /** Reads a JSON file of threshold overrides; unknown keys are an error so typos never pass silently. */
 export function loadThresholds(path?: string): Thresholds {
@@ -12,6 +12,6 @@ export function loadThresholds(path?: string): Thresholds {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },
     wardTypes: { ...DEFAULT_THRESHOLDS.wardTypes, ...over.wardTypes },
-    referralResponseHours: { ...DEFAULT_THRESHOLDS.referralResponseHours, ...over.referralResponseHours },
+    referralResponseHours: mergeResponseHours(DEFAULT_THRESHOLDS.referralResponseHours, over.referralResponseHours),
   };
 }
