@@ -21,6 +21,8 @@ export type Ward = z.infer<typeof wardSchema>;
 export const ALERT_RULES = [
   'stranded', 'super_stranded', 'long_stay', 'edd_passed', 'referral_response',
   'followup_due', 'followup_missed', 'occupancy',
+  // Mental-health clocks (domain.md: Mental Health Act 1983, CQC).
+  'leave_overdue', 'awol', 'under18_adult_ward', 'mha_expiry',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

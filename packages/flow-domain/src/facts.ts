@@ -128,6 +128,8 @@ export interface Timer {
   team?: string;
   spellId?: string;
   referralId?: string;
+  /** What the clock is about, for the alert's message (e.g. the Mental Health Act section). */
+  detail?: string;
 }
 
 export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
@@ -142,6 +144,25 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       if (rules.strandedDays !== null) los('stranded', rules.strandedDays);
       if (rules.superStrandedDays !== null) los('super_stranded', rules.superStrandedDays);
       for (const d of rules.longStayDays) los('long_stay', d);
+      const id = (rule: AlertRule, tail: string | number) => `${rule}:${site}:${patientId}:${s.spellId}:${tail}`;
+      if (s.status === 'on_leave' && s.leave) {
+        if (s.leave.leaveType && t.awolLeaveTypes.includes(s.leave.leaveType.toUpperCase())) {
+          out.push({ alertId: id('awol', s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+        } else if (s.leave.expectedReturnAt !== undefined) {
+          out.push({ alertId: id('leave_overdue', s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+        }
+      }
+      if (v.ageBand === '0-17' && t.under18WardTypes.includes(ctx.wardType(ward))) {
+        out.push({ alertId: id('under18_adult_ward', s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
+      }
+      const mha = s.legalStatus ? t.mhaClocks[s.legalStatus] : undefined;
+      if (mha && s.legalSince !== undefined) {
+        out.push({
+          alertId: id('mha_expiry', `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: s.legalSince + (mha.hours - mha.warnBeforeHours) * HOUR_MS,
+          threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
+          detail: `${mha.label} expires ${new Date(s.legalSince + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        });
+      }
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
@@ -170,6 +191,7 @@ export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
 const SEVERITY: Record<AlertRule, Alert['severity']> = {
   stranded: 'info', super_stranded: 'warning', long_stay: 'warning', edd_passed: 'info',
   referral_response: 'critical', followup_due: 'warning', followup_missed: 'critical', occupancy: 'warning',
+  leave_overdue: 'warning', awol: 'critical', under18_adult_ward: 'critical', mha_expiry: 'critical',
 };
 
 function describe(timer: Timer, who: string): string {
@@ -183,6 +205,10 @@ function describe(timer: Timer, who: string): string {
     case 'followup_missed': return `${who}: no follow-up contact within ${th} of discharge`;
     case 'followup_due': return `${who}: 72h follow-up due`;
     case 'occupancy': return `Occupancy above ${th}`;
+    case 'leave_overdue': return `${who} is overdue back from leave`;
+    case 'awol': return `${who} is absent without leave`;
+    case 'under18_adult_ward': return `${who} is under 18 and has been on an adult ward ${th}: notify the CQC`;
+    case 'mha_expiry': return `${who}: ${timer.detail ?? 'Mental Health Act detention'}`;
   }
 }
 

@@ -24,6 +24,8 @@ export interface Spell {
   oapReason?: string;
   distanceFromHomeKm?: number;
   legalStatus?: string;
+  /** When the current legal status began (its Mental Health Act clock runs from here). */
+  legalSince?: number;
   admissionMethod?: string;
   admissionSource?: string;
   dischargedAt?: number;
@@ -150,7 +152,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       v.spells[p.spellId] = {
         spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at, ...(p.outOfArea !== undefined ? { outOfArea: p.outOfArea } : {}) }],
         crfdPeriods: 0, expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
-        distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
+        distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, legalSince: p.legalStatus ? at : undefined, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
       };
       if (p.initials) v.initials = p.initials;
       if (p.ageBand) v.ageBand = p.ageBand;
@@ -246,7 +248,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (p.initials) v.initials = p.initials;
       const s = p.spellId ? v.spells[p.spellId] : Object.values(v.spells).find(isOpen);
       if (s && isOpen(s)) {
-        if (p.legalStatus) s.legalStatus = p.legalStatus;
+        if (p.legalStatus && p.legalStatus !== s.legalStatus) {
+          s.legalStatus = p.legalStatus;
+          s.legalSince = at;
+        }
         if (p.expectedDischargeAt !== undefined) {
           if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt !== p.expectedDischargeAt) s.eddChanges += 1;
           s.expectedDischargeAt = p.expectedDischargeAt;

@@ -33,6 +33,13 @@ export interface Thresholds {
   followUpExemptMethods: string[];
   /** Ward types whose discharges start the 72h follow-up timer. */
   followUpWardTypes: WardType[];
+  /** Mental Health Act clocks by legal status code (ZMH-1 / MHSDS legal status classification): duration, and how long before expiry to alert. */
+  mhaClocks: Record<string, MhaClock>;
+  /** Hours an under-18 may be on an adult ward before the CQC must be notified, and the ward types that count as adult. */
+  under18Hours: number;
+  under18WardTypes: WardType[];
+  /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
+  awolLeaveTypes: string[];
 }
 
 export const SOURCES = {
@@ -44,6 +51,10 @@ export const SOURCES = {
   followup_due: 'NHS Standard Contract: follow-up within 72 hours of discharge from adult acute care',
   followup_missed: 'NHS Standard Contract: follow-up within 72 hours of discharge from adult acute care',
   occupancy: 'RCPsych: bed occupancy at most 85%',
+  leave_overdue: 'Mental Health Act 1983 s17 leave: expected return passed without a return (A22)',
+  awol: 'Mental Health Act 1983 s18: absent without leave, recorded by the ward',
+  under18_adult_ward: 'CQC: notify when a person under 18 is on an adult psychiatric ward for more than 48 hours',
+  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s136 24 h (+12 h)',
 } as const;
 
 /**
@@ -67,6 +78,8 @@ export function responseHoursFor(t: Thresholds, teamType: string, urgency: strin
   const table = t.referralResponseHours[teamType as TeamType] ?? t.referralResponseHours.default;
   return table[urgency as Urgency] ?? t.referralResponseHours.default[urgency as Urgency] ?? t.referralResponseHours.default.routine;
 }
+
+export interface MhaClock { label: string; hours: number; warnBeforeHours: number }
 
 export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
@@ -96,6 +109,17 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   followUpExemptDestinations: Object.values(FOLLOW_UP_EXCLUSIONS).flat(),
   followUpExemptMethods: ['4'],
   followUpWardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'unknown'],
+  // Mental Health Act 1983 (as amended; Policing and Crime Act 2017 for s136). Status codes
+  // are the NHS Data Dictionary legal status classification (unconfirmed: configurable).
+  mhaClocks: {
+    '05': { label: 'section 5(2) holding power', hours: 72, warnBeforeHours: 0 },
+    '06': { label: 'section 5(4) nurse holding power', hours: 6, warnBeforeHours: 0 },
+    '02': { label: 'section 2 (28 days, not renewable)', hours: 28 * 24, warnBeforeHours: 72 },
+    '20': { label: 'section 136 place of safety (24 h; extendable by 12 h)', hours: 24, warnBeforeHours: 0 },
+  },
+  under18Hours: 48,
+  under18WardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'],
+  awolLeaveTypes: ['AWOL'],
 };
 
 export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }

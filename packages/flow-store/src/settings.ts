@@ -12,6 +12,7 @@ export function loadThresholds(path?: string): Thresholds {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },
     wardTypes: { ...DEFAULT_THRESHOLDS.wardTypes, ...over.wardTypes },
+    mhaClocks: { ...DEFAULT_THRESHOLDS.mhaClocks, ...over.mhaClocks },
     referralResponseHours: mergeResponseHours(DEFAULT_THRESHOLDS.referralResponseHours, over.referralResponseHours),
   };
 }

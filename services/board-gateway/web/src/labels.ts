@@ -11,6 +11,10 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   followup_due: '72-hour follow-up due',
   followup_missed: '72-hour follow-up missed',
   occupancy: 'Bed occupancy',
+  leave_overdue: 'Overdue back from leave',
+  awol: 'Absent without leave',
+  under18_adult_ward: 'Under 18 on an adult ward',
+  mha_expiry: 'Mental Health Act time limit',
 };
 
 /** Every rule (the Record type above makes the compiler check none is missing). */
