@@ -36,6 +36,8 @@ export const alertSchema = z.strictObject({
   site: z.string(),
   ward: z.string().optional(),
   team: z.string().optional(),
+  /** The patient's catchment area: crisis scopes are by team and area. */
+  area: z.string().optional(),
   patientId: z.string().optional(),
   nhsNumber: z.string().optional(),
   spellId: z.string().optional(),

@@ -130,6 +130,8 @@ export interface Timer {
   referralId?: string;
   /** What the clock is about, for the alert's message (e.g. the Mental Health Act section). */
   detail?: string;
+  /** The patient's catchment area, for routing (crisis scopes are by team and area). */
+  area?: string;
 }
 
 export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
@@ -167,9 +169,10 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
     } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx)) {
+      const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
         alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
-        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId,
+        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }
   }
@@ -179,6 +182,22 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
     out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
   }
   return out;
+}
+
+/** One discharge waiting for its 72h follow-up contact (negative hoursLeft = overdue). */
+export interface FollowUpDue {
+  site: string; patientId: string; spellId: string; ward: string; area?: string; team?: string;
+  dischargedAt: number; dueAt: number; hoursLeft: number;
+}
+
+/** The follow-up worklist entries of one patient: discharges with a running 72h clock, whatever their time left. */
+export function followUpDue(site: string, patientId: string, v: PatientView, ctx: DomainContext, now: number): FollowUpDue[] {
+  return timers(site, patientId, v, ctx)
+    .filter((t) => t.rule === 'followup_missed' && t.spellId)
+    .map((t) => ({
+      site, patientId, spellId: t.spellId!, ward: t.ward ?? '', ...(t.area ? { area: t.area } : {}), ...(t.team ? { team: t.team } : {}),
+      dischargedAt: v.spells[t.spellId!]!.dischargedAt!, dueAt: t.dueAt, hoursLeft: Math.floor((t.dueAt - now) / HOUR_MS),
+    }));
 }
 
 export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
@@ -222,7 +241,7 @@ export function alertFor(site: string, patientId: string, nhsNumber: string | un
   const who = nhsNumber ? `NHS ${nhsNumber.slice(0, 3)} ${nhsNumber.slice(3, 6)} ${nhsNumber.slice(6)}` : `Patient ${patientId}`;
   return {
     alertId: live.alertId, rule: live.rule, severity: SEVERITY[live.rule], threshold: live.threshold, source: SOURCES[live.rule as keyof typeof SOURCES],
-    message: describe(live, who), site, ward: live.ward, team: live.team, patientId, nhsNumber, spellId: live.spellId, referralId: live.referralId,
+    message: describe(live, who), site, ward: live.ward, team: live.team, ...(live.area ? { area: live.area } : {}), patientId, nhsNumber, spellId: live.spellId, referralId: live.referralId,
     becameTrueAt: live.dueAt, raisedAt: now,
   };
 }

@@ -38,6 +38,8 @@ export interface Thresholds {
   /** Hours an under-18 may be on an adult ward before the CQC must be notified, and the ward types that count as adult. */
   under18Hours: number;
   under18WardTypes: WardType[];
+  /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
+  teamsByArea: Record<string, string>;
   /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
   awolLeaveTypes: string[];
 }
@@ -120,6 +122,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   under18Hours: 48,
   under18WardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'],
   awolLeaveTypes: ['AWOL'],
+  teamsByArea: {},
 };
 
 export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -235,6 +235,20 @@ export class FlowStore {
   async alert(site: string, alertId: string): Promise<Alert | null> {
     const r = await this.redis.get(this.keys.alert(site, alertId));
     return r ? (JSON.parse(r) as Alert) : null;
+  }
+
+  /**
+   * The 72h follow-up worklist: discharges whose follow-up contact is still to be made,
+   * soonest due first (overdue ones stay on it, with negative hours left, until made).
+   */
+  async followUpsDue(site: string, now: number): Promise<FollowUpDue[]> {
+    const members = await this.redis.zrangebyscore(this.keys.due(site), '-inf', '+inf');
+    const ids = [...new Set(members.filter((m) => m.split(DUE_SEP)[1]?.startsWith('followup_missed:')).map((m) => m.split(DUE_SEP)[0]!))];
+    const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    const ctx = this.ctxFor(site);
+    return states
+      .flatMap((st) => (st ? followUpDue(site, st.patientId, fold(st.events).view, ctx, now) : []))
+      .sort((a, b) => a.dueAt - b.dueAt);
   }
 
   async parkedDue(site: string, olderThan: number): Promise<string[]> {

@@ -264,6 +264,14 @@ export class Gateway {
       const site = siteOf(c, q.parse(req.query).site);
       return (await store.alerts(site)).filter((a) => canSeeAlert(c, a));
     });
+    // The 72h follow-up worklist, cut to the client's scope like the alerts it would raise.
+    app.get('/api/v1/followups', async (req) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      const now = await this.now(site);
+      return (await store.followUpsDue(site, now)).filter((f) =>
+        canSeeAlert(c, { alertId: '', rule: 'followup_missed', severity: 'critical', threshold: { value: 0, unit: 'hours' }, source: '', message: '', becameTrueAt: 0, raisedAt: 0, ...f }));
+    });
     app.get('/api/v1/site', async (req) => {
       const c = await this.claims(req);
       return this.siteStatus(c, siteOf(c, q.parse(req.query).site));

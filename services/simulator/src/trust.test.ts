@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { wardSchema } from '@pfm/contracts';
-import { defaultTrust, makeTrust, validateTrust, wardsOf } from './trust';
+import { defaultTrust, makeTrust, settingsOf, validateTrust, wardsOf } from './trust';
 import { TRUST_JSON_PATH, trustJson } from './write-config';
 
 describe('default trust', () => {
@@ -32,6 +32,10 @@ describe('default trust', () => {
     const external = wardsOf(defaultTrust).filter((w) => w.external);
     expect(external.map((w) => w.code).sort()).toEqual(defaultTrust.oapUnits.map((u) => u.code).sort());
     for (const w of external) expect(w.beds).toBe(0);
+  });
+
+  it('routes each catchment area\'s follow-ups to its crisis team', () => {
+    expect(settingsOf(defaultTrust).teamsByArea).toEqual({ NORTH: 'CRISIS-NORTH', SOUTH: 'CRISIS-SOUTH', CITY: 'CRISIS-CITY' });
   });
 
   it('has crisis, A&E liaison and home-treatment teams', () => {

@@ -127,6 +127,13 @@ export function wardsOf(trust: TrustConfig): Ward[] {
   return [...trust.wards, ...external].map((w) => wardSchema.parse(w));
 }
 
+/** Threshold settings the trust's shape implies: each catchment area's follow-ups go to its crisis team. */
+export function settingsOf(trust: TrustConfig): { teamsByArea: Record<string, string> } {
+  const teamsByArea: Record<string, string> = {};
+  for (const t of trust.teams) if (t.type === 'crisis' && t.area) teamsByArea[t.area] ??= t.code;
+  return { teamsByArea };
+}
+
 /** Fails fast, listing every problem, when a trust cannot be simulated. */
 export function validateTrust(trust: TrustConfig): void {
   const problems: string[] = [];
