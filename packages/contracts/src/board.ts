@@ -23,6 +23,8 @@ export const ALERT_RULES = [
   'followup_due', 'followup_missed', 'occupancy',
   // Mental-health clocks (domain.md: Mental Health Act 1983, CQC).
   'leave_overdue', 'awol', 'under18_adult_ward', 'mha_expiry',
+  // 12-hour wait from decision to admit (RCEM).
+  'admission_wait',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 

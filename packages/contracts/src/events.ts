@@ -27,7 +27,7 @@ export const payloads = {
   'referral.assessed': record('ReferralAssessed', { referralId: id() }),
   'referral.accepted': record('ReferralAccepted', { referralId: id() }),
   'referral.closed': record('ReferralClosed', { referralId: id(), reason: opt(f.string({ max: 200 })) }),
-  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()) }),
+  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()), gender: opt(code()) }),
   'patient.admitted': record('PatientAdmitted', {
     spellId: id(), ward: code(), bed: opt(code()),
     admissionMethod: opt(code()), admissionSource: opt(code()), legalStatus: opt(code()),

@@ -35,8 +35,9 @@ export function oapSince(s: Spell, ctx?: Pick<DomainContext, 'external'>): numbe
 
 /** A counter contribution: scope is "ward:<code>" or "team:<code>". */
 export interface CountFact { kind: 'count'; scope: string; name: string; value: number }
-/** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward. */
-export interface IndexFact { kind: 'index'; scope: string; index: 'los' | 'edd'; member: string; score: number }
+/** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward; "dta" (score = decision to admit, member = patient) per site. */
+export type IndexName = 'los' | 'edd' | 'dta';
+export interface IndexFact { kind: 'index'; scope: string; index: IndexName; member: string; score: number }
 /** A bed held by a spell. */
 export interface BedFact { kind: 'bed'; scope: string; bed: string; member: string }
 export type Fact = CountFact | IndexFact | BedFact;
@@ -68,7 +69,10 @@ export function facts(patientId: string, v: PatientView, ctx?: Pick<DomainContex
   }
   for (const [k] of Object.entries(v.closedBeds)) count(`ward:${k.split('|')[0]}`, 'closed');
   for (const r of Object.values(v.referrals)) if (r.status === 'waiting') count(`team:${r.team}`, 'waiting');
-  if (v.awaitingAdmission) count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+  if (v.awaitingAdmission) {
+    count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+    out.push({ kind: 'index', scope: 'site', index: 'dta', member: patientId, score: v.awaitingAdmission.decidedAt });
+  }
   return out;
 }
 
@@ -86,8 +90,8 @@ function byKey(fs: Fact[]): Map<string, Fact> {
 
 export type FactOp =
   | { op: 'incr'; scope: string; name: string; by: number }
-  | { op: 'zadd'; scope: string; index: 'los' | 'edd'; member: string; score: number }
-  | { op: 'zrem'; scope: string; index: 'los' | 'edd'; member: string }
+  | { op: 'zadd'; scope: string; index: IndexName; member: string; score: number }
+  | { op: 'zrem'; scope: string; index: IndexName; member: string }
   | { op: 'bedset'; scope: string; bed: string; member: string }
   | { op: 'beddel'; scope: string; bed: string; member: string };
 
@@ -176,12 +180,33 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       });
     }
   }
+  if (v.awaitingAdmission) {
+    const h = t.admissionWaitHours;
+    out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
+  }
   for (const r of Object.values(v.referrals)) {
     if (r.status !== 'waiting') continue;
     const hours = responseHoursFor(t, r.teamType, r.urgency);
     out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
   }
   return out;
+}
+
+/** Where a decision to admit came from, by the referring team's type. */
+const DTA_SOURCE: Record<string, string> = { liaison: 'A&E', crisis: 'crisis team', home_treatment: 'crisis team', community: 'community' };
+
+export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; referralId?: string; ward?: string }
+
+/** A patient in the decision-to-admit queue (undefined when not waiting for a bed). */
+export function admissionWaiting(patientId: string, v: PatientView, now: number): AdmissionWaiting | undefined {
+  const a = v.awaitingAdmission;
+  if (!a) return undefined;
+  const ref = a.referralId ? v.referrals[a.referralId] : undefined;
+  const sex = a.gender ?? v.gender;
+  return {
+    patientId, decidedAt: a.decidedAt, waitedHours: Math.floor(Math.max(0, now - a.decidedAt) / HOUR_MS), source: ref ? DTA_SOURCE[ref.teamType] ?? ref.teamType : 'unknown',
+    ...(sex ? { sex } : {}), ...(a.referralId ? { referralId: a.referralId } : {}), ...(a.ward ? { ward: a.ward } : {}),
+  };
 }
 
 /** One discharge waiting for its 72h follow-up contact (negative hoursLeft = overdue). */
@@ -210,7 +235,7 @@ export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
 const SEVERITY: Record<AlertRule, Alert['severity']> = {
   stranded: 'info', super_stranded: 'warning', long_stay: 'warning', edd_passed: 'info',
   referral_response: 'critical', followup_due: 'warning', followup_missed: 'critical', occupancy: 'warning',
-  leave_overdue: 'warning', awol: 'critical', under18_adult_ward: 'critical', mha_expiry: 'critical',
+  leave_overdue: 'warning', awol: 'critical', under18_adult_ward: 'critical', mha_expiry: 'critical', admission_wait: 'critical',
 };
 
 function describe(timer: Timer, who: string): string {
@@ -228,6 +253,7 @@ function describe(timer: Timer, who: string): string {
     case 'awol': return `${who} is absent without leave`;
     case 'under18_adult_ward': return `${who} is under 18 and has been on an adult ward ${th}: notify the CQC`;
     case 'mha_expiry': return `${who}: ${timer.detail ?? 'Mental Health Act detention'}`;
+    case 'admission_wait': return `${who} has waited ${th} for a bed since the decision to admit`;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { WardSummary } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, facts, fold, oapMeasures, siteTotals, type DomainContext, type PatientState } from './index';
+import { dayStartIn, DEFAULT_THRESHOLDS, emptyPatient, evolve, facts, fold, oapMeasures, siteTotals, type DomainContext, type PatientState } from './index';
 import { days, ev, T0 } from './testing';
 import type { FlowEvent } from '@pfm/contracts';
 
@@ -68,5 +68,12 @@ describe('site totals count local beds only', () => {
     const now = T0 + days(10);
     const m = oapMeasures([{ oapSince: T0, distanceFromHomeKm: 80 }, { oapSince: T0 + days(6), distanceFromHomeKm: 40 }, { oapSince: T0 + days(9) }], now);
     expect(m).toEqual({ placements: 3, bedDays: 15, meanDistanceKm: 60, maxDistanceKm: 80 });
+  });
+});
+
+describe('local calendar day (expected discharges today / tomorrow)', () => {
+  it('starts at local midnight in Europe/London, in summer (BST) and winter (GMT)', () => {
+    expect(new Date(dayStartIn(Date.parse('2026-07-02T10:30:00Z'))).toISOString()).toBe('2026-07-01T23:00:00.000Z');
+    expect(new Date(dayStartIn(Date.parse('2026-12-02T00:30:00Z'))).toISOString()).toBe('2026-12-02T00:00:00.000Z');
   });
 });

@@ -42,6 +42,13 @@ export function siteTotals(wards: readonly WardSummary[]): SiteTotals {
   return t;
 }
 
+/** Start of the local calendar day containing `now` (Europe/London by default: "today" on the board). */
+export function dayStartIn(now: number, timeZone = 'Europe/London'): number {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return now - (((get('hour') * 60 + get('minute')) * 60 + get('second')) * 1000 + (now % 1000));
+}
+
 export interface OapMeasures { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number }
 
 /** Active out-of-area placements: count, bed-days so far (whole days since the placement began), distance from home. */

@@ -47,7 +47,7 @@ export interface Referral {
 export interface PatientView {
   spells: Record<string, Spell>;
   referrals: Record<string, Referral>;
-  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string };
+  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string };
   initials?: string;
   ageBand?: string;
   gender?: string;
@@ -142,7 +142,8 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       return { ok: true };
     }
     case 'admission.decided':
-      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId };
+      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender };
+      if (e.payload.gender) v.gender = e.payload.gender;
       return { ok: true };
     case 'patient.admitted': {
       const p = e.payload;

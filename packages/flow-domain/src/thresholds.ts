@@ -38,6 +38,8 @@ export interface Thresholds {
   /** Hours an under-18 may be on an adult ward before the CQC must be notified, and the ward types that count as adult. */
   under18Hours: number;
   under18WardTypes: WardType[];
+  /** Hours from decision to admit after which a wait for a bed is a breach (RCEM 12-hour waits). */
+  admissionWaitHours: number;
   /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
   teamsByArea: Record<string, string>;
   /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
@@ -56,6 +58,7 @@ export const SOURCES = {
   leave_overdue: 'Mental Health Act 1983 s17 leave: expected return passed without a return (A22)',
   awol: 'Mental Health Act 1983 s18: absent without leave, recorded by the ward',
   under18_adult_ward: 'CQC: notify when a person under 18 is on an adult psychiatric ward for more than 48 hours',
+  admission_wait: 'RCEM: 12-hour waits from decision to admit (23% of mental-health patients in A&E in 2023)',
   mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s136 24 h (+12 h)',
 } as const;
 
@@ -123,6 +126,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   under18WardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'],
   awolLeaveTypes: ['AWOL'],
   teamsByArea: {},
+  admissionWaitHours: 12,
 };
 
 export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -235,6 +235,34 @@ export class FlowStore {
   async alert(site: string, alertId: string): Promise<Alert | null> {
     const r = await this.redis.get(this.keys.alert(site, alertId));
     return r ? (JSON.parse(r) as Alert) : null;
+  }
+
+  /** The decision-to-admit queue: patients waiting for a bed, longest wait first. */
+  async admissionQueue(site: string, now: number): Promise<AdmissionWaiting[]> {
+    const ids = await this.redis.zrange(this.keys.index(site, 'site', 'dta'), 0, -1);
+    const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    return states.flatMap((st) => {
+      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now) : undefined;
+      return w ? [w] : [];
+    });
+  }
+
+  /** Open spells on these wards whose expected discharge falls today and tomorrow (local calendar days). */
+  async expectedDischarges(site: string, wards: string[], now: number): Promise<{ today: number; tomorrow: number }> {
+    const today = dayStartIn(now);
+    const tomorrow = dayStartIn(today + 36 * 3_600_000);
+    const after = dayStartIn(tomorrow + 36 * 3_600_000);
+    const p = this.redis.pipeline();
+    for (const w of wards) {
+      const edd = this.keys.index(site, `ward:${w}`, 'edd');
+      p.zcount(edd, today, `(${tomorrow}`);
+      p.zcount(edd, tomorrow, `(${after}`);
+    }
+    const res = (await p.exec()) ?? [];
+    let t = 0;
+    let m = 0;
+    res.forEach(([err, n], i) => { if (err) throw err; if (i % 2 === 0) t += Number(n); else m += Number(n); });
+    return { today: t, tomorrow: m };
   }
 
   /**

@@ -210,6 +210,26 @@ describe('board-gateway on the real stack', () => {
     expect(south.map((r) => r.patientId)).not.toContain(pid);
   });
 
+  it('the site status counts patients waiting for a bed since a decision to admit, not unassessed referrals', async () => {
+    const pid = `Q${++n}`;
+    const at = Date.now() - 13 * HOUR;
+    const base = { recordedAt: at, site: 'RXT', sourceSystem: 'int-test', channel: 'json' } as const;
+    await send([
+      { ...base, eventId: `int-qr-${pid}`, type: 'referral.received', occurredAt: at, patientId: pid, payload: { referralId: `QR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } },
+      { ...base, eventId: `int-qd-${pid}`, type: 'admission.decided', occurredAt: at + HOUR, patientId: pid, payload: { referralId: `QR-${pid}`, gender: 'M' } },
+      { ...base, eventId: `int-qc-${pid}`, type: 'referral.received', occurredAt: at, patientId: `${pid}c`, payload: { referralId: `QC-${pid}`, team: 'CMHT-1', teamType: 'community', urgency: 'routine' } },
+    ]);
+    const tok = await token();
+    const site = await waitFor(async () => {
+      const s = (await (await get(`${gateways[1]}/api/v1/site`, tok)).json()) as SiteStatus;
+      return s.admissionQueue.entries.some((e) => e.patientId === pid) ? s : undefined;
+    }, { timeoutMs: 30000, what: 'the decision to admit in the queue' });
+    expect(site.admissionQueue.entries.find((e) => e.patientId === pid)).toMatchObject({ source: 'A&E', sex: 'M', waitedHours: 12 });
+    expect(site.admissionQueue.entries.map((e) => e.patientId)).not.toContain(`${pid}c`);
+    expect(site.admissionQueue.breaches).toBeGreaterThanOrEqual(1);
+    expect(site.expectedDischarges).toEqual({ today: expect.any(Number), tomorrow: expect.any(Number) });
+  });
+
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {
     const bad = connect(gateways[0]!, 'not-a-token');
     const err = (await connected(bad).then(() => null, (e: unknown) => e)) as Error & { data?: unknown };

@@ -20,7 +20,8 @@ import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
-import { outOfArea, patientsByFlag, sitePressure, timeline } from './views';
+import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
+import { isLocalWard } from '@pfm/flow-domain';
 
 export { roomName, socketRooms, updateRooms } from './rooms';
 
@@ -153,6 +154,8 @@ export class Gateway {
     return {
       site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams,
       outOfArea: await outOfArea(store, site, wards, now),
+      admissionQueue: admissionQueueStatus(await store.admissionQueue(site, now), store.ctxFor(site).thresholds.admissionWaitHours),
+      expectedDischarges: await store.expectedDischarges(site, wards.filter(isLocalWard).map((w) => w.ward), now),
     };
   }
 

@@ -1,7 +1,7 @@
 // Read models the boards need, computed from the Redis view (FlowStore).
-import type { PatientRow, WardSummary } from '@pfm/contracts';
+import type { PatientRow, SiteStatus, WardSummary } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
-import { isLocalWard, oapMeasures, siteTotals, type OapMeasures } from '@pfm/flow-domain';
+import { isLocalWard, oapMeasures, siteTotals, type AdmissionWaiting, type OapMeasures } from '@pfm/flow-domain';
 
 export interface SitePressure { level: 1 | 2 | 3 | 4; label: string; reasons: string[] }
 
@@ -25,6 +25,15 @@ export function sitePressure(wards: WardSummary[], occupancyLine: number): SiteP
   if (t.outOfArea) reasons.push(`${t.outOfArea} placed out of area`);
   const labels = { 1: 'Steady', 2: 'Moderate pressure', 3: 'Severe pressure', 4: 'Extreme pressure' } as const;
   return { level, label: labels[level], reasons };
+}
+
+/** The decision-to-admit queue as the site board shows it (longest wait first; breaches past `breachHours`). */
+export function admissionQueueStatus(entries: AdmissionWaiting[], breachHours: number): SiteStatus['admissionQueue'] {
+  const sorted = [...entries].sort((a, b) => a.decidedAt - b.decidedAt);
+  return {
+    waiting: sorted.length, breaches: sorted.filter((e) => e.waitedHours >= breachHours).length, longestWaitHours: sorted[0]?.waitedHours ?? 0, breachHours,
+    entries: sorted.map(({ patientId, decidedAt, waitedHours, source, sex, ward }) => ({ patientId, decidedAt, waitedHours, source, ...(sex ? { sex } : {}), ...(ward ? { ward } : {}) })),
+  };
 }
 
 /** Active out-of-area placements of a site (count, bed-days, distance from home). */

@@ -15,6 +15,7 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   awol: 'Absent without leave',
   under18_adult_ward: 'Under 18 on an adult ward',
   mha_expiry: 'Mental Health Act time limit',
+  admission_wait: '12-hour wait for a bed',
 };
 
 /** Every rule (the Record type above makes the compiler check none is missing). */

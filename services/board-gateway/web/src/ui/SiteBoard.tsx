@@ -64,10 +64,7 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
           <p class="muted">Site pressure: waiting for data…</p>
         )}
       </div>
-      <div class="site-referrals">
-        <span class="kicker">Referrals waiting for a bed</span>
-        <strong class="big-number" data-testid="referrals-waiting">{info ? info.referralsWaiting : '–'}</strong>
-      </div>
+      <AdmissionQueueBlock info={info} />
       <dl class="counters site-totals" aria-label="Site totals">
         <Counter testid="site-beds" label="Beds" value={sum((w) => w.beds)} />
         <Counter testid="site-occupied" label="Occupied" value={sum((w) => w.occupied)} />
@@ -83,6 +80,36 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
         {oap?.meanDistanceKm !== undefined && <Counter testid="site-oap-distance" label="Mean km from home" value={Math.round(oap.meanDistanceKm)} hint={`Furthest ${oap.maxDistanceKm ?? 0} km`} />}
       </dl>
     </section>
+  );
+}
+
+/** The decision-to-admit queue next to the discharges expected today and tomorrow. */
+function AdmissionQueueBlock({ info }: { info: BoardState['siteInfo'] }) {
+  const q = info?.admissionQueue;
+  const edd = info?.expectedDischarges;
+  return (
+    <div class="site-referrals" data-testid="admission-queue">
+      <span class="kicker">Waiting for a bed (decision to admit)</span>
+      <strong class="big-number" data-testid="admission-queue-waiting">{q ? q.waiting : '–'}</strong>
+      {q && q.waiting > 0 && (
+        <p class={q.breaches > 0 ? 'counter-hot' : 'muted'} data-testid="admission-queue-breaches">
+          {q.breaches} over {q.breachHours} h · longest {q.longestWaitHours} h
+        </p>
+      )}
+      {q && q.entries.length > 0 && (
+        <ol class="queue-list" aria-label="Longest waits">
+          {q.entries.slice(0, 5).map((e) => (
+            <li key={e.patientId}>{e.waitedHours} h · {e.source}{e.sex ? ` · ${e.sex}` : ''}</li>
+          ))}
+        </ol>
+      )}
+      <p class="muted" data-testid="expected-discharges">
+        Expected discharges: today {edd ? edd.today : '–'}, tomorrow {edd ? edd.tomorrow : '–'}
+      </p>
+      <p class="muted">
+        Referrals awaiting assessment (all teams): <span data-testid="referrals-waiting">{info ? info.referralsWaiting : '–'}</span>
+      </p>
+    </div>
   );
 }
 
