@@ -121,6 +121,8 @@ export const patientRowSchema = z.strictObject({
   flags: z.array(z.string()),
   expectedDischargeAt: z.number().optional(),
   crfdReason: z.string().optional(),
+  /** CRFD delay days in this spell so far (all periods and reasons). */
+  crfdDays: z.number().optional(),
   legalStatus: z.string().optional(),
   outOfArea: z.boolean().optional(),
   /** When the current out-of-area placement began (moves between external units continue it). */

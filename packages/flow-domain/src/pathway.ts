@@ -18,6 +18,8 @@ export interface Spell {
   leave?: { startedAt: number; leaveType?: string; expectedReturnAt?: number };
   crfd?: { startedAt: number; reasonCode: string };
   crfdPeriods: number;
+  /** Every reason period of every CRFD period of the spell ("to" unset while open), so delay days go to the right reason. */
+  crfdReasons: CrfdReasonPeriod[];
   expectedDischargeAt?: number;
   eddChanges: number;
   outOfArea?: boolean;
@@ -33,6 +35,8 @@ export interface Spell {
   dischargeMethod?: string;
   followUpAt?: number;
 }
+
+export interface CrfdReasonPeriod { reasonCode: string; from: number; to?: number }
 
 export interface Referral {
   referralId: string;
@@ -112,6 +116,24 @@ export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<str
   return { removed, orphans, shadows };
 }
 
+function closeCrfdReason(s: Spell, at: number): void {
+  const open = s.crfdReasons[s.crfdReasons.length - 1];
+  if (s.crfd && open && open.to === undefined) open.to = at;
+}
+
+/** CRFD delay days so far, in total and by reason (days to one decimal; open periods count up to `now`). */
+export function crfdDelayDays(s: Spell, now: number): { total: number; byReason: Record<string, number> } {
+  const byReason: Record<string, number> = {};
+  let total = 0;
+  for (const p of s.crfdReasons ?? []) {
+    const ms = Math.max(0, (p.to ?? s.dischargedAt ?? now) - p.from);
+    byReason[p.reasonCode] = (byReason[p.reasonCode] ?? 0) + ms;
+    total += ms;
+  }
+  const d = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+  return { total: d(total), byReason: Object.fromEntries(Object.entries(byReason).map(([k, v]) => [k, d(v)])) };
+}
+
 const isOpen = (s: Spell | undefined): boolean => !!s && s.status !== 'discharged';
 
 function needSpell(v: PatientView, spellId: string, what: string): Spell | StepResult {
@@ -152,7 +174,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (open) return { ok: false, kind: 'invalid', reason: `patient already has open spell ${open.spellId}` };
       v.spells[p.spellId] = {
         spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at, ...(p.outOfArea !== undefined ? { outOfArea: p.outOfArea } : {}) }],
-        crfdPeriods: 0, expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
+        crfdPeriods: 0, crfdReasons: [], expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
         distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, legalSince: p.legalStatus ? at : undefined, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
       };
       if (p.initials) v.initials = p.initials;
@@ -197,6 +219,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (!('spellId' in s)) return s;
       if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `CRFD start on discharged spell ${s.spellId}` };
       if (!s.crfd) s.crfdPeriods += 1;
+      if (s.crfd?.reasonCode !== e.payload.reasonCode) {
+        closeCrfdReason(s, at);
+        s.crfdReasons.push({ reasonCode: e.payload.reasonCode, from: at });
+      }
       s.crfd = { startedAt: s.crfd?.startedAt ?? at, reasonCode: e.payload.reasonCode };
       return { ok: true };
     }
@@ -204,6 +230,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const s = needSpell(v, e.payload.spellId, 'CRFD end');
       if (!('spellId' in s)) return s;
       if (!s.crfd) return { ok: false, kind: 'invalid', reason: `CRFD end with no open CRFD period on spell ${s.spellId}` };
+      closeCrfdReason(s, at);
       s.crfd = undefined;
       return { ok: true };
     }
@@ -224,6 +251,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       s.destination = e.payload.destination;
       s.dischargeMethod = e.payload.dischargeMethod;
       s.leave = undefined;
+      closeCrfdReason(s, at);
       s.crfd = undefined;
       return { ok: true };
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  admissionWaiting, type AdmissionWaiting, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, crfdDelayDays, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -379,12 +379,13 @@ export class FlowStore {
         if (s.crfd) flags.push('crfd');
         if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt <= now) flags.push('edd_passed');
         const oap = spellOutOfArea(s, ctx);
+        const crfdDays = crfdDelayDays(s, now).total;
         if (oap) flags.push('oap');
         if (s.status === 'on_leave') flags.push('on_leave');
         return {
           site: state.site, patientId: state.patientId, nhsNumber: state.nhsNumber, spellId: s.spellId, initials: view.initials, ward: s.ward, bed: s.bed,
           admittedAt: s.admittedAt, losDays: los, status: s.status, flags, expectedDischargeAt: s.expectedDischargeAt, crfdReason: s.crfd?.reasonCode,
-          legalStatus: s.legalStatus, outOfArea: oap,
+          legalStatus: s.legalStatus, outOfArea: oap, ...(crfdDays > 0 ? { crfdDays } : {}),
           ...(oap ? { oapSince: oapSince(s, ctx), distanceFromHomeKm: s.distanceFromHomeKm } : {}),
         };
       });
