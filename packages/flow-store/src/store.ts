@@ -216,8 +216,13 @@ export class FlowStore {
     return { alerts: raw.map((r) => JSON.parse(r) as Alert), confirm: async () => { if (raw.length) await this.redis.ltrim(this.keys.outbox(site), raw.length, -1); } };
   }
 
-  async alerts(site: string, opts: { limit?: number } = {}): Promise<Alert[]> {
-    const ids = await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
+  /**
+   * Active alerts, newest first. `includeResolved`: every alert still kept (resolved ones
+   * are kept 30 days for audit), e.g. for a what-if over a range, where an alert raised
+   * and resolved inside the range counts as much as one still open.
+   */
+  async alerts(site: string, opts: { limit?: number; includeResolved?: boolean } = {}): Promise<Alert[]> {
+    const ids = opts.includeResolved ? await this.allAlertIds(site) : await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
     const out: Alert[] = [];
     // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
     for (let i = 0; i < ids.length; i += 1000) {
@@ -225,6 +230,18 @@ export class FlowStore {
       for (const r of raw) if (r) out.push(JSON.parse(r) as Alert);
     }
     return out;
+  }
+
+  private async allAlertIds(site: string): Promise<string[]> {
+    const head = this.keys.alert(site, '');
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${head.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of batch) ids.add(k.slice(head.length));
+    } while (cursor !== '0');
+    return [...ids].sort();
   }
 
   /** Number of active (raised, not resolved) alerts of a site. */
