@@ -3,7 +3,8 @@
 // topics carry JSON validated by these schemas, so ops can read them with kcat.
 import { z } from 'zod';
 
-export const WARD_TYPES = ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'] as const;
+/** `place_of_safety`: a s136 suite (spaces, not inpatient beds: shown apart from bed occupancy). */
+export const WARD_TYPES = ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'place_of_safety', 'unknown'] as const;
 export type WardType = (typeof WARD_TYPES)[number];
 
 export const wardSchema = z.strictObject({

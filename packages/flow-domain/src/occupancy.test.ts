@@ -1,5 +1,5 @@
 import type { WardSummary } from '@pfm/contracts';
-import { dayStartIn, DEFAULT_THRESHOLDS, emptyPatient, evolve, facts, fold, oapMeasures, siteTotals, type DomainContext, type PatientState } from './index';
+import { dayStartIn, DEFAULT_THRESHOLDS, emptyPatient, evolve, facts, fold, oapMeasures, siteTotals, timers, type DomainContext, type PatientState } from './index';
 import { days, ev, T0 } from './testing';
 import type { FlowEvent } from '@pfm/contracts';
 
@@ -75,5 +75,21 @@ describe('local calendar day (expected discharges today / tomorrow)', () => {
   it('starts at local midnight in Europe/London, in summer (BST) and winter (GMT)', () => {
     expect(new Date(dayStartIn(Date.parse('2026-07-02T10:30:00Z'))).toISOString()).toBe('2026-07-01T23:00:00.000Z');
     expect(new Date(dayStartIn(Date.parse('2026-12-02T00:30:00Z'))).toISOString()).toBe('2026-12-02T00:00:00.000Z');
+  });
+});
+
+describe('section 136 place of safety suites', () => {
+  it('given a s136 suite in the registry (ward type place_of_safety), its occupancy is shown apart and never counted as inpatient beds', () => {
+    const t = siteTotals([
+      summary('W1', { beds: 20, occupied: 18, free: 2 }),
+      summary('S136', { wardType: 'place_of_safety', beds: 2, occupied: 2, free: 0 }),
+    ]);
+    expect(t).toMatchObject({ beds: 20, occupied: 18, free: 2, placeOfSafety: { spaces: 2, occupied: 2 } });
+  });
+
+  it('given a patient in a s136 suite, no length-of-stay rule runs there but the 24 h s136 clock does', () => {
+    const ctx136: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: () => 'place_of_safety' };
+    const view = applyAll([ev('patient.admitted', { spellId: 'S1', ward: 'S136', legalStatus: '20' }, T0)]);
+    expect(timers('RXT', 'P1', view, ctx136).map((x) => x.rule)).toEqual(['mha_expiry']);
   });
 });

@@ -18,14 +18,21 @@ export interface SiteTotals {
   occupancyInclLeavePct: number;
   /** Patients currently placed out of area (in external units, or flagged by the sender). */
   outOfArea: number;
+  /** Section 136 suites (ward type place_of_safety): spaces and people in them, never counted as inpatient beds. */
+  placeOfSafety: { spaces: number; occupied: number };
 }
 
-export const isLocalWard = (w: Pick<WardSummary, 'external'>): boolean => !w.external;
+/** A local inpatient ward: not a unit outside the trust, not a s136 suite. */
+export const isLocalWard = (w: Pick<WardSummary, 'external' | 'wardType'>): boolean => !w.external && w.wardType !== 'place_of_safety';
 
 export function siteTotals(wards: readonly WardSummary[]): SiteTotals {
-  const t: SiteTotals = { beds: 0, occupied: 0, onLeave: 0, free: 0, closed: 0, overCapacity: 0, occupancyPct: 0, occupancyInclLeavePct: 0, outOfArea: 0 };
+  const t: SiteTotals = { beds: 0, occupied: 0, onLeave: 0, free: 0, closed: 0, overCapacity: 0, occupancyPct: 0, occupancyInclLeavePct: 0, outOfArea: 0, placeOfSafety: { spaces: 0, occupied: 0 } };
   for (const w of wards) {
     t.outOfArea += w.outOfArea;
+    if (w.wardType === 'place_of_safety' && !w.external) {
+      t.placeOfSafety.spaces += Math.max(0, w.beds - w.closed);
+      t.placeOfSafety.occupied += w.occupied;
+    }
     if (!isLocalWard(w)) continue;
     const open = Math.max(0, w.beds - w.closed);
     t.beds += w.beds;

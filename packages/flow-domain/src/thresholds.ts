@@ -100,6 +100,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
     rehab: { strandedDays: null, superStrandedDays: null },
     forensic: { strandedDays: null, superStrandedDays: null },
     learning_disability: { strandedDays: null, superStrandedDays: null },
+    // A s136 suite holds people for hours: its clock is the s136 limit (mhaClocks '20').
+    place_of_safety: { strandedDays: null, superStrandedDays: null },
   },
   occupancyPct: 85,
   // Proposed national crisis standards (2022): very urgent community crisis 4 h, urgent 24 h,

@@ -23,6 +23,7 @@ export function sitePressure(wards: WardSummary[], occupancyLine: number): SiteP
   if (full) reasons.push(`${full} ward(s) full`);
   if (t.overCapacity) reasons.push(`${t.overCapacity} patient(s) beyond open beds`);
   if (t.outOfArea) reasons.push(`${t.outOfArea} placed out of area`);
+  if (t.placeOfSafety.spaces > 0 && t.placeOfSafety.occupied >= t.placeOfSafety.spaces) reasons.push(`s136 suites full (${t.placeOfSafety.occupied}/${t.placeOfSafety.spaces})`);
   const labels = { 1: 'Steady', 2: 'Moderate pressure', 3: 'Severe pressure', 4: 'Extreme pressure' } as const;
   return { level, label: labels[level], reasons };
 }

@@ -10,13 +10,14 @@ import { Icon, PRESSURE_SHAPES } from './icons';
 
 export function SiteBoard({ state }: { state: BoardState }) {
   // Units outside the trust hold out-of-area placements: shown in the site header, never as local wards.
-  const wards = [...state.wards.values()].filter((w) => !w.external).sort(compareWardsByPressure);
+  const wards = [...state.wards.values()].filter((w) => !w.external && w.wardType !== 'place_of_safety').sort(compareWardsByPressure);
+  const suites = [...state.wards.values()].filter((w) => !w.external && w.wardType === 'place_of_safety');
   return (
     <>
       <h1 class="view-title" tabIndex={-1}>
         Site flow board{state.site ? <span class="muted"> · {state.site}</span> : null}
       </h1>
-      <SiteHeader state={state} wards={wards} />
+      <SiteHeader state={state} wards={wards} suites={suites} />
       <section aria-labelledby="wards-heading" class="wards-section">
         <div class="section-head">
           <h2 id="wards-heading">Wards <span class="muted">({wards.length}, highest pressure first)</span></h2>
@@ -36,7 +37,7 @@ export function SiteBoard({ state }: { state: BoardState }) {
   );
 }
 
-function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] }) {
+function SiteHeader({ state, wards, suites }: { state: BoardState; wards: WardSummary[]; suites: WardSummary[] }) {
   const info = state.siteInfo;
   const level = info ? (Math.min(4, Math.max(1, Math.round(info.pressure.level))) as 1 | 2 | 3 | 4) : null;
   const sum = (f: (w: WardSummary) => number) => wards.reduce((s, w) => s + f(w), 0);
@@ -77,6 +78,9 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
       <dl class="counters site-totals" aria-label="Out-of-area placements (not local beds)">
         <Counter testid="site-out-of-area" label="Placed out of area" value={oap ? oap.placements : 0} alert />
         <Counter testid="site-oap-bed-days" label="OAP bed-days" value={oap ? oap.bedDays : 0} hint="Days so far in units outside the trust" />
+        {suites.length > 0 && (
+          <Counter testid="site-s136" label="s136 suite in use" value={suites.reduce((n, w) => n + w.occupied, 0)} alert hint={`Place-of-safety spaces: ${suites.reduce((n, w) => n + Math.max(0, w.beds - w.closed), 0)}`} />
+        )}
         {oap?.meanDistanceKm !== undefined && <Counter testid="site-oap-distance" label="Mean km from home" value={Math.round(oap.meanDistanceKm)} hint={`Furthest ${oap.maxDistanceKm ?? 0} km`} />}
       </dl>
     </section>
