@@ -79,9 +79,12 @@ export class FlowStore {
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
     /** Event time of the change: alerts whose clock it stops are resolved at this time. */
     at?: number;
+    /** Other patients of the same site this event changes (A40: the retired record), committed in the same call. */
+    also?: { patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState }[];
   }): ApplyPlan {
     const { site, patientId } = args;
-    const asDerived = (d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView));
+    const asDerivedFor = (pid: string, d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, pid, d as PatientView));
+    const asDerived = (d: Derived | PatientView): Derived => asDerivedFor(patientId, d);
     const before = asDerived(args.before);
     const after = args.after === args.before ? before : asDerived(args.after);
     const keys: string[] = [this.keys.patient(site, patientId), this.keys.offsets(site)];
@@ -93,8 +96,8 @@ export class FlowStore {
     };
     const ops: Op[] = [];
     const scopes = new Set<string>();
-    if (before !== after) {
-      for (const op of diffFacts(before.facts, after.facts)) {
+    const diff = (pid: string, b: Derived, a: Derived) => {
+      for (const op of diffFacts(b.facts, a.facts)) {
         if (!scopes.has(op.scope)) {
           scopes.add(op.scope);
           // Register the ward or team the first time it is touched (sets are idempotent).
@@ -111,16 +114,23 @@ export class FlowStore {
           case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
         }
       }
-      const tb = new Map(before.timers.map((t) => [t.alertId, t]));
-      const ta = new Map(after.timers.map((t) => [t.alertId, t]));
+      const tb = new Map(b.timers.map((t) => [t.alertId, t]));
+      const ta = new Map(a.timers.map((t) => [t.alertId, t]));
       const due = () => k(this.keys.due(site));
       for (const [id] of tb) {
         if (ta.has(id)) continue;
-        ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
+        ops.push(['zrem', due(), `${pid}${DUE_SEP}${id}`]);
         // The clock stopped: an alert it raised is no longer true.
         if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.outbox(site))}`]);
       }
-      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${patientId}${DUE_SEP}${id}`, t.dueAt]);
+      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${pid}${DUE_SEP}${id}`, t.dueAt]);
+    };
+    if (before !== after) diff(patientId, before, after);
+    // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
+    for (const o of args.also ?? []) {
+      diff(o.patientId, asDerivedFor(o.patientId, o.before), asDerivedFor(o.patientId, o.after));
+      ops.push(['set', k(this.keys.patient(site, o.patientId)), JSON.stringify(o.state)]);
+      if (o.state.parked.length === 0) ops.push(['zrem', k(this.keys.parked(site)), o.patientId]);
     }
     if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {
       const parked = k(this.keys.parked(site));
