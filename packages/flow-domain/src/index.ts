@@ -3,3 +3,4 @@ export * from './pathway';
 export * from './patient';
 export * from './facts';
 export * from './occupancy';
+export * from './escalation';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { topicsFor, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
+import { topicsFor, type Alert, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
 import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
@@ -228,6 +228,22 @@ describe('board-gateway on the real stack', () => {
     expect(site.admissionQueue.entries.map((e) => e.patientId)).not.toContain(`${pid}c`);
     expect(site.admissionQueue.breaches).toBeGreaterThanOrEqual(1);
     expect(site.expectedDischarges).toEqual({ today: expect.any(Number), tomorrow: expect.any(Number) });
+  });
+
+  it('GET /api/v1/alerts says who an unacknowledged Critical alert is with now (escalation after 30 min)', async () => {
+    const pid = `X${++n}`;
+    const at = Date.now() - 3 * HOUR;
+    const base = { recordedAt: at, site: 'RXT', sourceSystem: 'int-test', channel: 'json' } as const;
+    // An emergency liaison referral received 3 h ago: its 1 h response clock is already past.
+    await send([{ ...base, eventId: `int-xr-${pid}`, type: 'referral.received', occurredAt: at, patientId: pid, payload: { referralId: `XR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } }]);
+    const tok = await token();
+    const alert = await waitFor(async () => {
+      const list = (await (await get(`${gateways[0]}/api/v1/alerts`, tok)).json()) as (Alert & { escalation?: { level: number; role: string } })[];
+      return list.find((a) => a.referralId === `XR-${pid}`);
+    }, { timeoutMs: 30000, what: 'the referral response alert' });
+    expect(alert.severity).toBe('critical');
+    // Raised moments ago (when the engine applied the late referral): still with the team, the bed manager next.
+    expect(alert.escalation).toEqual({ level: 0, role: 'crisis_team', nextAt: alert.raisedAt + 30 * 60_000 });
   });
 
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {

@@ -21,7 +21,7 @@ import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScop
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
-import { isLocalWard } from '@pfm/flow-domain';
+import { escalation, isLocalWard } from '@pfm/flow-domain';
 
 export { roomName, socketRooms, updateRooms } from './rooms';
 
@@ -265,7 +265,12 @@ export class Gateway {
     app.get('/api/v1/alerts', async (req) => {
       const c = await this.claims(req);
       const site = siteOf(c, q.parse(req.query).site);
-      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a));
+      const now = await this.now(site);
+      // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed manager, then ops).
+      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a)).map((a) => {
+        const esc = escalation(a, now);
+        return esc ? { ...a, escalation: esc } : a;
+      });
     });
     // The 72h follow-up worklist, cut to the client's scope like the alerts it would raise.
     app.get('/api/v1/followups', async (req) => {
