@@ -1,6 +1,7 @@
 // Thresholds per ward type, with the national defaults from domain.md. A trust
 // overrides them in configuration; every alert names the threshold and its source.
 import type { TEAM_TYPES, URGENCIES, WardType } from '@pfm/contracts';
+import { DEFAULT_ESCALATION, type EscalationPolicy } from './escalation';
 
 export type LosConvention = 'elapsed' | 'inclusive';
 
@@ -38,6 +39,8 @@ export interface Thresholds {
   /** Hours an under-18 may be on an adult ward before the CQC must be notified, and the ward types that count as adult. */
   under18Hours: number;
   under18WardTypes: WardType[];
+  /** Who an unacknowledged alert goes to next, per severity (escalation.ts). */
+  escalation: EscalationPolicy;
   /** Hours from decision to admit after which a wait for a bed is a breach (RCEM 12-hour waits). */
   admissionWaitHours: number;
   /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
@@ -129,6 +132,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   awolLeaveTypes: ['AWOL'],
   teamsByArea: {},
   admissionWaitHours: 12,
+  escalation: DEFAULT_ESCALATION,
 };
 
 export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }

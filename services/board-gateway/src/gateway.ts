@@ -268,7 +268,7 @@ export class Gateway {
       const now = await this.now(site);
       // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed manager, then ops).
       return (await store.alerts(site)).filter((a) => canSeeAlert(c, a)).map((a) => {
-        const esc = escalation(a, now);
+        const esc = escalation(a, now, store.ctxFor(site).thresholds.escalation);
         return esc ? { ...a, escalation: esc } : a;
       });
     });
