@@ -17,7 +17,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { WardSummary } from '@pfm/contracts';
 import { Auth } from '../services/board-gateway/src/auth';
-import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, wardsOf, type Simulation } from '../services/simulator/src';
+import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, settingsOf, wardsOf, type Simulation } from '../services/simulator/src';
 import { runLive, sendAll, TrustSender } from '../services/simulator/src/send';
 import { httpOk, logSays, repoRoot, requirePortFree, startChild, type Child } from './demo/processes';
 import { clearLive, demoSecret, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
@@ -182,6 +182,8 @@ async function demo(o: Opts): Promise<void> {
   const trust = defaultTrust;
   const wardsFile = join(files.dir, 'wards.json');
   writeFileSync(wardsFile, `${JSON.stringify(wardsOf(trust), null, 2)}\n`);
+  const thresholdsFile = join(files.dir, 'thresholds.json');
+  writeFileSync(thresholdsFile, `${JSON.stringify(settingsOf(trust), null, 2)}\n`);
   const secret = demoSecret(files.secret);
 
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
@@ -227,7 +229,7 @@ async function demo(o: Opts): Promise<void> {
   }
   const st = state as DemoState;
   const env: Record<string, string> = {
-    PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
+    PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: trust.site,
   };

@@ -3,7 +3,8 @@
 // topics carry JSON validated by these schemas, so ops can read them with kcat.
 import { z } from 'zod';
 
-export const WARD_TYPES = ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'] as const;
+/** `place_of_safety`: a s136 suite (spaces, not inpatient beds: shown apart from bed occupancy). */
+export const WARD_TYPES = ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'place_of_safety', 'unknown'] as const;
 export type WardType = (typeof WARD_TYPES)[number];
 
 export const wardSchema = z.strictObject({
@@ -13,12 +14,18 @@ export const wardSchema = z.strictObject({
   hospital: z.string().optional(),
   type: z.enum(WARD_TYPES),
   beds: z.number().int().min(0),
+  /** A unit outside the trust (independent sector, another trust): patients there are out-of-area placements, never local occupancy. */
+  external: z.boolean().optional(),
 });
 export type Ward = z.infer<typeof wardSchema>;
 
 export const ALERT_RULES = [
   'stranded', 'super_stranded', 'long_stay', 'edd_passed', 'referral_response',
   'followup_due', 'followup_missed', 'occupancy',
+  // Mental-health clocks (domain.md: Mental Health Act 1983, CQC).
+  'leave_overdue', 'awol', 'under18_adult_ward', 'mha_expiry',
+  // 12-hour wait from decision to admit (RCEM).
+  'admission_wait',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -32,6 +39,8 @@ export const alertSchema = z.strictObject({
   site: z.string(),
   ward: z.string().optional(),
   team: z.string().optional(),
+  /** The patient's catchment area: crisis scopes are by team and area. */
+  area: z.string().optional(),
   patientId: z.string().optional(),
   nhsNumber: z.string().optional(),
   spellId: z.string().optional(),
@@ -71,6 +80,8 @@ export const wardSummarySchema = z.strictObject({
   occupancyPct: z.number(),
   occupancyInclLeavePct: z.number(),
   seq: z.number(),
+  /** Set on units outside the trust (ward registry): their patients are out-of-area placements, not local occupancy. */
+  external: z.boolean().optional(),
 });
 export type WardSummary = z.infer<typeof wardSummarySchema>;
 
@@ -119,7 +130,12 @@ export const patientRowSchema = z.strictObject({
   flags: z.array(z.string()),
   expectedDischargeAt: z.number().optional(),
   crfdReason: z.string().optional(),
+  /** CRFD delay days in this spell so far (all periods and reasons). */
+  crfdDays: z.number().optional(),
   legalStatus: z.string().optional(),
   outOfArea: z.boolean().optional(),
+  /** When the current out-of-area placement began (moves between external units continue it). */
+  oapSince: z.number().optional(),
+  distanceFromHomeKm: z.number().optional(),
 });
 export type PatientRow = z.infer<typeof patientRowSchema>;

@@ -15,8 +15,11 @@ export type Channel = (typeof CHANNELS)[number];
 const id = () => f.string({ max: 64 });
 const code = () => f.string({ max: 32 });
 const opt = f.optional;
-/** MHSDS v6 MHS518 delay reason: 01-37 or 98. */
-const crfdReason = () => f.string({ pattern: /^(0[1-9]|[12]\d|3[0-7]|98)$/ });
+/**
+ * MHSDS v6 MHS518 delay reason: 01-37 or 98; an older v5 code (a letter and a digit, e.g. A2)
+ * from history is kept as sent, never refused (no 1:1 v5 -> v6 mapping is assumed).
+ */
+const crfdReason = () => f.string({ pattern: /^(0[1-9]|[12]\d|3[0-7]|98|[A-Z]\d)$/ });
 
 /** Payload shapes, one per event type. */
 export const payloads = {
@@ -27,7 +30,7 @@ export const payloads = {
   'referral.assessed': record('ReferralAssessed', { referralId: id() }),
   'referral.accepted': record('ReferralAccepted', { referralId: id() }),
   'referral.closed': record('ReferralClosed', { referralId: id(), reason: opt(f.string({ max: 200 })) }),
-  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()) }),
+  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()), gender: opt(code()) }),
   'patient.admitted': record('PatientAdmitted', {
     spellId: id(), ward: code(), bed: opt(code()),
     admissionMethod: opt(code()), admissionSource: opt(code()), legalStatus: opt(code()),

@@ -15,8 +15,15 @@ export interface SnapshotPayload {
 export interface SiteStatus {
   site: string;
   pressure: { level: 1 | 2 | 3 | 4; label: string; reasons: string[] };
+  /** Referrals not yet assessed, all teams (a workload figure: most never need a bed). */
   referralsWaiting: number;
   referralsByTeam: Record<string, number>;
+  /** Patients waiting for a bed since a decision to admit (not every unassessed referral), longest wait first. */
+  admissionQueue: { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; ward?: string }[] };
+  /** Open spells on local wards with an expected discharge date today / tomorrow. */
+  expectedDischarges: { today: number; tomorrow: number };
+  /** Active out-of-area placements (units outside the trust): a measure apart from local occupancy. */
+  outOfArea: { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number };
 }
 
 export interface ServerToClientEvents {

@@ -2,18 +2,42 @@
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
-import type { PatientView, Spell } from './pathway';
-import { DAY_MS, HOUR_MS, longStayDaysFor, losCrossingAt, SOURCES, type Thresholds } from './thresholds';
+import type { PatientView, Spell, WardStay } from './pathway';
+import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
   wardType(ward: string): WardType;
+  /**
+   * From the ward registry: true for a unit outside the trust (an out-of-area placement),
+   * false for a registered local ward, undefined when the registry does not know the code.
+   */
+  external?(ward: string): boolean | undefined;
+}
+
+/** Whether a ward stay is an out-of-area placement: the registry decides; the sender's flag only for units it lacks. */
+export function stayOutOfArea(stay: Pick<WardStay, 'ward' | 'outOfArea'>, ctx?: Pick<DomainContext, 'external'>): boolean {
+  return ctx?.external?.(stay.ward) ?? stay.outOfArea ?? false;
+}
+
+/** The current stay of a spell is out of area (see `stayOutOfArea`). */
+export function spellOutOfArea(s: Spell, ctx?: Pick<DomainContext, 'external'>): boolean {
+  const last = s.stays[s.stays.length - 1];
+  return last ? stayOutOfArea(last, ctx) : false;
+}
+
+/** Start of the unbroken run of out-of-area stays that the spell is in now (moves between external units continue it). */
+export function oapSince(s: Spell, ctx?: Pick<DomainContext, 'external'>): number | undefined {
+  let since: number | undefined;
+  for (let i = s.stays.length - 1; i >= 0 && stayOutOfArea(s.stays[i]!, ctx); i--) since = s.stays[i]!.from;
+  return since;
 }
 
 /** A counter contribution: scope is "ward:<code>" or "team:<code>". */
 export interface CountFact { kind: 'count'; scope: string; name: string; value: number }
-/** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward. */
-export interface IndexFact { kind: 'index'; scope: string; index: 'los' | 'edd'; member: string; score: number }
+/** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward; "dta" (score = decision to admit, member = patient) per site. */
+export type IndexName = 'los' | 'edd' | 'dta';
+export interface IndexFact { kind: 'index'; scope: string; index: IndexName; member: string; score: number }
 /** A bed held by a spell. */
 export interface BedFact { kind: 'bed'; scope: string; bed: string; member: string }
 export type Fact = CountFact | IndexFact | BedFact;
@@ -25,7 +49,8 @@ export const spellMember = (patientId: string, spellId: string): string => `${pa
 
 const openSpells = (v: PatientView): Spell[] => Object.values(v.spells).filter((s) => s.status !== 'discharged');
 
-export function facts(patientId: string, v: PatientView): Fact[] {
+/** `ctx.external` (the ward registry) decides which stays are out-of-area placements. */
+export function facts(patientId: string, v: PatientView, ctx?: Pick<DomainContext, 'external'>): Fact[] {
   const out: Fact[] = [];
   const count = (scope: string, name: string) => out.push({ kind: 'count', scope, name, value: 1 });
   for (const s of openSpells(v)) {
@@ -37,14 +62,17 @@ export function facts(patientId: string, v: PatientView): Fact[] {
       count(scope, 'crfd');
       count(scope, `crfd:${s.crfd.reasonCode}`);
     }
-    if (s.outOfArea) count(scope, 'outOfArea');
+    if (spellOutOfArea(s, ctx)) count(scope, 'outOfArea');
     out.push({ kind: 'index', scope, index: 'los', member, score: s.admittedAt });
     if (s.expectedDischargeAt !== undefined) out.push({ kind: 'index', scope, index: 'edd', member, score: s.expectedDischargeAt });
     if (s.bed) out.push({ kind: 'bed', scope, bed: s.bed, member });
   }
   for (const [k] of Object.entries(v.closedBeds)) count(`ward:${k.split('|')[0]}`, 'closed');
   for (const r of Object.values(v.referrals)) if (r.status === 'waiting') count(`team:${r.team}`, 'waiting');
-  if (v.awaitingAdmission) count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+  if (v.awaitingAdmission) {
+    count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+    out.push({ kind: 'index', scope: 'site', index: 'dta', member: patientId, score: v.awaitingAdmission.decidedAt });
+  }
   return out;
 }
 
@@ -62,8 +90,8 @@ function byKey(fs: Fact[]): Map<string, Fact> {
 
 export type FactOp =
   | { op: 'incr'; scope: string; name: string; by: number }
-  | { op: 'zadd'; scope: string; index: 'los' | 'edd'; member: string; score: number }
-  | { op: 'zrem'; scope: string; index: 'los' | 'edd'; member: string }
+  | { op: 'zadd'; scope: string; index: IndexName; member: string; score: number }
+  | { op: 'zrem'; scope: string; index: IndexName; member: string }
   | { op: 'bedset'; scope: string; bed: string; member: string }
   | { op: 'beddel'; scope: string; bed: string; member: string };
 
@@ -104,6 +132,10 @@ export interface Timer {
   team?: string;
   spellId?: string;
   referralId?: string;
+  /** What the clock is about, for the alert's message (e.g. the Mental Health Act section). */
+  detail?: string;
+  /** The patient's catchment area, for routing (crisis scopes are by team and area). */
+  area?: string;
 }
 
 export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
@@ -114,36 +146,96 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       const ward = s.ward;
       const los = (rule: AlertRule, days: number) =>
         out.push({ alertId: `${rule}:${site}:${patientId}:${s.spellId}:${days}d`, rule, dueAt: losCrossingAt(t, s.admittedAt, days), threshold: { value: days, unit: 'days' }, ward, spellId: s.spellId });
-      los('stranded', t.strandedDays);
-      los('super_stranded', t.superStrandedDays);
-      los('long_stay', longStayDaysFor(t, ctx.wardType(ward)));
+      const rules = losRulesFor(t, ctx.wardType(ward));
+      if (rules.strandedDays !== null) los('stranded', rules.strandedDays);
+      if (rules.superStrandedDays !== null) los('super_stranded', rules.superStrandedDays);
+      for (const d of rules.longStayDays) los('long_stay', d);
+      const id = (rule: AlertRule, tail: string | number) => `${rule}:${site}:${patientId}:${s.spellId}:${tail}`;
+      if (s.status === 'on_leave' && s.leave) {
+        if (s.leave.leaveType && t.awolLeaveTypes.includes(s.leave.leaveType.toUpperCase())) {
+          out.push({ alertId: id('awol', s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+        } else if (s.leave.expectedReturnAt !== undefined) {
+          out.push({ alertId: id('leave_overdue', s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+        }
+      }
+      if (v.ageBand === '0-17' && t.under18WardTypes.includes(ctx.wardType(ward))) {
+        out.push({ alertId: id('under18_adult_ward', s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
+      }
+      const mha = s.legalStatus ? t.mhaClocks[s.legalStatus] : undefined;
+      if (mha && s.legalSince !== undefined) {
+        out.push({
+          alertId: id('mha_expiry', `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: s.legalSince + (mha.hours - mha.warnBeforeHours) * HOUR_MS,
+          threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
+          detail: `${mha.label} expires ${new Date(s.legalSince + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        });
+      }
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
     } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx)) {
+      const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
         alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
-        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId,
+        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }
   }
+  if (v.awaitingAdmission) {
+    const h = t.admissionWaitHours;
+    out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
+  }
   for (const r of Object.values(v.referrals)) {
     if (r.status !== 'waiting') continue;
-    const hours = r.teamType === 'liaison' ? Math.min(1, t.referralResponseHours.emergency) : t.referralResponseHours[r.urgency as keyof Thresholds['referralResponseHours']] ?? t.referralResponseHours.routine;
+    const hours = responseHoursFor(t, r.teamType, r.urgency);
     out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
   }
   return out;
 }
 
+/** Where a decision to admit came from, by the referring team's type. */
+const DTA_SOURCE: Record<string, string> = { liaison: 'A&E', crisis: 'crisis team', home_treatment: 'crisis team', community: 'community' };
+
+export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; referralId?: string; ward?: string }
+
+/** A patient in the decision-to-admit queue (undefined when not waiting for a bed). */
+export function admissionWaiting(patientId: string, v: PatientView, now: number): AdmissionWaiting | undefined {
+  const a = v.awaitingAdmission;
+  if (!a) return undefined;
+  const ref = a.referralId ? v.referrals[a.referralId] : undefined;
+  const sex = a.gender ?? v.gender;
+  return {
+    patientId, decidedAt: a.decidedAt, waitedHours: Math.floor(Math.max(0, now - a.decidedAt) / HOUR_MS), source: ref ? DTA_SOURCE[ref.teamType] ?? ref.teamType : 'unknown',
+    ...(sex ? { sex } : {}), ...(a.referralId ? { referralId: a.referralId } : {}), ...(a.ward ? { ward: a.ward } : {}),
+  };
+}
+
+/** One discharge waiting for its 72h follow-up contact (negative hoursLeft = overdue). */
+export interface FollowUpDue {
+  site: string; patientId: string; spellId: string; ward: string; area?: string; team?: string;
+  dischargedAt: number; dueAt: number; hoursLeft: number;
+}
+
+/** The follow-up worklist entries of one patient: discharges with a running 72h clock, whatever their time left. */
+export function followUpDue(site: string, patientId: string, v: PatientView, ctx: DomainContext, now: number): FollowUpDue[] {
+  return timers(site, patientId, v, ctx)
+    .filter((t) => t.rule === 'followup_missed' && t.spellId)
+    .map((t) => ({
+      site, patientId, spellId: t.spellId!, ward: t.ward ?? '', ...(t.area ? { area: t.area } : {}), ...(t.team ? { team: t.team } : {}),
+      dischargedAt: v.spells[t.spellId!]!.dischargedAt!, dueAt: t.dueAt, hoursLeft: Math.floor((t.dueAt - now) / HOUR_MS),
+    }));
+}
+
 export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
   const t = ctx.thresholds;
   if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
+  if (s.dischargeMethod && t.followUpExemptMethods.includes(s.dischargeMethod)) return false;
   return t.followUpWardTypes.includes(ctx.wardType(s.ward));
 }
 
 const SEVERITY: Record<AlertRule, Alert['severity']> = {
   stranded: 'info', super_stranded: 'warning', long_stay: 'warning', edd_passed: 'info',
   referral_response: 'critical', followup_due: 'warning', followup_missed: 'critical', occupancy: 'warning',
+  leave_overdue: 'warning', awol: 'critical', under18_adult_ward: 'critical', mha_expiry: 'critical', admission_wait: 'critical',
 };
 
 function describe(timer: Timer, who: string): string {
@@ -157,6 +249,11 @@ function describe(timer: Timer, who: string): string {
     case 'followup_missed': return `${who}: no follow-up contact within ${th} of discharge`;
     case 'followup_due': return `${who}: 72h follow-up due`;
     case 'occupancy': return `Occupancy above ${th}`;
+    case 'leave_overdue': return `${who} is overdue back from leave`;
+    case 'awol': return `${who} is absent without leave`;
+    case 'under18_adult_ward': return `${who} is under 18 and has been on an adult ward ${th}: notify the CQC`;
+    case 'mha_expiry': return `${who}: ${timer.detail ?? 'Mental Health Act detention'}`;
+    case 'admission_wait': return `${who} has waited ${th} for a bed since the decision to admit`;
   }
 }
 
@@ -170,7 +267,7 @@ export function alertFor(site: string, patientId: string, nhsNumber: string | un
   const who = nhsNumber ? `NHS ${nhsNumber.slice(0, 3)} ${nhsNumber.slice(3, 6)} ${nhsNumber.slice(6)}` : `Patient ${patientId}`;
   return {
     alertId: live.alertId, rule: live.rule, severity: SEVERITY[live.rule], threshold: live.threshold, source: SOURCES[live.rule as keyof typeof SOURCES],
-    message: describe(live, who), site, ward: live.ward, team: live.team, patientId, nhsNumber, spellId: live.spellId, referralId: live.referralId,
+    message: describe(live, who), site, ward: live.ward, team: live.team, ...(live.area ? { area: live.area } : {}), patientId, nhsNumber, spellId: live.spellId, referralId: live.referralId,
     becameTrueAt: live.dueAt, raisedAt: now,
   };
 }

@@ -2,3 +2,5 @@ export * from './thresholds';
 export * from './pathway';
 export * from './patient';
 export * from './facts';
+export * from './occupancy';
+export * from './escalation';

@@ -41,7 +41,8 @@ describe('pathway', () => {
       ev('patient.admitted', { spellId: 'S1', ward: 'OAP-X', outOfArea: true, oapReason: 'no local bed' }, T0),
       ev('patient.transferred', { spellId: 'S1', ward: 'W12' }, T0 + days(4)),
     ]);
-    expect(view.spells.S1).toMatchObject({ ward: 'W12', outOfArea: false });
+    expect(view.spells.S1).toMatchObject({ ward: 'W12' });
+    expect(view.spells.S1!.outOfArea).toBeFalsy();
     expect(facts('P1', view).some((f) => f.kind === 'count' && f.name === 'outOfArea')).toBe(false);
   });
 
@@ -92,13 +93,60 @@ describe('pathway', () => {
   });
 });
 
+describe('cancels void what depended on what they cancel', () => {
+  it('given an admission with an EDD, when the admission is cancelled (A11), the spell and everything in it is void and no bed is held', () => {
+    const r = applyAll([admit(), ev('edd.set', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(2)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(3))]);
+    expect(r.outcomes).toEqual(['applied', 'applied', 'applied']);
+    expect(r.view.spells).toEqual({});
+    expect(facts('P1', r.view)).toEqual([]);
+  });
+
+  it('given an admission updated by an A08 that carries an EDD and a CRFD period, when cancelled, it is void too', () => {
+    const r = applyAll([
+      admit(), ev('patient.updated', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(1)),
+      ev('crfd.started', { spellId: 'S1', reasonCode: '14' }, T0 + hours(2)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(3)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(facts('P1', r.view)).toEqual([]);
+  });
+
+  it('given a cancelled admission, when the PAS re-sends the admission with the same visit number, it starts clean', () => {
+    const r = applyAll([
+      admit(), ev('edd.set', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + hours(1)), ev('admission.cancelled', { spellId: 'S1' }, T0 + hours(2)),
+      admit(T0 + hours(4)),
+    ]);
+    expect(r.outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(r.view.spells.S1).toMatchObject({ status: 'admitted', admittedAt: T0 + hours(4) });
+    expect(r.view.spells.S1!.expectedDischargeAt).toBeUndefined();
+  });
+
+  it('given a discharge followed by a follow-up contact, when the discharge is cancelled (A13), the follow-up is void and the spell is open again', () => {
+    const r = applyAll([
+      admit(), ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(4)), ev('followup.made', { spellId: 'S1' }, T0 + days(5)),
+      ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(5) + hours(1)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(r.view.spells.S1).toMatchObject({ status: 'admitted' });
+    expect(r.view.spells.S1!.followUpAt).toBeUndefined();
+  });
+
+  it('given a transfer followed by leave, when the transfer is cancelled (A12), the patient is back on the first ward and still on leave', () => {
+    const r = applyAll([
+      admit(), ev('patient.transferred', { spellId: 'S1', ward: 'W14', bed: 'B7' }, T0 + days(1)), ev('leave.started', { spellId: 'S1' }, T0 + days(2)),
+      ev('transfer.cancelled', { spellId: 'S1' }, T0 + days(2) + hours(1)),
+    ]);
+    expect(r.outcomes[3]).toBe('applied');
+    expect(r.view.spells.S1).toMatchObject({ ward: 'W12', bed: 'B1', status: 'on_leave' });
+  });
+});
+
 describe('timers and alerts', () => {
   it('schedules stranded at 7d, super-stranded at 21d and long stay by ward type', () => {
     const { view } = applyAll([admit(T0, 'OA1')]);
     const ts = timers('RXT', 'P1', view, ctx);
     expect(ts.find((t) => t.rule === 'stranded')!.dueAt).toBe(T0 + days(7));
     expect(ts.find((t) => t.rule === 'super_stranded')!.dueAt).toBe(T0 + days(21));
-    expect(ts.find((t) => t.rule === 'long_stay')!.dueAt).toBe(T0 + days(90));
+    expect(ts.filter((t) => t.rule === 'long_stay').map((t) => t.dueAt)).toEqual([T0 + days(60), T0 + days(90)]);
   });
 
   it('starts a 72h follow-up clock at discharge that a follow-up contact stops; death is exempt', () => {
@@ -108,6 +156,24 @@ describe('timers and alerts', () => {
     expect(timers('RXT', 'P1', f.view, ctx)).toEqual([]);
     const died = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: 'died' }, T0 + days(10))]);
     expect(timers('RXT', 'P1', died.view, ctx)).toEqual([]);
+  });
+
+  it.each([
+    ['a penal establishment or police station', { destination: '38' }],
+    ['a penal establishment or court', { destination: '40' }],
+    ['police custody', { destination: '42' }],
+    ['a non-NHS medium secure unit', { destination: '84' }],
+    ['another NHS psychiatric unit', { destination: '53' }],
+    ['a non-NHS hospital', { destination: '87' }],
+    ['death recorded only as discharge method 4', { dischargeMethod: '4', destination: '19' }],
+  ])('given a discharge to %s, no 72h follow-up clock starts (NHS Standard Contract exclusions)', (_what, how) => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', ...how }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+  });
+
+  it('given a discharge to the usual place of residence (19), the 72h follow-up clock runs', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', dischargeMethod: '1', destination: '19' }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toHaveLength(1);
   });
 
   it('times a very urgent referral response at 4h', () => {

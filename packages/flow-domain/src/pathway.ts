@@ -5,7 +5,8 @@ import type { FlowEvent, FlowEventOf, FlowEventType } from '@pfm/contracts';
 
 export type SpellStatus = 'admitted' | 'on_leave' | 'discharged';
 
-export interface WardStay { ward: string; bed?: string; from: number }
+/** `outOfArea` is what the sender said of this stay; the ward registry, when it knows the unit, decides (see `stayOutOfArea`). */
+export interface WardStay { ward: string; bed?: string; from: number; outOfArea?: boolean }
 
 export interface Spell {
   spellId: string;
@@ -17,12 +18,16 @@ export interface Spell {
   leave?: { startedAt: number; leaveType?: string; expectedReturnAt?: number };
   crfd?: { startedAt: number; reasonCode: string };
   crfdPeriods: number;
+  /** Every reason period of every CRFD period of the spell ("to" unset while open), so delay days go to the right reason. */
+  crfdReasons: CrfdReasonPeriod[];
   expectedDischargeAt?: number;
   eddChanges: number;
   outOfArea?: boolean;
   oapReason?: string;
   distanceFromHomeKm?: number;
   legalStatus?: string;
+  /** When the current legal status began (its Mental Health Act clock runs from here). */
+  legalSince?: number;
   admissionMethod?: string;
   admissionSource?: string;
   dischargedAt?: number;
@@ -30,6 +35,8 @@ export interface Spell {
   dischargeMethod?: string;
   followUpAt?: number;
 }
+
+export interface CrfdReasonPeriod { reasonCode: string; from: number; to?: number }
 
 export interface Referral {
   referralId: string;
@@ -44,7 +51,7 @@ export interface Referral {
 export interface PatientView {
   spells: Record<string, Spell>;
   referrals: Record<string, Referral>;
-  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string };
+  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string };
   initials?: string;
   ageBand?: string;
   gender?: string;
@@ -76,14 +83,18 @@ function targetType(c: FlowEvent): FlowEventType | undefined {
   return CANCELS[c.type];
 }
 
+/** The events between a cancelled event and its cancel, in the same spell: they may have depended on it. */
+export interface CancelShadow { spellId: string; fromIndex: number; toIndex: number; cancelled: FlowEventType }
+
 /**
  * Pairs each cancel with the latest earlier, not yet cancelled event of the type it
- * cancels in the same spell. Returns the ids of both sides, or the cancels that found
- * nothing to cancel.
+ * cancels in the same spell. Returns the ids of both sides, the cancels that found
+ * nothing to cancel, and each pair's shadow (the events of that spell between them).
  */
-export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[] } {
+export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[]; shadows: CancelShadow[] } {
   const removed = new Set<string>();
   const orphans: FlowEvent[] = [];
+  const shadows: CancelShadow[] = [];
   for (let i = 0; i < events.length; i++) {
     const c = events[i]!;
     const tt = targetType(c);
@@ -95,13 +106,32 @@ export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<str
       if (t.type === tt && !removed.has(t.eventId) && (t.payload as { spellId?: string }).spellId === spellId) {
         removed.add(t.eventId);
         removed.add(c.eventId);
+        shadows.push({ spellId, fromIndex: j, toIndex: i, cancelled: tt });
         found = true;
         break;
       }
     }
     if (!found) orphans.push(c);
   }
-  return { removed, orphans };
+  return { removed, orphans, shadows };
+}
+
+function closeCrfdReason(s: Spell, at: number): void {
+  const open = s.crfdReasons[s.crfdReasons.length - 1];
+  if (s.crfd && open && open.to === undefined) open.to = at;
+}
+
+/** CRFD delay days so far, in total and by reason (days to one decimal; open periods count up to `now`). */
+export function crfdDelayDays(s: Spell, now: number): { total: number; byReason: Record<string, number> } {
+  const byReason: Record<string, number> = {};
+  let total = 0;
+  for (const p of s.crfdReasons ?? []) {
+    const ms = Math.max(0, (p.to ?? s.dischargedAt ?? now) - p.from);
+    byReason[p.reasonCode] = (byReason[p.reasonCode] ?? 0) + ms;
+    total += ms;
+  }
+  const d = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+  return { total: d(total), byReason: Object.fromEntries(Object.entries(byReason).map(([k, v]) => [k, d(v)])) };
 }
 
 const isOpen = (s: Spell | undefined): boolean => !!s && s.status !== 'discharged';
@@ -134,7 +164,8 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       return { ok: true };
     }
     case 'admission.decided':
-      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId };
+      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender };
+      if (e.payload.gender) v.gender = e.payload.gender;
       return { ok: true };
     case 'patient.admitted': {
       const p = e.payload;
@@ -142,9 +173,9 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const open = Object.values(v.spells).find(isOpen);
       if (open) return { ok: false, kind: 'invalid', reason: `patient already has open spell ${open.spellId}` };
       v.spells[p.spellId] = {
-        spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at }],
-        crfdPeriods: 0, expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
-        distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
+        spellId: p.spellId, status: 'admitted', admittedAt: at, ward: p.ward, bed: p.bed, stays: [{ ward: p.ward, bed: p.bed, from: at, ...(p.outOfArea !== undefined ? { outOfArea: p.outOfArea } : {}) }],
+        crfdPeriods: 0, crfdReasons: [], expectedDischargeAt: p.expectedDischargeAt, eddChanges: 0, outOfArea: p.outOfArea, oapReason: p.oapReason,
+        distanceFromHomeKm: p.distanceFromHomeKm, legalStatus: p.legalStatus, legalSince: p.legalStatus ? at : undefined, admissionMethod: p.admissionMethod, admissionSource: p.admissionSource,
       };
       if (p.initials) v.initials = p.initials;
       if (p.ageBand) v.ageBand = p.ageBand;
@@ -160,11 +191,11 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `transfer of discharged spell ${s.spellId}` };
       s.ward = e.payload.ward;
       s.bed = e.payload.bed;
-      s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at });
-      // Moving to one of the trust's wards brings an out-of-area patient back, unless the
-      // sender says the new ward is out of area too.
-      s.outOfArea = e.payload.outOfArea ?? false;
-      s.oapReason = s.outOfArea ? e.payload.oapReason ?? s.oapReason : undefined;
+      s.stays.push({ ward: e.payload.ward, bed: e.payload.bed, from: at, ...(e.payload.outOfArea !== undefined ? { outOfArea: e.payload.outOfArea } : {}) });
+      // An A02 rarely says whether the new unit is out of area: the ward registry decides
+      // (stayOutOfArea); this is only the sender's word, used for units the registry lacks.
+      s.outOfArea = e.payload.outOfArea;
+      if (e.payload.oapReason) s.oapReason = e.payload.oapReason;
       return { ok: true };
     }
     case 'leave.started': {
@@ -188,6 +219,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (!('spellId' in s)) return s;
       if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `CRFD start on discharged spell ${s.spellId}` };
       if (!s.crfd) s.crfdPeriods += 1;
+      if (s.crfd?.reasonCode !== e.payload.reasonCode) {
+        closeCrfdReason(s, at);
+        s.crfdReasons.push({ reasonCode: e.payload.reasonCode, from: at });
+      }
       s.crfd = { startedAt: s.crfd?.startedAt ?? at, reasonCode: e.payload.reasonCode };
       return { ok: true };
     }
@@ -195,6 +230,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const s = needSpell(v, e.payload.spellId, 'CRFD end');
       if (!('spellId' in s)) return s;
       if (!s.crfd) return { ok: false, kind: 'invalid', reason: `CRFD end with no open CRFD period on spell ${s.spellId}` };
+      closeCrfdReason(s, at);
       s.crfd = undefined;
       return { ok: true };
     }
@@ -215,6 +251,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       s.destination = e.payload.destination;
       s.dischargeMethod = e.payload.dischargeMethod;
       s.leave = undefined;
+      closeCrfdReason(s, at);
       s.crfd = undefined;
       return { ok: true };
     }
@@ -240,7 +277,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (p.initials) v.initials = p.initials;
       const s = p.spellId ? v.spells[p.spellId] : Object.values(v.spells).find(isOpen);
       if (s && isOpen(s)) {
-        if (p.legalStatus) s.legalStatus = p.legalStatus;
+        if (p.legalStatus && p.legalStatus !== s.legalStatus) {
+          s.legalStatus = p.legalStatus;
+          s.legalSince = at;
+        }
         if (p.expectedDischargeAt !== undefined) {
           if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt !== p.expectedDischargeAt) s.eddChanges += 1;
           s.expectedDischargeAt = p.expectedDischargeAt;
@@ -264,24 +304,47 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
   }
 }
 
-export type FoldResult = { view: PatientView; failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[] };
+export type FoldResult = {
+  view: PatientView;
+  failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[];
+  /** Events made void by a cancel: they lay between a cancelled event and its cancel and no longer apply. */
+  voided: string[];
+};
 
-/** Folds sorted events into a view; cancels (and what they cancel) are removed first. */
+const spellOf = (e: FlowEvent): string | undefined => (e.payload as { spellId?: string }).spellId;
+
+/**
+ * Folds sorted events into a view; cancels (and what they cancel) are removed first.
+ * A cancel also voids what depended on what it cancels: an A11 voids every event of the
+ * spell up to the cancel (the admission never happened), an A12/A13 voids events of the
+ * spell between the transfer/discharge and the cancel that no longer apply without it
+ * (a follow-up contact after a cancelled discharge). The cancel is never refused for them.
+ */
 export function fold(events: readonly FlowEvent[]): FoldResult {
-  const { removed, orphans } = resolveCancels(events);
+  const { removed, orphans, shadows } = resolveCancels(events);
   const v = emptyView();
   const failures: FoldResult['failures'] = [];
+  const voided: string[] = [];
   const orphanIds = new Set(orphans.map((o) => o.eventId));
-  for (const e of events) {
+  const shadowOf = (e: FlowEvent, i: number): CancelShadow | undefined => {
+    const spellId = spellOf(e);
+    return spellId === undefined ? undefined : shadows.find((sh) => sh.spellId === spellId && sh.fromIndex < i && i < sh.toIndex);
+  };
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     if (removed.has(e.eventId)) continue;
     if (orphanIds.has(e.eventId)) {
       failures.push({ event: e, result: { ok: false, kind: 'invalid', reason: `${e.type} found nothing to cancel` } });
       continue;
     }
+    const shadow = shadowOf(e, i);
+    if (shadow?.cancelled === 'patient.admitted') { voided.push(e.eventId); continue; }
     const r = step(v, e);
-    if (!r.ok) failures.push({ event: e, result: r });
+    if (r.ok) continue;
+    if (shadow) voided.push(e.eventId);
+    else failures.push({ event: e, result: r });
   }
-  return { view: v, failures };
+  return { view: v, failures, voided };
 }
 
 export type { FlowEventOf };

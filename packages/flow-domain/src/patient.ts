@@ -19,6 +19,8 @@ export interface PatientState {
    * in a different state. Absent in states written before it existed.
    */
   rejected?: string[];
+  /** Set on a record retired by an A40 merge: its history now lives under this identifier. */
+  mergedInto?: string;
 }
 
 export const REJECTED_MEMORY = 200;
@@ -69,6 +71,13 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
   if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId) || state.rejected?.includes(e.eventId)) {
     return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };
   }
+  if (state.mergedInto) {
+    const rejected = [...(state.rejected ?? []), e.eventId].slice(-REJECTED_MEMORY);
+    return {
+      state: { ...state, rejected }, view: fold(state.events).view, released: [],
+      outcome: { kind: 'rejected', reason: `patient ${state.patientId} was merged into ${state.mergedInto} (A40): send events for ${state.mergedInto}` },
+    };
+  }
   if (e.type === 'park.expired') {
     // Control event: never part of the history; drops the parked event it names.
     const gone = state.parked.find((p) => p.event.eventId === e.payload.parkedEventId);
@@ -89,9 +98,13 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
     const rejected = [...(state.rejected ?? []), e.eventId].slice(-REJECTED_MEMORY);
     return { state: { ...state, rejected }, view, outcome: { kind: 'rejected', reason: r.reason }, released: [] };
   }
-  let events = r.events;
-  let view = r.view;
-  let parked = state.parked;
+  const rel = releaseParked(r.events, r.view, state.parked);
+  const nhsNumber = e.nhsNumber ?? state.nhsNumber;
+  return { state: { ...state, nhsNumber, events: rel.events, parked: rel.parked }, view: rel.view, outcome: { kind: 'applied' }, released: rel.released };
+}
+
+/** Applies every parked event the history now allows, in order, until none more applies. */
+function releaseParked(events: FlowEvent[], view: PatientView, parked: ParkedEvent[]): { events: FlowEvent[]; view: PatientView; parked: ParkedEvent[]; released: FlowEvent[] } {
   const released: FlowEvent[] = [];
   for (let progress = true; progress && parked.length > 0; ) {
     progress = false;
@@ -107,6 +120,42 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
       }
     }
   }
-  const nhsNumber = e.nhsNumber ?? state.nhsNumber;
-  return { state: { ...state, nhsNumber, events, parked }, view, outcome: { kind: 'applied' }, released };
+  return { events, view, parked, released };
+}
+
+export interface MergeResult {
+  survivor: PatientState;
+  retired: PatientState;
+  /** Events moved from the retired record (0 when it was merged before). */
+  moved: number;
+  /** Parked events of the survivor that the moved history made applicable. */
+  released: FlowEvent[];
+  /** Moved events the survivor's history cannot apply (e.g. two open spells): kept, listed for ops. */
+  conflicts: string[];
+}
+
+/**
+ * A40 merge: the surviving record takes the retired record's history (spells, state,
+ * acknowledgements) and parked events, re-attributed to the survivor; parked events
+ * that now apply are released; the retired record keeps only a pointer, so later events
+ * under its identifier are refused with the surviving one named. Moving is once: a
+ * retired record already pointing at the survivor moves nothing.
+ */
+export function mergePatients(survivor: PatientState, retired: PatientState): MergeResult {
+  if (retired.mergedInto === survivor.patientId || retired.patientId === survivor.patientId) {
+    return { survivor, retired, moved: 0, released: [], conflicts: [] };
+  }
+  const have = new Set(survivor.events.map((x) => x.eventId));
+  const moved = retired.events.filter((x) => !have.has(x.eventId)).map((x) => ({ ...x, patientId: survivor.patientId }) as FlowEvent);
+  let events = survivor.events.slice();
+  for (const x of moved) events = insertSorted(events, x);
+  const { view, failures } = fold(events);
+  const parked = [...survivor.parked, ...retired.parked.map((p) => ({ ...p, event: { ...p.event, patientId: survivor.patientId } as FlowEvent }))];
+  const rel = releaseParked(events, view, parked);
+  return {
+    survivor: { ...survivor, nhsNumber: survivor.nhsNumber ?? retired.nhsNumber, events: rel.events, parked: rel.parked },
+    retired: { site: retired.site, patientId: retired.patientId, events: [], parked: [], rejected: retired.rejected, mergedInto: survivor.patientId },
+    moved: moved.length, released: rel.released,
+    conflicts: failures.filter((f) => moved.some((m) => m.eventId === f.event.eventId)).map((f) => `${f.event.eventId}: ${f.result.reason}`),
+  };
 }

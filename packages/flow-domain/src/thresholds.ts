@@ -1,24 +1,52 @@
 // Thresholds per ward type, with the national defaults from domain.md. A trust
 // overrides them in configuration; every alert names the threshold and its source.
-import type { WardType } from '@pfm/contracts';
+import type { TEAM_TYPES, URGENCIES, WardType } from '@pfm/contracts';
+import { DEFAULT_ESCALATION, type EscalationPolicy } from './escalation';
 
 export type LosConvention = 'elapsed' | 'inclusive';
 
 export interface Thresholds {
   /** LOS day-counting: 'elapsed' = whole days since spell start; 'inclusive' = MHSDS closed-spell style (days + 1). */
   losConvention: LosConvention;
+  /** Generic LOS review triggers (acute programmes); per ward type they can be re-timed or switched off in `wardTypes`. */
   strandedDays: number;
   superStrandedDays: number;
-  longStayDays: Partial<Record<WardType, number>> & { default: number };
+  /** Long-stay tiers in days per ward type; a ward type not listed has no long-stay rule (national definitions cover adult and older adult acute only). */
+  longStayDays: Partial<Record<WardType, number[]>>;
+  /** Per ward type: a threshold in days, or null to switch that rule off there. */
+  wardTypes: Partial<Record<WardType, WardTypeRules>>;
+  /** Per site (organisation code): any of these settings for that site only. */
+  sites?: Record<string, Partial<Omit<Thresholds, 'sites'>>>;
   occupancyPct: number;
-  referralResponseHours: { emergency: number; very_urgent: number; urgent: number; routine: number };
+  /** Response targets in hours by team type and urgency; `default` for team types not listed. */
+  referralResponseHours: Partial<Record<TeamType, UrgencyHours>> & { default: UrgencyHours };
   followUpHours: number;
   /** Events for an unknown spell wait this long for the spell to appear, then go to rejects. */
   parkMinutes: number;
-  /** Discharge destinations that do not start a 72h follow-up timer (death, prison, another psychiatric unit). */
+  /**
+   * Discharge destinations (PV1-37 / MHSDS DischDestCodeHospProvSpell) that do not start a 72h
+   * follow-up timer: the NHS Standard Contract indicator's exclusions (death, penal
+   * establishment, court or police custody, transfer to another inpatient unit). Codes
+   * unconfirmed against the NHS Data Dictionary: a configurable default (FOLLOW_UP_EXCLUSIONS).
+   */
   followUpExemptDestinations: string[];
+  /** Discharge methods (PV1-36) that do not start it: 4 = patient died. */
+  followUpExemptMethods: string[];
   /** Ward types whose discharges start the 72h follow-up timer. */
   followUpWardTypes: WardType[];
+  /** Mental Health Act clocks by legal status code (ZMH-1 / MHSDS legal status classification): duration, and how long before expiry to alert. */
+  mhaClocks: Record<string, MhaClock>;
+  /** Hours an under-18 may be on an adult ward before the CQC must be notified, and the ward types that count as adult. */
+  under18Hours: number;
+  under18WardTypes: WardType[];
+  /** Who an unacknowledged alert goes to next, per severity (escalation.ts). */
+  escalation: EscalationPolicy;
+  /** Hours from decision to admit after which a wait for a bed is a breach (RCEM 12-hour waits). */
+  admissionWaitHours: number;
+  /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
+  teamsByArea: Record<string, string>;
+  /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
+  awolLeaveTypes: string[];
 }
 
 export const SOURCES = {
@@ -30,22 +58,106 @@ export const SOURCES = {
   followup_due: 'NHS Standard Contract: follow-up within 72 hours of discharge from adult acute care',
   followup_missed: 'NHS Standard Contract: follow-up within 72 hours of discharge from adult acute care',
   occupancy: 'RCPsych: bed occupancy at most 85%',
+  leave_overdue: 'Mental Health Act 1983 s17 leave: expected return passed without a return (A22)',
+  awol: 'Mental Health Act 1983 s18: absent without leave, recorded by the ward',
+  under18_adult_ward: 'CQC: notify when a person under 18 is on an adult psychiatric ward for more than 48 hours',
+  admission_wait: 'RCEM: 12-hour waits from decision to admit (23% of mental-health patients in A&E in 2023)',
+  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s136 24 h (+12 h)',
 } as const;
+
+/**
+ * The 72h follow-up indicator's exclusions (domain.md, NHS Standard Contract technical
+ * definition) as discharge destination codes, grouped by why. Codes unconfirmed.
+ */
+export const FOLLOW_UP_EXCLUSIONS = {
+  died: ['79', 'died', 'death'],
+  /** Penal establishment, court or police custody. */
+  custody: ['37', '38', '40', '42', 'prison', 'police_custody', 'court'],
+  /** Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital. */
+  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
+} as const;
+
+export type Urgency = (typeof URGENCIES)[number];
+export type TeamType = (typeof TEAM_TYPES)[number];
+export type UrgencyHours = Record<Urgency, number>;
+
+/** The response target in hours for a referral to a team type at an urgency. */
+export function responseHoursFor(t: Thresholds, teamType: string, urgency: string): number {
+  const table = t.referralResponseHours[teamType as TeamType] ?? t.referralResponseHours.default;
+  return table[urgency as Urgency] ?? t.referralResponseHours.default[urgency as Urgency] ?? t.referralResponseHours.default.routine;
+}
+
+export interface MhaClock { label: string; hours: number; warnBeforeHours: number }
+
+export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   losConvention: 'elapsed',
   strandedDays: 7,
   superStrandedDays: 21,
-  longStayDays: { adult_acute: 60, older_adult_acute: 90, default: 60 },
+  // MHSDS analytics count stays over 60 and over 90 days for adult acute and older adult acute beds.
+  longStayDays: { adult_acute: [60, 90], older_adult_acute: [60, 90] },
+  // Rehabilitation, forensic and learning-disability stays are planned to be long: the acute
+  // 7/21-day review triggers mean nothing there (a trust can switch them on with its own days).
+  wardTypes: {
+    rehab: { strandedDays: null, superStrandedDays: null },
+    forensic: { strandedDays: null, superStrandedDays: null },
+    learning_disability: { strandedDays: null, superStrandedDays: null },
+    // A s136 suite holds people for hours: its clock is the s136 limit (mhaClocks '20').
+    place_of_safety: { strandedDays: null, superStrandedDays: null },
+  },
   occupancyPct: 85,
-  referralResponseHours: { emergency: 1, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+  // Proposed national crisis standards (2022): very urgent community crisis 4 h, urgent 24 h,
+  // routine community 4 weeks; Core 24 liaison: emergency (A&E) 1 h, urgent (ward) 24 h.
+  referralResponseHours: {
+    default: { emergency: 4, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+    crisis: { emergency: 4, very_urgent: 4, urgent: 24, routine: 24 * 28 },
+    liaison: { emergency: 1, very_urgent: 1, urgent: 24, routine: 24 * 28 },
+  },
   followUpHours: 72,
   parkMinutes: 60,
-  followUpExemptDestinations: ['died', 'death', 'prison', 'psychiatric_unit', '79', '87', '49', '50', '53'],
+  followUpExemptDestinations: Object.values(FOLLOW_UP_EXCLUSIONS).flat(),
+  followUpExemptMethods: ['4'],
   followUpWardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'unknown'],
+  // Mental Health Act 1983 (as amended; Policing and Crime Act 2017 for s136). Status codes
+  // are the NHS Data Dictionary legal status classification (unconfirmed: configurable).
+  mhaClocks: {
+    '05': { label: 'section 5(2) holding power', hours: 72, warnBeforeHours: 0 },
+    '06': { label: 'section 5(4) nurse holding power', hours: 6, warnBeforeHours: 0 },
+    '02': { label: 'section 2 (28 days, not renewable)', hours: 28 * 24, warnBeforeHours: 72 },
+    '20': { label: 'section 136 place of safety (24 h; extendable by 12 h)', hours: 24, warnBeforeHours: 0 },
+  },
+  under18Hours: 48,
+  under18WardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'],
+  awolLeaveTypes: ['AWOL'],
+  teamsByArea: {},
+  admissionWaitHours: 12,
+  escalation: DEFAULT_ESCALATION,
 };
 
-export const longStayDaysFor = (t: Thresholds, wardType: WardType): number => t.longStayDays[wardType] ?? t.longStayDays.default;
+export interface LosRules { strandedDays: number | null; superStrandedDays: number | null; longStayDays: number[] }
+
+/** The LOS rules that run on a ward type (null = switched off there). */
+export function losRulesFor(t: Thresholds, wardType: WardType): LosRules {
+  const w = t.wardTypes[wardType] ?? {};
+  return {
+    strandedDays: w.strandedDays === undefined ? t.strandedDays : w.strandedDays,
+    superStrandedDays: w.superStrandedDays === undefined ? t.superStrandedDays : w.superStrandedDays,
+    longStayDays: [...(t.longStayDays[wardType] ?? [])].sort((a, b) => a - b),
+  };
+}
+
+/** The settings of one site: the trust's, with that site's own settings over them. */
+export function thresholdsForSite(t: Thresholds, site: string): Thresholds {
+  const own = t.sites?.[site];
+  if (!own) return t;
+  return {
+    ...t, ...own,
+    longStayDays: { ...t.longStayDays, ...own.longStayDays },
+    wardTypes: { ...t.wardTypes, ...own.wardTypes },
+    referralResponseHours: mergeResponseHours(t.referralResponseHours, own.referralResponseHours),
+  };
+}
 
 export const DAY_MS = 24 * 3600 * 1000;
 export const HOUR_MS = 3600 * 1000;
@@ -59,4 +171,14 @@ export function losCrossingAt(t: Thresholds, start: number, days: number): numbe
 export function losDays(t: Thresholds, start: number, now: number): number {
   const elapsed = Math.max(0, Math.floor((now - start) / DAY_MS));
   return t.losConvention === 'inclusive' ? elapsed + 1 : elapsed;
+}
+
+/** Settings over defaults, per team type and urgency (a file may name only the targets it changes). */
+export function mergeResponseHours(base: Thresholds['referralResponseHours'], over?: Partial<Record<TeamType | 'default', Partial<UrgencyHours>>>): Thresholds['referralResponseHours'] {
+  const out: Thresholds['referralResponseHours'] = { ...base };
+  for (const [k, v] of Object.entries(over ?? {})) {
+    const key = k as TeamType | 'default';
+    out[key] = { ...(base[key] ?? base.default), ...v } as UrgencyHours;
+  }
+  return out;
 }

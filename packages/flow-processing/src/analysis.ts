@@ -29,7 +29,8 @@ export interface AlertDiff {
 /** Alerts of the candidate run against the baseline run, by rule and by ward. */
 export async function diffAlerts(baseline: FlowStore, candidate: FlowStore, range: { from?: number; to?: number } = {}): Promise<AlertDiff> {
   const inRange = (a: Alert) => (range.from === undefined || a.becameTrueAt >= range.from) && (range.to === undefined || a.becameTrueAt <= range.to);
-  const all = async (s: FlowStore) => (await Promise.all((await s.sites()).map((site) => s.alerts(site, { limit: 1_000_000 })))).flat().filter(inRange);
+  // Every alert raised in the range, open or since resolved (a clock that fired and stopped counts).
+  const all = async (s: FlowStore) => (await Promise.all((await s.sites()).map((site) => s.alerts(site, { includeResolved: true })))).flat().filter(inRange);
   const b = await all(baseline);
   const c = await all(candidate);
   const key = (a: Alert) => `${a.rule}|${a.site}|${a.patientId ?? ''}|${a.spellId ?? a.referralId ?? ''}`;

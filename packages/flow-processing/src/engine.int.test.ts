@@ -148,4 +148,22 @@ describe('flow-engine on the real stack', () => {
     await waitFor(async () => (await store.patient('RXT', 'P6')) !== null, { what: 'marker applied' });
     expect((await oak()).occupied).toBe(before.occupied);
   });
+
+  it('A40: moves the retired record\'s spell and bed to the survivor once, so its A03 frees the bed and the board shows one patient', async () => {
+    const elm = async () => (await store.wardSummaries('RXT', ['ELM'], clock.now()))[0]!;
+    const start = (await elm()).occupied;
+    await send([ev('patient.admitted', { spellId: 'SM', ward: 'ELM', bed: 'B9' }, T0 + days(8), { patientId: 'M-OLD' })]);
+    await waitFor(async () => (await elm()).occupied === start + 1, { what: 'retired record admitted' });
+    const merge = ev('patient.merged', { mergedPatientId: 'M-OLD' }, T0 + days(8) + 3_600_000, { patientId: 'M-NEW' });
+    await send([merge, merge]);
+    await waitFor(async () => (await store.patient('RXT', 'M-OLD'))?.mergedInto === 'M-NEW', { what: 'the retired record to point at the survivor' });
+    expect((await elm()).occupied).toBe(start + 1);
+    expect(await store.bedsOnWard('RXT', 'ELM')).toMatchObject({ B9: ['M-NEW|SM'] });
+    expect((await store.patientsOnWard('RXT', 'ELM', clock.now())).filter((r) => r.spellId === 'SM').map((r) => r.patientId)).toEqual(['M-NEW']);
+    const a03 = ev('patient.discharged', { spellId: 'SM', destination: '19' }, T0 + days(9), { patientId: 'M-NEW' });
+    await send([a03]);
+    await waitFor(async () => (await elm()).occupied === start, { what: 'the survivor\'s A03 to free the bed' });
+    expect(out.rejects.filter((r) => r.eventId === a03.eventId)).toEqual([]);
+    expect((await store.patient('RXT', 'M-OLD'))!.events).toEqual([]);
+  });
 });

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
-import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import { alertFor, emptyPatient, evolve, fold, mergePatients, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
 import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -198,7 +198,7 @@ export class FlowEngine {
     const owners: number[] = [];
     for (const [i, d] of decoded.entries()) {
       try {
-        this.planEvent(pipeline, d as { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField, partition, { rejects, touched, changes, sites });
+        await this.planEvent(pipeline, d as { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField, partition, { rejects, touched, changes, sites });
       } catch (err) {
         // A bug or data the rules cannot handle: this event only goes aside, its offset
         // recorded as passed over, and the partition moves on.
@@ -243,6 +243,24 @@ export class FlowEngine {
     for (const site of sites) await this.drainOutbox(site);
   }
 
+  /** Moves a retired record into the survivor (A40); undefined when there is nothing to move. */
+  private async mergeRetired(site: string, retiredId: string, survivor: PatientState): Promise<{ survivor: PatientState; also: { patientId: string; before: Derived; after: Derived; state: PatientState }[] } | undefined> {
+    const { store } = this.d;
+    const rk = `${site}/${retiredId}`;
+    let rc = this.cache.get(rk);
+    if (!rc) {
+      const s = (await store.loadPatients([{ site, patientId: retiredId }]))[0] ?? emptyPatient(site, retiredId);
+      rc = { state: s, derived: store.derive(site, retiredId, fold(s.events).view) };
+    }
+    const m = mergePatients(survivor, rc.state);
+    if (m.moved === 0 && m.retired === rc.state) return undefined;
+    if (m.conflicts.length) this.d.logger.warn({ site, conflicts: m.conflicts.length }, 'A40 merge: some moved events do not apply to the surviving record');
+    const after = store.derive(site, retiredId, fold(m.retired.events).view);
+    this.cache.delete(rk);
+    this.cache.set(rk, { state: m.retired, derived: after });
+    return { survivor: m.survivor, also: [{ patientId: retiredId, before: rc.derived, after, state: m.retired }] };
+  }
+
   /**
    * Decodes one message. Bad data (no magic byte, a schema id the registry does not
    * know, a body that does not fit the schema or the contract) is an outcome; the
@@ -266,10 +284,10 @@ export class FlowEngine {
   }
 
   /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
-  private planEvent(
+  private async planEvent(
     pipeline: ChainableCommander, d: { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField: string, partition: number,
     out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string> },
-  ): void {
+  ): Promise<void> {
     const { store } = this.d;
     const { rejects, touched, changes, sites } = out;
     const e = d.event;
@@ -283,13 +301,16 @@ export class FlowEngine {
     }
     this.fireDueClocks(pipeline, e, cached, touched);
     // Parking time on the engine's clock: wall time live, event time in replay and demos.
-    const r = evolve(cached.state, e, this.d.clock.now());
+    let r = evolve(cached.state, e, this.d.clock.now());
+    // A40: the retired record's history moves to the survivor in the same atomic commit.
+    const merge = e.type === 'patient.merged' && r.outcome.kind === 'applied' ? await this.mergeRetired(e.site, e.payload.mergedPatientId, r.state) : undefined;
+    if (merge) r = { ...r, state: merge.survivor, view: fold(merge.survivor.events).view };
     const changed = r.outcome.kind !== 'duplicate';
     const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
     const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
     const plan = store.planApply({
       site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
-      offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt,
+      offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt, also: merge?.also,
     });
     store.queueApply(pipeline, plan);
     this.cache.delete(k); // re-insert: the Map's order is then least recently used first

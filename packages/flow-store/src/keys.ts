@@ -14,8 +14,8 @@ export class Keys {
   offsets(site: string): string { return `${this.tag(site)}:offsets`; }
   /** Hash of counters for a scope ("ward:W12", "team:CRISIS", "site"), plus "seq". */
   counts(site: string, scope: string): string { return `${this.tag(site)}:c:${scope}`; }
-  /** Sorted set per ward: "los" scored by spell start, "edd" scored by expected discharge. */
-  index(site: string, scope: string, index: 'los' | 'edd'): string { return `${this.tag(site)}:i:${scope}:${index}`; }
+  /** Sorted set per ward: "los" scored by spell start, "edd" scored by expected discharge; per site "dta" (patients waiting for a bed) by decision time. */
+  index(site: string, scope: string, index: 'los' | 'edd' | 'dta'): string { return `${this.tag(site)}:i:${scope}:${index}`; }
   /** Set of "bed<US>patientId|spellId" entries (order-independent under concurrent partitions). */
   beds(site: string, scope: string): string { return `${this.tag(site)}:b:${scope}`; }
   /** Set of ward codes seen in events (the registry may not know them all). */

@@ -23,6 +23,11 @@ export class WardRegistry {
     return this.get(site, code) ?? { site, code, name: `${code} (not in registry)`, type: 'unknown', beds: 0 };
   }
   typeOf(site: string, code: string): WardType { return this.get(site, code)?.type ?? 'unknown'; }
+  /** true: a unit outside the trust (out-of-area placement); false: a local ward; undefined: not in the registry. */
+  external(site: string, code: string): boolean | undefined {
+    const w = this.get(site, code);
+    return w ? w.external === true : undefined;
+  }
   wards(site?: string): Ward[] { return [...this.byKey.values()].filter((w) => !site || w.site === site); }
   sites(): string[] { return [...new Set([...this.byKey.values()].map((w) => w.site))]; }
 }

@@ -1,16 +1,18 @@
 // Trust settings files: thresholds (merged over the national defaults).
 import { readFileSync } from 'node:fs';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
+import { DEFAULT_THRESHOLDS, mergeResponseHours, type Thresholds } from '@pfm/flow-domain';
 
 /** Reads a JSON file of threshold overrides; unknown keys are an error so typos never pass silently. */
 export function loadThresholds(path?: string): Thresholds {
   if (!path) return DEFAULT_THRESHOLDS;
   const over = JSON.parse(readFileSync(path, 'utf8')) as Partial<Thresholds>;
-  const unknown = Object.keys(over).filter((k) => !(k in DEFAULT_THRESHOLDS));
+  const unknown = Object.keys(over).filter((k) => !(k in DEFAULT_THRESHOLDS) && k !== 'sites');
   if (unknown.length) throw new Error(`thresholds file ${path}: unknown settings ${unknown.join(', ')}`);
   return {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },
-    referralResponseHours: { ...DEFAULT_THRESHOLDS.referralResponseHours, ...over.referralResponseHours },
+    wardTypes: { ...DEFAULT_THRESHOLDS.wardTypes, ...over.wardTypes },
+    mhaClocks: { ...DEFAULT_THRESHOLDS.mhaClocks, ...over.mhaClocks },
+    referralResponseHours: mergeResponseHours(DEFAULT_THRESHOLDS.referralResponseHours, over.referralResponseHours),
   };
 }

@@ -88,6 +88,16 @@ describe('FlowStore on real Redis', () => {
     expect((await store.dueClocks('RXT', T0 + days(7) + 1)).find((d) => d.member === clock!.member)).toBeUndefined();
   });
 
+  it('keeps a raised-then-resolved alert readable with includeResolved (what-if counts alerts raised in a range, not only open ones)', async () => {
+    const id = (await store.alerts('RXT')).find((a) => a.patientId === 'P9')!.alertId;
+    const before = (await store.patient('RXT', 'P9'))!;
+    const dis = ev('patient.discharged', { spellId: 'S9', destination: '19' }, T0 + days(8), { patientId: 'P9' });
+    const r = evolve(before, dis);
+    await store.apply(store.planApply({ site: 'RXT', patientId: 'P9', before: fold(before.events).view, after: r.view, state: r.state, offsetField: 'pfm.flow-events.v1:3', offset: '42', at: dis.occurredAt }));
+    expect((await store.alerts('RXT')).map((a) => a.alertId)).not.toContain(id);
+    expect(await store.alerts('RXT', { includeResolved: true })).toContainEqual(expect.objectContaining({ alertId: id, resolvedAt: T0 + days(8) }));
+  });
+
   it('hands each outbox entry to one reader only, however many read at once', async () => {
     const raised = Array.from({ length: 300 }, (_, i) => ({ alertId: `conc-${i}`, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: `C${i}`, becameTrueAt: T0, raisedAt: T0 }));
     const writing = Promise.all(raised.map((a) => store.raiseAlert(a, `C-${a.alertId}`)));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  diffFacts, facts, fold, type Fact, type Timer, losCrossingAt, losDays, longStayDaysFor, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, crfdDelayDays, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
@@ -74,7 +74,7 @@ export class FlowStore {
 
   /** Domain context for one site (ward types come from that site's registry). */
   ctxFor(site: string): DomainContext {
-    return { thresholds: this.thresholds, wardType: (ward) => this.registry.typeOf(site, ward) };
+    return { thresholds: thresholdsForSite(this.thresholds, site), wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
   }
 
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
@@ -85,7 +85,8 @@ export class FlowStore {
 
   /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
   derive(site: string, patientId: string, view: PatientView): Derived {
-    return { view, facts: facts(patientId, view), timers: timers(site, patientId, view, this.ctxFor(site)) };
+    const ctx = this.ctxFor(site);
+    return { view, facts: facts(patientId, view, ctx), timers: timers(site, patientId, view, ctx) };
   }
 
   /**
@@ -98,9 +99,12 @@ export class FlowStore {
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
     /** Event time of the change: alerts whose clock it stops are resolved at this time. */
     at?: number;
+    /** Other patients of the same site this event changes (A40: the retired record), committed in the same call. */
+    also?: { patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState }[];
   }): ApplyPlan {
     const { site, patientId } = args;
-    const asDerived = (d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView));
+    const asDerivedFor = (pid: string, d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, pid, d as PatientView));
+    const asDerived = (d: Derived | PatientView): Derived => asDerivedFor(patientId, d);
     const before = asDerived(args.before);
     const after = args.after === args.before ? before : asDerived(args.after);
     const keys: string[] = [this.keys.patient(site, patientId), this.keys.offsets(site)];
@@ -112,8 +116,8 @@ export class FlowStore {
     };
     const ops: Op[] = [];
     const scopes = new Set<string>();
-    if (before !== after) {
-      for (const op of diffFacts(before.facts, after.facts)) {
+    const diff = (pid: string, b: Derived, a: Derived) => {
+      for (const op of diffFacts(b.facts, a.facts)) {
         if (!scopes.has(op.scope)) {
           scopes.add(op.scope);
           // Register the ward or team the first time it is touched (sets are idempotent).
@@ -130,16 +134,23 @@ export class FlowStore {
           case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
         }
       }
-      const tb = new Map(before.timers.map((t) => [t.alertId, t]));
-      const ta = new Map(after.timers.map((t) => [t.alertId, t]));
+      const tb = new Map(b.timers.map((t) => [t.alertId, t]));
+      const ta = new Map(a.timers.map((t) => [t.alertId, t]));
       const due = () => k(this.keys.due(site));
       for (const [id] of tb) {
         if (ta.has(id)) continue;
-        ops.push(['zrem', due(), `${patientId}${DUE_SEP}${id}`]);
+        ops.push(['zrem', due(), `${pid}${DUE_SEP}${id}`]);
         // The clock stopped: an alert it raised is no longer true.
         if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.alertOutbox(site))}`]);
       }
-      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${patientId}${DUE_SEP}${id}`, t.dueAt]);
+      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${pid}${DUE_SEP}${id}`, t.dueAt]);
+    };
+    if (before !== after) diff(patientId, before, after);
+    // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
+    for (const o of args.also ?? []) {
+      diff(o.patientId, asDerivedFor(o.patientId, o.before), asDerivedFor(o.patientId, o.after));
+      ops.push(['set', k(this.keys.patient(site, o.patientId)), JSON.stringify(o.state)]);
+      if (o.state.parked.length === 0) ops.push(['zrem', k(this.keys.parked(site)), o.patientId]);
     }
     if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {
       const parked = k(this.keys.parked(site));
@@ -295,8 +306,13 @@ export class FlowStore {
     return this.redis.xlen(this.keys.alertOutbox(site));
   }
 
-  async alerts(site: string, opts: { limit?: number } = {}): Promise<Alert[]> {
-    const ids = await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
+  /**
+   * Active alerts, newest first. `includeResolved`: every alert still kept (resolved ones
+   * are kept 30 days for audit), e.g. for a what-if over a range, where an alert raised
+   * and resolved inside the range counts as much as one still open.
+   */
+  async alerts(site: string, opts: { limit?: number; includeResolved?: boolean } = {}): Promise<Alert[]> {
+    const ids = opts.includeResolved ? await this.allAlertIds(site) : await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
     const out: Alert[] = [];
     // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
     for (let i = 0; i < ids.length; i += 1000) {
@@ -304,6 +320,18 @@ export class FlowStore {
       for (const r of raw) if (r) out.push(JSON.parse(r) as Alert);
     }
     return out;
+  }
+
+  private async allAlertIds(site: string): Promise<string[]> {
+    const head = this.keys.alert(site, '');
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${head.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of batch) ids.add(k.slice(head.length));
+    } while (cursor !== '0');
+    return [...ids].sort();
   }
 
   /** Number of active (raised, not resolved) alerts of a site. */
@@ -314,6 +342,48 @@ export class FlowStore {
   async alert(site: string, alertId: string): Promise<Alert | null> {
     const r = await this.redis.get(this.keys.alert(site, alertId));
     return r ? (JSON.parse(r) as Alert) : null;
+  }
+
+  /** The decision-to-admit queue: patients waiting for a bed, longest wait first. */
+  async admissionQueue(site: string, now: number): Promise<AdmissionWaiting[]> {
+    const ids = await this.redis.zrange(this.keys.index(site, 'site', 'dta'), 0, -1);
+    const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    return states.flatMap((st) => {
+      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now) : undefined;
+      return w ? [w] : [];
+    });
+  }
+
+  /** Open spells on these wards whose expected discharge falls today and tomorrow (local calendar days). */
+  async expectedDischarges(site: string, wards: string[], now: number): Promise<{ today: number; tomorrow: number }> {
+    const today = dayStartIn(now);
+    const tomorrow = dayStartIn(today + 36 * 3_600_000);
+    const after = dayStartIn(tomorrow + 36 * 3_600_000);
+    const p = this.redis.pipeline();
+    for (const w of wards) {
+      const edd = this.keys.index(site, `ward:${w}`, 'edd');
+      p.zcount(edd, today, `(${tomorrow}`);
+      p.zcount(edd, tomorrow, `(${after}`);
+    }
+    const res = (await p.exec()) ?? [];
+    let t = 0;
+    let m = 0;
+    res.forEach(([err, n], i) => { if (err) throw err; if (i % 2 === 0) t += Number(n); else m += Number(n); });
+    return { today: t, tomorrow: m };
+  }
+
+  /**
+   * The 72h follow-up worklist: discharges whose follow-up contact is still to be made,
+   * soonest due first (overdue ones stay on it, with negative hours left, until made).
+   */
+  async followUpsDue(site: string, now: number): Promise<FollowUpDue[]> {
+    const members = await this.redis.zrangebyscore(this.keys.due(site), '-inf', '+inf');
+    const ids = [...new Set(members.filter((m) => m.split(DUE_SEP)[1]?.startsWith('followup_missed:')).map((m) => m.split(DUE_SEP)[0]!))];
+    const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    const ctx = this.ctxFor(site);
+    return states
+      .flatMap((st) => (st ? followUpDue(site, st.patientId, fold(st.events).view, ctx, now) : []))
+      .sort((a, b) => a.dueAt - b.dueAt);
   }
 
   async parkedDue(site: string, olderThan: number): Promise<string[]> {
@@ -338,16 +408,18 @@ export class FlowStore {
   }
 
   async wardSummaries(site: string, wards: string[], now: number): Promise<WardSummary[]> {
-    const t = this.thresholds;
+    const t = thresholdsForSite(this.thresholds, site);
     const p = this.redis.pipeline();
     for (const code of wards) {
       const scope = `ward:${code}`;
       const los = this.keys.index(site, scope, 'los');
-      const type = this.registry.typeOf(site, code);
+      const rules = losRulesFor(t, this.registry.typeOf(site, code));
+      // A rule switched off on this ward type counts nobody (an empty score range).
+      const atLeast = (d: number | null | undefined) => (d == null ? p.zcount(los, 1, 0) : p.zcount(los, '-inf', now - losCrossingAt(t, 0, d)));
       p.hgetall(this.keys.counts(site, scope));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.strandedDays));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, t.superStrandedDays));
-      p.zcount(los, '-inf', now - losCrossingAt(t, 0, longStayDaysFor(t, type)));
+      atLeast(rules.strandedDays);
+      atLeast(rules.superStrandedDays);
+      atLeast(rules.longStayDays[0]);
       p.zcount(this.keys.index(site, scope, 'edd'), '-inf', now);
     }
     const res = (await p.exec()) ?? [];
@@ -368,6 +440,7 @@ export class FlowStore {
         free: Math.max(0, available - occupied), closed, crfd: n('crfd'), crfdReasons,
         stranded: Number(val(1)), superStranded: Number(val(2)), longStay: Number(val(3)), eddPassed: Number(val(4)),
         outOfArea: n('outOfArea'), occupancyPct: pct(occupied - onLeave), occupancyInclLeavePct: pct(occupied), seq: n('seq'),
+        ...(w.external ? { external: true } : {}),
       };
     });
   }
@@ -397,24 +470,30 @@ export class FlowStore {
   }
 
   rows(state: PatientState, now: number): PatientRow[] {
-    const t = this.thresholds;
+    const ctx = this.ctxFor(state.site);
+    const t = ctx.thresholds;
     const view = fold(state.events).view;
     return Object.values(view.spells)
       .filter((s) => s.status !== 'discharged')
       .map((s) => {
         const los = losDays(t, s.admittedAt, now);
         const flags: string[] = [];
-        if (now >= losCrossingAt(t, s.admittedAt, t.strandedDays)) flags.push('stranded');
-        if (now >= losCrossingAt(t, s.admittedAt, t.superStrandedDays)) flags.push('super_stranded');
-        if (now >= losCrossingAt(t, s.admittedAt, longStayDaysFor(t, this.registry.typeOf(state.site, s.ward)))) flags.push('long_stay');
+        const rules = losRulesFor(t, ctx.wardType(s.ward));
+        const past = (d: number | null | undefined) => d != null && now >= losCrossingAt(t, s.admittedAt, d);
+        if (past(rules.strandedDays)) flags.push('stranded');
+        if (past(rules.superStrandedDays)) flags.push('super_stranded');
+        if (past(rules.longStayDays[0])) flags.push('long_stay');
         if (s.crfd) flags.push('crfd');
         if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt <= now) flags.push('edd_passed');
-        if (s.outOfArea) flags.push('oap');
+        const oap = spellOutOfArea(s, ctx);
+        const crfdDays = crfdDelayDays(s, now).total;
+        if (oap) flags.push('oap');
         if (s.status === 'on_leave') flags.push('on_leave');
         return {
           site: state.site, patientId: state.patientId, nhsNumber: state.nhsNumber, spellId: s.spellId, initials: view.initials, ward: s.ward, bed: s.bed,
           admittedAt: s.admittedAt, losDays: los, status: s.status, flags, expectedDischargeAt: s.expectedDischargeAt, crfdReason: s.crfd?.reasonCode,
-          legalStatus: s.legalStatus, outOfArea: s.outOfArea,
+          legalStatus: s.legalStatus, outOfArea: oap, ...(crfdDays > 0 ? { crfdDays } : {}),
+          ...(oap ? { oapSince: oapSince(s, ctx), distanceFromHomeKm: s.distanceFromHomeKm } : {}),
         };
       });
   }

@@ -513,7 +513,7 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     }
     case 'A04':
     case 'A05':
-      return one(draft('admission.decided', { ward: place.ward }, who, site, sources));
+      return one(draft('admission.decided', { ward: place.ward, gender: who.gender }, who, site, sources));
     case 'A08': {
       const list = [draft('patient.updated', { spellId, legalStatus: m.zmh().legalStatus, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
       if (edd !== null && edd !== undefined) {

@@ -40,6 +40,15 @@ describe('scopes', () => {
     expect(canSeeAlert(crisis, { ...base, team: 'CRHT-S' })).toBe(false);
     expect(canSeeAlert(bm, { ...base, team: 'CRHT-S' })).toBe(true);
   });
+
+  it('a crisis team sees the alerts of its teams and areas, not every ward\'s', () => {
+    const base = { alertId: 'a', rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 's', message: 'm', site: 'RXT', becameTrueAt: 0, raisedAt: 0 } as const;
+    const north: Claims = { ...crisis, areas: ['NORTH'] };
+    expect(canSeeAlert(crisis, { ...base, ward: 'ELM' })).toBe(false);
+    expect(canSeeAlert(crisis, { ...base, rule: 'followup_missed', ward: 'ELM', team: 'CRHT-N' })).toBe(true);
+    expect(canSeeAlert(north, { ...base, ward: 'ELM', area: 'NORTH' })).toBe(true);
+    expect(canSeeAlert(north, { ...base, ward: 'ELM', area: 'SOUTH' })).toBe(false);
+  });
 });
 
 describe('tokens', () => {

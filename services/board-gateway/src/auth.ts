@@ -12,6 +12,8 @@ export const claimsSchema = z.object({
   sites: z.array(z.string()).min(1),
   wards: z.array(z.string()).optional(),
   teams: z.array(z.string()).optional(),
+  /** Catchment areas (crisis teams): alerts about patients of these areas. */
+  areas: z.array(z.string()).optional(),
   /** Expiry (epoch seconds) from the token; the gateway closes live connections when it passes. */
   exp: z.number().optional(),
 });
@@ -78,7 +80,10 @@ export function canSeeWard(c: Claims, site: string, ward: string): boolean {
 export function canSeeAlert(c: Claims, a: Alert): boolean {
   if (!canSeeSite(c, a.site)) return false;
   if (broad(c)) return true;
-  if (a.team) return !!c.teams?.includes(a.team);
-  if (a.ward) return c.role === 'crisis_team' || !c.wards || c.wards.includes(a.ward);
+  if (a.team && c.teams?.includes(a.team)) return true;
+  // A crisis team is scoped by team and catchment area, never by every ward of the site.
+  if (c.role === 'crisis_team') return !!a.area && !!c.areas?.includes(a.area);
+  if (a.team) return false;
+  if (a.ward) return !c.wards || c.wards.includes(a.ward);
   return true;
 }

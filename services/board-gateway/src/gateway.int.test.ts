@@ -73,9 +73,10 @@ describe('board-gateway on the real stack', () => {
     const stack = await requireStack();
     const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-int-'));
     writeFileSync(join(dir, 'wards.json'), JSON.stringify(WARDS));
+    writeFileSync(join(dir, 'thresholds.json'), JSON.stringify({ teamsByArea: { NORTH: 'CRHT-N', SOUTH: 'CRHT-S' } }));
     const env: Record<string, string> = {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
-      PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '2', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'),
+      PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '2', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'), PFM_THRESHOLDS_FILE: join(dir, 'thresholds.json'),
       PFM_JWT_SECRET: SECRET, PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'warn',
     };
     services.push(await startService('flow-engine', { ...env, PFM_LOG_LEVEL: 'info' }, logReady('flow-engine running')));
@@ -204,6 +205,61 @@ describe('board-gateway on the real stack', () => {
     await send([referral]);
     const next = await waitFor(() => r.sites.find((s) => s.referralsWaiting === first.referralsWaiting + 1), { timeoutMs: 30000, what: 'a pushed site status with the new referral' });
     expect(next.referralsByTeam['CRHT-N']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lists discharges waiting for their 72h follow-up to the crisis team of the patient\'s area only', async () => {
+    const pid = `F${++n}`;
+    const at = Date.now() - 10 * HOUR;
+    await send([
+      { eventId: `int-fa-${pid}`, type: 'patient.admitted', occurredAt: at, recordedAt: at, site: 'RXT', patientId: pid, sourceSystem: 'int-test', channel: 'json', payload: { spellId: `S-${pid}`, ward: 'OAK', area: 'NORTH' } },
+      { eventId: `int-fd-${pid}`, type: 'patient.discharged', occurredAt: at + 4 * HOUR, recordedAt: at + 4 * HOUR, site: 'RXT', patientId: pid, sourceSystem: 'int-test', channel: 'json', payload: { spellId: `S-${pid}`, destination: '19' } },
+    ]);
+    const north = await token({ role: 'crisis_team', teams: ['CRHT-N'] });
+    const list = await waitFor(async () => {
+      const rows = (await (await get(`${gateways[0]}/api/v1/followups`, north)).json()) as { patientId: string; team?: string; hoursLeft: number }[];
+      return rows.find((r) => r.patientId === pid);
+    }, { timeoutMs: 30000, what: 'the discharge on the follow-up worklist' });
+    expect(list).toMatchObject({ team: 'CRHT-N', area: 'NORTH', ward: 'OAK' });
+    expect(list.hoursLeft).toBeGreaterThan(60);
+    expect(list.hoursLeft).toBeLessThanOrEqual(66);
+    const south = (await (await get(`${gateways[0]}/api/v1/followups`, await token({ role: 'crisis_team', teams: ['CRHT-S'] }))).json()) as { patientId: string }[];
+    expect(south.map((r) => r.patientId)).not.toContain(pid);
+  });
+
+  it('the site status counts patients waiting for a bed since a decision to admit, not unassessed referrals', async () => {
+    const pid = `Q${++n}`;
+    const at = Date.now() - 13 * HOUR;
+    const base = { recordedAt: at, site: 'RXT', sourceSystem: 'int-test', channel: 'json' } as const;
+    await send([
+      { ...base, eventId: `int-qr-${pid}`, type: 'referral.received', occurredAt: at, patientId: pid, payload: { referralId: `QR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } },
+      { ...base, eventId: `int-qd-${pid}`, type: 'admission.decided', occurredAt: at + HOUR, patientId: pid, payload: { referralId: `QR-${pid}`, gender: 'M' } },
+      { ...base, eventId: `int-qc-${pid}`, type: 'referral.received', occurredAt: at, patientId: `${pid}c`, payload: { referralId: `QC-${pid}`, team: 'CMHT-1', teamType: 'community', urgency: 'routine' } },
+    ]);
+    const tok = await token();
+    const site = await waitFor(async () => {
+      const s = (await (await get(`${gateways[1]}/api/v1/site`, tok)).json()) as SiteStatus;
+      return s.admissionQueue.entries.some((e) => e.patientId === pid) ? s : undefined;
+    }, { timeoutMs: 30000, what: 'the decision to admit in the queue' });
+    expect(site.admissionQueue.entries.find((e) => e.patientId === pid)).toMatchObject({ source: 'A&E', sex: 'M', waitedHours: 12 });
+    expect(site.admissionQueue.entries.map((e) => e.patientId)).not.toContain(`${pid}c`);
+    expect(site.admissionQueue.breaches).toBeGreaterThanOrEqual(1);
+    expect(site.expectedDischarges).toEqual({ today: expect.any(Number), tomorrow: expect.any(Number) });
+  });
+
+  it('GET /api/v1/alerts says who an unacknowledged Critical alert is with now (escalation after 30 min)', async () => {
+    const pid = `X${++n}`;
+    const at = Date.now() - 3 * HOUR;
+    const base = { recordedAt: at, site: 'RXT', sourceSystem: 'int-test', channel: 'json' } as const;
+    // An emergency liaison referral received 3 h ago: its 1 h response clock is already past.
+    await send([{ ...base, eventId: `int-xr-${pid}`, type: 'referral.received', occurredAt: at, patientId: pid, payload: { referralId: `XR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } }]);
+    const tok = await token();
+    const alert = await waitFor(async () => {
+      const list = (await (await get(`${gateways[0]}/api/v1/alerts`, tok)).json()) as (Alert & { escalation?: { level: number; role: string } })[];
+      return list.find((a) => a.referralId === `XR-${pid}`);
+    }, { timeoutMs: 30000, what: 'the referral response alert' });
+    expect(alert.severity).toBe('critical');
+    // Raised moments ago (when the engine applied the late referral): still with the team, the bed manager next.
+    expect(alert.escalation).toEqual({ level: 0, role: 'crisis_team', nextAt: alert.raisedAt + 30 * 60_000 });
   });
 
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {

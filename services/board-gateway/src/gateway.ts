@@ -20,7 +20,8 @@ import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
-import { patientsByFlag, sitePressure, timeline } from './views';
+import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
+import { escalation, isLocalWard } from '@pfm/flow-domain';
 
 export { roomName, socketRooms, updateRooms } from './rooms';
 
@@ -165,9 +166,15 @@ export class Gateway {
   /** Site status for a client's ward scope (what GET /api/v1/site answers it). */
   private async siteStatus(c: Claims, site: string): Promise<SiteStatus> {
     const { store } = this.d;
-    const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), await this.now(site));
+    const now = await this.now(site);
+    const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), now);
     const teams = await store.teamCounts(site);
-    return { site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams };
+    return {
+      site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams,
+      outOfArea: await outOfArea(store, site, wards, now),
+      admissionQueue: admissionQueueStatus(await store.admissionQueue(site, now), store.ctxFor(site).thresholds.admissionWaitHours),
+      expectedDischarges: await store.expectedDischarges(site, wards.filter(isLocalWard).map((w) => w.ward), now),
+    };
   }
 
   /**
@@ -276,7 +283,20 @@ export class Gateway {
     app.get('/api/v1/alerts', async (req) => {
       const c = await this.claims(req);
       const site = siteOf(c, q.parse(req.query).site);
-      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a));
+      const now = await this.now(site);
+      // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed manager, then ops).
+      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a)).map((a) => {
+        const esc = escalation(a, now, store.ctxFor(site).thresholds.escalation);
+        return esc ? { ...a, escalation: esc } : a;
+      });
+    });
+    // The 72h follow-up worklist, cut to the client's scope like the alerts it would raise.
+    app.get('/api/v1/followups', async (req) => {
+      const c = await this.claims(req);
+      const site = siteOf(c, q.parse(req.query).site);
+      const now = await this.now(site);
+      return (await store.followUpsDue(site, now)).filter((f) =>
+        canSeeAlert(c, { alertId: '', rule: 'followup_missed', severity: 'critical', threshold: { value: 0, unit: 'hours' }, source: '', message: '', becameTrueAt: 0, raisedAt: 0, ...f }));
     });
     app.get('/api/v1/site', async (req) => {
       const c = await this.claims(req);

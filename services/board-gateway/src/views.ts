@@ -1,26 +1,47 @@
 // Read models the boards need, computed from the Redis view (FlowStore).
-import type { PatientRow, WardSummary } from '@pfm/contracts';
+import type { PatientRow, SiteStatus, WardSummary } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
+import { isLocalWard, oapMeasures, siteTotals, type AdmissionWaiting, type OapMeasures } from '@pfm/flow-domain';
 
 export interface SitePressure { level: 1 | 2 | 3 | 4; label: string; reasons: string[] }
 
 /**
  * Site pressure, OPEL-style 1-4. National mental-health weights are unconfirmed, so this
- * is a transparent rule on occupancy and stranded share, with every reason listed.
+ * is a transparent rule on local occupancy, with every reason listed. Units outside the
+ * trust (registry `external`) hold out-of-area placements: listed as a reason, never
+ * counted as local occupancy.
  */
 export function sitePressure(wards: WardSummary[], occupancyLine: number): SitePressure {
-  const beds = wards.reduce((n, w) => n + Math.max(0, w.beds - w.closed), 0);
-  const occupied = wards.reduce((n, w) => n + w.occupied, 0);
-  const pct = beds ? (occupied / beds) * 100 : 0;
+  const t = siteTotals(wards);
+  const pct = t.occupancyInclLeavePct;
   const reasons: string[] = [];
   let level: 1 | 2 | 3 | 4 = 1;
   if (pct > occupancyLine) { level = 2; reasons.push(`occupancy incl. leave ${pct.toFixed(0)}% > ${occupancyLine}%`); }
   if (pct >= 95) level = 3;
   if (pct >= 100) { level = 4; reasons.push('no free beds across the site'); }
-  const full = wards.filter((w) => w.free === 0 && w.beds > 0).length;
+  const full = wards.filter((w) => isLocalWard(w) && w.free === 0 && w.beds > 0).length;
   if (full) reasons.push(`${full} ward(s) full`);
+  if (t.overCapacity) reasons.push(`${t.overCapacity} patient(s) beyond open beds`);
+  if (t.outOfArea) reasons.push(`${t.outOfArea} placed out of area`);
+  if (t.placeOfSafety.spaces > 0 && t.placeOfSafety.occupied >= t.placeOfSafety.spaces) reasons.push(`s136 suites full (${t.placeOfSafety.occupied}/${t.placeOfSafety.spaces})`);
   const labels = { 1: 'Steady', 2: 'Moderate pressure', 3: 'Severe pressure', 4: 'Extreme pressure' } as const;
   return { level, label: labels[level], reasons };
+}
+
+/** The decision-to-admit queue as the site board shows it (longest wait first; breaches past `breachHours`). */
+export function admissionQueueStatus(entries: AdmissionWaiting[], breachHours: number): SiteStatus['admissionQueue'] {
+  const sorted = [...entries].sort((a, b) => a.decidedAt - b.decidedAt);
+  return {
+    waiting: sorted.length, breaches: sorted.filter((e) => e.waitedHours >= breachHours).length, longestWaitHours: sorted[0]?.waitedHours ?? 0, breachHours,
+    entries: sorted.map(({ patientId, decidedAt, waitedHours, source, sex, ward }) => ({ patientId, decidedAt, waitedHours, source, ...(sex ? { sex } : {}), ...(ward ? { ward } : {}) })),
+  };
+}
+
+/** Active out-of-area placements of a site (count, bed-days, distance from home). */
+export async function outOfArea(store: FlowStore, site: string, wards: WardSummary[], now: number): Promise<OapMeasures> {
+  const rows: PatientRow[] = [];
+  for (const w of wards) if (w.outOfArea > 0) rows.push(...(await store.patientsOnWard(site, w.ward, now)));
+  return oapMeasures(rows.flatMap((r) => (r.outOfArea && r.oapSince !== undefined ? [{ oapSince: r.oapSince, distanceFromHomeKm: r.distanceFromHomeKm }] : [])), now);
 }
 
 export async function patientsByFlag(store: FlowStore, site: string, flag: string | undefined, now: number): Promise<PatientRow[]> {

@@ -6,7 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Ward } from '@pfm/contracts';
-import { longStayDaysFor, type PatientState, type Thresholds } from '@pfm/flow-domain';
+import type { WardType } from '@pfm/contracts';
+import { losRulesFor, type PatientState, type Thresholds } from '@pfm/flow-domain';
+
+/** The first long-stay tier of a ward type (null when the type has none). */
+const longStayDaysFor = (t: Thresholds, type: string): number | null => losRulesFor(t, type as WardType).longStayDays[0] ?? null;
 import type { Cell, PatientRows, Row } from './rows';
 import { ddl, TABLES, tableNamed, type ColumnType, type Table } from './schema';
 
@@ -177,7 +181,7 @@ WITH bounds AS (
 ), ward_list AS (
   SELECT site, ward, ward_type, long_stay_days FROM wards
   UNION ALL
-  SELECT DISTINCT s.site, s.ward, 'unknown', ${longStayDaysFor(t, 'unknown')} FROM ward_stays s
+  SELECT DISTINCT s.site, s.ward, 'unknown', ${longStayDaysFor(t, 'unknown') ?? 'NULL'}::INTEGER FROM ward_stays s
   WHERE NOT EXISTS (SELECT 1 FROM wards w WHERE w.site = s.site AND w.ward = s.ward)
 ), occ AS (
   SELECT ws.site, ws.ward, ws.spell_id, ws.out_of_area, ${expand('ws.started_at', 'ws.ended_at')} AS census_date FROM ward_stays ws

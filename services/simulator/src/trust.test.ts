@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { wardSchema } from '@pfm/contracts';
-import { defaultTrust, makeTrust, validateTrust, wardsOf } from './trust';
+import { defaultTrust, makeTrust, settingsOf, validateTrust, wardsOf } from './trust';
 import { TRUST_JSON_PATH, trustJson } from './write-config';
 
 describe('default trust', () => {
@@ -12,7 +12,7 @@ describe('default trust', () => {
   });
 
   it('has one site, 2-3 hospitals and ~10 wards with realistic bed counts', () => {
-    const wards = wardsOf(defaultTrust);
+    const wards = wardsOf(defaultTrust).filter((w) => !w.external);
     expect(new Set(wards.map((w) => w.site))).toEqual(new Set(['RXT']));
     expect(new Set(wards.map((w) => w.hospital)).size).toBeGreaterThanOrEqual(2);
     expect(new Set(wards.map((w) => w.hospital)).size).toBeLessThanOrEqual(3);
@@ -26,6 +26,16 @@ describe('default trust', () => {
       expect(w.beds).toBeLessThanOrEqual(range[1]);
     }
     for (const type of Object.keys(ranges)) expect(wards.some((w) => w.type === type)).toBe(true);
+  });
+
+  it('registers its out-of-area units as external, with no local beds', () => {
+    const external = wardsOf(defaultTrust).filter((w) => w.external);
+    expect(external.map((w) => w.code).sort()).toEqual(defaultTrust.oapUnits.map((u) => u.code).sort());
+    for (const w of external) expect(w.beds).toBe(0);
+  });
+
+  it('routes each catchment area\'s follow-ups to its crisis team', () => {
+    expect(settingsOf(defaultTrust).teamsByArea).toEqual({ NORTH: 'CRISIS-NORTH', SOUTH: 'CRISIS-SOUTH', CITY: 'CRISIS-CITY' });
   });
 
   it('has crisis, A&E liaison and home-treatment teams', () => {

@@ -121,7 +121,17 @@ export const defaultTrust: TrustConfig = makeTrust('RXT', 'Synthetic Mental Heal
 
 /** The ward registry entries (config/wards.json shape), validated against contracts. */
 export function wardsOf(trust: TrustConfig): Ward[] {
-  return trust.wards.map((w) => wardSchema.parse(w));
+  // Out-of-area units are in the registry too, marked external: they hold no local beds,
+  // and a patient there is an out-of-area placement whatever the PAS message says.
+  const external = trust.oapUnits.map((u): Ward => ({ site: trust.site, code: u.code, name: u.name, type: u.wardType, beds: 0, external: true }));
+  return [...trust.wards, ...external].map((w) => wardSchema.parse(w));
+}
+
+/** Threshold settings the trust's shape implies: each catchment area's follow-ups go to its crisis team. */
+export function settingsOf(trust: TrustConfig): { teamsByArea: Record<string, string> } {
+  const teamsByArea: Record<string, string> = {};
+  for (const t of trust.teams) if (t.type === 'crisis' && t.area) teamsByArea[t.area] ??= t.code;
+  return { teamsByArea };
 }
 
 /** Fails fast, listing every problem, when a trust cannot be simulated. */

@@ -13,6 +13,7 @@
              "hincr" field by | "zadd" member score | "zrem" member
              "hset" field value | "hdelif" field value (delete when it equals value)
              "sadd" member | "srem" member | "hsetnx" field value
+             "set" value (another patient's state, e.g. the record an A40 merge retires)
              "ack" ackJSON outboxKeyIndex (alert key)
              "resolve" resolvedAt "alertsIndexKeyIndex,outboxKeyIndex" (alert key)
            An acknowledged or resolved alert gets the next version and is added to
@@ -72,6 +73,8 @@ for i = 4, #ARGV, 4 do
     redis.call('SADD', key, op[3])
   elseif kind == 'srem' then
     redis.call('SREM', key, op[3])
+  elseif kind == 'set' then
+    redis.call('SET', key, op[3])
   elseif kind == 'rpush' then
     redis.call('RPUSH', key, op[3])
   elseif kind == 'ack' then

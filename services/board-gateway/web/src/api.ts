@@ -27,7 +27,13 @@ export class ForbiddenError extends HttpError {
 }
 
 export interface SitePressure { level: number; label: string; reasons: string[] }
-export interface SiteInfo { site: string; pressure: SitePressure; referralsWaiting: number }
+export interface OutOfArea { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number }
+export interface QueueEntry { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; ward?: string }
+export interface AdmissionQueue { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: QueueEntry[] }
+export interface SiteInfo {
+  site: string; pressure: SitePressure; referralsWaiting: number; outOfArea?: OutOfArea;
+  admissionQueue?: AdmissionQueue; expectedDischarges?: { today: number; tomorrow: number };
+}
 export interface WardDetail { summary: WardSummary; patients: PatientRow[] }
 export interface TimelineEvent { type: string; occurredAt: number | string; summary: string }
 

@@ -11,6 +11,11 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   followup_due: '72-hour follow-up due',
   followup_missed: '72-hour follow-up missed',
   occupancy: 'Bed occupancy',
+  leave_overdue: 'Overdue back from leave',
+  awol: 'Absent without leave',
+  under18_adult_ward: 'Under 18 on an adult ward',
+  mha_expiry: 'Mental Health Act time limit',
+  admission_wait: '12-hour wait for a bed',
 };
 
 /** Every rule (the Record type above makes the compiler check none is missing). */

@@ -9,13 +9,15 @@ import { BedCounters, Counter, CrfdSummary, FlowCounters, OccupancyBar, Pressure
 import { Icon, PRESSURE_SHAPES } from './icons';
 
 export function SiteBoard({ state }: { state: BoardState }) {
-  const wards = [...state.wards.values()].sort(compareWardsByPressure);
+  // Units outside the trust hold out-of-area placements: shown in the site header, never as local wards.
+  const wards = [...state.wards.values()].filter((w) => !w.external && w.wardType !== 'place_of_safety').sort(compareWardsByPressure);
+  const suites = [...state.wards.values()].filter((w) => !w.external && w.wardType === 'place_of_safety');
   return (
     <>
       <h1 class="view-title" tabIndex={-1}>
         Site flow board{state.site ? <span class="muted"> · {state.site}</span> : null}
       </h1>
-      <SiteHeader state={state} wards={wards} />
+      <SiteHeader state={state} wards={wards} suites={suites} />
       <section aria-labelledby="wards-heading" class="wards-section">
         <div class="section-head">
           <h2 id="wards-heading">Wards <span class="muted">({wards.length}, highest pressure first)</span></h2>
@@ -35,10 +37,12 @@ export function SiteBoard({ state }: { state: BoardState }) {
   );
 }
 
-function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] }) {
+function SiteHeader({ state, wards, suites }: { state: BoardState; wards: WardSummary[]; suites: WardSummary[] }) {
   const info = state.siteInfo;
   const level = info ? (Math.min(4, Math.max(1, Math.round(info.pressure.level))) as 1 | 2 | 3 | 4) : null;
   const sum = (f: (w: WardSummary) => number) => wards.reduce((s, w) => s + f(w), 0);
+  const over = sum((w) => Math.max(0, w.occupied - Math.max(0, w.beds - w.closed)));
+  const oap = info?.outOfArea;
   return (
     <section class="site-header" aria-label="Site status">
       <div class={`site-pressure${level ? ` pressure-${level}` : ''}`} data-testid="site-pressure" data-level={level ?? ''}>
@@ -61,19 +65,55 @@ function SiteHeader({ state, wards }: { state: BoardState; wards: WardSummary[] 
           <p class="muted">Site pressure: waiting for data…</p>
         )}
       </div>
-      <div class="site-referrals">
-        <span class="kicker">Referrals waiting for a bed</span>
-        <strong class="big-number" data-testid="referrals-waiting">{info ? info.referralsWaiting : '–'}</strong>
-      </div>
+      <AdmissionQueueBlock info={info} />
       <dl class="counters site-totals" aria-label="Site totals">
         <Counter testid="site-beds" label="Beds" value={sum((w) => w.beds)} />
         <Counter testid="site-occupied" label="Occupied" value={sum((w) => w.occupied)} />
         <Counter testid="site-free" label="Free" value={sum((w) => w.free)} />
+        <Counter testid="site-closed" label="Closed" value={sum((w) => w.closed)} />
+        {over > 0 && <Counter testid="site-over" label="Over capacity" value={over} alert hint="Patients beyond a ward's open beds" />}
         <Counter testid="site-crfd" label="CRFD" value={sum((w) => w.crfd)} alert hint="Clinically ready for discharge" />
         <Counter testid="site-super-stranded" label="Super-stranded" value={sum((w) => w.superStranded)} alert />
-        <Counter testid="site-out-of-area" label="Out of area" value={sum((w) => w.outOfArea)} alert />
+      </dl>
+      <dl class="counters site-totals" aria-label="Out-of-area placements (not local beds)">
+        <Counter testid="site-out-of-area" label="Placed out of area" value={oap ? oap.placements : 0} alert />
+        <Counter testid="site-oap-bed-days" label="OAP bed-days" value={oap ? oap.bedDays : 0} hint="Days so far in units outside the trust" />
+        {suites.length > 0 && (
+          <Counter testid="site-s136" label="s136 suite in use" value={suites.reduce((n, w) => n + w.occupied, 0)} alert hint={`Place-of-safety spaces: ${suites.reduce((n, w) => n + Math.max(0, w.beds - w.closed), 0)}`} />
+        )}
+        {oap?.meanDistanceKm !== undefined && <Counter testid="site-oap-distance" label="Mean km from home" value={Math.round(oap.meanDistanceKm)} hint={`Furthest ${oap.maxDistanceKm ?? 0} km`} />}
       </dl>
     </section>
+  );
+}
+
+/** The decision-to-admit queue next to the discharges expected today and tomorrow. */
+function AdmissionQueueBlock({ info }: { info: BoardState['siteInfo'] }) {
+  const q = info?.admissionQueue;
+  const edd = info?.expectedDischarges;
+  return (
+    <div class="site-referrals" data-testid="admission-queue">
+      <span class="kicker">Waiting for a bed (decision to admit)</span>
+      <strong class="big-number" data-testid="admission-queue-waiting">{q ? q.waiting : '–'}</strong>
+      {q && q.waiting > 0 && (
+        <p class={q.breaches > 0 ? 'counter-hot' : 'muted'} data-testid="admission-queue-breaches">
+          {q.breaches} over {q.breachHours} h · longest {q.longestWaitHours} h
+        </p>
+      )}
+      {q && q.entries.length > 0 && (
+        <ol class="queue-list" aria-label="Longest waits">
+          {q.entries.slice(0, 5).map((e) => (
+            <li key={e.patientId}>{e.waitedHours} h · {e.source}{e.sex ? ` · ${e.sex}` : ''}</li>
+          ))}
+        </ol>
+      )}
+      <p class="muted" data-testid="expected-discharges">
+        Expected discharges: today {edd ? edd.today : '–'}, tomorrow {edd ? edd.tomorrow : '–'}
+      </p>
+      <p class="muted">
+        Referrals awaiting assessment (all teams): <span data-testid="referrals-waiting">{info ? info.referralsWaiting : '–'}</span>
+      </p>
+    </div>
   );
 }
 

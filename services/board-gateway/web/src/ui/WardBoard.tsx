@@ -38,6 +38,11 @@ export function WardBoard({ state, ward, board, now }: { state: BoardState; ward
           <BedCounters w={w} />
           <FlowCounters w={w} />
           <CrfdSummary w={w} />
+          {patients && patients.some((p) => p.crfdDays) ? (
+            <p class="muted" data-testid={`ward-crfd-days-${ward}`}>
+              CRFD delay days on this ward: {Math.round(patients.reduce((n, p) => n + (p.crfdDays ?? 0), 0) * 10) / 10}
+            </p>
+          ) : null}
         </section>
       ) : !state.wardsLoaded ? (
         <p class="loading" role="status">Loading ward…</p>

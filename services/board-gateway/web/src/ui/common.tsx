@@ -147,7 +147,7 @@ export function PatientChips({ p }: { p: PatientRow }) {
   if (flags.has('crfd')) {
     chips.push(
       <Chip key="crfd" kind="crfd" flag="crfd">
-        CRFD{p.crfdReason ? <>: <ReasonLabel code={p.crfdReason} /></> : null}
+        CRFD{p.crfdReason ? <>: <ReasonLabel code={p.crfdReason} /></> : null}{p.crfdDays ? ` · ${p.crfdDays} d` : null}
       </Chip>,
     );
   }

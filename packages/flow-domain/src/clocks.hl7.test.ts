@@ -1,0 +1,65 @@
+// The mental-health clocks driven through HL7 v2 ADT as a PAS sends it: each message is
+// mapped by @pfm/hl7 (the ingest's mapper) and applied with evolve, then the clocks read.
+import { mapAdt, type MapContext } from '@pfm/hl7';
+import { msg, seg } from '@pfm/hl7/src/testing/fixtures';
+import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
+
+const mapCtx: MapContext = { defaultSite: 'RXT', siteForFacility: () => 'RXT' };
+const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: () => 'adult_acute' };
+const H = 3_600_000;
+let control = 0;
+
+function adt(trigger: string, when: string, { pid = {}, pv1 = {}, pv2, zmh }: { pid?: Record<number, string>; pv1?: Record<number, string>; pv2?: Record<number, string>; zmh?: Record<number, string> } = {}): string {
+  control += 1;
+  return msg(
+    seg('MSH', { 3: 'PAS', 4: 'RXT', 5: 'PFM', 6: 'RXT', 7: when, 9: `ADT^${trigger}`, 10: `CLK-${control}`, 11: 'P', 12: '2.5.1' }),
+    seg('EVN', { 2: when, 6: when }),
+    seg('PID', { 1: '1', 3: 'L1^^^RXT^PI~9434765919^^^NHS^NH', 5: 'DOE^JANE', 7: '19900101', 8: 'F', ...pid }),
+    seg('PV1', { 2: 'I', 3: 'W1^^B1^RXT01', 19: 'S1', 44: when, ...pv1 }),
+    ...(pv2 ? [seg('PV2', pv2)] : []),
+    ...(zmh ? [seg('ZMH', zmh)] : []),
+  );
+}
+
+function run(messages: string[]): { state: PatientState; at: number[] } {
+  let state = emptyPatient('RXT', 'L1');
+  const at: number[] = [];
+  for (const m of messages) {
+    const r = mapAdt(m, mapCtx);
+    if (!r.ok) throw new Error(`not mapped: ${JSON.stringify(r.errors)}`);
+    for (const input of r.events as FlowEventInput[]) {
+      const e = { recordedAt: input.occurredAt, sourceSystem: 'PAS', channel: 'hl7v2', ...input } as FlowEvent;
+      const out = evolve(state, e);
+      expect(out.outcome.kind).toBe('applied');
+      state = out.state;
+      at.push(e.occurredAt);
+    }
+  }
+  return { state, at };
+}
+const clocksOf = (state: PatientState, rule: string) => timers('RXT', state.patientId, fold(state.events).view, ctx).filter((t) => t.rule === rule);
+
+describe('mental-health clocks through HL7 v2', () => {
+  it('A01 informal, then A08 with ZMH-1 = 05 (s5(2)): a 72 h clock from the A08', () => {
+    const { state, at } = run([adt('A01', '20261101090000', { zmh: { 1: '01' } }), adt('A08', '20261103120000', { zmh: { 1: '05' } })]);
+    expect(clocksOf(state, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: at[1]! + 72 * H })]);
+  });
+
+  it('A01 with ZMH-1 = 20 (s136 place of safety): 24 h from arrival', () => {
+    const { state, at } = run([adt('A01', '20261101020000', { zmh: { 1: '20' } })]);
+    expect(clocksOf(state, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: at[0]! + 24 * H })]);
+  });
+
+  it('A01 of a 17-year-old (PID-7) to an adult ward: a 48 h CQC notification clock', () => {
+    const { state, at } = run([adt('A01', '20261101090000', { pid: { 7: '20090601' } })]);
+    expect(clocksOf(state, 'under18_adult_ward')).toEqual([expect.objectContaining({ dueAt: at[0]! + 48 * H })]);
+  });
+
+  it('A21 with PV2-47 expected return: overdue when it passes; ZMH-7 = AWOL: AWOL at once', () => {
+    const leave = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { pv2: { 47: '20261105180000' }, zmh: { 7: 'S17' } })]);
+    expect(clocksOf(leave.state, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-11-05T18:00:00Z') })]);
+    const awol = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { zmh: { 7: 'AWOL' } })]);
+    expect(clocksOf(awol.state, 'awol')).toEqual([expect.objectContaining({ dueAt: awol.at[1] })]);
+  });
+});

@@ -1,0 +1,75 @@
+// Mental-health clocks (domain.md "Mental Health Act and safeguarding clocks"): leave
+// overdue and AWOL, under-18s on adult wards, Mental Health Act holding powers and s2.
+import type { FlowEvent } from '@pfm/contracts';
+import { alertFor, DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
+import { days, ev, hours, T0 } from './testing';
+
+const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: (w) => (w === 'RE' ? 'rehab' : 'adult_acute') };
+function viewOf(events: FlowEvent[]) {
+  let s: PatientState = emptyPatient('RXT', 'P1');
+  for (const e of events) s = evolve(s, e).state;
+  return fold(s.events).view;
+}
+const clocks = (events: FlowEvent[], rule: string) => timers('RXT', 'P1', viewOf(events), ctx).filter((t) => t.rule === rule);
+const admit = (payload: Partial<FlowEvent['payload']> = {}) => ev('patient.admitted', { spellId: 'S1', ward: 'W1', ...payload } as never, T0);
+
+describe('leave: overdue return and AWOL', () => {
+  it('given leave with an expected return, when the return time passes with no A22, a leave-overdue clock fires for the ward', () => {
+    const events = [admit(), ev('leave.started', { spellId: 'S1', leaveType: 'S17', expectedReturnAt: T0 + days(2) }, T0 + days(1))];
+    expect(clocks(events, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: T0 + days(2), ward: 'W1', spellId: 'S1' })]);
+    const a = alertFor('RXT', 'P1', undefined, viewOf(events), ctx, clocks(events, 'leave_overdue')[0]!, T0 + days(2));
+    expect(a).toMatchObject({ rule: 'leave_overdue', ward: 'W1', severity: 'warning' });
+  });
+
+  it('given the patient is back (A22) before the expected return, no clock runs', () => {
+    const events = [admit(), ev('leave.started', { spellId: 'S1', expectedReturnAt: T0 + days(2) }, T0 + days(1)), ev('leave.ended', { spellId: 'S1' }, T0 + days(1) + hours(5))];
+    expect(clocks(events, 'leave_overdue')).toEqual([]);
+  });
+
+  it('given the ward records AWOL (leave type AWOL), a critical AWOL alert is due at once', () => {
+    const events = [admit({ legalStatus: '03' }), ev('leave.started', { spellId: 'S1', leaveType: 'AWOL' }, T0 + days(1))];
+    const [t] = clocks(events, 'awol');
+    expect(t).toMatchObject({ dueAt: T0 + days(1), ward: 'W1' });
+    expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, t!, T0 + days(1))).toMatchObject({ rule: 'awol', severity: 'critical' });
+  });
+});
+
+describe('under-18s on adult wards (CQC notification after 48 h)', () => {
+  it('given a 17-year-old admitted to an adult acute ward, a clock fires at 48 h', () => {
+    const events = [admit({ ageBand: '0-17' })];
+    expect(clocks(events, 'under18_adult_ward')).toEqual([expect.objectContaining({ dueAt: T0 + hours(48), threshold: { value: 48, unit: 'hours' } })]);
+  });
+
+  it('given an adult, no clock', () => {
+    expect(clocks([admit({ ageBand: '18-24' })], 'under18_adult_ward')).toEqual([]);
+  });
+});
+
+describe('Mental Health Act clocks from legal-status changes', () => {
+  it('given a change to s5(2) by an A08, the 72 h holding power runs from the change', () => {
+    const events = [admit({ legalStatus: '01' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + days(3))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + days(3) + hours(72), threshold: { value: 72, unit: 'hours' } })]);
+  });
+
+  it('given a s5(2) converted to s2 before it ran out, the s5(2) clock stops and the s2 clock warns 72 h before day 28', () => {
+    const events = [
+      admit({ legalStatus: '01' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + days(3)),
+      ev('patient.updated', { spellId: 'S1', legalStatus: '02' }, T0 + days(4)),
+    ];
+    const ts = clocks(events, 'mha_expiry');
+    expect(ts).toHaveLength(1);
+    expect(ts[0]).toMatchObject({ dueAt: T0 + days(4) + days(28) - hours(72), threshold: { value: 28 * 24, unit: 'hours' } });
+  });
+
+  it('given a patient brought under s136 to a place of safety, 24 h runs from arrival and the alert is critical', () => {
+    const events = [admit({ legalStatus: '20' })];
+    const [t] = clocks(events, 'mha_expiry');
+    expect(t).toMatchObject({ dueAt: T0 + hours(24) });
+    expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, t!, T0 + hours(24))).toMatchObject({ severity: 'critical', message: expect.stringContaining('section 136') });
+  });
+
+  it('given the same status repeated on an A08, the clock does not restart', () => {
+    const events = [admit({ legalStatus: '05' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(10))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72) })]);
+  });
+});
