@@ -27,24 +27,29 @@ describe('consumer lag on the real broker', () => {
 
   afterAll(async () => {
     await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.deleteGroups([group]).catch(() => undefined);
+    await admin?.deleteGroups([group, `${group}-tail`]).catch(() => undefined);
     await admin?.disconnect();
   });
 
   it('counts every retained message as lag before the group commits anything', async () => {
-    const rows = await consumerLag(admin, { groupId: group, topics: [topic] });
+    const rows = await consumerLag(admin, { groupId: group, topics: [topic], fromBeginning: true });
     expect(rows.map((r) => [r.partition, r.committed, r.high, r.lag])).toEqual([[0, null, '7', 7], [1, null, '3', 3]]);
+    // A group that starts at the end (the gateway) has no lag to report until it commits.
+    expect(await consumerLag(admin, { groupId: group, topics: [topic], fromBeginning: false })).toEqual([]);
   });
 
   it('is the high watermark minus the committed offset once the group commits', async () => {
     await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '3' }] });
-    const rows = await consumerLag(admin, { groupId: group, topics: [topic] });
+    await admin.setOffsets({ groupId: `${group}-tail`, topic, partitions: [{ partition: 1, offset: '1' }] });
+    const rows = await consumerLag(admin, { groupId: group, topics: [topic], fromBeginning: true });
     expect(rows.map((r) => [r.partition, r.committed, r.lag])).toEqual([[0, '5', 2], [1, '3', 0]]);
+    const tail = await consumerLag(admin, { groupId: `${group}-tail`, topics: [topic], fromBeginning: false });
+    expect(tail.map((r) => [r.partition, r.committed, r.lag])).toEqual([[1, '1', 2]]);
   });
 
   it('exports pfm_kafka_consumer_lag per group, topic and partition at scrape time', async () => {
     const metrics = new Metrics('lag-test');
-    exportConsumerLag(metrics, admin, () => [{ groupId: group, topics: [topic] }, { groupId: `${group}-nobody`, topics: [`${topic}-missing`] }]);
+    exportConsumerLag(metrics, admin, () => [{ groupId: group, topics: [topic], fromBeginning: true }, { groupId: `${group}-nobody`, topics: [`${topic}-missing`], fromBeginning: true }]);
     const text = await metrics.registry.metrics();
     expect(text).toContain(`pfm_kafka_consumer_lag{group="${group}",topic="${topic}",partition="0",service="lag-test"} 2`);
     expect(text).toContain(`pfm_kafka_consumer_lag{group="${group}",topic="${topic}",partition="1",service="lag-test"} 0`);

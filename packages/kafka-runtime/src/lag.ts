@@ -14,16 +14,26 @@ export interface PartitionLag {
   committed: string | null;
   /** The partition's high watermark (offset of the next message written). */
   high: string;
-  /** Messages written and not yet consumed: high - committed, or high - low when nothing is committed. */
+  /** Messages written and not yet consumed: high - committed, or high - low when nothing is committed (groups that read from the beginning). */
   lag: number;
 }
 
-export interface WatchedGroup { groupId: string; topics: string[] }
+export interface WatchedGroup {
+  groupId: string;
+  topics: string[];
+  /**
+   * Where the group starts on a partition it has never committed: true (the engine: the
+   * whole log is work to do, so every retained message counts as lag); false (the
+   * gateway: it starts at the end, so an uncommitted partition is not reported at all).
+   */
+  fromBeginning: boolean;
+}
 
 /**
  * Lag of one consumer group on the given topics, one row per partition. A partition the
- * group has never committed counts every retained message as lag (a new group that has
- * not started, or one that is stuck before its first commit, is behind by all of it).
+ * group has never committed counts every retained message as lag when the group reads
+ * from the beginning (a new engine group, or one stuck before its first commit, is behind
+ * by all of it), and is left out when the group starts at the end.
  */
 export async function consumerLag(admin: Admin, group: WatchedGroup): Promise<PartitionLag[]> {
   const committed = await admin.fetchOffsets({ groupId: group.groupId, topics: group.topics });
@@ -34,6 +44,7 @@ export async function consumerLag(admin: Admin, group: WatchedGroup): Promise<Pa
     for (const end of ends) {
       const c = mine.find((p) => p.partition === end.partition)?.offset;
       const has = c !== undefined && c !== '-1';
+      if (!has && !group.fromBeginning) continue;
       const from = BigInt(has ? c : end.low);
       const lag = BigInt(end.high) - from;
       rows.push({ group: group.groupId, topic, partition: end.partition, committed: has ? c : null, high: end.high, lag: Number(lag < 0n ? 0n : lag) });

@@ -62,6 +62,7 @@ export class Gateway {
   private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
   private readonly connections;
+  private readonly alertsSeen;
   /** Ward patient lists being read for a push: key -> whether another change came meanwhile. */
   private readonly patientPushes = new Map<string, { again: boolean }>();
   /** Sites with a site-status push scheduled; the last status sent per site and ward scope. */
@@ -76,6 +77,7 @@ export class Gateway {
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
+    this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
     this.routes();
@@ -109,6 +111,7 @@ export class Gateway {
             this.pushSiteStatus(u.site);
           } else {
             const a = alertSchema.parse(value);
+            this.alertsSeen?.inc({ rule: a.rule, severity: a.severity, state: a.resolvedAt !== undefined ? 'resolved' : a.acknowledged ? 'acknowledged' : 'raised' });
             const rooms = [`site:${a.site}`];
             if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
             if (a.team) rooms.push(`team:${a.site}:${a.team}`);

@@ -54,12 +54,18 @@ export class FlowEngine {
   private readonly counters;
   private readonly lag;
   private readonly rebuilds;
+  private readonly batchSizes;
+  private readonly applyDelay;
+  private readonly batchFailures;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0 };
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
     this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
+    this.batchSizes = d.metrics?.histogram('pfm_engine_batch_size', 'Messages per applied batch (one Redis pipeline)', [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000]);
+    this.applyDelay = d.metrics?.histogram('pfm_engine_apply_delay_seconds', 'Time from an event to its apply in Redis: since its event time (from=event_time) or since ingest wrote it to Kafka (from=received)', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400], ['from']);
+    this.batchFailures = d.metrics?.counter('pfm_engine_batch_failures_total', 'Batches that failed and will be retried (Redis or Kafka trouble), by error class', ['class']);
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -132,6 +138,7 @@ export class FlowEngine {
       // Redis or Kafka trouble: forget cached state (it may be ahead of Redis) and let
       // kafkajs retry the batch with backoff; the offset guard makes the retry safe.
       this.cache.clear();
+      this.batchFailures?.inc({ class: err instanceof Error ? err.name : 'unknown' });
       this.d.logger.error({ err, partition: batch.partition }, 'batch failed; will retry');
       throw err;
     }
@@ -141,6 +148,9 @@ export class FlowEngine {
     await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
     await heartbeat();
     this.lag?.set({ partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n));
+    this.batchSizes?.observe(batch.messages.length);
+    const appliedAt = Date.now();
+    for (const m of batch.messages) this.applyDelay?.observe({ from: 'received' }, Math.max(0, appliedAt - Number(m.timestamp)) / 1000);
     await this.d.afterBatch?.({ partition: batch.partition, lastOffset: last, count: batch.messages.length });
   }
 
@@ -222,6 +232,8 @@ export class FlowEngine {
       if (err) throw err;
       if (res === -1) this.stats.redelivered += 1;
     }
+    const appliedAt = Date.now();
+    for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
     if (!this.d.publish) return;
     if (rejects.length) {
       await sendChunked(this.d.producer, this.d.topics.rejects, rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));

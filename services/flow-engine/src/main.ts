@@ -2,8 +2,9 @@
 import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
-import { connectKafka } from '@pfm/kafka-runtime';
-import { createLogger, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { createLogger, errorCounter, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { exportAlertGauges } from './alert-metrics';
 import { EventTimeClock, WallClock } from './clock';
 import { FlowEngine } from './engine';
 import { Scanner } from './scanner';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics('flow-engine');
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
@@ -23,6 +25,13 @@ async function main(): Promise<void> {
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
   const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
+
+  // Ops metrics read at scrape time: consumer lag from Kafka, dependencies, alerts in Redis.
+  const opsAdmin = kafka.admin();
+  await opsAdmin.connect();
+  exportConsumerLag(metrics, opsAdmin, () => [{ groupId: config.PFM_ENGINE_GROUP, topics: [topics.flowEvents], fromBeginning: true }]);
+  exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL), redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) });
+  exportAlertGauges(metrics, store, clock);
 
   await engine.start();
   scanner.start(config.PFM_SCAN_INTERVAL_MS);
@@ -35,6 +44,7 @@ async function main(): Promise<void> {
     () => scanner.stop(),
     () => engine.stop(),
     () => producer.disconnect(),
+    () => opsAdmin.disconnect(),
     async () => { ops?.close(); redis.disconnect(); },
   ]);
 }

@@ -53,8 +53,11 @@ export interface PublisherOptions {
   onReject?: (r: Reject) => void;
 }
 
+const MAX_SOURCE_LABELS = 200;
+
 export class Publisher {
   private readonly accepted;
+  private readonly lastAccepted;
   private readonly rejected;
   private readonly unavailable;
   private readonly topics: { flowEvents: string; rejects: string };
@@ -72,8 +75,18 @@ export class Publisher {
     this.topics = opts.topics ?? { flowEvents: TOPICS.flowEvents, rejects: TOPICS.ingestRejects };
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.accepted = metrics?.counter('pfm_ingest_accepted_total', 'Events accepted and durably written to Kafka', ['channel', 'type']);
+    this.lastAccepted = metrics?.gauge('pfm_ingest_last_accepted_timestamp_seconds', 'When the last event from each sending system was accepted (unix seconds): a silent sender stands out', ['channel', 'source']);
     this.rejected = metrics?.counter('pfm_ingest_rejected_total', 'Inputs rejected, kept in the rejects topic', ['channel']);
     this.unavailable = metrics?.counter('pfm_ingest_unavailable_total', 'Inputs answered "try again" because Kafka did not acknowledge in time', ['what']);
+  }
+
+  /** Sending systems named in metrics: the first MAX_SOURCE_LABELS seen; any later one is "other" (bounded series). */
+  private readonly sources = new Set<string>();
+  private sourceLabel(source: string): string {
+    if (this.sources.has(source)) return source;
+    if (this.sources.size >= MAX_SOURCE_LABELS) return 'other';
+    this.sources.add(source);
+    return source;
   }
 
   async publish(events: FlowEvent[]): Promise<void> {
@@ -96,6 +109,7 @@ export class Publisher {
       throw e;
     }
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
+    for (const e of events) this.lastAccepted?.set({ channel: e.channel, source: this.sourceLabel(e.sourceSystem) }, Date.now() / 1000);
   }
 
   /** Sends what is queued, group by group, one send at a time. */
