@@ -64,7 +64,6 @@ export function exportConsumerLag(metrics: Metrics, admin: Admin, groups: () => 
   // lag read of the same scrape (started first, the gauge is registered first) so that a
   // failure shows in the scrape that met it.
   let inflight: Promise<void> = Promise.resolve();
-  let errors: ReturnType<Metrics['counter']> | undefined;
   metrics.gaugeCollected('pfm_kafka_consumer_lag', 'Messages written to a partition and not yet consumed by the group (Kafka high watermark - committed offset)', ['group', 'topic', 'partition'], (set) => {
     inflight = (async () => {
       for (const g of groups()) {
@@ -72,7 +71,7 @@ export function exportConsumerLag(metrics: Metrics, admin: Admin, groups: () => 
         try {
           rows = await consumerLag(admin, g);
         } catch {
-          errors?.inc({ group: g.groupId });
+          errors.inc({ group: g.groupId });
           continue;
         }
         for (const r of rows) set({ group: r.group, topic: r.topic, partition: String(r.partition) }, r.lag);
@@ -80,5 +79,5 @@ export function exportConsumerLag(metrics: Metrics, admin: Admin, groups: () => 
     })();
     return inflight;
   });
-  errors = metrics.counterCollected('pfm_kafka_consumer_lag_errors_total', 'Failed reads of consumer lag from Kafka, by group', ['group'], () => inflight);
+  const errors = metrics.counterCollected('pfm_kafka_consumer_lag_errors_total', 'Failed reads of consumer lag from Kafka, by group', ['group'], () => inflight);
 }
