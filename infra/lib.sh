@@ -40,12 +40,15 @@ ensure_test_tools() {
   local missing=()
   command -v mllp_send >/dev/null 2>&1 || missing+=(python3-hl7)
   command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+  # promtool checks and unit-tests infra/observability/alerts.yml; kubectl renders infra/k8s.
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian's ${missing[*]} for the HL7 client tests"
+    log "installing Debian's ${missing[*]} for the HL7 client and ops tests"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    die "the HL7 client tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
+    die "the HL7 client and ops tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
   fi
 }
 
