@@ -114,3 +114,4 @@ export function onShutdown(logger: Logger, closers: (() => Promise<void>)[], gra
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
+export * from './tracing';

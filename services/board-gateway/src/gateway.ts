@@ -16,7 +16,7 @@ import {
 } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
-import type { Logger, Metrics } from '@pfm/observability';
+import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
@@ -102,6 +102,8 @@ export class Gateway {
     await consumer.subscribe({ topics: [this.topics.boardUpdates, this.topics.alerts], fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
+        // Continues the trace of the event that caused this update (ingest -> engine -> here).
+        const span = startSpanFromHeaders('gateway emit', message.headers, { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.kafka.offset': Number(message.offset) });
         try {
           const value = JSON.parse(message.value!.toString('utf8')) as unknown;
           if (topic === this.topics.boardUpdates) {
@@ -119,7 +121,10 @@ export class Gateway {
           }
         } catch (err) {
           this.d.logger.warn({ err, topic, offset: message.offset }, 'skipping a message the gateway cannot read');
+          if (span) endSpan(span, err);
+          return;
         }
+        if (span) endSpan(span);
       },
     });
   }

@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck } from '@pfm/kafka-runtime';
-import { createLogger, errorCounter, exportDependencyChecks, Metrics, onShutdown } from '@pfm/observability';
+import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown } from '@pfm/observability';
 import { Auth } from './auth';
 import { Gateway } from './gateway';
 
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway });
   const logger = createLogger('board-gateway');
   const metrics = new Metrics('board-gateway');
+  const tracing = initTracing('board-gateway');
   if (!config.PFM_JWT_SECRET) logger.warn('PFM_JWT_SECRET not set: using a random secret; tokens from other processes will not verify');
   const auth = new Auth(config.PFM_JWT_SECRET ?? randomBytes(32).toString('hex'));
 
@@ -30,9 +31,9 @@ async function main(): Promise<void> {
   exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) });
   await gateway.startFeed(group);
   const port = await gateway.listen(config.PFM_GATEWAY_PORT, config.PFM_BIND_HOST);
-  logger.info({ port }, 'board-gateway listening');
+  logger.info({ port, traces: tracing.enabled }, 'board-gateway listening');
 
-  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { redis.disconnect(); }]);
+  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { redis.disconnect(); }, () => tracing.shutdown()]);
 }
 
 main().catch((err: unknown) => {

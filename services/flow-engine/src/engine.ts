@@ -13,6 +13,7 @@ import { alertFor, emptyPatient, evolve, fold, type PatientState } from '@pfm/fl
 import type { Derived, FlowStore } from '@pfm/flow-store';
 import { sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
+import { BatchTrace } from './batch-trace';
 import type { Clock } from './clock';
 
 export interface EngineTopics { flowEvents: string; rejects: string; boardUpdates: string; alerts: string }
@@ -132,9 +133,12 @@ export class FlowEngine {
         return;
       }
     }
+    const traced = new BatchTrace(batch.topic, batch.partition, batch.messages);
     try {
       await this.processMessages(batch.topic, batch.partition, batch.messages);
+      traced.end();
     } catch (err) {
+      traced.end(err);
       // Redis or Kafka trouble: forget cached state (it may be ahead of Redis) and let
       // kafkajs retry the batch with backoff; the offset guard makes the retry safe.
       this.cache.clear();
@@ -265,12 +269,12 @@ export class FlowEngine {
 
   async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {
     const now = this.d.clock.now();
-    const messages: { key: string; value: string }[] = [];
+    const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
     for (const [site, wards] of touched) {
       const summaries = await this.d.store.wardSummaries(site, [...wards].sort(), now);
       for (const s of summaries) {
         const u: BoardUpdate = { site, ward: s.ward, seq: s.seq, at: now, summary: s, change: changes.get(`${site}/${s.ward}`) };
-        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u) });
+        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u), headers: BatchTrace.headersFor(u.change?.eventId) });
       }
     }
     if (messages.length && this.d.publish) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);

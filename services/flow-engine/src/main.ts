@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
-import { createLogger, errorCounter, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { exportAlertGauges } from './alert-metrics';
 import { EventTimeClock, WallClock } from './clock';
 import { FlowEngine } from './engine';
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });
   const logger = createLogger('flow-engine');
   const metrics = new Metrics('flow-engine');
+  const tracing = initTracing('flow-engine');
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const ops = config.PFM_OPS_PORT !== undefined
     ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
     : undefined;
-  logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX }, 'flow-engine running');
+  logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX, traces: tracing.enabled }, 'flow-engine running');
 
   onShutdown(logger, [
     () => scanner.stop(),
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     () => producer.disconnect(),
     () => opsAdmin.disconnect(),
     async () => { ops?.close(); redis.disconnect(); },
+    () => tracing.shutdown(),
   ]);
 }
 

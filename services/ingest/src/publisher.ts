@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { TOPICS, type FieldError, type FlowEvent, type Reject } from '@pfm/contracts';
 import { InfrastructureError, sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
-import type { Logger, Metrics } from '@pfm/observability';
+import { context, endSpan, SpanKind, trace, traceHeaders, tracer, type Logger, type Metrics } from '@pfm/observability';
 
 export class UnavailableError extends InfrastructureError {}
 
@@ -43,7 +43,8 @@ const MAX_GROUP_EVENTS = 2000;
 /** Events waiting for Kafka beyond which new publishes are refused at once (Kafka is clearly not keeping up). */
 const MAX_QUEUED_EVENTS = 20000;
 
-interface Pending { events: FlowEvent[]; resolve: () => void; reject: (e: unknown) => void; abandoned: boolean }
+/** One publish call's events; `trace` is the W3C trace context its messages carry (empty when tracing is off). */
+interface Pending { events: FlowEvent[]; trace: Record<string, string>; resolve: () => void; reject: (e: unknown) => void; abandoned: boolean }
 
 export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
@@ -92,11 +93,15 @@ export class Publisher {
   async publish(events: FlowEvent[]): Promise<void> {
     if (events.length === 0) return;
     let pending: Pending | undefined;
+    // One span per receipt (an HTTP request, a batch, an MLLP message): its context goes
+    // with every event into Kafka, so the engine and the gateway continue the trace.
+    const span = tracer().startSpan('ingest publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': this.topics.flowEvents, 'messaging.batch.message_count': events.length, 'pfm.channel': events[0]!.channel } });
+    const headers = traceHeaders(trace.setSpan(context.active(), span));
     try {
       await this.withDeadline('events', () => {
         if (this.queued + events.length > MAX_QUEUED_EVENTS) return Promise.reject(new Error(`${this.queued} events already waiting for Kafka`));
         return new Promise<void>((resolve, reject) => {
-          pending = { events, resolve, reject, abandoned: false };
+          pending = { events, trace: headers, resolve, reject, abandoned: false };
           this.queue.push(pending);
           this.queued += events.length;
           void this.flush();
@@ -106,8 +111,10 @@ export class Publisher {
       // The caller was told "unavailable" and will re-send: do not send these later
       // (unless they are already in flight, which the event ids make harmless).
       if (pending) pending.abandoned = true;
+      endSpan(span, e);
       throw e;
     }
+    endSpan(span);
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
     for (const e of events) this.lastAccepted?.set({ channel: e.channel, source: this.sourceLabel(e.sourceSystem) }, Date.now() / 1000);
   }
@@ -131,7 +138,7 @@ export class Publisher {
         }
         if (group.length === 0) continue;
         try {
-          await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents);
+          await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents, group.flatMap((p) => p.events.map(() => p.trace)));
           for (const p of group) p.resolve();
         } catch (e) {
           for (const p of group) p.reject(e);
