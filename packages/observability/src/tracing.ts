@@ -1,4 +1,5 @@
-// Traces with OpenTelemetry: off unless PFM_OTLP_TRACES_URL names an OTLP/HTTP endpoint
+// Traces with OpenTelemetry: off unless PFM_OTLP_TRACES_URL (read by each service's
+// config and passed in as `url`) names an OTLP/HTTP endpoint
 // (a collector's /v1/traces). The W3C `traceparent` travels in Kafka message headers, so
 // one admission is one trace: ingest's publish, the engine's apply, the board-update
 // publish and the gateway's socket emit. With tracing off every call here is a no-op.
@@ -22,7 +23,7 @@ export interface Tracing {
  * Returns a disabled handle when neither is given.
  */
 export function initTracing(service: string, opts: { url?: string; exporter?: SpanExporter; exportDelayMs?: number } = {}): Tracing {
-  const url = opts.url ?? process.env.PFM_OTLP_TRACES_URL;
+  const url = opts.url;
   if (!url && !opts.exporter) return { enabled: false, shutdown: async () => undefined };
   const exporter = opts.exporter ?? new OTLPTraceExporter({ url });
   const provider = new NodeTracerProvider({

@@ -12,8 +12,8 @@ import { Gateway } from './gateway';
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway });
   const logger = createLogger('board-gateway');
+  const tracing = initTracing('board-gateway', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('board-gateway');
-  const tracing = initTracing('board-gateway');
   if (!config.PFM_JWT_SECRET) logger.warn('PFM_JWT_SECRET not set: using a random secret; tokens from other processes will not verify');
   const auth = new Auth(config.PFM_JWT_SECRET ?? randomBytes(32).toString('hex'));
 

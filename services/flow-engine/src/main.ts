@@ -12,8 +12,8 @@ import { Scanner } from './scanner';
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });
   const logger = createLogger('flow-engine');
+  const tracing = initTracing('flow-engine', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('flow-engine');
-  const tracing = initTracing('flow-engine');
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));

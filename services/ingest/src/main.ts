@@ -7,7 +7,7 @@ import { startIngest } from './service';
 async function main(): Promise<void> {
   const config = loadIngestConfig();
   const logger = createLogger('ingest');
-  const tracing = initTracing('ingest');
+  const tracing = initTracing('ingest', { url: config.PFM_OTLP_TRACES_URL });
   const ingest = await startIngest(config, { logger });
   logger.info({ http: ingest.httpUrl, mllp: `${ingest.mllpHost}:${ingest.mllpPort}`, traces: tracing.enabled }, 'ingest listening');
   onShutdown(logger, [() => ingest.close(), () => tracing.shutdown()]);
