@@ -71,13 +71,16 @@ describe('traces across Kafka', () => {
     expect(r.status).toBe(202);
     await waitFor(() => updates.find((u) => u.change?.eventId === 'trace-adm-1'), { timeoutMs: 30000, what: 'the admission on the board' });
 
-    // Spans are exported in batches about every second by each service.
+    // Each service exports its spans in batches about every second, independently: wait
+    // until all of them have arrived (the gateway's can come before the engine's).
     const trace = await waitFor(() => {
       const root = otlp.spans.find((s) => s.service === 'ingest' && s.name === 'ingest publish');
       if (!root) return undefined;
       const inTrace = otlp.spans.filter((s) => s.traceId === root.traceId);
-      return inTrace.some((s) => s.service === 'board-gateway') ? { root, inTrace } : undefined;
-    }, { timeoutMs: 30000, what: 'spans of ingest, flow-engine and board-gateway in one trace' });
+      const has = (service: string, name: string) => inTrace.some((s) => s.service === service && s.name === name);
+      const batchLinked = otlp.spans.some((s) => s.name === 'engine apply batch' && s.links.some((l) => l.spanId === root.spanId));
+      return has('flow-engine', 'engine apply') && has('board-gateway', 'gateway emit') && batchLinked ? { root, inTrace } : undefined;
+    }, { timeoutMs: 30000, what: 'the spans of ingest, flow-engine and board-gateway for the admission' });
 
     const { root, inTrace } = trace;
     expect(root.traceId).toMatch(/^[0-9a-f]{32}$/);
