@@ -7,6 +7,9 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+/** For tests: keeps finished spans in memory (pass as `exporter` to initTracing). */
+export { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span };
@@ -73,4 +76,17 @@ export function startSpanFromHeaders(name: string, headers: Parameters<typeof co
   const parent = contextFromHeaders(headers);
   if (!trace.getSpanContext(parent)) return undefined;
   return tracer().startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+}
+
+/** Runs fn inside a new active span (a child of the active context), ended when fn settles. */
+export async function withSpan<T>(name: string, kind: SpanKind, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+  const span = tracer().startSpan(name, { kind, attributes });
+  try {
+    const out = await context.with(trace.setSpan(context.active(), span), fn);
+    endSpan(span);
+    return out;
+  } catch (e) {
+    endSpan(span, e);
+    throw e;
+  }
 }
