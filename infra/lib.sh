@@ -40,12 +40,16 @@ ensure_test_tools() {
   local missing=()
   command -v mllp_send >/dev/null 2>&1 || missing+=(python3-hl7)
   command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+  # promtool checks and unit-tests infra/observability/alerts.yml. (kubectl, which renders
+  # infra/k8s, comes with these machines; Debian 12's kubernetes-client 1.20 is too old
+  # for Kustomize's `patches`, so it is not installed from here: the test says so.)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian's ${missing[*]} for the HL7 client tests"
+    log "installing Debian's ${missing[*]} for the HL7 client and ops tests"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    die "the HL7 client tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
+    die "the HL7 client and ops tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
   fi
 }
 

@@ -36,7 +36,7 @@ const int = (name: string, min: number) => (v: string): number => {
 
 interface Opts {
   seed: string; historyDays: number; speed: number; faults: boolean; fresh: boolean; connections: number; exitAfterHistory: boolean;
-  load: boolean; rate: number; duration: number; sites: number;
+  load: boolean; rate: number; duration: number; sites: number; traces?: string;
 }
 
 const program = new Command('pfm demo')
@@ -48,6 +48,7 @@ const program = new Command('pfm demo')
   .option('--fresh', 'forget an earlier demo: clear its live keys (prefix pfm) and use a new topic namespace', false)
   .option('--connections <n>', 'MLLP connections to ingest', int('--connections', 1), 8)
   .option('--exit-after-history', 'stop once the board shows the history (for timing and scripts)', false)
+  .option('--traces <url>', 'export OpenTelemetry traces by OTLP/HTTP to this collector endpoint (e.g. http://127.0.0.1:4318/v1/traces); off by default')
   .addOption(new Option('--load', 'load mode: loadStream at --rate events/s for --duration s over --sites sites, in a sandbox namespace').default(false))
   .option('--rate <n>', 'load mode: events per second', int('--rate', 1), 500)
   .option('--duration <s>', 'load mode: seconds', int('--duration', 1), 60)
@@ -232,6 +233,8 @@ async function demo(o: Opts): Promise<void> {
     PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: trust.site,
+    // Traces only when asked, whatever the shell has set.
+    PFM_OTLP_TRACES_URL: o.traces ?? '',
   };
   const children = await startServices(env, p);
   const stop = stopSignal();

@@ -18,6 +18,8 @@ export const commonEnv = {
   PFM_OPS_PORT: port.optional(),
   /** Address the services listen on: loopback by default; 0.0.0.0 in containers. */
   PFM_BIND_HOST: z.string().default('127.0.0.1'),
+  /** OTLP/HTTP traces endpoint (a collector's /v1/traces); unset or empty: no traces. */
+  PFM_OTLP_TRACES_URL: z.union([z.literal(''), z.url()]).optional(),
 };
 
 export const serviceEnv = {

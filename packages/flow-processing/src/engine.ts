@@ -14,6 +14,7 @@ import { alertFor, emptyPatient, evolve, fold, mergePatients, type PatientState 
 import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
 import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
+import { BatchTrace } from './batch-trace';
 import type { Clock } from './clock';
 
 export interface EngineTopics {
@@ -69,6 +70,9 @@ export class FlowEngine {
   private readonly alertsPublished;
   private readonly outboxConsumer: string;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0, dead_lettered: 0 };
+  private readonly batchSizes;
+  private readonly applyDelay;
+  private readonly batchFailures;
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
@@ -76,6 +80,9 @@ export class FlowEngine {
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
     this.alertsPublished = d.metrics?.counter('pfm_engine_alert_changes_published_total', 'Alert changes (raised, acknowledged, resolved) published to the alerts topic, by how they were read from the outbox', ['read']);
     this.outboxConsumer = d.outboxConsumer ?? `${hostname()}/${d.groupId}`;
+    this.batchSizes = d.metrics?.histogram('pfm_engine_batch_size', 'Messages per applied batch (one Redis pipeline)', [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000]);
+    this.applyDelay = d.metrics?.histogram('pfm_engine_apply_delay_seconds', 'Time from an event to its apply in Redis: since its event time (from=event_time) or since ingest wrote it to Kafka (from=received)', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400], ['from']);
+    this.batchFailures = d.metrics?.counter('pfm_engine_batch_failures_total', 'Batches that failed and will be retried (Redis or Kafka trouble), by error class', ['class']);
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -142,12 +149,16 @@ export class FlowEngine {
         return;
       }
     }
+    const traced = new BatchTrace(batch.topic, batch.partition, batch.messages);
     try {
       await this.processMessages(batch.topic, batch.partition, batch.messages);
+      traced.end();
     } catch (err) {
+      traced.end(err);
       // Redis or Kafka trouble: forget cached state (it may be ahead of Redis) and let
       // kafkajs retry the batch with backoff; the offset guard makes the retry safe.
       this.cache.clear();
+      this.batchFailures?.inc({ class: err instanceof Error ? err.name : 'unknown' });
       this.d.logger.error({ err, partition: batch.partition }, 'batch failed; will retry');
       throw err;
     }
@@ -157,6 +168,9 @@ export class FlowEngine {
     await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
     await heartbeat();
     this.lag?.set({ partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n));
+    this.batchSizes?.observe(batch.messages.length);
+    const appliedAt = Date.now();
+    for (const m of batch.messages) this.applyDelay?.observe({ from: 'received' }, Math.max(0, appliedAt - Number(m.timestamp)) / 1000);
     await this.d.afterBatch?.({ partition: batch.partition, lastOffset: last, count: batch.messages.length });
   }
 
@@ -232,6 +246,8 @@ export class FlowEngine {
       }
       if (res === -1) this.stats.redelivered += 1;
     }
+    const appliedAt = Date.now();
+    for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
     if (!this.d.publish) return;
     if (deadLetters.length) {
       await sendChunked(this.d.producer, this.d.topics.deadLetters, deadLetters.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
@@ -349,12 +365,12 @@ export class FlowEngine {
 
   async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {
     const now = this.d.clock.now();
-    const messages: { key: string; value: string }[] = [];
+    const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
     for (const [site, wards] of touched) {
       const summaries = await this.d.store.wardSummaries(site, [...wards].sort(), now);
       for (const s of summaries) {
         const u: BoardUpdate = { site, ward: s.ward, seq: s.seq, at: now, summary: s, change: changes.get(`${site}/${s.ward}`) };
-        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u) });
+        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u), headers: BatchTrace.headersFor(u.change?.eventId) });
       }
     }
     if (messages.length && this.d.publish) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);

@@ -69,7 +69,7 @@ export function serialSend(producer: Producer, record: ProducerRecord): Promise<
  * record batch over the broker's message.max.bytes (1 MiB by default) is refused whole,
  * which would stall whatever produced it; this keeps every request under that limit.
  */
-export async function sendChunked(producer: Producer, topic: string, messages: { key: string; value: string | Buffer }[], maxBytes = 512 * 1024): Promise<void> {
+export async function sendChunked(producer: Producer, topic: string, messages: { key: string; value: string | Buffer; headers?: Record<string, string> }[], maxBytes = 512 * 1024): Promise<void> {
   let chunk: typeof messages = [];
   let size = 0;
   for (const m of messages) {

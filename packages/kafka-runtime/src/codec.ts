@@ -62,10 +62,11 @@ export class JsonCodec<T> {
 }
 
 /** Sends canonical events to pfm.flow-events.v1, keyed by patient; resolves once Kafka has them (acks=-1). */
-export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, events: FlowEvent[], topic: string = TOPICS.flowEvents): Promise<void> {
+/** Sends flow events keyed by patient; `traces[i]` (W3C trace context headers) goes with events[i] when given. */
+export async function sendFlowEvents(producer: Producer, codec: FlowEventCodec, events: FlowEvent[], topic: string = TOPICS.flowEvents, traces?: Record<string, string>[]): Promise<void> {
   if (events.length === 0) return;
   const messages = await Promise.all(
-    events.map(async (e) => ({ key: partitionKey(e), value: await codec.encode(e), headers: { 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
+    events.map(async (e, i) => ({ key: partitionKey(e), value: await codec.encode(e), headers: { ...traces?.[i], 'pfm-event-type': e.type, 'pfm-event-id': e.eventId } })),
   );
   await serialSend(producer, { topic, acks: -1, messages });
 }

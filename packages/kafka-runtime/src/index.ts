@@ -1,3 +1,5 @@
 export * from './client';
 export * from './codec';
 export * from './errors';
+export * from './lag';
+export * from './checks';

@@ -26,9 +26,46 @@ export class Metrics {
   histogram(name: string, help: string, buckets: number[], labelNames: string[] = []): Histogram {
     return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
   }
+  /** A counter whose `collect` runs (and is awaited) before each scrape reads it. */
+  counterCollected(name: string, help: string, labelNames: string[], collect: () => Promise<void>): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry], collect });
+  }
+  /**
+   * A gauge whose series are read fresh on every scrape: `read` sets the current values
+   * (series it does not set disappear, so a partition that moved away is not reported).
+   */
+  gaugeCollected(name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => Promise<void>): Gauge {
+    return new Gauge({
+      name, help, labelNames, registers: [this.registry],
+      async collect() {
+        this.reset();
+        await read((labels, value) => this.set(labels, value));
+      },
+    });
+  }
 }
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
+
+/**
+ * `pfm_dependency_up{dependency}`: 1 when the check passes at scrape time, 0 when it fails
+ * or throws (Kafka, the schema registry, Redis). Alert rules read this, not the logs.
+ */
+export function exportDependencyChecks(metrics: Metrics, checks: Record<string, ReadinessCheck>): void {
+  metrics.gaugeCollected('pfm_dependency_up', 'Whether a dependency answered its check at scrape time (1) or not (0)', ['dependency'], async (set) => {
+    await Promise.all(Object.entries(checks).map(async ([dependency, check]) => {
+      let ok = false;
+      try { ok = (await check()).ok; } catch { ok = false; }
+      set({ dependency }, ok ? 1 : 0);
+    }));
+  });
+}
+
+/** A counter of errors by class (the error's name): `record(err)` counts one. */
+export function errorCounter(metrics: Metrics, name: string, help: string): (err: unknown) => void {
+  const c = metrics.counter(name, help, ['class']);
+  return (err) => c.inc({ class: err instanceof Error ? err.name : 'unknown' });
+}
 
 /** A tiny ops server: /healthz, /readyz (runs the checks), /metrics. */
 export function startOpsServer(opts: { port: number; host?: string; metrics: Metrics; checks: Record<string, ReadinessCheck>; logger: Logger }): Promise<Server> {
@@ -77,3 +114,4 @@ export function onShutdown(logger: Logger, closers: (() => Promise<void>)[], gra
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
+export * from './tracing';

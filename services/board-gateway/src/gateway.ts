@@ -16,7 +16,7 @@ import {
 } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
-import type { Logger, Metrics } from '@pfm/observability';
+import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
@@ -66,6 +66,7 @@ export class Gateway {
   private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
   private readonly connections;
+  private readonly alertsSeen;
   /** Ward patient lists being read for a push: key -> whether another change came meanwhile. */
   private readonly patientPushes = new Map<string, { again: boolean }>();
   /** Sites with a site-status push scheduled; the last status sent per site and ward scope. */
@@ -82,6 +83,7 @@ export class Gateway {
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
+    this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
     this.routes();
@@ -106,6 +108,8 @@ export class Gateway {
     await consumer.subscribe({ topics: [this.topics.boardUpdates, this.topics.alerts], fromBeginning: false });
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
+        // Continues the trace of the event that caused this update (ingest -> engine -> here).
+        const span = startSpanFromHeaders('gateway emit', message.headers, { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.kafka.offset': Number(message.offset) });
         try {
           const value = JSON.parse(message.value!.toString('utf8')) as unknown;
           if (topic === this.topics.boardUpdates) {
@@ -116,6 +120,7 @@ export class Gateway {
           } else {
             const a = alertSchema.parse(value);
             if (!this.isNewAlertVersion(a)) return;
+            this.alertsSeen?.inc({ rule: a.rule, severity: a.severity, state: a.resolvedAt !== undefined ? 'resolved' : a.acknowledged ? 'acknowledged' : 'raised' });
             const rooms = [`site:${a.site}`];
             if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
             if (a.team) rooms.push(`team:${a.site}:${a.team}`);
@@ -123,7 +128,10 @@ export class Gateway {
           }
         } catch (err) {
           this.d.logger.warn({ err, topic, offset: message.offset }, 'skipping a message the gateway cannot read');
+          if (span) endSpan(span, err);
+          return;
         }
+        if (span) endSpan(span);
       },
     });
   }

@@ -1,30 +1,39 @@
 // board-gateway: REST + socket.io + web app for the live boards.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
-import { connectKafka } from '@pfm/kafka-runtime';
-import { createLogger, Metrics, onShutdown } from '@pfm/observability';
+import { connectKafka, exportConsumerLag, kafkaCheck } from '@pfm/kafka-runtime';
+import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown } from '@pfm/observability';
 import { Auth } from './auth';
 import { Gateway } from './gateway';
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway });
   const logger = createLogger('board-gateway');
+  const tracing = initTracing('board-gateway', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('board-gateway');
   if (!config.PFM_JWT_SECRET) logger.warn('PFM_JWT_SECRET not set: using a random secret; tokens from other processes will not verify');
   const auth = new Auth(config.PFM_JWT_SECRET ?? randomBytes(32).toString('hex'));
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), loadThresholds(config.PFM_THRESHOLDS_FILE));
   const { kafka, producer, codec, topics } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-board-gateway', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
 
   const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, clock: config.PFM_CLOCK === 'event' ? 'engine' : 'wall', topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts } });
-  await gateway.startFeed(config.PFM_GATEWAY_GROUP);
+  // Each instance has its own group (it must see every update), named here so its lag can be read.
+  const group = config.PFM_GATEWAY_GROUP ?? `pfm-gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const opsAdmin = kafka.admin();
+  await opsAdmin.connect();
+  exportConsumerLag(metrics, opsAdmin, () => [{ groupId: group, topics: [topics.boardUpdates, topics.alerts], fromBeginning: false }]);
+  exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) });
+  await gateway.startFeed(group);
   const port = await gateway.listen(config.PFM_GATEWAY_PORT, config.PFM_BIND_HOST);
-  logger.info({ port }, 'board-gateway listening');
+  logger.info({ port, traces: tracing.enabled }, 'board-gateway listening');
 
-  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), async () => { redis.disconnect(); }]);
+  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { redis.disconnect(); }, () => tracing.shutdown()]);
 }
 
 main().catch((err: unknown) => {

@@ -3,16 +3,19 @@ import { hostname } from 'node:os';
 import Redis from 'ioredis';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
-import { connectKafka } from '@pfm/kafka-runtime';
-import { createLogger, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
+import { exportAlertGauges } from './alert-metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });
   const logger = createLogger('flow-engine');
+  const tracing = initTracing('flow-engine', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('flow-engine');
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
@@ -23,18 +26,27 @@ async function main(): Promise<void> {
   const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
 
+  // Ops metrics read at scrape time: consumer lag from Kafka, dependencies, alerts in Redis.
+  const opsAdmin = kafka.admin();
+  await opsAdmin.connect();
+  exportConsumerLag(metrics, opsAdmin, () => [{ groupId: config.PFM_ENGINE_GROUP, topics: [topics.flowEvents], fromBeginning: true }]);
+  exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL), redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) });
+  exportAlertGauges(metrics, store, clock);
+
   await engine.start();
   scanner.start(config.PFM_SCAN_INTERVAL_MS);
   const ops = config.PFM_OPS_PORT !== undefined
     ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
     : undefined;
-  logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX }, 'flow-engine running');
+  logger.info({ group: config.PFM_ENGINE_GROUP, clock: clock.kind, prefix: config.PFM_KEY_PREFIX, traces: tracing.enabled }, 'flow-engine running');
 
   onShutdown(logger, [
     () => scanner.stop(),
     () => engine.stop(),
     () => producer.disconnect(),
+    () => opsAdmin.disconnect(),
     async () => { ops?.close(); redis.disconnect(); },
+    () => tracing.shutdown(),
   ]);
 }
 

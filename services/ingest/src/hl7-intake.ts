@@ -14,7 +14,7 @@
 // message has the same MSH-10, hence the same event ids, and the engine applies it once.
 import { applicationError, buildAck, mapAdt, parseHl7, type AckCode, type Hl7Issue, type MapContext } from '@pfm/hl7';
 import type { FieldError, FlowEvent, FlowEventInput } from '@pfm/contracts';
-import type { Logger, Metrics } from '@pfm/observability';
+import { SpanKind, withSpan, type Logger, type Metrics } from '@pfm/observability';
 import type { Frame, FrameReply } from './mllp';
 import { canonicalise } from './normalise';
 import { UnavailableError, type EventSink } from './publisher';
@@ -80,7 +80,8 @@ export class Hl7Intake {
   readonly handle = async (f: Frame, peer: string): Promise<FrameReply> => {
     const end = this.latency?.startTimer();
     try {
-      const out = await this.process(f);
+      // The trace of the message starts at its receipt; the publish to Kafka is a child.
+      const out = await withSpan('ingest mllp receive', SpanKind.SERVER, { 'network.transport': 'tcp', 'pfm.channel': 'hl7v2' }, () => this.process(f));
       this.acks?.inc({ ack: out.code });
       const encoding = f.kind === 'message' && decodeHl7(f.data).latin1 ? 'latin1' : 'utf8';
       return { reply: Buffer.from(out.ack, encoding) };

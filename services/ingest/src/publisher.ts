@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { TOPICS, type FieldError, type FlowEvent, type Reject } from '@pfm/contracts';
 import { InfrastructureError, sendFlowEvents, serialSend, type FlowEventCodec } from '@pfm/kafka-runtime';
-import type { Logger, Metrics } from '@pfm/observability';
+import { context, endSpan, SpanKind, trace, traceHeaders, tracer, type Logger, type Metrics } from '@pfm/observability';
 
 export class UnavailableError extends InfrastructureError {}
 
@@ -43,7 +43,8 @@ const MAX_GROUP_EVENTS = 2000;
 /** Events waiting for Kafka beyond which new publishes are refused at once (Kafka is clearly not keeping up). */
 const MAX_QUEUED_EVENTS = 20000;
 
-interface Pending { events: FlowEvent[]; resolve: () => void; reject: (e: unknown) => void; abandoned: boolean }
+/** One publish call's events; `trace` is the W3C trace context its messages carry (empty when tracing is off). */
+interface Pending { events: FlowEvent[]; trace: Record<string, string>; resolve: () => void; reject: (e: unknown) => void; abandoned: boolean }
 
 export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
@@ -53,8 +54,11 @@ export interface PublisherOptions {
   onReject?: (r: Reject) => void;
 }
 
+const MAX_SOURCE_LABELS = 200;
+
 export class Publisher {
   private readonly accepted;
+  private readonly lastAccepted;
   private readonly rejected;
   private readonly unavailable;
   private readonly topics: { flowEvents: string; rejects: string };
@@ -72,18 +76,32 @@ export class Publisher {
     this.topics = opts.topics ?? { flowEvents: TOPICS.flowEvents, rejects: TOPICS.ingestRejects };
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.accepted = metrics?.counter('pfm_ingest_accepted_total', 'Events accepted and durably written to Kafka', ['channel', 'type']);
+    this.lastAccepted = metrics?.gauge('pfm_ingest_last_accepted_timestamp_seconds', 'When the last event from each sending system was accepted (unix seconds): a silent sender stands out', ['channel', 'source']);
     this.rejected = metrics?.counter('pfm_ingest_rejected_total', 'Inputs rejected, kept in the rejects topic', ['channel']);
     this.unavailable = metrics?.counter('pfm_ingest_unavailable_total', 'Inputs answered "try again" because Kafka did not acknowledge in time', ['what']);
+  }
+
+  /** Sending systems named in metrics: the first MAX_SOURCE_LABELS seen; any later one is "other" (bounded series). */
+  private readonly sources = new Set<string>();
+  private sourceLabel(source: string): string {
+    if (this.sources.has(source)) return source;
+    if (this.sources.size >= MAX_SOURCE_LABELS) return 'other';
+    this.sources.add(source);
+    return source;
   }
 
   async publish(events: FlowEvent[]): Promise<void> {
     if (events.length === 0) return;
     let pending: Pending | undefined;
+    // One span per receipt (an HTTP request, a batch, an MLLP message): its context goes
+    // with every event into Kafka, so the engine and the gateway continue the trace.
+    const span = tracer().startSpan('ingest publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': this.topics.flowEvents, 'messaging.batch.message_count': events.length, 'pfm.channel': events[0]!.channel } });
+    const headers = traceHeaders(trace.setSpan(context.active(), span));
     try {
       await this.withDeadline('events', () => {
         if (this.queued + events.length > MAX_QUEUED_EVENTS) return Promise.reject(new Error(`${this.queued} events already waiting for Kafka`));
         return new Promise<void>((resolve, reject) => {
-          pending = { events, resolve, reject, abandoned: false };
+          pending = { events, trace: headers, resolve, reject, abandoned: false };
           this.queue.push(pending);
           this.queued += events.length;
           void this.flush();
@@ -93,9 +111,12 @@ export class Publisher {
       // The caller was told "unavailable" and will re-send: do not send these later
       // (unless they are already in flight, which the event ids make harmless).
       if (pending) pending.abandoned = true;
+      endSpan(span, e);
       throw e;
     }
+    endSpan(span);
     for (const e of events) this.accepted?.inc({ channel: e.channel, type: e.type });
+    for (const e of events) this.lastAccepted?.set({ channel: e.channel, source: this.sourceLabel(e.sourceSystem) }, Date.now() / 1000);
   }
 
   /** Sends what is queued, group by group, one send at a time. */
@@ -117,7 +138,7 @@ export class Publisher {
         }
         if (group.length === 0) continue;
         try {
-          await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents);
+          await sendFlowEvents(this.producer, this.codec, group.flatMap((p) => p.events), this.topics.flowEvents, group.flatMap((p) => p.events.map(() => p.trace)));
           for (const p of group) p.resolve();
         } catch (e) {
           for (const p of group) p.reject(e);

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { topicsFor, topicSpecs } from '@pfm/contracts';
-import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
-import { createLogger, Metrics, type Logger } from '@pfm/observability';
+import { createKafka, createProducer, ensureTopics, FlowEventCodec, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { createLogger, exportDependencyChecks, Metrics, type Logger } from '@pfm/observability';
 import { facilityResolver, registrySites, type IngestConfig } from './config';
 import type { FhirContext } from './fhir';
 import { registerFhirRoutes } from './fhir-http';
@@ -71,6 +71,9 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   await codec.init();
   const producer = createProducer(kafka);
   await producer.connect();
+  const opsAdmin = kafka.admin();
+  await opsAdmin.connect();
+  exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL) });
 
   const rejects = new RejectIndex(config.PFM_REJECTS_INDEX_MAX, config.PFM_REJECTS_INDEX_MAX_BYTES);
   const publisher = new Publisher(producer, codec, logger, metrics, {
@@ -112,6 +115,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
       await app.close();
       await feed.stop();
       await producer.disconnect();
+      await opsAdmin.disconnect();
     },
   };
 }

@@ -1,0 +1,98 @@
+// Rules every rendered Kubernetes overlay of the product must keep (infra/k8s): probes on
+// the health endpoints, requests and limits, a non-root locked-down container, a PDB
+// per Deployment, closed-by-default network policies that open only ingest and the
+// gateway, no LoadBalancer but the gateway's, engine replicas within the partition count.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export const K8S_DIR = join(__dirname, '..', '..', '..', 'infra', 'k8s');
+
+/** A rendered object, loosely typed: the checks below read what they need. */
+export interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown }
+
+/** Services that may be reached from outside the cluster. */
+export const PUBLIC_SERVICES = new Set(['ingest', 'board-gateway']);
+
+/** `kubectl kustomize DIR`, parsed; fails on any error or warning on stderr. */
+export function renderOverlay(dir: string): K8sObject[] {
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if ((r.error as { code?: string } | undefined)?.code === 'ENOENT') throw new Error('kubectl not found: the manifest test needs kubectl 1.21+ (Kustomize v4+)');
+  if (r.status !== 0 || r.stderr.trim()) throw new Error(`kubectl kustomize ${dir}: exit ${String(r.status)}: ${r.stderr.trim()}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as K8sObject).filter((o) => o && typeof o === 'object');
+}
+
+/** The Kustomize version inside kubectl, as [major, minor]. */
+export function kustomizeVersion(): [number, number] {
+  const v = JSON.parse(execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { kustomizeVersion?: string };
+  const m = /^v(\d+)\.(\d+)/.exec(v.kustomizeVersion ?? '');
+  if (!m) throw new Error(`kubectl reports no Kustomize version (${v.kustomizeVersion ?? 'none'})`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+type Obj = Record<string, unknown>;
+const get = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((a, k) => (a && typeof a === 'object' ? (a as Obj)[k] : undefined), o);
+const list = (o: unknown, path: string): Obj[] => (Array.isArray(get(o, path)) ? (get(o, path) as Obj[]) : []);
+
+/** Every rule broken by the rendered objects, one line each; [] when all hold. */
+export function checkManifests(objects: K8sObject[], namespace: string): string[] {
+  const problems: string[] = [];
+  const kind = (k: string) => objects.filter((o) => o.kind === k);
+  const config = Object.assign({}, ...kind('ConfigMap').map((c) => (c.data as Record<string, string> | undefined) ?? {})) as Record<string, string>;
+  const secrets = new Set(kind('Secret').map((s) => s.metadata.name));
+  const configMaps = new Set(kind('ConfigMap').map((s) => s.metadata.name));
+
+  for (const o of objects) {
+    if (o.kind !== 'Namespace' && o.metadata.namespace !== namespace) problems.push(`${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace ?? '(none)'}, not ${namespace}`);
+  }
+  for (const d of kind('Deployment')) {
+    const name = `Deployment/${d.metadata.name}`;
+    const pod = get(d, 'spec.template.spec');
+    const podSc = get(pod, 'securityContext');
+    if (get(pod, 'automountServiceAccountToken') !== false) problems.push(`${name}: mounts a service account token`);
+    for (const c of list(pod, 'containers')) {
+      const cn = `${name} container ${String(c.name)}`;
+      const ports = new Set(list(c, 'ports').map((p) => p.name));
+      for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+        if (get(c, `${probe}.httpGet.path`) !== path) problems.push(`${cn}: ${probe} is not an HTTP GET of ${path}`);
+        else if (!ports.has(get(c, `${probe}.httpGet.port`))) problems.push(`${cn}: ${probe} names a port the container does not declare`);
+      }
+      for (const r of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) if (get(c, `resources.${r}`) === undefined) problems.push(`${cn}: no resources.${r}`);
+      const sc = get(c, 'securityContext');
+      if (get(sc, 'runAsNonRoot') !== true && get(podSc, 'runAsNonRoot') !== true) problems.push(`${cn}: may run as root (runAsNonRoot not set)`);
+      if (get(sc, 'allowPrivilegeEscalation') !== false) problems.push(`${cn}: allowPrivilegeEscalation is not false`);
+      if (get(sc, 'readOnlyRootFilesystem') !== true) problems.push(`${cn}: root filesystem is writable`);
+      if (!((get(sc, 'capabilities.drop') as string[] | undefined) ?? []).includes('ALL')) problems.push(`${cn}: capabilities not dropped`);
+      for (const ref of list(c, 'envFrom')) {
+        const s = get(ref, 'secretRef.name') as string | undefined;
+        const m = get(ref, 'configMapRef.name') as string | undefined;
+        // A production overlay leaves the secret to be created out of band, under its base name.
+        if (s && !secrets.has(s) && s !== 'pfm-secrets') problems.push(`${cn}: secret ${s} is not rendered`);
+        if (m && !configMaps.has(m)) problems.push(`${cn}: config map ${m} is not rendered`);
+      }
+    }
+    const labels = get(d, 'spec.selector.matchLabels') as Record<string, string>;
+    const pdb = kind('PodDisruptionBudget').find((p) => JSON.stringify(get(p, 'spec.selector.matchLabels')) === JSON.stringify(labels));
+    if (!pdb) problems.push(`${name}: no PodDisruptionBudget selects it`);
+  }
+  const engine = kind('Deployment').find((d) => d.metadata.name === 'flow-engine');
+  const partitions = Number(config.PFM_TOPIC_PARTITIONS);
+  if (!engine) problems.push('no flow-engine Deployment');
+  else if (!(Number(get(engine, 'spec.replicas') ?? 1) <= partitions)) problems.push(`flow-engine: ${String(get(engine, 'spec.replicas'))} replicas for ${config.PFM_TOPIC_PARTITIONS} partitions (the extra members would sit idle)`);
+
+  for (const s of kind('Service')) {
+    const type = (get(s, 'spec.type') as string | undefined) ?? 'ClusterIP';
+    if (type === 'LoadBalancer' && s.metadata.name !== 'board-gateway') problems.push(`Service/${s.metadata.name}: type LoadBalancer (only the gateway's may be)`);
+    if (type === 'NodePort') problems.push(`Service/${s.metadata.name}: type NodePort`);
+  }
+
+  const policies = kind('NetworkPolicy');
+  const denyAll = policies.some((p) => JSON.stringify(get(p, 'spec.podSelector')) === '{}' && ((get(p, 'spec.policyTypes') as string[] | undefined) ?? []).includes('Ingress') && list(p, 'spec.ingress').length === 0);
+  if (!denyAll) problems.push('no default-deny ingress NetworkPolicy');
+  for (const p of policies) {
+    const selected = (get(p, 'spec.podSelector.matchLabels') as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
+    const fromAnywhere = list(p, 'spec.ingress').some((r) => !Array.isArray(r.from) || r.from.length === 0);
+    if (fromAnywhere && !(selected && PUBLIC_SERVICES.has(selected))) problems.push(`NetworkPolicy/${p.metadata.name}: opens ${selected ?? 'every pod'} to any source`);
+  }
+  return problems;
+}
