@@ -123,18 +123,27 @@ const normalisePeer = (a: string): string => a.trim().toLowerCase().replace(/^::
  * Why a sender may not send these events (empty when it may): product-only types, types
  * outside its list, sites outside its list. `path` names the item ("[2].type").
  */
-export function scopeErrors(s: Sender, events: readonly { type: string; site: string }[], pathOf: (i: number) => string = (i) => `[${i}]`): FieldError[] {
+export function scopeErrors(s: Sender, events: readonly { type?: string | undefined; site?: string | undefined }[], pathOf: (i: number) => string = (i) => `[${i}]`): FieldError[] {
   const out: FieldError[] = [];
   events.forEach((e, i) => {
     const at = pathOf(i);
-    if ((PRODUCT_ONLY_TYPES as readonly string[]).includes(e.type)) {
-      out.push({ path: `${at}.type`, message: `${e.type} is written only by the product itself; no sender may send it` });
-    } else if (!s.types.includes('*') && !(s.types as string[]).includes(e.type)) {
-      out.push({ path: `${at}.type`, message: `sender ${s.id} may not send ${e.type}` });
+    // A missing field is left to validation (which rejects the item with its reason).
+    if (e.type !== undefined) {
+      if (isProductOnly(e.type)) out.push({ path: `${at}.type`, message: `${e.type} is written only by the product itself; no sender may send it` });
+      else if (!s.types.includes('*') && !(s.types as string[]).includes(e.type)) out.push({ path: `${at}.type`, message: `sender ${s.id} may not send ${e.type.slice(0, 64)}` });
     }
-    if (!s.sites.includes(e.site)) out.push({ path: `${at}.site`, message: `sender ${s.id} may not send for site ${e.site}` });
+    if (e.site !== undefined && !s.sites.includes(e.site)) out.push({ path: `${at}.site`, message: `sender ${s.id} may not send for site ${e.site.slice(0, 16)}` });
   });
   return out;
+}
+
+export const isProductOnly = (type: string): boolean => (PRODUCT_ONLY_TYPES as readonly string[]).includes(type);
+
+/** The type and site of an untrusted item, where they are strings. */
+export function typeAndSite(item: unknown): { type?: string; site?: string } {
+  if (!item || typeof item !== 'object') return {};
+  const { type, site } = item as { type?: unknown; site?: unknown };
+  return { ...(typeof type === 'string' ? { type } : {}), ...(typeof site === 'string' ? { site } : {}) };
 }
 
 export type { Channel };

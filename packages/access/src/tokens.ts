@@ -127,3 +127,33 @@ export function bearer(h: string | string[] | undefined): string | undefined {
   const v = Array.isArray(h) ? h[0] : h;
   return v?.startsWith('Bearer ') ? v.slice(7).trim() || undefined : undefined;
 }
+
+export interface AccessSettings {
+  PFM_ENV: 'development' | 'production';
+  PFM_JWT_SECRET?: string | undefined;
+  PFM_JWKS_FILE?: string | undefined;
+  PFM_JWKS_URL?: string | undefined;
+  PFM_JWT_ISSUER: string;
+  PFM_JWT_AUDIENCE: string;
+  PFM_JWT_MAX_AGE_SECONDS: number;
+  PFM_JWT_CLOCK_TOLERANCE_SECONDS: number;
+}
+
+/**
+ * The verifier the settings describe (see @pfm/config accessEnv). Refuses to build one
+ * that would accept tokens nobody can check: no key at all, or (in production) a shared
+ * HS256 secret instead of the identity provider's public keys.
+ */
+export function authFromSettings(s: AccessSettings): Auth {
+  const policy: TokenPolicy = { issuer: s.PFM_JWT_ISSUER, audience: s.PFM_JWT_AUDIENCE, maxAgeSeconds: s.PFM_JWT_MAX_AGE_SECONDS, clockToleranceSeconds: s.PFM_JWT_CLOCK_TOLERANCE_SECONDS };
+  if (s.PFM_JWKS_FILE) return Auth.jwksFile(s.PFM_JWKS_FILE, policy);
+  if (s.PFM_JWKS_URL) {
+    if (s.PFM_ENV === 'production' && !s.PFM_JWKS_URL.startsWith('https://')) throw new Error('PFM_JWKS_URL must be https in production');
+    return new Auth({ kind: 'jwks-url', url: s.PFM_JWKS_URL }, policy);
+  }
+  if (s.PFM_ENV === 'production') throw new Error('production (PFM_ENV=production) needs the identity provider\'s keys: set PFM_JWKS_FILE or PFM_JWKS_URL (HS256 secrets are for the demo only)');
+  if (!s.PFM_JWT_SECRET) throw new Error('no token keys: set PFM_JWKS_FILE or PFM_JWKS_URL (or PFM_JWT_SECRET, 32+ characters, for the demo)');
+  return new Auth(s.PFM_JWT_SECRET, policy);
+}
+
+export function canSeeSite(c: Claims, site: string): boolean { return c.sites.includes(site); }

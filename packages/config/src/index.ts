@@ -23,7 +23,7 @@ export const commonEnv = {
 export const serviceEnv = {
   ingest: { PFM_INGEST_HTTP_PORT: port.default(8080), PFM_MLLP_PORT: port.default(2575), PFM_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(500), PFM_MAX_BODY_BYTES: z.coerce.number().int().default(1048576), PFM_DEFAULT_SITE: z.string().default('RXT') },
   engine: { PFM_ENGINE_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000), PFM_ENGINE_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576), PFM_ENGINE_GROUP: z.string().default('pfm-flow-engine'), PFM_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(5000), PFM_CLOCK: z.enum(['wall', 'event']).default('wall') },
-  gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_JWT_SECRET: z.string().min(32).optional(), PFM_GATEWAY_GROUP: z.string().optional() },
+  gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_GATEWAY_GROUP: z.string().optional() },
 } as const;
 
 export class ConfigError extends Error {}
@@ -36,3 +36,20 @@ export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.Proces
   }
   return r.data;
 }
+
+/**
+ * Reader-token settings, shared by every service with a door for people (board-gateway,
+ * ingest's rejects routes, the replay API). Asymmetric keys (PFM_JWKS_FILE / PFM_JWKS_URL)
+ * in production; PFM_JWT_SECRET (HS256) only outside production.
+ */
+export const accessEnv = {
+  /** "production" refuses HS256 secrets and starting without keys. */
+  PFM_ENV: z.enum(['development', 'production']).default('development'),
+  PFM_JWT_SECRET: z.string().min(32).optional(),
+  PFM_JWKS_FILE: z.string().optional(),
+  PFM_JWKS_URL: z.url().optional(),
+  PFM_JWT_ISSUER: z.string().min(1).default('pfm'),
+  PFM_JWT_AUDIENCE: z.string().min(1).default('pfm'),
+  PFM_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(12 * 3600),
+  PFM_JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+};

@@ -4,13 +4,17 @@
 //   202 all accepted | 207 some accepted, some rejected | 422 none accepted
 //   400 body is not JSON, or nested deeper than the limit | 413 body or batch too large
 //   503 Kafka unavailable (Retry-After)
+//   401 no sender key or a wrong one | 403 an item outside the sender's scope (site, type,
+//   or a type only the product writes, such as alert.acknowledged): nothing is accepted
+//   415 not a JSON media type (so no browser can post it cross-site without a preflight)
 // FHIR routes (fhir-http.ts) and the rejects routes (rejects.ts) are added to the same app;
 // on /fhir/ paths errors are answered as OperationOutcome.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AuthError, scopeErrors, SenderAuthError, typeAndSite, type Sender, type SenderChannel, type SenderRegistry } from '@pfm/access';
 import type { Channel, FieldError } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
 import { operationOutcome } from './fhir';
-import { jsonDepthExceeds, validateItem } from './normalise';
+import { jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
 import { UnavailableError, type EventSink } from './publisher';
 
 export interface HttpDeps {
@@ -21,13 +25,33 @@ export interface HttpDeps {
   maxJsonDepth: number;
   ready?: () => Promise<boolean>;
   extraRoutes?: (app: FastifyInstance) => void;
+  senders: SenderRegistry;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest { sender: Sender | null }
+}
+
+/** Media types a sender may post (anything else is 415). */
+export const JSON_MEDIA_TYPES = ['application/json', 'application/fhir+json'];
+
+/** The sender authenticated for this request (set by the onRequest hook on sender routes). */
+export function senderOf(req: FastifyRequest): Sender {
+  if (!req.sender) throw new SenderAuthError(401, 'unauthenticated', 'Send the sender key: Authorization: ApiKey <sender id>.<secret>.');
+  return req.sender;
+}
+
+/** Refuses the whole request when any item is outside the sender's scope. */
+export function requireScope(sender: Sender, items: readonly { type?: string | undefined; site?: string | undefined }[], logger: Logger, pathOf?: (i: number) => string): void {
+  const errors = scopeErrors(sender, items, pathOf);
+  if (!errors.length) return;
+  logger.warn({ sender: sender.id, refused: errors.map((e) => e.path).slice(0, 20) }, 'input outside the sender\'s scope refused');
+  throw new SenderAuthError(403, 'forbidden', 'Nothing was accepted: items are outside what this sender may send.', errors);
 }
 
 /** Seconds a client is asked to wait before re-sending when Kafka is unavailable. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** The sender's name from the X-Source-System header, cut to the contract's 64 characters. */
-export const sourceSystemOf = (h: string | string[] | undefined, fallback: string): string => (String(h ?? '').trim() || fallback).slice(0, 64);
 
 const isFhir = (url: string): boolean => url.startsWith('/fhir/');
 
@@ -46,12 +70,28 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   }
 
+  // Sender routes: the key is checked and the media type too before the body is read.
+  app.decorateRequest('sender', null);
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0]!;
+    const channel: SenderChannel | undefined = req.method !== 'POST' ? undefined : path === '/v1/events' ? 'json' : isFhir(path) ? 'fhir' : undefined;
+    if (!channel) return;
+    req.sender = d.senders.authenticate(req.headers.authorization, channel);
+    const media = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!JSON_MEDIA_TYPES.includes(media)) throw Object.assign(new Error(`Send ${JSON_MEDIA_TYPES.join(' or ')}; ${media || 'no content type'} is not accepted here.`), { statusCode: 415 });
+  });
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const fhir = isFhir(req.url);
-    const send = (status: number, error: string, message: string) =>
-      reply.code(status).send(fhir ? operationOutcome([{ expression: '', code: status === 413 ? 'too-costly' : status < 500 ? 'invalid' : 'exception', message }]) : { error, message });
+    const send = (status: number, error: string, message: string, errors?: FieldError[]) =>
+      reply.code(status).send(fhir
+        ? operationOutcome([...(errors ?? []).map((e) => ({ expression: e.path, code: 'forbidden' as const, message: e.message })), { expression: '', code: status === 413 ? 'too-costly' : status === 401 ? 'login' : status === 403 ? 'forbidden' : status < 500 ? 'invalid' : 'exception', message }])
+        : { error, message, ...(errors ? { errors } : {}) });
+    if (err instanceof SenderAuthError) return send(err.status, err.code, err.message, err.errors.length ? err.errors : undefined);
+    if (err instanceof AuthError) return send(err.status, err.code, err.message);
     if (err instanceof UnavailableError) return unavailable(reply, err, fhir);
     if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(413, 'too_large', `Request body over ${d.maxBodyBytes} bytes`);
+    if (err.statusCode === 415) return send(415, 'unsupported_media_type', err.message);
     if (err.statusCode && err.statusCode < 500) return send(err.statusCode, 'bad_request', err.message);
     d.logger.error({ err }, 'unexpected error');
     return send(500, 'internal', 'Unexpected error; the input was not accepted.');
@@ -65,7 +105,8 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
 
   app.post('/v1/events', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
-    const sourceSystem = sourceSystemOf(req.headers['x-source-system'], 'http');
+    const sender = senderOf(req);
+    const sourceSystem = sender.sourceSystem;
     const channel: Channel = 'json';
     if (jsonDepthExceeds(raw, d.maxJsonDepth)) {
       const errors: FieldError[] = [{ path: '(body)', message: `JSON nested deeper than ${d.maxJsonDepth} levels` }];
@@ -75,13 +116,14 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     let body: unknown;
     try {
       body = JSON.parse(raw);
-    } catch (e) {
-      const errors: FieldError[] = [{ path: '(body)', message: `not valid JSON: ${(e as Error).message}` }];
+    } catch {
+      const errors: FieldError[] = [{ path: '(body)', message: jsonSyntaxError(raw) }];
       const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body is not valid JSON', errors, raw, rawEncoding: 'utf8' });
       return reply.code(400).send({ error: 'invalid_json', rejectId: r.rejectId, errors });
     }
     const items: unknown[] = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : [body];
     if (items.length === 0) return reply.code(422).send({ error: 'empty', message: 'No events in the request' });
+    requireScope(sender, items.slice(0, d.maxBatch).map(typeAndSite), d.logger);
     if (items.length > d.maxBatch) {
       const errors = [{ path: '(body)', message: `batch of ${items.length} events is over the limit of ${d.maxBatch}` }];
       return reply.code(413).send({ error: 'batch_too_large', errors });
