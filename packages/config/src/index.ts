@@ -9,11 +9,12 @@ export const commonEnv = {
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  PFM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pfm'),
+  /** Live key prefix; "sbx." is the replay sandboxes' and cannot be taken. */
+  PFM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).refine((p) => !p.startsWith('sbx.') && p !== 'sbx', 'the sbx prefix is reserved for replay sandboxes').default('pfm'),
   PFM_WARDS_FILE: z.string().default('config/wards.json'),
   PFM_THRESHOLDS_FILE: z.string().optional(),
   /** Prefixes every topic name ("<ns>.pfm.flow-events.v1"); empty for live. */
-  PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).refine((n) => !n.startsWith('sbx-'), 'namespaces starting with sbx- are reserved for replay sandboxes').default(''),
   PFM_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   PFM_OPS_PORT: port.optional(),
   /** Address the services listen on: loopback by default; 0.0.0.0 in containers. */
