@@ -24,6 +24,10 @@ export const ingestEnv = {
   /** An MLLP connection with nothing received for this long is closed. */
   PFM_MLLP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(10 * 60 * 1000),
   /** A frame must arrive whole within this long of its start. */
+  /** HTTP requests one client address may make per minute (429 beyond). */
+  PFM_HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(30_000),
+  /** An HTTP connection that sends nothing for this long is closed. */
+  PFM_HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   PFM_MLLP_FRAME_TIMEOUT_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   /** MSH-11.1 processing ids this feed accepts (P production; T training and D debugging are refused). */
   PFM_MLLP_PROCESSING_IDS: list.default(['P']),

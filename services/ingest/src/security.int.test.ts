@@ -3,7 +3,8 @@
 // text/plain post, rejects read without an ops token. The app runs on a loopback port with
 // an in-memory sink (what would be published is recorded); MLLP doors are in
 // mllp-security.int.test.ts against the real stack.
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { waitFor } from '@pfm/testkit';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, Metrics } from '@pfm/observability';
 import { Hl7Intake } from './hl7-intake';
@@ -154,6 +155,44 @@ describe('rejects and re-drive are ops-only and audited', () => {
     expect(redrive.status).toBe(200);
     expect(audit[1]).toEqual(expect.objectContaining({ who: 'ops-anna', action: 'reject.redrive', rejectId }));
     expect(sink.events).toHaveLength(1);
+  });
+});
+
+describe('slow clients and floods', () => {
+  let limited: FastifyInstance;
+  let limitedBase: string;
+  beforeEach(async () => {
+    const hl7 = new Hl7Intake({ publisher: sink, logger, mapContext: { defaultSite: 'RXT' }, maxMessageBytes: 65536 });
+    limited = buildIngestHttp({
+      sink, hl7, rejects: index, logger, metrics: new Metrics('test'), defaultSite: 'RXT', maxBatch: 5, maxBodyBytes: 64 * 1024, maxJsonDepth: 32,
+      senders: access.senders, auth: access.auth, rateLimitPerMinute: 5, idleTimeoutMs: 1000,
+    });
+    await limited.listen({ port: 0, host: '127.0.0.1' });
+    limitedBase = `http://127.0.0.1:${(limited.server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => limited.close());
+
+  it('a body that stops arriving is cut off, while a good sender still gets through', async () => {
+    const { port } = limited.server.address() as AddressInfo;
+    const slow = connect(port, '127.0.0.1');
+    let closed = false;
+    slow.on('close', () => { closed = true; });
+    slow.on('error', () => undefined);
+    slow.write(`POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: ${access.header}\r\nContent-Length: 1000\r\n\r\n{"type":`);
+    const good = await fetch(`${limitedBase}/v1/events`, { method: 'POST', headers: json(access.header), body: JSON.stringify(admission()) });
+    expect(good.status).toBe(202);
+    await waitFor(() => closed, { what: 'the stalled request to be closed', timeoutMs: 20000 });
+  });
+
+  it('a client over its rate gets 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await fetch(`${limitedBase}/v1/events`, { method: 'POST', headers: json(access.header), body: JSON.stringify(admission({ patientId: `P${i}` })) });
+      statuses.push(r.status);
+      if (r.status === 429) expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
   });
 });
 

@@ -41,6 +41,8 @@ export interface IngestHttpDeps {
   maxBodyBytes: number;
   maxJsonDepth: number;
   ready?: () => Promise<boolean>;
+  rateLimitPerMinute?: number;
+  idleTimeoutMs?: number;
   /** Who may send (HTTP: API keys). */
   senders: SenderRegistry;
   /** Reader tokens: rejects and re-drive are for the ops role. */
@@ -59,6 +61,7 @@ export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
   const audit = d.audit ?? ((entry: AuditEntry) => d.logger.info({ audit: entry }, 'audit'));
   return buildHttpApp({
     publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxBodyBytes: d.maxBodyBytes, maxJsonDepth: d.maxJsonDepth, senders: d.senders,
+    ...(d.rateLimitPerMinute ? { rateLimitPerMinute: d.rateLimitPerMinute } : {}), ...(d.idleTimeoutMs ? { idleTimeoutMs: d.idleTimeoutMs } : {}),
     ...(d.ready ? { ready: d.ready } : {}),
     extraRoutes: (a) => {
       registerFhirRoutes(a, { publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, context: fhirContext });
@@ -113,7 +116,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const app = buildIngestHttp({
     sink: publisher, hl7, rejects, logger, metrics, defaultSite: config.PFM_DEFAULT_SITE, siteForFacility,
     maxBatch: config.PFM_MAX_BATCH, maxBodyBytes: config.PFM_MAX_BODY_BYTES, maxJsonDepth: config.PFM_MAX_JSON_DEPTH,
-    ready: async () => feed.running, senders, auth,
+    ready: async () => feed.running, senders, auth, rateLimitPerMinute: config.PFM_HTTP_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_HTTP_IDLE_TIMEOUT_MS,
   });
   await app.listen({ port: config.PFM_INGEST_HTTP_PORT, host: config.PFM_BIND_HOST });
   const http = app.server.address() as AddressInfo;
