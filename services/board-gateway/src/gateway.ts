@@ -18,6 +18,7 @@ import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
+import { securityHeaders } from './headers';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { patientsByFlag, sitePressure, timeline } from './views';
@@ -77,6 +78,7 @@ export class Gateway {
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    securityHeaders(this.app);
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
     this.routes();
     this.sockets();
