@@ -110,7 +110,7 @@ export class Hl7Intake {
     const r = this.map(text);
     if (!r.ok) return this.refuse(text, f.data, r.ack, r.errors, undefined, latin1, r.controlId);
     await this.o.publisher.publish(r.events);
-    for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: e.payload.trigger });
+    for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: triggerLabel(e.payload.trigger) });
     return { ok: true, code: 'AA', events: r.events, ack: buildAck(text, 'AA'), messageType: r.messageType, controlId: r.controlId };
   }
 
@@ -157,3 +157,10 @@ export class Hl7Intake {
     return { ok: false, code, errors, ack: buildAck(text, code, errors), rejectId: rec.rejectId, ...(controlId ? { controlId } : {}) };
   }
 }
+
+/**
+ * A bounded metric label for a sender-supplied trigger: "ADT^A31"-style codes as they are,
+ * anything else "other" (a label per arbitrary string would let a sender grow /metrics
+ * without limit).
+ */
+export const triggerLabel = (trigger: string): string => (/^[A-Z]{3}(\^[A-Z]\d{2})?$|^[A-Z]\d{2}$/.test(trigger) ? trigger : 'other');
