@@ -12,6 +12,7 @@
 // after its ACK timeout, and drops any frames it pipelined behind the failed one, so a
 // discharge can never be accepted ahead of the admission that failed before it. A re-sent
 // message has the same MSH-10, hence the same event ids, and the engine applies it once.
+import { scopeErrors, type Sender } from '@pfm/access';
 import { applicationError, buildAck, mapAdt, parseHl7, type AckCode, type Hl7Issue, type MapContext } from '@pfm/hl7';
 import type { FieldError, FlowEvent, FlowEventInput } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -31,6 +32,8 @@ export interface Hl7IntakeOptions {
   processingIds?: string[];
   maxMessageBytes: number;
   now?: () => number;
+  /** The sender a connection's peer ("address:port") belongs to: its types and sites bound what it may send. */
+  senderOf?: (peer: string) => Sender | undefined;
 }
 
 export type Hl7Outcome =
@@ -80,7 +83,7 @@ export class Hl7Intake {
   readonly handle = async (f: Frame, peer: string): Promise<FrameReply> => {
     const end = this.latency?.startTimer();
     try {
-      const out = await this.process(f);
+      const out = await this.process(f, this.o.senderOf?.(peer));
       this.acks?.inc({ ack: out.code });
       const encoding = f.kind === 'message' && decodeHl7(f.data).latin1 ? 'latin1' : 'utf8';
       return { reply: Buffer.from(out.ack, encoding) };
@@ -95,7 +98,7 @@ export class Hl7Intake {
   };
 
   /** Maps and publishes one frame; throws UnavailableError when Kafka cannot take the result. */
-  async process(f: Frame): Promise<Hl7Outcome> {
+  async process(f: Frame, sender?: Sender): Promise<Hl7Outcome> {
     if (f.kind === 'oversize') {
       const { text } = decodeHl7(f.head);
       const issue = applicationError(`message of ${f.size} bytes is over the limit of ${this.o.maxMessageBytes} bytes`);
@@ -109,6 +112,11 @@ export class Hl7Intake {
     const { text, latin1 } = decodeHl7(f.data);
     const r = this.map(text);
     if (!r.ok) return this.refuse(text, f.data, r.ack, r.errors, undefined, latin1, r.controlId);
+    const outside = sender ? scopeErrors(sender, r.events, (i) => `event ${i + 1}`) : [];
+    if (outside.length) {
+      this.o.logger.warn({ sender: sender!.id, refused: outside.map((e) => e.path) }, 'HL7 message outside the sender\'s scope refused');
+      return this.refuse(text, f.data, 'AR', outside.map((e) => applicationError(e.message)), 'outside the sender\'s scope', latin1, r.controlId);
+    }
     await this.o.publisher.publish(r.events);
     for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: triggerLabel(e.payload.trigger) });
     return { ok: true, code: 'AA', events: r.events, ack: buildAck(text, 'AA'), messageType: r.messageType, controlId: r.controlId };

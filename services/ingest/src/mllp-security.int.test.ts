@@ -50,6 +50,22 @@ describe('MLLP peers, limits and timeouts', () => {
   });
 });
 
+describe('MLLP sender scope', () => {
+  it('a listed peer sending for a site outside its scope gets AR (refused before publishing)', async () => {
+    const narrow = testAccess({ sites: ['RYY'] });
+    const t = await startTestIngest({ PFM_SENDERS_FILE: narrow.file }, 'mllpscope');
+    try {
+      const c = await MllpClient.connect(t.ingest.mllpPort);
+      const ack = await c.send(admit());
+      expect(ackCode(ack)).toBe('AR');
+      expect(ack).toContain('may not send for site RXT');
+      await c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('MLLP allow-list', () => {
   it('a peer no sender is listed for is closed without an answer', async () => {
     const elsewhere = testAccess({ mllpPeers: ['10.9.9.9'] });

@@ -102,6 +102,8 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const hl7 = new Hl7Intake({
     publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility },
     processingIds: config.PFM_MLLP_PROCESSING_IDS, maxMessageBytes: config.PFM_MLLP_MAX_BYTES,
+    // peer is "address:port"; the address names the sender (and so its scope).
+    senderOf: (peer) => senders.peer(peer.slice(0, peer.lastIndexOf(':'))),
   });
   const connections = metrics.gauge('pfm_ingest_mllp_connections', 'Open MLLP connections');
   const refused = metrics.counter('pfm_ingest_mllp_refused_total', 'MLLP connections refused or closed by a limit, by reason', ['reason']);

@@ -20,11 +20,11 @@ export interface TestAccess {
   token(claims?: Partial<ClaimsInput>): Promise<string>;
 }
 
-export function testAccess(opts: { mllpPeers?: string[] } = {}): TestAccess {
+export function testAccess(opts: { mllpPeers?: string[]; sites?: string[] } = {}): TestAccess {
   const main = newSenderKey('test-sender');
   const narrow = newSenderKey('narrow-sender');
   const configs: SenderConfig[] = [
-    { id: 'test-sender', keySha256: main.keySha256, channels: ['json', 'fhir', 'hl7v2'], mllpPeers: opts.mllpPeers ?? LOOPBACK, types: ['*'], sites: ['RXT', 'RYY', 'RZZ'], sourceSystem: 'TEST-PAS' },
+    { id: 'test-sender', keySha256: main.keySha256, channels: ['json', 'fhir', 'hl7v2'], mllpPeers: opts.mllpPeers ?? LOOPBACK, types: ['*'], sites: opts.sites ?? ['RXT', 'RYY', 'RZZ'], sourceSystem: 'TEST-PAS' },
     { id: 'narrow-sender', keySha256: narrow.keySha256, channels: ['json'], types: ['referral.received'], sites: ['RYY'] },
   ];
   const file = join(mkdtempSync(join(tmpdir(), 'pfm-senders-')), 'senders.json');
