@@ -22,7 +22,7 @@ export interface TopicSpec { topic: string; numPartitions: number; configEntries
 
 /**
  * Retention: the flow-event log is the source of truth (replay and rebuild read it
- * from the beginning), so it is kept forever by default; rejects are kept 90 days for
+ * from the beginning), so it is kept forever by default; rejects (raw patient data) are kept 30 days, or what ops set in ingest, for
  * re-drive; board updates and alerts are derived and kept 7 / 30 days.
  */
 export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number; namespace?: string } = {}): TopicSpec[] {
@@ -31,7 +31,8 @@ export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: n
   const t = topicsFor(opts.namespace);
   return [
     { topic: t.flowEvents, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(opts.flowEventRetentionMs ?? -1) }] },
-    { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
+    // Raw rejected input holds patient data: kept 30 days unless ops choose otherwise (ingest's PFM_REJECTS_RETENTION_DAYS).
+    { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
     { topic: t.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
     { topic: t.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
   ];

@@ -24,6 +24,8 @@ export const ingestEnv = {
   /** An MLLP connection with nothing received for this long is closed. */
   PFM_MLLP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(10 * 60 * 1000),
   /** A frame must arrive whole within this long of its start. */
+  /** How long the rejects topic keeps raw rejected input (applied to the topic at start). */
+  PFM_REJECTS_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
   /** HTTP requests one client address may make per minute (429 beyond). */
   PFM_HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(30_000),
   /** An HTTP connection that sends nothing for this long is closed. */

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { ConfigResourceTypes } from 'kafkajs';
 import { authFromSettings, SenderRegistry, type Auth } from '@pfm/access';
 import { topicsFor, topicSpecs } from '@pfm/contracts';
 import { createKafka, createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
@@ -84,6 +85,11 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ partitions: config.PFM_TOPIC_PARTITIONS, namespace: config.PFM_TOPIC_NAMESPACE }));
+  // The retention ops chose for raw rejected input, whoever created the topic.
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.ingestRejects, configEntries: [{ name: 'retention.ms', value: String(Math.round(config.PFM_REJECTS_RETENTION_DAYS * 86_400_000)) }] }],
+  });
   await admin.disconnect();
   const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
   await codec.init();
