@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { topicsFor } from '@pfm/contracts';
 import { freePort, httpReady, repoRoot, requireStack, startService, uniqueName } from '@pfm/testkit';
+import { testAccess, TEST_JWT_SECRET } from '../services/ingest/src/testing/access';
 import { MllpClient } from '../services/ingest/src/testing/mllp-client';
 
 export interface BenchIngestOptions {
@@ -69,7 +70,9 @@ export async function benchIngest(opts: BenchIngestOptions = {}): Promise<Ingest
   const stack = await requireStack();
   const ns = uniqueName('bench-ingest');
   const [httpPort, mllpPort] = [await freePort(), await freePort()];
+  const access = testAccess();
   const ingest = await startService('ingest', {
+    PFM_SENDERS_FILE: access.file, PFM_JWT_SECRET: TEST_JWT_SECRET,
     KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '6',
     PFM_INGEST_HTTP_PORT: String(httpPort), PFM_MLLP_PORT: String(mllpPort), PFM_LOG_LEVEL: 'warn', PFM_MAX_BATCH: String(Math.max(batchSize, 500)),
   }, httpReady(`http://127.0.0.1:${httpPort}/readyz`));
@@ -96,7 +99,7 @@ export async function benchIngest(opts: BenchIngestOptions = {}): Promise<Ingest
     }
     for (const c of concurrency) {
       const r = await measure('http-single', c, total, 1, async () => async (i) => {
-        const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admitJson(`${ns}-h${c}-${i}`)) });
+        const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: access.header }, body: JSON.stringify(admitJson(`${ns}-h${c}-${i}`)) });
         await res.arrayBuffer();
         if (res.status !== 202) throw new Error(`HTTP ${res.status}`);
       });
@@ -106,7 +109,7 @@ export async function benchIngest(opts: BenchIngestOptions = {}): Promise<Ingest
     for (const c of concurrency) {
       const r = await measure('http-batch', c, total * 4, batchSize, async () => async (i) => {
         const body = JSON.stringify(Array.from({ length: batchSize }, (_, k) => admitJson(`${ns}-b${c}-${i}-${k}`)));
-        const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: access.header }, body });
         await res.arrayBuffer();
         if (res.status !== 202) throw new Error(`HTTP ${res.status}`);
       });

@@ -20,9 +20,11 @@ import { Auth } from '../services/board-gateway/src/auth';
 import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, settingsOf, wardsOf, type Simulation } from '../services/simulator/src';
 import { runLive, sendAll, TrustSender } from '../services/simulator/src/send';
 import { httpOk, logSays, repoRoot, requirePortFree, startChild, type Child } from './demo/processes';
-import { clearLive, demoSecret, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
+import { clearLive, demoSecret, demoSenders, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
 
 const stateDir = process.env.PFM_STATE_DIR ?? join(repoRoot, '.stack');
+/** Demo board links last a week; the gateway's maximum token age is set to match. */
+const DEMO_TOKEN_DAYS = 8;
 const files = { state: join(stateDir, 'demo-state.json'), secret: join(stateDir, 'demo-secret'), logs: join(stateDir, 'logs'), dir: join(stateDir, 'demo') };
 const t0 = Number(process.env.PFM_DEMO_T0_MS) || Date.now();
 const since = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
@@ -229,8 +231,10 @@ async function demo(o: Opts): Promise<void> {
     redis.disconnect();
   }
   const st = state as DemoState;
+  const senders = demoSenders(files.dir, [trust.site]);
   const env: Record<string, string> = {
     PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
+    PFM_SENDERS_FILE: senders.file, PFM_JWT_MAX_AGE_SECONDS: String(DEMO_TOKEN_DAYS * 86400),
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: trust.site,
     // Traces only when asked, whatever the shell has set.
@@ -240,9 +244,10 @@ async function demo(o: Opts): Promise<void> {
   const stop = stopSignal();
   const ingestUrl = `http://127.0.0.1:${p.http}`;
   const gatewayUrl = `http://127.0.0.1:${p.gateway}`;
-  const sender = new TrustSender({ ingestUrl, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts: [trust] });
-  const auth = new Auth(secret);
+  const sender = new TrustSender({ ingestUrl, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts: [trust], senderKey: senders.key });
+  const auth = new Auth(secret, { maxAgeSeconds: DEMO_TOKEN_DAYS * 86400 });
   const token = await auth.issue({ sub: 'demo-bed-manager', role: 'bed_manager', sites: [trust.site] }, '7d');
+  const opsToken = await auth.issue({ sub: 'demo-ops', role: 'ops', sites: [trust.site] }, '7d');
   const crisisTeams = trust.teams.filter((t) => t.type === 'crisis' || t.type === 'liaison').map((t) => t.code);
   const crisisToken = await auth.issue({ sub: 'demo-crisis-team', role: 'crisis_team', sites: [trust.site], teams: crisisTeams }, '7d');
   const extra: string[] = [];
@@ -251,10 +256,12 @@ async function demo(o: Opts): Promise<void> {
     console.log('');
     console.log(`  \x1b[1;32mBoard (bed manager, all of ${trust.site}):\x1b[0m  ${gatewayUrl}/?token=${token}#/site`);
     console.log(`  Crisis team alerts (${crisisTeams.join(', ')}):  ${gatewayUrl}/?token=${crisisToken}#/alerts`);
-    console.log(`  Ingest: HL7 v2 MLLP 127.0.0.1:${p.mllp}, HTTP ${ingestUrl} (POST /v1/events, /fhir/r4/ServiceRequest, /fhir/r4/Encounter; GET /v1/rejects)`);
+    console.log(`  Ingest: HL7 v2 MLLP 127.0.0.1:${p.mllp}, HTTP ${ingestUrl} (POST /v1/events, /fhir/r4/ServiceRequest, /fhir/r4/Encounter with -H "Authorization: ApiKey $(cat .stack/demo/sender-key)")`);
+    console.log(`  Rejects (ops): curl -H "Authorization: Bearer $(cat .stack/demo-ops-token)" ${ingestUrl}/v1/rejects`);
     console.log(`  REST: curl -H "Authorization: Bearer $(cat .stack/demo-token)" ${gatewayUrl}/api/v1/wards`);
     console.log('');
     writeFileSync(join(stateDir, 'demo-token'), `${token}\n`, { mode: 0o600 });
+    writeFileSync(join(stateDir, 'demo-ops-token'), `${opsToken}\n`, { mode: 0o600 });
 
     const sim = createSimulation({ seed: st.seed, start: st.start, historyDays: Math.max(1, st.historyDays), faults: st.faults });
     if (reuse) {
@@ -333,8 +340,9 @@ async function load(o: Opts): Promise<void> {
   writeFileSync(wardsFile, JSON.stringify(trusts.flatMap((t) => wardsOf(t))));
   const ns = `load-${Date.now().toString(36)}`;
   const prefix = ns.replace(/-/g, '_');
+  const loadSenders = demoSenders(files.dir, sites);
   const env: Record<string, string> = {
-    PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: `${ns}-engine`,
+    PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SENDERS_FILE: loadSenders.file,
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'info', // the engine's readiness is read from its log
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
@@ -343,7 +351,7 @@ async function load(o: Opts): Promise<void> {
   await prepareNamespace(kafka, process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7', ns);
   const children = await startServices(env, p);
   const stop = stopSignal();
-  const sender = new TrustSender({ ingestUrl: `http://127.0.0.1:${p.http}`, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts, maxInFlight: 20_000 });
+  const sender = new TrustSender({ ingestUrl: `http://127.0.0.1:${p.http}`, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts, maxInFlight: 20_000, senderKey: loadSenders.key });
   const extra: string[] = [];
   try {
     const bar = progressBar('load', plan.totalEvents);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { repoRoot, waitFor } from '@pfm/testkit';
-import { startProduct, type ProductUnderTest } from './support/stack';
+import { SENDER_HEADER, startProduct, type ProductUnderTest } from './support/stack';
 
 const KAFKA_SH = join(repoRoot, 'infra', 'kafka', 'kafka.sh');
 const kafka = (cmd: 'stop' | 'start'): Promise<string> => new Promise((resolve, reject) => {
@@ -87,7 +87,7 @@ describe('back-pressure: the broker stops during a send and comes back', () => {
       payload: { spellId: `BPJS${n}`, ward: 'OAK' },
     });
     const httpSender = sendUntil(async (n) => {
-      const r = await fetch(`${p.ingestUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event(n)) });
+      const r = await fetch(`${p.ingestUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: SENDER_HEADER }, body: JSON.stringify(event(n)) });
       await r.arrayBuffer();
       if (r.status === 202) { http.accepted += 1; return true; }
       if (r.status === 503) { http.refused += 1; http.retryAfter.add(r.headers.get('retry-after') ?? ''); return false; }

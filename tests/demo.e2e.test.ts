@@ -8,7 +8,7 @@ import type { FlowEventInput, WardSummary } from '@pfm/contracts';
 import { waitFor } from '@pfm/testkit';
 import { createSimulation, defaultTrust, wardsOf, type Delivery } from '../services/simulator/src';
 import { sendAll, TrustSender } from '../services/simulator/src/send';
-import { startProduct, type ProductUnderTest } from './support/stack';
+import { SENDER, startProduct, type ProductUnderTest } from './support/stack';
 
 const ADT_BED_TYPES = new Set(['patient.admitted', 'patient.transferred', 'patient.discharged', 'admission.cancelled', 'transfer.cancelled', 'discharge.cancelled']);
 
@@ -27,7 +27,7 @@ describe('demo: simulated trust through the real services', () => {
     const sim = createSimulation({ seed: 'demo-e2e', start, historyDays: 30, faults: { duplicate: 0.05, late: 0.01, badNhs: 0.002, cancel: 0.01 } });
     const history: FlowEventInput[] = [...sim.history(30)];
     const deliveries: Delivery[] = [...sim.deliveries(history, start)];
-    sender = new TrustSender({ ingestUrl: product.ingestUrl, mllp: { host: '127.0.0.1', port: Number(product.env.PFM_MLLP_PORT) }, trusts: [defaultTrust] });
+    sender = new TrustSender({ ingestUrl: product.ingestUrl, mllp: { host: '127.0.0.1', port: Number(product.env.PFM_MLLP_PORT) }, trusts: [defaultTrust], senderKey: SENDER.key });
     await sendAll(sender, deliveries);
     const s = sender.stats;
     expect(s.sent).toBe(deliveries.length);

@@ -39,7 +39,7 @@ describe('replay view: the board as at a past time', () => {
   it('API: ops and bed managers only, a bad time is a field-level 400, the range covers the events', async () => {
     const bm = await p.token();
     expect((await api('/api/v1/replay/range', await p.token({ role: 'ward', wards: ['OAK'] }))).status).toBe(403);
-    expect((await api(`/api/v1/replay/board?at=${T0}`, await p.token({ role: 'crisis_team' }))).status).toBe(403);
+    expect((await api(`/api/v1/replay/board?at=${T0}`, await p.token({ role: 'crisis_team', teams: ['CRHT-N'] }))).status).toBe(403);
     const bad = await api('/api/v1/replay/board?at=yesterday', bm);
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([expect.objectContaining({ path: 'at' })]);

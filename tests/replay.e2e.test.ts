@@ -8,8 +8,9 @@ import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { compareWithLive, diffAlerts, boardAt, replay, type ReplayDeps } from '@pfm/flow-processing';
 import { buildApi } from '@pfm/replay';
+import { Auth } from '@pfm/access';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
-import { DEFAULT_WARDS, postEvents, startProduct, type ProductUnderTest } from './support/stack';
+import { DEFAULT_WARDS, postEvents, SECRET, startProduct, type ProductUnderTest } from './support/stack';
 
 const wards = [...DEFAULT_WARDS, ...['ASH', 'BIRCH', 'WILLOW', 'CEDAR', 'HAZEL', 'ROWAN'].map((code) => ({ site: 'RXT', code, name: `${code} Ward`, type: 'adult_acute' as const, beds: 60 }))];
 
@@ -108,16 +109,22 @@ describe('replay, time travel, what-if and rebuild', () => {
   });
 
   it('the HTTP API runs a sandbox replay with progress and serves its board; bad input gets field-level reasons', async () => {
-    const app = buildApi({ ...deps, live, topic: p.topics.flowEvents, close: async () => undefined });
+    const app = buildApi({ ...deps, live, topic: p.topics.flowEvents, close: async () => undefined }, { auth: new Auth(SECRET) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(`${base}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const ops = await p.token({ sub: 'ops-test', role: 'ops' });
+    const call = async (method: string, path: string, body?: unknown, token = ops) => {
+      const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
       return { status: r.status, json: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
     };
-    const bad = await call('POST', '/v1/replays', { name: 'no spaces allowed', speed: -1 });
+    const bad = await call('POST', '/v1/replays', { name: 'no spaces allowed', speed: -1, thresholds: { strandedDays: -3, nonsense: 1 } });
     expect(bad.status).toBe(400);
-    expect(bad.json.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['name', 'speed']));
+    expect(bad.json.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['name', 'speed', 'thresholds.strandedDays', 'thresholds']));
+    // Ops only: no token 401, a bed manager's 403, for every route; nothing started.
+    expect((await call('GET', '/v1/board?at=2026-06-01T00:00:00Z', undefined, '')).status).toBe(401);
+    expect((await call('POST', '/v1/replays', { name: 't-denied' }, await p.token())).status).toBe(403);
+    expect((await call('GET', '/v1/replays/t-api/board', undefined, await p.token())).status).toBe(403);
+    expect((await call('GET', '/v1/replays/t-denied')).status).toBe(404);
     const started = await call('POST', '/v1/replays', { name: 't-api', until: '2026-06-01T00:00:00Z', basis: 'known' });
     expect(started.status).toBe(202);
     const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status === 'done' ? j : undefined; }, { what: 'API replay to finish' });
@@ -125,6 +132,9 @@ describe('replay, time travel, what-if and rebuild', () => {
     const board = (await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z')).json;
     const occupied = Object.fromEntries(board.sites[0].wards.filter((w: { occupied: number }) => w.occupied > 0).map((w: { ward: string; occupied: number }) => [w.ward, w.occupied]));
     expect(occupied).toEqual(expectedOccupied(events.slice(0, 2000), Date.parse('2026-06-01T00:00:00Z')));
+    // An ops token for another site sees none of this site's board.
+    const elsewhere = await p.token({ sub: 'ops-elsewhere', role: 'ops', sites: ['RYY'] });
+    expect((await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z', undefined, elsewhere)).json.sites).toEqual([]);
     expect((await call('DELETE', '/v1/replays/t-api')).json.dropped).toBeGreaterThan(0);
     await app.close();
   });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import { newSenderKey } from '@pfm/access';
 import { topicSpecs, topicsFor } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
@@ -58,6 +59,20 @@ export function demoSecret(file: string): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return secret;
+}
+
+/**
+ * The demo's sender credentials, new on every run: one sender (the simulator) allowed
+ * every channel for the demo's sites, MLLP from loopback. Writes the senders file ingest
+ * reads (hashes only) and the key itself (mode 600, for curl); returns both paths and the key.
+ */
+export function demoSenders(dir: string, sites: string[]): { file: string; key: string } {
+  const { key, keySha256 } = newSenderKey('demo-simulator');
+  const file = `${dir}/senders.json`;
+  writeFileSync(file, `${JSON.stringify([{ id: 'demo-simulator', keySha256, channels: ['json', 'fhir', 'hl7v2'], mllpPeers: ['127.0.0.1', '::1'], types: ['*'], sites, sourceSystem: 'SIM-EPR' }], null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(`${dir}/sender-key`, `${key}\n`, { mode: 0o600 });
+  chmodSync(`${dir}/sender-key`, 0o600);
+  return { file, key };
 }
 
 /** Whether Redis holds live state under the prefix (any key at all). */

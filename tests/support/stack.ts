@@ -8,10 +8,14 @@ import { Kafka } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type ClientToServerEvents, type ServerToClientEvents, type Ward } from '@pfm/contracts';
-import { Auth, type Claims } from '@pfm/board-gateway/src/auth';
+import { newSenderKey } from '@pfm/access';
+import { Auth, type ClaimsInput } from '@pfm/board-gateway/src/auth';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, type RunningService } from '@pfm/testkit';
 
 export const SECRET = 'e2e-test-secret-e2e-test-secret-0123456789';
+/** The e2e sender (every channel, MLLP from loopback); its key is made once per test process. */
+export const SENDER = newSenderKey('e2e-sender');
+export const SENDER_HEADER = `ApiKey ${SENDER.key}`;
 
 export interface ProductUnderTest {
   ns: string;
@@ -23,7 +27,7 @@ export interface ProductUnderTest {
   env: Record<string, string>;
   kafka: Kafka;
   redis: Redis;
-  token(claims?: Partial<Claims>): Promise<string>;
+  token(claims?: Partial<ClaimsInput>): Promise<string>;
   connect(token: string): Promise<Socket<ServerToClientEvents, ClientToServerEvents>>;
   startEngine(): Promise<RunningService>;
   stop(): Promise<void>;
@@ -41,11 +45,14 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
   const dir = mkdtempSync(join(tmpdir(), 'pfm-e2e-'));
   const wardsFile = join(dir, 'wards.json');
   writeFileSync(wardsFile, JSON.stringify(opts.wards ?? DEFAULT_WARDS));
+  const sendersFile = join(dir, 'senders.json');
+  const sites = [...new Set(['RXT', ...(opts.wards ?? DEFAULT_WARDS).map((w) => w.site)])];
+  writeFileSync(sendersFile, JSON.stringify([{ id: 'e2e-sender', keySha256: SENDER.keySha256, channels: ['json', 'fhir', 'hl7v2'], mllpPeers: ['127.0.0.1', '::1'], types: ['*'], sites, sourceSystem: 'E2E' }]), { mode: 0o600 });
   const [ingestPort, gatewayPort, mllpPort] = [await freePort(), await freePort(), await freePort()];
   const env: Record<string, string> = {
     KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
     PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '3', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile,
-    PFM_INGEST_HTTP_PORT: String(ingestPort), PFM_MLLP_PORT: String(mllpPort), PFM_GATEWAY_PORT: String(gatewayPort), PFM_JWT_SECRET: SECRET,
+    PFM_INGEST_HTTP_PORT: String(ingestPort), PFM_MLLP_PORT: String(mllpPort), PFM_GATEWAY_PORT: String(gatewayPort), PFM_JWT_SECRET: SECRET, PFM_SENDERS_FILE: sendersFile,
     PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '500', ...opts.extraEnv,
   };
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
@@ -57,7 +64,7 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
   const sockets: Socket[] = [];
   const product: ProductUnderTest = {
     ns, prefix, ingestUrl, gatewayUrl, topics: topicsFor(ns), services, env, kafka, redis,
-    token: (claims = {}) => auth.issue({ sub: 'bm-test', role: 'bed_manager', sites: ['RXT'], ...claims }),
+    token: (claims = {}) => auth.issue({ sub: 'bm-test', role: 'bed_manager', sites: ['RXT'], ...claims } as ClaimsInput),
     connect: async (token) => {
       const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(gatewayUrl, { auth: { token }, transports: ['websocket'], reconnection: false });
       sockets.push(s);
@@ -87,6 +94,6 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
 }
 
 export async function postEvents(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: SENDER_HEADER }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }

@@ -9,11 +9,12 @@ export const commonEnv = {
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  PFM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('pfm'),
+  /** Live key prefix; "sbx." is the replay sandboxes' and cannot be taken. */
+  PFM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).refine((p) => !p.startsWith('sbx.') && p !== 'sbx', 'the sbx prefix is reserved for replay sandboxes').default('pfm'),
   PFM_WARDS_FILE: z.string().default('config/wards.json'),
   PFM_THRESHOLDS_FILE: z.string().optional(),
   /** Prefixes every topic name ("<ns>.pfm.flow-events.v1"); empty for live. */
-  PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  PFM_TOPIC_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]*$/).refine((n) => !n.startsWith('sbx-'), 'namespaces starting with sbx- are reserved for replay sandboxes').default(''),
   PFM_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(256).default(6),
   PFM_OPS_PORT: port.optional(),
   /** Address the services listen on: loopback by default; 0.0.0.0 in containers. */
@@ -25,7 +26,7 @@ export const commonEnv = {
 export const serviceEnv = {
   ingest: { PFM_INGEST_HTTP_PORT: port.default(8080), PFM_MLLP_PORT: port.default(2575), PFM_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(500), PFM_MAX_BODY_BYTES: z.coerce.number().int().default(1048576), PFM_DEFAULT_SITE: z.string().default('RXT') },
   engine: { PFM_ENGINE_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000), PFM_ENGINE_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576), PFM_ENGINE_GROUP: z.string().default('pfm-flow-engine'), PFM_ENGINE_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), PFM_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(5000), PFM_CLOCK: z.enum(['wall', 'event']).default('wall') },
-  gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_JWT_SECRET: z.string().min(32).optional(), PFM_GATEWAY_GROUP: z.string().optional() },
+  gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_GATEWAY_GROUP: z.string().optional() },
 } as const;
 
 export class ConfigError extends Error {}
@@ -38,3 +39,20 @@ export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.Proces
   }
   return r.data;
 }
+
+/**
+ * Reader-token settings, shared by every service with a door for people (board-gateway,
+ * ingest's rejects routes, the replay API). Asymmetric keys (PFM_JWKS_FILE / PFM_JWKS_URL)
+ * in production; PFM_JWT_SECRET (HS256) only outside production.
+ */
+export const accessEnv = {
+  /** "production" refuses HS256 secrets and starting without keys. */
+  PFM_ENV: z.enum(['development', 'production']).default('development'),
+  PFM_JWT_SECRET: z.string().min(32).optional(),
+  PFM_JWKS_FILE: z.string().optional(),
+  PFM_JWKS_URL: z.url().optional(),
+  PFM_JWT_ISSUER: z.string().min(1).default('pfm'),
+  PFM_JWT_AUDIENCE: z.string().min(1).default('pfm'),
+  PFM_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(12 * 3600),
+  PFM_JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+};

@@ -24,8 +24,9 @@ export interface TopicSpec { topic: string; numPartitions: number; configEntries
 
 /**
  * Retention: the flow-event log is the source of truth (replay and rebuild read it
- * from the beginning), so it is kept forever by default; rejects and dead letters are
- * kept 90 days for re-drive; board updates and alerts are derived and kept 7 / 30 days.
+ * from the beginning), so it is kept forever by default; rejects and dead letters (raw
+ * patient data) are kept 30 days, or what ops set in ingest, for re-drive; board updates
+ * and alerts are derived and kept 7 / 30 days.
  */
 export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: number; namespace?: string } = {}): TopicSpec[] {
   const partitions = opts.partitions ?? 6;
@@ -33,9 +34,10 @@ export function topicSpecs(opts: { partitions?: number; flowEventRetentionMs?: n
   const t = topicsFor(opts.namespace);
   return [
     { topic: t.flowEvents, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: String(opts.flowEventRetentionMs ?? -1) }] },
-    { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
+    // Raw rejected input holds patient data: kept 30 days unless ops choose otherwise (ingest's PFM_REJECTS_RETENTION_DAYS).
+    { topic: t.ingestRejects, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
     { topic: t.boardUpdates, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(7 * day) }] },
     { topic: t.alerts, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
-    { topic: t.flowEventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(90 * day) }] },
+    { topic: t.flowEventsDlq, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: String(30 * day) }] },
   ];
 }

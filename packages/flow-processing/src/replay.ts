@@ -17,7 +17,7 @@ import type { Logger } from '@pfm/observability';
 export interface ReplayDeps { kafka: Kafka; redis: Redis; producer: Producer; codec: FlowEventCodec; registry: WardRegistry; logger: Logger }
 
 export interface ReplayOptions {
-  /** Sandbox name: keys under "sbx.<name>", outputs (if any) on "<name>.*" topics. */
+  /** Sandbox name: keys under "sbx.<name>", outputs (if any) on "sbx-<name>.*" topics. */
   name: string;
   thresholds: Thresholds;
   /** The log to read (live flow topic by default). */
@@ -44,6 +44,13 @@ export const sandboxPrefix = (name: string): string => {
   return `sbx.${name}`;
 };
 
+/**
+ * The topic namespace of a sandbox's outputs: "sbx-<name>", a prefix no live namespace may
+ * take (@pfm/config refuses PFM_TOPIC_NAMESPACE starting with "sbx-"), so a sandbox can
+ * never write to a live product's topics whatever its name.
+ */
+export const sandboxNamespace = (name: string): string => `sbx-${sandboxPrefix(name).slice(4)}`;
+
 export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayResult> {
   const topic = o.sourceTopic ?? TOPICS.flowEvents;
   const store = new FlowStore(d.redis, new Keys(sandboxPrefix(o.name)), d.registry, o.thresholds);
@@ -60,8 +67,8 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     const end = new Map(offsets.map((p) => [p.partition, BigInt(p.high)])); // exclusive
     let total = 0;
     for (const [p, e] of end) total += Number(e - (start.get(p) ?? 0n));
-    const out = topicsFor(o.name);
-    if (o.outputs) await ensureTopics(admin, topicSpecs({ namespace: o.name, partitions: 1 }).filter((s) => s.topic !== out.flowEvents));
+    const out = topicsFor(sandboxNamespace(o.name));
+    if (o.outputs) await ensureTopics(admin, topicSpecs({ namespace: sandboxNamespace(o.name), partitions: 1 }).filter((s) => s.topic !== out.flowEvents));
     const clock = new EventTimeClock();
     const basis = o.basis ?? 'shown';
     const accept = o.until === undefined ? undefined : (e: FlowEvent) => (basis === 'shown' ? e.recordedAt : e.occurredAt) <= o.until!;

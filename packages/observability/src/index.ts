@@ -7,8 +7,30 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type { Logger };
 
-export function createLogger(service: string): Logger {
-  return pino({ name: service, level: process.env.PFM_LOG_LEVEL ?? 'info', base: { service } });
+/**
+ * Fields that may hold patient data and never belong in a log: Redis errors carry their
+ * command's arguments (patient state JSON), reject records their raw input.
+ */
+export const REDACT_PATHS = [
+  'err.command.args', 'err.args', 'err.raw', 'err.body', 'err.previousErrors[*].command.args', '*.err.command.args',
+  'raw', '*.raw', 'body', 'nhsNumber', '*.nhsNumber', 'dob', '*.dob', 'birthDate', '*.birthDate',
+];
+const NHS_LIKE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;
+/** Error text may quote data too (a server's message, a parser's): NHS-number-shaped digits are masked. */
+const scrub = (s: unknown): unknown => (typeof s === 'string' ? s.replace(NHS_LIKE, '[nhs-number]') : s);
+
+export function createLogger(service: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    name: service, level: process.env.PFM_LOG_LEVEL ?? 'info', base: { service },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      err: (e: unknown) => {
+        const out = pino.stdSerializers.err(e as Error) as unknown as Record<string, unknown>;
+        return { ...out, message: scrub(out.message), stack: scrub(out.stack) };
+      },
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export class Metrics {

@@ -1,10 +1,11 @@
-import { Auth, AuthError, canJoin, canSeeAlert, wardScope, type Claims } from './auth';
+import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeWard, wardScope, type Claims } from './auth';
 import { socketRooms, updateRooms } from './rooms';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
-const bm: Claims = { sub: 'bm', role: 'bed_manager', sites: ['RXT'] };
-const oakOnly: Claims = { sub: 'w', role: 'ward', sites: ['RXT'], wards: ['OAK'] };
-const crisis: Claims = { sub: 'c', role: 'crisis_team', sites: ['RXT'], teams: ['CRHT-N'] };
+const exp = Math.floor(Date.now() / 1000) + 600;
+const bm: Claims = { sub: 'bm', role: 'bed_manager', sites: ['RXT'], exp };
+const oakOnly: Claims = { sub: 'w', role: 'ward', sites: ['RXT'], wards: ['OAK'], exp };
+const crisis: Claims = { sub: 'c', role: 'crisis_team', sites: ['RXT'], teams: ['CRHT-N'], exp };
 
 describe('scopes', () => {
   it('every role with the site may join its site room; other sites are refused', () => {
@@ -51,12 +52,44 @@ describe('scopes', () => {
   });
 });
 
+describe('fail closed', () => {
+  const base = { alertId: 'a', rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 's', message: 'm', site: 'RXT', becameTrueAt: 0, raisedAt: 0 } as const;
+  // Claims that no verified token can carry (the verifier refuses them), checked here so
+  // that the scope rules do not depend on the verifier alone.
+  const wardless = { sub: 'w', role: 'ward', sites: ['RXT'], exp } as Claims;
+
+  it('a ward client without wards sees no ward, no ward room, no ward alert', () => {
+    expect(wardScope(wardless)).toEqual([]);
+    expect(canSeeWard(wardless, 'RXT', 'OAK')).toBe(false);
+    expect(canJoin(wardless, { kind: 'ward', site: 'RXT', ward: 'OAK' })).toBe(false);
+    expect(canSeeAlert(wardless, { ...base, ward: 'OAK' })).toBe(false);
+  });
+
+  it('only the owners of an alert may acknowledge it', () => {
+    const ops: Claims = { sub: 'o', role: 'ops', sites: ['RXT'], exp };
+    const team = { ...base, team: 'CRHT-N' };
+    const ward = { ...base, ward: 'OAK' };
+    expect(canAcknowledge(crisis, team)).toBe(true);
+    expect(canAcknowledge(crisis, { ...base, team: 'CRHT-S' })).toBe(false);
+    expect(canAcknowledge(crisis, ward)).toBe(false); // sees it, does not own it
+    expect(canSeeAlert(crisis, ward)).toBe(true);
+    expect(canAcknowledge(oakOnly, ward)).toBe(true);
+    expect(canAcknowledge(oakOnly, { ...base, ward: 'ELM' })).toBe(false);
+    expect(canAcknowledge(oakOnly, team)).toBe(false);
+    expect(canAcknowledge(bm, team)).toBe(true);
+    expect(canAcknowledge(bm, { ...base, site: 'RYY' })).toBe(false);
+    expect(canAcknowledge(ops, ward)).toBe(false); // ops read alerts, they do not own them
+    expect(canSeeAlert(ops, ward)).toBe(true);
+  });
+});
+
 describe('tokens', () => {
   const auth = new Auth(SECRET);
 
   it('round-trips the claims and carries the expiry', async () => {
-    const c = await auth.verify(await auth.issue(oakOnly));
-    expect(c).toMatchObject(oakOnly);
+    const { exp: _exp, ...claims } = oakOnly;
+    const c = await auth.verify(await auth.issue(claims));
+    expect(c).toMatchObject(claims);
     expect(c.exp).toBeGreaterThan(Date.now() / 1000);
   });
 

@@ -17,7 +17,8 @@ import {
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
-import { Auth, AuthError, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
+import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
+import { securityHeaders } from './headers';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
@@ -85,6 +86,7 @@ export class Gateway {
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    securityHeaders(this.app);
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
     this.routes();
     this.sockets();
@@ -286,7 +288,8 @@ export class Gateway {
       const rows = await store.patient(site, req.params.patientId);
       const wardsOf = rows ? rows.events.map((e) => (e.payload as { ward?: string }).ward).filter((w): w is string => !!w) : [];
       if (!rows || !wardsOf.some((w) => canSeeWard(c, site, w))) return reply.code(404).send({ error: 'not_found', message: 'No such patient in your scope' });
-      return { events: await timeline(store, site, req.params.patientId, spellId) };
+      // Only the stays on wards in scope (a ward reader must not see the patient's history elsewhere).
+      return { events: await timeline(store, site, req.params.patientId, spellId, (w) => (w === undefined ? wardScope(c) === null : canSeeWard(c, site, w))) };
     });
     app.get('/api/v1/alerts', async (req) => {
       const c = await this.claims(req);
@@ -425,6 +428,7 @@ export class Gateway {
     let alert: Alert | null = null;
     for (const site of c.sites) { alert = await this.d.store.alert(site, alertId); if (alert) break; }
     if (!alert || !canSeeAlert(c, alert)) return { ok: false, error: 'no such alert in your scope' };
+    if (!canAcknowledge(c, alert)) return { ok: false, error: 'forbidden: only the team, ward or bed manager who owns this alert may acknowledge it' };
     if (alert.acknowledged) return { ok: true };
     const now = Date.now();
     const e: FlowEvent = {

@@ -2,20 +2,20 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import Redis from 'ioredis';
-import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
+import { authFromSettings } from '@pfm/access';
+import { accessEnv, commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck } from '@pfm/kafka-runtime';
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown } from '@pfm/observability';
-import { Auth } from './auth';
 import { Gateway } from './gateway';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway });
+  const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway, ...accessEnv });
   const logger = createLogger('board-gateway');
   const tracing = initTracing('board-gateway', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('board-gateway');
-  if (!config.PFM_JWT_SECRET) logger.warn('PFM_JWT_SECRET not set: using a random secret; tokens from other processes will not verify');
-  const auth = new Auth(config.PFM_JWT_SECRET ?? randomBytes(32).toString('hex'));
+  // No keys, or a shared secret in production: refuse to start (never a random secret).
+  const auth = authFromSettings(config);
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));

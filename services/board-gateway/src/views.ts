@@ -51,12 +51,26 @@ export async function patientsByFlag(store: FlowStore, site: string, flag: strin
   return wanted ? rows.filter((r) => r.flags.includes(wanted)) : rows;
 }
 
-export async function timeline(store: FlowStore, site: string, patientId: string, spellId?: string): Promise<{ type: string; occurredAt: number; summary: string }[] | null> {
+/**
+ * A patient's events, cut to the reader's scope: each event belongs to the ward the
+ * patient was on when it happened (the ward it names, else the spell's last ward before
+ * it); `inScope(ward)` decides, and `inScope(undefined)` decides events with no ward (a
+ * referral before any admission). A ward reader thus sees the stays on its wards only.
+ */
+export async function timeline(store: Pick<FlowStore, 'patient'>, site: string, patientId: string, spellId?: string, inScope: (ward: string | undefined) => boolean = () => true): Promise<{ type: string; occurredAt: number; summary: string }[] | null> {
   const p = await store.patient(site, patientId);
   if (!p) return null;
-  return p.events
-    .filter((e) => !spellId || (e.payload as { spellId?: string }).spellId === spellId)
-    .map((e) => ({ type: e.type, occurredAt: e.occurredAt, summary: describe(e.type, e.payload as Record<string, unknown>) }));
+  const wardOfSpell = new Map<string, string>();
+  const out: { type: string; occurredAt: number; summary: string }[] = [];
+  for (const e of p.events) {
+    const payload = e.payload as { spellId?: string; ward?: string };
+    const ward = payload.ward ?? (payload.spellId ? wardOfSpell.get(payload.spellId) : undefined);
+    if (payload.spellId && payload.ward) wardOfSpell.set(payload.spellId, payload.ward);
+    if (spellId && payload.spellId !== spellId) continue;
+    if (!inScope(ward)) continue;
+    out.push({ type: e.type, occurredAt: e.occurredAt, summary: describe(e.type, e.payload as Record<string, unknown>) });
+  }
+  return out;
 }
 
 function describe(type: string, p: Record<string, unknown>): string {

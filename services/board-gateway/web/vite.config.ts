@@ -9,7 +9,8 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2020',
-    sourcemap: true,
+    // No sourcemaps in the build a trust deploys (they publish the source); PFM_WEB_SOURCEMAPS=1 for debugging.
+    sourcemap: process.env.PFM_WEB_SOURCEMAPS === '1',
     chunkSizeWarningLimit: 200,
   },
   server: {

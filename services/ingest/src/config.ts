@@ -2,7 +2,7 @@
 // (MLLP bind address and limits, publish deadline, facility -> site map, rejects index).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
+import { accessEnv, commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { wardSchema } from '@pfm/contracts';
 
 const host = z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
@@ -11,11 +11,26 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 export const ingestEnv = {
   ...commonEnv,
   ...serviceEnv.ingest,
+  ...accessEnv,
+  /** The senders (JSON list: id, key hash, channels, types, sites, MLLP peers); none = nobody may send. */
+  PFM_SENDERS_FILE: z.string().optional(),
   /** Interface the MLLP listener binds to; default PFM_BIND_HOST (the HTTP API's, 127.0.0.1 unless set). */
   PFM_MLLP_HOST: host.optional(),
   /** Largest HL7 message accepted over MLLP, in bytes; larger frames get AR. */
   PFM_MLLP_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   PFM_MLLP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10000).default(256),
+  /** Connections one peer address may hold open. */
+  PFM_MLLP_MAX_CONNECTIONS_PER_PEER: z.coerce.number().int().min(1).max(10000).default(16),
+  /** An MLLP connection with nothing received for this long is closed. */
+  PFM_MLLP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(10 * 60 * 1000),
+  /** A frame must arrive whole within this long of its start. */
+  /** How long the rejects topic keeps raw rejected input (applied to the topic at start). */
+  PFM_REJECTS_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
+  /** HTTP requests one client address may make per minute (429 beyond). */
+  PFM_HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(30_000),
+  /** An HTTP connection that sends nothing for this long is closed. */
+  PFM_HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  PFM_MLLP_FRAME_TIMEOUT_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   /** MSH-11.1 processing ids this feed accepts (P production; T training and D debugging are refused). */
   PFM_MLLP_PROCESSING_IDS: list.default(['P']),
   /** How long a publish may wait for Kafka before the input is answered "unavailable". */

@@ -15,12 +15,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Channel, FlowEvent, FlowEventInput } from '@pfm/contracts';
 import { mapBundle, mapResource, operationOutcome, type FhirContext, type FhirIssue, type FhirIssueCode, type OperationOutcome } from './fhir';
-import { sourceSystemOf } from './http';
-import { canonicalise, jsonDepthExceeds } from './normalise';
+import { requireScope, senderOf } from './http';
+import { canonicalise, jsonDepthExceeds, jsonSyntaxError } from './normalise';
 import type { EventSink } from './publisher';
+import type { Logger } from '@pfm/observability';
 
 export interface FhirRouteDeps {
   publisher: EventSink;
+  logger: Logger;
   maxBatch: number;
   maxJsonDepth: number;
   /** The mapping context for one request (site resolution, "now"). */
@@ -55,15 +57,15 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
   /** Parses the body; answers 400 itself (and returns undefined) when it cannot. */
   const body = async (req: FastifyRequest, reply: FastifyReply): Promise<{ raw: string; value: unknown; sourceSystem: string } | undefined> => {
     const raw = typeof req.body === 'string' ? req.body : '';
-    const sourceSystem = sourceSystemOf(req.headers['x-source-system'], 'fhir');
+    const sourceSystem = senderOf(req).sourceSystem;
     if (jsonDepthExceeds(raw, d.maxJsonDepth)) {
       await reply400(reply, raw, sourceSystem, { expression: '', code: 'too-costly', message: `JSON nested deeper than ${d.maxJsonDepth} levels` });
       return undefined;
     }
     try {
       return { raw, value: JSON.parse(raw) as unknown, sourceSystem };
-    } catch (e) {
-      await reply400(reply, raw, sourceSystem, { expression: '', code: 'structure', message: `not valid JSON: ${(e as Error).message}` });
+    } catch {
+      await reply400(reply, raw, sourceSystem, { expression: '', code: 'structure', message: jsonSyntaxError(raw) });
       return undefined;
     }
   };
@@ -82,6 +84,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
         return reply.code(wrongType ? 400 : 422).type('application/fhir+json').send(outcome(m.issues, r.rejectId));
       }
       const events = toEvents(m.events, b.sourceSystem, ctx.now);
+      requireScope(senderOf(req), events, d.logger);
       await d.publisher.publish(events);
       return reply.code(202).type('application/fhir+json').send(outcome([info(`accepted as ${events.length} flow event(s): ${events.map((e) => e.eventId).join(', ')}`), ...m.warnings]));
     });
@@ -108,6 +111,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
         return reply.code(422).type('application/fhir+json').send(outcome([...issues, info('transaction: nothing was accepted')], r.rejectId));
       }
       const all = bundle.entries.map((e) => (e.kind === 'mapped' && e.result.ok ? toEvents(e.result.events, b.sourceSystem, ctx.now) : []));
+      requireScope(senderOf(req), all.flat(), d.logger);
       await d.publisher.publish(all.flat());
       return reply.code(200).type('application/fhir+json').send({
         resourceType: 'Bundle', type: responseType,
@@ -117,6 +121,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
 
     // batch / collection: good entries are published together, bad ones rejected one by one.
     const good = bundle.entries.map((e) => (e.kind === 'mapped' && e.result.ok ? toEvents(e.result.events, b.sourceSystem, ctx.now) : []));
+    requireScope(senderOf(req), good.flat(), d.logger);
     await d.publisher.publish(good.flat());
     const entry = [];
     for (const e of bundle.entries) {

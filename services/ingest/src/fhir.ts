@@ -35,7 +35,7 @@ export interface PatientIds {
 }
 
 /** OperationOutcome.issue.code values we use (FHIR IssueType). */
-export type FhirIssueCode = 'required' | 'value' | 'invalid' | 'structure' | 'not-supported' | 'code-invalid' | 'too-costly' | 'transient' | 'informational' | 'exception';
+export type FhirIssueCode = 'required' | 'value' | 'invalid' | 'structure' | 'not-supported' | 'code-invalid' | 'too-costly' | 'transient' | 'informational' | 'exception' | 'login' | 'forbidden';
 
 export interface FhirIssue {
   expression: string;

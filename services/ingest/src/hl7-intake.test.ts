@@ -1,6 +1,6 @@
 import { MAPPED_TRIGGERS } from '@pfm/hl7';
 import { createLogger } from '@pfm/observability';
-import { Hl7Intake, decodeHl7 } from './hl7-intake';
+import { Hl7Intake, decodeHl7, triggerLabel } from './hl7-intake';
 import { frame } from './mllp';
 import { FakeSink } from './testing/fake-sink';
 import { ackCode, hl7Fixture, hl7FixtureNames, withControlId } from './testing/fixtures';
@@ -111,5 +111,14 @@ describe('Hl7Intake', () => {
     expect('reply' in reply && reply.reply.toString('latin1')).toMatch(/MSA\|AA\|RXT-PAS-000101/);
     expect(sink.events).toHaveLength(1);
     expect(frame(Buffer.from('x'))[0]).toBe(0x0b);
+  });
+});
+
+describe('metric labels', () => {
+  it('a sender-supplied trigger becomes a bounded label', () => {
+    expect(triggerLabel('A31')).toBe('A31');
+    expect(triggerLabel('ADT^A31')).toBe('ADT^A31');
+    expect(triggerLabel('9434765919')).toBe('other');
+    expect(triggerLabel('X'.repeat(30))).toBe('other');
   });
 });

@@ -12,6 +12,7 @@
 // after its ACK timeout, and drops any frames it pipelined behind the failed one, so a
 // discharge can never be accepted ahead of the admission that failed before it. A re-sent
 // message has the same MSH-10, hence the same event ids, and the engine applies it once.
+import { scopeErrors, type Sender } from '@pfm/access';
 import { applicationError, buildAck, mapAdt, parseHl7, type AckCode, type Hl7Issue, type MapContext } from '@pfm/hl7';
 import type { FieldError, FlowEvent, FlowEventInput } from '@pfm/contracts';
 import { SpanKind, withSpan, type Logger, type Metrics } from '@pfm/observability';
@@ -31,6 +32,8 @@ export interface Hl7IntakeOptions {
   processingIds?: string[];
   maxMessageBytes: number;
   now?: () => number;
+  /** The sender a connection's peer ("address:port") belongs to: its types and sites bound what it may send. */
+  senderOf?: (peer: string) => Sender | undefined;
 }
 
 export type Hl7Outcome =
@@ -81,7 +84,7 @@ export class Hl7Intake {
     const end = this.latency?.startTimer();
     try {
       // The trace of the message starts at its receipt; the publish to Kafka is a child.
-      const out = await withSpan('ingest mllp receive', SpanKind.SERVER, { 'network.transport': 'tcp', 'pfm.channel': 'hl7v2' }, () => this.process(f));
+      const out = await withSpan('ingest mllp receive', SpanKind.SERVER, { 'network.transport': 'tcp', 'pfm.channel': 'hl7v2' }, () => this.process(f, this.o.senderOf?.(peer)));
       this.acks?.inc({ ack: out.code });
       const encoding = f.kind === 'message' && decodeHl7(f.data).latin1 ? 'latin1' : 'utf8';
       return { reply: Buffer.from(out.ack, encoding) };
@@ -96,7 +99,7 @@ export class Hl7Intake {
   };
 
   /** Maps and publishes one frame; throws UnavailableError when Kafka cannot take the result. */
-  async process(f: Frame): Promise<Hl7Outcome> {
+  async process(f: Frame, sender?: Sender): Promise<Hl7Outcome> {
     if (f.kind === 'oversize') {
       const { text } = decodeHl7(f.head);
       const issue = applicationError(`message of ${f.size} bytes is over the limit of ${this.o.maxMessageBytes} bytes`);
@@ -110,8 +113,13 @@ export class Hl7Intake {
     const { text, latin1 } = decodeHl7(f.data);
     const r = this.map(text);
     if (!r.ok) return this.refuse(text, f.data, r.ack, r.errors, undefined, latin1, r.controlId);
+    const outside = sender ? scopeErrors(sender, r.events, (i) => `event ${i + 1}`) : [];
+    if (outside.length) {
+      this.o.logger.warn({ sender: sender!.id, refused: outside.map((e) => e.path) }, 'HL7 message outside the sender\'s scope refused');
+      return this.refuse(text, f.data, 'AR', outside.map((e) => applicationError(e.message)), 'outside the sender\'s scope', latin1, r.controlId);
+    }
     await this.o.publisher.publish(r.events);
-    for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: e.payload.trigger });
+    for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: triggerLabel(e.payload.trigger) });
     return { ok: true, code: 'AA', events: r.events, ack: buildAck(text, 'AA'), messageType: r.messageType, controlId: r.controlId };
   }
 
@@ -158,3 +166,10 @@ export class Hl7Intake {
     return { ok: false, code, errors, ack: buildAck(text, code, errors), rejectId: rec.rejectId, ...(controlId ? { controlId } : {}) };
   }
 }
+
+/**
+ * A bounded metric label for a sender-supplied trigger: "ADT^A31"-style codes as they are,
+ * anything else "other" (a label per arbitrary string would let a sender grow /metrics
+ * without limit).
+ */
+export const triggerLabel = (trigger: string): string => (/^[A-Z]{3}(\^[A-Z]\d{2})?$|^[A-Z]\d{2}$/.test(trigger) ? trigger : 'other');

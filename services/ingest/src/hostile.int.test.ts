@@ -131,7 +131,7 @@ const hostileJson = fc.oneof(deep, deepObject, pollution, hugeString, randomJson
 const hostileFhir = fc.oneof(deep, deepObject, pollution, hugeString, randomJson, randomText, mutatedEncounter, badBundle);
 
 async function post(path: string, body: string) {
-  const r = await fetch(`${t.ingest.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': path.startsWith('/fhir') ? 'application/fhir+json' : 'application/json' }, body });
+  const r = await fetch(`${t.ingest.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': path.startsWith('/fhir') ? 'application/fhir+json' : 'application/json', authorization: t.access.header }, body });
   const text = await r.text();
   let json: unknown;
   try { json = JSON.parse(text); } catch { json = undefined; }

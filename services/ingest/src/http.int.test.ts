@@ -6,6 +6,7 @@ import { createLogger, Metrics } from '@pfm/observability';
 import { Hl7Intake } from './hl7-intake';
 import { RejectIndex } from './rejects';
 import { buildIngestHttp } from './service';
+import { testAccess, type TestAccess } from './testing/access';
 import { FakeSink } from './testing/fake-sink';
 import { hl7Fixture } from './testing/fixtures';
 
@@ -17,6 +18,7 @@ let sink: FakeSink;
 let index: RejectIndex;
 let app: FastifyInstance;
 let base: string;
+let access: TestAccess;
 
 beforeEach(async () => {
   sink = new FakeSink();
@@ -24,15 +26,18 @@ beforeEach(async () => {
   sink.onReject = (r) => index.add(r);
   const metrics = new Metrics('test');
   const hl7 = new Hl7Intake({ publisher: sink, logger, mapContext: { defaultSite: 'RXT' }, maxMessageBytes: 65536 });
-  app = buildIngestHttp({ sink, hl7, rejects: index, logger, metrics, defaultSite: 'RXT', maxBatch: 5, maxBodyBytes: 64 * 1024, maxJsonDepth: 32 });
+  access = testAccess();
+  app = buildIngestHttp({ sink, hl7, rejects: index, logger, metrics, defaultSite: 'RXT', maxBatch: 5, maxBodyBytes: 64 * 1024, maxJsonDepth: 32, senders: access.senders, auth: access.auth });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 afterEach(() => app.close());
 
 interface Res { statusCode: number; headers: Record<string, string>; json(): unknown }
-async function send(url: string, init?: RequestInit): Promise<Res> {
-  const r = await fetch(base + url, init);
+/** Sends as the test sender (POST of input) or as ops (rejects routes). */
+async function send(url: string, init: RequestInit = {}): Promise<Res> {
+  const authorization = url.startsWith('/v1/rejects') ? `Bearer ${await access.token()}` : access.header;
+  const r = await fetch(base + url, { ...init, headers: { authorization, ...(init.headers as Record<string, string> | undefined) } });
   const text = await r.text();
   const headers: Record<string, string> = {};
   r.headers.forEach((v, k) => { headers[k] = v; });

@@ -72,7 +72,7 @@ async function eventsWith(prefix: string, n: number, what: string): Promise<Flow
   return byIdPrefix(prefix);
 }
 const post = async (path: string, body: unknown, type = 'application/json') => {
-  const r = await fetch(`${t.ingest.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(`${t.ingest.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: t.access.header }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
 
@@ -213,12 +213,12 @@ describe('rejects and re-drive', () => {
     const second = await startTestIngest({ PFM_TOPIC_NAMESPACE: t.config.PFM_TOPIC_NAMESPACE });
     try {
       const listed = await waitFor(async () => {
-        const r = (await (await fetch(`${second.ingest.httpUrl}/v1/rejects?channel=hl7v2&limit=100`)).json()) as { rejects: { rejectId: string; eventId?: string }[] };
+        const r = (await (await fetch(`${second.ingest.httpUrl}/v1/rejects?channel=hl7v2&limit=100`, { headers: { authorization: `Bearer ${await second.access.token()}` } })).json()) as { rejects: { rejectId: string; eventId?: string }[] };
         return r.rejects.find((x) => x.eventId === `${run}-redrive`);
       }, { what: 'the reject listed by the second instance' });
       const fixed = bad.replace('|NHS|||', '|NHS|SP-RD^^^RXT^VN||');
-      const r1 = await fetch(`${second.ingest.httpUrl}/v1/rejects/${listed.rejectId}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: fixed });
-      const r2 = await fetch(`${second.ingest.httpUrl}/v1/rejects/${listed.rejectId}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: fixed });
+      const r1 = await fetch(`${second.ingest.httpUrl}/v1/rejects/${listed.rejectId}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${await second.access.token()}` }, body: fixed });
+      const r2 = await fetch(`${second.ingest.httpUrl}/v1/rejects/${listed.rejectId}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${await second.access.token()}` }, body: fixed });
       expect(r1.status).toBe(200);
       expect(await r2.json()).toMatchObject({ eventIds: [`${run}-redrive`], previousRedrives: 1 });
       const got = await eventsWith(`${run}-redrive`, 2, 're-driven events');

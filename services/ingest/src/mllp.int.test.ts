@@ -14,7 +14,7 @@ describe('MLLP listener lifecycle', () => {
     const gate = new Promise<void>((r) => { release = r; });
     const seen: string[] = [];
     const server = await startMllpServer({
-      host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger,
+      host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger, allowPeer: () => true,
       handler: async (f: Frame) => {
         const text = f.kind === 'message' ? f.data.toString() : f.kind;
         seen.push(text);
@@ -36,7 +36,7 @@ describe('MLLP listener lifecycle', () => {
   it('a handler that asks to close drops the frames queued behind it, unanswered', async () => {
     const seen: string[] = [];
     const server = await startMllpServer({
-      host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger,
+      host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger, allowPeer: () => true,
       handler: async (f: Frame) => {
         const text = f.kind === 'message' ? f.data.toString() : f.kind;
         seen.push(text);

@@ -146,6 +146,16 @@ export interface MllpServerOptions {
   /** Called as connections open and close, and when stray bytes are dropped (for metrics). */
   onConnections?: (open: number) => void;
   onStrayBytes?: (n: number) => void;
+  /** Whether a peer address may connect at all (the senders' allow-list). */
+  allowPeer: (address: string | undefined) => boolean;
+  /** Open connections one peer address may hold (so one peer cannot use up maxConnections). */
+  maxConnectionsPerPeer?: number;
+  /** A connection with no bytes received for this long is closed (idle sockets hold slots). */
+  idleTimeoutMs?: number;
+  /** A frame not finished this long after it started is dropped with its connection (slow senders). */
+  frameTimeoutMs?: number;
+  /** Called when a connection is refused or closed by a limit (for metrics and logs). */
+  onRefused?: (reason: 'peer_not_allowed' | 'peer_connection_limit' | 'idle' | 'frame_timeout') => void;
 }
 
 class MllpConnection {
@@ -162,14 +172,24 @@ class MllpConnection {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setKeepAlive(true, 60_000);
     socket.setNoDelay(true);
+    if (o.idleTimeoutMs) {
+      socket.setTimeout(o.idleTimeoutMs, () => {
+        o.onRefused?.('idle');
+        o.logger.info({ peer: this.peer }, 'closing an idle MLLP connection');
+        socket.destroy();
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => o.logger.debug({ peer: this.peer, err: err.message }, 'mllp socket error'));
   }
+
+  private frameTimer: NodeJS.Timeout | undefined;
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     const stray = this.framer.strayBytes;
     const frames = this.framer.push(chunk);
+    this.watchFrame();
     if (this.framer.strayBytes > stray) this.o.onStrayBytes?.(this.framer.strayBytes - stray);
     if (frames.length === 0) return;
     this.queue.push(...frames);
@@ -200,7 +220,10 @@ class MllpConnection {
           this.socket.destroy();
           break;
         }
-        if (!this.socket.destroyed) this.socket.write(frame(r.reply));
+        // Back-pressure: a peer that does not read its ACKs is not read from until it does.
+        if (!this.socket.destroyed && !this.socket.write(frame(r.reply))) {
+          await new Promise<void>((resolve) => { this.socket.once('drain', resolve); this.socket.once('close', resolve); });
+        }
         if (this.queue.length < (this.o.maxQueuedFrames ?? 32) / 2 && this.socket.isPaused()) this.socket.resume();
       }
     } finally {
@@ -228,7 +251,24 @@ class MllpConnection {
   get pendingBytes(): number {
     return this.framer.pending;
   }
+
+  /** A frame in progress must finish within frameTimeoutMs of its start (slow-body senders). */
+  private watchFrame(): void {
+    const t = this.o.frameTimeoutMs;
+    if (!t) return;
+    if (this.framer.pending === 0) { clearTimeout(this.frameTimer); this.frameTimer = undefined; return; }
+    if (this.frameTimer) return;
+    this.frameTimer = setTimeout(() => {
+      if (this.framer.pending === 0) { this.frameTimer = undefined; return; }
+      this.o.onRefused?.('frame_timeout');
+      this.o.logger.info({ peer: this.peer, bytes: this.framer.pending }, 'closing an MLLP connection whose frame did not finish in time');
+      this.socket.destroy();
+    }, t);
+    this.socket.once('close', () => clearTimeout(this.frameTimer));
+  }
 }
+
+const addressOf = (socket: Socket): string => (socket.remoteAddress ?? '?').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 
 export interface MllpServer {
   readonly server: Server;
@@ -240,11 +280,28 @@ export interface MllpServer {
 /** Starts the MLLP listener; resolves once it accepts connections. */
 export async function startMllpServer(o: MllpServerOptions): Promise<MllpServer> {
   const connections = new Set<MllpConnection>();
+  const perPeer = new Map<string, number>();
   const server = createServer((socket) => {
+    const address = addressOf(socket);
+    if (!o.allowPeer(socket.remoteAddress)) {
+      o.onRefused?.('peer_not_allowed');
+      o.logger.warn({ address }, 'MLLP connection from an address no sender is listed for; closed');
+      socket.destroy();
+      return;
+    }
+    if ((perPeer.get(address) ?? 0) >= (o.maxConnectionsPerPeer ?? 16)) {
+      o.onRefused?.('peer_connection_limit');
+      o.logger.warn({ address }, 'MLLP peer is over its connection limit; closed');
+      socket.destroy();
+      return;
+    }
+    perPeer.set(address, (perPeer.get(address) ?? 0) + 1);
     const c = new MllpConnection(socket, o);
     connections.add(c);
     o.onConnections?.(connections.size);
     socket.once('close', () => {
+      const left = (perPeer.get(address) ?? 1) - 1;
+      if (left > 0) perPeer.set(address, left); else perPeer.delete(address);
       connections.delete(c);
       o.onConnections?.(connections.size);
       if (c.pendingBytes > 0) o.logger.info({ peer: c.peer, bytes: c.pendingBytes }, 'connection closed mid-frame; the sender will re-send the message');

@@ -9,13 +9,14 @@
 // one get "rd-<digest of rejectId>-<n>", the same on every re-drive of that reject, with or
 // without corrections; an engine reject is re-driven as "<eventId>~rd" (the engine treats a
 // re-sent rejected id as a duplicate). The engine drops the repeats.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bearer, isProductOnly, requireRole, type Auth, type Claims } from '@pfm/access';
 import type { Consumer, Kafka } from 'kafkajs';
 import { rejectSchema, type Channel, type FieldError, type FlowEvent, type FlowEventInput, type Reject } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { mapBundle, mapResource, type FhirContext, type FhirIssue } from './fhir';
 import { decodeHl7, issuesToFieldErrors, type Hl7Intake } from './hl7-intake';
-import { canonicalise, digest, jsonDepthExceeds, validateItem } from './normalise';
+import { canonicalise, digest, jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
 import { TRUNCATED_PATH, type EventSink } from './publisher';
 
 export interface Redrive { at: number; eventIds: string[]; corrected: boolean }
@@ -100,7 +101,7 @@ export class RejectFeed {
   }
 }
 
-export interface RedriveRefused { ok: false; status: 404 | 409 | 422; error: string; message: string; errors: FieldError[] }
+export interface RedriveRefused { ok: false; status: 403 | 404 | 409 | 422; error: string; message: string; errors: FieldError[] }
 export type RedriveResult = { ok: true; eventIds: string[]; previousRedrives: number } | RedriveRefused;
 
 export interface RedriverDeps {
@@ -113,7 +114,7 @@ export interface RedriverDeps {
   metrics?: Metrics;
 }
 
-const fail = (status: 404 | 409 | 422, error: string, message: string, errors: FieldError[] = []): RedriveRefused => ({ ok: false, status, error, message, errors });
+const fail = (status: 403 | 404 | 409 | 422, error: string, message: string, errors: FieldError[] = []): RedriveRefused => ({ ok: false, status, error, message, errors });
 const fhirErrors = (issues: readonly FhirIssue[]): FieldError[] => issues.map((i) => ({ path: i.expression, message: i.message }));
 
 export class Redriver {
@@ -192,6 +193,10 @@ export class Redriver {
           else errors.push(...res.errors.map((e) => ({ path: items.length > 1 ? `[${i}].${e.path}` : e.path, message: e.message })));
         });
         if (errors.length) return fail(422, 'still_invalid', 'The input still fails validation.', errors);
+        // Acknowledgements carry the acting user from a verified board token; a re-drive
+        // cannot make one (nor a park expiry, which only the engine writes).
+        const forged = events.flatMap((e, i) => (isProductOnly(e.type) ? [{ path: events.length > 1 ? `[${i}].type` : 'type', message: `${e.type} is written only by the product itself; it cannot be re-driven` }] : []));
+        if (forged.length) return fail(403, 'forbidden', 'Nothing was re-driven.', forged);
         return { ok: true, events };
       }
       default:
@@ -203,8 +208,8 @@ export class Redriver {
     if (jsonDepthExceeds(text, this.d.maxJsonDepth)) return { error: fail(422, 'too_deep', `JSON nested deeper than ${this.d.maxJsonDepth} levels`) };
     try {
       return { value: JSON.parse(text) as unknown };
-    } catch (e) {
-      return { error: fail(422, 'invalid_json', 'The input is not valid JSON.', [{ path: '(body)', message: (e as Error).message }]) };
+    } catch {
+      return { error: fail(422, 'invalid_json', 'The input is not valid JSON.', [{ path: '(body)', message: jsonSyntaxError(text) }]) };
     }
   }
 }
@@ -214,25 +219,48 @@ const summary = (e: RejectEntry) => {
   return { ...rest, rawChars: raw.length, redrives: e.redrives };
 };
 
-/** GET /v1/rejects, GET /v1/rejects/:rejectId, POST /v1/rejects/:rejectId/redrive. */
-export function registerRejectRoutes(app: FastifyInstance, index: RejectIndex, redriver: Redriver): void {
+export interface RejectAccess {
+  auth: Auth;
+  audit: (entry: { at: number; who: string; role: string; action: 'rejects.list' | 'reject.read' | 'reject.redrive'; rejectId?: string; result?: number }) => void;
+}
+
+/**
+ * GET /v1/rejects, GET /v1/rejects/:rejectId, POST /v1/rejects/:rejectId/redrive: raw
+ * patient data, so ops-only (a verified reader token with the ops role), and every list,
+ * read and re-drive is audited (who, when, which reject; never the content).
+ */
+export function registerRejectRoutes(app: FastifyInstance, index: RejectIndex, redriver: Redriver, access: RejectAccess): void {
+  const ops = async (req: FastifyRequest): Promise<Claims> => {
+    const c = await access.auth.verify(bearer(req.headers.authorization));
+    requireRole(c, ['ops'], 'Rejected input');
+    return c;
+  };
+  const audit = (c: Claims, action: 'rejects.list' | 'reject.read' | 'reject.redrive', rejectId?: string, result?: number) =>
+    access.audit({ at: Date.now(), who: c.sub, role: c.role, action, ...(rejectId ? { rejectId } : {}), ...(result ? { result } : {}) });
+
   app.get<{ Querystring: { limit?: string; channel?: string; stage?: string } }>('/v1/rejects', async (req, reply) => {
+    const c = await ops(req);
     const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ error: 'bad_request', errors: [{ path: 'limit', message: 'an integer from 1 to 1000' }] });
     const items = index.list({ limit, channel: req.query.channel, stage: req.query.stage }).map(summary);
+    audit(c, 'rejects.list', undefined, items.length);
     return reply.send({ rejects: items, held: index.size });
   });
 
   app.get<{ Params: { rejectId: string } }>('/v1/rejects/:rejectId', async (req, reply) => {
+    const c = await ops(req);
     const e = index.get(req.params.rejectId);
     if (!e) return reply.code(404).send({ error: 'not_found', message: 'No such reject in the recent-rejects index.' });
+    audit(c, 'reject.read', e.reject.rejectId);
     return reply.send({ ...e.reject, redrives: e.redrives });
   });
 
   app.post<{ Params: { rejectId: string } }>('/v1/rejects/:rejectId/redrive', async (req, reply) => {
+    const c = await ops(req);
     const body = typeof req.body === 'string' && req.body.trim() !== '' ? req.body : undefined;
     // Kafka unavailable: UnavailableError -> the app's error handler answers 503 + Retry-After.
     const r = await redriver.redrive(req.params.rejectId, body);
+    if (r.ok || r.status !== 404) audit(c, 'reject.redrive', req.params.rejectId, r.ok ? 200 : r.status);
     if (!r.ok) return reply.code(r.status).send({ error: r.error, message: r.message, errors: r.errors });
     return reply.code(200).send({ rejectId: req.params.rejectId, redriven: true, eventIds: r.eventIds, previousRedrives: r.previousRedrives });
   });

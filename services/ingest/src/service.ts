@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { ConfigResourceTypes } from 'kafkajs';
+import { authFromSettings, SenderRegistry, type Auth } from '@pfm/access';
 import { topicsFor, topicSpecs } from '@pfm/contracts';
 import { createKafka, createProducer, ensureTopics, FlowEventCodec, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, type Logger } from '@pfm/observability';
@@ -40,18 +42,31 @@ export interface IngestHttpDeps {
   maxBodyBytes: number;
   maxJsonDepth: number;
   ready?: () => Promise<boolean>;
+  rateLimitPerMinute?: number;
+  idleTimeoutMs?: number;
+  /** Who may send (HTTP: API keys). */
+  senders: SenderRegistry;
+  /** Reader tokens: rejects and re-drive are for the ops role. */
+  auth: Auth;
+  /** Where views and re-drives of raw input are recorded (default: the log, as audit lines). */
+  audit?: (entry: AuditEntry) => void;
 }
+
+/** One view or re-drive of raw patient data: who, when, what. */
+export interface AuditEntry { at: number; who: string; role: string; action: 'rejects.list' | 'reject.read' | 'reject.redrive'; rejectId?: string; result?: number }
 
 /** The HTTP app: canonical JSON, FHIR R4, rejects and re-drive, metrics. */
 export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
   const fhirContext = (sourceSystem: string): FhirContext => ({ defaultSite: d.defaultSite, ...(d.siteForFacility ? { siteForFacility: d.siteForFacility } : {}), sourceSystem, now: Date.now() });
   const redriver = new Redriver(d.rejects, { publisher: d.sink, hl7: d.hl7, fhirContext, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, metrics: d.metrics });
+  const audit = d.audit ?? ((entry: AuditEntry) => d.logger.info({ audit: entry }, 'audit'));
   return buildHttpApp({
-    publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxBodyBytes: d.maxBodyBytes, maxJsonDepth: d.maxJsonDepth,
+    publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxBodyBytes: d.maxBodyBytes, maxJsonDepth: d.maxJsonDepth, senders: d.senders,
+    ...(d.rateLimitPerMinute ? { rateLimitPerMinute: d.rateLimitPerMinute } : {}), ...(d.idleTimeoutMs ? { idleTimeoutMs: d.idleTimeoutMs } : {}),
     ...(d.ready ? { ready: d.ready } : {}),
     extraRoutes: (a) => {
-      registerFhirRoutes(a, { publisher: d.sink, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, context: fhirContext });
-      registerRejectRoutes(a, d.rejects, redriver);
+      registerFhirRoutes(a, { publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, context: fhirContext });
+      registerRejectRoutes(a, d.rejects, redriver, { auth: d.auth, audit });
       a.get('/metrics', async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
     },
   });
@@ -60,12 +75,21 @@ export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
 export async function startIngest(config: IngestConfig, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<IngestService> {
   const logger = opts.logger ?? createLogger('ingest');
   const metrics = opts.metrics ?? new Metrics('ingest');
+  // Both fail fast: a bad sender list or missing token keys stop the service at start.
+  const senders = SenderRegistry.fromFile(config.PFM_SENDERS_FILE);
+  const auth = authFromSettings(config);
+  if (senders.size === 0) logger.warn('PFM_SENDERS_FILE lists no senders: every HTTP and MLLP input will be refused');
   const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ partitions: config.PFM_TOPIC_PARTITIONS, namespace: config.PFM_TOPIC_NAMESPACE }));
+  // The retention ops chose for raw rejected input, whoever created the topic.
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.ingestRejects, configEntries: [{ name: 'retention.ms', value: String(Math.round(config.PFM_REJECTS_RETENTION_DAYS * 86_400_000)) }] }],
+  });
   await admin.disconnect();
   const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
   await codec.init();
@@ -87,18 +111,23 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const hl7 = new Hl7Intake({
     publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility },
     processingIds: config.PFM_MLLP_PROCESSING_IDS, maxMessageBytes: config.PFM_MLLP_MAX_BYTES,
+    // peer is "address:port"; the address names the sender (and so its scope).
+    senderOf: (peer) => senders.peer(peer.slice(0, peer.lastIndexOf(':'))),
   });
   const connections = metrics.gauge('pfm_ingest_mllp_connections', 'Open MLLP connections');
+  const refused = metrics.counter('pfm_ingest_mllp_refused_total', 'MLLP connections refused or closed by a limit, by reason', ['reason']);
   const stray = metrics.counter('pfm_ingest_mllp_stray_bytes_total', 'Non-whitespace bytes received outside any MLLP frame (dropped)');
   const mllp = await startMllpServer({
     host: config.PFM_MLLP_HOST, port: config.PFM_MLLP_PORT, maxMessageBytes: config.PFM_MLLP_MAX_BYTES, maxConnections: config.PFM_MLLP_MAX_CONNECTIONS,
+    allowPeer: (address) => !!senders.peer(address), maxConnectionsPerPeer: config.PFM_MLLP_MAX_CONNECTIONS_PER_PEER,
+    idleTimeoutMs: config.PFM_MLLP_IDLE_TIMEOUT_MS, frameTimeoutMs: config.PFM_MLLP_FRAME_TIMEOUT_MS, onRefused: (reason) => refused.inc({ reason }),
     handler: hl7.handle, logger, onConnections: (n) => connections.set(n), onStrayBytes: (n) => stray.inc(n),
   });
 
   const app = buildIngestHttp({
     sink: publisher, hl7, rejects, logger, metrics, defaultSite: config.PFM_DEFAULT_SITE, siteForFacility,
     maxBatch: config.PFM_MAX_BATCH, maxBodyBytes: config.PFM_MAX_BODY_BYTES, maxJsonDepth: config.PFM_MAX_JSON_DEPTH,
-    ready: async () => feed.running,
+    ready: async () => feed.running, senders, auth, rateLimitPerMinute: config.PFM_HTTP_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_HTTP_IDLE_TIMEOUT_MS,
   });
   await app.listen({ port: config.PFM_INGEST_HTTP_PORT, host: config.PFM_BIND_HOST });
   const http = app.server.address() as AddressInfo;

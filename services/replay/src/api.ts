@@ -4,9 +4,12 @@
 //   GET    /v1/replays/:name/board?at= the sandbox's board at a time
 //   DELETE /v1/replays/:name           drop the sandbox
 //   GET    /v1/board?at=&basis=        time travel in one call (replays to T, returns the board)
+// Every route but /healthz needs a verified reader token with the ops role; boards are cut
+// to the token's sites; at most maxConcurrent replays run at once (429 beyond).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
+import { AuthError, bearer, requireRole, type Auth, type Claims } from '@pfm/access';
 import { FlowStore, Keys } from '@pfm/flow-store';
 import { boardAt, replay, sandboxPrefix, type ReplayResult } from '@pfm/flow-processing';
 import type { ReplayContext } from './context';
@@ -19,21 +22,65 @@ const startSchema = z.strictObject({
   from: instant.optional(),
   speed: z.number().min(0).default(0),
   outputs: z.boolean().default(false),
-  thresholds: z.record(z.string(), z.unknown()).optional(),
+  thresholds: z.strictObject({
+    losConvention: z.enum(['elapsed', 'inclusive']),
+    strandedDays: z.number().int().min(1).max(365),
+    superStrandedDays: z.number().int().min(1).max(3650),
+    longStayDays: z.record(z.string().max(40), z.number().int().min(1).max(3650)),
+    occupancyPct: z.number().min(1).max(200),
+    referralResponseHours: z.strictObject({ emergency: z.number().min(0.25).max(720), very_urgent: z.number().min(0.25).max(720), urgent: z.number().min(0.25).max(720), routine: z.number().min(0.25).max(8760) }).partial(),
+    followUpHours: z.number().min(1).max(720),
+    parkMinutes: z.number().int().min(1).max(10080),
+    followUpExemptDestinations: z.array(z.string().max(32)).max(100),
+    followUpWardTypes: z.array(z.string().max(40)).max(50),
+  }).partial().optional(),
 });
+
+export interface ApiAccess {
+  auth: Auth;
+  /** Replays running at once in this process (each reads the whole log): beyond it, 429. */
+  maxConcurrent?: number;
+}
+
+/** A board cut to the sites the token names. */
+const forSites = <B extends { sites: { site: string }[] }>(c: Claims, board: B): B => ({ ...board, sites: board.sites.filter((s) => c.sites.includes(s.site)) });
 
 interface Job { status: 'running' | 'done' | 'failed'; done: number; total: number; watermark: number; startedAt: number; result?: Omit<ReplayResult, 'store'>; error?: string }
 
-export function buildApi(ctx: ReplayContext): FastifyInstance {
-  const app = Fastify({ loggerInstance: ctx.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ctx.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: 120_000, connectionTimeout: 10_000,
+  });
   const jobs = new Map<string, Job>();
+  const maxConcurrent = access.maxConcurrent ?? 2;
+  let running = 0;
+  /** Runs a replay under the quota, or answers 429 (null). */
+  const slot = async <T>(work: () => Promise<T>): Promise<{ value: Promise<T> } | null> => {
+    if (running >= maxConcurrent) return null;
+    running += 1;
+    const value = work().finally(() => { running -= 1; });
+    return { value };
+  };
+  const busy = { error: 'too_many_replays', message: `At most ${maxConcurrent} replays run at once; try again when one has finished.` };
+
+  app.decorateRequest('claims', null);
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/healthz') return;
+    const c = await access.auth.verify(bearer(req.headers.authorization));
+    requireRole(c, ['ops'], 'Replay');
+    (req as unknown as { claims: Claims }).claims = c;
+  });
+  const claimsOf = (req: unknown): Claims => (req as { claims: Claims }).claims;
   const storeOf = (name: string) => new FlowStore(ctx.redis, new Keys(sandboxPrefix(name)), ctx.registry, ctx.live.thresholds);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof AuthError) return reply.code(err.status).send({ error: err.code, message: err.message });
     if (err instanceof z.ZodError) return reply.code(400).send({ error: 'bad_request', errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
     if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
     ctx.logger.error({ err }, 'replay API error');
-    return reply.code(500).send({ error: 'internal', message: err.message });
+    // Internal detail stays in the log; the client learns only that it failed.
+    return reply.code(500).send({ error: 'internal', message: 'The replay request failed; see the replay service log.' });
   });
   app.get('/healthz', async () => ({ status: 'alive' }));
 
@@ -42,11 +89,13 @@ export function buildApi(ctx: ReplayContext): FastifyInstance {
     if (jobs.get(b.name)?.status === 'running') return reply.code(409).send({ error: 'running', message: `sandbox ${b.name} is already replaying` });
     const thresholds: Thresholds = { ...ctx.live.thresholds, ...(b.thresholds as Partial<Thresholds> | undefined) };
     const job: Job = { status: 'running', done: 0, total: 0, watermark: 0, startedAt: Date.now() };
-    jobs.set(b.name, job);
-    replay(ctx, {
+    const started = await slot(() => replay(ctx, {
       name: b.name, thresholds, sourceTopic: ctx.topic, until: b.until, basis: b.basis, fromTimestamp: b.from, speed: b.speed, outputs: b.outputs,
       onProgress: (p) => Object.assign(job, p),
-    }).then(({ store: _store, ...result }) => { job.status = 'done'; job.result = result; }, (e: unknown) => { job.status = 'failed'; job.error = (e as Error).message; });
+    }));
+    if (!started) return reply.code(429).header('retry-after', '30').send(busy);
+    jobs.set(b.name, job);
+    started.value.then(({ store: _store, ...result }) => { job.status = 'done'; job.result = result; }, (e: unknown) => { job.status = 'failed'; job.error = (e as Error).message; });
     return reply.code(202).send({ name: b.name, status: job.status, links: { self: `/v1/replays/${b.name}`, board: `/v1/replays/${b.name}/board` } });
   });
 
@@ -61,7 +110,7 @@ export function buildApi(ctx: ReplayContext): FastifyInstance {
     const store = storeOf(req.params.name);
     const sites = await store.sites();
     const clock = sites.length ? (await store.clock(sites[0]!)) ?? Date.now() : Date.now();
-    return boardAt(store, at ?? clock);
+    return forSites(claimsOf(req), await boardAt(store, at ?? clock));
   });
 
   app.delete<{ Params: { name: string } }>('/v1/replays/:name', async (req) => {
@@ -69,12 +118,14 @@ export function buildApi(ctx: ReplayContext): FastifyInstance {
     return { dropped: await storeOf(req.params.name).clear() };
   });
 
-  app.get('/v1/board', async (req) => {
+  app.get('/v1/board', async (req, reply) => {
     const q = z.object({ at: instant, basis: z.enum(['shown', 'known']).default('shown') }).parse(req.query);
     const name = `at-${q.at}-${q.basis}`;
-    const r = await replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis });
+    const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis }));
+    if (!started) return reply.code(429).header('retry-after', '30').send(busy);
+    const r = await started.value;
     try {
-      return await boardAt(r.store, q.at);
+      return forSites(claimsOf(req), await boardAt(r.store, q.at));
     } finally {
       await r.store.clear();
     }

@@ -1,14 +1,21 @@
 // replay service: the HTTP API over the same operations as the CLI (pfm replay).
-import { commonEnv, loadConfig } from '@pfm/config';
+import { authFromSettings } from '@pfm/access';
+import { accessEnv, commonEnv, loadConfig } from '@pfm/config';
 import { z } from 'zod';
 import { onShutdown } from '@pfm/observability';
 import { buildApi } from './api';
 import { openContext } from './context';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...commonEnv, PFM_REPLAY_PORT: z.coerce.number().int().min(0).max(65535).default(3100) });
+  const config = loadConfig({
+    ...commonEnv, ...accessEnv,
+    PFM_REPLAY_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+    /** Replays the API runs at once (each reads the whole flow log). */
+    PFM_REPLAY_MAX_CONCURRENT: z.coerce.number().int().min(1).max(16).default(2),
+  });
+  const auth = authFromSettings(config);
   const ctx = await openContext();
-  const app = buildApi(ctx);
+  const app = buildApi(ctx, { auth, maxConcurrent: config.PFM_REPLAY_MAX_CONCURRENT });
   await app.listen({ port: config.PFM_REPLAY_PORT, host: config.PFM_BIND_HOST });
   ctx.logger.info({ port: config.PFM_REPLAY_PORT }, 'replay API listening');
   onShutdown(ctx.logger, [() => app.close(), () => ctx.close()]);

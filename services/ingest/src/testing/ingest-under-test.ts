@@ -6,18 +6,23 @@ import { createLogger } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import { loadIngestConfig, type IngestConfig } from '../config';
 import { startIngest, type IngestService } from '../service';
+import { testAccess, TEST_JWT_SECRET, type TestAccess } from './access';
 
 export interface IngestUnderTest {
   ingest: IngestService;
   config: IngestConfig;
   kafka: Kafka;
   registryUrl: string;
+  /** The test sender's key and an ops token maker (see testing/access.ts). */
+  access: TestAccess;
   stop(opts?: { keepTopics?: boolean }): Promise<void>;
 }
 
 export async function startTestIngest(env: Record<string, string> = {}, label = 'ingest'): Promise<IngestUnderTest> {
   const stack = await requireStack();
+  const access = testAccess();
   const config = loadIngestConfig({
+    PFM_SENDERS_FILE: access.file, PFM_JWT_SECRET: TEST_JWT_SECRET,
     KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
     PFM_TOPIC_NAMESPACE: uniqueName(label), PFM_TOPIC_PARTITIONS: '3', PFM_INGEST_HTTP_PORT: '0', PFM_MLLP_PORT: '0',
     PFM_WARDS_FILE: join(__dirname, '..', '..', '..', '..', 'config', 'wards.json'),
@@ -28,7 +33,7 @@ export async function startTestIngest(env: Record<string, string> = {}, label = 
   const ingest = await startIngest(config, { logger });
   const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.PFM_TOPIC_NAMESPACE}-test`, logLevel: logLevel.NOTHING });
   return {
-    ingest, config, kafka, registryUrl: config.SCHEMA_REGISTRY_URL,
+    ingest, config, kafka, registryUrl: config.SCHEMA_REGISTRY_URL, access,
     stop: async (opts = {}) => {
       await ingest.close();
       if (opts.keepTopics) return;

@@ -37,6 +37,8 @@ export interface SenderOptions {
   /** Most events accepted into the sender and not yet answered (default 5000); see capacity(). */
   maxInFlight?: number;
   onRetry?: (detail: string) => void;
+  /** The sender key ingest knows this simulator by ("<id>.<secret>"; see PFM_SENDERS_FILE). */
+  senderKey?: string;
 }
 
 export interface SenderStats {
@@ -204,8 +206,12 @@ export class TrustSender {
     this.o.onRetry?.(detail);
   };
 
+  private auth(): Record<string, string> {
+    return this.o.senderKey ? { authorization: `ApiKey ${this.o.senderKey}` } : {};
+  }
+
   private async postJsonBatch(items: FlowEventInput[]): Promise<Outcome[]> {
-    const r = await postJson(`${this.o.ingestUrl}/v1/events`, items, { stopped: () => this.closed, onRetry: this.retry, headers: { 'x-source-system': 'SIM-EPR' } });
+    const r = await postJson(`${this.o.ingestUrl}/v1/events`, items, { stopped: () => this.closed, onRetry: this.retry, headers: this.auth() });
     const body = (r.body ?? {}) as JsonAnswer;
     if (r.status !== 202 && r.status !== 207 && r.status !== 422) {
       throw new Error(`POST /v1/events answered ${r.status}: ${body.message ?? body.error ?? ''}`);
@@ -218,7 +224,7 @@ export class TrustSender {
   }
 
   private async postFhirBatch(items: FlowEventInput[]): Promise<Outcome[]> {
-    const r = await postJson(`${this.o.ingestUrl}/fhir/r4`, bundleOf(items), { stopped: () => this.closed, onRetry: this.retry, headers: { 'content-type': 'application/fhir+json', 'x-source-system': 'SIM-EPR' } });
+    const r = await postJson(`${this.o.ingestUrl}/fhir/r4`, bundleOf(items), { stopped: () => this.closed, onRetry: this.retry, headers: { 'content-type': 'application/fhir+json', ...this.auth() } });
     if (r.status === 404 || r.status === 405) {
       // No FHIR endpoint on this ingest: referrals go as canonical JSON from now on.
       this.fhirAvailable = false;
