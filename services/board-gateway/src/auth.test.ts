@@ -71,8 +71,11 @@ describe('fail closed', () => {
     const ward = { ...base, ward: 'OAK' };
     expect(canAcknowledge(crisis, team)).toBe(true);
     expect(canAcknowledge(crisis, { ...base, team: 'CRHT-S' })).toBe(false);
-    expect(canAcknowledge(crisis, ward)).toBe(false); // sees it, does not own it
-    expect(canSeeAlert(crisis, ward)).toBe(true);
+    expect(canAcknowledge(crisis, ward)).toBe(false);
+    // A crisis team sees a ward's alert only about a patient of its catchment area, and does not own it.
+    expect(canSeeAlert(crisis, ward)).toBe(false);
+    expect(canSeeAlert({ ...crisis, areas: ['NORTH'] }, { ...ward, area: 'NORTH' })).toBe(true);
+    expect(canAcknowledge({ ...crisis, areas: ['NORTH'] }, { ...ward, area: 'NORTH' })).toBe(false);
     expect(canAcknowledge(oakOnly, ward)).toBe(true);
     expect(canAcknowledge(oakOnly, { ...base, ward: 'ELM' })).toBe(false);
     expect(canAcknowledge(oakOnly, team)).toBe(false);
