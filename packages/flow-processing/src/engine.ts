@@ -240,7 +240,7 @@ export class FlowEngine {
         refused.add(i);
         const d = decoded[i]!;
         this.cache.delete(`${d.event!.site}/${d.event!.patientId}`);
-        this.d.logger.error({ partition, offset: d.offset, err: (err as Error).message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
+        this.d.logger.error({ partition, offset: d.offset, error: (err as Error).message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
         poison(d, 'Redis refused the change this event makes', (err as Error).message, d.event);
         continue;
       }

@@ -100,6 +100,8 @@ describe('FlowStore on real Redis', () => {
 
   it('hands each outbox entry to one reader only, however many read at once', async () => {
     const raised = Array.from({ length: 300 }, (_, i) => ({ alertId: `conc-${i}`, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: `C${i}`, becameTrueAt: T0, raisedAt: T0 }));
+    // Start from an empty outbox (earlier tests left changes in it).
+    for (let e = await store.readOutbox('RXT', 'setup'); e.length; e = await store.readOutbox('RXT', 'setup')) await store.ackOutbox('RXT', e.map((x) => x.id));
     const writing = Promise.all(raised.map((a) => store.raiseAlert(a, `C-${a.alertId}`)));
     const got: string[] = [];
     const reader = async (name: string) => {

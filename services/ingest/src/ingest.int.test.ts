@@ -242,11 +242,11 @@ describe('rejects and re-drive', () => {
     await producer.send({ topic: t.ingest.topics.flowEventsDlq, messages: [{ key: letter.rejectId, value: JSON.stringify(letter) }] });
     await producer.disconnect();
     const listed = await waitFor(async () => {
-      const r = (await (await fetch(`${t.ingest.httpUrl}/v1/rejects?stage=engine&limit=100`)).json()) as { rejects: Reject[] };
+      const r = (await (await fetch(`${t.ingest.httpUrl}/v1/rejects?stage=engine&limit=100`, { headers: { authorization: `Bearer ${await t.access.token()}` } })).json()) as { rejects: Reject[] };
       return r.rejects.find((x) => x.rejectId === letter.rejectId);
     }, { what: 'the dead letter listed' });
     expect(listed).toMatchObject({ reason: 'event breaks the flow-event contract', source: { partition: 0, offset: '42' } });
-    const r = await fetch(`${t.ingest.httpUrl}/v1/rejects/${encodeURIComponent(letter.rejectId)}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ...broken, site: 'RXT' }) });
+    const r = await fetch(`${t.ingest.httpUrl}/v1/rejects/${encodeURIComponent(letter.rejectId)}/redrive`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${await t.access.token()}` }, body: JSON.stringify({ ...broken, site: 'RXT' }) });
     expect(r.status).toBe(200);
     const [again] = await eventsWith(`${id}~rd`, 1, 'the re-driven event');
     expect(again).toMatchObject({ site: 'RXT', channel: 'redrive', type: 'patient.admitted' });

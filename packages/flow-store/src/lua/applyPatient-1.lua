@@ -25,7 +25,7 @@
 ]]
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
-local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, ack = true, resolve = true }
+local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, resolve = true }
 for i = 4, #ARGV, 4 do
   local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
   if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
