@@ -76,6 +76,9 @@ export class FlowEngine {
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
+    // Every outcome exported from 0: Prometheus' increase() misses a series that is born
+    // at 1, so the first dead letter of a process would not fire PfmEventsDeadLettered.
+    for (const outcome of Object.keys(this.stats)) this.counters?.inc({ outcome }, 0);
     this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
     this.alertsPublished = d.metrics?.counter('pfm_engine_alert_changes_published_total', 'Alert changes (raised, acknowledged, resolved) published to the alerts topic, by how they were read from the outbox', ['read']);
