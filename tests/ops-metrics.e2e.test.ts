@@ -70,7 +70,10 @@ describe('ops metrics of the running services', () => {
     expect(sample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'event_time', le: '30' })).toBe(0);
     expect(sample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'received', le: '30' })).toBe(1);
     expect(sample(engine, 'pfm_engine_batch_size_count', {})).toBeGreaterThanOrEqual(1);
-    const lastSeen = sample(ingest, 'pfm_ingest_last_accepted_timestamp_seconds', { channel: 'json', source: 'PAS-TEST' });
+    // Outcomes that never happened are exported at 0, so the first one is an increase.
+    expect(sample(engine, 'pfm_engine_events_total', { outcome: 'dead_lettered' })).toBe(0);
+    // The sender is the one its credential names (tests/support/stack.ts: E2E), not the body's sourceSystem.
+    const lastSeen = sample(ingest, 'pfm_ingest_last_accepted_timestamp_seconds', { channel: 'json', source: 'E2E' });
     expect(lastSeen).toBeGreaterThan(Date.now() / 1000 - 120);
     expect(sample(gateway, 'pfm_gateway_connections', {})).toBe(1);
 

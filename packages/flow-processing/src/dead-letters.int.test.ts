@@ -7,7 +7,7 @@ import { flowEventSchema, partitionKey, rejectSchema, topicSpecs, topicsFor, typ
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
-import { createLogger } from '@pfm/observability';
+import { createLogger, Metrics } from '@pfm/observability';
 import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
 import { FlowEngine } from './engine';
@@ -25,6 +25,7 @@ describe('dead letters', () => {
   let producer: ReturnType<typeof createProducer>;
   let reader: Consumer;
   let engine: FlowEngine;
+  const metrics = new Metrics('dlq-test');
   const dead: Reject[] = [];
   const good = syntheticEvents({ total: 10_000, seed: 5 });
 
@@ -58,7 +59,7 @@ describe('dead letters', () => {
     ] });
     await sendFlowEvents(producer, codec, good.slice(5000), t.flowEvents);
 
-    engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, topics, publish: true });
+    engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, metrics, groupId: `${ns}-engine`, topics, publish: true });
     await engine.start();
     await waitFor(() => dead.length >= 3 && engine.stats.applied + engine.stats.duplicate + engine.stats.parked + engine.stats.rejected + engine.stats.expired >= good.length, { timeoutMs: 120_000, what: 'every good event processed and the poison dead-lettered' });
   }, 180_000);
@@ -86,6 +87,14 @@ describe('dead letters', () => {
     expect(contract.errors[0]!.message).toMatch(/^site:/);
     expect(dead.some((d) => d.errors[0]?.message.includes('not found'))).toBe(true);
     expect(engine.stats.dead_lettered).toBe(3);
+  });
+
+  it('counts them by reason for the dashboard and the alert, every reason exported from 0', async () => {
+    const text = await metrics.registry.metrics();
+    const value = (name: string, label: string) => Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(Object.fromEntries(['empty', 'undecodable', 'contract', 'rules', 'redis_refused'].map((r) => [r, value('pfm_engine_dead_letters_total', `reason="${r}"`)])))
+      .toEqual({ empty: 0, undecodable: 2, contract: 1, rules: 0, redis_refused: 0 });
+    expect(value('pfm_engine_events_total', 'outcome="dead_lettered"')).toBe(3);
   });
 
   it('applies every good event, before and after the poison', async () => {

@@ -53,6 +53,14 @@ export interface EngineDeps {
 }
 
 const MAX_CACHE = 200_000;
+
+/**
+ * Why an event went to the dead-letter topic, as a metric label: empty message, bytes the
+ * codec cannot decode, an event that breaks the contract, one the flow rules threw on, or
+ * one whose change Redis refused. The reject itself carries the full reason and detail.
+ */
+export const DEAD_LETTER_KINDS = ['empty', 'undecodable', 'contract', 'rules', 'redis_refused'] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 /** Outbox entries read by another engine and unacknowledged this long are taken over (it died). */
 export const OUTBOX_CLAIM_IDLE_MS = 60_000;
 
@@ -73,9 +81,15 @@ export class FlowEngine {
   private readonly batchSizes;
   private readonly applyDelay;
   private readonly batchFailures;
+  private readonly deadLetterKinds;
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
+    // Every outcome exported from 0: Prometheus' increase() misses a series that is born
+    // at 1, so the first dead letter of a process would not fire PfmEventsDeadLettered.
+    for (const outcome of Object.keys(this.stats)) this.counters?.inc({ outcome }, 0);
+    this.deadLetterKinds = d.metrics?.counter('pfm_engine_dead_letters_total', 'Events set aside on the dead-letter topic, by reason (empty, undecodable, contract, rules, redis_refused)', ['reason']);
+    for (const reason of DEAD_LETTER_KINDS) this.deadLetterKinds?.inc({ reason }, 0);
     this.lag = d.metrics?.gauge('pfm_engine_partition_lag', 'Messages behind the partition high watermark', ['partition']);
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
     this.alertsPublished = d.metrics?.counter('pfm_engine_alert_changes_published_total', 'Alert changes (raised, acknowledged, resolved) published to the alerts topic, by how they were read from the outbox', ['read']);
@@ -179,15 +193,16 @@ export class FlowEngine {
     const { store } = this.d;
     const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null }[] = [];
     const deadLetters: Reject[] = [];
-    const poison = (m: { offset: string; raw: Buffer | null }, reason: string, detail: string, e?: FlowEvent) => {
+    const poison = (m: { offset: string; raw: Buffer | null }, kind: DeadLetterKind, reason: string, detail: string, e?: FlowEvent) => {
       deadLetters.push({ ...this.reject(`dlq:${topic}:${partition}:${m.offset}`, reason, detail, e ? null : m.raw, e), source: { topic, partition, offset: m.offset } });
       this.count('dead_lettered');
+      this.deadLetterKinds?.inc({ reason: kind });
     };
     for (const m of messages) {
       const d = { offset: m.offset, raw: m.value };
       const outcome = await this.decode(m.value);
       if (outcome.ok) decoded.push({ ...d, event: outcome.event });
-      else poison(d, outcome.reason, outcome.detail, outcome.event);
+      else poison(d, outcome.kind, outcome.reason, outcome.detail, outcome.event);
     }
     // Load every patient of the batch not in the cache, in one round trip.
     const missing = new Map<string, { site: string; patientId: string }>();
@@ -218,7 +233,7 @@ export class FlowEngine {
         // recorded as passed over, and the partition moves on.
         const e = d.event!;
         this.cache.delete(`${e.site}/${e.patientId}`);
-        poison(d, 'the flow rules could not apply this event', (err as Error).message, e);
+        poison(d, 'rules', 'the flow rules could not apply this event', (err as Error).message, e);
         const none = store.derive(e.site, e.patientId, fold([]).view);
         store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: none, after: none, state: null, offsetField, offset: d.offset }));
       }
@@ -241,7 +256,7 @@ export class FlowEngine {
         const d = decoded[i]!;
         this.cache.delete(`${d.event!.site}/${d.event!.patientId}`);
         this.d.logger.error({ partition, offset: d.offset, error: (err as Error).message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
-        poison(d, 'Redis refused the change this event makes', (err as Error).message, d.event);
+        poison(d, 'redis_refused', 'Redis refused the change this event makes', (err as Error).message, d.event);
         continue;
       }
       if (res === -1) this.stats.redelivered += 1;
@@ -283,18 +298,18 @@ export class FlowEngine {
    * registry being unreachable is thrown as retriable, so the batch is retried with
    * back-off instead of events being set aside while it is down.
    */
-  private async decode(value: Buffer | null): Promise<{ ok: true; event: FlowEvent } | { ok: false; reason: string; detail: string; event?: FlowEvent }> {
-    if (!value || value.length === 0) return { ok: false, reason: 'empty message on the flow topic', detail: '' };
+  private async decode(value: Buffer | null): Promise<{ ok: true; event: FlowEvent } | { ok: false; kind: DeadLetterKind; reason: string; detail: string; event?: FlowEvent }> {
+    if (!value || value.length === 0) return { ok: false, kind: 'empty', reason: 'empty message on the flow topic', detail: '' };
     let event: FlowEvent;
     try {
       event = await this.d.codec.decode(value);
     } catch (err) {
       if (isRetriableDecodeError(err)) throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
-      return { ok: false, reason: 'undecodable event on the flow topic', detail: (err as Error).message };
+      return { ok: false, kind: 'undecodable', reason: 'undecodable event on the flow topic', detail: (err as Error).message };
     }
     const valid = flowEventSchema.safeParse(event);
     if (!valid.success) {
-      return { ok: false, reason: 'event breaks the flow-event contract', event, detail: valid.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ').slice(0, 2000) };
+      return { ok: false, kind: 'contract', reason: 'event breaks the flow-event contract', event, detail: valid.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ').slice(0, 2000) };
     }
     return { ok: true, event };
   }

@@ -3,6 +3,18 @@
 import { join } from 'node:path';
 import { checkManifests, K8S_DIR, kustomizeVersion, renderOverlay, type K8sObject } from './k8s';
 
+interface InsightsSet {
+  spec: {
+    replicas: number; serviceName: string;
+    template: { spec: { containers: {
+      image: string; command: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; envFrom: unknown[];
+      volumeMounts: { name: string; mountPath: string }[];
+      readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; startupProbe: { httpGet: { path: string } };
+    }[] } };
+    volumeClaimTemplates: { metadata: { name: string }; spec: { accessModes: string[]; resources: { requests: { storage: string } } } }[];
+  };
+}
+
 const names = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
 
 describe('Kubernetes manifests rendered by kubectl kustomize', () => {
@@ -14,8 +26,33 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     const objs = renderOverlay(join(K8S_DIR, 'overlays', overlay));
     expect(checkManifests(objs, namespace)).toEqual([]);
     expect(names(objs, 'Deployment')).toEqual(['board-gateway', 'flow-engine', 'ingest']);
-    expect(names(objs, 'PodDisruptionBudget')).toEqual(['board-gateway', 'flow-engine', 'ingest']);
-    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders']);
+    expect(names(objs, 'StatefulSet')).toEqual(['insights']);
+    expect(names(objs, 'PodDisruptionBudget')).toEqual(['board-gateway', 'flow-engine', 'ingest', 'insights']);
+    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders', 'insights-from-monitoring']);
+  });
+
+  it.each(['dev', 'production'])('%s: insights is one replica with its warehouse on a claimed volume, reachable only from monitoring', (overlay) => {
+    const objs = renderOverlay(join(K8S_DIR, 'overlays', overlay));
+    const sts = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'insights') as unknown as InsightsSet;
+    const c = sts.spec.template.spec.containers[0]!;
+    expect({ replicas: sts.spec.replicas, serviceName: sts.spec.serviceName, image: c.image, command: c.command.at(-1), probes: [c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path, c.startupProbe.httpGet.path] })
+      .toEqual({ replicas: 1, serviceName: 'insights', image: expect.stringMatching(/patient-flow-monitor:/), command: 'services/insights/src/main.ts', probes: ['/readyz', '/healthz', '/healthz'] });
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env.PFM_OPS_PORT).toBe('9464');
+    expect(env.PFM_INSIGHTS_DB).toBe('/var/lib/pfm/insights/insights.duckdb');
+    expect(c.volumeMounts).toContainEqual({ name: 'warehouse', mountPath: '/var/lib/pfm/insights' });
+    expect(sts.spec.volumeClaimTemplates.map((t) => ({ name: t.metadata.name, modes: t.spec.accessModes, size: t.spec.resources.requests.storage })))
+      .toEqual([{ name: 'warehouse', modes: ['ReadWriteOnce'], size: expect.stringMatching(/^\d+Gi$/) }]);
+    // Its own key only: not the services' shared secret.
+    expect(c.envFrom).toEqual([{ configMapRef: { name: expect.stringMatching(/^pfm-config/) } }]);
+    // The governing Service is headless and internal; the policy admits only the monitoring namespace.
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'insights') as { spec: { clusterIP?: string; type?: string } } | undefined;
+    expect(svc?.spec).toMatchObject({ clusterIP: 'None', type: 'ClusterIP' });
+    const policy = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'insights-from-monitoring');
+    expect((policy as { spec: unknown } | undefined)?.spec).toStrictEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] }],
+    });
   });
 
   it('production: 6 engines on 12 partitions, the gateway behind a load balancer, no secret values in the output', () => {
@@ -29,11 +66,16 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     expect(names(objs, 'Secret')).toEqual([]);
   });
 
-  it('dev: a generated secret that the pods reference by its hashed name', () => {
+  it('dev: generated secrets that the pods reference by their hashed names; the insights key only in insights', () => {
     const objs = renderOverlay(join(K8S_DIR, 'overlays', 'dev'));
-    const [secret] = names(objs, 'Secret');
+    const [insightsKey, secret] = names(objs, 'Secret');
     expect(secret).toMatch(/^pfm-secrets-[a-z0-9]+$/);
+    expect(insightsKey).toMatch(/^pfm-insights-[a-z0-9]+$/);
     const refs = objs.filter((o) => o.kind === 'Deployment').flatMap((d) => JSON.stringify(d).match(/"secretRef":\{"name":"[^"]+"\}/g) ?? []);
     expect(new Set(refs)).toEqual(new Set([`"secretRef":{"name":"${secret}"}`]));
+    const users = objs.filter((o) => JSON.stringify(o).includes(`"${insightsKey}"`) && o.kind !== 'Secret').map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(users).toEqual(['StatefulSet/insights']);
+    const sts = objs.find((o) => o.kind === 'StatefulSet') as unknown as InsightsSet;
+    expect(sts.spec.template.spec.containers[0]!.env.find((e) => e.name === 'PFM_INSIGHTS_SECRET')?.valueFrom).toEqual({ secretKeyRef: { name: insightsKey, key: 'PFM_INSIGHTS_SECRET' } });
   });
 });

@@ -17,9 +17,22 @@ const deployment = (name: string, over: Record<string, unknown> = {}): K8sObject
     } },
   },
 });
+const insights = (over: { replicas?: number; db?: string; secret?: unknown } = {}): K8sObject => {
+  const d = deployment('insights', {
+    ports: [{ name: 'ops', containerPort: 9464 }],
+    readinessProbe: { httpGet: { path: '/readyz', port: 'ops' } }, livenessProbe: { httpGet: { path: '/healthz', port: 'ops' } },
+    env: [
+      { name: 'PFM_INSIGHTS_DB', value: over.db ?? '/var/lib/pfm/insights/insights.duckdb' },
+      { name: 'PFM_INSIGHTS_SECRET', ...(over.secret === undefined ? { valueFrom: { secretKeyRef: { name: 'pfm-insights', key: 'PFM_INSIGHTS_SECRET' } } } : { value: over.secret }) },
+    ],
+    volumeMounts: [{ name: 'warehouse', mountPath: '/var/lib/pfm/insights' }, { name: 'tmp', mountPath: '/tmp' }],
+  });
+  const spec = d.spec as Record<string, unknown>;
+  return { ...d, kind: 'StatefulSet', spec: { ...spec, replicas: over.replicas ?? 1, serviceName: 'insights', volumeClaimTemplates: [{ metadata: { name: 'warehouse' }, spec: { accessModes: ['ReadWriteOnce'] } }] } };
+};
 const pdb = (name: string): K8sObject => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns }, spec: { selector: { matchLabels: { 'app.kubernetes.io/name': name } } } });
 const good: K8sObject[] = [
-  deployment('flow-engine'), pdb('flow-engine'),
+  deployment('flow-engine'), pdb('flow-engine'), insights(), pdb('insights'),
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: ns }, data: { PFM_TOPIC_PARTITIONS: '3' } },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: ns }, spec: { podSelector: {}, policyTypes: ['Ingress'] } },
 ];
@@ -27,6 +40,10 @@ const good: K8sObject[] = [
 describe('checkManifests', () => {
   it('passes objects that keep every rule', () => {
     expect(checkManifests(good, ns)).toEqual([]);
+  });
+
+  it('wants the insights warehouse deployed', () => {
+    expect(checkManifests(good.filter((o) => o.kind !== 'StatefulSet'), ns)).toEqual(['no insights StatefulSet']);
   });
 
   it('names each broken rule', () => {
@@ -38,6 +55,7 @@ describe('checkManifests', () => {
       { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'open-engine', namespace: ns }, spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'flow-engine' } }, ingress: [{ ports: [{ port: 9464 }] }] } },
     ];
     (bad[0]!.spec as { replicas: number }).replicas = 4;
+    bad.push(insights({ replicas: 2, db: '/tmp/insights.duckdb', secret: 'a literal key in the manifest' }));
     expect(checkManifests(bad, ns)).toEqual([
       'Deployment/ingest: namespace other, not pfm',
       'Deployment/flow-engine container flow-engine: livenessProbe is not an HTTP GET of /healthz',
@@ -46,7 +64,11 @@ describe('checkManifests', () => {
       'Deployment/flow-engine container flow-engine: capabilities not dropped',
       'Deployment/flow-engine: no PodDisruptionBudget selects it',
       'Deployment/ingest: no PodDisruptionBudget selects it',
+      'StatefulSet/insights: no PodDisruptionBudget selects it',
       'flow-engine: 4 replicas for 3 partitions (the extra members would sit idle)',
+      'insights: 2 replicas (DuckDB allows one writer per warehouse file)',
+      'insights: PFM_INSIGHTS_DB (/tmp/insights.duckdb) is not on a volume claimed by the StatefulSet',
+      'insights: PFM_INSIGHTS_SECRET does not come from a secret',
       'Service/ingest: type LoadBalancer (only the gateway\'s may be)',
       'no default-deny ingress NetworkPolicy',
       'NetworkPolicy/open-engine: opens flow-engine to any source',

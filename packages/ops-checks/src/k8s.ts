@@ -1,7 +1,8 @@
 // Rules every rendered Kubernetes overlay of the product must keep (infra/k8s): probes on
 // the health endpoints, requests and limits, a non-root locked-down container, a PDB
-// per Deployment, closed-by-default network policies that open only ingest and the
-// gateway, no LoadBalancer but the gateway's, engine replicas within the partition count.
+// per Deployment and StatefulSet, closed-by-default network policies that open only
+// ingest and the gateway, no LoadBalancer but the gateway's, engine replicas within the
+// partition count, and the insights warehouse as one replica on a persistent volume.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -13,6 +14,9 @@ export interface K8sObject { apiVersion: string; kind: string; metadata: { name:
 
 /** Services that may be reached from outside the cluster. */
 export const PUBLIC_SERVICES = new Set(['ingest', 'board-gateway']);
+
+/** Secrets a production overlay leaves to be created out of band, under their base names. */
+export const OUT_OF_BAND_SECRETS = new Set(['pfm-secrets', 'pfm-insights']);
 
 /** `kubectl kustomize DIR`, parsed; fails on any error or warning on stderr. */
 export function renderOverlay(dir: string): K8sObject[] {
@@ -45,8 +49,8 @@ export function checkManifests(objects: K8sObject[], namespace: string): string[
   for (const o of objects) {
     if (o.kind !== 'Namespace' && o.metadata.namespace !== namespace) problems.push(`${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace ?? '(none)'}, not ${namespace}`);
   }
-  for (const d of kind('Deployment')) {
-    const name = `Deployment/${d.metadata.name}`;
+  for (const d of [...kind('Deployment'), ...kind('StatefulSet')]) {
+    const name = `${d.kind}/${d.metadata.name}`;
     const pod = get(d, 'spec.template.spec');
     const podSc = get(pod, 'securityContext');
     if (get(pod, 'automountServiceAccountToken') !== false) problems.push(`${name}: mounts a service account token`);
@@ -67,8 +71,12 @@ export function checkManifests(objects: K8sObject[], namespace: string): string[
         const s = get(ref, 'secretRef.name') as string | undefined;
         const m = get(ref, 'configMapRef.name') as string | undefined;
         // A production overlay leaves the secret to be created out of band, under its base name.
-        if (s && !secrets.has(s) && s !== 'pfm-secrets') problems.push(`${cn}: secret ${s} is not rendered`);
+        if (s && !secrets.has(s) && !OUT_OF_BAND_SECRETS.has(s)) problems.push(`${cn}: secret ${s} is not rendered`);
         if (m && !configMaps.has(m)) problems.push(`${cn}: config map ${m} is not rendered`);
+      }
+      for (const e of list(c, 'env')) {
+        const s = get(e, 'valueFrom.secretKeyRef.name') as string | undefined;
+        if (s && !secrets.has(s) && !OUT_OF_BAND_SECRETS.has(s)) problems.push(`${cn}: secret ${s} is not rendered`);
       }
     }
     const labels = get(d, 'spec.selector.matchLabels') as Record<string, string>;
@@ -79,6 +87,8 @@ export function checkManifests(objects: K8sObject[], namespace: string): string[
   const partitions = Number(config.PFM_TOPIC_PARTITIONS);
   if (!engine) problems.push('no flow-engine Deployment');
   else if (!(Number(get(engine, 'spec.replicas') ?? 1) <= partitions)) problems.push(`flow-engine: ${String(get(engine, 'spec.replicas'))} replicas for ${config.PFM_TOPIC_PARTITIONS} partitions (the extra members would sit idle)`);
+
+  problems.push(...checkInsights(kind('StatefulSet').find((s) => s.metadata.name === 'insights')));
 
   for (const s of kind('Service')) {
     const type = (get(s, 'spec.type') as string | undefined) ?? 'ClusterIP';
@@ -94,5 +104,26 @@ export function checkManifests(objects: K8sObject[], namespace: string): string[
     const fromAnywhere = list(p, 'spec.ingress').some((r) => !Array.isArray(r.from) || r.from.length === 0);
     if (fromAnywhere && !(selected && PUBLIC_SERVICES.has(selected))) problems.push(`NetworkPolicy/${p.metadata.name}: opens ${selected ?? 'every pod'} to any source`);
   }
+  return problems;
+}
+
+/**
+ * The insights warehouse: DuckDB locks its file and allows one writer, so exactly one
+ * replica; the file (PFM_INSIGHTS_DB) on a volume claimed by the StatefulSet, so it
+ * survives the pod; the pseudonymisation key from a secret, never a literal.
+ */
+function checkInsights(s: K8sObject | undefined): string[] {
+  if (!s) return ['no insights StatefulSet'];
+  const problems: string[] = [];
+  const replicas = Number(get(s, 'spec.replicas') ?? 1);
+  if (replicas !== 1) problems.push(`insights: ${replicas} replicas (DuckDB allows one writer per warehouse file)`);
+  const c = list(s, 'spec.template.spec.containers').find((x) => x.name === 'insights');
+  if (!c) return [...problems, 'insights: no insights container'];
+  const env = (n: string) => list(c, 'env').find((e) => e.name === n);
+  const db = get(env('PFM_INSIGHTS_DB'), 'value') as string | undefined;
+  const claims = new Set(list(s, 'spec.volumeClaimTemplates').map((t) => get(t, 'metadata.name')));
+  const onClaim = list(c, 'volumeMounts').some((m) => claims.has(m.name) && typeof m.mountPath === 'string' && db?.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  if (!onClaim) problems.push(`insights: PFM_INSIGHTS_DB (${db ?? 'unset'}) is not on a volume claimed by the StatefulSet`);
+  if (get(env('PFM_INSIGHTS_SECRET'), 'valueFrom.secretKeyRef.name') === undefined) problems.push('insights: PFM_INSIGHTS_SECRET does not come from a secret');
   return problems;
 }

@@ -38,4 +38,16 @@ describe('alert rules under promtool', () => {
     expect(r.ok).toBe(false);
     expect(r.out).toContain('alertname: PfmFollowUpUnacknowledged');
   });
+
+  it('the unit tests catch a dead-letter alert that also counts engine rejects', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pfm-rules-'));
+    cpSync(join(OBSERVABILITY_DIR, 'alerts.test.yml'), join(dir, 'alerts.test.yml'));
+    const rules = readFileSync(join(OBSERVABILITY_DIR, 'alerts.yml'), 'utf8');
+    const widened = rules.replace('increase(pfm_engine_events_total{outcome="dead_lettered"}[1h])', 'increase(pfm_engine_events_total{outcome=~"dead_lettered|rejected"}[1h])');
+    expect(widened).not.toBe(rules);
+    writeFileSync(join(dir, 'alerts.yml'), widened);
+    const r = promtool(['test', 'rules', 'alerts.test.yml'], dir);
+    expect(r.ok).toBe(false);
+    expect(r.out).toContain('alertname: PfmEventsDeadLettered');
+  });
 });

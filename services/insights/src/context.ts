@@ -26,7 +26,7 @@ export async function openInsights(config: InsightsConfig, logger: Logger, dbPat
     // The service only reads; the runtime's producer is not needed.
     await producer.disconnect();
     const consumer = new InsightsConsumer({ kafka, codec, warehouse, ctx, logger, groupId, topics: { flowEvents: topics.flowEvents, alerts: topics.alerts }, maxBatchBytes: config.PFM_INSIGHTS_MAX_BATCH_BYTES });
-    return { warehouse, consumer, ctx };
+    return { warehouse, consumer, ctx, kafka, topics };
   } catch (e) {
     warehouse.close();
     throw e;

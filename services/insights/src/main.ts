@@ -1,15 +1,31 @@
 // insights: pfm.flow-events.v1 + pfm.alerts.v1 -> the DuckDB warehouse (exactly once).
-import { createLogger, onShutdown } from '@pfm/observability';
+// With PFM_OPS_PORT: /healthz, /readyz (Kafka and the warehouse answer) and /metrics
+// (the group's consumer lag, dependency checks), like the engine.
+import { exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { createLogger, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { loadInsightsConfig } from './config';
 import { openInsights } from './context';
 
 async function main(): Promise<void> {
   const config = loadInsightsConfig();
   const logger = createLogger('insights');
-  const { warehouse, consumer } = await openInsights(config, logger);
+  const metrics = new Metrics('insights');
+  const { warehouse, consumer, kafka, topics } = await openInsights(config, logger);
+
+  // Ops metrics read at scrape time. The group commits to Kafka after each warehouse
+  // transaction, so its committed offsets (and this lag) trail the warehouse's own record.
+  const opsAdmin = kafka.admin();
+  await opsAdmin.connect();
+  exportConsumerLag(metrics, opsAdmin, () => [{ groupId: config.PFM_INSIGHTS_GROUP, topics: [topics.flowEvents, topics.alerts], fromBeginning: true }]);
+  const warehouseCheck = async () => ({ ok: (await warehouse.rows('select 1 as ok')).length === 1 });
+  exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL), warehouse: warehouseCheck });
+
   await consumer.start();
-  logger.info({ group: config.PFM_INSIGHTS_GROUP, db: config.PFM_INSIGHTS_DB }, 'insights running');
-  onShutdown(logger, [() => consumer.stop(), async () => warehouse.close()]);
+  const ops = config.PFM_OPS_PORT !== undefined
+    ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { kafka: kafkaCheck(opsAdmin), warehouse: warehouseCheck } })
+    : undefined;
+  logger.info({ group: config.PFM_INSIGHTS_GROUP, db: config.PFM_INSIGHTS_DB, ops: config.PFM_OPS_PORT }, 'insights running');
+  onShutdown(logger, [() => consumer.stop(), () => opsAdmin.disconnect(), async () => { ops?.close(); }, async () => warehouse.close()]);
 }
 
 main().catch((err: unknown) => {
