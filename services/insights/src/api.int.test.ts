@@ -1,11 +1,13 @@
 // The read API over a real DuckDB warehouse file built from synthetic events: tokens,
 // roles and site scope, field-level 400s, the series with SPC per segment, the audit line,
 // and reads that never see a batch still in flight on the writer's connection.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { FastifyInstance } from 'fastify';
+import { extract } from 'tar';
 import { Auth, type ClaimsInput } from '@pfm/access';
 import type { FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
@@ -183,6 +185,36 @@ describe('insights read API', () => {
     expect(audits[1]).toMatchObject({ who: 'analyst-43', status: 403, query: { site: 'ZZZ' } });
     // Only codes and counts: the log holds no patient key and no value of the series.
     expect(JSON.stringify(logLines)).not.toMatch(/patient|numerator|record_key/);
+  });
+
+  it('downloads the export as a .tar.gz cut to the token\'s sites, readable by DuckDB, audited', async () => {
+    expect((await fetch(`${base}/api/v1/insights/export`)).status).toBe(401);
+    const t = await token({ sub: 'analyst-rxt', sites: ['RXT'] });
+    expect(await get('/api/v1/insights/export?format=xlsx', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'format' }] } });
+    logLines.length = 0;
+    const r = await fetch(`${base}/api/v1/insights/export?format=parquet`, { headers: { authorization: `Bearer ${t}` } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/gzip');
+    const out = join(dir, 'download');
+    writeFileSync(join(dir, 'export.tar.gz'), Buffer.from(await r.arrayBuffer()));
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out);
+    await extract({ file: join(dir, 'export.tar.gz'), cwd: out });
+    for (const f of ['spells.parquet', 'measure_series.parquet', 'data-dictionary.md', 'data-dictionary.json', 'measures.json']) expect(existsSync(join(out, f))).toBe(true);
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const q = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
+      expect(await q(`SELECT site, count(*)::INTEGER AS n FROM read_parquet('${join(out, 'spells.parquet')}') GROUP BY site`)).toEqual([{ site: 'RXT', n: 5 * (WEEKS + 1) }]);
+      expect(await q(`SELECT DISTINCT site FROM read_parquet('${join(out, 'wards.parquet')}')`)).toEqual([{ site: 'RXT' }]);
+      const fu = await q(`SELECT numerator, denominator FROM read_parquet('${join(out, 'measure_series.parquet')}') WHERE measure = 'followup_72h' AND period = 'week' AND cut IS NULL ORDER BY period_start LIMIT 2`);
+      expect(fu).toEqual([{ numerator: followedRxt(0), denominator: 5 }, { numerator: followedRxt(1), denominator: 5 }]);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    const audits = logLines.filter((l) => l.msg === 'audit').map((l) => l.audit as Record<string, unknown>);
+    expect(audits).toEqual([expect.objectContaining({ who: 'analyst-rxt', role: 'analyst', action: 'GET /api/v1/insights/export', status: 200, query: { format: 'parquet' } })]);
   });
 
   it('reads committed data only: a batch still open on the writer\'s connection is not seen', async () => {

@@ -3,16 +3,24 @@
 //   GET /api/v1/insights/series?measure=&period=week|month&by=&site=&from=&to=
 //       one measure by period and segment: numerator, denominator and value per point,
 //       and SPC per segment (mean, limits, point type; assurance when the measure has a target)
+//   GET /api/v1/insights/export?format=parquet|csv&from=&to=
+//       every table, the measure series and the data dictionary, as one .tar.gz, cut to
+//       the token's sites (one export at a time; 429 beyond)
 // Every route but /healthz needs a verified reader token (analyst, bed_manager or ops);
 // results hold only the token's sites (a site outside them is 403). Every answer to an
 // authenticated request is written as one audit log line: who, role, what, when, status
 // (never a row of data). Reads go through a connection of their own on the warehouse
 // instance the service already holds (DuckDB allows one process per file).
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create as tarCreate } from 'tar';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AuthError, bearer, canSeeSite, requireRole, type Auth, type Claims, type Role } from '@pfm/access';
 import type { Logger } from '@pfm/observability';
 import { isIsoDate, spc, type Assurance, type PointType } from '@pfm/spc';
+import { exportWarehouse } from './export';
 import { IMPLEMENTED, measureSeries, QueryError, SEGMENTS, spcInput, type Catalogue, type PopulationRow, type Series } from './measures';
 import type { Warehouse } from './warehouse';
 
@@ -26,7 +34,7 @@ export interface AuditEntry {
   status: number;
   /** The query's parameters (measure ids, periods, segments, site codes, dates: no patient data). */
   query?: Record<string, string>;
-  /** Points returned. */
+  /** Points returned (series), or rows written (export). */
   points?: number;
 }
 
@@ -70,6 +78,12 @@ function seriesSchema(catalogue: Catalogue) {
   });
 }
 
+const exportSchema = z.strictObject({
+  format: z.enum(['parquet', 'csv'], { error: 'must be parquet or csv' }).default('parquet'),
+  from: day.optional(),
+  to: day.optional(),
+}).refine((q) => !q.from || !q.to || q.from < q.to, { path: ['to'], message: 'must be after from' });
+
 /** Each segment's points with the SPC of its complete points beside them. */
 export function withSpc(s: Series): SeriesOut['segments'] {
   const charts = new Map(spcInput(s).map((g) => [g.group, spc(g.points, { improvement: s.measure.direction, target: s.measure.target ?? null })]));
@@ -85,6 +99,10 @@ export function withSpc(s: Series): SeriesOut['segments'] {
   }
   return order.map((segment) => ({ segment, assurance: charts.get(segment)?.assurance ?? null, points: bySegment.get(segment)! }));
 }
+
+/** The known parameters of a query, cut short, for the audit line (codes and dates only). */
+const auditedQuery = (raw: Record<string, unknown>): Record<string, string> =>
+  Object.fromEntries(Object.entries(raw).filter(([k]) => ['measure', 'period', 'by', 'site', 'from', 'to', 'format'].includes(k)).map(([k, v]) => [k, String(v).slice(0, 80)]));
 
 interface Audited { claims?: Claims; auditQuery?: Record<string, string>; auditPoints?: number }
 
@@ -132,7 +150,7 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
   app.get('/api/v1/insights/series', async (req): Promise<SeriesOut> => {
     const raw = req.query as Record<string, unknown>;
     // The audit names the parameters asked for (short codes and dates), whatever their fate.
-    state(req).auditQuery = Object.fromEntries(Object.entries(raw).filter(([k]) => ['measure', 'period', 'by', 'site', 'from', 'to'].includes(k)).map(([k, v]) => [k, String(v).slice(0, 80)]));
+    state(req).auditQuery = auditedQuery(raw);
     const q = seriesQuery.parse(raw);
     const c = state(req).claims!;
     if (q.site && !canSeeSite(c, q.site)) throw new AuthError('forbidden', `Your access does not include site ${q.site}.`);
@@ -143,6 +161,31 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     }, d.population));
     state(req).auditPoints = series.points.length;
     return { measure: series.measure, period: series.period, by: series.by, sites: [...sites], from: q.from ?? null, to: q.to ?? null, segments: withSpc(series) };
+  });
+  let exporting = false;
+  app.get('/api/v1/insights/export', async (req, reply) => {
+    state(req).auditQuery = auditedQuery(req.query as Record<string, unknown>);
+    const q = exportSchema.parse(req.query);
+    if (exporting) return reply.code(429).header('retry-after', '60').send({ error: 'export_running', message: 'One export runs at a time; try again when it has finished.' });
+    exporting = true;
+    const dir = mkdtempSync(join(tmpdir(), 'pfm-insights-export-'));
+    const cleanup = () => { rmSync(dir, { recursive: true, force: true }); exporting = false; };
+    try {
+      const c = state(req).claims!;
+      const r = await d.warehouse.read((w) => exportWarehouse(w, {
+        format: q.format, out: dir, sites: c.sites, from: q.from ? dayMs(q.from) : undefined, to: q.to ? dayMs(q.to) : undefined,
+        measures: { catalogue: d.catalogue, population: d.population },
+      }));
+      state(req).auditPoints = r.files.reduce((a, f) => a + f.rows, 0);
+      // The archive streams from the directory; it goes when the response is over.
+      reply.raw.on('close', cleanup);
+      const name = `pfm-insights-${q.format}${q.from ? `-${q.from}` : ''}${q.to ? `-${q.to}` : ''}.tar.gz`;
+      return reply.header('content-type', 'application/gzip').header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store')
+        .send(tarCreate({ gzip: true, cwd: dir, portable: true }, readdirSync(dir).sort()));
+    } catch (e) {
+      cleanup();
+      throw e;
+    }
   });
   return app;
 }

@@ -17,6 +17,8 @@ import { ddl, TABLES, tableNamed, type ColumnType, type Table } from './schema';
 /** What a query over the warehouse needs (the Warehouse itself, or a reader connection). */
 export interface WarehouseReads {
   rows(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]>;
+  /** A statement with no rows back (COPY, temp tables of an export). */
+  run(sql: string, params?: DuckDBValue[]): Promise<void>;
   watermark(): Promise<number | undefined>;
 }
 
@@ -24,6 +26,7 @@ function readsOn(conn: DuckDBConnection): WarehouseReads {
   const rows = async (sql: string, params: DuckDBValue[] = []) => (await conn.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
   return {
     rows,
+    async run(sql, params = []) { await conn.run(sql, params); },
     async watermark() {
       const v = (await rows("SELECT v FROM _meta WHERE k = 'watermark'"))[0]?.v;
       return v === undefined || v === null ? undefined : Number(v);
@@ -149,6 +152,8 @@ export class Warehouse {
 
   /** Rows of a query as plain JS values (timestamps as Date, BIGINT as bigint). */
   async rows(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> { return readsOn(this.conn).rows(sql, params); }
+
+  async run(sql: string, params: DuckDBValue[] = []): Promise<void> { await this.conn.run(sql, params); }
 
   /**
    * Runs `work` on a connection of its own on this same instance (the file is opened once,
