@@ -248,6 +248,7 @@ async function demo(o: Opts): Promise<void> {
   const auth = new Auth(secret, { maxAgeSeconds: DEMO_TOKEN_DAYS * 86400 });
   const token = await auth.issue({ sub: 'demo-bed-manager', role: 'bed_manager', sites: [trust.site] }, '7d');
   const opsToken = await auth.issue({ sub: 'demo-ops', role: 'ops', sites: [trust.site] }, '7d');
+  const analystToken = await auth.issue({ sub: 'demo-analyst', role: 'analyst', sites: [trust.site] }, '7d');
   const crisisTeams = trust.teams.filter((t) => t.type === 'crisis' || t.type === 'liaison').map((t) => t.code);
   const crisisToken = await auth.issue({ sub: 'demo-crisis-team', role: 'crisis_team', sites: [trust.site], teams: crisisTeams }, '7d');
   const extra: string[] = [];
@@ -262,6 +263,7 @@ async function demo(o: Opts): Promise<void> {
     console.log('');
     writeFileSync(join(stateDir, 'demo-token'), `${token}\n`, { mode: 0o600 });
     writeFileSync(join(stateDir, 'demo-ops-token'), `${opsToken}\n`, { mode: 0o600 });
+    writeFileSync(join(stateDir, 'demo-analyst-token'), `${analystToken}\n`, { mode: 0o600 });
 
     const sim = createSimulation({ seed: st.seed, start: st.start, historyDays: Math.max(1, st.historyDays), faults: st.faults });
     if (reuse) {
@@ -298,10 +300,13 @@ async function demo(o: Opts): Promise<void> {
       // The analysts' warehouse joins once the board is up, so it never slows the warm start;
       // it folds the log from its start (one file per topic namespace).
       const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.duckdb`);
+      // Beside the gateway's port (3000 -> 3300) so demos on other ports do not collide.
+      const insightsPort = process.env.PFM_INSIGHTS_PORT ?? String(p.gateway + 300);
       children.push(await startChild('insights', {
-        ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`,
+        ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`, PFM_INSIGHTS_PORT: insightsPort,
       }, files.logs, logSays('insights running')));
       say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
+      say(`insights API (analyst): curl -H "Authorization: Bearer $(cat .stack/demo-analyst-token)" "http://127.0.0.1:${insightsPort}/api/v1/insights/series?measure=admissions&period=week"`);
       say(`live: ${o.speed}x (one simulated ${o.speed >= 3600 ? `${(o.speed / 3600).toFixed(1)} h` : `${o.speed} s`} per second), faults ${st.faults ? 'on' : 'off'}; Ctrl-C stops`);
       const registered = new Set(trust.wards.map((w) => w.code));
       let lastReport = Date.now();

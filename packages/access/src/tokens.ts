@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, SignJWT, type JSONWebKeySet, type JWTVerifyGetKey, type KeyLike } from 'jose';
 import { z } from 'zod';
 
-export const ROLES = ['bed_manager', 'ward', 'crisis_team', 'ops'] as const;
+// analyst: reads the insights warehouse (pseudonymous keys only, never direct identifiers),
+// scoped by site; no board, alert, reject or replay door lets an analyst in.
+export const ROLES = ['bed_manager', 'ward', 'crisis_team', 'ops', 'analyst'] as const;
 export type Role = (typeof ROLES)[number];
 
 const scopeList = z.array(z.string().min(1).max(32)).max(500);

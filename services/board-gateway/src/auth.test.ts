@@ -1,4 +1,4 @@
-import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeWard, wardScope, type Claims } from './auth';
+import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { socketRooms, updateRooms } from './rooms';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
@@ -63,6 +63,17 @@ describe('fail closed', () => {
     expect(canSeeWard(wardless, 'RXT', 'OAK')).toBe(false);
     expect(canJoin(wardless, { kind: 'ward', site: 'RXT', ward: 'OAK' })).toBe(false);
     expect(canSeeAlert(wardless, { ...base, ward: 'OAK' })).toBe(false);
+  });
+
+  it('an analyst token opens no board: no site, room, ward or alert, and the verifier answers 403', async () => {
+    const analyst: Claims = { sub: 'a', role: 'analyst', sites: ['RXT'], exp };
+    expect(canJoin(analyst, { kind: 'site', site: 'RXT' })).toBe(false);
+    expect(canSeeWard(analyst, 'RXT', 'OAK')).toBe(false);
+    expect(canSeeAlert(analyst, base)).toBe(false);
+    expect(canAcknowledge(analyst, base)).toBe(false);
+    const auth = new Auth(SECRET);
+    await expect(verifyBoardReader(auth, await auth.issue({ sub: 'a', role: 'analyst', sites: ['RXT'] }))).rejects.toMatchObject({ code: 'forbidden', status: 403 });
+    await expect(verifyBoardReader(auth, await auth.issue({ sub: 'bm', role: 'bed_manager', sites: ['RXT'] }))).resolves.toMatchObject({ role: 'bed_manager' });
   });
 
   it('only the owners of an alert may acknowledge it', () => {

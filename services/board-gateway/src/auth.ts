@@ -1,14 +1,25 @@
 // Access for the boards: tokens are verified by @pfm/access (the same verifier as every
 // other door); this module holds what a verified reader may see and do here. Every check
 // fails closed: a ward token sees only the wards it names, a team token only its teams.
-import { canSeeSite as siteInScope, type Claims } from '@pfm/access';
+import { canSeeSite as siteInScope, requireRole, type Auth, type Claims, type Role } from '@pfm/access';
 import type { Alert, Room } from '@pfm/contracts';
 
 export { Auth, AuthError, claimsSchema, ROLES, type Claims, type ClaimsInput } from '@pfm/access';
 
 const broad = (c: Claims) => c.role === 'bed_manager' || c.role === 'ops';
 
-export const canSeeSite = siteInScope;
+/** Roles the boards serve: an analyst's token opens the insights API only, never a board. */
+export const BOARD_ROLES: readonly Role[] = ['bed_manager', 'ward', 'crisis_team', 'ops'];
+
+/** Verifies a reader token and refuses (403) a role the boards do not serve. */
+export async function verifyBoardReader(auth: Auth, token: string | undefined): Promise<Claims> {
+  const c = await auth.verify(token);
+  requireRole(c, BOARD_ROLES, 'The boards');
+  return c;
+}
+
+/** Fails closed for a role the boards do not serve, whatever sites its token names. */
+export const canSeeSite = (c: Claims, site: string): boolean => BOARD_ROLES.includes(c.role) && siteInScope(c, site);
 
 /**
  * The wards of a site this client may see: null = every ward (including wards registered

@@ -17,7 +17,7 @@ import {
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
-import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, wardScope, type Claims } from './auth';
+import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { securityHeaders } from './headers';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
@@ -230,7 +230,7 @@ export class Gateway {
 
   private async claims(req: FastifyRequest): Promise<Claims> {
     const h = req.headers.authorization;
-    return this.d.auth.verify(h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+    return verifyBoardReader(this.d.auth, h?.startsWith('Bearer ') ? h.slice(7) : undefined);
   }
 
   private routes(): void {
@@ -363,7 +363,7 @@ export class Gateway {
   private sockets(): void {
     this.io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown }).token;
-      this.d.auth.verify(typeof token === 'string' ? token : undefined)
+      verifyBoardReader(this.d.auth, typeof token === 'string' ? token : undefined)
         .then((claims) => { socket.data.claims = claims; next(); })
         .catch((e: unknown) => {
           // The shape clients rely on: message for people, data.code + data.status for code.

@@ -13,6 +13,8 @@ export const insightsEnv = {
   PFM_LOCAL_AREAS_FILE: z.string().default('config/local-areas.csv'),
   PFM_POPULATION_FILE: z.string().default('config/population.csv'),
   PFM_MEASURES_FILE: z.string().default('config/measures.json'),
+  /** Port of the read API (/api/v1/insights/...); 0 picks a free one (logged at start). */
+  PFM_INSIGHTS_PORT: z.coerce.number().int().min(0).max(65535).default(3300),
   PFM_INSIGHTS_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576),
 };
 

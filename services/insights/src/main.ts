@@ -1,16 +1,22 @@
-// insights: pfm.flow-events.v1 + pfm.alerts.v1 -> the DuckDB warehouse (exactly once).
-// With PFM_OPS_PORT: /healthz, /readyz (Kafka and the warehouse answer) and /metrics
-// (the group's consumer lag, dependency checks), like the engine.
+// insights: pfm.flow-events.v1 + pfm.alerts.v1 -> the DuckDB warehouse (exactly once),
+// and the analysts' read API over that same warehouse. With PFM_OPS_PORT: /healthz,
+// /readyz (Kafka and the warehouse answer) and /metrics (consumer lag, dependencies).
+import { authFromSettings } from '@pfm/access';
+import { accessEnv, loadConfig } from '@pfm/config';
 import { exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
+import { buildInsightsApi } from './api';
 import { loadInsightsConfig } from './config';
 import { openInsights } from './context';
+import { loadCatalogue, loadPopulation } from './measures';
 
 async function main(): Promise<void> {
   const config = loadInsightsConfig();
+  const auth = authFromSettings(loadConfig(accessEnv));
   const logger = createLogger('insights');
   const metrics = new Metrics('insights');
   const { warehouse, consumer, kafka, topics } = await openInsights(config, logger);
+  const api = buildInsightsApi({ warehouse, auth, logger, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE) });
 
   // Ops metrics read at scrape time. The group commits to Kafka after each warehouse
   // transaction, so its committed offsets (and this lag) trail the warehouse's own record.
@@ -21,11 +27,13 @@ async function main(): Promise<void> {
   exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL), warehouse: warehouseCheck });
 
   await consumer.start();
+  await api.listen({ port: config.PFM_INSIGHTS_PORT, host: config.PFM_BIND_HOST });
+  const port = (api.server.address() as { port: number }).port;
   const ops = config.PFM_OPS_PORT !== undefined
     ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { kafka: kafkaCheck(opsAdmin), warehouse: warehouseCheck } })
     : undefined;
-  logger.info({ group: config.PFM_INSIGHTS_GROUP, db: config.PFM_INSIGHTS_DB, ops: config.PFM_OPS_PORT }, 'insights running');
-  onShutdown(logger, [() => consumer.stop(), () => opsAdmin.disconnect(), async () => { ops?.close(); }, async () => warehouse.close()]);
+  logger.info({ group: config.PFM_INSIGHTS_GROUP, db: config.PFM_INSIGHTS_DB, port, ops: config.PFM_OPS_PORT }, 'insights running');
+  onShutdown(logger, [() => api.close(), () => consumer.stop(), () => opsAdmin.disconnect(), async () => { ops?.close(); }, async () => warehouse.close()]);
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@
 // (`spcInput` below is the seam); this module does no SPC itself.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { Warehouse } from './warehouse';
+import type { WarehouseReads } from './warehouse';
 
 export const SEGMENTS = ['site', 'ward', 'ward_type', 'local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile', 'legal_status', 'crfd_reason', 'team'] as const;
 export type Segment = (typeof SEGMENTS)[number];
@@ -40,6 +40,8 @@ export function parsePopulation(text: string, file = 'population.csv'): Populati
   });
 }
 
+export const loadPopulation = (path: string): PopulationRow[] => parsePopulation(readFileSync(path, 'utf8'), path);
+
 const DETAINED = "(legal_status_at_admission IS NOT NULL AND legal_status_at_admission NOT IN ('01', '98', '99'))";
 const DEMOGRAPHICS = "s.local_area, s.age_band, s.sex, s.ethnic_group, s.deprivation_quintile, CASE WHEN s.legal_status_at_admission IS NULL OR s.legal_status_at_admission IN ('98', '99') THEN 'not known' WHEN s.legal_status_at_admission = '01' THEN 'informal' ELSE 'detained' END AS legal_status";
 
@@ -73,7 +75,12 @@ const IMPL: Record<string, Impl> = {
 };
 export const IMPLEMENTED = Object.keys(IMPL);
 
-export interface SeriesQuery { measure: string; period: 'week' | 'month'; by?: Segment; site?: string; from?: number; to?: number }
+export interface SeriesQuery {
+  measure: string; period: 'week' | 'month'; by?: Segment; site?: string;
+  /** Only these sites (a reader's scope); an empty list matches nothing. */
+  sites?: readonly string[];
+  from?: number; to?: number;
+}
 /** Materialised copies of the computed views to read instead (many queries in a row, e.g. an export). */
 export interface ViewSources { census_patient_days?: string; daily_ward_census?: string }
 export interface SeriesPoint { periodStart: string; segment: string | null; numerator: number; denominator: number | null; value: number | null; complete: boolean }
@@ -86,7 +93,7 @@ export class QueryError extends Error {
 const iso = (d: unknown): string => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
 /** One measure by period and segment. Bad input throws a QueryError naming the field. */
-export async function measureSeries(w: Warehouse, catalogue: Catalogue, q: SeriesQuery, population: PopulationRow[] = [], sources: ViewSources = {}): Promise<Series> {
+export async function measureSeries(w: WarehouseReads, catalogue: Catalogue, q: SeriesQuery, population: PopulationRow[] = [], sources: ViewSources = {}): Promise<Series> {
   const measure = catalogue.measures.find((m) => m.id === q.measure);
   if (!measure) throw new QueryError('measure', `unknown measure "${q.measure}" (one of ${catalogue.measures.map((m) => m.id).join(', ')})`);
   const impl = IMPL[measure.id];
@@ -99,6 +106,7 @@ export async function measureSeries(w: Warehouse, catalogue: Catalogue, q: Serie
   const where: string[] = [];
   if (impl.where) where.push(impl.where);
   if (q.site) { where.push('site = ?'); params.push(q.site); }
+  if (q.sites) { where.push(q.sites.length ? `site IN (${q.sites.map(() => '?').join(', ')})` : 'false'); params.push(...q.sites); }
   if (q.from !== undefined) { where.push('t >= epoch_ms(?::BIGINT)'); params.push(q.from); }
   if (q.to !== undefined) { where.push('t < epoch_ms(?::BIGINT)'); params.push(q.to); }
   const sql = `SELECT date_trunc('${q.period}', t)::DATE AS period_start, ${segment} AS segment, (${impl.num})::DOUBLE AS numerator, ${impl.den ? `(${impl.den})::DOUBLE` : 'NULL'} AS denominator

@@ -14,6 +14,26 @@ const longStayDaysFor = (t: Thresholds, type: string): number | null => losRules
 import type { Cell, PatientRows, Row } from './rows';
 import { ddl, TABLES, tableNamed, type ColumnType, type Table } from './schema';
 
+/** What a query over the warehouse needs (the Warehouse itself, or a reader connection). */
+export interface WarehouseReads {
+  rows(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]>;
+  /** A statement with no rows back (COPY, temp tables of an export). */
+  run(sql: string, params?: DuckDBValue[]): Promise<void>;
+  watermark(): Promise<number | undefined>;
+}
+
+function readsOn(conn: DuckDBConnection): WarehouseReads {
+  const rows = async (sql: string, params: DuckDBValue[] = []) => (await conn.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
+  return {
+    rows,
+    async run(sql, params = []) { await conn.run(sql, params); },
+    async watermark() {
+      const v = (await rows("SELECT v FROM _meta WHERE k = 'watermark'"))[0]?.v;
+      return v === undefined || v === null ? undefined : Number(v);
+    },
+  };
+}
+
 export const PATIENT_TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals'] as const;
 
 export interface RecordWrite { recordKey: string; state: PatientState; rows: PatientRows }
@@ -128,15 +148,26 @@ export class Warehouse {
     }
   }
 
-  async watermark(): Promise<number | undefined> {
-    const r = await this.conn.runAndReadAll("SELECT v FROM _meta WHERE k = 'watermark'");
-    const v = r.getRowObjectsJS()[0]?.v;
-    return v === undefined || v === null ? undefined : Number(v);
-  }
+  async watermark(): Promise<number | undefined> { return readsOn(this.conn).watermark(); }
 
   /** Rows of a query as plain JS values (timestamps as Date, BIGINT as bigint). */
-  async rows(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
-    return (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
+  async rows(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> { return readsOn(this.conn).rows(sql, params); }
+
+  async run(sql: string, params: DuckDBValue[] = []): Promise<void> { await this.conn.run(sql, params); }
+
+  /**
+   * Runs `work` on a connection of its own on this same instance (the file is opened once,
+   * by this process). DuckDB gives that connection a snapshot of committed data: readers
+   * (the API) never see a batch in flight on the writer's connection, never join its
+   * transaction, and run side by side with it. The connection is closed afterwards.
+   */
+  async read<T>(work: (r: WarehouseReads) => Promise<T>): Promise<T> {
+    const conn = await this.instance.connect();
+    try {
+      return await work(readsOn(conn));
+    } finally {
+      conn.closeSync();
+    }
   }
 
   close(): void {
