@@ -27,7 +27,9 @@ describe('insights service: exactly once under SIGKILL', () => {
 
   const env = (db: string, extra: Record<string, string> = {}) => ({
     PFM_TOPIC_NAMESPACE: ns, PFM_INSIGHTS_DB: db, PFM_INSIGHTS_GROUP: uniqueName('insights-g'), PFM_INSIGHTS_SECRET: SECRET,
-    PFM_INSIGHTS_MAX_BATCH_BYTES: String(64 * 1024), ...extra,
+    PFM_INSIGHTS_MAX_BATCH_BYTES: String(64 * 1024),
+    // The read API needs token keys to start (closed by default) and any free port.
+    PFM_JWT_SECRET: 'insights-int-test-jwt-secret-0123456789abcdef', PFM_INSIGHTS_PORT: '0', ...extra,
   });
   const start = async (db: string, ready: (s: RunningService) => boolean, extra: Record<string, string> = {}) => {
     const s = await startService('insights', env(db, extra), ready, 120_000);

@@ -62,6 +62,8 @@ describe('insights ops server', () => {
     svc = await startService('insights', {
       PFM_TOPIC_NAMESPACE: ns, PFM_INSIGHTS_DB: join(dir, 'w.duckdb'), PFM_INSIGHTS_GROUP: group,
       PFM_INSIGHTS_SECRET: 'insights-ops-test-secret-0123456789abcdef', PFM_OPS_PORT: String(port),
+      // The read API needs token keys to start (closed by default) and any free port.
+      PFM_JWT_SECRET: 'insights-ops-test-jwt-secret-0123456789abcdef', PFM_INSIGHTS_PORT: '0',
     }, logReady('insights running'), 120_000);
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
