@@ -1,14 +1,15 @@
 // Every alert change reaches the alerts topic, none twice: the engine's partitions and
 // the scanner drain the outbox at the same time, as they do in production.
 import Redis from 'ioredis';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { topicSpecs, topicsFor, type Alert } from '@pfm/contracts';
+import { Kafka, type Consumer } from 'kafkajs';
+import { topicsFor, type Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
+import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
+import { openEngineStack } from './testing';
 import { FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -28,18 +29,9 @@ describe('alert outbox under concurrent drains', () => {
   const published: Alert[] = [];
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-    await admin.disconnect();
-    redis = new Redis(env.redisUrl);
+    let codec;
+    ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
-    await codec.init();
-    producer = createProducer(kafka);
-    await producer.connect();
     reader = kafka.consumer({ groupId: `${ns}-reader` });
     await reader.connect();
     await reader.subscribe({ topics: [t.alerts], fromBeginning: true });

@@ -2,14 +2,15 @@
 // dead-letter topic with the reason, partition and offset; every good event around them
 // is applied. Real Kafka, registry and Redis.
 import Redis from 'ioredis';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { flowEventSchema, partitionKey, rejectSchema, topicSpecs, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
+import { Kafka, type Consumer } from 'kafkajs';
+import { flowEventSchema, partitionKey, rejectSchema, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger, Metrics } from '@pfm/observability';
-import { requireStack, syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
+import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
+import { openEngineStack } from './testing';
 import { FlowEngine } from './engine';
 
 describe('dead letters', () => {
@@ -30,18 +31,9 @@ describe('dead letters', () => {
   const good = syntheticEvents({ total: 10_000, seed: 5 });
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-    await admin.disconnect();
-    redis = new Redis(env.redisUrl);
+    let codec;
+    ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    const codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
-    await codec.init();
-    producer = createProducer(kafka);
-    await producer.connect();
     reader = kafka.consumer({ groupId: `${ns}-reader` });
     await reader.connect();
     await reader.subscribe({ topic: t.flowEventsDlq, fromBeginning: true });

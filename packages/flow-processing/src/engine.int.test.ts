@@ -1,14 +1,15 @@
 // The engine against the real stack: Kafka (namespaced topics), the schema registry and Redis.
 import Redis from 'ioredis';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { topicSpecs, topicsFor, type Alert, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
+import { Kafka, type Consumer } from 'kafkajs';
+import { topicsFor, type Alert, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { requireStack, uniqueName, waitFor } from '@pfm/testkit';
+import { uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
+import { openEngineStack } from './testing';
 import { FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -40,18 +41,8 @@ describe('flow-engine on the real stack', () => {
   };
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 2 }));
-    await admin.disconnect();
-    redis = new Redis(env.redisUrl);
+    ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 2));
     store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
-    codec = new FlowEventCodec(env.schemaRegistryUrl, `${t.flowEvents}-value`);
-    await codec.init();
-    producer = createProducer(kafka);
-    await producer.connect();
     reader = kafka.consumer({ groupId: `${ns}-reader` });
     await reader.connect();
     await reader.subscribe({ topics: [t.boardUpdates, t.alerts, t.ingestRejects], fromBeginning: true });
