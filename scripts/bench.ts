@@ -8,7 +8,7 @@ import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
-import { EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
+import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
@@ -56,7 +56,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       let engineStart = 0;
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
-        topics: { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq },
+        topics: engineTopics(t),
         afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
       });
       const startedAt = Date.now();

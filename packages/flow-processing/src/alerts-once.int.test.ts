@@ -10,13 +10,13 @@ import { createLogger } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
 import { openEngineStack } from './testing';
-import { FlowEngine } from './engine';
+import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
 describe('alert outbox under concurrent drains', () => {
   const ns = uniqueName('alerts-once');
   const t = topicsFor(ns);
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
+  const topics = engineTopics(t);
   const logger = createLogger('alerts-once-test');
   logger.level = 'warn';
   const keys = new Keys(ns.replace(/-/g, '_'));

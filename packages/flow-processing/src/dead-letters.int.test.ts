@@ -11,12 +11,12 @@ import { createLogger, Metrics } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
 import { openEngineStack } from './testing';
-import { FlowEngine } from './engine';
+import { engineTopics, FlowEngine } from './engine';
 
 describe('dead letters', () => {
   const ns = uniqueName('dlq');
   const t = topicsFor(ns);
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
+  const topics = engineTopics(t);
   const logger = createLogger('dlq-test');
   logger.level = 'fatal';
   const keys = new Keys(ns.replace(/-/g, '_'));

@@ -10,7 +10,7 @@ import { createLogger } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
 import { openEngineStack } from './testing';
-import { FlowEngine } from './engine';
+import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
 const registry = new WardRegistry([
@@ -21,7 +21,7 @@ const registry = new WardRegistry([
 describe('flow-engine on the real stack', () => {
   const ns = uniqueName('engine');
   const t = topicsFor(ns);
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
+  const topics = engineTopics(t);
   const logger = createLogger('engine-test');
   logger.level = 'warn';
   let kafka: Kafka;

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
+import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, mergePatients, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
 import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
@@ -21,6 +21,11 @@ export interface EngineTopics {
   flowEvents: string; rejects: string; boardUpdates: string; alerts: string;
   /** Events that can never apply (undecodable, breaking the contract, refused by Redis), with partition and offset. */
   deadLetters: string;
+}
+
+/** The engine's topics in a topic set (live, a test namespace, a sandbox). */
+export function engineTopics(t: TopicSet): EngineTopics {
+  return { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
 }
 
 export interface EngineDeps {

@@ -9,7 +9,7 @@ import { topicSpecs, topicsFor, TOPICS, type FlowEvent } from '@pfm/contracts';
 import type { Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys, type WardRegistry } from '@pfm/flow-store';
 import { EventTimeClock } from './clock';
-import { FlowEngine } from './engine';
+import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 import { ensureTopics, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
@@ -74,7 +74,7 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     const accept = o.until === undefined ? undefined : (e: FlowEvent) => (basis === 'shown' ? e.recordedAt : e.occurredAt) <= o.until!;
     const engine = new FlowEngine({
       kafka: d.kafka, producer: d.producer, codec: d.codec, store, clock, logger: d.logger, groupId: `pfm-replay-${o.name}-${randomBytes(3).toString('hex')}`,
-      topics: { flowEvents: topic, rejects: out.ingestRejects, boardUpdates: out.boardUpdates, alerts: out.alerts, deadLetters: out.flowEventsDlq }, publish: !!o.outputs, accept,
+      topics: { ...engineTopics(out), flowEvents: topic }, publish: !!o.outputs, accept,
     });
     const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false });
 

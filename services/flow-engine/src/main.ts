@@ -5,7 +5,7 @@ import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
-import { EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
+import { engineTopics, EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
 import { exportAlertGauges } from './alert-metrics';
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
   const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
-  const topics = { flowEvents: t.flowEvents, rejects: t.ingestRejects, boardUpdates: t.boardUpdates, alerts: t.alerts, deadLetters: t.flowEventsDlq };
+  const topics = engineTopics(t);
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
   const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
