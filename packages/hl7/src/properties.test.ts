@@ -129,10 +129,11 @@ describe('mapAdt never throws', () => {
       const r = mapAdt(text, ctx);
       checkResult(r, control);
       if (r.ok) for (const e of r.events) seen.add(e.type);
-    }), { numRuns: 1000 });
-    // The generator must reach the mapping, not only its error paths: across 1000 random
-    // messages it reaches 5-9 event types (a fixed floor of 6 failed now and then).
-    expect(seen.size).toBeGreaterThanOrEqual(4);
+    }), { numRuns: 1000, seed: 20261202 });
+    // The generator must reach the mapping, not only its error paths. The run is seeded:
+    // unseeded, the number of event types reached varied from 3 to 9 and a fixed floor
+    // failed now and then (seen on a fresh clone); seeded, it is the same on every run.
+    expect(seen.size).toBeGreaterThanOrEqual(6);
   });
   it('on oversized input (rejected with AR, quickly)', () => {
     const huge = `${FIXTURES['a01-admit']}NTE|1||${'x'.repeat(1_100_000)}\r`;
