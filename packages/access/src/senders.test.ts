@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { newSenderKey, parseSenderHeader, scopeErrors, SenderAuthError, SenderRegistry } from './senders';
+import { newSenderKey, parseSenderHeader, scopeErrors, SenderAuthError, SenderRegistry, typeAndSite } from './senders';
 
 const pas = newSenderKey('pas-main');
 const epr = newSenderKey('epr');
@@ -57,5 +57,15 @@ describe('sender keys', () => {
       if (p) expect(p.key).toMatch(/^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{43,128}$/);
       if (h !== `ApiKey ${pas.key}`) expect(statusOf(() => registry.authenticate(h, 'json'))).toBe(401);
     }), { numRuns: 500 });
+  });
+});
+
+describe('typeAndSite', () => {
+  it('passes string types and well-formed site codes to the scope check', () => {
+    expect(typeAndSite({ type: 'patient.admitted', site: 'RXT' })).toEqual({ type: 'patient.admitted', site: 'RXT' });
+  });
+  it('leaves malformed sites (empty, too long, other characters) and non-strings to validation', () => {
+    for (const site of ['', 'R X T', 'A'.repeat(17), 'RXT$', 7, null]) expect(typeAndSite({ type: 'x', site })).toEqual({ type: 'x' });
+    expect(typeAndSite('RXT')).toEqual({});
   });
 });

@@ -139,11 +139,15 @@ export function scopeErrors(s: Sender, events: readonly { type?: string | undefi
 
 export const isProductOnly = (type: string): boolean => (PRODUCT_ONLY_TYPES as readonly string[]).includes(type);
 
-/** The type and site of an untrusted item, where they are strings. */
+const SITE_CODE = /^[A-Za-z0-9_-]{1,16}$/;
+
+/** The type and site of an untrusted item, where they are strings (and the site a well-formed code). */
 export function typeAndSite(item: unknown): { type?: string; site?: string } {
   if (!item || typeof item !== 'object') return {};
   const { type, site } = item as { type?: unknown; site?: unknown };
-  return { ...(typeof type === 'string' ? { type } : {}), ...(typeof site === 'string' ? { site } : {}) };
+  // A site that is not a well-formed site code is left to validation (422 with the field's
+  // reason), not answered as a scope refusal naming a site that cannot exist.
+  return { ...(typeof type === 'string' ? { type } : {}), ...(typeof site === 'string' && SITE_CODE.test(site) ? { site } : {}) };
 }
 
 export type { Channel };
