@@ -144,7 +144,11 @@ format_storage() {
   fi
   local cluster_id
   # A cluster id is 16 random bytes in URL-safe base64 without padding (22 chars).
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # One that begins with '-' would be read as an option by the storage tool: draw again.
+  cluster_id="-"
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
   mkdir -p "$DATA_DIR"
   if ! "$JAVA" -Xmx256m -Dpfm.log.level=WARN -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
