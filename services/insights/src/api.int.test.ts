@@ -217,6 +217,22 @@ describe('insights read API', () => {
     expect(audits).toEqual([expect.objectContaining({ who: 'analyst-rxt', role: 'analyst', action: 'GET /api/v1/insights/export', status: 200, query: { format: 'parquet' } })]);
   });
 
+  it('an export that works longer than the idle cut-off is not cut off before its first byte', async () => {
+    // A second door on the same warehouse with a cut-off far shorter than an export takes.
+    const quick = buildInsightsApi({
+      warehouse: w, auth, logger: createLogger('insights-api-test', new Writable({ write(_c, _e, done) { done(); } })), connectionIdleMs: 150,
+      catalogue: loadCatalogue(join(root, 'config', 'measures.json')), population: loadPopulation(join(root, 'config', 'population.csv')),
+    });
+    const url = await quick.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const r = await fetch(`${url}/api/v1/insights/export?format=csv`, { headers: { authorization: `Bearer ${await token({ sub: 'analyst-rxt', sites: ['RXT'] })}` } });
+      expect(r.status).toBe(200);
+      expect((await r.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('reads committed data only: a batch still open on the writer\'s connection is not seen', async () => {
     const count = async () => ((await get('/api/v1/insights/series?measure=admissions&period=month&site=RXT', await token())).body as unknown as SeriesOut).segments[0]!.points.reduce((a, p) => a + p.numerator, 0);
     const before = await count();

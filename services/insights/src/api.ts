@@ -46,6 +46,8 @@ export interface InsightsApiDeps {
   logger: Logger;
   /** Where reads are recorded (default: the log, one `audit` line each). */
   audit?: (entry: AuditEntry) => void;
+  /** A connection that sends nothing for this long is closed (default 10 s). */
+  connectionIdleMs?: number;
 }
 
 export interface SeriesPointOut {
@@ -107,9 +109,10 @@ const auditedQuery = (raw: Record<string, unknown>): Record<string, string> =>
 interface Audited { claims?: Claims; auditQuery?: Record<string, string>; auditPoints?: number }
 
 export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
+  const idleMs = d.connectionIdleMs ?? 10_000;
   const app = Fastify({
     loggerInstance: d.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
-    requestTimeout: 60_000, connectionTimeout: 10_000,
+    requestTimeout: 60_000, connectionTimeout: idleMs,
   });
   const audit = d.audit ?? ((entry: AuditEntry) => d.logger.info({ audit: entry }, 'audit'));
   const seriesQuery = seriesSchema(d.catalogue);
@@ -168,6 +171,11 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     const q = exportSchema.parse(req.query);
     if (exporting) return reply.code(429).header('retry-after', '60').send({ error: 'export_running', message: 'One export runs at a time; try again when it has finished.' });
     exporting = true;
+    // The idle cut-off guards against slow clients; here the server is the one working (an
+    // export of years can take minutes before its first byte), so it is off until the reply ends.
+    const socket = req.raw.socket;
+    socket.setTimeout(0);
+    reply.raw.once('close', () => { if (!socket.destroyed) socket.setTimeout(idleMs); });
     const dir = mkdtempSync(join(tmpdir(), 'pfm-insights-export-'));
     const cleanup = () => { rmSync(dir, { recursive: true, force: true }); exporting = false; };
     try {
