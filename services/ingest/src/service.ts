@@ -81,7 +81,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   if (senders.size === 0) logger.warn('PFM_SENDERS_FILE lists no senders: every HTTP and MLLP input will be refused');
   const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger, metrics });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ partitions: config.PFM_TOPIC_PARTITIONS, namespace: config.PFM_TOPIC_NAMESPACE }));
