@@ -38,6 +38,25 @@ export interface GatewayDeps {
   /** 'wall' (live) or 'engine': read the engine's clock from Redis (event-time demos and replays). */
   clock?: 'wall' | 'engine';
   topics?: { boardUpdates: string; alerts: string; flowEvents: string };
+  /** Where reads of patient data are recorded (default: the log, one `audit` line each). */
+  audit?: (entry: GatewayAuditEntry) => void;
+}
+
+/**
+ * One read of the board by a known reader (REST request or room join), refusals included:
+ * who, role, what, where, when and the answer. `patientId` is the local id of the one
+ * patient whose timeline was asked for (never a name or an NHS number).
+ */
+export interface GatewayAuditEntry {
+  at: string;
+  who: string;
+  role: string;
+  action: string;
+  site?: string;
+  ward?: string;
+  team?: string;
+  patientId?: string;
+  status: number;
 }
 
 const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
@@ -78,9 +97,13 @@ export class Gateway {
   private readonly alertVersions = new Map<string, number>();
   /** The board at a past time (sandbox replays of the flow log). */
   private readonly replays: ReplayBoards;
+  /** The verified reader of each request, for its audit line. */
+  private readonly readers = new WeakMap<FastifyRequest, Claims>();
+  private readonly audit: (entry: GatewayAuditEntry) => void;
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
+    this.audit = d.audit ?? ((entry) => d.logger.info({ audit: entry }, 'audit'));
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
@@ -230,7 +253,25 @@ export class Gateway {
 
   private async claims(req: FastifyRequest): Promise<Claims> {
     const h = req.headers.authorization;
-    return verifyBoardReader(this.d.auth, h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+    const c = await verifyBoardReader(this.d.auth, h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+    this.readers.set(req, c);
+    return c;
+  }
+
+  /** One audit line per answered API request of a verified reader (what it asked for, cut short; never the answer). */
+  private auditRequest(req: FastifyRequest, status: number): void {
+    const c = this.readers.get(req);
+    if (!c) return;
+    const text = (v: unknown, max: number) => (typeof v === 'string' && v ? v.slice(0, max) : undefined);
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const site = text(query.site, 16) ?? c.sites[0];
+    const ward = text(params.ward, 32);
+    const patientId = text(params.patientId, 64);
+    this.audit({
+      at: new Date().toISOString(), who: c.sub, role: c.role, action: `GET ${req.routeOptions.url ?? 'unknown'}`,
+      ...(site ? { site } : {}), ...(ward ? { ward } : {}), ...(patientId ? { patientId } : {}), status,
+    });
   }
 
   private routes(): void {
@@ -243,6 +284,8 @@ export class Gateway {
       this.d.logger.error({ err }, 'request failed');
       return reply.code(500).send({ error: 'internal', message: 'The board could not be read; try again.' });
     });
+    // Every read of the API by a verified reader is audited, refusals included.
+    app.addHook('onResponse', async (req, reply) => { this.auditRequest(req, reply.statusCode); });
     app.get('/healthz', async () => ({ status: 'alive' }));
     app.get('/readyz', async (_req, reply) => {
       const ok = (await store.redis.ping()) === 'PONG';
@@ -387,7 +430,13 @@ export class Gateway {
         const parsed = roomSchema.safeParse(raw);
         if (!parsed.success) return reply({ ok: false, error: 'invalid room' });
         const room = parsed.data;
-        if (!canJoin(socket.data.claims, room)) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
+        const c = socket.data.claims;
+        const allowed = canJoin(c, room);
+        this.audit({
+          at: new Date().toISOString(), who: c.sub, role: c.role, action: `join ${room.kind}`, site: room.site,
+          ...(room.kind === 'ward' ? { ward: room.ward } : {}), ...(room.kind === 'team' ? { team: room.team } : {}), status: allowed ? 200 : 403,
+        });
+        if (!allowed) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
         void socket.join(socketRooms(socket.data.claims, room));
         void this.snapshot(socket, room).then(() => reply({ ok: true })).catch((err: unknown) => {
           this.d.logger.error({ err }, 'snapshot failed');
