@@ -12,7 +12,7 @@ import type { GatewayAuditEntry } from './gateway';
 
 const SECRET = 'gateway-audit-secret-gateway-audit-secret';
 
-describe('gateway audit of patient-data reads', () => {
+describe('gateway doors: audit of patient-data reads, rate limit', () => {
   const auth = new Auth(SECRET);
   let gateway: RunningService;
   let base: string;
@@ -31,7 +31,7 @@ describe('gateway audit of patient-data reads', () => {
     gateway = await startService('board-gateway', {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
       PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '1', PFM_KEY_PREFIX: ns.replace(/-/g, '_'), PFM_WARDS_FILE: join(dir, 'wards.json'),
-      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info',
+      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info', PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: '40',
     }, httpReady(`${base}/healthz`));
   });
   afterAll(async () => { await gateway?.stop(); });
@@ -82,5 +82,20 @@ describe('gateway audit of patient-data reads', () => {
     } finally {
       socket.disconnect();
     }
+  });
+
+  // Last: it uses up this client's quota for the minute.
+  it('a client over its rate gets 429 with Retry-After; probes are not counted', async () => {
+    const tok = await token();
+    const answers: { status: number; retryAfter: string | null; error?: string }[] = [];
+    for (let i = 0; i < 45; i++) {
+      const r = await fetch(`${base}/api/v1/site?site=RXT`, { headers: { authorization: `Bearer ${tok}` } });
+      answers.push({ status: r.status, retryAfter: r.headers.get('retry-after'), error: r.status === 429 ? ((await r.json()) as { error: string }).error : undefined });
+    }
+    const first = answers.findIndex((a) => a.status === 429);
+    expect(first).toBeGreaterThan(0);
+    expect(answers.slice(0, first).every((a) => a.status === 200)).toBe(true);
+    expect(answers.slice(first).every((a) => a.status === 429 && a.error === 'rate_limited' && Number(a.retryAfter) > 0)).toBe(true);
+    expect(await get('/healthz')).toBe(200);
   });
 });

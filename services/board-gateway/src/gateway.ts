@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Kafka, Producer, Consumer } from 'kafkajs';
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   topics?: { boardUpdates: string; alerts: string; flowEvents: string };
   /** Where reads of patient data are recorded (default: the log, one `audit` line each). */
   audit?: (entry: GatewayAuditEntry) => void;
+  /** HTTP requests a minute from one client address before 429 (probes and /metrics are not counted). */
+  rateLimitPerMinute?: number;
 }
 
 /**
@@ -110,8 +113,15 @@ export class Gateway {
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     securityHeaders(this.app);
+    void this.app.register(rateLimit, {
+      global: true, max: d.rateLimitPerMinute ?? 1200, timeWindow: 60_000,
+      keyGenerator: (req) => req.ip,
+      allowList: (req) => { const path = req.url.split('?')[0]; return path === '/healthz' || path === '/readyz' || path === '/metrics'; },
+      errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'rate_limited', message: `More than ${ctx.max} requests a minute from this client; retry in ${Math.ceil(ctx.ttl / 1000)} s.` }),
+    });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
-    this.routes();
+    // The routes once the rate limit is in place (it applies to routes declared after it loads).
+    void this.app.register(async () => { this.routes(); });
     this.sockets();
   }
 
@@ -280,6 +290,7 @@ export class Gateway {
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       if (err instanceof AuthError) return reply.code(err.code === 'forbidden' ? 403 : 401).send({ error: err.code, message: err.message });
       if (err instanceof z.ZodError) return reply.code(400).send({ error: 'bad_request', errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+      if (err.statusCode === 429) return reply.code(429).send({ error: 'rate_limited', message: err.message });
       if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
       this.d.logger.error({ err }, 'request failed');
       return reply.code(500).send({ error: 'internal', message: 'The board could not be read; try again.' });
