@@ -24,6 +24,12 @@ export const ingestEnv = {
   /** An MLLP connection with nothing received for this long is closed. */
   PFM_MLLP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(10 * 60 * 1000),
   /** A frame must arrive whole within this long of its start. */
+  /**
+   * Keys that seal raw rejected input at rest (AES-256-GCM): "<kid>:<base64 of 32 bytes>,...";
+   * the first seals, all open. Required with PFM_ENV=production; without it (development)
+   * raw input is stored in clear and a warning is logged on start.
+   */
+  PFM_REJECTS_KEYS: z.string().optional(),
   /** How long the rejects topic keeps raw rejected input (applied to the topic at start). */
   PFM_REJECTS_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
   /** HTTP requests one client address may make per minute (429 beyond). */

@@ -58,8 +58,10 @@ export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
   /** Deadline for Kafka to acknowledge a publish. */
   timeoutMs?: number;
-  /** Sees every reject record once Kafka holds it (the in-process rejects index). */
+  /** Sees every reject record once Kafka holds it (the in-process rejects index), its raw input readable. */
   onReject?: (r: Reject) => void;
+  /** Turns a record into what is stored in the topic (raw input sealed at rest). */
+  seal?: (r: Reject) => Reject;
 }
 
 const MAX_SOURCE_LABELS = 200;
@@ -162,7 +164,8 @@ export class Publisher {
   async reject(input: RejectInput): Promise<Reject> {
     const r = boundedReject(input);
     const full: Reject = { ...r, rejectId: r.rejectId ?? randomUUID(), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
-    await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] }));
+    const stored = this.opts.seal ? this.opts.seal(full) : full;
+    await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(stored) }] }));
     this.rejected?.inc({ channel: full.channel, reason: reasonLabel(input.reasonClass) });
     this.opts.onReject?.(full);
     this.logger.info({ rejectId: full.rejectId, channel: full.channel, reason: full.reason.slice(0, 300) }, 'input rejected');
