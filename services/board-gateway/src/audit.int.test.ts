@@ -2,6 +2,7 @@
 // of a verified reader, refusals included (who, role, what, where, when, the answer).
 // The gateway in-process on a loopback port over the real Redis (its own key prefix).
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
@@ -12,7 +13,7 @@ import type { GatewayAuditEntry } from './gateway';
 
 const SECRET = 'gateway-audit-secret-gateway-audit-secret';
 
-describe('gateway doors: audit of patient-data reads, rate limit', () => {
+describe('gateway doors: audit of patient-data reads, slow clients, rate limit', () => {
   const auth = new Auth(SECRET);
   let gateway: RunningService;
   let base: string;
@@ -31,7 +32,7 @@ describe('gateway doors: audit of patient-data reads, rate limit', () => {
     gateway = await startService('board-gateway', {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
       PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '1', PFM_KEY_PREFIX: ns.replace(/-/g, '_'), PFM_WARDS_FILE: join(dir, 'wards.json'),
-      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info', PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: '40',
+      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info', PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: '40', PFM_GATEWAY_IDLE_TIMEOUT_MS: '1500',
     }, httpReady(`${base}/healthz`));
   });
   afterAll(async () => { await gateway?.stop(); });
@@ -79,6 +80,26 @@ describe('gateway doors: audit of patient-data reads, rate limit', () => {
         { at: expect.any(String), who: 'nurse.jones', role: 'ward', action: 'join ward', site: 'RXT', ward: 'OAK', status: 200 },
         { at: expect.any(String), who: 'nurse.jones', role: 'ward', action: 'join ward', site: 'RXT', ward: 'ELM', status: 403 },
       ]);
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('a request whose headers stop arriving is cut off, while a good client still gets through', async () => {
+    const slow = connect({ host: '127.0.0.1', port: Number(new URL(base).port) });
+    let closed = false;
+    slow.on('close', () => { closed = true; });
+    slow.on('error', () => undefined);
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.write('GET /api/v1/site?site=RXT HTTP/1.1\r\nHost: gateway\r\n');
+    expect(await get('/api/v1/site?site=RXT', await token())).toBe(200);
+    await waitFor(() => closed, { what: 'the stalled connection to be closed', timeoutMs: 20000 });
+    // A board's socket.io connection is not an idle HTTP request: it stays open past the idle time.
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(base, { auth: { token: await token() }, transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await new Promise<{ ok: boolean }>((resolve) => socket.emit('join', { kind: 'ward', site: 'RXT', ward: 'OAK' }, resolve))).toEqual({ ok: true });
     } finally {
       socket.disconnect();
     }

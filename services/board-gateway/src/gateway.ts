@@ -43,6 +43,8 @@ export interface GatewayDeps {
   audit?: (entry: GatewayAuditEntry) => void;
   /** HTTP requests a minute from one client address before 429 (probes and /metrics are not counted). */
   rateLimitPerMinute?: number;
+  /** An HTTP connection that sends nothing for this long is closed (slow clients); upgraded sockets (socket.io) are not affected. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -111,7 +113,11 @@ export class Gateway {
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
-    this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    this.app = Fastify({
+      loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
+      // Slow clients cannot hold connections: idle sockets and slow requests are cut.
+      connectionTimeout: d.idleTimeoutMs ?? 30_000, requestTimeout: 60_000,
+    });
     securityHeaders(this.app);
     void this.app.register(rateLimit, {
       global: true, max: d.rateLimitPerMinute ?? 1200, timeWindow: 60_000,
