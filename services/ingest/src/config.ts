@@ -16,6 +16,10 @@ export const ingestEnv = {
   PFM_SENDERS_FILE: z.string().optional(),
   /** Interface the MLLP listener binds to; default PFM_BIND_HOST (the HTTP API's, 127.0.0.1 unless set). */
   PFM_MLLP_HOST: host.optional(),
+  /** MLLP over TLS: the listener's certificate and key (PEM files); with the CA file, senders must present a certificate it issued. */
+  PFM_MLLP_TLS_CERT_FILE: z.string().optional(),
+  PFM_MLLP_TLS_KEY_FILE: z.string().optional(),
+  PFM_MLLP_TLS_CA_FILE: z.string().optional(),
   /** Largest HL7 message accepted over MLLP, in bytes; larger frames get AR. */
   PFM_MLLP_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   PFM_MLLP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10000).default(256),

@@ -2,6 +2,7 @@
 // topic), the HL7 intake behind the MLLP listener, and the HTTP app (JSON, FHIR, rejects).
 // main.ts runs it as a process; tests and the benchmark run it in-process.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -73,6 +74,13 @@ export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
   });
 }
 
+/** The MLLP listener's TLS files, when configured (a certificate without its key, or the reverse, stops the start). */
+function mllpTls(c: IngestConfig): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (!c.PFM_MLLP_TLS_CERT_FILE && !c.PFM_MLLP_TLS_KEY_FILE) return undefined;
+  if (!c.PFM_MLLP_TLS_CERT_FILE || !c.PFM_MLLP_TLS_KEY_FILE) throw new Error('MLLP over TLS needs both PFM_MLLP_TLS_CERT_FILE and PFM_MLLP_TLS_KEY_FILE');
+  return { cert: readFileSync(c.PFM_MLLP_TLS_CERT_FILE), key: readFileSync(c.PFM_MLLP_TLS_KEY_FILE), ...(c.PFM_MLLP_TLS_CA_FILE ? { ca: readFileSync(c.PFM_MLLP_TLS_CA_FILE) } : {}) };
+}
+
 export async function startIngest(config: IngestConfig, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<IngestService> {
   const logger = opts.logger ?? createLogger('ingest');
   const metrics = opts.metrics ?? new Metrics('ingest');
@@ -123,7 +131,9 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const connections = metrics.gauge('pfm_ingest_mllp_connections', 'Open MLLP connections');
   const refused = metrics.counter('pfm_ingest_mllp_refused_total', 'MLLP connections refused or closed by a limit, by reason', ['reason']);
   const stray = metrics.counter('pfm_ingest_mllp_stray_bytes_total', 'Non-whitespace bytes received outside any MLLP frame (dropped)');
+  const tls = mllpTls(config);
   const mllp = await startMllpServer({
+    ...(tls ? { tls } : {}),
     host: config.PFM_MLLP_HOST, port: config.PFM_MLLP_PORT, maxMessageBytes: config.PFM_MLLP_MAX_BYTES, maxConnections: config.PFM_MLLP_MAX_CONNECTIONS,
     allowPeer: (address) => !!senders.peer(address), maxConnectionsPerPeer: config.PFM_MLLP_MAX_CONNECTIONS_PER_PEER,
     idleTimeoutMs: config.PFM_MLLP_IDLE_TIMEOUT_MS, frameTimeoutMs: config.PFM_MLLP_FRAME_TIMEOUT_MS, onRefused: (reason) => refused.inc({ reason }),
