@@ -256,8 +256,8 @@ async function demo(o: Opts): Promise<void> {
   let until = st.confirmedUntil;
   try {
     console.log('');
-    console.log(`  \x1b[1;32mBoard (bed manager, all of ${trust.site}):\x1b[0m  ${gatewayUrl}/?token=${token}#/site`);
-    console.log(`  Crisis team alerts (${crisisTeams.join(', ')}):  ${gatewayUrl}/?token=${crisisToken}#/alerts`);
+    console.log(`  \x1b[1;32mBoard (bed manager, all of ${trust.site}):\x1b[0m  ${gatewayUrl}/#/site?token=${token}`);
+    console.log(`  Crisis team alerts (${crisisTeams.join(', ')}):  ${gatewayUrl}/#/alerts?token=${crisisToken}`);
     console.log(`  Ingest: HL7 v2 MLLP 127.0.0.1:${p.mllp}, HTTP ${ingestUrl} (POST /v1/events, /fhir/r4/ServiceRequest, /fhir/r4/Encounter with -H "Authorization: ApiKey $(cat .stack/demo/sender-key)")`);
     console.log(`  Rejects (ops): curl -H "Authorization: Bearer $(cat .stack/demo-ops-token)" ${ingestUrl}/v1/rejects`);
     console.log(`  REST: curl -H "Authorization: Bearer $(cat .stack/demo-token)" ${gatewayUrl}/api/v1/wards`);
