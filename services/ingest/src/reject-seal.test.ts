@@ -38,7 +38,7 @@ describe('RejectKeys', () => {
     expect(() => RejectKeys.parse(`k2:${k2}`)!.open(stored)).toThrow(/does not hold/);
     expect(() => RejectKeys.parse(`k1:${k2}`)!.open(stored)).toThrow(RejectKeyError);
     const bytes = Buffer.from(stored.raw, 'base64');
-    bytes[20] ^= 1;
+    bytes[20] = bytes[20]! ^ 1;
     expect(() => RejectKeys.parse(`k1:${k1}`)!.open({ ...stored, raw: bytes.toString('base64') })).toThrow(/does not open/);
     expect(() => RejectKeys.parse(`k1:${k1}`)!.open({ ...stored, rejectId: 'r-2' })).toThrow(/does not open/);
   });
