@@ -20,7 +20,7 @@ import { Auth } from '../services/board-gateway/src/auth';
 import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, settingsOf, wardsOf, type Simulation } from '../services/simulator/src';
 import { runLive, sendAll, TrustSender } from '../services/simulator/src/send';
 import { httpOk, logSays, repoRoot, requirePortFree, startChild, type Child } from './demo/processes';
-import { clearLive, demoSecret, demoSenders, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
+import { clearLive, demoRejectsKey, demoSecret, demoSenders, engineClock, flowEventCount, freshNamespace, hasLiveState, LIVE_PREFIX, prepareNamespace, readState, schemaRefusal, writeState, type DemoState } from './demo/state';
 
 const stateDir = process.env.PFM_STATE_DIR ?? join(repoRoot, '.stack');
 /** Demo board links last a week; the gateway's maximum token age is set to match. */
@@ -235,6 +235,7 @@ async function demo(o: Opts): Promise<void> {
   const env: Record<string, string> = {
     PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
     PFM_SENDERS_FILE: senders.file, PFM_JWT_MAX_AGE_SECONDS: String(DEMO_TOKEN_DAYS * 86400),
+    PFM_REJECTS_KEYS: demoRejectsKey(join(files.dir, 'rejects.key')),
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: trust.site,
     // Traces only when asked, whatever the shell has set.
@@ -255,8 +256,8 @@ async function demo(o: Opts): Promise<void> {
   let until = st.confirmedUntil;
   try {
     console.log('');
-    console.log(`  \x1b[1;32mBoard (bed manager, all of ${trust.site}):\x1b[0m  ${gatewayUrl}/?token=${token}#/site`);
-    console.log(`  Crisis team alerts (${crisisTeams.join(', ')}):  ${gatewayUrl}/?token=${crisisToken}#/alerts`);
+    console.log(`  \x1b[1;32mBoard (bed manager, all of ${trust.site}):\x1b[0m  ${gatewayUrl}/#/site?token=${token}`);
+    console.log(`  Crisis team alerts (${crisisTeams.join(', ')}):  ${gatewayUrl}/#/alerts?token=${crisisToken}`);
     console.log(`  Ingest: HL7 v2 MLLP 127.0.0.1:${p.mllp}, HTTP ${ingestUrl} (POST /v1/events, /fhir/r4/ServiceRequest, /fhir/r4/Encounter with -H "Authorization: ApiKey $(cat .stack/demo/sender-key)")`);
     console.log(`  Rejects (ops): curl -H "Authorization: Bearer $(cat .stack/demo-ops-token)" ${ingestUrl}/v1/rejects`);
     console.log(`  REST: curl -H "Authorization: Bearer $(cat .stack/demo-token)" ${gatewayUrl}/api/v1/wards`);

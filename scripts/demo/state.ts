@@ -61,6 +61,18 @@ export function demoSecret(file: string): string {
   return secret;
 }
 
+/** The demo's key sealing raw rejected input (PFM_REJECTS_KEYS), made once and kept beside the secret. */
+export function demoRejectsKey(file: string): string {
+  if (existsSync(file)) {
+    const s = readFileSync(file, 'utf8').trim();
+    if (/^demo:[A-Za-z0-9+/=]{44}$/.test(s)) return s;
+  }
+  const key = `demo:${randomBytes(32).toString('base64')}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
 /**
  * The demo's sender credentials, new on every run: one sender (the simulator) allowed
  * every channel for the demo's sites, MLLP from loopback. Writes the senders file ingest

@@ -64,5 +64,5 @@ export function ensureWebBuilt(): void {
   execFileSync(join(WEB, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
 }
 
-/** The board URL for a token (the app moves the token into sessionStorage at once). */
-export const boardUrl = (gatewayUrl: string, token: string, route = '#/site'): string => `${gatewayUrl}/?token=${encodeURIComponent(token)}${route}`;
+/** The board URL for a token, in the fragment as the product's links carry it (the app moves it into sessionStorage at once). */
+export const boardUrl = (gatewayUrl: string, token: string, route = '#/site'): string => `${gatewayUrl}/${route}${route.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;

@@ -112,6 +112,8 @@ export const rejectSchema = z.strictObject({
   redriveOf: z.string().optional(),
   /** Where a dead-lettered flow event sits in the log (engine dead letters only). */
   source: z.strictObject({ topic: z.string(), partition: z.number().int(), offset: z.string() }).optional(),
+  /** Present when `raw` is sealed (AES-256-GCM, base64 of iv | ciphertext | tag, the rejectId as associated data) with key `kid`. */
+  sealed: z.strictObject({ alg: z.literal('A256GCM'), kid: z.string().max(64) }).optional(),
 });
 export type Reject = z.infer<typeof rejectSchema>;
 

@@ -51,6 +51,11 @@ describe('mental-health clocks through HL7 v2', () => {
     expect(clocksOf(state, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: at[0]! + 24 * H })]);
   });
 
+  it('A01 with ZMH-1 = 20, then A08 with ZMH-1 = 20X (s136 extended by 12 h): 36 h from arrival', () => {
+    const { state, at } = run([adt('A01', '20261101020000', { zmh: { 1: '20' } }), adt('A08', '20261101220000', { zmh: { 1: '20X' } })]);
+    expect(clocksOf(state, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: at[0]! + 36 * H })]);
+  });
+
   it('A01 of a 17-year-old (PID-7) to an adult ward: a 48 h CQC notification clock', () => {
     const { state, at } = run([adt('A01', '20261101090000', { pid: { 7: '20090601' } })]);
     expect(clocksOf(state, 'under18_adult_ward')).toEqual([expect.objectContaining({ dueAt: at[0]! + 48 * H })]);

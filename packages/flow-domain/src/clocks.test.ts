@@ -68,6 +68,24 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, t!, T0 + hours(24))).toMatchObject({ severity: 'critical', message: expect.stringContaining('section 136') });
   });
 
+  it('given a s136 extended by 12 h while it runs, the clock runs to 36 h from arrival (not 24, not a new 36 from the extension)', () => {
+    const events = [admit({ legalStatus: '20' }), ev('patient.updated', { spellId: 'S1', legalStatus: '20X' }, T0 + hours(20))];
+    const [t] = clocks(events, 'mha_expiry');
+    expect(clocks(events, 'mha_expiry')).toHaveLength(1);
+    expect(t).toMatchObject({ dueAt: T0 + hours(36), threshold: { value: 36, unit: 'hours' } });
+    expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, t!, T0 + hours(36))).toMatchObject({ severity: 'critical', message: expect.stringContaining('extended by 12 h') });
+  });
+
+  it('given a s136 "extension" recorded after the 24 h ran out, it extends nothing: due at 24 h from arrival', () => {
+    const events = [admit({ legalStatus: '20' }), ev('patient.updated', { spellId: 'S1', legalStatus: '20X' }, T0 + hours(25))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(24), threshold: { value: 24, unit: 'hours' } })]);
+  });
+
+  it('given the extension code after another status (not s136), it is a clock of its own from then', () => {
+    const events = [admit({ legalStatus: '05' }), ev('patient.updated', { spellId: 'S1', legalStatus: '20X' }, T0 + hours(10))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(10) + hours(36) })]);
+  });
+
   it('given the same status repeated on an A08, the clock does not restart', () => {
     const events = [admit({ legalStatus: '05' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(10))];
     expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72) })]);

@@ -3,7 +3,7 @@
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
-import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type Thresholds } from './thresholds';
+import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
@@ -161,18 +161,18 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       if (v.ageBand === '0-17' && t.under18WardTypes.includes(ctx.wardType(ward))) {
         out.push({ alertId: id('under18_adult_ward', s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
       }
-      const mha = s.legalStatus ? t.mhaClocks[s.legalStatus] : undefined;
-      if (mha && s.legalSince !== undefined) {
+      const mha = mhaClock(s, t.mhaClocks);
+      if (mha) {
         out.push({
-          alertId: id('mha_expiry', `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: s.legalSince + (mha.hours - mha.warnBeforeHours) * HOUR_MS,
+          alertId: id('mha_expiry', `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
           threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
-          detail: `${mha.label} expires ${new Date(s.legalSince + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+          detail: `${mha.clock.label} expires ${new Date(mha.since + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
         });
       }
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
-    } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx)) {
+    } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx, v.area)) {
       const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
         alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
@@ -225,8 +225,27 @@ export function followUpDue(site: string, patientId: string, v: PatientView, ctx
     }));
 }
 
-export function followUpEligible(s: Spell, ctx: DomainContext): boolean {
+/**
+ * The Mental Health Act clock a spell's legal status runs: from when the status began, or,
+ * for an extension (s136 + 12 h) entered while the detention it extends still ran, from
+ * that detention's start to the extension's hours. An extension recorded after the
+ * detention expired extends nothing: the detention's own expiry stands.
+ */
+export function mhaClock(s: Spell, clocks: Thresholds['mhaClocks']): { clock: MhaClock; since: number; hours: number } | undefined {
+  const clock = s.legalStatus ? clocks[s.legalStatus] : undefined;
+  if (!clock || s.legalSince === undefined) return undefined;
+  const before = s.legalBefore;
+  const base = clock.extends && before?.status === clock.extends ? clocks[clock.extends] : undefined;
+  if (!base || !before) return { clock, since: s.legalSince, hours: clock.hours };
+  const inTime = s.legalSince < before.since + base.hours * HOUR_MS;
+  return { clock, since: before.since, hours: inTime ? clock.hours : base.hours };
+}
+
+/** Whether a discharge starts the 72 h follow-up clock; `area` is the patient's area of residence (catchment code) when known. */
+export function followUpEligible(s: Spell, ctx: DomainContext, area?: string): boolean {
   const t = ctx.thresholds;
+  // Not resident in England: outside the indicator (domain.md).
+  if (area && (t.followUpExemptAreas ?? []).includes(area.toUpperCase())) return false;
   if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
   if (s.dischargeMethod && t.followUpExemptMethods.includes(s.dischargeMethod)) return false;
   return t.followUpWardTypes.includes(ctx.wardType(s.ward));

@@ -171,6 +171,18 @@ describe('timers and alerts', () => {
     expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
   });
 
+  it.each([['Wales', 'W92000004'], ['Scotland', 's92000003'], ['Northern Ireland', 'N92000002']])('given a patient resident in %s, no 72h follow-up clock starts (not resident in England)', (_where, area) => {
+    const d = applyAll([ev('patient.admitted', { spellId: 'S1', ward: 'W1', area }, T0), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(10))]);
+    expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+  });
+
+  it('given a trust\'s own cross-border catchment code configured as exempt, no clock starts; an English area still gets one', () => {
+    const border: DomainContext = { ...ctx, thresholds: { ...ctx.thresholds, followUpExemptAreas: [...(ctx.thresholds.followUpExemptAreas ?? []), 'POWYS'] } };
+    const of = (area: string) => applyAll([ev('patient.admitted', { spellId: 'S1', ward: 'W1', area }, T0), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(10))]).view;
+    expect(timers('RXT', 'P1', of('POWYS'), border).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+    expect(timers('RXT', 'P1', of('NORTH'), border).filter((t) => t.rule === 'followup_missed')).toHaveLength(1);
+  });
+
   it('given a discharge to the usual place of residence (19), the 72h follow-up clock runs', () => {
     const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', dischargeMethod: '1', destination: '19' }, T0 + days(10))]);
     expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toHaveLength(1);

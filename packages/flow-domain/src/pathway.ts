@@ -28,6 +28,8 @@ export interface Spell {
   legalStatus?: string;
   /** When the current legal status began (its Mental Health Act clock runs from here). */
   legalSince?: number;
+  /** The legal status before the current one and when it began (an extension's clock runs from there). */
+  legalBefore?: { status: string; since: number };
   admissionMethod?: string;
   admissionSource?: string;
   dischargedAt?: number;
@@ -278,6 +280,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const s = p.spellId ? v.spells[p.spellId] : Object.values(v.spells).find(isOpen);
       if (s && isOpen(s)) {
         if (p.legalStatus && p.legalStatus !== s.legalStatus) {
+          if (s.legalStatus !== undefined && s.legalSince !== undefined) s.legalBefore = { status: s.legalStatus, since: s.legalSince };
           s.legalStatus = p.legalStatus;
           s.legalSince = at;
         }

@@ -32,6 +32,13 @@ export interface Thresholds {
   followUpExemptDestinations: string[];
   /** Discharge methods (PV1-36) that do not start it: 4 = patient died. */
   followUpExemptMethods: string[];
+  /**
+   * Areas of residence (the patient's `area`: ZMH-5 / JSON `area`) outside England, whose
+   * discharges the indicator excludes (domain.md: "patients not resident in England").
+   * Default: the ONS country codes of Wales, Scotland and Northern Ireland; a trust adds
+   * its own catchment codes for areas over the border.
+   */
+  followUpExemptAreas?: string[];
   /** Ward types whose discharges start the 72h follow-up timer. */
   followUpWardTypes: WardType[];
   /** Mental Health Act clocks by legal status code (ZMH-1 / MHSDS legal status classification): duration, and how long before expiry to alert. */
@@ -87,7 +94,12 @@ export function responseHoursFor(t: Thresholds, teamType: string, urgency: strin
   return table[urgency as Urgency] ?? t.referralResponseHours.default[urgency as Urgency] ?? t.referralResponseHours.default.routine;
 }
 
-export interface MhaClock { label: string; hours: number; warnBeforeHours: number }
+/**
+ * A Mental Health Act clock. `extends`: this status extends the detention of that status
+ * (s136 extended by 12 h): entered while that one runs, the clock keeps counting from the
+ * original start, to its own `hours`, instead of starting again.
+ */
+export interface MhaClock { label: string; hours: number; warnBeforeHours: number; extends?: string }
 
 export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
@@ -118,6 +130,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   parkMinutes: 60,
   followUpExemptDestinations: Object.values(FOLLOW_UP_EXCLUSIONS).flat(),
   followUpExemptMethods: ['4'],
+  followUpExemptAreas: ['W92000004', 'S92000003', 'N92000002'],
   followUpWardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'unknown'],
   // Mental Health Act 1983 (as amended; Policing and Crime Act 2017 for s136). Status codes
   // are the NHS Data Dictionary legal status classification (unconfirmed: configurable).
@@ -126,6 +139,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
     '06': { label: 'section 5(4) nurse holding power', hours: 6, warnBeforeHours: 0 },
     '02': { label: 'section 2 (28 days, not renewable)', hours: 28 * 24, warnBeforeHours: 72 },
     '20': { label: 'section 136 place of safety (24 h; extendable by 12 h)', hours: 24, warnBeforeHours: 0 },
+    // A registered medical practitioner's 12-hour extension (Policing and Crime Act 2017):
+    // a local status code (ZMH-1 / legal_status) the PAS sends while s136 runs; 36 h from arrival.
+    '20X': { label: 'section 136 place of safety, extended by 12 h (36 h from arrival)', hours: 36, warnBeforeHours: 0, extends: '20' },
   },
   under18Hours: 48,
   under18WardTypes: ['adult_acute', 'older_adult_acute', 'picu', 'rehab', 'forensic', 'learning_disability', 'unknown'],

@@ -2,7 +2,8 @@
 // and the idempotent producer every service uses.
 import { Kafka, logLevel, type Admin, type Producer, type ProducerRecord, type RecordMetadata, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
-import type { Logger } from '@pfm/observability';
+import type { Logger, Metrics } from '@pfm/observability';
+import { countKafkaErrors } from './client-errors';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug', [logLevel.NOTHING]: 'debug',
@@ -18,8 +19,9 @@ function pinoLogCreator(logger?: Logger): logCreator {
   };
 }
 
-export function createKafka(opts: { brokers: string[]; clientId: string; logger?: Logger }): Kafka {
-  return new Kafka({
+/** With `metrics`, every producer, consumer and admin it makes counts its errors (`pfm_kafka_client_errors_total`). */
+export function createKafka(opts: { brokers: string[]; clientId: string; logger?: Logger; metrics?: Metrics }): Kafka {
+  const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
@@ -27,6 +29,7 @@ export function createKafka(opts: { brokers: string[]; clientId: string; logger?
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
     connectionTimeout: 3000,
   });
+  return opts.metrics ? countKafkaErrors(kafka, opts.metrics) : kafka;
 }
 
 /** Creates the product's topics when missing (safe to call on every start). */

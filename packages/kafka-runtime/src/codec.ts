@@ -5,7 +5,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import { flowEventAvroSchema, fromAvro, partitionKey, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
-import type { Logger } from '@pfm/observability';
+import type { Logger, Metrics } from '@pfm/observability';
 import { createKafka, createProducer, ensureTopics, serialSend } from './client';
 import { InfrastructureError } from './errors';
 
@@ -77,8 +77,8 @@ export interface KafkaRuntime { kafka: Kafka; producer: Producer; codec: FlowEve
  * What every service does on start: a client, the product's topics (created when
  * missing), the flow-event schema registered, an idempotent producer connected.
  */
-export async function connectKafka(o: { brokers: string[]; clientId: string; registryUrl: string; namespace?: string; logger?: Logger }): Promise<KafkaRuntime> {
-  const kafka = createKafka({ brokers: o.brokers, clientId: o.clientId, logger: o.logger });
+export async function connectKafka(o: { brokers: string[]; clientId: string; registryUrl: string; namespace?: string; logger?: Logger; metrics?: Metrics }): Promise<KafkaRuntime> {
+  const kafka = createKafka({ brokers: o.brokers, clientId: o.clientId, logger: o.logger, metrics: o.metrics });
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -28,10 +28,10 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     expect(names(objs, 'Deployment')).toEqual(['board-gateway', 'flow-engine', 'ingest']);
     expect(names(objs, 'StatefulSet')).toEqual(['insights']);
     expect(names(objs, 'PodDisruptionBudget')).toEqual(['board-gateway', 'flow-engine', 'ingest', 'insights']);
-    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders', 'insights-from-monitoring']);
+    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders', 'insights-api-from-analysts', 'insights-from-monitoring']);
   });
 
-  it.each(['dev', 'production'])('%s: insights is one replica with its warehouse on a claimed volume, reachable only from monitoring', (overlay) => {
+  it.each(['dev', 'production'])('%s: insights is one replica with its warehouse on a claimed volume, its ops port reachable only from monitoring and its read API only from labelled analyst namespaces', (overlay) => {
     const objs = renderOverlay(join(K8S_DIR, 'overlays', overlay));
     const sts = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'insights') as unknown as InsightsSet;
     const c = sts.spec.template.spec.containers[0]!;
@@ -52,6 +52,11 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     expect((policy as { spec: unknown } | undefined)?.spec).toStrictEqual({
       podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, policyTypes: ['Ingress'],
       ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] }],
+    });
+    const api = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'insights-api-from-analysts');
+    expect((api as { spec: unknown } | undefined)?.spec).toStrictEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'patient-flow-monitor/insights-api': 'allowed' } } }], ports: [{ port: 3300, protocol: 'TCP' }] }],
     });
   });
 

@@ -74,4 +74,15 @@ describe('checkManifests', () => {
       'NetworkPolicy/open-engine: opens flow-engine to any source',
     ]);
   });
+
+  it('wants every port a Service exposes admitted by a policy on its pods (a default deny would silence it)', () => {
+    const svc = (ports: unknown[]): K8sObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'insights', namespace: ns }, spec: { selector: { 'app.kubernetes.io/name': 'insights' }, ports } });
+    const withApi = insights();
+    const c = ((withApi.spec as { template: { spec: { containers: { ports: unknown[] }[] } } }).template.spec.containers[0]!);
+    c.ports = [...c.ports, { name: 'api', containerPort: 3300 }];
+    const objs = [...good.filter((o) => o.kind !== 'StatefulSet'), withApi, svc([{ name: 'ops', port: 9464, targetPort: 'ops' }, { name: 'api', port: 3300, targetPort: 'api' }])];
+    const policy = (name: string, port: number): K8sObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: name } } }], ports: [{ port }] }] } });
+    expect(checkManifests([...objs, policy('monitoring', 9464)], ns)).toEqual(['Service/insights port api (3300): no NetworkPolicy admits it']);
+    expect(checkManifests([...objs, policy('monitoring', 9464), policy('analysts', 3300)], ns)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 // Rules every rendered Kubernetes overlay of the product must keep (infra/k8s): probes on
 // the health endpoints, requests and limits, a non-root locked-down container, a PDB
 // per Deployment and StatefulSet, closed-by-default network policies that open only
-// ingest and the gateway, no LoadBalancer but the gateway's, engine replicas within the
+// ingest and the gateway to any source and admit every port a Service exposes, no LoadBalancer but the gateway's, engine replicas within the
 // partition count, and the insights warehouse as one replica on a persistent volume.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -103,6 +103,30 @@ export function checkManifests(objects: K8sObject[], namespace: string): string[
     const selected = (get(p, 'spec.podSelector.matchLabels') as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
     const fromAnywhere = list(p, 'spec.ingress').some((r) => !Array.isArray(r.from) || r.from.length === 0);
     if (fromAnywhere && !(selected && PUBLIC_SERVICES.has(selected))) problems.push(`NetworkPolicy/${p.metadata.name}: opens ${selected ?? 'every pod'} to any source`);
+  }
+  problems.push(...unreachablePorts(kind('Service'), [...kind('Deployment'), ...kind('StatefulSet')], policies));
+  return problems;
+}
+
+/**
+ * Under a default deny, a Service port that no policy admits answers nobody: every port
+ * a Service exposes must be admitted (from somewhere) by a policy that selects its pods.
+ */
+function unreachablePorts(services: K8sObject[], workloads: K8sObject[], policies: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const app = (labels: unknown) => (labels as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
+  for (const s of services) {
+    const name = app(get(s, 'spec.selector'));
+    if (!name) continue;
+    const containerPorts = workloads.filter((w) => app(get(w, 'spec.selector.matchLabels')) === name)
+      .flatMap((w) => list(w, 'spec.template.spec.containers').flatMap((c) => list(c, 'ports')));
+    const rules = policies.filter((p) => { const sel = get(p, 'spec.podSelector.matchLabels'); return sel === undefined || app(sel) === name; }).flatMap((p) => list(p, 'spec.ingress'));
+    for (const sp of list(s, 'spec.ports')) {
+      const target = (get(sp, 'targetPort') ?? get(sp, 'port')) as string | number;
+      const number = typeof target === 'number' ? target : (containerPorts.find((c) => c.name === target)?.containerPort as number | undefined);
+      const admitted = rules.some((r) => !Array.isArray(r.ports) || r.ports.length === 0 || (r.ports as Obj[]).some((pp) => pp.port === number || (typeof target === 'string' && pp.port === target)));
+      if (!admitted) problems.push(`Service/${s.metadata.name} port ${String(get(sp, 'name') ?? get(sp, 'port'))} (${String(number ?? target)}): no NetworkPolicy admits it`);
+    }
   }
   return problems;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Kafka, Producer, Consumer } from 'kafkajs';
@@ -38,6 +39,29 @@ export interface GatewayDeps {
   /** 'wall' (live) or 'engine': read the engine's clock from Redis (event-time demos and replays). */
   clock?: 'wall' | 'engine';
   topics?: { boardUpdates: string; alerts: string; flowEvents: string };
+  /** Where reads of patient data are recorded (default: the log, one `audit` line each). */
+  audit?: (entry: GatewayAuditEntry) => void;
+  /** HTTP requests a minute from one client address before 429 (probes and /metrics are not counted). */
+  rateLimitPerMinute?: number;
+  /** An HTTP connection that sends nothing for this long is closed (slow clients); upgraded sockets (socket.io) are not affected. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * One read of the board by a known reader (REST request or room join), refusals included:
+ * who, role, what, where, when and the answer. `patientId` is the local id of the one
+ * patient whose timeline was asked for (never a name or an NHS number).
+ */
+export interface GatewayAuditEntry {
+  at: string;
+  who: string;
+  role: string;
+  action: string;
+  site?: string;
+  ward?: string;
+  team?: string;
+  patientId?: string;
+  status: number;
 }
 
 const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
@@ -78,17 +102,32 @@ export class Gateway {
   private readonly alertVersions = new Map<string, number>();
   /** The board at a past time (sandbox replays of the flow log). */
   private readonly replays: ReplayBoards;
+  /** The verified reader of each request, for its audit line. */
+  private readonly readers = new WeakMap<FastifyRequest, Claims>();
+  private readonly audit: (entry: GatewayAuditEntry) => void;
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
+    this.audit = d.audit ?? ((entry) => d.logger.info({ audit: entry }, 'audit'));
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
-    this.app = Fastify({ loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    this.app = Fastify({
+      loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
+      // Slow clients cannot hold connections: idle sockets and slow requests are cut.
+      connectionTimeout: d.idleTimeoutMs ?? 30_000, requestTimeout: 60_000,
+    });
     securityHeaders(this.app);
+    void this.app.register(rateLimit, {
+      global: true, max: d.rateLimitPerMinute ?? 1200, timeWindow: 60_000,
+      keyGenerator: (req) => req.ip,
+      allowList: (req) => { const path = req.url.split('?')[0]; return path === '/healthz' || path === '/readyz' || path === '/metrics'; },
+      errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'rate_limited', message: `More than ${ctx.max} requests a minute from this client; retry in ${Math.ceil(ctx.ttl / 1000)} s.` }),
+    });
     this.io = new Server(this.app.server, { serveClient: false, maxHttpBufferSize: 16 * 1024, pingInterval: 10000, pingTimeout: 10000 });
-    this.routes();
+    // The routes once the rate limit is in place (it applies to routes declared after it loads).
+    void this.app.register(async () => { this.routes(); });
     this.sockets();
   }
 
@@ -230,7 +269,25 @@ export class Gateway {
 
   private async claims(req: FastifyRequest): Promise<Claims> {
     const h = req.headers.authorization;
-    return verifyBoardReader(this.d.auth, h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+    const c = await verifyBoardReader(this.d.auth, h?.startsWith('Bearer ') ? h.slice(7) : undefined);
+    this.readers.set(req, c);
+    return c;
+  }
+
+  /** One audit line per answered API request of a verified reader (what it asked for, cut short; never the answer). */
+  private auditRequest(req: FastifyRequest, status: number): void {
+    const c = this.readers.get(req);
+    if (!c) return;
+    const text = (v: unknown, max: number) => (typeof v === 'string' && v ? v.slice(0, max) : undefined);
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const site = text(query.site, 16) ?? c.sites[0];
+    const ward = text(params.ward, 32);
+    const patientId = text(params.patientId, 64);
+    this.audit({
+      at: new Date().toISOString(), who: c.sub, role: c.role, action: `GET ${req.routeOptions.url ?? 'unknown'}`,
+      ...(site ? { site } : {}), ...(ward ? { ward } : {}), ...(patientId ? { patientId } : {}), status,
+    });
   }
 
   private routes(): void {
@@ -239,10 +296,13 @@ export class Gateway {
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       if (err instanceof AuthError) return reply.code(err.code === 'forbidden' ? 403 : 401).send({ error: err.code, message: err.message });
       if (err instanceof z.ZodError) return reply.code(400).send({ error: 'bad_request', errors: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+      if (err.statusCode === 429) return reply.code(429).send({ error: 'rate_limited', message: err.message });
       if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
       this.d.logger.error({ err }, 'request failed');
       return reply.code(500).send({ error: 'internal', message: 'The board could not be read; try again.' });
     });
+    // Every read of the API by a verified reader is audited, refusals included.
+    app.addHook('onResponse', async (req, reply) => { this.auditRequest(req, reply.statusCode); });
     app.get('/healthz', async () => ({ status: 'alive' }));
     app.get('/readyz', async (_req, reply) => {
       const ok = (await store.redis.ping()) === 'PONG';
@@ -387,7 +447,13 @@ export class Gateway {
         const parsed = roomSchema.safeParse(raw);
         if (!parsed.success) return reply({ ok: false, error: 'invalid room' });
         const room = parsed.data;
-        if (!canJoin(socket.data.claims, room)) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
+        const c = socket.data.claims;
+        const allowed = canJoin(c, room);
+        this.audit({
+          at: new Date().toISOString(), who: c.sub, role: c.role, action: `join ${room.kind}`, site: room.site,
+          ...(room.kind === 'ward' ? { ward: room.ward } : {}), ...(room.kind === 'team' ? { team: room.team } : {}), status: allowed ? 200 : 403,
+        });
+        if (!allowed) return reply({ ok: false, error: 'forbidden: this room is outside your access' });
         void socket.join(socketRooms(socket.data.claims, room));
         void this.snapshot(socket, room).then(() => reply({ ok: true })).catch((err: unknown) => {
           this.d.logger.error({ err }, 'snapshot failed');

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
-  const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger });
+  const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger, metrics });
   const topics = engineTopics(t);
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();

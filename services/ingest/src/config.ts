@@ -16,6 +16,10 @@ export const ingestEnv = {
   PFM_SENDERS_FILE: z.string().optional(),
   /** Interface the MLLP listener binds to; default PFM_BIND_HOST (the HTTP API's, 127.0.0.1 unless set). */
   PFM_MLLP_HOST: host.optional(),
+  /** MLLP over TLS: the listener's certificate and key (PEM files); with the CA file, senders must present a certificate it issued. */
+  PFM_MLLP_TLS_CERT_FILE: z.string().optional(),
+  PFM_MLLP_TLS_KEY_FILE: z.string().optional(),
+  PFM_MLLP_TLS_CA_FILE: z.string().optional(),
   /** Largest HL7 message accepted over MLLP, in bytes; larger frames get AR. */
   PFM_MLLP_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   PFM_MLLP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10000).default(256),
@@ -24,6 +28,12 @@ export const ingestEnv = {
   /** An MLLP connection with nothing received for this long is closed. */
   PFM_MLLP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(10 * 60 * 1000),
   /** A frame must arrive whole within this long of its start. */
+  /**
+   * Keys that seal raw rejected input at rest (AES-256-GCM): "<kid>:<base64 of 32 bytes>,...";
+   * the first seals, all open. Required with PFM_ENV=production; without it (development)
+   * raw input is stored in clear and a warning is logged on start.
+   */
+  PFM_REJECTS_KEYS: z.string().optional(),
   /** How long the rejects topic keeps raw rejected input (applied to the topic at start). */
   PFM_REJECTS_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
   /** HTTP requests one client address may make per minute (429 beyond). */

@@ -31,6 +31,8 @@ export interface FhirRouteDeps {
 
 const channel: Channel = 'fhir';
 const reasonOf = (issues: readonly FhirIssue[]): string => issues.map((i) => `${i.expression}: ${i.message}`).join('; ');
+/** The metric's kind of fault: the first issue's code (FHIR's own bounded value set). */
+const fhirClass = (issues: readonly FhirIssue[]): string => `fhir_${issues[0]?.code ?? 'invalid'}`;
 const errorsOf = (issues: readonly FhirIssue[]) => issues.map((i) => ({ path: i.expression, message: i.message }));
 const outcome = (issues: readonly FhirIssue[], id?: string): OperationOutcome => ({ ...operationOutcome(issues), ...(id ? { id } : {}) });
 const info = (message: string, code: FhirIssueCode = 'informational'): FhirIssue => ({ expression: '', code, message, severity: 'information' });
@@ -50,7 +52,7 @@ export function entryRaw(bundle: unknown, index: number): string {
 
 export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void {
   const reply400 = async (reply: FastifyReply, raw: string, sourceSystem: string, issue: FhirIssue) => {
-    const r = await d.publisher.reject({ channel, sourceSystem, reason: issue.message, errors: errorsOf([issue]), raw, rawEncoding: 'utf8' });
+    const r = await d.publisher.reject({ channel, sourceSystem, reason: issue.message, errors: errorsOf([issue]), raw, rawEncoding: 'utf8', reasonClass: `fhir_${issue.code}` });
     return reply.code(400).type('application/fhir+json').send(outcome([issue], r.rejectId));
   };
 
@@ -80,7 +82,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
       const m = mapResource(b.value, ctx, undefined, expect);
       if (!m.ok) {
         const wrongType = m.issues.length === 1 && m.issues[0]!.expression === 'resourceType';
-        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(m.issues), errors: errorsOf(m.issues), raw: b.raw, rawEncoding: 'utf8' });
+        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(m.issues), errors: errorsOf(m.issues), raw: b.raw, rawEncoding: 'utf8', reasonClass: fhirClass(m.issues) });
         return reply.code(wrongType ? 400 : 422).type('application/fhir+json').send(outcome(m.issues, r.rejectId));
       }
       const events = toEvents(m.events, b.sourceSystem, ctx.now);
@@ -98,7 +100,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
     if (!bundle.ok) {
       const tooBig = bundle.issues.some((i) => i.code === 'too-costly');
       if (tooBig) return reply.code(413).type('application/fhir+json').send(outcome(bundle.issues));
-      const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(bundle.issues), errors: errorsOf(bundle.issues), raw: b.raw, rawEncoding: 'utf8' });
+      const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(bundle.issues), errors: errorsOf(bundle.issues), raw: b.raw, rawEncoding: 'utf8', reasonClass: fhirClass(bundle.issues) });
       return reply.code(422).type('application/fhir+json').send(outcome(bundle.issues, r.rejectId));
     }
     const responseType = bundle.type === 'transaction' ? 'transaction-response' : 'batch-response';
@@ -107,7 +109,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
     if (bundle.type === 'transaction') {
       const issues = bundle.entries.flatMap((e) => (e.kind === 'mapped' && !e.result.ok ? e.result.issues : []));
       if (issues.length) {
-        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: b.raw, rawEncoding: 'utf8' });
+        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: b.raw, rawEncoding: 'utf8', reasonClass: fhirClass(issues) });
         return reply.code(422).type('application/fhir+json').send(outcome([...issues, info('transaction: nothing was accepted')], r.rejectId));
       }
       const all = bundle.entries.map((e) => (e.kind === 'mapped' && e.result.ok ? toEvents(e.result.events, b.sourceSystem, ctx.now) : []));
@@ -131,7 +133,7 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
         entry.push({ response: { status: '202 Accepted', outcome: outcome([info(`accepted as ${good[e.index]!.map((x) => x.eventId).join(', ')}`), ...e.result.warnings]) } });
       } else {
         const issues = e.result.issues;
-        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: entryRaw(b.value, e.index), rawEncoding: 'utf8' });
+        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: entryRaw(b.value, e.index), rawEncoding: 'utf8', reasonClass: fhirClass(issues) });
         entry.push({ response: { status: '422 Unprocessable Entity', outcome: outcome(issues, r.rejectId) } });
       }
     }

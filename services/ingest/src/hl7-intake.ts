@@ -160,6 +160,7 @@ export class Hl7Intake {
     const sourceSystem = sourceOf(text);
     const rec = await this.o.publisher.reject({
       channel: 'hl7v2', reason: note ? `${reasonOf(errors)} [${note}]` : reasonOf(errors), errors: issuesToFieldErrors(errors), raw, rawEncoding,
+      reasonClass: `hl7_${String(errors[0]?.code ?? 'error')}`,
       ...(sourceSystem ? { sourceSystem } : {}),
       ...(controlId ? { eventId: controlId } : {}),
     });

@@ -130,7 +130,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
       const channel: Channel = 'json';
       if (jsonDepthExceeds(raw, d.maxJsonDepth)) {
         const errors: FieldError[] = [{ path: '(body)', message: `JSON nested deeper than ${d.maxJsonDepth} levels` }];
-        const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body nested too deep', errors, raw, rawEncoding: 'utf8' });
+        const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body nested too deep', errors, raw, rawEncoding: 'utf8', reasonClass: 'too_deep' });
         return reply.code(400).send({ error: 'too_deep', rejectId: r.rejectId, errors });
       }
       let body: unknown;
@@ -138,7 +138,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
         body = JSON.parse(raw);
       } catch {
         const errors: FieldError[] = [{ path: '(body)', message: jsonSyntaxError(raw) }];
-        const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body is not valid JSON', errors, raw, rawEncoding: 'utf8' });
+        const r = await d.publisher.reject({ channel, sourceSystem, reason: 'body is not valid JSON', errors, raw, rawEncoding: 'utf8', reasonClass: 'invalid_json' });
         return reply.code(400).send({ error: 'invalid_json', rejectId: r.rejectId, errors });
       }
       const items: unknown[] = Array.isArray(body) ? body : body && typeof body === 'object' && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : [body];
@@ -155,7 +155,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
       const rejected: { index: number; rejectId: string; errors: FieldError[] }[] = [];
       for (const [index, r] of results.entries()) {
         if (r.ok) continue;
-        const rec = await d.publisher.reject({ channel, sourceSystem, reason: r.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: r.errors, raw: JSON.stringify(items[index]), rawEncoding: 'utf8' });
+        const rec = await d.publisher.reject({ channel, sourceSystem, reason: r.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: r.errors, raw: JSON.stringify(items[index]), rawEncoding: 'utf8', reasonClass: 'invalid_event' });
         rejected.push({ index, rejectId: rec.rejectId, errors: r.errors });
       }
       const accepted = results.flatMap((r, index) => (r.ok ? [{ index, eventId: r.event.eventId }] : []));

@@ -176,6 +176,17 @@ describe('HTTP: canonical JSON and FHIR R4', () => {
     expect(got.map((e) => e.channel)).toEqual(['json', 'json', 'json']);
   });
 
+  it('rejects are counted by kind of fault (bounded codes, never the reason text)', async () => {
+    expect((await post('/v1/events', '{"events": [')).status).toBe(400);
+    expect((await post('/v1/events', { type: 'patient.admitted', occurredAt: 'soon', site: 'RXT', patientId: 'R1', payload: { spellId: 'RS1', ward: 'OAK' } })).status).toBe(422);
+    const text = await (await fetch(`${t.ingest.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/pfm_ingest_rejected_total\{channel="json",reason="invalid_json"[^}]*\} 1/);
+    expect(text).toMatch(/pfm_ingest_rejected_total\{channel="json",reason="invalid_event"[^}]*\} 1/);
+    // The HL7 refusals above, by their table 0357 code.
+    expect(text).toMatch(/pfm_ingest_rejected_total\{channel="hl7v2",reason="hl7_\d{3}"/);
+    expect(text).not.toMatch(/pfm_ingest_rejected_total\{[^}]*reason="(other|unclassified)"/);
+  });
+
   it('FHIR: Encounter, ServiceRequest and a transaction Bundle become events', async () => {
     const enc = {
       resourceType: 'Encounter', identifier: [{ value: `${run}-SP` }], status: 'finished',

@@ -17,6 +17,7 @@
 // - the handler decides per message: answer (an ACK), or close the connection without
 //   answering (used when Kafka is down: the sender re-sends; see hl7-intake.ts).
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from '@pfm/observability';
 
 export const VT = 0x0b;
@@ -156,6 +157,11 @@ export interface MllpServerOptions {
   frameTimeoutMs?: number;
   /** Called when a connection is refused or closed by a limit (for metrics and logs). */
   onRefused?: (reason: 'peer_not_allowed' | 'peer_connection_limit' | 'idle' | 'frame_timeout') => void;
+  /**
+   * MLLP over TLS: the listener's certificate and key (PEM); with `ca`, senders must present
+   * a certificate that CA issued (mutual TLS). Unset: plain TCP (put TLS in front).
+   */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
 }
 
 class MllpConnection {
@@ -281,7 +287,7 @@ export interface MllpServer {
 export async function startMllpServer(o: MllpServerOptions): Promise<MllpServer> {
   const connections = new Set<MllpConnection>();
   const perPeer = new Map<string, number>();
-  const server = createServer((socket) => {
+  const onSocket = (socket: Socket): void => {
     const address = addressOf(socket);
     if (!o.allowPeer(socket.remoteAddress)) {
       o.onRefused?.('peer_not_allowed');
@@ -306,7 +312,15 @@ export async function startMllpServer(o: MllpServerOptions): Promise<MllpServer>
       o.onConnections?.(connections.size);
       if (c.pendingBytes > 0) o.logger.info({ peer: c.peer, bytes: c.pendingBytes }, 'connection closed mid-frame; the sender will re-send the message');
     });
-  });
+  };
+  const server: Server = o.tls
+    ? createTlsServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, ...(o.tls.ca ? { ca: o.tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onSocket)
+    : createServer(onSocket);
+  if (o.tls) {
+    // Unlisted peers are dropped before any TLS work; failed handshakes are logged, not thrown.
+    server.on('connection', (raw: Socket) => { if (!o.allowPeer(raw.remoteAddress)) { o.onRefused?.('peer_not_allowed'); raw.destroy(); } });
+    server.on('tlsClientError', (err: Error, s: Socket) => { o.logger.warn({ address: addressOf(s), reason: err.message.slice(0, 200) }, 'MLLP TLS handshake failed; closed'); s.destroy(); });
+  }
   server.maxConnections = o.maxConnections ?? 256;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,7 +12,15 @@ import { context, endSpan, SpanKind, trace, traceHeaders, tracer, type Logger, t
 
 export class UnavailableError extends InfrastructureError {}
 
-export type RejectInput = Omit<Reject, 'rejectId' | 'receivedAt' | 'stage'> & { rejectId?: string; receivedAt?: number };
+/**
+ * `reasonClass`: what kind of fault, for the `reason` label of `pfm_ingest_rejected_total`
+ * (`invalid_json`, `too_deep`, `invalid_event`, `fhir_<issue code>`, `hl7_<table 0357 code>`);
+ * never stored in the record, never free text.
+ */
+export type RejectInput = Omit<Reject, 'rejectId' | 'receivedAt' | 'stage'> & { rejectId?: string; receivedAt?: number; reasonClass?: string };
+
+/** A bounded label: short lower-case codes as they are, anything else `other`. */
+export const reasonLabel = (c: string | undefined): string => (c === undefined ? 'unclassified' : /^[a-z][a-z0-9_-]{0,39}$/.test(c) ? c : 'other');
 
 /**
  * Limits that keep one reject record well under Kafka's default 1 MB message size, so an
@@ -24,7 +32,7 @@ export const REJECT_LIMITS = { rawChars: 256 * 1024, reasonChars: 2000, errors: 
 /** Path of the marker error that says the stored raw input was cut short. */
 export const TRUNCATED_PATH = '(raw)';
 
-export function boundedReject(r: RejectInput): RejectInput {
+export function boundedReject({ reasonClass: _, ...r }: RejectInput): RejectInput {
   const errors: FieldError[] = r.errors.slice(0, REJECT_LIMITS.errors).map((e) => ({ path: e.path.slice(0, 200), message: e.message.slice(0, REJECT_LIMITS.messageChars) }));
   if (r.errors.length > REJECT_LIMITS.errors) errors.push({ path: '(errors)', message: `${r.errors.length - REJECT_LIMITS.errors} more errors not kept` });
   let raw = r.raw;
@@ -50,8 +58,10 @@ export interface PublisherOptions {
   topics?: { flowEvents: string; rejects: string };
   /** Deadline for Kafka to acknowledge a publish. */
   timeoutMs?: number;
-  /** Sees every reject record once Kafka holds it (the in-process rejects index). */
+  /** Sees every reject record once Kafka holds it (the in-process rejects index), its raw input readable. */
   onReject?: (r: Reject) => void;
+  /** Turns a record into what is stored in the topic (raw input sealed at rest). */
+  seal?: (r: Reject) => Reject;
 }
 
 const MAX_SOURCE_LABELS = 200;
@@ -77,7 +87,7 @@ export class Publisher {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.accepted = metrics?.counter('pfm_ingest_accepted_total', 'Events accepted and durably written to Kafka', ['channel', 'type']);
     this.lastAccepted = metrics?.gauge('pfm_ingest_last_accepted_timestamp_seconds', 'When the last event from each sending system was accepted (unix seconds): a silent sender stands out', ['channel', 'source']);
-    this.rejected = metrics?.counter('pfm_ingest_rejected_total', 'Inputs rejected, kept in the rejects topic', ['channel']);
+    this.rejected = metrics?.counter('pfm_ingest_rejected_total', 'Inputs rejected, kept in the rejects topic, by channel and kind of fault', ['channel', 'reason']);
     this.unavailable = metrics?.counter('pfm_ingest_unavailable_total', 'Inputs answered "try again" because Kafka did not acknowledge in time', ['what']);
   }
 
@@ -154,8 +164,9 @@ export class Publisher {
   async reject(input: RejectInput): Promise<Reject> {
     const r = boundedReject(input);
     const full: Reject = { ...r, rejectId: r.rejectId ?? randomUUID(), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
-    await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(full) }] }));
-    this.rejected?.inc({ channel: full.channel });
+    const stored = this.opts.seal ? this.opts.seal(full) : full;
+    await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(stored) }] }));
+    this.rejected?.inc({ channel: full.channel, reason: reasonLabel(input.reasonClass) });
     this.opts.onReject?.(full);
     this.logger.info({ rejectId: full.rejectId, channel: full.channel, reason: full.reason.slice(0, 300) }, 'input rejected');
     return full;

@@ -71,7 +71,8 @@ export class RejectIndex {
 export class RejectFeed {
   private consumer: Consumer | undefined;
   private caughtUp = false;
-  constructor(private readonly kafka: Kafka, private readonly topics: string[], private readonly index: RejectIndex, private readonly logger: Logger, private readonly groupId: string) {}
+  /** `open` gives a sealed record its raw input back (throws when the key is not held). */
+  constructor(private readonly kafka: Kafka, private readonly topics: string[], private readonly index: RejectIndex, private readonly logger: Logger, private readonly groupId: string, private readonly open?: (r: Reject) => Reject) {}
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER } });
@@ -83,7 +84,7 @@ export class RejectFeed {
       eachMessage: async ({ message }) => {
         if (!message.value) return;
         try {
-          this.index.add(rejectSchema.parse(JSON.parse(message.value.toString('utf8'))));
+          this.index.add(this.readable(rejectSchema.parse(JSON.parse(message.value.toString('utf8')))));
         } catch (err) {
           this.logger.warn({ err: (err as Error).message, offset: message.offset }, 'unreadable record in the rejects topic; skipped');
         }
@@ -94,6 +95,15 @@ export class RejectFeed {
 
   get running(): boolean {
     return this.caughtUp;
+  }
+
+  /** A sealed record opened when the key is held; otherwise kept sealed (listed, its raw input unreadable here). */
+  private readable(r: Reject): Reject {
+    if (!r.sealed) return r;
+    if (this.open) {
+      try { return this.open(r); } catch (err) { this.logger.warn({ err: (err as Error).message, rejectId: r.rejectId }, 'sealed reject kept sealed'); }
+    }
+    return r;
   }
 
   async stop(): Promise<void> {
@@ -142,6 +152,7 @@ export class Redriver {
   }
 
   private map(r: Reject, corrected?: string): { ok: true; events: FlowEvent[] } | RedriveRefused {
+    if (r.sealed && corrected === undefined) return fail(409, 'sealed', `The raw input is sealed with key ${r.sealed.kid}, which this instance does not hold: re-drive it where the key is configured, or send a corrected body.`);
     const now = (this.d.now ?? Date.now)();
     const redrive = (e: FlowEvent): FlowEvent => ({ ...e, channel: 'redrive' });
     const text = corrected ?? (r.rawEncoding === 'base64' ? decodeHl7(Buffer.from(r.raw, 'base64')).text : r.raw);

@@ -2,12 +2,13 @@
 // topic), the HL7 intake behind the MLLP listener, and the HTTP app (JSON, FHIR, rejects).
 // main.ts runs it as a process; tests and the benchmark run it in-process.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { ConfigResourceTypes } from 'kafkajs';
 import { authFromSettings, SenderRegistry, type Auth } from '@pfm/access';
-import { topicsFor, topicSpecs } from '@pfm/contracts';
+import { topicsFor, topicSpecs, type Reject } from '@pfm/contracts';
 import { createKafka, createProducer, ensureTopics, FlowEventCodec, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, type Logger } from '@pfm/observability';
 import { facilityResolver, registrySites, type IngestConfig } from './config';
@@ -17,6 +18,7 @@ import { Hl7Intake } from './hl7-intake';
 import { buildHttpApp } from './http';
 import { startMllpServer } from './mllp';
 import { Publisher, type EventSink } from './publisher';
+import { RejectKeys } from './reject-seal';
 import { Redriver, RejectFeed, RejectIndex, registerRejectRoutes } from './rejects';
 
 export interface IngestService {
@@ -72,16 +74,27 @@ export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
   });
 }
 
+/** The MLLP listener's TLS files, when configured (a certificate without its key, or the reverse, stops the start). */
+function mllpTls(c: IngestConfig): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (!c.PFM_MLLP_TLS_CERT_FILE && !c.PFM_MLLP_TLS_KEY_FILE) return undefined;
+  if (!c.PFM_MLLP_TLS_CERT_FILE || !c.PFM_MLLP_TLS_KEY_FILE) throw new Error('MLLP over TLS needs both PFM_MLLP_TLS_CERT_FILE and PFM_MLLP_TLS_KEY_FILE');
+  return { cert: readFileSync(c.PFM_MLLP_TLS_CERT_FILE), key: readFileSync(c.PFM_MLLP_TLS_KEY_FILE), ...(c.PFM_MLLP_TLS_CA_FILE ? { ca: readFileSync(c.PFM_MLLP_TLS_CA_FILE) } : {}) };
+}
+
 export async function startIngest(config: IngestConfig, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<IngestService> {
   const logger = opts.logger ?? createLogger('ingest');
   const metrics = opts.metrics ?? new Metrics('ingest');
+  // Raw rejected input is sealed at rest; production does not start without the keys.
+  const rejectKeys = RejectKeys.parse(config.PFM_REJECTS_KEYS);
+  if (!rejectKeys && config.PFM_ENV === 'production') throw new Error('PFM_REJECTS_KEYS is required in production: raw rejected input is sealed at rest (<kid>:<base64 of 32 bytes>)');
   // Both fail fast: a bad sender list or missing token keys stop the service at start.
   const senders = SenderRegistry.fromFile(config.PFM_SENDERS_FILE);
   const auth = authFromSettings(config);
   if (senders.size === 0) logger.warn('PFM_SENDERS_FILE lists no senders: every HTTP and MLLP input will be refused');
+  if (!rejectKeys) logger.warn('PFM_REJECTS_KEYS is not set: raw rejected input is stored in clear in the rejects topic (development only)');
   const topics = topicsFor(config.PFM_TOPIC_NAMESPACE);
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-ingest', logger, metrics });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ partitions: config.PFM_TOPIC_PARTITIONS, namespace: config.PFM_TOPIC_NAMESPACE }));
@@ -102,9 +115,10 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const rejects = new RejectIndex(config.PFM_REJECTS_INDEX_MAX, config.PFM_REJECTS_INDEX_MAX_BYTES);
   const publisher = new Publisher(producer, codec, logger, metrics, {
     topics: { flowEvents: topics.flowEvents, rejects: topics.ingestRejects }, timeoutMs: config.PFM_PUBLISH_TIMEOUT_MS, onReject: (r) => rejects.add(r),
+    ...(rejectKeys ? { seal: (r: Reject) => rejectKeys.seal(r) } : {}),
   });
   // A group of its own per process, never committed: every instance reads every reject from the start.
-  const feed = new RejectFeed(kafka, [topics.ingestRejects, topics.flowEventsDlq], rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const feed = new RejectFeed(kafka, [topics.ingestRejects, topics.flowEventsDlq], rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, rejectKeys ? (r) => rejectKeys.open(r) : undefined);
   await feed.start();
 
   const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, registrySites(config.PFM_WARDS_FILE));
@@ -117,7 +131,9 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const connections = metrics.gauge('pfm_ingest_mllp_connections', 'Open MLLP connections');
   const refused = metrics.counter('pfm_ingest_mllp_refused_total', 'MLLP connections refused or closed by a limit, by reason', ['reason']);
   const stray = metrics.counter('pfm_ingest_mllp_stray_bytes_total', 'Non-whitespace bytes received outside any MLLP frame (dropped)');
+  const tls = mllpTls(config);
   const mllp = await startMllpServer({
+    ...(tls ? { tls } : {}),
     host: config.PFM_MLLP_HOST, port: config.PFM_MLLP_PORT, maxMessageBytes: config.PFM_MLLP_MAX_BYTES, maxConnections: config.PFM_MLLP_MAX_CONNECTIONS,
     allowPeer: (address) => !!senders.peer(address), maxConnectionsPerPeer: config.PFM_MLLP_MAX_CONNECTIONS_PER_PEER,
     idleTimeoutMs: config.PFM_MLLP_IDLE_TIMEOUT_MS, frameTimeoutMs: config.PFM_MLLP_FRAME_TIMEOUT_MS, onRefused: (reason) => refused.inc({ reason }),

@@ -3,7 +3,7 @@
 // /readyz (Kafka and the warehouse answer) and /metrics (consumer lag, dependencies).
 import { authFromSettings } from '@pfm/access';
 import { accessEnv, loadConfig } from '@pfm/config';
-import { exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { countKafkaErrors, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { buildInsightsApi } from './api';
 import { loadInsightsConfig } from './config';
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   const logger = createLogger('insights');
   const metrics = new Metrics('insights');
   const { warehouse, consumer, kafka, topics } = await openInsights(config, logger);
+  // Its consumer (made on start) and the ops admin below count their Kafka errors.
+  countKafkaErrors(kafka, metrics);
   const api = buildInsightsApi({ warehouse, auth, logger, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE) });
 
   // Ops metrics read at scrape time. The group commits to Kafka after each warehouse

@@ -12,10 +12,12 @@ async function main(): Promise<void> {
     PFM_REPLAY_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
     /** Replays the API runs at once (each reads the whole flow log). */
     PFM_REPLAY_MAX_CONCURRENT: z.coerce.number().int().min(1).max(16).default(2),
+    /** Requests a minute from one client address before 429. */
+    PFM_REPLAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   });
   const auth = authFromSettings(config);
   const ctx = await openContext();
-  const app = buildApi(ctx, { auth, maxConcurrent: config.PFM_REPLAY_MAX_CONCURRENT });
+  const app = buildApi(ctx, { auth, maxConcurrent: config.PFM_REPLAY_MAX_CONCURRENT, rateLimitPerMinute: config.PFM_REPLAY_RATE_LIMIT_PER_MINUTE });
   await app.listen({ port: config.PFM_REPLAY_PORT, host: config.PFM_BIND_HOST });
   ctx.logger.info({ port: config.PFM_REPLAY_PORT }, 'replay API listening');
   onShutdown(ctx.logger, [() => app.close(), () => ctx.close()]);

@@ -1,6 +1,7 @@
 // A minimal MLLP client for tests and the benchmark: sends frames, collects the answers
 // in order, and notices when the listener closes the connection without answering.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { frame, MllpFramer } from '../mllp';
 
 export class MllpClient {
@@ -27,6 +28,17 @@ export class MllpClient {
       resolve();
     }));
     socket.on('error', () => undefined);
+  }
+
+  /** Over TLS (MLLP over TLS): resolves once the handshake is done; rejects when the listener refuses it. */
+  static connectTls(port: number, tls: ConnectionOptions, host = '127.0.0.1'): Promise<MllpClient> {
+    return new Promise((resolve, reject) => {
+      const s = connectTls({ port, host, ...tls }, () => {
+        s.off('error', reject);
+        resolve(new MllpClient(s));
+      });
+      s.once('error', reject);
+    });
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<MllpClient> {

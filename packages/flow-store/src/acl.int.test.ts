@@ -1,0 +1,84 @@
+// The services' Redis ACL user on the real Redis: a user made from serviceAclRules (its
+// own name and key prefix, deleted afterwards; the shared default user is not touched)
+// runs the store's work (the apply and alert scripts, the outbox stream, reads, clean-up)
+// and is refused everything else: other keys, FLUSHALL/FLUSHDB, KEYS, CONFIG, ACL, pub/sub.
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
+import { requireReachable, stackEnv, uniqueName } from '@pfm/testkit';
+import { serviceAclRules } from './acl';
+import { FlowStore, Keys, WardRegistry } from './index';
+
+const registry = new WardRegistry([{ site: 'RXT', code: 'W12', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]);
+
+describe('the services\' Redis ACL user', () => {
+  const user = uniqueName('opssec-acl');
+  const password = randomBytes(24).toString('hex');
+  const prefix = user.replace(/-/g, '_');
+  const outside = `${uniqueName('opssec-outside').replace(/-/g, '_')}:k`;
+  let admin: Redis;
+  let svc: Redis;
+  let store: FlowStore;
+
+  beforeAll(async () => {
+    await requireReachable('Redis', stackEnv().redisUrl);
+    admin = new Redis(stackEnv().redisUrl);
+    await admin.call('ACL', 'SETUSER', user, 'reset', `>${password}`, ...serviceAclRules({ prefix, sandboxes: true }));
+    await admin.set(outside, 'not yours');
+    const url = new URL(stackEnv().redisUrl);
+    url.username = user;
+    url.password = password;
+    svc = new Redis(url.toString(), { maxRetriesPerRequest: 1 });
+    store = new FlowStore(svc, new Keys(prefix), registry, DEFAULT_THRESHOLDS);
+  });
+  afterAll(async () => {
+    svc?.disconnect();
+    await admin?.call('ACL', 'DELUSER', user);
+    await admin?.unlink(outside);
+    admin?.disconnect();
+  });
+
+  it('runs the store\'s work: apply and alert scripts, the outbox stream, the board reads, clean-up', async () => {
+    expect(await svc.call('ACL', 'WHOAMI').catch((e: Error) => e.message)).toMatch(/NOPERM/);
+    let offset = 0;
+    for (const e of [ev('patient.admitted', { spellId: 'S1', ward: 'W12', bed: 'B1' }, T0), ev('crfd.started', { spellId: 'S1', reasonCode: '14' }, T0 + days(1))]) {
+      const before = (await store.patient(e.site, e.patientId)) ?? emptyPatient(e.site, e.patientId);
+      const r = evolve(before, e);
+      await store.apply(store.planApply({ site: e.site, patientId: e.patientId, before: fold(before.events).view, after: r.view, state: r.state as PatientState, offsetField: 'pfm.flow-events.v1:0', offset: String(offset++) }));
+    }
+    await store.noteSite('RXT');
+    expect(await store.sites()).toEqual(['RXT']);
+    const [w12] = await store.wardSummaries('RXT', ['W12'], T0 + days(8));
+    expect(w12).toMatchObject({ occupied: 1, crfd: 1, stranded: 1 });
+    const clock = (await store.dueClocks('RXT', T0 + days(8))).find((d) => d.alertId.startsWith('stranded'))!;
+    const alert = { alertId: clock.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P1', becameTrueAt: clock.dueAt, raisedAt: clock.dueAt };
+    expect(await store.raiseAlert(alert, clock.member)).toBe(true);
+    const entries = await store.readOutbox('RXT', 'acl-reader');
+    expect(entries.map((e) => e.alert?.alertId)).toEqual([alert.alertId]);
+    await store.ackOutbox('RXT', entries.map((e) => e.id));
+    expect((await store.alerts('RXT')).map((a) => a.alertId)).toEqual([alert.alertId]);
+    expect((await store.patientsOnWard('RXT', 'W12', T0 + days(8))).map((p) => p.patientId)).toEqual(['P1']);
+    expect(await store.clear()).toBeGreaterThan(5);
+    // A replay sandbox's keys are the user's too.
+    await svc.set('sbx.acl-test:k', '1');
+    expect(await svc.unlink('sbx.acl-test:k')).toBe(1);
+  });
+
+  it('is refused other keys, wiping, key listing, configuration, users and pub/sub', async () => {
+    // Asked of Redis with ACL DRYRUN: nothing runs, so a wrong rule could never wipe the shared Redis.
+    const allowed = async (...args: (string | number)[]) => ({ command: args.join(' '), allowed: (await admin.call('ACL', 'DRYRUN', user, ...args)) === 'OK' });
+    const tries = await Promise.all([
+      allowed('GET', outside), allowed('SET', outside, 'x'), allowed('DEL', outside), allowed('EVAL', "return redis.call('GET', KEYS[1])", 1, outside),
+      allowed('FLUSHALL'), allowed('FLUSHDB'), allowed('KEYS', '*'), allowed('CONFIG', 'GET', 'requirepass'), allowed('ACL', 'SETUSER', 'someone-else', 'on'),
+      allowed('SCRIPT', 'FLUSH'), allowed('SCRIPT', 'DEBUG', 'YES'), allowed('FUNCTION', 'FLUSH'), allowed('PUBLISH', 'anything', 'x'), allowed('SUBSCRIBE', 'anything'),
+      allowed('CLIENT', 'KILL', 'ID', 1), allowed('DEBUG', 'SLEEP', 0), allowed('SHUTDOWN'), allowed('MONITOR'), allowed('SWAPDB', 0, 1),
+    ]);
+    expect(tries.filter((t) => t.allowed)).toEqual([]);
+    // The same rules allow what the services run (the dry run is not refusing everything).
+    expect(await allowed('SET', `${prefix}:{RXT}:p:P1`, 'x')).toEqual({ command: `SET ${prefix}:{RXT}:p:P1 x`, allowed: true });
+    // Over the wire too: another prefix's key is NOPERM, and stays as it was.
+    expect(await svc.get(outside).catch((e: Error) => e.message)).toMatch(/NOPERM/);
+    expect(await admin.get(outside)).toBe('not yours');
+  });
+});
