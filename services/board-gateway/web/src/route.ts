@@ -1,6 +1,7 @@
 // Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay,
 // #/insights[?measure=..&period=..&by=..&site=..&ward=..&wardType=..&from=..&to=..&rebaseAt=..],
-// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..].
+// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..],
+// #/report?month=YYYY-MM&site=S (the monthly board report, printable).
 import { query, type InsightsParams } from './insights/api';
 
 const INSIGHTS_KEYS: (keyof InsightsParams)[] = ['measure', 'period', 'by', 'site', 'ward', 'wardType', 'from', 'to', 'rebaseAt'];
@@ -10,7 +11,8 @@ export type Route =
   | { view: 'ward'; ward: string }
   | { view: 'alerts'; team: string | null; rule: string | null }
   | { view: 'replay' }
-  | { view: 'insights' | 'equity'; params: Partial<InsightsParams> };
+  | { view: 'insights' | 'equity'; params: Partial<InsightsParams> }
+  | { view: 'report'; month: string; site: string };
 
 function insightsParams(q: URLSearchParams): Partial<InsightsParams> {
   const out: Record<string, string> = {};
@@ -39,6 +41,10 @@ export function parseRoute(hash: string): Route {
     case 'insights':
     case 'equity':
       return { view: parts[0], params: insightsParams(q) };
+    case 'report': {
+      const month = q.get('month') ?? '';
+      return { view: 'report', month: /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? month : '', site: (q.get('site') ?? '').slice(0, 16) };
+    }
     default:
       return { view: 'site' };
   }
@@ -49,6 +55,10 @@ export function routeHref(r: Route): string {
     case 'site': return '#/site';
     case 'ward': return `#/ward/${encodeURIComponent(r.ward)}`;
     case 'replay': return '#/replay';
+    case 'report': {
+      const qs = query({ month: r.month, site: r.site });
+      return `#/report${qs ? `?${qs}` : ''}`;
+    }
     case 'insights':
     case 'equity': {
       const qs = query(r.params);

@@ -7,10 +7,12 @@ import { InsightsApi, type Catalogue, type InsightsParams } from '../../insights
 import { routeHref, type Route } from '../../route';
 import { AuthErrorPage } from '../AuthError';
 import { Icon } from '../icons';
+import { lastMonth } from '../../insights/report';
 import { EquityView } from './EquityView';
+import { ReportView } from './report/ReportView';
 import { InsightsView, problemText } from './InsightsView';
 
-export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' }>;
+export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'report' }>;
 
 export function InsightsApp({ token, route, navigate, boards }: { token: string; route: InsightsRoute; navigate: (r: Route, replace?: boolean) => void; boards: boolean }) {
   const api = useMemo(() => new InsightsApi(token), [token]);
@@ -26,13 +28,13 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
   }, [api]);
 
   useEffect(() => {
-    document.title = `${route.view === 'equity' ? 'Equity' : 'Insights'} — Patient Flow Monitor`;
+    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'report' ? 'Board report' : 'Insights'} — Patient Flow Monitor`;
     if (first.current) { first.current = false; return; }
     mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus();
   }, [route.view]);
 
   if (problem instanceof AuthError) return <AuthErrorPage />;
-  const setParams = (params: Partial<InsightsParams>) => navigate({ view: route.view, params }, true);
+  const setParams = (params: Partial<InsightsParams>) => navigate({ view: route.view === 'equity' ? 'equity' : 'insights', params }, true);
   const current = (v: string) => (route.view === v ? 'page' : undefined);
   return (
     <>
@@ -47,6 +49,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
             {boards && <li><a href={routeHref({ view: 'site' })}>Site board</a></li>}
             <li><a href={routeHref({ view: 'insights', params: {} })} aria-current={current('insights')}>Insights</a></li>
             <li><a href={routeHref({ view: 'equity', params: {} })} aria-current={current('equity')}>Equity</a></li>
+            <li><a href={routeHref({ view: 'report', month: '', site: '' })} aria-current={current('report')}>Board report</a></li>
           </ul>
         </nav>
       </header>
@@ -55,6 +58,20 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
           <p class="banner banner-problem" data-testid="insights-error"><Icon shape="triangle" /> {problemText(problem)}</p>
         ) : !catalogue ? (
           <p class="loading" role="status">Reading the measures catalogue…</p>
+        ) : route.view === 'report' ? (
+          <>
+            <form class="insights-controls no-print" aria-label="Report choices" onSubmit={(e) => e.preventDefault()}>
+              <p class="control"><label for="report-month">Month</label>
+                <input id="report-month" type="month" value={route.month || lastMonth(Date.now())} onChange={(e) => navigate({ view: 'report', month: e.currentTarget.value, site: route.site }, true)} /></p>
+              {catalogue.scope.sites.length > 1 && (
+                <p class="control"><label for="report-site">Site</label>
+                  <select id="report-site" value={route.site || catalogue.scope.sites[0]} onChange={(e) => navigate({ view: 'report', month: route.month, site: e.currentTarget.value }, true)}>
+                    {catalogue.scope.sites.map((x) => <option key={x} value={x}>{x}</option>)}
+                  </select></p>
+              )}
+            </form>
+            <ReportView api={api} catalogue={catalogue} month={route.month || lastMonth(Date.now())} site={route.site || catalogue.scope.sites[0]!} />
+          </>
         ) : route.view === 'equity' ? (
           <EquityView api={api} catalogue={catalogue} params={route.params} setParams={setParams} />
         ) : (
