@@ -131,7 +131,7 @@ describe('insights in a real browser', () => {
     expect(bytes).toBeGreaterThan(10_000);
     const text = execFileSync('pdftotext', [out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
     for (const expected of [
-      'Flow report: RXT, March 2026', 'Key measures', 'Admissions', 'Detained share of admissions', 'Occupied', 'Special cause variation, higher',
+      'Flow report: RXT, March 2026', 'Key measures', 'Admissions', 'Detained share of admissions', 'Bed occupancy including leave', 'Special cause concern (higher)',
       'Equity: segments outside the limits', 'Black or Black British: above the 99.8% limit',
       'Delays and out-of-area placements, March 2026', 'CRFD delayed bed days by reason', 'Housing', 'Out-of-area placement (OAP) bed days: 0',
       'Improvement notes, March 2026', 'No changes were recorded', 'page 1 of',

@@ -19,7 +19,7 @@ export function ReportCrfd({ crfd, oap, month }: { crfd: SeriesResponse | null; 
           <thead><tr><th scope="col">Reason (MHSDS)</th><th scope="col" class="num">Bed days</th></tr></thead>
           <tbody>
             {reasons.length === 0 ? <tr><td colSpan={2}>No delayed bed days.</td></tr> : reasons.map((r) => (
-              <tr key={r.key}><th scope="row">{crfdReason(r.key).label} ({r.key})</th><td class="num">{formatNumber(r.days, 0)}</td></tr>
+              <tr key={r.key}><th scope="row">{crfdReason(r.key).label.includes(r.key) ? crfdReason(r.key).label : `${crfdReason(r.key).label} (${r.key})`}</th><td class="num">{formatNumber(r.days, 0)}</td></tr>
             ))}
           </tbody>
         </table>
