@@ -2,3 +2,4 @@
 export * from './spc';
 export { readSeriesCsv, toCsv, CsvInputError, CSV_COLUMNS, type Columns, type Row, type Grouped, type SeriesOut } from './csv';
 export { renderSvg, COLOURS, POINT_COLOURS, type ChartSeries, type ChartOptions } from './svg';
+export * from './funnel';

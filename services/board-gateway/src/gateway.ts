@@ -20,6 +20,7 @@ import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { securityHeaders } from './headers';
+import { insightsProxy } from './insights-proxy';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
@@ -45,6 +46,8 @@ export interface GatewayDeps {
   rateLimitPerMinute?: number;
   /** An HTTP connection that sends nothing for this long is closed (slow clients); upgraded sockets (socket.io) are not affected. */
   idleTimeoutMs?: number;
+  /** The insights service's base URL: /api/v1/insights/* is passed to it (unset: 503). */
+  insightsUrl?: string;
 }
 
 /**
@@ -411,6 +414,8 @@ export class Gateway {
       replayRole(await this.claims(req));
       return this.replays.eventRange();
     });
+
+    insightsProxy(app, this.d.insightsUrl, this.d.logger);
 
     const web = this.d.webDir ?? join(__dirname, '..', 'web', 'dist');
     if (existsSync(join(web, 'index.html'))) {

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const { warehouse, consumer, kafka, topics } = await openInsights(config, logger);
   // Its consumer (made on start) and the ops admin below count their Kafka errors.
   countKafkaErrors(kafka, metrics);
-  const api = buildInsightsApi({ warehouse, auth, logger, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE) });
+  const api = buildInsightsApi({ warehouse, auth, logger, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE), suppressBelow: config.PFM_INSIGHTS_SUPPRESS_BELOW });
 
   // Ops metrics read at scrape time. The group commits to Kafka after each warehouse
   // transaction, so its committed offsets (and this lag) trail the warehouse's own record.
