@@ -1,4 +1,4 @@
-// HTTP API of the insights service (read only):
+// HTTP API of the insights service (reads, and recording improvement notes):
 //   GET /api/v1/insights/measures   the measures catalogue
 //   GET /api/v1/insights/series?measure=&period=week|month&by=&site=&from=&to=
 //       one measure by period and segment: numerator, denominator and value per point,
@@ -6,6 +6,7 @@
 //   GET /api/v1/insights/export?format=parquet|csv&from=&to=
 //       every table, the measure series and the data dictionary, as one .tar.gz, cut to
 //       the token's sites (one export at a time; 429 beyond)
+//   POST/GET /api/v1/insights/improvements   the improvement loop (improvements-api.ts)
 // Every route but /healthz needs a verified reader token (analyst, bed_manager or ops);
 // results hold only the token's sites (a site outside them is 403). Every answer to an
 // authenticated request is written as one audit log line: who, role, what, when, status
@@ -22,6 +23,7 @@ import type { Logger } from '@pfm/observability';
 import { isIsoDate, spc, type Assurance, type PointType } from '@pfm/spc';
 import { exportWarehouse } from './export';
 import { IMPLEMENTED, measureSeries, QueryError, SEGMENTS, spcInput, type Catalogue, type PopulationRow, type Series } from './measures';
+import { registerImprovementRoutes, type ImprovementDeps } from './improvements-api';
 import type { Warehouse } from './warehouse';
 
 export const INSIGHTS_ROLES: readonly Role[] = ['analyst', 'bed_manager', 'ops'];
@@ -46,6 +48,8 @@ export interface InsightsApiDeps {
   logger: Logger;
   /** Where reads are recorded (default: the log, one `audit` line each). */
   audit?: (entry: AuditEntry) => void;
+  /** Puts an improvement note on the flow log (POST /api/v1/insights/improvements); without it that route answers 503. */
+  sendNote?: ImprovementDeps['sendNote'];
 }
 
 export interface SeriesPointOut {
@@ -126,7 +130,7 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     const { claims, auditQuery, auditPoints } = state(req);
     if (!claims) return;
     audit({
-      at: new Date().toISOString(), who: claims.sub, role: claims.role, action: `GET ${req.routeOptions.url ?? 'unknown'}`, status: reply.statusCode,
+      at: new Date().toISOString(), who: claims.sub, role: claims.role, action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`, status: reply.statusCode,
       ...(auditQuery ? { query: auditQuery } : {}), ...(auditPoints !== undefined ? { points: auditPoints } : {}),
     });
   });
@@ -161,6 +165,10 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     }, d.population));
     state(req).auditPoints = series.points.length;
     return { measure: series.measure, period: series.period, by: series.by, sites: [...sites], from: q.from ?? null, to: q.to ?? null, segments: withSpc(series) };
+  });
+  registerImprovementRoutes(app, d, {
+    claims: (req) => state(req).claims!,
+    audit: (req, query, points) => { state(req).auditQuery = query; if (points !== undefined) state(req).auditPoints = points; },
   });
   let exporting = false;
   app.get('/api/v1/insights/export', async (req, reply) => {
