@@ -93,6 +93,21 @@ export function outcomePoints(points: { periodStart: string; segment: string | n
     .map((date) => ({ date, value: byDate.get(date) ?? 0 }));
 }
 
+/**
+ * Where a site's log covers its flow: the first whole week from its first discharge. A
+ * feed that starts mid-stream (go-live, or the simulator's history window) sends the
+ * patients already in beds with their real admission times, so the weeks before it hold
+ * only those patients: a baseline read from them would be too low.
+ */
+export async function coverageFrom(r: WarehouseReads, site: string): Promise<number | undefined> {
+  const [row] = await r.rows('SELECT min(discharged_at) AS first FROM spells WHERE site = ?', [site]);
+  if (!(row?.first instanceof Date)) return undefined;
+  const first = row.first.getTime();
+  const day = new Date(Math.ceil(first / 86_400_000) * 86_400_000);
+  day.setUTCDate(day.getUTCDate() + ((8 - day.getUTCDay()) % 7)); // the Monday on or after
+  return day.getTime();
+}
+
 const iso = (d: unknown): string => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
 /** The notes of some sites (optionally those aiming at one measure), newest change first, each with its outcomes. */
@@ -104,9 +119,11 @@ export async function readNotes(r: WarehouseReads, catalogue: Catalogue, populat
   const rows = await r.rows(`SELECT note_id, site, ward, team, title, effective_date, measures, expected_direction, author, recorded_at FROM improvement_notes WHERE ${where} ORDER BY effective_date DESC, recorded_at DESC, note_id`, params);
   // One series per measure, site and cut, shared by the notes that need it.
   const series = new Map<string, Promise<Awaited<ReturnType<typeof measureSeries>>>>();
+  const covered = new Map<string, Promise<number | undefined>>();
   const seriesFor = (measure: string, site: string, by?: Segment) => {
     const k = `${measure}|${site}|${by ?? ''}`;
-    if (!series.has(k)) series.set(k, measureSeries(r, catalogue, { measure, period: OUTCOME_PERIOD, site, by }, population));
+    if (!covered.has(site)) covered.set(site, coverageFrom(r, site));
+    if (!series.has(k)) series.set(k, covered.get(site)!.then((from) => measureSeries(r, catalogue, { measure, period: OUTCOME_PERIOD, site, by, from }, population)));
     return series.get(k)!;
   };
   const out: NoteOut[] = [];

@@ -85,7 +85,7 @@ export interface StoryOptions {
   delayFactor: number;
 }
 
-export const DEFAULT_STORY: StoryOptions = { ward: 'RV-CEDAR', controlWard: 'RV-DOVE', daysBeforeStart: 60, delayFactor: 0.35 };
+export const DEFAULT_STORY: StoryOptions = { ward: 'RV-CEDAR', controlWard: 'RV-DOVE', daysBeforeStart: 60, delayFactor: 0.2 };
 
 /** The improvement note the change is recorded as (the body of POST /api/v1/insights/improvements). */
 export interface StoryNote {
