@@ -232,7 +232,11 @@ async function demo(o: Opts): Promise<void> {
   }
   const st = state as DemoState;
   const senders = demoSenders(files.dir, [trust.site]);
+  // The insights API sits beside the gateway's port (3000 -> 3300) so demos on other ports do not collide;
+  // the gateway passes the web app's /api/v1/insights/* to it.
+  const insightsPort = process.env.PFM_INSIGHTS_PORT ?? String(p.gateway + 300);
   const env: Record<string, string> = {
+    PFM_INSIGHTS_URL: `http://127.0.0.1:${insightsPort}`,
     PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
     PFM_SENDERS_FILE: senders.file, PFM_JWT_MAX_AGE_SECONDS: String(DEMO_TOKEN_DAYS * 86400),
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
@@ -300,12 +304,11 @@ async function demo(o: Opts): Promise<void> {
       // The analysts' warehouse joins once the board is up, so it never slows the warm start;
       // it folds the log from its start (one file per topic namespace).
       const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.duckdb`);
-      // Beside the gateway's port (3000 -> 3300) so demos on other ports do not collide.
-      const insightsPort = process.env.PFM_INSIGHTS_PORT ?? String(p.gateway + 300);
       children.push(await startChild('insights', {
         ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`, PFM_INSIGHTS_PORT: insightsPort,
       }, files.logs, logSays('insights running')));
       say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
+      say(`Insights view (analyst): ${gatewayUrl}/?token=${analystToken}#/insights`);
       say(`insights API (analyst): curl -H "Authorization: Bearer $(cat .stack/demo-analyst-token)" "http://127.0.0.1:${insightsPort}/api/v1/insights/series?measure=admissions&period=week"`);
       // The simulator's planted change, recorded as the trust would: an improvement note
       // through the API (same note id every run, so a re-run replaces it, never doubles it).

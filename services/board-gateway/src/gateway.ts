@@ -19,6 +19,7 @@ import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { securityHeaders } from './headers';
+import { insightsProxy } from './insights-proxy';
 import { ReplayBoards } from './replay-board';
 import { socketRooms, updateRooms } from './rooms';
 import { admissionQueueStatus, outOfArea, patientsByFlag, sitePressure, timeline } from './views';
@@ -38,6 +39,8 @@ export interface GatewayDeps {
   /** 'wall' (live) or 'engine': read the engine's clock from Redis (event-time demos and replays). */
   clock?: 'wall' | 'engine';
   topics?: { boardUpdates: string; alerts: string; flowEvents: string };
+  /** The insights service's base URL: /api/v1/insights/* is passed to it (unset: 503). */
+  insightsUrl?: string;
 }
 
 const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
@@ -351,6 +354,8 @@ export class Gateway {
       replayRole(await this.claims(req));
       return this.replays.eventRange();
     });
+
+    insightsProxy(app, this.d.insightsUrl, this.d.logger);
 
     const web = this.d.webDir ?? join(__dirname, '..', 'web', 'dist');
     if (existsSync(join(web, 'index.html'))) {

@@ -89,13 +89,51 @@ describe('insights read API', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a request without a token (401), a forged one (401), a ward or crisis-team token (403)', async () => {
+  it('refuses a request without a token (401), a forged one (401), a crisis-team token (403)', async () => {
     expect(await get('/api/v1/insights/measures')).toMatchObject({ status: 401, body: { error: 'missing_token' } });
     const forged = await new Auth('another-secret-another-secret-0123456').issue({ sub: 'x', role: 'analyst', sites: ['RXT'] });
     expect(await get('/api/v1/insights/measures', forged)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
-    const ward = await token({ role: 'ward', wards: ['OAK'] });
-    expect(await get('/api/v1/insights/series?measure=admissions&period=week', ward)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
     expect(await get('/api/v1/insights/measures', await token({ role: 'crisis_team', teams: ['CR'] }))).toMatchObject({ status: 403 });
+  });
+
+  it('a ward token reads its own wards only: other wards, team measures and the export are refused', async () => {
+    const oak = await token({ role: 'ward', wards: ['OAK'], sites: ['RXT'] });
+    const mine = (await get('/api/v1/insights/series?measure=admissions&period=month&by=ward', oak)).body as unknown as SeriesOut;
+    expect(mine.segments.map((x) => x.segment)).toEqual(['OAK']);
+    expect(mine.segments[0]!.points.reduce((a, p) => a + p.numerator, 0)).toBe(5 * (WEEKS + 1));
+    const elm = await token({ role: 'ward', wards: ['ELM'], sites: ['RXT'] });
+    expect(((await get('/api/v1/insights/series?measure=admissions&period=month', elm)).body as unknown as SeriesOut).segments).toEqual([]);
+    expect(await get('/api/v1/insights/series?measure=admissions&period=month&ward=OAK', elm)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    expect(await get('/api/v1/insights/equity?measure=admissions&by=sex&ward=OAK', elm)).toMatchObject({ status: 403 });
+    expect(await get('/api/v1/insights/series?measure=crisis_response_4h&period=month', oak)).toMatchObject({ status: 403 });
+    expect(await get('/api/v1/insights/export?format=csv', oak)).toMatchObject({ status: 403 });
+    const m = await get('/api/v1/insights/measures', oak);
+    expect(m.body.scope).toEqual({ role: 'ward', sites: ['RXT'], wards: [{ site: 'RXT', ward: 'OAK', name: 'Oak', wardType: 'adult_acute' }] });
+    expect((m.body.measures as { id: string }[]).map((x) => x.id)).not.toContain('crisis_response_4h');
+  });
+
+  it('rebaseAt starts a new phase: limits from that date on are the later points\' own', async () => {
+    const at = new Date(T0 + 8 * W).toISOString().slice(0, 10);
+    const r = (await get(`/api/v1/insights/series?measure=followup_72h&period=week&site=RXT&rebaseAt=${at}`, await token())).body as unknown as SeriesOut;
+    expect(r.rebaseAt).toBe(at);
+    const pts = r.segments[0]!.points.slice(0, WEEKS);
+    const expected = spc(pts.map((p) => ({ date: p.periodStart, value: p.value! })), { improvement: 'increase', target: 80, rebase: [at] });
+    expect(pts.map((p) => [p.mean, p.upl])).toEqual(expected.points.map((p) => [p.mean, p.upl]));
+    const after = pts.slice(8).map((p) => p.value!);
+    expect(pts[8]!.mean).toBeCloseTo(after.reduce((a, b) => a + b, 0) / after.length, 10);
+    expect(await get('/api/v1/insights/series?measure=admissions&period=week&rebaseAt=2026-13-01', await token())).toMatchObject({ status: 400, body: { errors: [{ field: 'rebaseAt' }] } });
+  });
+
+  it('equity: segments of one dimension against the trust value, as JSON and as CSV', async () => {
+    const t = await token({ sites: ['RXT'] });
+    const r = await get('/api/v1/insights/equity?measure=detained_admission_share&by=sex', t);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ kind: 'proportion', unit: '%', by: 'sex', suppressBelow: 5, trust: { numerator: 0, denominator: 5 * (WEEKS + 1) } });
+    expect(await get('/api/v1/insights/equity?measure=los_median&by=sex', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'measure' }] } });
+    expect(await get('/api/v1/insights/equity?measure=admissions&by=deprivation_quintile', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'by' }] } });
+    const csv = await fetch(`${base}/api/v1/insights/equity?measure=admissions&by=local_area&format=csv`, { headers: { authorization: `Bearer ${t}` } });
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect((await csv.text()).split('\n')[0]).toMatch(/^measure,dimension,segment,numerator/);
   });
 
   it('refuses a site outside the token\'s scope (403) and cuts unscoped results to the token\'s sites', async () => {

@@ -3,7 +3,8 @@
 //       -> an improvement.noted event on the flow log; 202 with the note's id. The
 //          warehouse shows it once the consumer has folded the event (usually < 1 s).
 //   GET  /api/v1/insights/improvements?site=&measure=
-//       -> { notes: [...] } of the token's sites, each with its outcome per measure.
+//       -> { notes: [...] } of the token's sites (a ward reader: of its wards), each with its
+//          outcome per measure.
 // Authentication, the role check for readers, audit and error shapes are api.ts's.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -55,7 +56,9 @@ export function registerImprovementRoutes(app: FastifyInstance, d: ImprovementDe
     const c = ctx.claims(req);
     if (q.site && !canSeeSite(c, q.site)) throw new AuthError('forbidden', `Your access does not include site ${q.site}.`);
     const sites = q.site ? [q.site] : c.sites;
-    const notes = await d.warehouse.read((r) => readNotes(r, d.catalogue, d.population, { sites, measure: q.measure }));
+    // A ward's staff see the changes made on their wards (a site-wide note's outcome is site data).
+    const wards = c.role === 'ward' ? c.wards ?? [] : undefined;
+    const notes = await d.warehouse.read((r) => readNotes(r, d.catalogue, d.population, { sites, wards, measure: q.measure }));
     ctx.audit(req, { ...(q.site ? { site: q.site } : {}), ...(q.measure ? { measure: q.measure } : {}) }, notes.length);
     return { notes };
   });

@@ -120,6 +120,9 @@ describe('improvement notes: POST -> Kafka -> warehouse -> GET', () => {
     expect(((await call('GET', '/api/v1/insights/improvements?site=RXT&measure=los_median', await token())).body.notes as NoteOut[]).map((x) => x.noteId)).toEqual([noteId]);
     expect((await call('GET', '/api/v1/insights/improvements?site=RXT&measure=oap_bed_days', await token())).body.notes).toEqual([]);
     expect(audits.at(-1)).toMatchObject({ who: 'analyst-7', action: 'GET /api/v1/insights/improvements', status: 200, query: { site: 'RXT', measure: 'oap_bed_days' }, points: 0 });
+    // A ward's staff see the changes on their wards only.
+    expect(((await call('GET', '/api/v1/insights/improvements', await token({ role: 'ward', wards: ['OAK'] }))).body.notes as NoteOut[]).map((x) => x.noteId)).toEqual([noteId]);
+    expect((await call('GET', '/api/v1/insights/improvements', await token({ role: 'ward', wards: ['ELM'] }))).body.notes).toEqual([]);
   });
 
   it('is on the log, so a warehouse built from the start has it too', async () => {

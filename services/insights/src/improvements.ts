@@ -111,10 +111,11 @@ export async function coverageFrom(r: WarehouseReads, site: string): Promise<num
 const iso = (d: unknown): string => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
 /** The notes of some sites (optionally those aiming at one measure), newest change first, each with its outcomes. */
-export async function readNotes(r: WarehouseReads, catalogue: Catalogue, population: PopulationRow[], q: { sites: readonly string[]; measure?: string }): Promise<NoteOut[]> {
-  if (!q.sites.length) return [];
+export async function readNotes(r: WarehouseReads, catalogue: Catalogue, population: PopulationRow[], q: { sites: readonly string[]; wards?: readonly string[]; measure?: string }): Promise<NoteOut[]> {
+  if (!q.sites.length || q.wards?.length === 0) return [];
   const params: string[] = [...q.sites];
   let where = `site IN (${q.sites.map(() => '?').join(', ')})`;
+  if (q.wards) { where += ` AND ward IN (${q.wards.map(() => '?').join(', ')})`; params.push(...q.wards); }
   if (q.measure) { where += " AND list_contains(string_split(measures, ','), ?)"; params.push(q.measure); }
   const rows = await r.rows(`SELECT note_id, site, ward, team, title, effective_date, measures, expected_direction, author, recorded_at FROM improvement_notes WHERE ${where} ORDER BY effective_date DESC, recorded_at DESC, note_id`, params);
   // One series per measure, site and cut, shared by the notes that need it.

@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const logger = createLogger('insights');
   const metrics = new Metrics('insights');
   const { warehouse, consumer, kafka, topics, producer, sendNote } = await openInsights(config, logger);
-  const api = buildInsightsApi({ warehouse, auth, logger, sendNote, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE) });
+  const api = buildInsightsApi({
+    warehouse, auth, logger, sendNote, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE),
+    suppressBelow: config.PFM_INSIGHTS_SUPPRESS_BELOW,
+  });
 
   // Ops metrics read at scrape time. The group commits to Kafka after each warehouse
   // transaction, so its committed offsets (and this lag) trail the warehouse's own record.

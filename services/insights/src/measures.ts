@@ -75,10 +75,20 @@ const IMPL: Record<string, Impl> = {
 };
 export const IMPLEMENTED = Object.keys(IMPL);
 
+/** How a measure's value is made: a count, a percentage of its denominator, a statistic (median, percentile) or a rate per 100,000. */
+export type MeasureKind = Impl['kind'];
+export const measureKind = (id: string): MeasureKind | undefined => IMPL[id]?.kind;
+/** Whether a measure's rows have a ward (referrals to teams do not): a ward's reader sees only measures that do. */
+export const hasWard = (id: string): boolean => IMPL[id] !== undefined && IMPL[id].base !== 'referrals';
+
 export interface SeriesQuery {
   measure: string; period: 'week' | 'month'; by?: Segment; site?: string;
   /** Only these sites (a reader's scope); an empty list matches nothing. */
   sites?: readonly string[];
+  /** Only these wards (a ward reader's scope); an empty list matches nothing. */
+  wards?: readonly string[];
+  /** One ward, or one ward type (the view's scope). */
+  ward?: string; wardType?: string;
   from?: number; to?: number;
 }
 /** Materialised copies of the computed views to read instead (many queries in a row, e.g. an export). */
@@ -107,6 +117,11 @@ export async function measureSeries(w: WarehouseReads, catalogue: Catalogue, q: 
   if (impl.where) where.push(impl.where);
   if (q.site) { where.push('site = ?'); params.push(q.site); }
   if (q.sites) { where.push(q.sites.length ? `site IN (${q.sites.map(() => '?').join(', ')})` : 'false'); params.push(...q.sites); }
+  const byWard = q.wards !== undefined || q.ward !== undefined || q.wardType !== undefined;
+  if (byWard && impl.base === 'referrals') throw new QueryError(q.wardType !== undefined && q.ward === undefined ? 'wardType' : 'ward', `${measure.id} is counted by team, not by ward`);
+  if (q.wards) { where.push(q.wards.length ? `ward IN (${q.wards.map(() => '?').join(', ')})` : 'false'); params.push(...q.wards); }
+  if (q.ward !== undefined) { where.push('ward = ?'); params.push(q.ward); }
+  if (q.wardType !== undefined) { where.push('ward_type = ?'); params.push(q.wardType); }
   if (q.from !== undefined) { where.push('t >= epoch_ms(?::BIGINT)'); params.push(q.from); }
   if (q.to !== undefined) { where.push('t < epoch_ms(?::BIGINT)'); params.push(q.to); }
   const sql = `SELECT date_trunc('${q.period}', t)::DATE AS period_start, ${segment} AS segment, (${impl.num})::DOUBLE AS numerator, ${impl.den ? `(${impl.den})::DOUBLE` : 'NULL'} AS denominator

@@ -1,10 +1,26 @@
-// Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay.
+// Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay,
+// #/insights[?measure=..&period=..&by=..&site=..&ward=..&wardType=..&from=..&to=..&rebaseAt=..],
+// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..].
+import { query, type InsightsParams } from './insights/api';
+
+const INSIGHTS_KEYS: (keyof InsightsParams)[] = ['measure', 'period', 'by', 'site', 'ward', 'wardType', 'from', 'to', 'rebaseAt'];
 
 export type Route =
   | { view: 'site' }
   | { view: 'ward'; ward: string }
   | { view: 'alerts'; team: string | null; rule: string | null }
-  | { view: 'replay' };
+  | { view: 'replay' }
+  | { view: 'insights' | 'equity'; params: Partial<InsightsParams> };
+
+function insightsParams(q: URLSearchParams): Partial<InsightsParams> {
+  const out: Record<string, string> = {};
+  for (const k of INSIGHTS_KEYS) {
+    const v = q.get(k);
+    if (v) out[k] = v.slice(0, 80);
+  }
+  if (out.period && out.period !== 'week' && out.period !== 'month') delete out.period;
+  return out as Partial<InsightsParams>;
+}
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#\/?/, '');
@@ -20,6 +36,9 @@ export function parseRoute(hash: string): Route {
       return { view: 'alerts', team: q.get('team') || null, rule: q.get('rule') || null };
     case 'replay':
       return { view: 'replay' };
+    case 'insights':
+    case 'equity':
+      return { view: parts[0], params: insightsParams(q) };
     default:
       return { view: 'site' };
   }
@@ -30,6 +49,11 @@ export function routeHref(r: Route): string {
     case 'site': return '#/site';
     case 'ward': return `#/ward/${encodeURIComponent(r.ward)}`;
     case 'replay': return '#/replay';
+    case 'insights':
+    case 'equity': {
+      const qs = query(r.params);
+      return `#/${r.view}${qs ? `?${qs}` : ''}`;
+    }
     case 'alerts': {
       const q = new URLSearchParams();
       if (r.team) q.set('team', r.team);

@@ -11,14 +11,31 @@ import { parseRoute, routeHref, type Route } from '../route';
 import { AlertFeed } from './AlertFeed';
 import { AuthErrorPage } from './AuthError';
 import { CONNECTION_SHAPES, Icon } from './icons';
+import { InsightsApp } from './insights/InsightsApp';
+import { tokenRole } from '../insights/logic';
 import { ReplayView } from './Replay';
 import { SiteBoard } from './SiteBoard';
 import { WardBoard } from './WardBoard';
 
+/** Roles with a live board; an analyst's token opens only the insights pages. */
+const BOARD_ROLES = ['bed_manager', 'ward', 'crisis_team', 'ops'];
+const INSIGHTS_ROLES = ['analyst', 'bed_manager', 'ops', 'ward'];
+
 export function App() {
   const [token] = useState(() => takeToken());
   if (!token) return <AuthErrorPage />;
-  return <Board token={token} />;
+  return <Shell token={token} />;
+}
+
+function Shell({ token }: { token: string }) {
+  const role = tokenRole(token);
+  const boards = role === null || BOARD_ROLES.includes(role);
+  const [route, navigate] = useRoute(boards ? { view: 'site' } : { view: 'insights', params: {} });
+  if (route.view === 'insights' || route.view === 'equity' || !boards) {
+    const r = route.view === 'insights' || route.view === 'equity' ? route : { view: 'insights' as const, params: {} };
+    return <InsightsApp token={token} route={r} navigate={navigate} boards={boards} />;
+  }
+  return <Board token={token} route={route} navigate={navigate} insights={role !== null && INSIGHTS_ROLES.includes(role)} />;
 }
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
@@ -28,11 +45,11 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
   offline: 'Offline',
 };
 
-function useRoute(): [Route, (r: Route, replace?: boolean) => void] {
-  const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
+function useRoute(home: Route): [Route, (r: Route, replace?: boolean) => void] {
+  const [route, setRoute] = useState<Route>(() => (window.location.hash.length > 2 ? parseRoute(window.location.hash) : home));
   useEffect(() => {
-    if (!/^#\/(site|ward\/.+|alerts|replay)/.test(window.location.hash)) {
-      window.history.replaceState(window.history.state, '', routeHref(parseRoute(window.location.hash)));
+    if (!/^#\/(site|ward\/.+|alerts|replay|insights|equity)/.test(window.location.hash)) {
+      window.history.replaceState(window.history.state, '', routeHref(window.location.hash.length > 2 ? parseRoute(window.location.hash) : home));
     }
     const on = () => setRoute(parseRoute(window.location.hash));
     window.addEventListener('hashchange', on);
@@ -48,10 +65,9 @@ function useRoute(): [Route, (r: Route, replace?: boolean) => void] {
   return [route, navigate];
 }
 
-function Board({ token }: { token: string }) {
+function Board({ token, route, navigate, insights }: { token: string; route: Route; navigate: (r: Route, replace?: boolean) => void; insights: boolean }) {
   const board = useMemo(() => new LiveBoard(new Api(token), token), [token]);
   const [state, setState] = useState<BoardState>(board.state);
-  const [route, navigate] = useRoute();
   const [now, setNow] = useState(() => Date.now());
   const [prefs, setPrefs] = useState<Prefs>(() => loadPrefs());
   const mainRef = useRef<HTMLElement>(null);
@@ -123,6 +139,7 @@ function Board({ token }: { token: string }) {
               </a>
             </li>
             <li><a href={routeHref({ view: 'replay' })} aria-current={current(['replay'])}>Replay</a></li>
+            {insights && <li><a href={routeHref({ view: 'insights', params: {} })}>Insights</a></li>}
           </ul>
         </nav>
         <div class="status">

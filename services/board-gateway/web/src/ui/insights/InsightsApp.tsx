@@ -1,0 +1,66 @@
+// The shell of the insights pages (#/insights, #/equity): no live board connection, so
+// an analyst's token (which no board door accepts) works here. Reads the catalogue and
+// the reader's scope once; the views share it.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AuthError } from '../../api';
+import { InsightsApi, type Catalogue, type InsightsParams } from '../../insights/api';
+import { routeHref, type Route } from '../../route';
+import { AuthErrorPage } from '../AuthError';
+import { Icon } from '../icons';
+import { EquityView } from './EquityView';
+import { InsightsView, problemText } from './InsightsView';
+
+export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' }>;
+
+export function InsightsApp({ token, route, navigate, boards }: { token: string; route: InsightsRoute; navigate: (r: Route, replace?: boolean) => void; boards: boolean }) {
+  const api = useMemo(() => new InsightsApi(token), [token]);
+  const [catalogue, setCatalogue] = useState<Catalogue | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+
+  useEffect(() => {
+    const ac = new AbortController();
+    api.catalogue(ac.signal).then(setCatalogue).catch((e: unknown) => { if (!ac.signal.aborted) setProblem(e); });
+    return () => ac.abort();
+  }, [api]);
+
+  useEffect(() => {
+    document.title = `${route.view === 'equity' ? 'Equity' : 'Insights'} — Patient Flow Monitor`;
+    if (first.current) { first.current = false; return; }
+    mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus();
+  }, [route.view]);
+
+  if (problem instanceof AuthError) return <AuthErrorPage />;
+  const setParams = (params: Partial<InsightsParams>) => navigate({ view: route.view, params }, true);
+  const current = (v: string) => (route.view === v ? 'page' : undefined);
+  return (
+    <>
+      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus(); }}>Skip to main content</a>
+      <header class="topbar">
+        <p class="brand">
+          <span class="brand-name">Patient Flow Monitor</span>
+          {catalogue && <span class="brand-site" data-testid="site-name">{catalogue.scope.sites.join(', ')}</span>}
+        </p>
+        <nav aria-label="Views" class="views">
+          <ul>
+            {boards && <li><a href={routeHref({ view: 'site' })}>Site board</a></li>}
+            <li><a href={routeHref({ view: 'insights', params: {} })} aria-current={current('insights')}>Insights</a></li>
+            <li><a href={routeHref({ view: 'equity', params: {} })} aria-current={current('equity')}>Equity</a></li>
+          </ul>
+        </nav>
+      </header>
+      <main id="main" ref={mainRef} class="insights-main">
+        {problem !== null ? (
+          <p class="banner banner-problem" data-testid="insights-error"><Icon shape="triangle" /> {problemText(problem)}</p>
+        ) : !catalogue ? (
+          <p class="loading" role="status">Reading the measures catalogue…</p>
+        ) : route.view === 'equity' ? (
+          <EquityView api={api} catalogue={catalogue} params={route.params} setParams={setParams} />
+        ) : (
+          <InsightsView api={api} catalogue={catalogue} params={route.params} setParams={setParams} />
+        )}
+      </main>
+    </>
+  );
+}

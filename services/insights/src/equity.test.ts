@@ -1,0 +1,58 @@
+// The equity view's sums, rates, flags and small-number suppression, on hand-made series.
+import { equity, equityCsv } from './equity';
+import type { Measure, PopulationRow, Series, SeriesPoint } from './measures';
+
+const measure = (id: string, by: Measure['by']): Measure => ({ id, name: id, definition: '', numerator: '', denominator: null, unit: '', direction: 'neutral', source: '', by });
+const pt = (periodStart: string, segment: string | null, numerator: number, denominator: number | null): SeriesPoint => ({ periodStart, segment, numerator, denominator, value: null, complete: true });
+
+describe('equity view', () => {
+  it('sums proportions over the months, names the segment outside the limits, suppresses small counts', () => {
+    const s: Series = {
+      measure: measure('detained_admission_share', ['ethnic_group']), period: 'month', by: 'ethnic_group',
+      points: [
+        pt('2026-01-01', 'White', 20, 100), pt('2026-02-01', 'White', 20, 100),
+        pt('2026-01-01', 'Asian', 10, 50), pt('2026-02-01', 'Asian', 10, 50),
+        pt('2026-01-01', 'Black', 30, 40), pt('2026-02-01', 'Black', 30, 40),
+        pt('2026-01-01', 'Mixed', 1, 3), pt('2026-02-01', 'Mixed', 2, 3),
+        pt('2026-01-01', null, 4, 10),
+      ],
+    };
+    const e = equity(s, [], 5);
+    expect(e.kind).toBe('proportion');
+    expect(e.unit).toBe('%');
+    expect(e.trust).toEqual({ numerator: 123, denominator: 386, value: (123 / 386) * 100 });
+    expect(e.segments.map((x) => x.segment)).toEqual(['Asian', 'Black', 'Mixed', 'White']);
+    expect(e.segments.find((x) => x.segment === 'Black')).toMatchObject({ numerator: 60, denominator: 80, value: 75, flag: 'high_998', suppressed: false });
+    expect(e.segments.find((x) => x.segment === 'Mixed')).toEqual(expect.objectContaining({ numerator: null, denominator: null, value: null, flag: null, suppressed: true }));
+    expect(e.outside[0]).toEqual({ segment: 'Black', flag: 'high_998' });
+    expect(e.outside.map((o) => o.segment)).not.toContain('Mixed');
+    expect(e.curve.length).toBeGreaterThan(2);
+    const csv = equityCsv(e, 'detained_admission_share', 'ethnic_group');
+    expect(csv).not.toContain('Mixed');
+    expect(csv.split('\n')[0]).toBe('measure,dimension,segment,numerator,denominator,value,unit,lower_95,upper_95,lower_99_8,upper_99_8,flag');
+    expect(csv).toContain('detained_admission_share,ethnic_group,Black,60,80,75,%');
+  });
+
+  it('counts become rates per 100,000 of the population file; the population is never suppressed', () => {
+    const pop: PopulationRow[] = [
+      { local_area: 'NORTH', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 30_000 },
+      { local_area: 'NORTH', age_band: '25-34', sex: 'M', ethnic_group: 'White', population: 20_000 },
+      { local_area: 'SOUTH', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 50_000 },
+      { local_area: 'EAST', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 10_000 },
+    ];
+    const s: Series = { measure: measure('admissions', ['local_area']), period: 'month', by: 'local_area', points: [pt('2026-01-01', 'NORTH', 50, null), pt('2026-02-01', 'NORTH', 50, null), pt('2026-01-01', 'SOUTH', 40, null), pt('2026-01-01', 'EAST', 3, null)] };
+    const e = equity(s, pop);
+    expect(e).toMatchObject({ kind: 'rate', unit: 'per 100,000', suppressBelow: 5 });
+    expect(e.segments.find((x) => x.segment === 'NORTH')).toMatchObject({ numerator: 100, denominator: 50_000, value: 200, flag: 'high_998' });
+    expect(e.segments.find((x) => x.segment === 'SOUTH')).toMatchObject({ value: 80, flag: 'low_998' });
+    expect(e.segments.find((x) => x.segment === 'EAST')).toMatchObject({ suppressed: true, value: null });
+    expect(e.trust.value).toBeCloseTo((143 / 110_000) * 100_000, 10);
+  });
+
+  it('refuses a statistic (median) and a rate by a dimension the population file lacks', () => {
+    const med: Series = { measure: measure('los_median', ['sex']), period: 'month', by: 'sex', points: [] };
+    expect(() => equity(med, [])).toThrow(/statistic/);
+    const byQuintile: Series = { measure: measure('admissions', ['deprivation_quintile']), period: 'month', by: 'deprivation_quintile', points: [] };
+    expect(() => equity(byQuintile, [])).toThrow(/no population denominator/);
+  });
+});
