@@ -142,7 +142,7 @@ describe('improvement notes: POST -> Kafka -> warehouse -> GET', () => {
     expect(other.status).toBe(403);
     expect((await call('GET', '/api/v1/insights/improvements?site=RYY', await token())).status).toBe(403);
     expect(sent).toHaveLength(1);
-    expect(audits.filter((a) => a.status === 403 && a.action === 'POST /api/v1/insights/improvements').map((a) => a.query)).toEqual([{ site: 'RXT' }, { site: 'RYY' }]);
+    expect(audits.filter((a) => a.status === 403 && a.action === 'POST /api/v1/insights/improvements').map((a) => [a.role, a.query])).toEqual([['bed_manager', { site: 'RXT' }], ['ward', { site: 'RXT' }], ['analyst', { site: 'RYY' }]]);
   });
 
   it('names every bad field at once (400), and sends nothing', async () => {

@@ -1,6 +1,6 @@
 // Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay,
 // #/insights[?measure=..&period=..&by=..&site=..&ward=..&wardType=..&from=..&to=..&rebaseAt=..],
-// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..].
+// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..], #/learning.
 import { query, type InsightsParams } from './insights/api';
 
 const INSIGHTS_KEYS: (keyof InsightsParams)[] = ['measure', 'period', 'by', 'site', 'ward', 'wardType', 'from', 'to', 'rebaseAt'];
@@ -10,7 +10,8 @@ export type Route =
   | { view: 'ward'; ward: string }
   | { view: 'alerts'; team: string | null; rule: string | null }
   | { view: 'replay' }
-  | { view: 'insights' | 'equity'; params: Partial<InsightsParams> };
+  | { view: 'insights' | 'equity'; params: Partial<InsightsParams> }
+  | { view: 'learning' };
 
 function insightsParams(q: URLSearchParams): Partial<InsightsParams> {
   const out: Record<string, string> = {};
@@ -39,6 +40,8 @@ export function parseRoute(hash: string): Route {
     case 'insights':
     case 'equity':
       return { view: parts[0], params: insightsParams(q) };
+    case 'learning':
+      return { view: 'learning' };
     default:
       return { view: 'site' };
   }
@@ -49,6 +52,7 @@ export function routeHref(r: Route): string {
     case 'site': return '#/site';
     case 'ward': return `#/ward/${encodeURIComponent(r.ward)}`;
     case 'replay': return '#/replay';
+    case 'learning': return '#/learning';
     case 'insights':
     case 'equity': {
       const qs = query(r.params);

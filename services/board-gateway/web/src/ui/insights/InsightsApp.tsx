@@ -9,8 +9,10 @@ import { AuthErrorPage } from '../AuthError';
 import { Icon } from '../icons';
 import { EquityView } from './EquityView';
 import { InsightsView, problemText } from './InsightsView';
+import { tokenRole } from '../../insights/logic';
+import { LearningLog } from '../LearningLog';
 
-export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' }>;
+export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'learning' }>;
 
 export function InsightsApp({ token, route, navigate, boards }: { token: string; route: InsightsRoute; navigate: (r: Route, replace?: boolean) => void; boards: boolean }) {
   const api = useMemo(() => new InsightsApi(token), [token]);
@@ -26,13 +28,13 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
   }, [api]);
 
   useEffect(() => {
-    document.title = `${route.view === 'equity' ? 'Equity' : 'Insights'} — Patient Flow Monitor`;
+    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'learning' ? 'Learning log' : 'Insights'} — Patient Flow Monitor`;
     if (first.current) { first.current = false; return; }
     mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus();
   }, [route.view]);
 
   if (problem instanceof AuthError) return <AuthErrorPage />;
-  const setParams = (params: Partial<InsightsParams>) => navigate({ view: route.view, params }, true);
+  const setParams = (params: Partial<InsightsParams>) => navigate({ view: route.view === 'equity' ? 'equity' : 'insights', params }, true);
   const current = (v: string) => (route.view === v ? 'page' : undefined);
   return (
     <>
@@ -47,6 +49,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
             {boards && <li><a href={routeHref({ view: 'site' })}>Site board</a></li>}
             <li><a href={routeHref({ view: 'insights', params: {} })} aria-current={current('insights')}>Insights</a></li>
             <li><a href={routeHref({ view: 'equity', params: {} })} aria-current={current('equity')}>Equity</a></li>
+            <li><a href={routeHref({ view: 'learning' })} aria-current={current('learning')}>Learning log</a></li>
           </ul>
         </nav>
       </header>
@@ -55,6 +58,8 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
           <p class="banner banner-problem" data-testid="insights-error"><Icon shape="triangle" /> {problemText(problem)}</p>
         ) : !catalogue ? (
           <p class="loading" role="status">Reading the measures catalogue…</p>
+        ) : route.view === 'learning' ? (
+          <LearningLog token={token} catalogue={catalogue} role={tokenRole(token)} />
         ) : route.view === 'equity' ? (
           <EquityView api={api} catalogue={catalogue} params={route.params} setParams={setParams} />
         ) : (
