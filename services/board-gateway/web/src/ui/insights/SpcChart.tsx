@@ -55,7 +55,7 @@ export function SpcChart({ id, title, measure, segment, dates, domain, notes = [
       <text x={M.left} y={small ? 18 : 22} font-family="Arial, sans-serif" font-size={small ? 13 : 16} font-weight="700" fill="#212B32">{title}</text>
       <rect x={M.left} y={M.top} width={plotW} height={plotH} fill="none" stroke="#D8DDE0" />
       {ticks(lo, hi, small ? 4 : 5).map((t) => (
-        <g key={t}>
+        <g key={t} class="y-tick">
           <line x1={M.left} y1={f(y(t))} x2={M.left + plotW} y2={f(y(t))} stroke="#F0F4F5" />
           <text x={M.left - 6} y={f(y(t) + 4)} text-anchor="end" font-family="Arial, sans-serif" font-size="11" fill="#425563">{formatNumber(t, 2)}</text>
         </g>
