@@ -87,6 +87,13 @@ function NoteFormView({ api, catalogue, onRecorded }: { api: LearningApi; catalo
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
+  // After a refused send, focus moves to the first field in error (once it is marked).
+  const [focusFirst, setFocusFirst] = useState(0);
+  useEffect(() => {
+    if (!focusFirst) return;
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    (first?.tagName === 'FIELDSET' ? first.querySelector<HTMLElement>('input') : first)?.focus();
+  }, [focusFirst]);
   // A note is read at its site, ward or team: measures without a site cut cannot be.
   const measures = catalogue.measures.filter((m) => m.by.includes('site'));
   const wards = catalogue.scope.wards.filter((w) => w.site === form.site);
@@ -99,8 +106,7 @@ function NoteFormView({ api, catalogue, onRecorded }: { api: LearningApi; catalo
     const found = checkForm(form);
     setErrors(found);
     if (Object.keys(found).length) {
-      const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
-      (first?.tagName === 'FIELDSET' ? first.querySelector<HTMLElement>('input') : first)?.focus();
+      setFocusFirst((n) => n + 1);
       return;
     }
     setBusy(true);
@@ -112,6 +118,7 @@ function NoteFormView({ api, catalogue, onRecorded }: { api: LearningApi; catalo
     } catch (x) {
       if (x instanceof NoteRefused) setErrors(x.errors.length ? apiFieldErrors(x.errors) : { form: x.message });
       else setErrors({ form: x instanceof HttpError || x instanceof Error ? x.message : String(x) });
+      setFocusFirst((n) => n + 1);
     } finally {
       setBusy(false);
     }
