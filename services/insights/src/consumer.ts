@@ -176,8 +176,9 @@ export class InsightsConsumer {
     for (const e of decoded) {
       if (e.type !== 'improvement.noted') continue;
       const row = noteRow(e);
-      notes.delete(String(row.note_id));
-      notes.set(String(row.note_id), row);
+      const k = `${e.site}/${String(row.note_id)}`;
+      notes.delete(k);
+      notes.set(k, row);
     }
     const patientEvents = decoded.filter((e) => e.type !== 'improvement.noted');
     const missing = [...new Set(patientEvents.map(keyOf).filter((k) => !this.cache.has(k)))];

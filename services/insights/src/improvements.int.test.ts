@@ -160,4 +160,16 @@ describe('improvement notes: POST -> Kafka -> warehouse -> GET', () => {
     expect((await call('GET', '/api/v1/insights/improvements?measure=nope', await token())).status).toBe(400);
     expect(sent).toHaveLength(1);
   });
+
+  it('a note id used again at another site is another note; at the same site it replaces the note (the demo re-posts its own)', async () => {
+    const ryy = await token({ sub: 'analyst-ryy', sites: ['RYY'] });
+    expect((await call('POST', '/api/v1/insights/improvements', ryy, { ...note, site: 'RYY', noteId, title: 'Another change at RYY' })).status).toBe(202);
+    expect((await call('POST', '/api/v1/insights/improvements', await token({ sub: 'ops-lead-3', role: 'ops' }), { ...note, noteId, title: 'Discharge coordinator on Oak ward, daily' })).status).toBe(202);
+    await waitFor(async () => ((await call('GET', '/api/v1/insights/improvements?site=RYY', ryy)).body.notes as NoteOut[]).length === 1, { timeoutMs: 30_000, what: 'the RYY note' });
+    await waitFor(async () => ((await call('GET', '/api/v1/insights/improvements?site=RXT', await token())).body.notes as NoteOut[])[0]?.title === 'Discharge coordinator on Oak ward, daily', { timeoutMs: 30_000, what: 'the RXT note replaced' });
+    const rxt = (await call('GET', '/api/v1/insights/improvements?site=RXT', await token())).body.notes as NoteOut[];
+    expect(rxt.map((n) => [n.noteId, n.site, n.author])).toEqual([[noteId, 'RXT', 'ops-lead-3']]);
+    const ryyNotes = (await call('GET', '/api/v1/insights/improvements?site=RYY', ryy)).body.notes as NoteOut[];
+    expect(ryyNotes.map((n) => [n.noteId, n.site, n.title, n.author])).toEqual([[noteId, 'RYY', 'Another change at RYY', 'analyst-ryy']]);
+  });
 });

@@ -99,7 +99,8 @@ export class Warehouse {
         await this.insert(tableNamed('alerts'), b.alerts);
       }
       if (b.notes?.length) {
-        await this.deleteIn('improvement_notes', 'note_id', b.notes.map((n) => String(n.note_id)));
+        // Keyed by site and id: a note id used again at another site never touches this one.
+        for (const n of b.notes) await c.run('DELETE FROM improvement_notes WHERE site = ? AND note_id = ?', [String(n.site), String(n.note_id)]);
         await this.insert(tableNamed('improvement_notes'), b.notes);
       }
       for (const o of b.offsets) {
