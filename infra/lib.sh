@@ -44,12 +44,14 @@ ensure_test_tools() {
   # infra/k8s, comes with these machines; Debian 12's kubernetes-client 1.20 is too old
   # for Kustomize's `patches`, so it is not installed from here: the test says so.)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  # pdftotext reads the text of the monthly board report PDF (tests/insights.e2e.test.ts).
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing Debian's ${missing[*]} for the HL7 client and ops tests"
+    log "installing Debian's ${missing[*]} for the HL7 client, ops and report tests"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    die "the HL7 client and ops tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
+    die "the HL7 client, ops and report tests need Debian's ${missing[*]}: apt-get install -y ${missing[*]}"
   fi
 }
 

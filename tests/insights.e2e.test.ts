@@ -1,8 +1,11 @@
 // The Insights and equity views in a real browser (Debian's headless Chromium via
 // playwright-core): the page -> board-gateway (a real process, which passes
 // /api/v1/insights/* on with the reader's token) -> the insights read API over a small
-// DuckDB warehouse seeded directly (tests/support/insights-seed.ts). With
-// PFM_SCREENSHOTS=1 it also saves docs/screenshots/insights.png and equity.png.
+// DuckDB warehouse seeded directly (tests/support/insights-seed.ts); and the monthly
+// board report printed to PDF from the same page (scripts/report.ts, read back with
+// pdftotext). With PFM_SCREENSHOTS=1 it also saves docs/screenshots/insights.png,
+// equity.png and report-page1.png.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +15,7 @@ import { freePort, httpReady, repoRoot, requireStack, startService, uniqueName, 
 import { boardUrl, ensureWebBuilt, launchBrowser, type BoardBrowser } from './support/browser';
 import { INSIGHTS_WARDS, startSeededInsights, STEP_DATE, type SeededInsights } from './support/insights-seed';
 import { SECRET } from './support/stack';
+import { renderReport } from '../scripts/report';
 
 const WAIT = { timeout: 15_000 };
 const SHOTS = process.env.PFM_SCREENSHOTS === '1';
@@ -119,6 +123,21 @@ describe('insights in a real browser', () => {
     expect(text).not.toContain('Mixed');
     if (SHOTS) await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'equity.png'), fullPage: false, animations: 'disabled', caret: 'hide' });
     await page.close();
+  });
+
+  it('the monthly board report prints to a PDF with its sections (read back with pdftotext)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'pfm-report-e2e-')), 'report.pdf');
+    const bytes = await renderReport({ url: p.gatewayUrl, token: await analyst(), month: '2026-03', site: 'RXT', out });
+    expect(bytes).toBeGreaterThan(10_000);
+    const text = execFileSync('pdftotext', [out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    for (const expected of [
+      'Flow report: RXT, March 2026', 'Key measures', 'Admissions', 'Detained share of admissions', 'Bed occupancy including leave', 'Special cause concern (higher)',
+      'Equity: segments outside the limits', 'Black or Black British: above the 99.8% limit',
+      'Delays and out-of-area placements, March 2026', 'CRFD delayed bed days by reason', 'Housing', 'Out-of-area placement (OAP) bed days: 0',
+      'Improvement notes, March 2026', 'No changes were recorded', 'page 1 of',
+    ]) expect(text).toContain(expected);
+    expect(text).not.toContain('Print or save as PDF');
+    if (SHOTS) execFileSync('pdftoppm', ['-png', '-r', '70', '-f', '1', '-l', '1', '-singlefile', out, join(repoRoot, 'docs', 'screenshots', 'report-page1')]);
   });
 
   it('a ward token sees only its own ward\'s insights', async () => {

@@ -55,8 +55,10 @@ export function seedRecords() {
           ({ eventId: `iv${++n}`, type, payload, occurredAt: t, recordedAt: t, site: 'RXT', patientId: id, sourceSystem: 'T', channel: 'json' }) as FlowEvent;
         const events = [
           ev('patient.admitted', { spellId: `S${id}`, ward, legalStatus: detained ? '03' : '01', area: 'NORTH', ageBand: '25-34', gender: k % 2 ? 'F' : 'M', ethnicity }, at),
-          ev('patient.discharged', { spellId: `S${id}` }, at + 2 * D),
         ];
+        // One in six ready for discharge but delayed (CRFD) from the next morning: housing (32) or care package (04).
+        if (k % 6 === 0) events.push(ev('crfd.started', { spellId: `S${id}`, reasonCode: k % 12 === 0 ? '32' : '04' }, at + D / 2));
+        events.push(ev('patient.discharged', { spellId: `S${id}` }, at + 2 * D + (k % 6 === 0 ? 3 * D : 0)));
         const state = events.reduce((s, e) => evolve(s, e).state, emptyPatient('RXT', id));
         out.push({ recordKey: ctx.pseudo.recordKey('RXT', id), state, rows: patientRows(state, ctx) });
       }

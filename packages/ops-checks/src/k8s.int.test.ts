@@ -28,10 +28,10 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     expect(names(objs, 'Deployment')).toEqual(['board-gateway', 'flow-engine', 'ingest']);
     expect(names(objs, 'StatefulSet')).toEqual(['insights']);
     expect(names(objs, 'PodDisruptionBudget')).toEqual(['board-gateway', 'flow-engine', 'ingest', 'insights']);
-    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders', 'insights-from-monitoring']);
+    expect(names(objs, 'NetworkPolicy')).toEqual(['board-gateway-from-browsers', 'default-deny-ingress', 'flow-engine-from-monitoring', 'ingest-from-senders', 'insights-api-from-gateway', 'insights-from-monitoring']);
   });
 
-  it.each(['dev', 'production'])('%s: insights is one replica with its warehouse on a claimed volume, reachable only from monitoring', (overlay) => {
+  it.each(['dev', 'production'])('%s: insights is one replica with its warehouse on a claimed volume, reachable only from monitoring and (its read API) the gateway', (overlay) => {
     const objs = renderOverlay(join(K8S_DIR, 'overlays', overlay));
     const sts = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'insights') as unknown as InsightsSet;
     const c = sts.spec.template.spec.containers[0]!;
@@ -53,6 +53,14 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
       podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, policyTypes: ['Ingress'],
       ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] }],
     });
+    // The web app's insights reads come through board-gateway: only its pods reach the read API.
+    const api = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'insights-api-from-gateway');
+    expect((api as { spec: unknown } | undefined)?.spec).toStrictEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'insights' } }, policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'board-gateway' } } }], ports: [{ port: 3300, protocol: 'TCP' }] }],
+    });
+    const gw = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'board-gateway') as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+    expect(gw.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'PFM_INSIGHTS_URL', value: 'http://insights:3300' });
   });
 
   it('production: 6 engines on 12 partitions, the gateway behind a load balancer, no secret values in the output', () => {

@@ -1,6 +1,7 @@
 // Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay,
 // #/insights[?measure=..&period=..&by=..&site=..&ward=..&wardType=..&from=..&to=..&rebaseAt=..],
-// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..], #/learning.
+// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..], #/learning,
+// #/report?month=YYYY-MM&site=S (the monthly board report, printable).
 import { query, type InsightsParams } from './insights/api';
 
 const INSIGHTS_KEYS: (keyof InsightsParams)[] = ['measure', 'period', 'by', 'site', 'ward', 'wardType', 'from', 'to', 'rebaseAt'];
@@ -11,7 +12,8 @@ export type Route =
   | { view: 'alerts'; team: string | null; rule: string | null }
   | { view: 'replay' }
   | { view: 'insights' | 'equity'; params: Partial<InsightsParams> }
-  | { view: 'learning' };
+  | { view: 'learning' }
+  | { view: 'report'; month: string; site: string };
 
 function insightsParams(q: URLSearchParams): Partial<InsightsParams> {
   const out: Record<string, string> = {};
@@ -42,6 +44,10 @@ export function parseRoute(hash: string): Route {
       return { view: parts[0], params: insightsParams(q) };
     case 'learning':
       return { view: 'learning' };
+    case 'report': {
+      const month = q.get('month') ?? '';
+      return { view: 'report', month: /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? month : '', site: (q.get('site') ?? '').slice(0, 16) };
+    }
     default:
       return { view: 'site' };
   }
@@ -53,6 +59,10 @@ export function routeHref(r: Route): string {
     case 'ward': return `#/ward/${encodeURIComponent(r.ward)}`;
     case 'replay': return '#/replay';
     case 'learning': return '#/learning';
+    case 'report': {
+      const qs = query({ month: r.month, site: r.site });
+      return `#/report${qs ? `?${qs}` : ''}`;
+    }
     case 'insights':
     case 'equity': {
       const qs = query(r.params);

@@ -60,3 +60,12 @@ test('the role is read from the token payload (base64url); a malformed token has
   assert.equal(tokenRole('nonsense'), null);
   assert.equal(tokenRole('a.!!!.b'), null);
 });
+
+test('the report covers its month: charts 26 weeks to the month end, equity the 12 months before', async () => {
+  const { reportDates, monthName, lastMonth } = await import('./report');
+  assert.deepEqual(reportDates('2026-03'), { start: '2026-03-01', next: '2026-04-01', chartsFrom: '2025-10-01', equityFrom: '2025-04-01' });
+  assert.equal(reportDates('2026-12').next, '2027-01-01');
+  assert.equal(monthName('2026-03'), 'March 2026');
+  assert.equal(lastMonth(Date.parse('2026-01-15T12:00:00Z')), '2025-12');
+  assert.deepEqual(parseRoute('#/report?month=2026-13&site=RXT'), { view: 'report', month: '', site: 'RXT' });
+});

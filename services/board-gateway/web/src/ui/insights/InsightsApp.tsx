@@ -7,12 +7,14 @@ import { InsightsApi, type Catalogue, type InsightsParams } from '../../insights
 import { routeHref, type Route } from '../../route';
 import { AuthErrorPage } from '../AuthError';
 import { Icon } from '../icons';
+import { lastMonth } from '../../insights/report';
 import { EquityView } from './EquityView';
+import { ReportView } from './report/ReportView';
 import { InsightsView, problemText } from './InsightsView';
 import { tokenRole } from '../../insights/logic';
 import { LearningLog } from '../LearningLog';
 
-export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'learning' }>;
+export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'report' | 'learning' }>;
 
 export function InsightsApp({ token, route, navigate, boards }: { token: string; route: InsightsRoute; navigate: (r: Route, replace?: boolean) => void; boards: boolean }) {
   const api = useMemo(() => new InsightsApi(token), [token]);
@@ -28,7 +30,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
   }, [api]);
 
   useEffect(() => {
-    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'learning' ? 'Learning log' : 'Insights'} — Patient Flow Monitor`;
+    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'report' ? 'Board report' : route.view === 'learning' ? 'Learning log' : 'Insights'} — Patient Flow Monitor`;
     if (first.current) { first.current = false; return; }
     mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus();
   }, [route.view]);
@@ -49,6 +51,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
             {boards && <li><a href={routeHref({ view: 'site' })}>Site board</a></li>}
             <li><a href={routeHref({ view: 'insights', params: {} })} aria-current={current('insights')}>Insights</a></li>
             <li><a href={routeHref({ view: 'equity', params: {} })} aria-current={current('equity')}>Equity</a></li>
+            <li><a href={routeHref({ view: 'report', month: '', site: '' })} aria-current={current('report')}>Board report</a></li>
             <li><a href={routeHref({ view: 'learning' })} aria-current={current('learning')}>Learning log</a></li>
           </ul>
         </nav>
@@ -60,6 +63,20 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
           <p class="loading" role="status">Reading the measures catalogue…</p>
         ) : route.view === 'learning' ? (
           <LearningLog token={token} catalogue={catalogue} role={tokenRole(token)} />
+        ) : route.view === 'report' ? (
+          <>
+            <form class="insights-controls no-print" aria-label="Report choices" onSubmit={(e) => e.preventDefault()}>
+              <p class="control"><label for="report-month">Month</label>
+                <input id="report-month" type="month" value={route.month || lastMonth(Date.now())} onChange={(e) => navigate({ view: 'report', month: e.currentTarget.value, site: route.site }, true)} /></p>
+              {catalogue.scope.sites.length > 1 && (
+                <p class="control"><label for="report-site">Site</label>
+                  <select id="report-site" value={route.site || catalogue.scope.sites[0]} onChange={(e) => navigate({ view: 'report', month: route.month, site: e.currentTarget.value }, true)}>
+                    {catalogue.scope.sites.map((x) => <option key={x} value={x}>{x}</option>)}
+                  </select></p>
+              )}
+            </form>
+            <ReportView api={api} catalogue={catalogue} month={route.month || lastMonth(Date.now())} site={route.site || catalogue.scope.sites[0]!} />
+          </>
         ) : route.view === 'equity' ? (
           <EquityView api={api} catalogue={catalogue} params={route.params} setParams={setParams} />
         ) : (
