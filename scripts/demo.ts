@@ -311,6 +311,15 @@ async function demo(o: Opts): Promise<void> {
       say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
       say(`Insights view (analyst): ${gatewayUrl}/?token=${analystToken}#/insights`);
       say(`insights API (analyst): curl -H "Authorization: Bearer $(cat .stack/demo-analyst-token)" "http://127.0.0.1:${insightsPort}/api/v1/insights/series?measure=admissions&period=week"`);
+      // The simulator's planted change, recorded as the trust would: an improvement note
+      // through the API (same note id every run, so a re-run replaces it, never doubles it).
+      if (sim.story) {
+        const r = await fetch(`http://127.0.0.1:${insightsPort}/api/v1/insights/improvements`, {
+          method: 'POST', headers: { authorization: `Bearer ${opsToken}`, 'content-type': 'application/json' }, body: JSON.stringify(sim.story.note),
+        }).catch((e: unknown) => ({ status: 0, text: async () => String(e) }));
+        if (r.status === 202) say(`improvement note recorded: "${sim.story.note.title}" from ${sim.story.note.effectiveDate} (learning log: GET /api/v1/insights/improvements?site=${trust.site})`);
+        else say(`could not record the simulator's improvement note (${r.status}): ${(await r.text()).slice(0, 200)}`);
+      }
       say(`live: ${o.speed}x (one simulated ${o.speed >= 3600 ? `${(o.speed / 3600).toFixed(1)} h` : `${o.speed} s`} per second), faults ${st.faults ? 'on' : 'off'}; Ctrl-C stops`);
       const registered = new Set(trust.wards.map((w) => w.code));
       let lastReport = Date.now();

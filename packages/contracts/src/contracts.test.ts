@@ -44,6 +44,17 @@ describe('Avro form', () => {
     const buf = type.toBuffer(toAvro(admitted));
     expect(fromAvro(type.fromBuffer(buf) as Record<string, unknown>)).toEqual(admitted);
   });
+  it('round-trips an improvement note (a list field) and keeps the earlier branches where they were', () => {
+    const note: FlowEvent = {
+      eventId: 'improvement:N1', type: 'improvement.noted', occurredAt: Date.parse('2026-03-02T00:00:00Z'), recordedAt: Date.parse('2026-03-03T09:00:00Z'),
+      site: 'RXT', patientId: 'improvement:N1', sourceSystem: 'pfm-insights', channel: 'ui',
+      payload: { noteId: 'N1', title: 'Discharge coordinator', ward: 'W12', effectiveDate: '2026-03-02', author: 'analyst-1', measures: ['crfd_bed_days'], expectedDirection: 'down' },
+    };
+    expect(fromAvro(type.fromBuffer(type.toBuffer(toAvro(note))) as Record<string, unknown>)).toEqual(note);
+    const branches = (flowEventAvroSchema.fields.find((x) => x.name === 'payload')!.type as { name: string }[]).map((b) => b.name);
+    expect(branches.indexOf('ParkExpired')).toBe(branches.length - 2);
+    expect(branches[branches.length - 1]).toBe('ImprovementNoted');
+  });
   it('round-trips an event with no optional fields', () => {
     const e: FlowEvent = { ...admitted, nhsNumber: undefined, type: 'leave.ended', payload: { spellId: 'S1' } } as FlowEvent;
     delete (e as { nhsNumber?: string }).nhsNumber;

@@ -61,6 +61,18 @@ export const payloads = {
   'message.unmapped': record('MessageUnmapped', { trigger: code(), detail: opt(f.string({ max: 500 })) }),
   /** Written by the engine's scanner into the patient's partition when a parked event's wait is over. */
   'park.expired': record('ParkExpired', { parkedEventId: f.string({ max: 120 }) }),
+  // New types go last: the Avro payload union is read by branch index.
+  /**
+   * A change made to improve care (the improvement loop), written by the insights API with
+   * the author from a verified token. patientId is "improvement:<noteId>"; it moves no live
+   * state (the engine records its offset only) and the warehouse keeps it as a note.
+   */
+  'improvement.noted': record('ImprovementNoted', {
+    noteId: f.string({ max: 64, pattern: /^[A-Za-z0-9_-]+$/ }), title: f.string({ max: 200 }),
+    ward: opt(code()), team: opt(code()),
+    effectiveDate: f.string({ pattern: /^\d{4}-\d{2}-\d{2}$/ }), author: f.string({ max: 120 }),
+    measures: f.stringList({ max: 80, maxItems: 20 }), expectedDirection: f.oneOf(['up', 'down'] as const),
+  }),
 } as const satisfies Record<string, RecordDef<Shape>>;
 
 export type FlowEventType = keyof typeof payloads;
@@ -120,6 +132,9 @@ export type FlowEventInput = Omit<FlowEvent, 'eventId' | 'recordedAt' | 'sourceS
 export const flowEventInputSchema = unionOf(true) as unknown as z.ZodType<FlowEventInput, unknown>;
 
 /** Kafka key: every event about one patient on one partition; ward-level events by ward. */
+/** patientId of an improvement note: notes travel the log beside the patients, one key each. */
+export const improvementPatientId = (noteId: string): string => `improvement:${noteId}`;
+
 export function partitionKey(e: Pick<FlowEvent, 'site' | 'patientId'>): string {
   return `${e.site}/${e.patientId}`;
 }

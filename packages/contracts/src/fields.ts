@@ -36,6 +36,9 @@ export const f = {
   /** A closed set of codes, kept as a string on the wire so new codes never break old readers. */
   oneOf: <const V extends readonly [string, ...string[]]>(values: V) =>
     field<V[number]>(z.enum(values) as unknown as z.ZodType<V[number], unknown>, 'string'),
+  /** A short list of strings (codes, ids): an Avro array. */
+  stringList: (opts: { max?: number; maxItems?: number } = {}) =>
+    field<string[]>(z.array(z.string().trim().min(1).max(opts.max ?? 200)).min(1).max(opts.maxItems ?? 50), { type: 'array', items: 'string' }),
   optional: <T>(inner: Field<T>): Field<T | undefined, true> => ({
     zod: inner.zod.optional() as unknown as z.ZodType<T | undefined, unknown>,
     avro: ['null', inner.avro],

@@ -298,6 +298,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       v.unmapped += 1;
       return { ok: true };
     case 'park.expired':
+    case 'improvement.noted':
       return { ok: true };
     case 'admission.cancelled':
     case 'transfer.cancelled':

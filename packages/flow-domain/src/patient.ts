@@ -67,6 +67,13 @@ function tryAccept(events: readonly FlowEvent[], e: FlowEvent): TryResult {
   return { ok: false, park: false, reason: `out of order: would invalidate later event ${first.event.eventId} (${first.result.reason})` };
 }
 
+/**
+ * Event types that are on the log but are about no patient and move no live state (an
+ * improvement note): the engine records their offset only, never folds or dead-letters them.
+ */
+export const NOT_LIVE_STATE_TYPES: readonly FlowEvent['type'][] = ['improvement.noted'];
+export const movesLiveState = (e: Pick<FlowEvent, 'type'>): boolean => !NOT_LIVE_STATE_TYPES.includes(e.type);
+
 export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt): EvolveResult {
   if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId) || state.rejected?.includes(e.eventId)) {
     return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };

@@ -3,7 +3,7 @@
 // is applied. Real Kafka, registry and Redis.
 import Redis from 'ioredis';
 import { Kafka, type Consumer } from 'kafkajs';
-import { flowEventSchema, partitionKey, rejectSchema, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
+import { flowEventSchema, improvementPatientId, partitionKey, rejectSchema, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
@@ -29,6 +29,11 @@ describe('dead letters', () => {
   const metrics = new Metrics('dlq-test');
   const dead: Reject[] = [];
   const good = syntheticEvents({ total: 10_000, seed: 5 });
+  const note: FlowEvent = {
+    eventId: 'improvement:N1', type: 'improvement.noted', occurredAt: good[5000]!.occurredAt, recordedAt: good[5000]!.recordedAt, site: 'RXT',
+    patientId: improvementPatientId('N1'), sourceSystem: 'pfm-insights', channel: 'ui',
+    payload: { noteId: 'N1', title: 'Discharge coordinator', effectiveDate: '2026-03-02', author: 'analyst-1', measures: ['crfd_bed_days'], expectedDirection: 'down' },
+  };
 
   beforeAll(async () => {
     let codec;
@@ -49,6 +54,8 @@ describe('dead letters', () => {
       { key, value: Buffer.concat([Buffer.from([0, 0, 0x0f, 0x42, 0x3f]), Buffer.from('unknown schema id')]) },
       { key, value: await codec.encode(contractBreaker) },
     ] });
+    // An improvement note on the same log: no live state, never a dead letter.
+    await sendFlowEvents(producer, codec, [note], t.flowEvents);
     await sendFlowEvents(producer, codec, good.slice(5000), t.flowEvents);
 
     engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, metrics, groupId: `${ns}-engine`, topics, publish: true });
@@ -87,6 +94,11 @@ describe('dead letters', () => {
     expect(Object.fromEntries(['empty', 'undecodable', 'contract', 'rules', 'redis_refused'].map((r) => [r, value('pfm_engine_dead_letters_total', `reason="${r}"`)])))
       .toEqual({ empty: 0, undecodable: 2, contract: 1, rules: 0, redis_refused: 0 });
     expect(value('pfm_engine_events_total', 'outcome="dead_lettered"')).toBe(3);
+  });
+
+  it('passes over an improvement note: no patient record, no dead letter, no reject', async () => {
+    expect(dead.some((d) => d.eventId === note.eventId)).toBe(false);
+    expect(await store.patient('RXT', note.patientId)).toBeNull();
   });
 
   it('applies every good event, before and after the poison', async () => {

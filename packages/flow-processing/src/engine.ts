@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
-import { alertFor, emptyPatient, evolve, fold, mergePatients, type PatientState } from '@pfm/flow-domain';
+import { alertFor, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
 import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
 import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -331,7 +331,8 @@ export class FlowEngine {
     this.d.clock.observe(e.occurredAt, partition);
     const k = `${e.site}/${e.patientId}`;
     const cached = this.cache.get(k)!;
-    if (this.d.accept && !this.d.accept(e)) {
+    // Not about a patient (an improvement note) or not for this run: only its offset is recorded.
+    if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) {
       store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: cached.derived, after: cached.derived, state: null, offsetField, offset: d.offset }));
       return;
     }

@@ -1,4 +1,4 @@
-// HTTP API of the insights service (read only):
+// HTTP API of the insights service (reads, and recording improvement notes):
 //   GET /api/v1/insights/measures   the measures catalogue
 //   GET /api/v1/insights/series?measure=&period=week|month&by=&site=&from=&to=
 //       one measure by period and segment: numerator, denominator and value per point,
@@ -11,6 +11,7 @@
 //   GET /api/v1/insights/export?format=parquet|csv&from=&to=
 //       every table, the measure series and the data dictionary, as one .tar.gz, cut to
 //       the token's sites (one export at a time; 429 beyond)
+//   POST/GET /api/v1/insights/improvements   the improvement loop (improvements-api.ts)
 // Every route but /healthz needs a verified reader token (analyst, bed_manager, ops, or
 // ward: a ward's staff see only their wards' rows and no team measures, nor the export);
 // results hold only the token's sites (a site or ward outside them is 403). Every answer to an
@@ -28,6 +29,7 @@ import type { Logger } from '@pfm/observability';
 import { isIsoDate, spc, type Assurance, type PointType } from '@pfm/spc';
 import { exportWarehouse } from './export';
 import { DEFAULT_SUPPRESS_BELOW, EQUITY_SEGMENTS, equity, equityCsv, type EquityOut } from './equity';
+import { registerImprovementRoutes, type ImprovementDeps } from './improvements-api';
 import { hasWard, IMPLEMENTED, measureKind, measureSeries, QueryError, SEGMENTS, spcInput, type Catalogue, type PopulationRow, type Series } from './measures';
 import type { Warehouse } from './warehouse';
 
@@ -59,6 +61,8 @@ export interface InsightsApiDeps {
   connectionIdleMs?: number;
   /** Counts from 1 to this minus 1 are suppressed in the equity view (default 5). */
   suppressBelow?: number;
+  /** Puts an improvement note on the flow log (POST /api/v1/insights/improvements); without it that route answers 503. */
+  sendNote?: ImprovementDeps['sendNote'];
 }
 
 export interface SeriesPointOut {
@@ -165,7 +169,7 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     const { claims, auditQuery, auditPoints } = state(req);
     if (!claims) return;
     audit({
-      at: new Date().toISOString(), who: claims.sub, role: claims.role, action: `GET ${req.routeOptions.url ?? 'unknown'}`, status: reply.statusCode,
+      at: new Date().toISOString(), who: claims.sub, role: claims.role, action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`, status: reply.statusCode,
       ...(auditQuery ? { query: auditQuery } : {}), ...(auditPoints !== undefined ? { points: auditPoints } : {}),
     });
   });
@@ -242,6 +246,10 @@ export function buildInsightsApi(d: InsightsApiDeps): FastifyInstance {
     }
     const out: EquityResponse = { ...e, measure: series.measure, by: q.by, sites: [...scope.sites], from: q.from ?? null, to: q.to ?? null };
     return out;
+  });
+  registerImprovementRoutes(app, d, {
+    claims: (req) => state(req).claims!,
+    audit: (req, query, points) => { state(req).auditQuery = query; if (points !== undefined) state(req).auditPoints = points; },
   });
   let exporting = false;
   app.get('/api/v1/insights/export', async (req, reply) => {

@@ -7,6 +7,7 @@ import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
 import { JsonCodec, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
+import { noteRow } from './improvements';
 import { patientRows, type Row, type RowContext } from './rows';
 import type { RecordWrite, Warehouse } from './warehouse';
 
@@ -168,11 +169,22 @@ export class InsightsConsumer {
       }
     }
     const keyOf = (e: FlowEvent) => pseudo.recordKey(e.site, e.patientId);
-    const missing = [...new Set(decoded.map(keyOf).filter((k) => !this.cache.has(k)))];
-    const loaded = missing.length ? await this.d.warehouse.loadStates(missing) : new Map<string, PatientState>();
-    const touched = new Map<string, PatientState>();
+    // Improvement notes are about no patient: a row each, never folded, and they do not move
+    // the watermark (their time is when the change took effect, not how far the log has come).
+    const notes = new Map<string, Row>();
     let watermark: number | undefined;
     for (const e of decoded) {
+      if (e.type !== 'improvement.noted') continue;
+      const row = noteRow(e);
+      const k = `${e.site}/${String(row.note_id)}`;
+      notes.delete(k);
+      notes.set(k, row);
+    }
+    const patientEvents = decoded.filter((e) => e.type !== 'improvement.noted');
+    const missing = [...new Set(patientEvents.map(keyOf).filter((k) => !this.cache.has(k)))];
+    const loaded = missing.length ? await this.d.warehouse.loadStates(missing) : new Map<string, PatientState>();
+    const touched = new Map<string, PatientState>();
+    for (const e of patientEvents) {
       const k = keyOf(e);
       const before = touched.get(k) ?? this.cache.get(k) ?? loaded.get(k) ?? emptyPatient(e.site, e.patientId);
       // Parking time is the event's arrival time, so the fold never depends on this process's clock.
@@ -181,7 +193,7 @@ export class InsightsConsumer {
       watermark = Math.max(watermark ?? e.occurredAt, e.occurredAt);
     }
     const records: RecordWrite[] = [...touched].map(([recordKey, state]) => ({ recordKey, state, rows: patientRows(state, this.d.ctx) }));
-    await this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark });
+    await this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark, notes: [...notes.values()] });
     this.stats.events += decoded.length;
     for (const [k, s] of touched) { this.cache.delete(k); this.cache.set(k, s); }
     for (const k of this.cache.keys()) {

@@ -1,11 +1,13 @@
 // Export round trip: every table written as Parquet and read back with DuckDB equals
-// the warehouse, row for row; CSV has the same row counts; the dictionary sits beside.
+// the warehouse, row for row (but for columns never exported: an improvement note's
+// author); CSV has the same row counts; the dictionary sits beside.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticEvents } from '@pfm/testkit';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
 import { exportWarehouse } from './export';
+import { noteEvent, noteRow } from './improvements';
 import { loadCatalogue, parsePopulation } from './measures';
 import { LocalAreas, Pseudonymiser } from './pseudonym';
 import { patientRows, type RowContext } from './rows';
@@ -28,6 +30,7 @@ describe('export', () => {
       records: [...states.values()].map((s) => ({ recordKey: ctx.pseudo.recordKey(s.site, s.patientId), state: s, rows: patientRows(s, ctx) })),
       alerts: [{ alert_id: 'a1', rule: 'stranded', severity: 'info', threshold_value: 7, threshold_unit: 'days', site: 'RXT', ward: 'OAK', team: null, patient_key: null, spell_id: null, referral_id: null, became_true_at: 1, raised_at: 2, acknowledged_at: null, resolved_at: null }],
       offsets: [], watermark: Math.max(...events.map((e) => e.occurredAt)),
+      notes: [noteRow(noteEvent({ title: 'Discharge coordinator', site: 'RXT', ward: 'OAK', effectiveDate: '2026-04-02', measures: ['crfd_bed_days'], expectedDirection: 'down' }, 'ops-1', Date.parse('2026-04-03T09:00:00Z')))],
     });
   });
   afterAll(() => { w.close(); rmSync(dir, { recursive: true, force: true }); });
@@ -40,7 +43,9 @@ describe('export', () => {
     expect(r.files.map((f) => f.file.split('/').pop())).toEqual([...TABLES.map((t) => `${t.name}.parquet`), 'measure_series.parquet']);
     for (const t of TABLES) {
       const file = join(out, `${t.name}.parquet`);
-      const cols = t.columns.map((c) => c.name).join(', ');
+      // Columns kept from exports (the note's author) are not in the file.
+      const exported = t.columns.filter((c) => !c.notExported);
+      const cols = exported.map((c) => c.name).join(', ');
       const [c] = await w.rows(`SELECT (SELECT count(*) FROM ${t.name})::INTEGER AS wh, (SELECT count(*) FROM read_parquet('${file}'))::INTEGER AS pq,
         (SELECT count(*) FROM (SELECT ${cols} FROM ${t.name} EXCEPT ALL SELECT ${cols} FROM read_parquet('${file}')))::INTEGER AS missing,
         (SELECT count(*) FROM (SELECT ${cols} FROM read_parquet('${file}') EXCEPT ALL SELECT ${cols} FROM ${t.name}))::INTEGER AS extra`);
@@ -48,7 +53,7 @@ describe('export', () => {
       if (t.name !== 'referrals') expect({ t: t.name, some: Number(c!.wh) > 0 }).toEqual({ t: t.name, some: true });
       // Types survive: timestamps stay timestamps, counts stay integers.
       const types = await w.rows(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`);
-      expect(types.map((x) => [x.column_name, String(x.column_type).replace('TIMESTAMP WITH TIME ZONE', 'TIMESTAMP')])).toEqual(t.columns.map((col) => [col.name, col.type]));
+      expect(types.map((x) => [x.column_name, String(x.column_type).replace('TIMESTAMP WITH TIME ZONE', 'TIMESTAMP')])).toEqual(exported.map((col) => [col.name, col.type]));
     }
     const [m] = await w.rows(`SELECT count(*)::INTEGER AS n, count(DISTINCT measure)::INTEGER AS measures FROM read_parquet('${join(out, 'measure_series.parquet')}')`);
     expect(m).toEqual({ n: r.files.at(-1)!.rows, measures: catalogue.measures.length - 2 /* crisis response: no referrals in this log */ });

@@ -1,5 +1,5 @@
 // Export for analysts' own tools: every table (and the measure series) as Parquet or
-// CSV, with the data dictionary beside them. Readable by DuckDB, R (arrow) and pandas
+// CSV, with the data dictionary beside them (columns marked notExported stay behind). Readable by DuckDB, R (arrow) and pandas
 // as they are. Only the dictionary's columns leave the warehouse (no internal tables).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,7 @@ function rangeWhere(t: Table, from?: number, to?: number): string {
   const span: Record<string, [string, string | null]> = {
     spells: ['admitted_at', 'discharged_at'], ward_stays: ['started_at', 'ended_at'], leave_periods: ['started_at', 'ended_at'],
     crfd_periods: ['started_at', 'ended_at'], referrals: ['received_at', null], alerts: ['raised_at', null],
-    census_patient_days: ['census_date', null], daily_ward_census: ['census_date', null],
+    census_patient_days: ['census_date', null], daily_ward_census: ['census_date', null], improvement_notes: ['effective_date', null],
   };
   const s = span[t.name];
   if (!s || (from === undefined && to === undefined)) return '';
@@ -52,7 +52,7 @@ export async function exportWarehouse(w: WarehouseReads, o: ExportOptions): Prom
   mkdirSync(out, { recursive: true });
   const files: ExportResult['files'] = [];
   for (const t of TABLES) {
-    const select = `SELECT ${t.columns.map((c) => c.name).join(', ')} FROM ${t.name}${andWhere(rangeWhere(t, o.from, o.to), siteWhere(t, o.sites))} ORDER BY ${t.key.join(', ')}`;
+    const select = `SELECT ${t.columns.filter((c) => !c.notExported).map((c) => c.name).join(', ')} FROM ${t.name}${andWhere(rangeWhere(t, o.from, o.to), siteWhere(t, o.sites))} ORDER BY ${t.key.join(', ')}`;
     const file = join(out, `${t.name}.${o.format}`);
     const [row] = await w.rows(`SELECT count(*)::INTEGER AS n FROM (${select})`);
     await w.run(`COPY (${select}) TO ${quote(file)} ${copyOptions(o.format)}`);

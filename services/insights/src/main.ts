@@ -1,9 +1,9 @@
 // insights: pfm.flow-events.v1 + pfm.alerts.v1 -> the DuckDB warehouse (exactly once),
-// and the analysts' read API over that same warehouse. With PFM_OPS_PORT: /healthz,
+// and the analysts' API over that same warehouse (which also puts improvement notes on the log). With PFM_OPS_PORT: /healthz,
 // /readyz (Kafka and the warehouse answer) and /metrics (consumer lag, dependencies).
 import { authFromSettings } from '@pfm/access';
 import { accessEnv, loadConfig } from '@pfm/config';
-import { countKafkaErrors, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
+import { exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { buildInsightsApi } from './api';
 import { loadInsightsConfig } from './config';
@@ -15,10 +15,11 @@ async function main(): Promise<void> {
   const auth = authFromSettings(loadConfig(accessEnv));
   const logger = createLogger('insights');
   const metrics = new Metrics('insights');
-  const { warehouse, consumer, kafka, topics } = await openInsights(config, logger);
-  // Its consumer (made on start) and the ops admin below count their Kafka errors.
-  countKafkaErrors(kafka, metrics);
-  const api = buildInsightsApi({ warehouse, auth, logger, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE), suppressBelow: config.PFM_INSIGHTS_SUPPRESS_BELOW });
+  const { warehouse, consumer, kafka, topics, producer, sendNote } = await openInsights(config, logger, config.PFM_INSIGHTS_DB, config.PFM_INSIGHTS_GROUP, metrics);
+  const api = buildInsightsApi({
+    warehouse, auth, logger, sendNote, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE),
+    suppressBelow: config.PFM_INSIGHTS_SUPPRESS_BELOW,
+  });
 
   // Ops metrics read at scrape time. The group commits to Kafka after each warehouse
   // transaction, so its committed offsets (and this lag) trail the warehouse's own record.
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { kafka: kafkaCheck(opsAdmin), warehouse: warehouseCheck } })
     : undefined;
   logger.info({ group: config.PFM_INSIGHTS_GROUP, db: config.PFM_INSIGHTS_DB, port, ops: config.PFM_OPS_PORT }, 'insights running');
-  onShutdown(logger, [() => api.close(), () => consumer.stop(), () => opsAdmin.disconnect(), async () => { ops?.close(); }, async () => warehouse.close()]);
+  onShutdown(logger, [() => api.close(), () => consumer.stop(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { ops?.close(); }, async () => warehouse.close()]);
 }
 
 main().catch((err: unknown) => {

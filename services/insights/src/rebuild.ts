@@ -24,7 +24,8 @@ export async function rebuildWarehouse(config: InsightsConfig, logger: Logger, o
   const tmp = `${path}.rebuild`;
   for (const f of [tmp, `${tmp}.wal`]) rmSync(f, { force: true });
   const t0 = Date.now();
-  const { warehouse, consumer } = await openInsights(config, logger, tmp, `${config.PFM_INSIGHTS_GROUP}-rebuild${opts.groupSuffix ?? ''}`);
+  const { warehouse, consumer, producer } = await openInsights(config, logger, tmp, `${config.PFM_INSIGHTS_GROUP}-rebuild${opts.groupSuffix ?? ''}`);
+  await producer.disconnect(); // a rebuild only reads
   try {
     await consumer.start();
     await consumer.untilCaughtUp();

@@ -4,7 +4,7 @@
 // position and the patients' folded state; they are never exported.
 export type ColumnType = 'VARCHAR' | 'TIMESTAMP' | 'DATE' | 'DOUBLE' | 'INTEGER' | 'BOOLEAN';
 
-export interface Column { name: string; type: ColumnType; description: string }
+export interface Column { name: string; type: ColumnType; description: string; /** Kept in the warehouse, never exported (it can identify staff). */ notExported?: boolean }
 export interface Table { name: string; grain: string; description: string; columns: Column[]; key: string[]; view?: boolean }
 
 const c = (name: string, type: ColumnType, description: string): Column => ({ name, type, description });
@@ -140,6 +140,21 @@ export const TABLES: Table[] = [
     columns: [
       site, c('ward', 'VARCHAR', 'Ward code.'), c('name', 'VARCHAR', 'Ward name.'), c('ward_type', 'VARCHAR', 'Ward type.'),
       c('beds', 'INTEGER', 'Bed count in the registry.'), c('long_stay_days', 'INTEGER', 'Long-stay threshold for the ward type (thresholds).'),
+    ],
+  },
+  {
+    name: 'improvement_notes', grain: 'one row per recorded change (improvement note)', key: ['site', 'note_id'],
+    description: 'Changes made to improve care (the improvement loop): the improvement.noted events of the flow log, written by the insights API (POST /api/v1/insights/improvements). They replay with the log, so a rebuilt warehouse has them too.',
+    columns: [
+      c('note_id', 'VARCHAR', 'Id of the note (chosen by the API, or the client when it sends one).'), site,
+      c('ward', 'VARCHAR', 'Ward the change was made on; null for a site-wide change.'),
+      c('team', 'VARCHAR', 'Team the change was made in; null when not a team change.'),
+      c('title', 'VARCHAR', 'What was changed, in the author\'s words (free text; no patient details belong here).'),
+      c('effective_date', 'DATE', 'The day the change took effect; outcomes compare the weeks from this day with the weeks before it.'),
+      c('measures', 'VARCHAR', 'Ids of the catalogue measures the change aims to move, comma-separated (config/measures.json).'),
+      c('expected_direction', 'VARCHAR', '"up" or "down": the way the measures should move if the change works.'),
+      { ...c('author', 'VARCHAR', 'Subject of the token that recorded the note. Shown to readers of the API; not exported (it can identify staff).'), notExported: true },
+      c('recorded_at', 'TIMESTAMP', 'When the note was recorded (UTC).'),
     ],
   },
   {

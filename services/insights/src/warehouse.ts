@@ -4,7 +4,7 @@
 // consumer resumes from exactly the offsets the rows reflect.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { dateValue, DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Ward } from '@pfm/contracts';
 import type { WardType } from '@pfm/contracts';
 import { losRulesFor, type PatientState, type Thresholds } from '@pfm/flow-domain';
@@ -38,7 +38,7 @@ export const PATIENT_TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_pe
 
 export interface RecordWrite { recordKey: string; state: PatientState; rows: PatientRows }
 export interface OffsetWrite { topic: string; partition: number; next: string }
-export interface BatchWrite { records: RecordWrite[]; alerts: Row[]; offsets: OffsetWrite[]; watermark?: number }
+export interface BatchWrite { records: RecordWrite[]; alerts: Row[]; offsets: OffsetWrite[]; watermark?: number; /** improvement_notes rows (replaced by note_id). */ notes?: Row[] }
 
 const PARAMS_PER_STATEMENT = 4000;
 
@@ -97,6 +97,11 @@ export class Warehouse {
       if (b.alerts.length) {
         await this.deleteIn('alerts', 'alert_id', b.alerts.map((a) => String(a.alert_id)));
         await this.insert(tableNamed('alerts'), b.alerts);
+      }
+      if (b.notes?.length) {
+        // Keyed by site and id: a note id used again at another site never touches this one.
+        for (const n of b.notes) await c.run('DELETE FROM improvement_notes WHERE site = ? AND note_id = ?', [String(n.site), String(n.note_id)]);
+        await this.insert(tableNamed('improvement_notes'), b.notes);
       }
       for (const o of b.offsets) {
         await c.run('DELETE FROM _offsets WHERE topic = ? AND part = ?', [o.topic, o.partition]);
@@ -185,7 +190,7 @@ function appendCell(app: DuckDBAppender, type: ColumnType, v: Cell, table: strin
     case 'INTEGER': if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(); app.appendInteger(v); return;
     case 'DOUBLE': if (typeof v !== 'number') throw bad(); app.appendDouble(v); return;
     case 'TIMESTAMP': if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(); app.appendTimestamp(timestampValue(BigInt(Math.round(v)) * 1000n)); return;
-    case 'DATE': throw bad();
+    case 'DATE': if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad(); app.appendDate(dateValue(Date.parse(`${v}T00:00:00Z`) / 86_400_000)); return;
   }
 }
 

@@ -7,3 +7,4 @@ export * from './stats';
 export { Rng, hash32, type Seed, type Lognormal, type Weighted } from './rng';
 export { NhsNumberSource, corruptNhsNumber } from './nhs-numbers';
 export * from './load';
+export * from './story';

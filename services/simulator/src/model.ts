@@ -32,6 +32,7 @@ import {
   type Urgency,
 } from './rates';
 import { hash32, Rng, type Seed, type Weighted } from './rng';
+import { areaWeights, DEFAULT_STORY, ETHNIC_CODES, ethnicGroupOf, ethnicGroupWeights, plantedChange, type AreaProfile, type EthnicGroup, type PlantedChange, type StoryOptions } from './story';
 import { defaultTrust, validateTrust, type OapUnit, type Team, type TrustConfig } from './trust';
 
 export const MINUTE_MS = 60_000;
@@ -53,6 +54,8 @@ export interface SimulationOptions {
   historyDays?: number;
   /** Silent warm-up from an empty trust before the history window. Default 365. */
   burnInDays?: number;
+  /** The planted change (story.ts): DEFAULT_STORY, overrides, or false for none. Also none when the trust lacks its wards. */
+  story?: Partial<StoryOptions> | false;
 }
 
 export interface WardCensus {
@@ -93,6 +96,8 @@ export interface Simulation {
   deliveries(events: Iterable<FlowEventInput>, untilMs?: number): Generator<Delivery>;
   /** The model's own bed state now (for tests and the demo's sanity checks). */
   census(): Census;
+  /** The planted change and the improvement note that records it; null when there is none. */
+  readonly story: PlantedChange | null;
 }
 
 export function createSimulation(options: SimulationOptions): Simulation {
@@ -232,8 +237,12 @@ class TrustModel implements Simulation {
   private readonly openJourneys = new Set<Journey>();
   private readonly pool: Patient[] = [];
   private readonly recentlyDischarged: { patient: Patient; at: number }[] = [];
-  private readonly crfdReasons: Record<ModelWardType, Weighted<string>>;
+  private readonly crfdReasons = new Map<string, Weighted<string>>();
   private readonly teamsByType = new Map<string, Team[]>();
+  private readonly areaProfiles: Map<string, AreaProfile>;
+  private readonly areaChoice: Weighted<string> | null;
+  private readonly ethnicChoice = new Map<string, Weighted<EthnicGroup>>();
+  readonly story: PlantedChange | null;
 
   private now: number;
   private actionSeq = 0;
@@ -275,8 +284,14 @@ class TrustModel implements Simulation {
       const key = t.type === 'liaison' ? 'liaison' : `${t.type}:${t.area ?? ''}`;
       this.teamsByType.set(key, [...(this.teamsByType.get(key) ?? []), t]);
     }
-    this.crfdReasons = this.crfdWeights();
+    this.areaProfiles = new Map((this.trust.areaProfiles ?? []).map((a) => [a.code, a]));
+    this.areaChoice = this.trust.areaProfiles?.length ? areaWeights(this.trust.areaProfiles) : null;
+    for (const a of this.trust.areaProfiles ?? []) this.ethnicChoice.set(a.code, ethnicGroupWeights(a));
+    const story = o.story === false ? null : { ...DEFAULT_STORY, ...o.story };
+    const wardCodes = new Set(this.trust.wards.map((w) => w.code));
+    this.story = story && wardCodes.has(story.ward) && wardCodes.has(story.controlWard) ? plantedChange(this.trust.site, this.start, story) : null;
     this.startArrivals();
+    if (this.story && this.story.from > this.origin) this.schedule(this.story.from, () => this.coordinatorStarts());
   }
 
   get clock(): number {
@@ -464,10 +479,17 @@ class TrustModel implements Simulation {
       ageBand: rng.weighted(older ? AGE_BANDS_OLDER : AGE_BANDS_ADULT),
       older,
       gender: rng.weighted(genderMix),
-      ethnicity: rng.weighted(ETHNICITY),
-      area: rng.pick(this.trust.areas),
+      ...this.residence(),
       busy: true,
     };
+  }
+
+  /** Where a new patient lives and their ethnic category: by the area profiles when the trust has them. */
+  private residence(): { ethnicity: string; area: string } {
+    const rng = this.rng;
+    if (!this.areaChoice) return { ethnicity: rng.weighted(ETHNICITY), area: rng.pick(this.trust.areas) };
+    const area = rng.weighted(this.areaChoice);
+    return { area, ethnicity: rng.weighted(ETHNIC_CODES[rng.weighted(this.ethnicChoice.get(area)!)]) };
   }
 
   /** A new person, or (readmissions) someone seen before who is not in a journey now. */
@@ -820,7 +842,12 @@ class TrustModel implements Simulation {
 
   private startSpell(req: BedRequest, spellId: string, bed: Bed | null, oap: OapUnit | null): void {
     const r = this.rates;
-    const legal = this.rng.weighted(r.admission.legalStatus[req.wardType]);
+    let legal = this.rng.weighted(r.admission.legalStatus[req.wardType]);
+    const uplift = r.admission.detentionUplift[ethnicGroupOf(req.patient.ethnicity)] ?? 0;
+    if (legal === '01' && uplift > 0 && this.rng.chance(uplift)) {
+      const detained = r.admission.legalStatus[req.wardType].filter(([code]) => code !== '01');
+      if (detained.length) legal = this.rng.weighted(detained);
+    }
     const s: Spell = {
       id: spellId,
       patient: req.patient,
@@ -881,11 +908,12 @@ class TrustModel implements Simulation {
     s.wardType = seg.type;
     s.segmentEnd = this.now + seg.ms;
     if (s.segments.length === 0) s.segmentEnd = this.daytime(s.segmentEnd);
+    // A housing delay where housing is scarce holds the patient longer: planCrfd says by how much.
+    if (s.segments.length === 0) s.segmentEnd += this.planCrfd(s);
     const epoch = ++s.epoch;
     this.schedule(s.segmentEnd, () => {
       if (s.epoch === epoch && !s.discharged) this.endSegment(s);
     });
-    if (s.segments.length === 0) this.planCrfd(s);
     this.planLeave(s, epoch);
   }
 
@@ -1023,38 +1051,58 @@ class TrustModel implements Simulation {
 
   // -- CRFD -------------------------------------------------------------------
 
-  private crfdWeights(): Record<ModelWardType, Weighted<string>> {
+  /** CRFD reason weights of a ward type for patients of an area (housing weighted by the area's housing delays). */
+  private crfdWeights(type: ModelWardType, area: string): Weighted<string> {
+    const key = `${type}/${area}`;
+    const cached = this.crfdReasons.get(key);
+    if (cached) return cached;
     const c = this.rates.crfd;
-    const older = c.reasons.map(([code, w]) => [code, w * (c.olderAdultFactor[crfdGroupOf(code)] ?? c.olderAdultFactor[code] ?? 1)] as const);
-    return { adult_acute: c.reasons, picu: c.reasons, rehab: c.reasons, older_adult_acute: older };
+    const housing = this.areaProfiles.get(area)?.housingDelay ?? 1;
+    const weights = c.reasons.map(([code, w]) => {
+      const group = crfdGroupOf(code);
+      const older = type === 'older_adult_acute' ? (c.olderAdultFactor[group] ?? c.olderAdultFactor[code] ?? 1) : 1;
+      return [code, w * older * (group === 'housing' ? housing : 1)] as const;
+    });
+    this.crfdReasons.set(key, weights);
+    return weights;
   }
 
-  /** At the start of the last segment: maybe a CRFD period (or two, split by deterioration) before discharge. */
-  private planCrfd(s: Spell): void {
+  /**
+   * At the start of the last segment: maybe a CRFD period (or two, split by deterioration)
+   * before discharge. Returns how much later the discharge comes: a housing delay in an
+   * area where housing is scarce (housingDelay > 1) lasts that much longer, and the stay with it.
+   */
+  private planCrfd(s: Spell): number {
     const c = this.rates.crfd;
     const end = s.segmentEnd;
     const losDays = (end - s.admittedAt) / DAY_MS;
     const p = c.probByLos.find(([upTo]) => losDays <= upTo)?.[1] ?? 0;
-    if (!this.rng.chance(p)) return;
-    const reason = this.rng.weighted(this.crfdReasons[s.wardType]);
+    if (!this.rng.chance(p)) return 0;
+    const reasons = this.crfdWeights(s.wardType, s.patient.area);
+    const reason = this.rng.weighted(reasons);
     const group = crfdGroupOf(reason);
     const factor = c.durationFactor[group] ?? c.durationFactor[reason] ?? 1;
-    const dur = Math.min(this.rng.days(c.duration) * factor, c.maxShareOfSpell * (end - s.admittedAt), end - this.now - DAY_MS);
-    if (dur < DAY_MS) return;
+    let dur = Math.min(this.rng.days(c.duration) * factor, c.maxShareOfSpell * (end - s.admittedAt), end - this.now - DAY_MS);
+    if (dur < DAY_MS) return 0;
     const startAt = end - dur;
+    const housing = this.areaProfiles.get(s.patient.area)?.housingDelay ?? 1;
+    // Whole days, so the discharge keeps its time of day.
+    const longer = group === 'housing' && housing > 1 ? Math.floor((dur * (housing - 1)) / DAY_MS) * DAY_MS : 0;
+    dur += longer;
     const begin = (at: number, code: string): void =>
       this.schedule(at, () => {
         if (s.discharged || s.crfdReason) return;
         s.crfdReason = code;
         s.lastCrfdGroup = crfdGroupOf(code);
         this.emit(s.journey, 'crfd.started', { spellId: s.id, reasonCode: code }, 'epr');
+        if (this.coordinated(s)) this.hasten(s);
       });
     begin(startAt, reason);
     if (dur > 6 * DAY_MS && this.rng.chance(c.deteriorationProb)) {
       // Deterioration: no longer fit for discharge for a while, then ready again.
       const stopAt = startAt + dur * this.rng.uniform(0.2, 0.4);
       const againAt = stopAt + dur * this.rng.uniform(0.15, 0.3);
-      const again = this.rng.chance(0.7) ? reason : this.rng.weighted(this.crfdReasons[s.wardType]);
+      const again = this.rng.chance(0.7) ? reason : this.rng.weighted(reasons);
       this.schedule(stopAt, () => {
         if (s.discharged || !s.crfdReason) return;
         s.crfdReason = null;
@@ -1062,6 +1110,32 @@ class TrustModel implements Simulation {
       });
       begin(againAt, again);
     }
+    return longer;
+  }
+
+  // -- the planted change (story.ts) -----------------------------------------
+
+  private coordinated(s: Spell): boolean {
+    return !!this.story && this.now >= this.story.from && s.bed?.ward.code === this.story.ward;
+  }
+
+  /** The coordinator's first day: every patient on the ward already ready for discharge goes sooner. */
+  private coordinatorStarts(): void {
+    for (const type of MODEL_WARD_TYPES) {
+      for (const b of this.beds[type]) if (b.occupant && b.ward.code === this.story?.ward && b.occupant.crfdReason) this.hasten(b.occupant);
+    }
+  }
+
+  /** Cuts the time left to discharge of a patient ready for it to the story's share (whole days). */
+  private hasten(s: Spell): void {
+    if (s.discharged || s.segments.length > 0 || s.waitingForBed || !this.story) return;
+    const days = Math.floor(((s.segmentEnd - this.now) * (1 - this.story.delayFactor)) / DAY_MS);
+    if (days < 1) return;
+    s.segmentEnd -= days * DAY_MS;
+    const epoch = ++s.epoch;
+    this.schedule(s.segmentEnd, () => {
+      if (s.epoch === epoch && !s.discharged) this.endSegment(s);
+    });
   }
 
   // -- discharge and follow-up -----------------------------------------------

@@ -88,6 +88,8 @@ export interface Rates {
     legalStatus: Record<ModelWardType, Weighted<string>>;
     /** Share of s2 detentions (28 days) still in hospital that convert to s3, the rest become informal. */
     s2ToS3: number;
+    /** By NHS top-level ethnic group: the chance an admission drawn as informal is a detention instead (story.ts). */
+    detentionUplift: Record<string, number>;
   };
   edd: {
     /** First consultant review (sets the EDD), hours after admission, uniform [min, max]. */
@@ -213,6 +215,9 @@ export const DEFAULT_RATES: Rates = {
       rehab: [['01', 0.6], ['03', 0.4]],
     },
     s2ToS3: 0.6,
+    // National data: Black people are detained under the Mental Health Act at several
+    // times the rate of White people; here about half of their informal admissions are detentions.
+    detentionUplift: { 'Black or Black British': 0.5 },
   },
   edd: {
     firstReviewHours: [12, 72],

@@ -4,6 +4,7 @@
 // invented. Bed counts follow the brief's realistic ranges (adult acute 18-22, PICU
 // 10-12, older adult 16-20, rehab 14).
 import { wardSchema, type TEAM_TYPES, type Ward, type WardType } from '@pfm/contracts';
+import { AREA_PROFILES, type AreaProfile } from './story';
 
 export type TeamType = (typeof TEAM_TYPES)[number];
 
@@ -36,6 +37,8 @@ export interface TrustConfig {
   teams: Team[];
   /** Catchment areas (segmentation: GIRFT rec 1c local area). */
   areas: string[];
+  /** How the areas differ (population, deprivation, need, ethnic mix, housing delays); without it every area is alike. */
+  areaProfiles?: AreaProfile[];
   oapUnits: OapUnit[];
   /** First three digits of synthetic NHS numbers. "999" is never issued to real people. */
   nhsNumberPrefix: string;
@@ -72,7 +75,7 @@ const HOSPITALS: { hospital: Hospital; wards: WardSpec[] }[] = [
   },
 ];
 
-const AREAS = ['NORTH', 'SOUTH', 'CITY'];
+const AREAS = AREA_PROFILES.map((a) => a.code);
 
 function teamsFor(areas: readonly string[]): Team[] {
   const teams: Team[] = [];
@@ -110,6 +113,7 @@ export function makeTrust(site: string, name = `Synthetic Mental Health Trust ${
     wards,
     teams: teamsFor(AREAS),
     areas: [...AREAS],
+    areaProfiles: AREA_PROFILES.map((a) => ({ ...a, ethnicMix: { ...a.ethnicMix } })),
     oapUnits: OAP_UNITS.map((u) => ({ ...u })),
     nhsNumberPrefix: '999',
     sourceSystems: { pas: 'SIM-PAS', epr: 'SIM-EPR' },
@@ -151,6 +155,10 @@ export function validateTrust(trust: TrustConfig): void {
   }
   for (const area of trust.areas) {
     if (!trust.teams.some((t) => t.type === 'crisis' && t.area === area)) problems.push(`area ${area} has no crisis team`);
+  }
+  if (trust.areaProfiles) {
+    const profiled = trust.areaProfiles.map((a) => a.code).sort().join(',');
+    if (profiled !== [...trust.areas].sort().join(',')) problems.push(`area profiles (${profiled}) are not the areas (${trust.areas.join(',')})`);
   }
   if (!/^[A-Za-z0-9_-]{1,16}$/.test(trust.site)) problems.push(`site code ${trust.site} is not 1-16 letters, digits, _ or -`);
   if (!/^\d{3}$/.test(trust.nhsNumberPrefix)) problems.push('nhsNumberPrefix must be three digits');

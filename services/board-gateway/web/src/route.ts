@@ -1,6 +1,6 @@
 // Hash routes: #/site, #/ward/<code>, #/alerts[?team=..&rule=..], #/replay,
 // #/insights[?measure=..&period=..&by=..&site=..&ward=..&wardType=..&from=..&to=..&rebaseAt=..],
-// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..],
+// #/equity[?measure=..&by=..&site=..&ward=..&wardType=..&from=..&to=..], #/learning,
 // #/report?month=YYYY-MM&site=S (the monthly board report, printable).
 import { query, type InsightsParams } from './insights/api';
 
@@ -12,6 +12,7 @@ export type Route =
   | { view: 'alerts'; team: string | null; rule: string | null }
   | { view: 'replay' }
   | { view: 'insights' | 'equity'; params: Partial<InsightsParams> }
+  | { view: 'learning' }
   | { view: 'report'; month: string; site: string };
 
 function insightsParams(q: URLSearchParams): Partial<InsightsParams> {
@@ -41,6 +42,8 @@ export function parseRoute(hash: string): Route {
     case 'insights':
     case 'equity':
       return { view: parts[0], params: insightsParams(q) };
+    case 'learning':
+      return { view: 'learning' };
     case 'report': {
       const month = q.get('month') ?? '';
       return { view: 'report', month: /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? month : '', site: (q.get('site') ?? '').slice(0, 16) };
@@ -55,6 +58,7 @@ export function routeHref(r: Route): string {
     case 'site': return '#/site';
     case 'ward': return `#/ward/${encodeURIComponent(r.ward)}`;
     case 'replay': return '#/replay';
+    case 'learning': return '#/learning';
     case 'report': {
       const qs = query({ month: r.month, site: r.site });
       return `#/report${qs ? `?${qs}` : ''}`;

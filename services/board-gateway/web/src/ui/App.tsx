@@ -31,8 +31,8 @@ function Shell({ token }: { token: string }) {
   const role = tokenRole(token);
   const boards = role === null || BOARD_ROLES.includes(role);
   const [route, navigate] = useRoute(boards ? { view: 'site' } : { view: 'insights', params: {} });
-  if (route.view === 'insights' || route.view === 'equity' || route.view === 'report' || !boards) {
-    const r = route.view === 'insights' || route.view === 'equity' || route.view === 'report' ? route : { view: 'insights' as const, params: {} };
+  if (route.view === 'insights' || route.view === 'equity' || route.view === 'report' || route.view === 'learning' || !boards) {
+    const r = route.view === 'insights' || route.view === 'equity' || route.view === 'report' || route.view === 'learning' ? route : { view: 'insights' as const, params: {} };
     return <InsightsApp token={token} route={r} navigate={navigate} boards={boards} />;
   }
   return <Board token={token} route={route} navigate={navigate} insights={role !== null && INSIGHTS_ROLES.includes(role)} />;
@@ -48,7 +48,7 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
 function useRoute(home: Route): [Route, (r: Route, replace?: boolean) => void] {
   const [route, setRoute] = useState<Route>(() => (window.location.hash.length > 2 ? parseRoute(window.location.hash) : home));
   useEffect(() => {
-    if (!/^#\/(site|ward\/.+|alerts|replay|insights|equity|report)/.test(window.location.hash)) {
+    if (!/^#\/(site|ward\/.+|alerts|replay|insights|equity|report|learning)/.test(window.location.hash)) {
       window.history.replaceState(window.history.state, '', routeHref(window.location.hash.length > 2 ? parseRoute(window.location.hash) : home));
     }
     const on = () => setRoute(parseRoute(window.location.hash));
@@ -140,6 +140,7 @@ function Board({ token, route, navigate, insights }: { token: string; route: Rou
             </li>
             <li><a href={routeHref({ view: 'replay' })} aria-current={current(['replay'])}>Replay</a></li>
             {insights && <li><a href={routeHref({ view: 'insights', params: {} })}>Insights</a></li>}
+            {insights && <li><a href={routeHref({ view: 'learning' })}>Learning log</a></li>}
           </ul>
         </nav>
         <div class="status">

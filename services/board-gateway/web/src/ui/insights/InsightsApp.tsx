@@ -11,8 +11,10 @@ import { lastMonth } from '../../insights/report';
 import { EquityView } from './EquityView';
 import { ReportView } from './report/ReportView';
 import { InsightsView, problemText } from './InsightsView';
+import { tokenRole } from '../../insights/logic';
+import { LearningLog } from '../LearningLog';
 
-export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'report' }>;
+export type InsightsRoute = Extract<Route, { view: 'insights' | 'equity' | 'report' | 'learning' }>;
 
 export function InsightsApp({ token, route, navigate, boards }: { token: string; route: InsightsRoute; navigate: (r: Route, replace?: boolean) => void; boards: boolean }) {
   const api = useMemo(() => new InsightsApi(token), [token]);
@@ -28,7 +30,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
   }, [api]);
 
   useEffect(() => {
-    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'report' ? 'Board report' : 'Insights'} — Patient Flow Monitor`;
+    document.title = `${route.view === 'equity' ? 'Equity' : route.view === 'report' ? 'Board report' : route.view === 'learning' ? 'Learning log' : 'Insights'} — Patient Flow Monitor`;
     if (first.current) { first.current = false; return; }
     mainRef.current?.querySelector<HTMLElement>('.view-title')?.focus();
   }, [route.view]);
@@ -50,6 +52,7 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
             <li><a href={routeHref({ view: 'insights', params: {} })} aria-current={current('insights')}>Insights</a></li>
             <li><a href={routeHref({ view: 'equity', params: {} })} aria-current={current('equity')}>Equity</a></li>
             <li><a href={routeHref({ view: 'report', month: '', site: '' })} aria-current={current('report')}>Board report</a></li>
+            <li><a href={routeHref({ view: 'learning' })} aria-current={current('learning')}>Learning log</a></li>
           </ul>
         </nav>
       </header>
@@ -58,6 +61,8 @@ export function InsightsApp({ token, route, navigate, boards }: { token: string;
           <p class="banner banner-problem" data-testid="insights-error"><Icon shape="triangle" /> {problemText(problem)}</p>
         ) : !catalogue ? (
           <p class="loading" role="status">Reading the measures catalogue…</p>
+        ) : route.view === 'learning' ? (
+          <LearningLog token={token} catalogue={catalogue} role={tokenRole(token)} />
         ) : route.view === 'report' ? (
           <>
             <form class="insights-controls no-print" aria-label="Report choices" onSubmit={(e) => e.preventDefault()}>
