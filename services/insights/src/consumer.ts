@@ -34,6 +34,8 @@ export class InsightsConsumer {
   private admin: Admin | undefined;
   private readonly positioned = new Set<string>();
   private readonly cache = new Map<string, PatientState>();
+  /** Every record the warehouse holds (read at start, then added to by each commit): a record outside it is new and is not looked up. */
+  private stored: Set<string> | undefined;
   private readonly alertCodec = new JsonCodec<Alert>(alertSchema);
   private caughtUpLogged = false;
   private waiters: (() => void)[] = [];
@@ -47,6 +49,7 @@ export class InsightsConsumer {
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
+    this.stored = await this.d.warehouse.recordKeys();
     await this.alignGroupOffsets();
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
@@ -186,7 +189,8 @@ export class InsightsConsumer {
       else byRecord.set(k, [e]);
       watermark = Math.max(watermark ?? e.occurredAt, e.occurredAt);
     }
-    const missing = [...byRecord.keys()].filter((k) => !this.cache.has(k));
+    const stored = this.stored ??= await this.d.warehouse.recordKeys();
+    const missing = [...byRecord.keys()].filter((k) => !this.cache.has(k) && stored.has(k));
     const loaded = missing.length ? await this.d.warehouse.loadStates(missing) : new Map<string, PatientState>();
     lap('load');
     const touched = new Map<string, { state: PatientState; stored: boolean }>();
@@ -200,7 +204,7 @@ export class InsightsConsumer {
     await this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark });
     lap('write');
     this.stats.events += decoded.length;
-    for (const [k, { state }] of touched) { this.cache.delete(k); this.cache.set(k, state); }
+    for (const [k, { state }] of touched) { this.cache.delete(k); this.cache.set(k, state); stored.add(k); }
     for (const k of this.cache.keys()) {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(k);

@@ -77,6 +77,12 @@ export class Warehouse {
     return new Map(r.getRowObjectsJS().map((o) => [`${String(o.topic)}:${Number(o.part)}`, String(o.next_offset)]));
   }
 
+  /** The keys of every record held (its folded state in _patients). */
+  async recordKeys(): Promise<Set<string>> {
+    const r = await this.conn.runAndReadAll('SELECT record_key FROM _patients');
+    return new Set(r.getColumnsJS()[0]?.map(String) ?? []);
+  }
+
   async loadStates(recordKeys: string[]): Promise<Map<string, PatientState>> {
     const out = new Map<string, PatientState>();
     if (!recordKeys.length) return out;
