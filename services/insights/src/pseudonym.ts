@@ -8,7 +8,17 @@ export class Pseudonymiser {
   constructor(private readonly secret: string) {
     if (secret.length < 32) throw new Error('the insights secret must be at least 32 characters');
   }
-  private mac(s: string): string { return createHmac('sha256', this.secret).update(s).digest('hex'); }
+  /** Keys already computed (a backfill asks for the same few thousand records on every batch); cleared when full. */
+  private readonly memo = new Map<string, string>();
+  private mac(s: string): string {
+    let h = this.memo.get(s);
+    if (h === undefined) {
+      if (this.memo.size >= 500_000) this.memo.clear();
+      h = createHmac('sha256', this.secret).update(s).digest('hex');
+      this.memo.set(s, h);
+    }
+    return h;
+  }
   /** The analysts' patient key: HMAC of the NHS number, or of the local record when no NHS number is known. */
   patientKey(site: string, patientId: string, nhsNumber?: string): string {
     return nhsNumber ? this.mac(`nhs:${nhsNumber}`) : this.recordKey(site, patientId);

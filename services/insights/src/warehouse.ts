@@ -36,11 +36,13 @@ function readsOn(conn: DuckDBConnection): WarehouseReads {
 
 export const PATIENT_TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals'] as const;
 
-export interface RecordWrite { recordKey: string; state: PatientState; rows: PatientRows }
+export interface RecordWrite {
+  recordKey: string; state: PatientState; rows: PatientRows;
+  /** False when the warehouse holds nothing of this record yet (its first batch): no old rows to delete. */
+  stored?: boolean;
+}
 export interface OffsetWrite { topic: string; partition: number; next: string }
 export interface BatchWrite { records: RecordWrite[]; alerts: Row[]; offsets: OffsetWrite[]; watermark?: number; /** improvement_notes rows (replaced by note_id). */ notes?: Row[] }
-
-const PARAMS_PER_STATEMENT = 4000;
 
 export class Warehouse {
   private constructor(private readonly instance: DuckDBInstance, readonly conn: DuckDBConnection, readonly path: string) {}
@@ -75,27 +77,42 @@ export class Warehouse {
     return new Map(r.getRowObjectsJS().map((o) => [`${String(o.topic)}:${Number(o.part)}`, String(o.next_offset)]));
   }
 
+  /** The keys of every record held (its folded state in _patients). */
+  async recordKeys(): Promise<Set<string>> {
+    const r = await this.conn.runAndReadAll('SELECT record_key FROM _patients');
+    return new Set(r.getColumnsJS()[0]?.map(String) ?? []);
+  }
+
   async loadStates(recordKeys: string[]): Promise<Map<string, PatientState>> {
     const out = new Map<string, PatientState>();
-    for (let i = 0; i < recordKeys.length; i += PARAMS_PER_STATEMENT) {
-      const chunk = recordKeys.slice(i, i + PARAMS_PER_STATEMENT);
-      const r = await this.conn.runAndReadAll(`SELECT record_key, state FROM _patients WHERE record_key IN (${chunk.map(() => '?').join(',')})`, chunk);
-      for (const o of r.getRowObjectsJS()) out.set(String(o.record_key), JSON.parse(String(o.state)) as PatientState);
-    }
+    if (!recordKeys.length) return out;
+    await this.stageKeys(recordKeys);
+    const r = await this.conn.runAndReadAll('SELECT record_key, state FROM _patients WHERE record_key IN (SELECT k FROM _batch_keys)');
+    for (const o of r.getRowObjectsJS()) out.set(String(o.record_key), JSON.parse(String(o.state)) as PatientState);
     return out;
   }
 
-  /** One transaction: the records' rows replaced, their state, the alerts, the offsets. */
+  /**
+   * One transaction: the records' rows replaced, their state, the alerts, the offsets.
+   * A handful of statements whatever the batch's size: the keys whose old rows go are
+   * appended to a temporary table and each table loses them in one semi-join (a
+   * statement with thousands of IN parameters took most of a batch's time), and records
+   * the warehouse has never held (`stored: false`) need no delete at all.
+   */
   async commit(b: BatchWrite): Promise<void> {
     const c = this.conn;
     await c.run('BEGIN TRANSACTION');
     try {
-      const keys = b.records.map((r) => r.recordKey);
-      for (const name of [...PATIENT_TABLES, '_patients']) await this.deleteIn(name, 'record_key', keys);
+      const replaced = b.records.filter((r) => r.stored !== false).map((r) => r.recordKey);
+      if (replaced.length) {
+        await this.stageKeys(replaced);
+        for (const name of [...PATIENT_TABLES, '_patients']) await c.run(`DELETE FROM ${name} WHERE record_key IN (SELECT k FROM _batch_keys)`);
+      }
       for (const name of PATIENT_TABLES) await this.insert(tableNamed(name), b.records.flatMap((r) => r.rows[name]));
       await this.insertRaw('_patients', ['record_key', 'state'], b.records.map((r) => [r.recordKey, JSON.stringify(r.state)]));
       if (b.alerts.length) {
-        await this.deleteIn('alerts', 'alert_id', b.alerts.map((a) => String(a.alert_id)));
+        await this.stageKeys(b.alerts.map((a) => String(a.alert_id)));
+        await c.run('DELETE FROM alerts WHERE alert_id IN (SELECT k FROM _batch_keys)');
         await this.insert(tableNamed('alerts'), b.alerts);
       }
       if (b.notes?.length) {
@@ -103,13 +120,9 @@ export class Warehouse {
         for (const n of b.notes) await c.run('DELETE FROM improvement_notes WHERE site = ? AND note_id = ?', [String(n.site), String(n.note_id)]);
         await this.insert(tableNamed('improvement_notes'), b.notes);
       }
-      for (const o of b.offsets) {
-        await c.run('DELETE FROM _offsets WHERE topic = ? AND part = ?', [o.topic, o.partition]);
-        await c.run('INSERT INTO _offsets VALUES (?, ?, ?::BIGINT)', [o.topic, o.partition, o.next]);
-      }
+      for (const o of b.offsets) await c.run('INSERT OR REPLACE INTO _offsets VALUES (?, ?, ?::BIGINT)', [o.topic, o.partition, o.next]);
       if (b.watermark !== undefined) {
-        await c.run("INSERT INTO _meta SELECT 'watermark', 0 WHERE NOT EXISTS (SELECT 1 FROM _meta WHERE k = 'watermark')");
-        await c.run("UPDATE _meta SET v = greatest(v, ?::BIGINT) WHERE k = 'watermark'", [b.watermark]);
+        await c.run("INSERT INTO _meta VALUES ('watermark', ?::BIGINT) ON CONFLICT (k) DO UPDATE SET v = greatest(v, excluded.v)", [b.watermark]);
       }
       await c.run('COMMIT');
     } catch (e) {
@@ -118,11 +131,11 @@ export class Warehouse {
     }
   }
 
-  private async deleteIn(table: string, col: string, keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += PARAMS_PER_STATEMENT) {
-      const chunk = keys.slice(i, i + PARAMS_PER_STATEMENT);
-      await this.conn.run(`DELETE FROM ${table} WHERE ${col} IN (${chunk.map(() => '?').join(',')})`, chunk);
-    }
+  /** The batch's keys in a temporary table of the writer's connection (inside its transaction). */
+  private async stageKeys(keys: string[]): Promise<void> {
+    await this.conn.run('CREATE TEMP TABLE IF NOT EXISTS _batch_keys (k VARCHAR)');
+    await this.conn.run('DELETE FROM _batch_keys');
+    await this.append('_batch_keys', ['VARCHAR'], keys.map((k) => [k]));
   }
 
   /**

@@ -180,6 +180,8 @@ interface Spell {
   crfdReason: string | null;
   lastCrfdGroup: string | null;
   waitingForBed: boolean;
+  /** A local bed is reserved for its return from an out-of-area unit (the transfer follows). */
+  repatriating?: boolean;
   expedited: boolean;
   discharged: boolean;
 }
@@ -728,12 +730,13 @@ class TrustModel implements Simulation {
         continue;
       }
       const candidates = [...this.oapSpells].filter(
-        (s) => s.wardType === type && !s.waitingForBed && s.segments.length === 0 && s.segmentEnd - this.now > 3 * DAY_MS,
+        (s) => s.wardType === type && !s.repatriating && !s.waitingForBed && s.segments.length === 0 && s.segmentEnd - this.now > 3 * DAY_MS,
       );
       if (candidates.length === 0 || !this.rng.chance(this.rates.admission.repatriateProb)) return;
       const s = candidates[0] as Spell; // longest placed first (insertion order)
       bed.reserved = true;
-      this.oapSpells.delete(s);
+      // Still out of area (and counted so by census()) until the transfer event moves it.
+      s.repatriating = true;
       this.schedule(this.now + this.rng.hours(this.rates.admission.arrivalHours) * 2, () => this.transfer(s, bed, false));
       return;
     }

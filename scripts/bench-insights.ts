@@ -1,0 +1,179 @@
+// The insights warehouse benchmark: the simulator's trust over DAYS of history (730 = two
+// years) produced to a scratch flow-event topic, then
+//   1. raw kafkajs consuming it with a no-op handler (the baseline, same run, same fetch size),
+//   2. the insights consumer folding it into a new DuckDB file from the start of the log
+//      (what `./pfm insights rebuild` does), with the time split by stage,
+//   3. the read API's series queries segmented by local area over the whole warehouse
+//      (p50 / p95 per measure, answered through HTTP with SPC, as an analyst asks them).
+// Figures and method: docs/benchmarks.md ("Insights warehouse").
+//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE]
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Auth } from '@pfm/access';
+import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { WardRegistry } from '@pfm/flow-store';
+import { createLogger } from '@pfm/observability';
+import { waitFor } from '@pfm/testkit';
+import { openScratch } from '../tests/support/scratch';
+import { createSimulation, wardsOf } from '../services/simulator/src';
+import type { RowContext } from '../services/insights/src/rows';
+
+/**
+ * The service's code under test: this tree's, or another copy of services/insights/src
+ * (PFM_BENCH_INSIGHTS_SRC, e.g. an earlier commit's, to compare before and after in one run).
+ */
+const src = process.env.PFM_BENCH_INSIGHTS_SRC ?? join(__dirname, '../services/insights/src');
+type Api = typeof import('../services/insights/src/api');
+type Consumer = typeof import('../services/insights/src/consumer');
+type Measures = typeof import('../services/insights/src/measures');
+type Pseudonym = typeof import('../services/insights/src/pseudonym');
+type WarehouseMod = typeof import('../services/insights/src/warehouse');
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { buildInsightsApi } = require(join(src, 'api')) as Api;
+const { InsightsConsumer } = require(join(src, 'consumer')) as Consumer;
+const { loadCatalogue, loadPopulation } = require(join(src, 'measures')) as Measures;
+const { LocalAreas, Pseudonymiser } = require(join(src, 'pseudonym')) as Pseudonym;
+const { Warehouse } = require(join(src, 'warehouse')) as WarehouseMod;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const log = (m: string) => process.stdout.write(`[bench-insights] ${m}\n`);
+const root = join(__dirname, '..');
+
+export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string }
+
+/** The simulator's events as they are on the topic (recorded when they happened, as in a backfill). */
+export function simulatedLog(days: number, seed: number, start: number): { events: FlowEvent[]; registry: WardRegistry } {
+  const sim = createSimulation({ seed, start, historyDays: days });
+  const events = [...sim.history(days)].map((e: FlowEventInput) => ({ ...e, eventId: e.eventId!, recordedAt: e.occurredAt, sourceSystem: e.sourceSystem ?? 'SIM', channel: 'simulator' }) as FlowEvent);
+  return { events, registry: new WardRegistry(wardsOf(sim.trust)) };
+}
+
+const pct = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+};
+
+export async function benchInsights(o: InsightsBenchOptions): Promise<Record<string, unknown>> {
+  const start = Date.parse('2026-11-01T00:00:00Z');
+  const t0 = Date.now();
+  const { events, registry } = simulatedLog(o.days, o.seed, start);
+  log(`simulated ${o.days} days: ${events.length} events in ${Date.now() - t0} ms`);
+  const scratch = await openScratch('bench-wh', o.partitions);
+  const dir = mkdtempSync(join(tmpdir(), 'pfm-bench-insights-'));
+  try {
+    await scratch.send(events);
+    const total = events.length;
+
+    // 1. Baseline: kafkajs with a no-op handler, the same fetch size as the warehouse's consumer.
+    let seen = 0;
+    let rawStart = 0;
+    const raw = scratch.kafka.consumer({ groupId: `${scratch.ns}-raw`, maxBytesPerPartition: o.maxBatchBytes });
+    await raw.connect();
+    await raw.subscribe({ topic: scratch.topics.flowEvents, fromBeginning: true });
+    await raw.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => { if (!rawStart) rawStart = Date.now(); seen += batch.messages.length; } });
+    await waitFor(() => seen >= total, { timeoutMs: 600_000, intervalMs: 5, what: 'raw consumer to read every event' });
+    const rawMs = Math.max(1, Date.now() - rawStart);
+    await raw.disconnect();
+    const rawRate = total / (rawMs / 1000);
+    log(`raw kafkajs consume: ${total} events in ${rawMs} ms = ${rawRate.toFixed(0)} events/s`);
+
+    // 2. The warehouse from the start of the log.
+    const logger = createLogger('bench-insights');
+    logger.level = 'warn';
+    const ctx: RowContext = {
+      thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
+      pseudo: new Pseudonymiser('bench-insights-secret-0123456789abcdef'),
+      areas: LocalAreas.fromFile(join(root, 'config/local-areas.csv'), 'locality'),
+    };
+    const db = join(dir, 'insights.duckdb');
+    const warehouse = await Warehouse.open(db, { wards: registry.wards(), thresholds: DEFAULT_THRESHOLDS });
+    let firstBatch = 0;
+    let batches = 0;
+    const consumer = new InsightsConsumer({
+      kafka: scratch.kafka, codec: scratch.codec, warehouse, ctx, logger, groupId: `${scratch.ns}-wh`,
+      topics: { flowEvents: scratch.topics.flowEvents, alerts: scratch.topics.alerts }, maxBatchBytes: o.maxBatchBytes,
+      afterBatch: () => { if (!firstBatch) firstBatch = Date.now(); batches += 1; },
+    });
+    const startedAt = Date.now();
+    // CPU of this process while folding (JS and DuckDB's threads): on a shared machine the wall clock mostly measures waiting for a core.
+    const cpu0 = process.cpuUsage();
+    await consumer.start();
+    await consumer.untilCaughtUp();
+    const whMs = Math.max(1, Date.now() - (firstBatch || startedAt));
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    await consumer.stop();
+    const whRate = total / (whMs / 1000);
+    const stages = (consumer.stats as { ms?: Record<string, number> }).ms ?? {};
+    for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
+    log(`warehouse fold: ${total} events in ${whMs} ms = ${whRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each; ratio to raw ${(whRate / rawRate).toFixed(3)})`);
+    log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}`);
+    const counts = (await warehouse.rows('SELECT (SELECT count(*) FROM spells)::INTEGER AS spells, (SELECT count(*) FROM ward_stays)::INTEGER AS stays, (SELECT count(*) FROM referrals)::INTEGER AS referrals, (SELECT count(*) FROM census_patient_days)::INTEGER AS bed_days'))[0]!;
+    log(`  warehouse: ${JSON.stringify(counts)}`);
+
+    // 3. Segmented series through the read API (HTTP, token check, SPC), over everything.
+    const auth = new Auth('bench-insights-jwt-secret-0123456789abcdef');
+    const api = buildInsightsApi({
+      warehouse, auth, logger, audit: () => undefined,
+      catalogue: loadCatalogue(join(root, 'config/measures.json')), population: loadPopulation(join(root, 'config/population.csv')),
+    });
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+    const token = await auth.issue({ sub: 'bench-analyst', role: 'analyst', sites: ['RXT'] });
+    const measures = ['admissions', 'occupied_bed_days', 'los_median', 'stranded_bed_day_share', 'oap_bed_days', 'readmission_30d', 'followup_72h', 'crisis_response_4h', 'admissions_per_100k'];
+    const queries: Record<string, { p50: number; p95: number; max: number; points: number }> = {};
+    const all: number[] = [];
+    for (const period of ['week', 'month'] as const) {
+      for (const m of measures) {
+        const url = `${base}/api/v1/insights/series?measure=${m}&period=${period}&by=local_area`;
+        const times: number[] = [];
+        let points = 0;
+        for (let i = 0; i < o.reps + 1; i++) {
+          const t = performance.now();
+          const r = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+          const body = (await r.json()) as { segments?: { points: unknown[] }[] };
+          if (r.status !== 200) throw new Error(`${url}: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+          points = (body.segments ?? []).reduce((a, s) => a + s.points.length, 0);
+          if (i > 0) times.push(performance.now() - t); // the first is a warm-up
+        }
+        all.push(...times);
+        queries[`${m}/${period}`] = { p50: Number(pct(times, 0.5).toFixed(1)), p95: Number(pct(times, 0.95).toFixed(1)), max: Number(Math.max(...times).toFixed(1)), points };
+      }
+    }
+    await api.close();
+    log('series by local_area over the whole warehouse (ms):');
+    for (const [k, v] of Object.entries(queries)) log(`  ${k.padEnd(32)} p50 ${v.p50}  p95 ${v.p95}  max ${v.max}  (${v.points} points)`);
+    const overall = { p50: Number(pct(all, 0.5).toFixed(1)), p95: Number(pct(all, 0.95).toFixed(1)), n: all.length };
+    log(`  all queries: p50 ${overall.p50} ms, p95 ${overall.p95} ms over ${overall.n} requests`);
+    warehouse.close();
+    if (o.keep) copyFileSync(db, o.keep);
+    return {
+      days: o.days, events: total, partitions: o.partitions, maxBatchBytes: o.maxBatchBytes,
+      rawMs, rawRate: Math.round(rawRate), warehouseMs: whMs, warehouseRate: Math.round(whRate), warehouseCpuMs: cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), ratio: Number((whRate / rawRate).toFixed(3)), batches, stages,
+      counts, queries, overall,
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    };
+  } finally {
+    await scratch.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const keepAt = process.argv.indexOf('--keep');
+  const r = await benchInsights({
+    days: arg('days', 730), seed: arg('seed', 7), reps: arg('reps', 20), partitions: arg('partitions', 6),
+    maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined,
+  });
+  log(`machine: ${String(r.machine)}; code under test: ${src}`);
+  console.log(JSON.stringify(r));
+}
+
+if (require.main === module) main().catch((e: unknown) => { console.error(e); process.exit(1); });
