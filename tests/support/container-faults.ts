@@ -6,12 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { Kafka } from 'kafkajs';
-import type { Alert } from '@pfm/contracts';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Alert, TopicSet } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { logReady, startService, waitFor, type RunningService, type stackEnv } from '@pfm/testkit';
-import type { Scratch } from './scratch';
 
 type StackEnv = ReturnType<typeof stackEnv>;
 
@@ -37,7 +36,7 @@ export interface EngineRun {
 }
 
 /** Starts a flow-engine on the scratch topics with its own key prefix and group (event clock: runs compare exactly). */
-export async function startEngineRun(stack: StackEnv, scratch: Scratch, redis: Redis, label: string, extraEnv: Record<string, string> = {}): Promise<EngineRun> {
+export async function startEngineRun(stack: StackEnv, scratch: { ns: string; topics: TopicSet }, redis: Redis, label: string, extraEnv: Record<string, string> = {}): Promise<EngineRun> {
   const prefix = `${scratch.ns}_${label}`.replace(/-/g, '_');
   const store = new FlowStore(redis, new Keys(prefix), new WardRegistry([]), DEFAULT_THRESHOLDS);
   const env = {
@@ -60,8 +59,8 @@ export async function startEngineRun(stack: StackEnv, scratch: Scratch, redis: R
 }
 
 /** The last offset of each partition of the scratch flow topic (-1 when empty). */
-export async function logEnds(scratch: Scratch): Promise<Map<number, bigint>> {
-  return new Map((await scratch.admin.fetchTopicOffsets(scratch.topics.flowEvents)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+export async function logEnds(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high) - 1n]));
 }
 
 /** The store's keys and values with its prefix and topic namespace replaced, for comparing two runs on their own topics. */

@@ -128,6 +128,7 @@ async function redisSpec(network: StartedNetwork): Promise<PartSpec> {
 
 function control(name: StackPart, c: StartedTestContainer, network: StartedNetwork, spec: PartSpec): StackContainer {
   const docker = async () => (await getContainerRuntimeClient()).container.getById(c.getId());
+  let cut: { net: string; aliases: string[] }[] = [];
   const startAgain = async () => {
     const since = Math.floor(Date.now() / 1000);
     await (await docker()).start();
@@ -143,12 +144,16 @@ function control(name: StackPart, c: StartedTestContainer, network: StartedNetwo
     disconnect: async () => {
       await ensureContainerEngine();
       const client = await getContainerRuntimeClient();
-      await client.network.getById(network.getId()).disconnect({ Container: c.getId(), Force: true });
+      // Every network it is on (podman also attaches its default one): no path in or out.
+      const nets = (await client.container.inspect(await docker())).NetworkSettings.Networks;
+      cut = Object.entries(nets).map(([net, e]) => ({ net, aliases: ((e.Aliases ?? []) as string[]).filter((a) => !c.getId().startsWith(a)) }));
+      for (const { net } of cut) await client.network.getById(net).disconnect({ Container: c.getId(), Force: true });
     },
     reconnect: async () => {
       await ensureContainerEngine();
       const client = await getContainerRuntimeClient();
-      await client.network.getById(network.getId()).connect({ Container: c.getId(), EndpointConfig: { Aliases: [name] } });
+      for (const { net, aliases } of cut) await client.network.getById(net).connect({ Container: c.getId(), EndpointConfig: { Aliases: aliases } });
+      cut = [];
     },
     logs: async (lines = 40) => readLogs(c, { tail: lines }).catch((e: Error) => `(no logs: ${e.message})`),
   };
@@ -181,7 +186,7 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
   try {
     const makers = { kafka: kafkaSpec, registry: registrySpec, redis: redisSpec };
     for (const p of parts) specs[p] = await makers[p](network);
-    for (const p of parts) specs[p]!.container.withLabels({ 'org.pfm.stack': stackId, 'org.pfm.part': p });
+    for (const p of parts) specs[p]!.container.withLabels({ 'org.pfm.stack': stackId, 'org.pfm.part': p, 'org.pfm.owner': String(process.pid) });
     const results = await Promise.allSettled(parts.map(async (p) => {
       started[p] = await specs[p]!.container.withStartupTimeout(STARTUP_MS).start();
     }));
