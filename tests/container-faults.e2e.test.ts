@@ -130,6 +130,8 @@ it('network between the engine and Redis cut for 10 s, then restored: the engine
     await stack.redis!.disconnect();
     await new Promise((r) => setTimeout(r, 10_000));
     await stack.redis!.reconnect();
+    // The test's own client lost its connection too (it is not under test): dial again.
+    redis.disconnect(true);
     log('Redis reachable again');
   });
   await finish(s, run, 'after Redis came back');
