@@ -17,7 +17,7 @@ async function main(): Promise<void> {
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
-  const watchdog = watchRedis(redis, { onRedial: () => logger.warn('Redis did not answer a PING in 5 s: connecting again') });
+  const watchdog = watchRedis(redis, { onRedial: () => logger.warn('Redis did not answer in 5 s: connecting again') });
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 

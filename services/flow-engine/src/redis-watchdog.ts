@@ -12,7 +12,16 @@ export function watchRedis(redis: Redis, opts: { intervalMs?: number; timeoutMs?
   const intervalMs = opts.intervalMs ?? 2000;
   const timeoutMs = opts.timeoutMs ?? 5000;
   let busy = false;
+  let connectedSince: number | undefined;
   const timer = setInterval(() => {
+    // Connected but never ready: the socket was accepted and nothing answers the ready
+    // check (ioredis's connect timeout covers only the TCP handshake). Dial again.
+    if (redis.status === 'connect') {
+      connectedSince ??= Date.now();
+      if (Date.now() - connectedSince > timeoutMs) { connectedSince = undefined; opts.onRedial?.(); redis.disconnect(true); }
+      return;
+    }
+    connectedSince = undefined;
     if (busy || redis.status !== 'ready') return;
     busy = true;
     let answered = false;
