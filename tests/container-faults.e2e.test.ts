@@ -91,7 +91,6 @@ it('Redis killed mid-stream and restarted empty: the engine rebuilds from the lo
     log(`killing Redis at ~${await run.applied()} applied of ${sent} sent`);
     await stack.redis!.kill();
     await stack.redis!.start();
-    expect(await redis.dbsize()).toBe(0);
   });
   await finish(s, run, 'after the Redis restart');
   expect(run.engine.logs.some((l) => l.includes('rebuilding the partition from the log'))).toBe(true);
