@@ -64,3 +64,45 @@ ensure_deps() {
     touch "$stamp"
   fi
 }
+
+# A container engine for the suites that run on stacks of their own (testcontainers; see
+# docs/testing.md): Docker's socket when there is one, else podman's Docker-compatible API
+# service started here (stopped by stop_containers) with the images of infra/images built
+# or found current. Exports DOCKER_HOST and the testcontainers settings for the tests.
+ensure_containers() {
+  if [ -n "${DOCKER_HOST:-}" ]; then return 0; fi
+  if [ -S /var/run/docker.sock ] && curl -s -m 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; then
+    PFM_IMAGE_KAFKA="${PFM_IMAGE_KAFKA:-apache/kafka:4.4.0}" PFM_IMAGE_REDIS="${PFM_IMAGE_REDIS:-redis:7}" \
+      PFM_IMAGE_REGISTRY="${PFM_IMAGE_REGISTRY:-apicurio/apicurio-registry:3.3.3}"
+    export PFM_IMAGE_KAFKA PFM_IMAGE_REDIS PFM_IMAGE_REGISTRY
+    return 0
+  fi
+  # shellcheck source=images/podman.sh
+  source "$ROOT/infra/images/podman.sh"
+  bash "$ROOT/infra/images/build.sh" || die "the container images could not be built (infra/images/build.sh); the fault and per-suite tests need podman or Docker"
+  podman_conf
+  local sock="$PFM_PODMAN_DIR/podman.sock"
+  if ! curl -s -m 3 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+    podman system service --time=0 "unix://$sock" </dev/null >"$PFM_PODMAN_DIR/service.log" 2>&1 &
+    PFM_PODMAN_PID=$!
+    local i
+    for i in $(seq 1 100); do curl -s -m 1 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break; sleep 0.1; done
+    curl -s -m 3 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 || die "podman's API service did not answer on $sock (see $PFM_PODMAN_DIR/service.log)"
+    log "podman API service started on $sock (pid $PFM_PODMAN_PID)"
+  fi
+  export DOCKER_HOST="unix://$sock" PFM_PODMAN_SOCKET="$sock" TESTCONTAINERS_RYUK_DISABLED=true
+  export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
+}
+
+# Removes test containers whose test process is gone (a run killed before its afterAll),
+# then stops the podman service ensure_containers started. Containers of live test
+# processes (another clone's run) are left alone.
+stop_containers() {
+  if [ -n "${PFM_PODMAN_SOCKET:-}" ] && command -v podman >/dev/null 2>&1; then
+    local id owner
+    podman ps -a --filter label=org.pfm.stack --format '{{.ID}} {{index .Labels "org.pfm.owner"}}' 2>/dev/null | while read -r id owner; do
+      if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then podman rm -f "$id" >/dev/null 2>&1 || true; fi
+    done
+  fi
+  if [ -n "${PFM_PODMAN_PID:-}" ]; then kill "$PFM_PODMAN_PID" 2>/dev/null || true; wait "$PFM_PODMAN_PID" 2>/dev/null || true; fi
+}

@@ -20,8 +20,9 @@ export interface Scratch {
   close(): Promise<void>;
 }
 
-export async function openScratch(label: string, partitions = 3): Promise<Scratch> {
-  const env = await requireStack();
+/** On the shared stack by default, or on the addresses given (a suite's container stack). */
+export async function openScratch(label: string, partitions = 3, stack?: ReturnType<typeof stackEnv>): Promise<Scratch> {
+  const env = stack ?? await requireStack();
   const ns = uniqueName(label);
   const topics = topicsFor(ns);
   const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });

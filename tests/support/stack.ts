@@ -10,7 +10,7 @@ import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type ClientToServerEvents, type ServerToClientEvents, type Ward } from '@pfm/contracts';
 import { newSenderKey } from '@pfm/access';
 import { Auth, type ClaimsInput } from '@pfm/board-gateway/src/auth';
-import { freePort, httpReady, logReady, requireStack, startService, uniqueName, type RunningService } from '@pfm/testkit';
+import { freePort, httpReady, logReady, requireStack, startService, uniqueName, type RunningService, type stackEnv } from '@pfm/testkit';
 
 export const SECRET = 'e2e-test-secret-e2e-test-secret-0123456789';
 /** The e2e sender (every channel, MLLP from loopback); its key is made once per test process. */
@@ -38,8 +38,9 @@ export const DEFAULT_WARDS: Ward[] = [
   { site: 'RXT', code: 'ELM', name: 'Elm Ward', type: 'picu', beds: 6 },
 ];
 
-export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; extraEnv?: Record<string, string> } = {}): Promise<ProductUnderTest> {
-  const stack = await requireStack();
+export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; extraEnv?: Record<string, string>; stack?: ReturnType<typeof stackEnv> } = {}): Promise<ProductUnderTest> {
+  // The shared stack, or the addresses given (a suite's own container stack).
+  const stack = opts.stack ?? await requireStack();
   const ns = uniqueName('e2e');
   const prefix = ns.replace(/-/g, '_');
   const dir = mkdtempSync(join(tmpdir(), 'pfm-e2e-'));

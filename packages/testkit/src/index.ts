@@ -53,3 +53,5 @@ export async function requireStack(): Promise<ReturnType<typeof stackEnv>> {
 }
 export * from './services';
 export * from './pathways';
+export * from './engine';
+export * from './containers';

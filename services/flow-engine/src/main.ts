@@ -7,6 +7,7 @@ import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
 import { engineTopics, EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
 import { exportAlertGauges } from './alert-metrics';
+import { watchRedis } from './redis-watchdog';
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...commonEnv, ...serviceEnv.engine });
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
 
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
+  const watchdog = watchRedis(redis, { onRedial: () => logger.warn('Redis did not answer in 5 s: connecting again') });
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
     () => engine.stop(),
     () => producer.disconnect(),
     () => opsAdmin.disconnect(),
-    async () => { ops?.close(); redis.disconnect(); },
+    async () => { watchdog.stop(); ops?.close(); redis.disconnect(); },
     () => tracing.shutdown(),
   ]);
 }

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Entrypoint of localhost/pfm-kafka: the native stack's server.properties template
+# (infra/kafka, copied in at build time) rendered for the container, then KAFKA_* env
+# overrides applied the way the apache/kafka image reads them (KAFKA_ADVERTISED_LISTENERS
+# -> advertised.listeners, '_' -> '.', '__' -> '_', '___' -> '-'), so the testkit
+# configures either image with the same variables. Storage is formatted once, on the
+# first start with an empty data directory (a restart from the volume keeps the log).
+set -euo pipefail
+CONF=/opt/kafka/config/server.properties
+DATA="${KAFKA_LOG_DIRS:-/var/lib/kafka/data}"
+mkdir -p /opt/kafka/config "$DATA"
+sed -e "s#@KAFKA_PORT@#9092#g" -e "s#@CONTROLLER_PORT@#9093#g" -e "s#@DATA_DIR@#$DATA#g" \
+  /opt/kafka/server.properties.template > "$CONF"
+skip='^KAFKA_(HEAP_OPTS|OPTS|JVM_PERFORMANCE_OPTS|LOG4J_OPTS|GC_LOG_OPTS|JMX_OPTS|DEBUG|HOME|VERSION)$'
+while IFS='=' read -r name value; do
+  [[ "$name" =~ ^KAFKA_ ]] || continue
+  [[ "$name" =~ $skip ]] && continue
+  key="$(printf '%s' "${name#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/-/g' -e 's/__/@/g' -e 's/_/./g' -e 's/@/_/g')"
+  # Replace the template's line for this key, or append it.
+  grep -v "^${key}=" "$CONF" > "$CONF.tmp" || true
+  printf '%s=%s\n' "$key" "$value" >> "$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
+done < <(env)
+if [ ! -f "$DATA/meta.properties" ]; then
+  cluster_id="${CLUSTER_ID:--}"
+  while [[ "$cluster_id" == -* ]]; do cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
+  java -Xmx256m -Dpfm.log.level=WARN -Dlog4j2.configurationFile=/opt/kafka/log4j2.properties \
+    -cp '/opt/kafka/libs/*' kafka.tools.StorageTool format --config "$CONF" --cluster-id "$cluster_id" --ignore-formatted
+fi
+# shellcheck disable=SC2086
+exec java -server ${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  -Dpfm.log.level=INFO -Dlog4j2.configurationFile=/opt/kafka/log4j2.properties \
+  -cp '/opt/kafka/libs/*' kafka.Kafka "$CONF"

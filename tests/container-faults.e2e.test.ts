@@ -1,0 +1,229 @@
+// Faults only containers make possible, each on a stack of this suite's own (Kafka,
+// registry, Redis on testcontainers; see docs/testing.md) with the real engine and ingest
+// processes. Each test states its invariant and checks it against a clean run of the same
+// events on the same stack, compared as tests/support/fault.ts does: the canonical Redis
+// state (every key, prefix and topic namespace replaced) and the alert changes on the
+// alerts topic (each alert and version with its content; repeats allowed, delivery being
+// at least once).
+import Redis from 'ioredis';
+import type { FlowEvent } from '@pfm/contracts';
+import { startContainerStack, syntheticEvents, waitFor, type ContainerStack, type RunningService } from '@pfm/testkit';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { alertChanges, alertDifferences, canonical, differences, logEnds, startEngineRun, type EngineRun } from './support/container-faults';
+import { openScratch, type Scratch } from './support/scratch';
+import { postAccepted } from './support/feed';
+import { SENDER_HEADER, startProduct, type ProductUnderTest } from './support/stack';
+
+const EVENTS = syntheticEvents({ total: Number(process.env.PFM_CONTAINER_FAULT_EVENTS ?? 1500), seed: 11 });
+const log = (m: string) => process.stdout.write(`[container-faults] ${m}\n`);
+
+let stack: ContainerStack;
+let redis: Redis;
+const scratches: Scratch[] = [];
+const engines: RunningService[] = [];
+let clean: { state: Record<string, unknown>; alerts: Map<string, string> };
+
+/** Sends events in chunks; a chunk the broker refused is sent again (the producer is idempotent within a session). */
+async function sendAll(s: Scratch, events: FlowEvent[], chunk = 100, onChunk?: (sent: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < events.length; i += chunk) {
+    await waitFor(async () => { await s.send(events.slice(i, i + chunk), chunk); return true; }, { timeoutMs: 180_000, intervalMs: 500, what: `chunk ${i / chunk} sent` });
+    await onChunk?.(Math.min(i + chunk, events.length));
+  }
+}
+
+async function scratch(label: string): Promise<Scratch> {
+  const s = await openScratch(label, 3, stack);
+  scratches.push(s);
+  return s;
+}
+
+async function engine(s: Scratch, label: string, extraEnv?: Record<string, string>): Promise<EngineRun> {
+  const run = await startEngineRun(stack, s, redis, label, extraEnv);
+  engines.push(run.engine);
+  return run;
+}
+
+async function finish(s: Scratch, run: EngineRun, what: string): Promise<void> {
+  const ends = await logEnds(s.admin, s.topics.flowEvents);
+  await waitFor(() => run.done(ends), { timeoutMs: 300_000, intervalMs: 200, what: `${what}: every event applied` });
+  await run.engine.stop();
+}
+
+beforeAll(async () => {
+  stack = await startContainerStack();
+  log(`stack of this suite started in ${stack.startSeconds.toFixed(1)} s: ${stack.env.KAFKA_BROKERS}, ${stack.env.SCHEMA_REGISTRY_URL}, ${stack.env.REDIS_URL}`);
+  redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined); // the faults below break its connection on purpose; commands wait and retry
+  // The clean run every fault is compared with: the same events, no fault.
+  const s = await scratch('clean');
+  await sendAll(s, EVENTS, 500);
+  const run = await engine(s, 'clean');
+  await finish(s, run, 'clean run');
+  clean = { state: await canonical(run.store, s.ns), alerts: (await alertChanges(s.kafka, s.topics.alerts, s.ns)).changes };
+  log(`clean run: ${EVENTS.length} events, ${Object.keys(clean.state).length} keys, ${clean.alerts.size} alert changes`);
+}, 900_000);
+
+afterAll(async () => {
+  await Promise.all(engines.map((e) => e.kill()));
+  for (const s of scratches) await s.close().catch(() => undefined);
+  redis?.disconnect();
+  await stack?.stop();
+}, 120_000);
+
+async function expectSameAsClean(s: Scratch, run: EngineRun, opts: { exclude?: RegExp } = {}): Promise<void> {
+  const state = await canonical(run.store, s.ns, opts.exclude);
+  const cleanState = opts.exclude ? Object.fromEntries(Object.entries(clean.state).filter(([k]) => !opts.exclude!.test(k))) : clean.state;
+  expect(Object.keys(state).length).toBeGreaterThan(100);
+  expect(differences(cleanState, state)).toEqual([]);
+  const alerts = await alertChanges(s.kafka, s.topics.alerts, s.ns);
+  expect(clean.alerts.size).toBeGreaterThan(10);
+  expect(alertDifferences(clean.alerts, alerts.changes)).toEqual([]);
+}
+
+it('Redis killed mid-stream and restarted empty: the engine rebuilds from the log and ends in the clean run\'s state and alerts', async () => {
+  const s = await scratch('redis-kill');
+  const run = await engine(s, 'redis-kill');
+  let killed = false;
+  await sendAll(s, EVENTS, 100, async (sent) => {
+    if (killed || sent < EVENTS.length / 2) return;
+    killed = true;
+    await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
+    log(`killing Redis at ~${await run.applied()} applied of ${sent} sent`);
+    await stack.redis!.kill();
+    await stack.redis!.start();
+  });
+  await finish(s, run, 'after the Redis restart');
+  await expectSameAsClean(s, run);
+  expect(run.engine.logs.some((l) => l.includes('rebuilding the partition from the log'))).toBe(true);
+}, 600_000);
+
+it('broker killed mid-stream and restarted from its volume: every event is in the log once and the engine ends in the clean run\'s state and alerts', async () => {
+  const s = await scratch('kafka-kill');
+  const run = await engine(s, 'kafka-kill');
+  let killed = false;
+  await sendAll(s, EVENTS, 100, async (sent) => {
+    if (killed || sent < EVENTS.length / 2) return;
+    killed = true;
+    await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
+    log(`killing the broker at ~${await run.applied()} applied of ${sent} sent`);
+    await stack.kafka!.kill();
+    await stack.kafka!.start();
+    log('broker started again from its volume');
+  });
+  // Nothing lost, nothing written twice: the log holds exactly the events sent.
+  const ends = await logEnds(s.admin, s.topics.flowEvents);
+  expect([...ends.values()].reduce((n, e) => n + e + 1n, 0n)).toBe(BigInt(EVENTS.length));
+  await finish(s, run, 'after the broker restart');
+  await expectSameAsClean(s, run);
+}, 600_000);
+
+it('network between the engine and Redis cut for 10 s, then restored: the engine waits, resumes, and ends in the clean run\'s state and alerts', async () => {
+  const s = await scratch('redis-cut');
+  const run = await engine(s, 'redis-cut');
+  let cut = false;
+  await sendAll(s, EVENTS, 100, async (sent) => {
+    if (cut || sent < EVENTS.length / 2) return;
+    cut = true;
+    await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
+    log(`cutting Redis off at ~${await run.applied()} applied of ${sent} sent`);
+    await stack.redis!.disconnect();
+    await new Promise((r) => setTimeout(r, 10_000));
+    await stack.redis!.reconnect();
+    // The test's own client lost its connection too (it is not under test): dial again.
+    redis.disconnect(true);
+    log('Redis reachable again');
+  });
+  await finish(s, run, 'after Redis came back');
+  await expectSameAsClean(s, run);
+}, 600_000);
+
+/** Admissions of `n` patients to OAK, the first `discharged` of them discharged later (canonical JSON, as a sender posts them). */
+function admissions(run: string, n: number, discharged: number): unknown[] {
+  const at = (h: number) => new Date(Date.parse('2026-03-01T00:00:00Z') + h * 3_600_000).toISOString();
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push({ eventId: `${run}-A${i}`, type: 'patient.admitted', occurredAt: at(i), site: 'RXT', patientId: `CF${run}${i}`, payload: { spellId: `CFS${run}${i}`, ward: 'OAK' } });
+  for (let i = 0; i < discharged; i++) out.push({ eventId: `${run}-D${i}`, type: 'patient.discharged', occurredAt: at(n + i), site: 'RXT', patientId: `CF${run}${i}`, payload: { spellId: `CFS${run}${i}`, destination: 'home' } });
+  return out;
+}
+
+async function occupancy(p: ProductUnderTest): Promise<number | undefined> {
+  const token = await p.token();
+  const wards = (await (await fetch(`${p.gatewayUrl}/api/v1/wards`, { headers: { authorization: `Bearer ${token}` } })).json()) as { ward: string; occupied: number }[];
+  return wards.find((w) => w.ward === 'OAK')?.occupied;
+}
+
+it('broker paused past the session timeout while ingest and the engine run: senders told to retry, nothing lost, nothing applied twice', async () => {
+  const p = await startProduct({ stack, extraEnv: { PFM_PUBLISH_TIMEOUT_MS: '1500', PFM_ENGINE_SESSION_TIMEOUT_MS: '6000', PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '86400000', PFM_LOG_LEVEL: 'info' } });
+  try {
+    const run = Date.now().toString(36);
+    const events = admissions(run, 240, 80);
+    let refused = 0;
+    let paused = false;
+    const pausing = (async () => {
+      await waitFor(() => paused, { timeoutMs: 300_000, what: 'a third of the events sent' });
+      await stack.kafka!.pause();
+      log('broker paused for 15 s (engine session timeout 6 s)');
+      await new Promise((r) => setTimeout(r, 15_000));
+      await stack.kafka!.unpause();
+      log('broker resumed');
+    })();
+    for (let i = 0; i < events.length; i += 20) {
+      if (i >= events.length / 3) paused = true;
+      // Re-sent on 503 (the contract: Kafka unavailable, nothing accepted, retry later).
+      for (let tries = 0; ; tries++) {
+        const r = await fetch(`${p.ingestUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: SENDER_HEADER }, body: JSON.stringify(events.slice(i, i + 20)) });
+        await r.arrayBuffer();
+        if (r.status === 202) break;
+        expect(r.status).toBe(503);
+        expect(r.headers.get('retry-after')).toBeTruthy();
+        refused += 1;
+        if (tries > 120) throw new Error('ingest refused the same batch for too long');
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    }
+    await pausing;
+    log(`all ${events.length} events accepted; ${refused} batches refused with 503 while the broker was frozen`);
+    expect(refused).toBeGreaterThan(0);
+    // Each admission counts once, however often it was sent or written.
+    await waitFor(async () => (await occupancy(p)) === 160, { timeoutMs: 180_000, what: 'OAK occupancy 160' })
+      .catch(async (e: Error) => { throw new Error(`${e.message}; occupancy now ${await occupancy(p)}`); });
+    // The live engine (through the freeze and its rebalance) holds what a fresh engine makes of the same log.
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const ends = await logEnds(admin, p.topics.flowEvents).finally(() => admin.disconnect());
+    const live = new FlowStore(redis, new Keys(p.prefix), new WardRegistry([]), DEFAULT_THRESHOLDS);
+    await waitFor(async () => { const offs = await live.appliedOffsets(p.topics.flowEvents); return [...ends].every(([q, e]) => e < 0n || BigInt(offs.get(q) ?? -1) >= e); }, { timeoutMs: 180_000, what: 'the live engine at the end of the log' });
+    const fresh = await startEngineRun(stack, { ns: p.ns, topics: p.topics }, redis, 'replay', { PFM_WARDS_FILE: p.env.PFM_WARDS_FILE! });
+    engines.push(fresh.engine);
+    await waitFor(() => fresh.done(ends), { timeoutMs: 180_000, what: 'the fresh engine at the end of the log' });
+    await fresh.engine.stop();
+    const outbox = /:(aout|outbox)$/;
+    expect(differences(await canonical(fresh.store, p.ns, outbox), await canonical(live, p.ns, outbox))).toEqual([]);
+    await fresh.store.clear();
+  } finally {
+    await p.stop();
+  }
+}, 600_000);
+
+it('registry down while new producers start: they stop with a message naming the registry, and start and deliver once it is back', async () => {
+  await stack.registry!.stop();
+  let failure = '';
+  try {
+    await startProduct({ stack, engine: false });
+  } catch (e) {
+    failure = (e as Error).message;
+  } finally {
+    await stack.registry!.start();
+  }
+  log(`producer start with the registry down: ${failure.split('\n').find((l) => l.includes('schema registry')) ?? failure.slice(0, 200)}`);
+  expect(failure).toMatch(/schema registry: could not register t-e2e-[\w-]+\.pfm\.flow-events\.v1-value/);
+  const p = await startProduct({ stack, extraEnv: { PFM_CLOCK: 'event' } });
+  try {
+    const run = Date.now().toString(36);
+    await postAccepted(p.ingestUrl, admissions(run, 30, 10));
+    await waitFor(async () => (await occupancy(p)) === 20, { timeoutMs: 120_000, what: 'OAK occupancy 20 after the registry came back' });
+  } finally {
+    await p.stop();
+  }
+}, 600_000);
