@@ -15,7 +15,7 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts'],
-      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.int\\.test\\.ts$'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.int\\.test\\.ts$', '\\.ctr\\.test\\.ts$'],
     },
     {
       ...common,
@@ -27,6 +27,13 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/**/*.e2e.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
+    },
+    {
+      // Suites on stacks of their own (testcontainers: Docker, or podman here): `./pfm test-containers`.
+      ...common,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/packages/*/src/**/*.ctr.test.ts', '<rootDir>/tests/**/*.ctr.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
     },
   ],
