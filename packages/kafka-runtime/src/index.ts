@@ -3,3 +3,4 @@ export * from './codec';
 export * from './errors';
 export * from './lag';
 export * from './checks';
+export * from './ranges';
