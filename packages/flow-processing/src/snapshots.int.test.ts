@@ -38,7 +38,7 @@ describe('time travel from snapshots', () => {
   beforeAll(async () => {
     stack = await openEngineStack(ns, t.flowEvents, 3);
     deps = { ...stack, registry, logger };
-    await sendFlowEvents(stack.producer, stack.codec, events, t.flowEvents);
+    await sendFlowEvents(stack.producer, stack.codec, events.slice(0, 1100), t.flowEvents);
     snapshots = new SnapshotStore(stack.redis, SnapshotStore.prefixFor(ns), t.flowEvents, DEFAULT_THRESHOLDS, registry);
   });
 
@@ -56,16 +56,22 @@ describe('time travel from snapshots', () => {
 
   it('answers every instant exactly as a replay from the start, reading less of the log', async () => {
     const progress: number[] = [];
-    const built = await new SnapshotBuilder({ ...deps, snapshots, everyEvents: 300, blockEvents: 40 }).catchUp((p) => progress.push(p.done));
-    // A snapshot per 300 events while at least 300 are new; the rest is read by every time travel.
-    expect(built.snapshots).toBeGreaterThanOrEqual(4);
+    const builder = new SnapshotBuilder({ ...deps, snapshots, everyEvents: 300, blockEvents: 40, keyframeEvery: 3 });
+    const first = await builder.catchUp((p) => progress.push(p.done));
+    // A snapshot per 300 events while at least 300 are new; the rest is indexed in blocks only.
+    expect(first.snapshots).toBe(3);
+    expect(first.events + first.indexed).toBe(1100);
+    expect(progress[progress.length - 1]).toBe(first.events);
+    // The log grows: the next pass continues from the last snapshot (changes only, a keyframe every 3).
+    await sendFlowEvents(stack.producer, stack.codec, events.slice(1100), t.flowEvents);
+    const second = await builder.catchUp();
+    expect(second.snapshots).toBeGreaterThanOrEqual(1);
     const list = await snapshots.list();
-    expect(list.map((s) => s.id)).toEqual([...Array(built.snapshots + 1).keys()]);
-    expect(list[list.length - 1]!.events).toBe(built.events);
-    expect(built.events).toBeGreaterThan(1200);
-    expect(progress[progress.length - 1]).toBe(built.events);
-    // A second pass with nothing new takes nothing.
-    expect((await new SnapshotBuilder({ ...deps, snapshots, everyEvents: 300 }).catchUp()).snapshots).toBe(0);
+    expect(list.map((s) => s.id)).toEqual([...Array(first.snapshots + second.snapshots + 1).keys()]);
+    expect(list.map((s) => s.keyframe)).toEqual(list.map((s) => s.id % 3 === 0));
+    expect(list[list.length - 1]!.events + second.indexed).toBe(1500);
+    // Nothing new: nothing taken.
+    expect((await builder.catchUp()).snapshots).toBe(0);
 
     const lo = Math.min(...events.map((e) => e.occurredAt));
     const hi = Math.max(...events.map((e) => e.recordedAt));

@@ -46,7 +46,10 @@ export interface SnapshotMeta {
   maxOccurredAt: number;
   /** Events before the cut (all partitions). */
   events: number;
+  /** Holds every key (else only what changed since the snapshot before). */
+  keyframe: boolean;
   keys: number;
+  /** Bytes stored for this snapshot (DUMP payloads). */
   bytes: number;
   takenAt: number;
 }
@@ -107,6 +110,9 @@ export function snapshotVersion(topic: string, thresholds: Thresholds, registry:
 
 /** Keys a snapshot leaves out: the alert outbox (delivery state, never published from a sandbox). */
 const NOT_STATE = /:(aout|outbox)$/;
+/** The field of a delta listing the keys deleted since the snapshot before (key names start with ":"). */
+const DELETED = '!deleted';
+const blockJson = (b: BlockMeta) => JSON.stringify({ ...b, minRecordedAt: num(b.minRecordedAt), minOccurredAt: num(b.minOccurredAt), maxOccurredAt: num(b.maxOccurredAt) });
 
 export class SnapshotStore {
   readonly version: string;
@@ -140,40 +146,83 @@ export class SnapshotStore {
     });
   }
 
-  /** Writes a snapshot of every state key under `from` with the blocks since the previous one; visible once complete. */
-  async save(from: FlowStore, meta: Omit<SnapshotMeta, 'keys' | 'bytes' | 'takenAt'>, blocks: BlockMeta[]): Promise<SnapshotMeta> {
-    const keys = (await scanAll(this.redis, from.keys.all())).filter((k) => !NOT_STATE.test(k));
-    const data = this.dataKey(meta.id);
-    await this.redis.unlink(data);
-    let bytes = 0;
+  /** Every state key under `store` as a DUMP payload, by its name without the prefix. */
+  async dumpState(store: FlowStore): Promise<Map<string, Buffer>> {
+    const keys = (await scanAll(this.redis, store.keys.all())).filter((k) => !NOT_STATE.test(k));
+    const out = new Map<string, Buffer>();
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
       const p = this.redis.pipeline();
       for (const k of chunk) p.dumpBuffer(k);
-      const dumps = (await p.exec()) ?? [];
-      const fields: (string | Buffer)[] = [];
-      dumps.forEach(([err, v], j) => {
+      for (const [j, [err, v]] of ((await p.exec()) ?? []).entries()) {
         if (err) throw err;
-        if (!v) return; // deleted meanwhile: nothing else writes a builder's sandbox
-        fields.push(chunk[j]!.slice(from.keys.prefix.length), v as Buffer);
-        bytes += (v as Buffer).length;
-      });
-      if (fields.length) await this.redis.hset(data, ...fields);
+        if (v) out.set(chunk[j]!.slice(store.keys.prefix.length), v as Buffer); // null: deleted meanwhile
+      }
     }
-    const full: SnapshotMeta = { ...meta, keys: keys.length, bytes, takenAt: Date.now() };
-    const m = this.redis.multi();
-    for (const b of blocks) m.rpush(this.blocksKey(), JSON.stringify({ ...b, minRecordedAt: num(b.minRecordedAt), minOccurredAt: num(b.minOccurredAt), maxOccurredAt: num(b.maxOccurredAt) }));
-    m.hset(this.metaKey(), String(meta.id), JSON.stringify({ ...full, maxRecordedAt: num(full.maxRecordedAt), maxOccurredAt: num(full.maxOccurredAt) }));
-    await m.exec();
-    return full;
+    return out;
   }
 
-  /** Replaces the state under `into` with the snapshot's. */
+  /**
+   * Writes a snapshot of the state under `from` and the blocks since the previous one,
+   * visible once complete. A keyframe holds every key; otherwise only the keys that
+   * changed since `previous` (the state of the snapshot before) and the names of those
+   * deleted. The blocks after the previous snapshot's cut that a tail index wrote are
+   * replaced by `blocks`.
+   */
+  async save(from: FlowStore, meta: Omit<SnapshotMeta, 'keys' | 'bytes' | 'takenAt' | 'keyframe'>, blocks: BlockMeta[], previous?: { meta: SnapshotMeta; state: Map<string, string> }, keyframe = true): Promise<{ meta: SnapshotMeta; state: Map<string, string> }> {
+    const dumps = await this.dumpState(from);
+    const state = new Map([...dumps].map(([k, v]) => [k, createHash('sha1').update(v).digest('base64')]));
+    const delta = !keyframe && previous !== undefined;
+    const data = this.dataKey(meta.id);
+    await this.redis.unlink(data);
+    let bytes = 0;
+    const fields: (string | Buffer)[] = [];
+    const flush = async () => { if (fields.length) await this.redis.hset(data, ...fields); fields.length = 0; };
+    for (const [k, v] of dumps) {
+      if (delta && previous.state.get(k) === state.get(k)) continue;
+      fields.push(k, v);
+      bytes += v.length;
+      if (fields.length >= 2000) await flush();
+    }
+    if (delta) {
+      const deleted = [...previous.state.keys()].filter((k) => !state.has(k));
+      if (deleted.length) fields.push(DELETED, JSON.stringify(deleted));
+    }
+    await flush();
+    const full: SnapshotMeta = { ...meta, keyframe: !delta, keys: dumps.size, bytes, takenAt: Date.now() };
+    const kept = previous ? (await this.blocks()).filter((b) => BigInt(b.to) <= BigInt(previous.meta.offsets[b.partition] ?? '0')) : [];
+    const m = this.redis.multi();
+    m.del(this.blocksKey());
+    for (const b of [...kept, ...blocks]) m.rpush(this.blocksKey(), blockJson(b));
+    m.hset(this.metaKey(), String(meta.id), JSON.stringify({ ...full, maxRecordedAt: num(full.maxRecordedAt), maxOccurredAt: num(full.maxOccurredAt) }));
+    await m.exec();
+    return { meta: full, state };
+  }
+
+  /** Adds blocks of the log after the last snapshot (read by time travel instead of the whole tail). */
+  async appendBlocks(blocks: BlockMeta[]): Promise<void> {
+    if (blocks.length) await this.redis.rpush(this.blocksKey(), ...blocks.map(blockJson));
+  }
+
+  /** Replaces the state under `into` with the snapshot's: its keyframe and the changes after it. */
   async restore(id: number, into: FlowStore): Promise<number> {
     await into.clear();
-    if (id === 0) return 0;
-    const fields = await this.redis.hgetallBuffer(this.dataKey(id));
-    const entries = Object.entries(fields);
+    const metas = new Map((await this.list()).map((m) => [m.id, m]));
+    const chain: number[] = [];
+    for (let i = id; ; i -= 1) {
+      const m = metas.get(i);
+      if (!m) throw new Error(`time-travel snapshot ${i} is missing (needed for ${id})`);
+      chain.unshift(i);
+      if (m.keyframe) break;
+    }
+    const merged = new Map<string, Buffer>();
+    for (const i of chain) {
+      for (const [k, v] of Object.entries(await this.redis.hgetallBuffer(this.dataKey(i)))) {
+        if (k === DELETED) { for (const d of JSON.parse(v.toString()) as string[]) merged.delete(d); continue; }
+        merged.set(k, v);
+      }
+    }
+    const entries = [...merged];
     for (let i = 0; i < entries.length; i += 1000) {
       const p = this.redis.pipeline();
       for (const [suffix, payload] of entries.slice(i, i + 1000)) p.restore(`${into.keys.prefix}${suffix}`, 0, payload, 'REPLACE');
@@ -198,12 +247,15 @@ export class SnapshotStore {
     const skipped: BlockMeta[] = [];
     let toRead = 0;
     const add = (p: number, r: OffsetRange) => { if (r.to <= r.from) return; (ranges.get(p) ?? ranges.set(p, []).get(p)!).push(r); toRead += Number(r.to - r.from); };
+    // How far the blocks reach per partition: the log after that is read whole.
+    const frontier = new Map<number, bigint>([...high.keys()].map((p) => [p, BigInt(last.offsets[p] ?? '0')]));
     for (const b of await this.blocks()) {
+      if (BigInt(b.to) > (frontier.get(b.partition) ?? 0n)) frontier.set(b.partition, BigInt(b.to));
       if (BigInt(b.from) < BigInt(snapshot.offsets[b.partition] ?? '0')) continue;
       if ((basis === 'shown' ? b.minRecordedAt : b.minOccurredAt) <= at) add(b.partition, { from: BigInt(b.from), to: BigInt(b.to) });
       else skipped.push(b);
     }
-    for (const [p, h] of high) add(p, { from: BigInt(last.offsets[p] ?? '0'), to: h });
+    for (const [p, h] of high) add(p, { from: frontier.get(p)!, to: h });
     return { snapshot, ranges, skipped, toRead };
   }
 
@@ -240,6 +292,8 @@ export interface SnapshotBuilderDeps {
   everyEvents?: number;
   /** Events of one partition per block; default 250. */
   blockEvents?: number;
+  /** One snapshot in this many holds every key; the others only what changed. Default 10. */
+  keyframeEvery?: number;
 }
 
 export interface BuildProgress { done: number; total: number; snapshots: number }
@@ -254,87 +308,113 @@ export interface BuildProgress { done: number; total: number; snapshots: number 
 export class SnapshotBuilder {
   constructor(private readonly d: SnapshotBuilderDeps) {}
 
-  async catchUp(onProgress?: (p: BuildProgress) => void): Promise<{ snapshots: number; events: number; skipped?: 'locked' }> {
+  async catchUp(onProgress?: (p: BuildProgress) => void): Promise<{ snapshots: number; events: number; indexed: number; skipped?: 'locked' }> {
     const { snapshots: ss, redis, logger } = this.d;
     const every = this.d.everyEvents ?? 2000;
-    const blockSize = BigInt(this.d.blockEvents ?? 250);
-    const token = `${process.pid}-${Date.now()}`;
-    if ((await redis.set(ss.lockKey(), token, 'PX', 600_000, 'NX')) !== 'OK') return { snapshots: 0, events: 0, skipped: 'locked' };
+    const keyframeEvery = this.d.keyframeEvery ?? 10;
+    const token = `${process.pid}-${Date.now()}-${Math.random()}`;
+    if ((await redis.set(ss.lockKey(), token, 'PX', 600_000, 'NX')) !== 'OK') return { snapshots: 0, events: 0, indexed: 0, skipped: 'locked' };
     const work = new FlowStore(redis, new Keys(`sbx.ttb-${ss.version}`), ss.registry, ss.thresholds);
     try {
       const dropped = await ss.dropOtherVersions();
       if (dropped) logger.info({ keys: dropped, version: ss.version }, 'time-travel snapshots of an older version (rules, registry, contract or code changed) deleted');
       const bounds = await partitionBounds(this.d.kafka, ss.topic);
-      let list = await ss.list();
-      let last = list[list.length - 1];
+      let last = (await ss.list()).pop();
+      let prev: { meta: SnapshotMeta; state: Map<string, string> } | undefined;
       if (!last) {
         // Id 0: the start of the log, empty state.
-        last = await ss.save(work, { id: 0, offsets: Object.fromEntries([...bounds].map(([p, b]) => [p, b.low.toString()])), maxRecordedAt: Number.NEGATIVE_INFINITY, maxOccurredAt: Number.NEGATIVE_INFINITY, events: 0 }, []);
-        list = [last];
+        await work.clear();
+        prev = await ss.save(work, { id: 0, offsets: Object.fromEntries([...bounds].map(([p, b]) => [p, b.low.toString()])), maxRecordedAt: Number.NEGATIVE_INFINITY, maxOccurredAt: Number.NEGATIVE_INFINITY, events: 0 }, []);
+        last = prev.meta;
       }
       const pending = () => [...bounds].reduce((n, [p, b]) => n + Number(b.high - BigInt(last!.offsets[p] ?? b.low.toString())), 0);
       const total = pending();
-      if (total < every) return { snapshots: 0, events: 0 };
-      logger.info({ version: ss.version, from: last.id, events: total }, 'taking time-travel snapshots of the flow log');
-      await ss.restore(last.id, work);
-      const clock = new EventTimeClock();
-      if (Number.isFinite(last.maxOccurredAt)) clock.observe(last.maxOccurredAt);
-      const out = topicsFor(`sbx-ttb-${ss.version}`);
-      const engine = new FlowEngine({ kafka: this.d.kafka, producer: this.d.producer, codec: this.d.codec, store: work, clock, logger, groupId: `pfm-ttb-${ss.version}`, topics: { ...engineTopics(out), flowEvents: ss.topic }, publish: false });
       let done = 0;
       let taken = 0;
-      let maxRecordedAt = last.maxRecordedAt;
-      let maxOccurredAt = last.maxOccurredAt;
-      while (pending() >= every) {
-        const remaining = pending();
-        const ranges = new Map<number, OffsetRange[]>();
-        const next: Record<string, string> = {};
-        for (const [p, b] of bounds) {
-          const from = BigInt(last.offsets[p] ?? b.low.toString());
-          const left = b.high - from;
-          const step = BigInt(Math.ceil((Number(left) * every) / remaining));
-          const to = from + (step < left ? step : left);
-          next[p] = to.toString();
-          if (to > from) ranges.set(p, [{ from, to }]);
-        }
-        const blocks: BlockMeta[] = [];
-        const open = new Map<number, BlockMeta>();
-        let n = 0;
-        await readRanges(this.d.kafka, ss.topic, ranges, async (p, msgs) => {
-          await engine.processMessages(ss.topic, p, msgs);
-          for (const m of msgs) {
-            let b = open.get(p);
-            if (!b) { b = { partition: p, from: m.offset, to: m.offset, minRecordedAt: Infinity, minOccurredAt: Infinity, maxOccurredAt: -Infinity, last: {}, patient: {} }; open.set(p, b); }
-            b.to = (BigInt(m.offset) + 1n).toString();
-            const e = await decodeQuietly(this.d.codec, m);
-            if (e) {
-              b.minRecordedAt = Math.min(b.minRecordedAt, e.recordedAt);
-              b.minOccurredAt = Math.min(b.minOccurredAt, e.occurredAt);
-              b.maxOccurredAt = Math.max(b.maxOccurredAt, e.occurredAt);
-              maxRecordedAt = Math.max(maxRecordedAt, e.recordedAt);
-              maxOccurredAt = Math.max(maxOccurredAt, e.occurredAt);
-              b.last[e.site] = m.offset;
-              b.patient[e.site] = e.patientId;
-            }
-            if (BigInt(b.to) - BigInt(b.from) >= blockSize) { blocks.push(b); open.delete(p); }
+      if (total >= every) {
+        logger.info({ version: ss.version, from: last.id, events: total }, 'taking time-travel snapshots of the flow log');
+        await ss.restore(last.id, work);
+        prev ??= { meta: last, state: hashState(await ss.dumpState(work)) };
+        const clock = new EventTimeClock();
+        if (Number.isFinite(last.maxOccurredAt)) clock.observe(last.maxOccurredAt);
+        const out = topicsFor(`sbx-ttb-${ss.version}`);
+        const engine = new FlowEngine({ kafka: this.d.kafka, producer: this.d.producer, codec: this.d.codec, store: work, clock, logger, groupId: `pfm-ttb-${ss.version}`, topics: { ...engineTopics(out), flowEvents: ss.topic }, publish: false });
+        const max = { recordedAt: last.maxRecordedAt, occurredAt: last.maxOccurredAt };
+        while (pending() >= every) {
+          const remaining = pending();
+          const ranges = new Map<number, OffsetRange[]>();
+          const next: Record<string, string> = {};
+          for (const [p, b] of bounds) {
+            const from = BigInt(last.offsets[p] ?? b.low.toString());
+            const left = b.high - from;
+            const step = BigInt(Math.ceil((Number(left) * every) / remaining));
+            const to = from + (step < left ? step : left);
+            next[p] = to.toString();
+            if (to > from) ranges.set(p, [{ from, to }]);
           }
-          n += msgs.length;
-          onProgress?.({ done: done + n, total, snapshots: taken });
-        }, { groupPrefix: `pfm-ttb-${ss.version}` });
-        blocks.push(...open.values());
-        done += n;
-        last = await ss.save(work, { id: last.id + 1, offsets: next, maxRecordedAt, maxOccurredAt, events: last.events + n }, blocks);
-        taken += 1;
-        await redis.pexpire(ss.lockKey(), 600_000);
-        logger.info({ snapshot: last.id, events: last.events, keys: last.keys, bytes: last.bytes }, 'time-travel snapshot taken');
-        onProgress?.({ done, total, snapshots: taken });
+          const index = new BlockIndex(this.d.codec, this.d.blockEvents ?? 250, max);
+          let n = 0;
+          await readRanges(this.d.kafka, ss.topic, ranges, async (p, msgs) => {
+            await engine.processMessages(ss.topic, p, msgs);
+            await index.add(p, msgs);
+            n += msgs.length;
+            onProgress?.({ done: done + n, total, snapshots: taken });
+          }, { groupPrefix: `pfm-ttb-${ss.version}` });
+          done += n;
+          const keyframe = (last.id + 1) % keyframeEvery === 0;
+          prev = await ss.save(work, { id: last.id + 1, offsets: next, maxRecordedAt: max.recordedAt, maxOccurredAt: max.occurredAt, events: last.events + n }, index.close(), prev, keyframe);
+          last = prev.meta;
+          taken += 1;
+          await redis.pexpire(ss.lockKey(), 600_000);
+          logger.info({ snapshot: last.id, events: last.events, keys: last.keys, bytes: last.bytes, keyframe }, 'time-travel snapshot taken');
+          onProgress?.({ done, total, snapshots: taken });
+        }
       }
-      return { snapshots: taken, events: done };
+      // The rest of the log (less than one snapshot's worth): indexed in blocks only, so a
+      // time travel to an earlier instant does not read it.
+      const frontier = new Map([...bounds.keys()].map((p) => [p, BigInt(last!.offsets[p] ?? '0')]));
+      for (const b of await ss.blocks()) if (BigInt(b.to) > (frontier.get(b.partition) ?? 0n)) frontier.set(b.partition, BigInt(b.to));
+      const tail = new Map<number, OffsetRange[]>();
+      for (const [p, b] of bounds) if (b.high > frontier.get(p)!) tail.set(p, [{ from: frontier.get(p)!, to: b.high }]);
+      const index = new BlockIndex(this.d.codec, this.d.blockEvents ?? 250, { recordedAt: 0, occurredAt: 0 });
+      const { messages: indexed } = await readRanges(this.d.kafka, ss.topic, tail, (p, msgs) => index.add(p, msgs), { groupPrefix: `pfm-ttb-${ss.version}` });
+      await ss.appendBlocks(index.close());
+      return { snapshots: taken, events: done, indexed };
     } finally {
       await work.clear();
       if ((await redis.get(ss.lockKey())) === token) await redis.del(ss.lockKey());
     }
   }
+}
+
+const hashState = (dumps: Map<string, Buffer>) => new Map([...dumps].map(([k, v]) => [k, createHash('sha1').update(v).digest('base64')]));
+
+/** Cuts each partition's messages into blocks of `size` offsets and keeps what time travel needs of each. */
+class BlockIndex {
+  private readonly done: BlockMeta[] = [];
+  private readonly open = new Map<number, BlockMeta>();
+  constructor(private readonly codec: FlowEventCodec, private readonly size: number, private readonly max: { recordedAt: number; occurredAt: number }) {}
+
+  async add(p: number, msgs: KafkaMessage[]): Promise<void> {
+    for (const m of msgs) {
+      let b = this.open.get(p);
+      if (!b) { b = { partition: p, from: m.offset, to: m.offset, minRecordedAt: Infinity, minOccurredAt: Infinity, maxOccurredAt: -Infinity, last: {}, patient: {} }; this.open.set(p, b); }
+      b.to = (BigInt(m.offset) + 1n).toString();
+      const e = await decodeQuietly(this.codec, m);
+      if (e) {
+        b.minRecordedAt = Math.min(b.minRecordedAt, e.recordedAt);
+        b.minOccurredAt = Math.min(b.minOccurredAt, e.occurredAt);
+        b.maxOccurredAt = Math.max(b.maxOccurredAt, e.occurredAt);
+        this.max.recordedAt = Math.max(this.max.recordedAt, e.recordedAt);
+        this.max.occurredAt = Math.max(this.max.occurredAt, e.occurredAt);
+        b.last[e.site] = m.offset;
+        b.patient[e.site] = e.patientId;
+      }
+      if (BigInt(b.to) - BigInt(b.from) >= this.size) { this.done.push(b); this.open.delete(p); }
+    }
+  }
+
+  close(): BlockMeta[] { return [...this.done, ...this.open.values()]; }
 }
 
 async function decodeQuietly(codec: FlowEventCodec, m: KafkaMessage): Promise<{ site: string; patientId: string; recordedAt: number; occurredAt: number } | undefined> {

@@ -64,7 +64,8 @@ export async function readRanges(
   if (!todo.size) return { messages: 0 };
   let read = 0;
   let failed = false;
-  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024 });
+  // Short fetch waits: a range ends at data already written, and a disconnect waits for the fetch in flight.
+  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024, maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
