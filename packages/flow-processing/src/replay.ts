@@ -12,7 +12,7 @@ import { EventTimeClock } from './clock';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 import { ensureTopics, partitionBounds, readRanges, type FlowEventCodec } from '@pfm/kafka-runtime';
-import type { BlockMeta, SnapshotStore } from './snapshots';
+import { snapshotVersion, type BlockMeta, type SnapshotStore } from './snapshots';
 import type { Logger } from '@pfm/observability';
 
 export interface ReplayDeps { kafka: Kafka; redis: Redis; producer: Producer; codec: FlowEventCodec; registry: WardRegistry; logger: Logger }
@@ -74,8 +74,9 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
   }
   const clock = new EventTimeClock();
   const basis = o.basis ?? 'shown';
-  // Time travel from the nearest snapshot before `until` (same answer, less to read).
-  const plan = o.snapshots && o.until !== undefined && o.fromTimestamp === undefined && o.fresh !== false && o.snapshots.topic === topic
+  // Time travel from the nearest snapshot before `until` (same answer, less to read), when
+  // the snapshots were taken under these very rules, registry and log (what-if thresholds: no).
+  const plan = o.snapshots && o.until !== undefined && o.fromTimestamp === undefined && o.fresh !== false && o.snapshots.version === snapshotVersion(topic, o.thresholds, d.registry)
     ? await o.snapshots.plan(o.until, basis, new Map([...bounds].map(([p, b]) => [p, b.high])))
     : null;
   let ranges = new Map([...bounds].map(([p, b]) => [p, [{ from: start.get(p) ?? b.low, to: b.high }]]));

@@ -425,3 +425,47 @@ async function decodeQuietly(codec: FlowEventCodec, m: KafkaMessage): Promise<{ 
     return flowEventSchema.safeParse(e).success ? e : undefined;
   } catch { return undefined; }
 }
+
+/**
+ * Keeps the snapshots up to date in the background: every `intervalMs` it takes the
+ * snapshots the log's growth allows (the first pass over a long log takes a while:
+ * progress is logged every 10 s). Any number of processes may run one; a Redis lock lets
+ * one build at a time.
+ */
+export class SnapshotKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  constructor(private readonly d: SnapshotBuilderDeps & { intervalMs: number }) {}
+
+  start(): void {
+    if (this.d.intervalMs <= 0) return;
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.passOnce().finally(() => { if (!this.stopped) this.timer = setTimeout(loop, this.d.intervalMs); });
+    };
+    this.timer = setTimeout(loop, Math.min(5000, this.d.intervalMs));
+  }
+
+  /** One catch-up; failures are logged and retried on the next pass. */
+  async passOnce(): Promise<void> {
+    const t0 = Date.now();
+    let lastLog = t0;
+    try {
+      const r = await new SnapshotBuilder(this.d).catchUp((p) => {
+        if (Date.now() - lastLog < 10_000) return;
+        lastLog = Date.now();
+        this.d.logger.info({ done: p.done, total: p.total, snapshots: p.snapshots }, 'time-travel snapshots: replaying the flow log');
+      });
+      if (r.snapshots) this.d.logger.info({ snapshots: r.snapshots, events: r.events, ms: Date.now() - t0 }, 'time-travel snapshots up to date');
+    } catch (err) {
+      this.d.logger.error({ err }, 'time-travel snapshot pass failed; the next pass retries');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -3,7 +3,7 @@
 //   GET    /v1/replays/:name           progress and result
 //   GET    /v1/replays/:name/board?at= the sandbox's board at a time
 //   DELETE /v1/replays/:name           drop the sandbox
-//   GET    /v1/board?at=&basis=        time travel in one call (replays to T, returns the board)
+//   GET    /v1/board?at=&basis=        time travel in one call (from the nearest snapshot to T, returns the board)
 // Every route but /healthz needs a verified reader token with the ops role; boards are cut
 // to the token's sites; at most maxConcurrent replays run at once (429 beyond).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -38,9 +38,14 @@ const startSchema = z.strictObject({
 
 export interface ApiAccess {
   auth: Auth;
+  /** Where reads of boards (patient rows) are recorded; default: the log, as audit lines. */
+  audit?: (entry: BoardAudit) => void;
   /** Replays running at once in this process (each reads the whole log): beyond it, 429. */
   maxConcurrent?: number;
 }
+
+/** One read of a past or sandbox board (it lists patients): who, when, which board; never the content. */
+export interface BoardAudit { at: number; who: string; role: string; action: 'timetravel.board' | 'sandbox.board'; instant: number; basis?: 'shown' | 'known'; sandbox?: string; patients: number }
 
 /** A board cut to the sites the token names. */
 const forSites = <B extends { sites: { site: string }[] }>(c: Claims, board: B): B => ({ ...board, sites: board.sites.filter((s) => c.sites.includes(s.site)) });
@@ -72,6 +77,8 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     (req as unknown as { claims: Claims }).claims = c;
   });
   const claimsOf = (req: unknown): Claims => (req as { claims: Claims }).claims;
+  const audit = access.audit ?? ((entry: BoardAudit) => ctx.logger.info({ audit: entry }, 'audit'));
+  const patients = (b: { sites: { flagged: unknown[] }[] }) => b.sites.reduce((n, s) => n + s.flagged.length, 0);
   const storeOf = (name: string) => new FlowStore(ctx.redis, new Keys(sandboxPrefix(name)), ctx.registry, ctx.live.thresholds);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
@@ -90,7 +97,7 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     const thresholds: Thresholds = { ...ctx.live.thresholds, ...(b.thresholds as Partial<Thresholds> | undefined) };
     const job: Job = { status: 'running', done: 0, total: 0, watermark: 0, startedAt: Date.now() };
     const started = await slot(() => replay(ctx, {
-      name: b.name, thresholds, sourceTopic: ctx.topic, until: b.until, basis: b.basis, fromTimestamp: b.from, speed: b.speed, outputs: b.outputs,
+      name: b.name, thresholds, sourceTopic: ctx.topic, until: b.until, basis: b.basis, fromTimestamp: b.from, speed: b.speed, outputs: b.outputs, snapshots: ctx.snapshots,
       onProgress: (p) => Object.assign(job, p),
     }));
     if (!started) return reply.code(429).header('retry-after', '30').send(busy);
@@ -110,7 +117,10 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     const store = storeOf(req.params.name);
     const sites = await store.sites();
     const clock = sites.length ? (await store.clock(sites[0]!)) ?? Date.now() : Date.now();
-    return forSites(claimsOf(req), await boardAt(store, at ?? clock));
+    const c = claimsOf(req);
+    const board = forSites(c, await boardAt(store, at ?? clock));
+    audit({ at: Date.now(), who: c.sub, role: c.role, action: 'sandbox.board', instant: board.at, sandbox: req.params.name, patients: patients(board) });
+    return board;
   });
 
   app.delete<{ Params: { name: string } }>('/v1/replays/:name', async (req) => {
@@ -121,11 +131,14 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
   app.get('/v1/board', async (req, reply) => {
     const q = z.object({ at: instant, basis: z.enum(['shown', 'known']).default('shown') }).parse(req.query);
     const name = `at-${q.at}-${q.basis}`;
-    const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis }));
+    const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis, snapshots: ctx.snapshots }));
     if (!started) return reply.code(429).header('retry-after', '30').send(busy);
     const r = await started.value;
     try {
-      return forSites(claimsOf(req), await boardAt(r.store, q.at));
+      const c = claimsOf(req);
+      const board = forSites(c, await boardAt(r.store, q.at));
+      audit({ at: Date.now(), who: c.sub, role: c.role, action: 'timetravel.board', instant: q.at, basis: q.basis, patients: patients(board) });
+      return board;
     } finally {
       await r.store.clear();
     }
