@@ -1,4 +1,5 @@
-// ./pfm bench --time-travel [--days 365] [--instants 40] [--baselines 4]: time travel to
+// ./pfm bench --time-travel [--days 365] [--instants 40] [--baselines 4] [--every 1000]
+// [--block 100]: time travel to
 // random instants of the simulator's trust (a year of its history, delivered with the
 // simulator's faults: late and duplicate messages), from the nearest snapshot and from the
 // start of the log, in the same run on the same topic. Reports p50 / p95 / max of the
@@ -95,8 +96,8 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
   }
 }
 
-async function main(): Promise<void> {
-  const r = await benchTimeTravel({ days: arg('days', 365), instants: arg('instants', 40), baselines: arg('baselines', 4), everyEvents: arg('every', 2000), blockEvents: arg('block', 250) });
+export async function main(): Promise<void> {
+  const r = await benchTimeTravel({ days: arg('days', 365), instants: arg('instants', 40), baselines: arg('baselines', 4), everyEvents: arg('every', 1000), blockEvents: arg('block', 100) });
   log(JSON.stringify(r, null, 2));
 }
 

@@ -4,3 +4,4 @@ export * from './errors';
 export * from './lag';
 export * from './checks';
 export * from './ranges';
+export * from './runner';
