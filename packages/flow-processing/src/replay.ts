@@ -42,6 +42,8 @@ export interface ReplayOptions {
 /** alertsRaised: alerts active in the sandbox at the end (raised and not resolved). */
 export interface ReplayResult {
   name: string; store: FlowStore; events: number; ms: number; watermark: number; alertsRaised: number;
+  /** Where the time went: restoring a snapshot, reading and applying the log, the final scan. */
+  phases: { restoreMs: number; readMs: number; scanMs: number };
   /** Set when time travel started from a snapshot: its id, the events it held, the blocks passed over. */
   fromSnapshot?: { id: number; eventsBefore: number; skippedBlocks: number };
 }
@@ -81,8 +83,12 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     : null;
   let ranges = new Map([...bounds].map(([p, b]) => [p, [{ from: start.get(p) ?? b.low, to: b.high }]]));
   let total = [...ranges.values()].reduce((n, [r]) => n + Number(r!.to - r!.from), 0);
+  const phases = { restoreMs: 0, readMs: 0, scanMs: 0 };
+  let lap = Date.now();
+  const phase = (k: keyof typeof phases) => { const now = Date.now(); phases[k] += now - lap; lap = now; };
   if (plan) {
     await o.snapshots!.restore(plan.snapshot.id, store);
+    phase('restoreMs');
     if (Number.isFinite(plan.snapshot.maxOccurredAt)) clock.observe(plan.snapshot.maxOccurredAt);
     ranges = plan.ranges;
     total = plan.toRead;
@@ -111,14 +117,17 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     o.onProgress?.({ done, total, watermark: clock.now() });
   }, { groupPrefix: `pfm-replay-${o.name}` });
   if (plan) await passOver(store, topic, clock, plan.skipped);
-  // Clocks with no later event fire at the end, on the replay's own clock.
-  if (o.until !== undefined && o.until > clock.now()) clock.observe(o.until);
-  clock.finish();
+  phase('readMs');
+  // Clocks with no later event fire at the end, on the replay's own clock; time travel
+  // ends at T (clocks due later would raise alerts that became true after T, which the
+  // board at T does not show).
+  clock.finish(o.until);
   await scanner.scanOnce();
   for (const site of await store.sites()) await store.setClock(site, clock.now());
   let alertsRaised = 0;
   for (const s of await store.sites()) alertsRaised += await store.activeAlertCount(s);
-  return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised, ...(plan ? { fromSnapshot: { id: plan.snapshot.id, eventsBefore: plan.snapshot.events, skippedBlocks: plan.skipped.length } } : {}) };
+  phase('scanMs');
+  return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised, phases, ...(plan ? { fromSnapshot: { id: plan.snapshot.id, eventsBefore: plan.snapshot.events, skippedBlocks: plan.skipped.length } } : {}) };
 }
 
 /**

@@ -21,6 +21,7 @@
 // the engine). A change of any of them gives a new version: older snapshots are never
 // read again and the builder deletes them.
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -46,10 +47,8 @@ export interface SnapshotMeta {
   maxOccurredAt: number;
   /** Events before the cut (all partitions). */
   events: number;
-  /** Holds every key (else only what changed since the snapshot before). */
-  keyframe: boolean;
   keys: number;
-  /** Bytes stored for this snapshot (DUMP payloads). */
+  /** Bytes this snapshot stored (DUMP sizes of the keys that changed since the one before). */
   bytes: number;
   takenAt: number;
 }
@@ -96,7 +95,9 @@ export function rulesCodeHash(): string {
   };
   walk(dirname(require.resolve('@pfm/flow-domain')));
   walk(dirname(require.resolve('@pfm/flow-store')));
-  h.update(readFileSync(join(__dirname, `engine${__filename.endsWith('.js') ? '.js' : '.ts'}`)));
+  // The processing core's files that decide replayed state (not this one: snapshots' own format is SNAPSHOT_FORMAT).
+  const ext = __filename.endsWith('.js') ? '.js' : '.ts';
+  for (const f of ['engine', 'clock', 'scanner', 'replay']) h.update(readFileSync(join(__dirname, `${f}${ext}`)));
   codeHash = h.digest('hex');
   return codeHash;
 }
@@ -110,8 +111,11 @@ export function snapshotVersion(topic: string, thresholds: Thresholds, registry:
 
 /** Keys a snapshot leaves out: the alert outbox (delivery state, never published from a sandbox). */
 const NOT_STATE = /:(aout|outbox)$/;
-/** The field of a delta listing the keys deleted since the snapshot before (key names start with ":"). */
-const DELETED = '!deleted';
+/** A saved snapshot as its builder keeps it: per key, the hash of its DUMP and the snapshot holding that value. */
+interface Saved { meta: SnapshotMeta; state: Map<string, { hash: string; holder: number }> }
+async function execAll(p: ReturnType<Redis['pipeline']>): Promise<void> {
+  for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+}
 const blockJson = (b: BlockMeta) => JSON.stringify({ ...b, minRecordedAt: num(b.minRecordedAt), minOccurredAt: num(b.minOccurredAt), maxOccurredAt: num(b.maxOccurredAt) });
 
 export class SnapshotStore {
@@ -127,7 +131,9 @@ export class SnapshotStore {
   static prefixFor(livePrefix: string): string { return `${livePrefix}.tt`; }
 
   private metaKey(): string { return `${this.base}:meta`; }
-  private dataKey(id: number): string { return `${this.base}:s:${id}`; }
+  /** A key's value as snapshot `id` stored it (same hash tag as the key, so the same slot). */
+  private valueKey(id: number, suffix: string): string { return `${this.base}:k:${id}${suffix}`; }
+  private manifestKey(id: number): string { return `${this.base}:m:${id}`; }
   private blocksKey(): string { return `${this.base}:blocks`; }
   lockKey(): string { return `${this.base}:lock`; }
 
@@ -164,34 +170,32 @@ export class SnapshotStore {
 
   /**
    * Writes a snapshot of the state under `from` and the blocks since the previous one,
-   * visible once complete. A keyframe holds every key; otherwise only the keys that
-   * changed since `previous` (the state of the snapshot before) and the names of those
-   * deleted. The blocks after the previous snapshot's cut that a tail index wrote are
-   * replaced by `blocks`.
+   * visible once complete. Each key is stored (server-side COPY) only when its DUMP
+   * differs from the previous snapshot's; the snapshot's manifest names, for every key,
+   * the snapshot that holds its value. The blocks after the previous snapshot's cut that
+   * a tail index wrote are replaced by `blocks`.
    */
-  async save(from: FlowStore, meta: Omit<SnapshotMeta, 'keys' | 'bytes' | 'takenAt' | 'keyframe'>, blocks: BlockMeta[], previous?: { meta: SnapshotMeta; state: Map<string, string> }, keyframe = true): Promise<{ meta: SnapshotMeta; state: Map<string, string> }> {
+  async save(from: FlowStore, meta: Omit<SnapshotMeta, 'keys' | 'bytes' | 'takenAt'>, blocks: BlockMeta[], previous?: Saved): Promise<Saved> {
     const dumps = await this.dumpState(from);
-    const state = new Map([...dumps].map(([k, v]) => [k, createHash('sha1').update(v).digest('base64')]));
-    const delta = !keyframe && previous !== undefined;
-    const data = this.dataKey(meta.id);
-    await this.redis.unlink(data);
+    const state = new Map<string, { hash: string; holder: number }>();
     let bytes = 0;
-    const fields: (string | Buffer)[] = [];
-    const flush = async () => { if (fields.length) await this.redis.hset(data, ...fields); fields.length = 0; };
+    let p = this.redis.pipeline();
+    let queued = 0;
     for (const [k, v] of dumps) {
-      if (delta && previous.state.get(k) === state.get(k)) continue;
-      fields.push(k, v);
+      const hash = createHash('sha1').update(v).digest('base64');
+      const before = previous?.state.get(k);
+      if (before && before.hash === hash) { state.set(k, before); continue; }
+      state.set(k, { hash, holder: meta.id });
+      p.copy(`${from.keys.prefix}${k}`, this.valueKey(meta.id, k), 'REPLACE');
       bytes += v.length;
-      if (fields.length >= 2000) await flush();
+      if (++queued % 1000 === 0) { await execAll(p); p = this.redis.pipeline(); }
     }
-    if (delta) {
-      const deleted = [...previous.state.keys()].filter((k) => !state.has(k));
-      if (deleted.length) fields.push(DELETED, JSON.stringify(deleted));
-    }
-    await flush();
-    const full: SnapshotMeta = { ...meta, keyframe: !delta, keys: dumps.size, bytes, takenAt: Date.now() };
+    await execAll(p);
+    const manifest = gzipSync(JSON.stringify(Object.fromEntries([...state].map(([k, v]) => [k, v.holder]))));
+    const full: SnapshotMeta = { ...meta, keys: dumps.size, bytes, takenAt: Date.now() };
     const kept = previous ? (await this.blocks()).filter((b) => BigInt(b.to) <= BigInt(previous.meta.offsets[b.partition] ?? '0')) : [];
     const m = this.redis.multi();
+    m.set(this.manifestKey(meta.id), manifest);
     m.del(this.blocksKey());
     for (const b of [...kept, ...blocks]) m.rpush(this.blocksKey(), blockJson(b));
     m.hset(this.metaKey(), String(meta.id), JSON.stringify({ ...full, maxRecordedAt: num(full.maxRecordedAt), maxOccurredAt: num(full.maxOccurredAt) }));
@@ -199,34 +203,33 @@ export class SnapshotStore {
     return { meta: full, state };
   }
 
+  /** What a builder needs to save the next snapshot as changes: the key hashes and holders of this one. */
+  async saved(meta: SnapshotMeta, restored: FlowStore): Promise<Saved> {
+    const holders = await this.manifest(meta.id);
+    const state = new Map<string, { hash: string; holder: number }>();
+    for (const [k, v] of await this.dumpState(restored)) state.set(k, { hash: createHash('sha1').update(v).digest('base64'), holder: holders[k]! });
+    return { meta, state };
+  }
+
+  private async manifest(id: number): Promise<Record<string, number>> {
+    const raw = await this.redis.getBuffer(this.manifestKey(id));
+    if (!raw) throw new Error(`time-travel snapshot ${id} has no manifest`);
+    return JSON.parse(gunzipSync(raw).toString()) as Record<string, number>;
+  }
+
   /** Adds blocks of the log after the last snapshot (read by time travel instead of the whole tail). */
   async appendBlocks(blocks: BlockMeta[]): Promise<void> {
     if (blocks.length) await this.redis.rpush(this.blocksKey(), ...blocks.map(blockJson));
   }
 
-  /** Replaces the state under `into` with the snapshot's: its keyframe and the changes after it. */
+  /** Replaces the state under `into` with the snapshot's (server-side COPY of every key from the snapshot that holds it). */
   async restore(id: number, into: FlowStore): Promise<number> {
     await into.clear();
-    const metas = new Map((await this.list()).map((m) => [m.id, m]));
-    const chain: number[] = [];
-    for (let i = id; ; i -= 1) {
-      const m = metas.get(i);
-      if (!m) throw new Error(`time-travel snapshot ${i} is missing (needed for ${id})`);
-      chain.unshift(i);
-      if (m.keyframe) break;
-    }
-    const merged = new Map<string, Buffer>();
-    for (const i of chain) {
-      for (const [k, v] of Object.entries(await this.redis.hgetallBuffer(this.dataKey(i)))) {
-        if (k === DELETED) { for (const d of JSON.parse(v.toString()) as string[]) merged.delete(d); continue; }
-        merged.set(k, v);
-      }
-    }
-    const entries = [...merged];
-    for (let i = 0; i < entries.length; i += 1000) {
+    const entries = Object.entries(await this.manifest(id));
+    for (let i = 0; i < entries.length; i += 2000) {
       const p = this.redis.pipeline();
-      for (const [suffix, payload] of entries.slice(i, i + 1000)) p.restore(`${into.keys.prefix}${suffix}`, 0, payload, 'REPLACE');
-      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+      for (const [k, holder] of entries.slice(i, i + 2000)) p.copy(this.valueKey(holder, k), `${into.keys.prefix}${k}`, 'REPLACE');
+      await execAll(p);
     }
     return entries.length;
   }
@@ -292,8 +295,6 @@ export interface SnapshotBuilderDeps {
   everyEvents?: number;
   /** Events of one partition per block; default 250. */
   blockEvents?: number;
-  /** One snapshot in this many holds every key; the others only what changed. Default 10. */
-  keyframeEvery?: number;
 }
 
 export interface BuildProgress { done: number; total: number; snapshots: number }
@@ -311,7 +312,6 @@ export class SnapshotBuilder {
   async catchUp(onProgress?: (p: BuildProgress) => void): Promise<{ snapshots: number; events: number; indexed: number; skipped?: 'locked' }> {
     const { snapshots: ss, redis, logger } = this.d;
     const every = this.d.everyEvents ?? 2000;
-    const keyframeEvery = this.d.keyframeEvery ?? 10;
     const token = `${process.pid}-${Date.now()}-${Math.random()}`;
     if ((await redis.set(ss.lockKey(), token, 'PX', 600_000, 'NX')) !== 'OK') return { snapshots: 0, events: 0, indexed: 0, skipped: 'locked' };
     const work = new FlowStore(redis, new Keys(`sbx.ttb-${ss.version}`), ss.registry, ss.thresholds);
@@ -320,7 +320,7 @@ export class SnapshotBuilder {
       if (dropped) logger.info({ keys: dropped, version: ss.version }, 'time-travel snapshots of an older version (rules, registry, contract or code changed) deleted');
       const bounds = await partitionBounds(this.d.kafka, ss.topic);
       let last = (await ss.list()).pop();
-      let prev: { meta: SnapshotMeta; state: Map<string, string> } | undefined;
+      let prev: Saved | undefined;
       if (!last) {
         // Id 0: the start of the log, empty state.
         await work.clear();
@@ -334,7 +334,7 @@ export class SnapshotBuilder {
       if (total >= every) {
         logger.info({ version: ss.version, from: last.id, events: total }, 'taking time-travel snapshots of the flow log');
         await ss.restore(last.id, work);
-        prev ??= { meta: last, state: hashState(await ss.dumpState(work)) };
+        prev ??= await ss.saved(last, work);
         const clock = new EventTimeClock();
         if (Number.isFinite(last.maxOccurredAt)) clock.observe(last.maxOccurredAt);
         const out = topicsFor(`sbx-ttb-${ss.version}`);
@@ -361,12 +361,11 @@ export class SnapshotBuilder {
             onProgress?.({ done: done + n, total, snapshots: taken });
           }, { groupPrefix: `pfm-ttb-${ss.version}` });
           done += n;
-          const keyframe = (last.id + 1) % keyframeEvery === 0;
-          prev = await ss.save(work, { id: last.id + 1, offsets: next, maxRecordedAt: max.recordedAt, maxOccurredAt: max.occurredAt, events: last.events + n }, index.close(), prev, keyframe);
+          prev = await ss.save(work, { id: last.id + 1, offsets: next, maxRecordedAt: max.recordedAt, maxOccurredAt: max.occurredAt, events: last.events + n }, index.close(), prev);
           last = prev.meta;
           taken += 1;
           await redis.pexpire(ss.lockKey(), 600_000);
-          logger.info({ snapshot: last.id, events: last.events, keys: last.keys, bytes: last.bytes, keyframe }, 'time-travel snapshot taken');
+          logger.info({ snapshot: last.id, events: last.events, keys: last.keys, bytes: last.bytes }, 'time-travel snapshot taken');
           onProgress?.({ done, total, snapshots: taken });
         }
       }
@@ -387,7 +386,6 @@ export class SnapshotBuilder {
   }
 }
 
-const hashState = (dumps: Map<string, Buffer>) => new Map([...dumps].map(([k, v]) => [k, createHash('sha1').update(v).digest('base64')]));
 
 /** Cuts each partition's messages into blocks of `size` offsets and keeps what time travel needs of each. */
 class BlockIndex {
