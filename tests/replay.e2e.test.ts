@@ -131,7 +131,8 @@ describe('replay, time travel, what-if and rebuild', () => {
     expect((await call('GET', '/v1/replays/t-denied')).status).toBe(404);
     const started = await call('POST', '/v1/replays', { name: 't-api', until: '2026-06-01T00:00:00Z', basis: 'known' });
     expect(started.status).toBe(202);
-    const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status === 'done' ? j : undefined; }, { what: 'API replay to finish' });
+    const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status !== 'running' ? j : undefined; }, { timeoutMs: 120_000, what: 'API replay to finish' });
+    expect([job.status, job.error]).toEqual(['done', undefined]);
     expect(job.result.fromSnapshot).toBeDefined();
     expect(job.result.events).toBeLessThan(2000);
     const board = (await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z')).json;

@@ -55,7 +55,9 @@ interface Job { status: 'running' | 'done' | 'failed'; done: number; total: numb
 export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance {
   const app = Fastify({
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
-    requestTimeout: 120_000, connectionTimeout: 10_000,
+    // A time travel computes for a while before its first byte: the socket's idle timeout
+    // must not cut it before requestTimeout does.
+    requestTimeout: 120_000, connectionTimeout: 125_000,
   });
   const jobs = new Map<string, Job>();
   const maxConcurrent = access.maxConcurrent ?? 2;
@@ -134,6 +136,7 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis, snapshots: ctx.snapshots }));
     if (!started) return reply.code(429).header('retry-after', '30').send(busy);
     const r = await started.value;
+    ctx.logger.info({ at: q.at, basis: q.basis, events: r.events, ms: r.ms, snapshot: r.fromSnapshot?.id ?? null, phases: r.phases }, 'time travel');
     try {
       const c = claimsOf(req);
       const board = forSites(c, await boardAt(r.store, q.at));
