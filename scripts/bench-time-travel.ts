@@ -58,21 +58,25 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
     const travel = async (i: number, at: number, basis: 'shown' | 'known', withSnapshots: boolean) => {
       const t0 = Date.now();
       const r = await replay(deps, { name: `ttb-${scratch.ns.slice(-6)}-${withSnapshots ? 's' : 'f'}${i}`, thresholds: DEFAULT_THRESHOLDS, sourceTopic: scratch.topics.flowEvents, until: at, basis, ...(withSnapshots ? { snapshots } : {}) });
+      const t1 = Date.now();
       const board = await boardAt(r.store, at);
       const ms = Date.now() - t0;
       await r.store.clear();
-      return { ms, read: r.events, board };
+      return { ms, read: r.events, board, phases: { ...r.phases, boardMs: Date.now() - t1 } };
     };
     const fast: number[] = [];
     const read: number[] = [];
+    const phases: Record<string, number[]> = {};
     const boards = new Map<number, string>();
     for (const [i, { at, basis }] of instants.entries()) {
       const r = await travel(i, at, basis, true);
       fast.push(r.ms);
       read.push(r.read);
+      for (const [k, v] of Object.entries(r.phases)) (phases[k] ??= []).push(v);
       if (i < o.baselines) boards.set(i, JSON.stringify(r.board));
     }
     log(`from snapshots: ${o.instants} instants, p50 ${pct(fast, 50)} ms, p95 ${pct(fast, 95)} ms, max ${Math.max(...fast)} ms; events read p50 ${pct(read, 50)}, max ${Math.max(...read)}`);
+    log(`from snapshots, p50 / p95 by phase: ${Object.entries(phases).map(([k, v]) => `${k} ${pct(v, 50)} / ${pct(v, 95)}`).join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const full: number[] = [];
     let equal = 0;
     for (const [i, { at, basis }] of instants.slice(0, o.baselines).entries()) {
@@ -85,7 +89,7 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
     return {
       events: events.length, days: o.days, snapshots: built.snapshots, everyEvents: o.everyEvents, blockEvents: o.blockEvents, buildSeconds: +(buildMs / 1000).toFixed(1),
       snapshotMiB: +(bytes / 2 ** 20).toFixed(1), lastSnapshotKeys: metas[metas.length - 1]!.keys,
-      withSnapshots: { instants: o.instants, p50: pct(fast, 50), p95: pct(fast, 95), max: Math.max(...fast), eventsReadP50: pct(read, 50), eventsReadMax: Math.max(...read) },
+      withSnapshots: { instants: o.instants, p50: pct(fast, 50), p95: pct(fast, 95), max: Math.max(...fast), eventsReadP50: pct(read, 50), eventsReadMax: Math.max(...read), phasesP50: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, pct(v, 50)])) },
       fromStart: { instants: o.baselines, p50: pct(full, 50), p95: pct(full, 95) },
       ratioP50: +(pct(full, 50) / pct(fast, 50)).toFixed(1), ratioP95: +(pct(full, 95) / pct(fast, 95)).toFixed(1), boardsEqual: `${equal}/${o.baselines}`,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
