@@ -68,6 +68,7 @@ describe('replay, time travel, what-if and rebuild', () => {
   });
   afterAll(async () => {
     for (const name of ['t-sbx', 't-travel', 't-base', 't-cand', 't-after']) await new FlowStore(p.redis, new Keys(`sbx.${name}`), registry, DEFAULT_THRESHOLDS).clear();
+    if (p) await new SnapshotStore(p.redis, SnapshotStore.prefixFor(p.prefix), p.topics.flowEvents, DEFAULT_THRESHOLDS, registry).drop();
     await deps?.producer.disconnect();
     await p?.stop();
   });
