@@ -8,6 +8,7 @@ import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
+import { main as timeTravelMain } from './bench-time-travel';
 import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -109,6 +110,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
 }
 
 async function main(): Promise<void> {
+  // ./pfm bench --time-travel [...]: time travel with and without snapshots (scripts/bench-time-travel.ts).
+  if (process.argv.includes('--time-travel')) return timeTravelMain();
   const total = Number(process.argv[2] ?? 200_000);
   const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only') });
   log(`machine: ${r.machine}`);

@@ -6,8 +6,8 @@ import { DEFAULT_THRESHOLDS, emptyPatient, evolve, facts } from '@pfm/flow-domai
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { compareWithLive, diffAlerts, boardAt, replay, type ReplayDeps } from '@pfm/flow-processing';
-import { buildApi } from '@pfm/replay';
+import { compareWithLive, diffAlerts, boardAt, replay, SnapshotBuilder, SnapshotStore, type ReplayDeps } from '@pfm/flow-processing';
+import { buildApi, type BoardAudit } from '@pfm/replay';
 import { Auth } from '@pfm/access';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { DEFAULT_WARDS, postEvents, SECRET, startProduct, type ProductUnderTest } from './support/stack';
@@ -68,6 +68,7 @@ describe('replay, time travel, what-if and rebuild', () => {
   });
   afterAll(async () => {
     for (const name of ['t-sbx', 't-travel', 't-base', 't-cand', 't-after']) await new FlowStore(p.redis, new Keys(`sbx.${name}`), registry, DEFAULT_THRESHOLDS).clear();
+    if (p) await new SnapshotStore(p.redis, SnapshotStore.prefixFor(p.prefix), p.topics.flowEvents, DEFAULT_THRESHOLDS, registry).drop();
     await deps?.producer.disconnect();
     await p?.stop();
   });
@@ -109,7 +110,11 @@ describe('replay, time travel, what-if and rebuild', () => {
   });
 
   it('the HTTP API runs a sandbox replay with progress and serves its board; bad input gets field-level reasons', async () => {
-    const app = buildApi({ ...deps, live, topic: p.topics.flowEvents, close: async () => undefined }, { auth: new Auth(SECRET) });
+    // Time travel starts from the nearest snapshot of the live rules; board reads are audited.
+    const snapshots = new SnapshotStore(p.redis, SnapshotStore.prefixFor(p.prefix), p.topics.flowEvents, DEFAULT_THRESHOLDS, registry);
+    expect((await new SnapshotBuilder({ ...deps, snapshots, everyEvents: 500 }).catchUp()).snapshots).toBeGreaterThanOrEqual(3);
+    const audits: BoardAudit[] = [];
+    const app = buildApi({ ...deps, live, topic: p.topics.flowEvents, snapshots, close: async () => undefined }, { auth: new Auth(SECRET), boardAudit: (a) => audits.push(a) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const ops = await p.token({ sub: 'ops-test', role: 'ops' });
@@ -127,16 +132,25 @@ describe('replay, time travel, what-if and rebuild', () => {
     expect((await call('GET', '/v1/replays/t-denied')).status).toBe(404);
     const started = await call('POST', '/v1/replays', { name: 't-api', until: '2026-06-01T00:00:00Z', basis: 'known' });
     expect(started.status).toBe(202);
-    const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status === 'done' ? j : undefined; }, { what: 'API replay to finish' });
-    expect(job.result.events).toBe(2000);
+    const job = await waitFor(async () => { const j = (await call('GET', '/v1/replays/t-api')).json; return j.status !== 'running' ? j : undefined; }, { timeoutMs: 120_000, what: 'API replay to finish' });
+    expect([job.status, job.error]).toEqual(['done', undefined]);
+    expect(job.result.fromSnapshot).toBeDefined();
+    expect(job.result.events).toBeLessThan(2000);
     const board = (await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z')).json;
-    const occupied = Object.fromEntries(board.sites[0].wards.filter((w: { occupied: number }) => w.occupied > 0).map((w: { ward: string; occupied: number }) => [w.ward, w.occupied]));
-    expect(occupied).toEqual(expectedOccupied(events.slice(0, 2000), Date.parse('2026-06-01T00:00:00Z')));
+    const occupiedOf = (b: typeof board) => Object.fromEntries(b.sites[0].wards.filter((w: { occupied: number }) => w.occupied > 0).map((w: { ward: string; occupied: number }) => [w.ward, w.occupied]));
+    expect(occupiedOf(board)).toEqual(expectedOccupied(events.slice(0, 2000), Date.parse('2026-06-01T00:00:00Z')));
+    const travelled = (await call('GET', '/v1/board?at=2026-08-01T00:00:00Z&basis=known')).json;
+    expect(occupiedOf(travelled)).toEqual(expectedOccupied(events.slice(0, 2000), Date.parse('2026-08-01T00:00:00Z')));
     // An ops token for another site sees none of this site's board.
     const elsewhere = await p.token({ sub: 'ops-elsewhere', role: 'ops', sites: ['RYY'] });
     expect((await call('GET', '/v1/replays/t-api/board?at=2026-06-01T00:00:00Z', undefined, elsewhere)).json.sites).toEqual([]);
+    expect(audits.map((a) => [a.action, a.who, a.instant, a.patients > 0])).toEqual([
+      ['sandbox.board', 'ops-test', Date.parse('2026-06-01T00:00:00Z'), true], ['timetravel.board', 'ops-test', Date.parse('2026-08-01T00:00:00Z'), true],
+      ['sandbox.board', 'ops-elsewhere', Date.parse('2026-06-01T00:00:00Z'), false],
+    ]);
     expect((await call('DELETE', '/v1/replays/t-api')).json.dropped).toBeGreaterThan(0);
     await app.close();
+    await snapshots.drop();
   });
 
   it('rebuilds from the log when Redis loses the product keys mid-stream', async () => {

@@ -29,6 +29,14 @@ export const serviceEnv = {
   gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_GATEWAY_GROUP: z.string().optional(), PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200), PFM_GATEWAY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000), PFM_INSIGHTS_URL: z.union([z.literal(''), z.url()]).optional() },
 } as const;
 
+/** Time-travel snapshots (replay service and board-gateway; one builder at a time across them). */
+export const snapshotEnv = {
+  /** How often the log is checked for enough new events to take a snapshot; 0 = this process takes none. */
+  PFM_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** Events between two snapshots: the most a time travel replays after restoring one. */
+  PFM_SNAPSHOT_EVERY_EVENTS: z.coerce.number().int().min(100).max(1_000_000).default(1000),
+};
+
 export class ConfigError extends Error {}
 
 export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {

@@ -35,6 +35,13 @@ export class EventTimeClock implements Clock {
     if (eventTime > this.watermark) this.watermark = eventTime;
     if (partition !== undefined && eventTime > (this.partitions.get(partition) ?? 0)) this.partitions.set(partition, eventTime);
   }
-  /** The whole range has been read (end of a replay): the scanner may go to the end. */
-  finish(): void { this.finished = true; }
+  /**
+   * The whole range has been read (end of a replay): the scanner may go to the end, or
+   * exactly to `at` (time travel to `at`: the clock stands there, whatever later events
+   * it passed over).
+   */
+  finish(at?: number): void {
+    this.finished = true;
+    if (at !== undefined) this.watermark = at;
+  }
 }

@@ -3,3 +3,4 @@ export * from './engine';
 export * from './scanner';
 export * from './replay';
 export * from './analysis';
+export * from './snapshots';

@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { topicSpecs, topicsFor, TOPICS, type FlowEvent } from '@pfm/contracts';
-import type { Thresholds } from '@pfm/flow-domain';
+import { fold, type Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys, type WardRegistry } from '@pfm/flow-store';
 import { EventTimeClock } from './clock';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
-import { ensureTopics, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { ensureTopics, partitionBounds, readRanges, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { snapshotVersion, type BlockMeta, type SnapshotStore } from './snapshots';
 import type { Logger } from '@pfm/observability';
 
 export interface ReplayDeps { kafka: Kafka; redis: Redis; producer: Producer; codec: FlowEventCodec; registry: WardRegistry; logger: Logger }
@@ -34,10 +35,18 @@ export interface ReplayOptions {
   /** Clear the sandbox first (default true). */
   fresh?: boolean;
   onProgress?: (p: { done: number; total: number; watermark: number }) => void;
+  /** Time travel (`until` set, from the start, fresh): start from the nearest snapshot before `until` instead of the start of the log. */
+  snapshots?: SnapshotStore;
 }
 
 /** alertsRaised: alerts active in the sandbox at the end (raised and not resolved). */
-export interface ReplayResult { name: string; store: FlowStore; events: number; ms: number; watermark: number; alertsRaised: number }
+export interface ReplayResult {
+  name: string; store: FlowStore; events: number; ms: number; watermark: number; alertsRaised: number;
+  /** Where the time went: restoring a snapshot, reading and applying the log, the final scan. */
+  phases: { restoreMs: number; readMs: number; scanMs: number };
+  /** Set when time travel started from a snapshot: its id, the events it held, the blocks passed over. */
+  fromSnapshot?: { id: number; eventsBefore: number; skippedBlocks: number };
+}
 
 export const sandboxPrefix = (name: string): string => {
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(name)) throw new Error(`invalid sandbox name "${name}": letters, digits, _ and - (1-40)`);
@@ -55,82 +64,91 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
   const topic = o.sourceTopic ?? TOPICS.flowEvents;
   const store = new FlowStore(d.redis, new Keys(sandboxPrefix(o.name)), d.registry, o.thresholds);
   if (o.fresh !== false) await store.clear();
-  const admin = d.kafka.admin();
-  await admin.connect();
   const t0 = Date.now();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const start = new Map(offsets.map((p) => [p.partition, BigInt(p.low)]));
-    if (o.fromTimestamp !== undefined) {
+  const bounds = await partitionBounds(d.kafka, topic);
+  const start = new Map([...bounds].map(([p, b]) => [p, b.low]));
+  if (o.fromTimestamp !== undefined) {
+    const admin = d.kafka.admin();
+    await admin.connect();
+    try {
       for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, o.fromTimestamp)) start.set(p.partition, BigInt(p.offset));
-    }
-    const end = new Map(offsets.map((p) => [p.partition, BigInt(p.high)])); // exclusive
-    let total = 0;
-    for (const [p, e] of end) total += Number(e - (start.get(p) ?? 0n));
-    const out = topicsFor(sandboxNamespace(o.name));
-    if (o.outputs) await ensureTopics(admin, topicSpecs({ namespace: sandboxNamespace(o.name), partitions: 1 }).filter((s) => s.topic !== out.flowEvents));
-    const clock = new EventTimeClock();
-    const basis = o.basis ?? 'shown';
-    const accept = o.until === undefined ? undefined : (e: FlowEvent) => (basis === 'shown' ? e.recordedAt : e.occurredAt) <= o.until!;
-    const engine = new FlowEngine({
-      kafka: d.kafka, producer: d.producer, codec: d.codec, store, clock, logger: d.logger, groupId: `pfm-replay-${o.name}-${randomBytes(3).toString('hex')}`,
-      topics: { ...engineTopics(out), flowEvents: topic }, publish: !!o.outputs, accept,
-    });
-    const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false });
-
-    // One consumer (its own group, nothing committed) positioned at the range's start;
-    // each partition is applied in order until the range's end.
-    let done = 0;
-    let firstEventTime = 0;
-    const remaining = new Set([...end].filter(([p, e]) => e > (start.get(p) ?? 0n)).map(([p]) => p));
-    if (remaining.size) {
-      const consumer = d.kafka.consumer({ groupId: `pfm-replay-${o.name}-${randomBytes(3).toString('hex')}`, maxBytesPerPartition: 1024 * 1024 });
-      await consumer.connect();
-      try {
-        await consumer.subscribe({ topic, fromBeginning: true });
-        const positioned = new Set<number>();
-        await new Promise<void>((resolve, reject) => {
-          consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch, isRunning, isStale }) => {
-              const p = batch.partition;
-              if (!isRunning() || isStale() || !remaining.has(p) || !batch.messages.length) return;
-              const from = start.get(p) ?? 0n;
-              if (!positioned.has(p)) {
-                positioned.add(p);
-                if (BigInt(batch.messages[0]!.offset) !== from) { consumer.seek({ topic, partition: p, offset: from.toString() }); return; }
-              }
-              const stop = end.get(p)!;
-              const msgs = batch.messages.filter((m) => BigInt(m.offset) >= from && BigInt(m.offset) < stop);
-              if (msgs.length) {
-                await engine.processMessages(topic, p, msgs);
-                done += msgs.length;
-                if (!firstEventTime) firstEventTime = clock.now();
-                if (o.speed && o.speed > 0) await pace(t0, firstEventTime, clock.now(), o.speed);
-                o.onProgress?.({ done, total, watermark: clock.now() });
-              }
-              if (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n >= stop) {
-                remaining.delete(p);
-                if (remaining.size === 0) resolve();
-              }
-            },
-          }).catch(reject);
-        });
-      } finally {
-        await consumer.disconnect();
-      }
-    }
-    // Clocks with no later event fire at the end, on the replay's own clock.
-    if (o.until !== undefined && o.until > clock.now()) clock.observe(o.until);
-    clock.finish();
-    await scanner.scanOnce();
-    for (const site of await store.sites()) await store.setClock(site, clock.now());
-    let alertsRaised = 0;
-    for (const s of await store.sites()) alertsRaised += await store.activeAlertCount(s);
-    return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised };
-  } finally {
-    await admin.disconnect();
+    } finally { await admin.disconnect(); }
   }
+  const clock = new EventTimeClock();
+  const basis = o.basis ?? 'shown';
+  // Time travel from the nearest snapshot before `until` (same answer, less to read), when
+  // the snapshots were taken under these very rules, registry and log (what-if thresholds: no).
+  const plan = o.snapshots && o.until !== undefined && o.fromTimestamp === undefined && o.fresh !== false && o.snapshots.version === snapshotVersion(topic, o.thresholds, d.registry)
+    ? await o.snapshots.plan(o.until, basis, new Map([...bounds].map(([p, b]) => [p, b.high])))
+    : null;
+  let ranges = new Map([...bounds].map(([p, b]) => [p, [{ from: start.get(p) ?? b.low, to: b.high }]]));
+  let total = [...ranges.values()].reduce((n, [r]) => n + Number(r!.to - r!.from), 0);
+  const phases = { restoreMs: 0, readMs: 0, scanMs: 0 };
+  let lap = Date.now();
+  const phase = (k: keyof typeof phases) => { const now = Date.now(); phases[k] += now - lap; lap = now; };
+  if (plan) {
+    await o.snapshots!.restore(plan.snapshot.id, store);
+    phase('restoreMs');
+    if (Number.isFinite(plan.snapshot.maxOccurredAt)) clock.observe(plan.snapshot.maxOccurredAt);
+    ranges = plan.ranges;
+    total = plan.toRead;
+  }
+  const out = topicsFor(sandboxNamespace(o.name));
+  if (o.outputs) {
+    const admin = d.kafka.admin();
+    await admin.connect();
+    try { await ensureTopics(admin, topicSpecs({ namespace: sandboxNamespace(o.name), partitions: 1 }).filter((s) => s.topic !== out.flowEvents)); } finally { await admin.disconnect(); }
+  }
+  const accept = o.until === undefined ? undefined : (e: FlowEvent) => (basis === 'shown' ? e.recordedAt : e.occurredAt) <= o.until!;
+  const engine = new FlowEngine({
+    kafka: d.kafka, producer: d.producer, codec: d.codec, store, clock, logger: d.logger, groupId: `pfm-replay-${o.name}-${randomBytes(3).toString('hex')}`,
+    topics: { ...engineTopics(out), flowEvents: topic }, publish: !!o.outputs, accept,
+  });
+  const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false });
+
+  // Each partition's range(s) applied in order, partitions side by side.
+  let done = 0;
+  let firstEventTime = 0;
+  await readRanges(d.kafka, topic, ranges, async (p, msgs) => {
+    await engine.processMessages(topic, p, msgs);
+    done += msgs.length;
+    if (!firstEventTime) firstEventTime = clock.now();
+    if (o.speed && o.speed > 0) await pace(t0, firstEventTime, clock.now(), o.speed);
+    o.onProgress?.({ done, total, watermark: clock.now() });
+  }, { groupPrefix: `pfm-replay-${o.name}` });
+  if (plan) await passOver(store, topic, clock, plan.skipped);
+  phase('readMs');
+  // Clocks with no later event fire at the end, on the replay's own clock; time travel
+  // ends at T (clocks due later would raise alerts that became true after T, which the
+  // board at T does not show).
+  clock.finish(o.until);
+  await scanner.scanOnce();
+  for (const site of await store.sites()) await store.setClock(site, clock.now());
+  let alertsRaised = 0;
+  for (const s of await store.sites()) alertsRaised += await store.activeAlertCount(s);
+  phase('scanMs');
+  return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised, phases, ...(plan ? { fromSnapshot: { id: plan.snapshot.id, eventsBefore: plan.snapshot.events, skippedBlocks: plan.skipped.length } } : {}) };
+}
+
+/**
+ * What reading the blocks a time travel skipped would have done: every event in them is
+ * passed over (later than T), which applies nothing but moves the event clock, notes the
+ * site and records the offset. Done through the same store calls as a passed-over event.
+ */
+async function passOver(store: FlowStore, topic: string, clock: EventTimeClock, skipped: BlockMeta[]): Promise<void> {
+  if (!skipped.length) return;
+  const pipeline = store.redis.pipeline();
+  const sites = new Set<string>();
+  for (const b of skipped) {
+    if (Number.isFinite(b.maxOccurredAt)) clock.observe(b.maxOccurredAt, b.partition);
+    for (const [site, offset] of Object.entries(b.last)) {
+      sites.add(site);
+      const none = store.derive(site, b.patient[site]!, fold([]).view);
+      store.queueApply(pipeline, store.planApply({ site, patientId: b.patient[site]!, before: none, after: none, state: null, offsetField: `${topic}:${b.partition}`, offset }));
+    }
+  }
+  for (const site of sites) await store.noteSite(site);
+  for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }
 
 async function pace(t0: number, firstEventTime: number, eventTime: number, speed: number): Promise<void> {

@@ -4,3 +4,5 @@ export * from './errors';
 export * from './lag';
 export * from './checks';
 export * from './client-errors';
+export * from './ranges';
+export * from './runner';

@@ -108,6 +108,8 @@ export class Gateway {
   /** The verified reader of each request, for its audit line. */
   private readonly readers = new WeakMap<FastifyRequest, Claims>();
   private readonly audit: (entry: GatewayAuditEntry) => void;
+  /** Time-travel snapshots this gateway reads (and takes, when its main runs a keeper). */
+  get snapshots(): ReplayBoards['snapshots'] { return this.replays.snapshots; }
 
   constructor(private readonly d: GatewayDeps) {
     this.clockKind = d.clock ?? 'wall';
@@ -399,16 +401,15 @@ export class Gateway {
       replayRole(c);
       const { at, basis } = replayQuery.parse(req.query);
       const board = await this.replays.boardAt(at, basis);
-      return {
-        at: board.at,
-        basis,
-        sites: board.sites.filter((s) => canSeeSite(c, s.site)).map((s) => ({
-          site: s.site,
-          wards: s.wards.filter((w) => canSeeWard(c, s.site, w.ward)),
-          flagged: s.flagged.filter((r) => canSeeWard(c, s.site, r.ward)),
-          alerts: s.alerts.filter((a) => canSeeAlert(c, a)),
-        })),
-      };
+      const sites = board.sites.filter((s) => canSeeSite(c, s.site)).map((s) => ({
+        site: s.site,
+        wards: s.wards.filter((w) => canSeeWard(c, s.site, w.ward)),
+        flagged: s.flagged.filter((r) => canSeeWard(c, s.site, r.ward)),
+        alerts: s.alerts.filter((a) => canSeeAlert(c, a)),
+      }));
+      // A past board lists patients: the read is audited (who, when, which instant; never the content).
+      this.d.logger.info({ audit: { at: Date.now(), who: c.sub, role: c.role, action: 'timetravel.board', instant: at, basis, patients: sites.reduce((n, s) => n + s.flagged.length, 0) } }, 'audit');
+      return { at: board.at, basis, sites };
     });
     app.get('/api/v1/replay/range', async (req) => {
       replayRole(await this.claims(req));

@@ -3,14 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import Redis from 'ioredis';
 import { authFromSettings } from '@pfm/access';
-import { accessEnv, commonEnv, loadConfig, serviceEnv } from '@pfm/config';
+import { z } from 'zod';
+import { accessEnv, commonEnv, loadConfig, serviceEnv, snapshotEnv } from '@pfm/config';
+import { SnapshotKeeper } from '@pfm/flow-processing';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck } from '@pfm/kafka-runtime';
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown } from '@pfm/observability';
 import { Gateway } from './gateway';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway, ...accessEnv });
+  // Time-travel snapshots are taken by the replay service; a gateway takes them only when told to (no replay service).
+  const config = loadConfig({ ...commonEnv, ...serviceEnv.gateway, ...accessEnv, ...snapshotEnv, PFM_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(0).default(0) });
   const logger = createLogger('board-gateway');
   const tracing = initTracing('board-gateway', { url: config.PFM_OTLP_TRACES_URL });
   const metrics = new Metrics('board-gateway');
@@ -32,8 +35,10 @@ async function main(): Promise<void> {
   await gateway.startFeed(group);
   const port = await gateway.listen(config.PFM_GATEWAY_PORT, config.PFM_BIND_HOST);
   logger.info({ port, traces: tracing.enabled }, 'board-gateway listening');
+  const keeper = new SnapshotKeeper({ kafka, redis, producer, codec, logger, snapshots: gateway.snapshots, intervalMs: config.PFM_SNAPSHOT_INTERVAL_MS, everyEvents: config.PFM_SNAPSHOT_EVERY_EVENTS });
+  keeper.start();
 
-  onShutdown(logger, [() => gateway.close(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { redis.disconnect(); }, () => tracing.shutdown()]);
+  onShutdown(logger, [() => keeper.stop(), () => gateway.close(), () => producer.disconnect(), () => opsAdmin.disconnect(), async () => { redis.disconnect(); }, () => tracing.shutdown()]);
 }
 
 main().catch((err: unknown) => {

@@ -1,14 +1,14 @@
 // Time travel for the board: the board as it was at T, computed by replaying the flow log
-// into a throwaway sandbox (see @pfm/flow-processing). One replay at a time per gateway (a promise
+// into a throwaway sandbox from the nearest snapshot before T (see @pfm/flow-processing). One replay at a time per gateway (a promise
 // queue), the last RESULT_CACHE results kept in memory by (at, basis), and the sandbox's
 // keys cleared as soon as the board has been read from it.
 import { randomBytes } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { FlowEvent } from '@pfm/contracts';
 import { FlowStore, Keys } from '@pfm/flow-store';
-import type { FlowEventCodec } from '@pfm/kafka-runtime';
+import { partitionBounds, readRanges, type FlowEventCodec, type OffsetRange } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
-import { boardAt, replay, sandboxPrefix, type BoardAt } from '@pfm/flow-processing';
+import { boardAt, replay, sandboxPrefix, SnapshotStore, type BoardAt } from '@pfm/flow-processing';
 
 export type Basis = 'shown' | 'known';
 
@@ -27,8 +27,12 @@ export class ReplayBoards {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly results = new Map<string, Promise<BoardAt>>();
   private range: { at: number; value: Promise<EventRange> } | undefined;
+  /** Snapshots of the live log under the live rules (taken by the replay service, or by this gateway with PFM_SNAPSHOT_INTERVAL_MS). */
+  readonly snapshots: SnapshotStore;
 
-  constructor(private readonly d: ReplayBoardDeps) {}
+  constructor(private readonly d: ReplayBoardDeps) {
+    this.snapshots = new SnapshotStore(d.store.redis, SnapshotStore.prefixFor(d.store.keys.prefix), d.flowTopic, d.store.thresholds, d.store.registry);
+  }
 
   /** Runs jobs one after another; a failed job does not block the next. */
   private serial<T>(job: () => Promise<T>): Promise<T> {
@@ -59,9 +63,9 @@ export class ReplayBoards {
     try {
       const r = await replay(
         { kafka, producer, codec, logger, redis: store.redis, registry: store.registry },
-        { name, thresholds: store.thresholds, sourceTopic: this.d.flowTopic, until: at, basis },
+        { name, thresholds: store.thresholds, sourceTopic: this.d.flowTopic, until: at, basis, snapshots: this.snapshots },
       );
-      logger.info({ at, basis, events: r.events, ms: r.ms }, 'replayed the board for a time');
+      logger.info({ at, basis, events: r.events, ms: r.ms, snapshot: r.fromSnapshot?.id ?? null }, 'replayed the board for a time');
       return await boardAt(r.store, at);
     } finally {
       await new FlowStore(store.redis, new Keys(sandboxPrefix(name)), store.registry, store.thresholds).clear();
@@ -85,46 +89,17 @@ export class ReplayBoards {
   private async readRange(): Promise<EventRange> {
     const { kafka, codec } = this.d;
     const topic = this.d.flowTopic;
-    const admin = kafka.admin();
-    await admin.connect();
-    let offsets;
-    try { offsets = await admin.fetchTopicOffsets(topic); } finally { await admin.disconnect(); }
-    // Per partition: the offsets still to read (first, then last).
-    const wanted = new Map<number, bigint[]>();
-    for (const p of offsets) {
-      const low = BigInt(p.low);
-      const high = BigInt(p.high);
-      if (high > low) wanted.set(p.partition, high - 1n > low ? [low, high - 1n] : [low]);
+    // Per partition: its first and last message.
+    const ranges = new Map<number, OffsetRange[]>();
+    for (const [p, b] of await partitionBounds(kafka, topic)) {
+      if (b.high > b.low) ranges.set(p, [{ from: b.low, to: b.low + 1n }, { from: b.high - 1n, to: b.high }]);
     }
-    if (!wanted.size) return { from: null, to: null };
+    if (!ranges.size) return { from: null, to: null };
     const events: FlowEvent[] = [];
-    const consumer = kafka.consumer({ groupId: `pfm-gateway-range-${this.id}-${randomBytes(3).toString('hex')}`, maxBytesPerPartition: 64 * 1024 });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch, isRunning, isStale }) => {
-            const todo = wanted.get(batch.partition);
-            if (!isRunning() || isStale() || !todo?.length) return;
-            for (const m of batch.messages) {
-              if (BigInt(m.offset) !== todo[0] || !m.value) continue;
-              events.push(await codec.decode(m.value));
-              todo.shift();
-              if (!todo.length) break;
-            }
-            if (todo.length) consumer.seek({ topic, partition: batch.partition, offset: todo[0]!.toString() });
-            else {
-              wanted.delete(batch.partition);
-              if (!wanted.size) resolve();
-            }
-          },
-        }).catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
+    await readRanges(kafka, topic, ranges, async (_p, msgs) => {
+      for (const m of msgs) if (m.value) events.push(await codec.decode(m.value));
+    }, { groupPrefix: `pfm-gateway-range-${this.id}`, maxBytesPerPartition: 64 * 1024 });
+    if (!events.length) return { from: null, to: null };
     const times = events.flatMap((e) => [e.occurredAt, e.recordedAt]);
     return { from: Math.min(...times), to: Math.max(...times) };
   }

@@ -2,10 +2,10 @@
 // the start of the log, folded into the warehouse. Position lives in the warehouse (the
 // offsets committed with the rows); on every assignment each partition is sought to
 // the warehouse's record, so Kafka's committed offsets only serve lag monitoring.
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
-import { JsonCodec, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { BatchRunner, JsonCodec, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 import { evolveAll } from './fold';
 import { noteRow } from './improvements';
@@ -33,7 +33,6 @@ const MAX_CACHE = 200_000;
 export class InsightsConsumer {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
-  private readonly positioned = new Set<string>();
   private readonly cache = new Map<string, PatientState>();
   /** Every record the warehouse holds (read at start, then added to by each commit): a record outside it is new and is not looked up. */
   private stored: Set<string> | undefined;
@@ -54,9 +53,18 @@ export class InsightsConsumer {
     await this.alignGroupOffsets();
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
-    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); });
     // One partition at a time: the warehouse has one writer connection and one transaction at a time.
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    await new BatchRunner({
+      consumer, logger: this.d.logger, partitionsConsumedConcurrently: 1,
+      resumeAt: (topic, partition) => this.expectedStart(topic, partition),
+      apply: (batch) => this.apply(batch),
+      onFailure: (err, batch) => {
+        // The transaction rolled back: cached states may be ahead of the warehouse.
+        this.cache.clear();
+        this.d.logger.error({ err, topic: batch.topic, partition: batch.partition }, 'insights batch failed; will retry');
+      },
+      afterCommit: (batch, next) => this.committed(batch, next),
+    }).run();
   }
 
   /**
@@ -119,34 +127,14 @@ export class InsightsConsumer {
     return BigInt(stored) < BigInt(low) ? low : stored;
   }
 
-  private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const tp = `${batch.topic}:${batch.partition}`;
-    if (!this.positioned.has(tp)) {
-      const start = await this.expectedStart(batch.topic, batch.partition);
-      this.positioned.add(tp);
-      if (batch.messages[0]!.offset !== start) {
-        this.d.logger.info({ topic: batch.topic, partition: batch.partition, from: batch.messages[0]!.offset, to: start }, 'positioning partition from the warehouse record');
-        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: start });
-        return;
-      }
-    }
-    const last = batch.messages[batch.messages.length - 1]!.offset;
-    const next = (BigInt(last) + 1n).toString();
-    try {
-      if (batch.topic === this.d.topics.alerts) await this.applyAlerts(batch.messages, { topic: batch.topic, partition: batch.partition, next });
-      else await this.applyFlowEvents(batch.messages, { topic: batch.topic, partition: batch.partition, next });
-    } catch (err) {
-      // The transaction rolled back: cached states may be ahead of the warehouse.
-      this.cache.clear();
-      this.positioned.delete(tp);
-      this.d.logger.error({ err, topic: batch.topic, partition: batch.partition }, 'insights batch failed; will retry');
-      throw err;
-    }
+  private async apply(batch: Batch): Promise<void> {
+    const next = (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n).toString();
+    if (batch.topic === this.d.topics.alerts) await this.applyAlerts(batch.messages, { topic: batch.topic, partition: batch.partition, next });
+    else await this.applyFlowEvents(batch.messages, { topic: batch.topic, partition: batch.partition, next });
+  }
+
+  private async committed(batch: Batch, next: string): Promise<void> {
     this.stats.batches += 1;
-    resolveOffset(last);
-    await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-    await heartbeat();
     this.d.logger.debug({ topic: batch.topic, partition: batch.partition, next, count: batch.messages.length }, 'insights batch committed');
     this.d.afterBatch?.({ topic: batch.topic, partition: batch.partition, next, count: batch.messages.length });
     if (next === batch.highWatermark) await this.noteIfCaughtUp();

@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Auth } from '@pfm/access';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { SnapshotStore } from '@pfm/flow-processing';
 import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
@@ -30,8 +31,9 @@ describe('replay API door', () => {
     const logger = createLogger('replay-door-test');
     logger.level = 'silent';
     const live = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
+    const snapshots = new SnapshotStore(redis, SnapshotStore.prefixFor(ns.replace(/-/g, '_')), `${ns}.flow-events`, DEFAULT_THRESHOLDS, registry);
     app = buildApi(
-      { kafka, redis, producer: createProducer(kafka), codec: new FlowEventCodec(stack.schemaRegistryUrl, `${ns}-value`), registry, logger, live, topic: `${ns}.flow-events`, close: async () => undefined },
+      { kafka, redis, producer: createProducer(kafka), codec: new FlowEventCodec(stack.schemaRegistryUrl, `${ns}-value`), registry, logger, live, topic: `${ns}.flow-events`, snapshots, close: async () => undefined },
       { auth, rateLimitPerMinute: 6, audit: (e) => entries.push(e) },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -3,7 +3,7 @@
 //   GET    /v1/replays/:name           progress and result
 //   GET    /v1/replays/:name/board?at= the sandbox's board at a time
 //   DELETE /v1/replays/:name           drop the sandbox
-//   GET    /v1/board?at=&basis=        time travel in one call (replays to T, returns the board)
+//   GET    /v1/board?at=&basis=        time travel in one call (from the nearest snapshot to T, returns the board)
 // Every route but /healthz needs a verified reader token with the ops role; boards are cut
 // to the token's sites; at most maxConcurrent replays run at once (429 beyond); each client
 // address at most rateLimitPerMinute requests (429 beyond); every answered request of a
@@ -41,6 +41,8 @@ const startSchema = z.strictObject({
 
 export interface ApiAccess {
   auth: Auth;
+  /** Where reads of boards (patient rows) are recorded; default: the log, as audit lines. */
+  boardAudit?: (entry: BoardAudit) => void;
   /** Replays running at once in this process (each reads the whole log): beyond it, 429. */
   maxConcurrent?: number;
   /** Requests a minute from one client address (default 120): beyond it, 429. */
@@ -50,6 +52,8 @@ export interface ApiAccess {
 }
 
 export interface ReplayAuditEntry { at: string; who: string; role: string; action: string; sandbox?: string; status: number }
+/** One read of a past or sandbox board (it lists patients): who, when, which board; never the content. */
+export interface BoardAudit { at: number; who: string; role: string; action: 'timetravel.board' | 'sandbox.board'; instant: number; basis?: 'shown' | 'known'; sandbox?: string; patients: number }
 
 /** A board cut to the sites the token names. */
 const forSites = <B extends { sites: { site: string }[] }>(c: Claims, board: B): B => ({ ...board, sites: board.sites.filter((s) => c.sites.includes(s.site)) });
@@ -59,7 +63,9 @@ interface Job { status: 'running' | 'done' | 'failed'; done: number; total: numb
 export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance {
   const app = Fastify({
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
-    requestTimeout: 120_000, connectionTimeout: 10_000,
+    // A time travel computes for a while before its first byte: the socket's idle timeout
+    // must not cut it before requestTimeout does.
+    requestTimeout: 120_000, connectionTimeout: 125_000,
   });
   const jobs = new Map<string, Job>();
   const maxConcurrent = access.maxConcurrent ?? 2;
@@ -98,6 +104,8 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     return payload;
   });
   const claimsOf = (req: unknown): Claims => (req as { claims: Claims }).claims;
+  const auditBoard = access.boardAudit ?? ((entry: BoardAudit) => ctx.logger.info({ audit: entry }, 'audit'));
+  const patients = (b: { sites: { flagged: unknown[] }[] }) => b.sites.reduce((n, s) => n + s.flagged.length, 0);
   const storeOf = (name: string) => new FlowStore(ctx.redis, new Keys(sandboxPrefix(name)), ctx.registry, ctx.live.thresholds);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
@@ -119,7 +127,7 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
       const thresholds: Thresholds = { ...ctx.live.thresholds, ...(b.thresholds as Partial<Thresholds> | undefined) };
       const job: Job = { status: 'running', done: 0, total: 0, watermark: 0, startedAt: Date.now() };
       const started = await slot(() => replay(ctx, {
-        name: b.name, thresholds, sourceTopic: ctx.topic, until: b.until, basis: b.basis, fromTimestamp: b.from, speed: b.speed, outputs: b.outputs,
+        name: b.name, thresholds, sourceTopic: ctx.topic, until: b.until, basis: b.basis, fromTimestamp: b.from, speed: b.speed, outputs: b.outputs, snapshots: ctx.snapshots,
         onProgress: (p) => Object.assign(job, p),
       }));
       if (!started) return reply.code(429).header('retry-after', '30').send(busy);
@@ -139,7 +147,10 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
       const store = storeOf(req.params.name);
       const sites = await store.sites();
       const clock = sites.length ? (await store.clock(sites[0]!)) ?? Date.now() : Date.now();
-      return forSites(claimsOf(req), await boardAt(store, at ?? clock));
+      const c = claimsOf(req);
+      const board = forSites(c, await boardAt(store, at ?? clock));
+      auditBoard({ at: Date.now(), who: c.sub, role: c.role, action: 'sandbox.board', instant: board.at, sandbox: req.params.name, patients: patients(board) });
+      return board;
     });
 
     app.delete<{ Params: { name: string } }>('/v1/replays/:name', async (req) => {
@@ -150,11 +161,15 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     app.get('/v1/board', async (req, reply) => {
       const q = z.object({ at: instant, basis: z.enum(['shown', 'known']).default('shown') }).parse(req.query);
       const name = `at-${q.at}-${q.basis}`;
-      const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis }));
+      const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis, snapshots: ctx.snapshots }));
       if (!started) return reply.code(429).header('retry-after', '30').send(busy);
       const r = await started.value;
+      ctx.logger.info({ at: q.at, basis: q.basis, events: r.events, ms: r.ms, snapshot: r.fromSnapshot?.id ?? null, phases: r.phases }, 'time travel');
       try {
-        return forSites(claimsOf(req), await boardAt(r.store, q.at));
+        const c = claimsOf(req);
+        const board = forSites(c, await boardAt(r.store, q.at));
+        auditBoard({ at: Date.now(), who: c.sub, role: c.role, action: 'timetravel.board', instant: q.at, basis: q.basis, patients: patients(board) });
+        return board;
       } finally {
         await r.store.clear();
       }

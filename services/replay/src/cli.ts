@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadThresholds } from '@pfm/flow-store';
-import { boardAt, compareWithLive, diffAlerts, replay, sandboxPrefix, type ReplayOptions } from '@pfm/flow-processing';
+import { boardAt, compareWithLive, diffAlerts, replay, sandboxPrefix, SnapshotBuilder, type ReplayOptions } from '@pfm/flow-processing';
 import { openContext, type ReplayContext } from './context';
 import { rebuildLive } from './rebuild';
 
@@ -69,7 +69,8 @@ export function program(): Command {
     .action(async (o: { at: number; basis: string; json: boolean }) => {
       const ctx = await openContext();
       try {
-        const res = await withProgress(ctx, 'time travel', { name: `at-${o.at}`, thresholds: loadThresholds(ctx.thresholdsFile), sourceTopic: ctx.topic, until: o.at, basis: o.basis === 'known' ? 'known' : 'shown' });
+        const res = await withProgress(ctx, 'time travel', { name: `at-${o.at}`, thresholds: loadThresholds(ctx.thresholdsFile), sourceTopic: ctx.topic, until: o.at, basis: o.basis === 'known' ? 'known' : 'shown', snapshots: ctx.snapshots });
+        if (!o.json) console.log(res.fromSnapshot ? `from snapshot ${res.fromSnapshot.id} (${res.fromSnapshot.eventsBefore} events), ${res.fromSnapshot.skippedBlocks} blocks of later events passed over` : 'from the start of the log (no snapshot of these rules before that time: `pfm replay snapshots`)');
         printBoard(await boardAt(res.store, o.at), o.json);
         await res.store.clear();
       } finally { await ctx.close(); }
@@ -101,6 +102,27 @@ export function program(): Command {
         for (const k of d.differences) console.log(`  state differs: ${k}`);
         for (const k of d.alertDifferences) console.log(`  alert differs: ${k}`);
         process.exitCode = d.equal ? 0 : 1;
+      } finally { await ctx.close(); }
+    });
+
+  r.command('snapshots').description('take the time-travel snapshots the log allows now (the replay service does it every minute), or delete them')
+    .option('--every <events>', 'events between two snapshots', positive, 1000)
+    .option('--drop', 'delete every snapshot instead', false)
+    .action(async (o: { every: number; drop: boolean }) => {
+      const ctx = await openContext();
+      try {
+        if (o.drop) { console.log(`deleted ${await ctx.snapshots.drop()} snapshot keys (version ${ctx.snapshots.version})`); return; }
+        const bar = new SingleBar({ format: 'snapshots [{bar}] {percentage}% | {value}/{total} events | {snapshots} taken', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+        let started = false;
+        const r = await new SnapshotBuilder({ ...ctx, everyEvents: o.every }).catchUp(({ done, total, snapshots }) => {
+          if (!started) { bar.start(total, 0, { snapshots: 0 }); started = true; }
+          bar.update(done, { snapshots });
+        });
+        if (started) bar.stop();
+        if (r.skipped) { console.log('another process is taking snapshots now; try again later'); return; }
+        const list = await ctx.snapshots.list();
+        const mib = list.reduce((n, m) => n + m.bytes, 0) / 2 ** 20;
+        console.log(`${r.snapshots} new snapshots (${r.events} events replayed), ${r.indexed} later events indexed; ${list.length - 1} snapshots of version ${ctx.snapshots.version}, ${mib.toFixed(1)} MiB`);
       } finally { await ctx.close(); }
     });
 

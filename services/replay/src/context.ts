@@ -5,11 +5,13 @@ import { commonEnv, loadConfig } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { createKafka, createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import type { ReplayDeps } from '@pfm/flow-processing';
+import { SnapshotStore, type ReplayDeps } from '@pfm/flow-processing';
 
 export interface ReplayContext extends ReplayDeps {
   live: FlowStore;
   topic: string;
+  /** Time-travel snapshots of the live log under the live rules (see @pfm/flow-processing snapshots). */
+  snapshots: SnapshotStore;
   thresholdsFile?: string;
   close(): Promise<void>;
 }
@@ -27,8 +29,9 @@ export async function openContext(): Promise<ReplayContext> {
   const producer = createProducer(kafka);
   await producer.connect();
   const live = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), registry, loadThresholds(config.PFM_THRESHOLDS_FILE));
+  const snapshots = new SnapshotStore(redis, SnapshotStore.prefixFor(config.PFM_KEY_PREFIX), topic, live.thresholds, registry);
   return {
-    kafka, redis, producer, codec, registry, logger, live, topic, thresholdsFile: config.PFM_THRESHOLDS_FILE,
+    kafka, redis, producer, codec, registry, logger, live, topic, snapshots, thresholdsFile: config.PFM_THRESHOLDS_FILE,
     close: async () => { await producer.disconnect(); redis.disconnect(); },
   };
 }

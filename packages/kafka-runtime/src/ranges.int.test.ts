@@ -1,0 +1,51 @@
+// The range reader on the real broker: several ranges per partition, in order, clipped to
+// the log; a failure of the caller ends the read with that error.
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { requireStack, uniqueName } from '@pfm/testkit';
+import { normaliseRanges, readRanges } from './ranges';
+
+describe('readRanges on the real broker', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  const topic = uniqueName('ranges');
+
+  beforeAll(async () => {
+    const env = await requireStack();
+    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [...Array(50).keys()].map((i) => ({ partition: 0, value: `a${i}` })) });
+    await producer.send({ topic, messages: [...Array(8).keys()].map((i) => ({ partition: 1, value: `b${i}` })) });
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin?.disconnect();
+  });
+
+  it('reads each range of each partition once, in offset order, and stops', async () => {
+    const seen: Record<number, string[]> = { 0: [], 1: [] };
+    const r = await readRanges(kafka, topic, new Map([
+      [0, [{ from: 40n, to: 45n }, { from: 3n, to: 6n }, { from: 5n, to: 8n }]],
+      [1, [{ from: 6n, to: 100n }]],
+    ]), async (p, msgs) => { seen[p]!.push(...msgs.map((m) => m.value!.toString())); }, { groupPrefix: topic });
+    expect(seen[0]).toEqual(['a3', 'a4', 'a5', 'a6', 'a7', 'a40', 'a41', 'a42', 'a43', 'a44']);
+    expect(seen[1]).toEqual(['b6', 'b7']);
+    expect(r.messages).toBe(12);
+  });
+
+  it('reads nothing for ranges outside the log, and ends with the caller\'s error', async () => {
+    expect((await readRanges(kafka, topic, new Map([[1, [{ from: 8n, to: 20n }]], [7, [{ from: 0n, to: 5n }]]]), async () => { throw new Error('never called'); }, { groupPrefix: topic })).messages).toBe(0);
+    await expect(readRanges(kafka, topic, new Map([[0, [{ from: 0n, to: 50n }]]]), async () => { throw new Error('refused'); }, { groupPrefix: topic })).rejects.toThrow('refused');
+  });
+
+  it('clips and merges ranges (pure)', () => {
+    const bounds = new Map([[0, { low: 10n, high: 100n }]]);
+    expect(normaliseRanges(new Map([[0, [{ from: 50n, to: 200n }, { from: 0n, to: 20n }, { from: 20n, to: 30n }, { from: 60n, to: 60n }]], [3, [{ from: 0n, to: 1n }]]]), bounds))
+      .toEqual(new Map([[0, [{ from: 10n, to: 30n }, { from: 50n, to: 100n }]]]));
+  });
+});

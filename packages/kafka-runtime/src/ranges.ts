@@ -1,0 +1,113 @@
+// Reading ranges of offsets of one topic, written once: replays, time travel, snapshot
+// builds and the gateway's first/last message all read "these offsets of these
+// partitions, then stop". One consumer in a throwaway group (nothing committed) seeks to
+// each range in turn; each partition's messages come in order, one run after another.
+import { randomBytes } from 'node:crypto';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+
+/** Offsets [from, to) of one partition. */
+export interface OffsetRange { from: bigint; to: bigint }
+
+export interface ReadRangesOptions {
+  /** Prefix of the throwaway consumer group (a random suffix is added). */
+  groupPrefix: string;
+  /** Upper bound of one fetch per partition; default 1 MiB. */
+  maxBytesPerPartition?: number;
+}
+
+/** The log's retained offsets per partition: low (first kept) and high (next to be written). */
+export async function partitionBounds(kafka: Kafka, topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Ranges clipped to what the log holds, empty ones dropped, each partition's sorted and
+ * merged where they touch or overlap.
+ */
+export function normaliseRanges(ranges: Map<number, OffsetRange[]>, bounds: Map<number, { low: bigint; high: bigint }>): Map<number, OffsetRange[]> {
+  const out = new Map<number, OffsetRange[]>();
+  for (const [p, rs] of ranges) {
+    const b = bounds.get(p);
+    if (!b) continue;
+    const clipped = rs
+      .map((r) => ({ from: r.from < b.low ? b.low : r.from, to: r.to > b.high ? b.high : r.to }))
+      .filter((r) => r.to > r.from)
+      .sort((x, y) => (x.from < y.from ? -1 : x.from > y.from ? 1 : 0));
+    const merged: OffsetRange[] = [];
+    for (const r of clipped) {
+      const last = merged[merged.length - 1];
+      if (last && r.from <= last.to) { if (r.to > last.to) last.to = r.to; } else merged.push({ ...r });
+    }
+    if (merged.length) out.set(p, merged);
+  }
+  return out;
+}
+
+/**
+ * Reads every message in the ranges and hands each partition's messages, in offset
+ * order and at most one fetch at a time, to `onMessages`; resolves once every range has
+ * been read (and rejects on the first error from `onMessages`). Partitions are read
+ * concurrently, each in order. Ranges beyond the log's bounds are clipped.
+ */
+export async function readRanges(
+  kafka: Kafka, topic: string, ranges: Map<number, OffsetRange[]>,
+  onMessages: (partition: number, messages: KafkaMessage[]) => Promise<void>,
+  opts: ReadRangesOptions,
+): Promise<{ messages: number }> {
+  const todo = normaliseRanges(ranges, await partitionBounds(kafka, topic));
+  if (!todo.size) return { messages: 0 };
+  let read = 0;
+  let failed = false;
+  // Short fetch waits: a range ends at data already written, and a disconnect waits for the fetch in flight.
+  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    // Per partition: whether the consumer has been told to go to the current range's start.
+    const sought = new Set<number>();
+    await new Promise<void>((resolve, reject) => {
+      const next = (p: number) => {
+        const q = todo.get(p)!;
+        q.shift();
+        sought.delete(p);
+        if (q.length) return;
+        todo.delete(p);
+        consumer.pause([{ topic, partitions: [p] }]);
+        if (!todo.size) resolve();
+      };
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, isRunning, isStale }) => {
+          const p = batch.partition;
+          const q = todo.get(p);
+          if (failed || !isRunning() || isStale() || !q?.length || !batch.messages.length) return;
+          const r = q[0]!;
+          if (!sought.has(p)) {
+            sought.add(p);
+            if (BigInt(batch.messages[0]!.offset) !== r.from) { consumer.seek({ topic, partition: p, offset: r.from.toString() }); return; }
+          }
+          const msgs = batch.messages.filter((m) => { const o = BigInt(m.offset); return o >= r.from && o < r.to; });
+          if (msgs.length) {
+            // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
+            try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
+            read += msgs.length;
+          }
+          if (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n >= r.to) {
+            next(p);
+            const q2 = todo.get(p);
+            if (q2?.length) { sought.add(p); consumer.seek({ topic, partition: p, offset: q2[0]!.from.toString() }); }
+          }
+        },
+      }).catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return { messages: read };
+}
