@@ -53,6 +53,8 @@ export interface EngineDeps {
    * under the same name publishes what the previous run read and did not acknowledge.
    */
   outboxConsumer?: string;
+  /** Called when a batch is delivered, before it is applied (timing). */
+  beforeBatch?: (info: { partition: number; count: number }) => void;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
@@ -168,6 +170,7 @@ export class FlowEngine {
         return;
       }
     }
+    this.d.beforeBatch?.({ partition: batch.partition, count: batch.messages.length });
     const traced = new BatchTrace(batch.topic, batch.partition, batch.messages);
     try {
       await this.processMessages(batch.topic, batch.partition, batch.messages);
