@@ -206,9 +206,15 @@ export class FlowEngine {
       this.count('dead_lettered');
       this.deadLetterKinds?.inc({ reason: kind });
     };
+    // Writer schemas fetched once per id (a round trip only for an id not seen before); then every message decodes synchronously.
+    try {
+      await this.d.codec.prepare(messages.map((m) => m.value));
+    } catch (err) {
+      throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
+    }
     for (const m of messages) {
       const d = { offset: m.offset, raw: m.value };
-      const outcome = await this.decode(m.value);
+      const outcome = this.decode(m.value);
       if (outcome.ok) decoded.push({ ...d, event: outcome.event });
       else poison(d, outcome.kind, outcome.reason, outcome.detail, outcome.event);
     }
@@ -306,11 +312,11 @@ export class FlowEngine {
    * registry being unreachable is thrown as retriable, so the batch is retried with
    * back-off instead of events being set aside while it is down.
    */
-  private async decode(value: Buffer | null): Promise<{ ok: true; event: FlowEvent } | { ok: false; kind: DeadLetterKind; reason: string; detail: string; event?: FlowEvent }> {
+  private decode(value: Buffer | null): { ok: true; event: FlowEvent } | { ok: false; kind: DeadLetterKind; reason: string; detail: string; event?: FlowEvent } {
     if (!value || value.length === 0) return { ok: false, kind: 'empty', reason: 'empty message on the flow topic', detail: '' };
     let event: FlowEvent;
     try {
-      event = await this.d.codec.decode(value);
+      event = this.d.codec.decodeSync(value);
     } catch (err) {
       if (isRetriableDecodeError(err)) throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
       return { ok: false, kind: 'undecodable', reason: 'undecodable event on the flow topic', detail: (err as Error).message };
