@@ -7,11 +7,13 @@ import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
   admissionWaiting, type AdmissionWaiting, crfdDelayDays, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
+import { encodeRun, type KeyedOp } from './batch';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
 
 export const SCRIPTS = {
   applyPatient: { name: 'pfmApplyPatient1', file: 'applyPatient-1.lua' },
+  applyBatch: { name: 'pfmApplyBatch1', file: 'applyBatch-1.lua' },
   raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
 } as const;
 
@@ -22,11 +24,24 @@ type Op = [string, number, string | number, (string | number)?];
 /** A patient's view with what it contributes to aggregates and the clocks it runs. */
 export interface Derived { view: PatientView; facts: Fact[]; timers: Timer[] }
 
-export interface ApplyPlan { site: string; keys: string[]; argv: string[]; scopes: string[] }
+/** One event's change: the per-event script call (keys, argv) and the same change as keyed ops for a batch commit. */
+export interface ApplyPlan { site: string; keys: string[]; argv: string[]; scopes: string[]; changes: KeyedOp[] }
+
+/** What a batch commit came to: applied, refused because (part of) the run was applied before, or refused because another owner holds the partition. */
+export type RunOutcome =
+  | { status: 'applied'; ops: number; micros: number }
+  | { status: 'applied-before'; applied: string }
+  | { status: 'fenced'; owner: number };
+
+const CLAIM_FENCE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return cur`;
 
 interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
+  pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?]>;
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
@@ -162,9 +177,49 @@ export class FlowStore {
       ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.alertOutbox(site))]);
     }
     for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
-    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : ''];
+    const state = args.state ? JSON.stringify(args.state) : '';
+    const argv = [args.offsetField, args.offset, state];
     for (const [op, key, a, b] of ops) argv.push(op, String(key), String(a), b === undefined ? '' : String(b));
-    return { site, keys, argv, scopes: [...scopes] };
+    // The same change as keyed ops, for a batch commit (lua/applyBatch-1.lua).
+    const changes: KeyedOp[] = state ? [{ op: 'set', key: keys[0]!, a: state, b: '' }] : [];
+    for (const [op, key, a, b] of ops) {
+      const name = keys[key - 1]!;
+      if (op === 'resolve') changes.push({ op, key: name, a: String(a), b: '', refs: String(b).split(',').map((i) => keys[Number(i) - 1]!) });
+      else if (op === 'ack') changes.push({ op, key: name, a: String(a), b: '', refs: [keys[Number(b) - 1]!] });
+      else changes.push({ op: op as KeyedOp['op'], key: name, a: String(a), b: b === undefined ? '' : String(b) });
+    }
+    return { site, keys, argv, scopes: [...scopes], changes };
+  }
+
+  /** Raising an alert (once; its due clock removed) as keyed ops for a batch commit. */
+  raiseOps(alert: Alert, dueMember: string): KeyedOp[] {
+    const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+    return [
+      { op: 'zrem', key: this.keys.due(alert.site), a: dueMember, b: '' },
+      { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}`, refs: [this.keys.alerts(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope)] },
+    ];
+  }
+
+  /**
+   * Takes ownership of a partition: a new epoch, recorded in the fence of every known
+   * site, so that batch commits of a previous owner (a zombie) are refused from now on.
+   */
+  async claimPartition(topic: string, partition: number): Promise<number> {
+    const epoch = await this.redis.incr(this.keys.epoch(topic, partition));
+    for (const site of await this.sites()) await this.redis.eval(CLAIM_FENCE, 1, this.keys.fence(site), `${topic}:${partition}`, String(epoch));
+    return epoch;
+  }
+
+  /**
+   * Commits a run of consecutive events of one partition and one site (offsets first..last)
+   * in one atomic script call, fenced by the owner's epoch and the applied offset.
+   */
+  async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
+    const { keys, argv } = encodeRun({ offsetsKey: this.keys.offsets(run.site), fenceKey: this.keys.fence(run.site), ...run });
+    const [status, value, micros] = await (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv);
+    if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0 };
+    if (status === -1) return { status: 'applied-before', applied: String(value) };
+    return { status: 'fenced', owner: value };
   }
 
   /** Queues the planned change on a pipeline (results come back in order with exec()). */
@@ -516,6 +571,8 @@ export class FlowStore {
     } while (cursor !== '0');
     for (const key of [...new Set(keys)].sort()) {
       if (opts.exclude?.test(key)) continue;
+      // Partition ownership epochs are bookkeeping of the processes, not state.
+      if (key.endsWith(':fence') || key.startsWith(`${this.keys.prefix}:fence:`)) continue;
       const type = await this.redis.type(key);
       if (type === 'string') out[key] = await this.redis.get(key);
       else if (type === 'hash') out[key] = Object.fromEntries(Object.entries(await this.redis.hgetall(key)).sort());
