@@ -316,13 +316,19 @@ export class FlowEngine {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(key);
     }
-    for (const run of runs) await this.commit(run, offsetField, partition, epoch, (u, err) => {
-      const d = decoded[u.index]!;
-      // Later events of the batch were planned on top of the refused change: read back what Redis holds.
+    try {
+      for (const run of runs) await this.commit(run, offsetField, partition, epoch, (u, err) => {
+        const d = decoded[u.index]!;
+        // Later events of the batch were planned on top of the refused change: read back what Redis holds.
+        this.cache.clear();
+        this.d.logger.error({ partition, offset: d.offset, error: err.message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
+        poison(d, 'redis_refused', 'Redis refused the change this event makes', err.message, d.event);
+      });
+    } catch (err) {
+      // The cache holds what was planned and not committed.
       this.cache.clear();
-      this.d.logger.error({ partition, offset: d.offset, error: err.message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
-      poison(d, 'redis_refused', 'Redis refused the change this event makes', err.message, d.event);
-    });
+      throw err;
+    }
     const appliedAt = Date.now();
     for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
     if (!this.d.publish) return;
