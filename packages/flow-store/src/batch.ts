@@ -29,15 +29,12 @@ export function invalidOp(o: KeyedOp): string | undefined {
   if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
   if (o.op === 'set' && o.a === '') return 'set of an empty value';
   if (o.op === 'raise' && (o.b.split(US).length !== 2 || !isNumber(o.b.split(US)[0]!))) return 'raise without its time and id';
-  if ((o.op === 'raise' || o.op === 'ack') && !isJson(o.a)) return `${o.op} with a value that is not JSON`;
+  if ((o.op === 'raise' || o.op === 'ack') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
   return undefined;
 }
 
 const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, resolve: true };
 
-function isJson(s: string): boolean {
-  try { JSON.parse(s); return true; } catch { return false; }
-}
 
 /** The ops of a run after netting, in the order the script applies them. */
 export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
