@@ -149,7 +149,12 @@ export class FlowEngine {
     for (const site of await this.d.store.sites()) { await this.recoverOutbox(site, { own: true }); await this.drainOutbox(site); }
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
-    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear(); this.fenced.clear(); });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear();
+      // Partitions set aside after a refused commit: fetched again if this assignment has them.
+      if (this.fenced.size) consumer.resume([{ topic: this.d.topics.flowEvents, partitions: [...this.fenced] }]);
+      this.fenced.clear();
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: this.d.partitionsConcurrently ?? 3, eachBatch: (p) => this.onBatch(p) });
   }
 
@@ -213,6 +218,8 @@ export class FlowEngine {
         if (err.reason === 'fenced') {
           this.d.logger.warn({ partition: batch.partition }, 'another engine owns this partition now: its commits win; waiting for the next assignment');
           this.fenced.add(batch.partition);
+          // No fetching it again in a loop until the group hands out partitions anew.
+          this.consumer!.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
           return;
         }
         const next = (BigInt(err.applied!) + 1n).toString();
