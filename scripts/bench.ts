@@ -43,7 +43,7 @@ function profiler(file: string | undefined): { start(): void; stop(): Promise<vo
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
-export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; profile?: string } = {}): Promise<Record<string, number | string>> {
+export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; profile?: string; commitCap?: number } = {}): Promise<Record<string, number | string>> {
   const scratch = await openScratch('bench');
   const { ns, topics: t, kafka, redis, codec, producer } = scratch;
   const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
@@ -69,6 +69,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     let nodeUsPerEvent = 0;
     let redisUsPerEvent = 0;
     let redisScriptUsPerEvent = 0;
+    let commitMeanUs = 0;
+    let commitMaxUs = 0;
     let memBefore = 0;
     const alerts = { published: 0, distinct: 0, expected: 0 };
     if (!opts.replayOnly) {
@@ -92,7 +94,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const prof = profiler(opts.profile);
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
-        topics: engineTopics(t),
+        topics: engineTopics(t), maxEventsPerCommit: opts.commitCap,
         beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); prof.start(); } },
         afterBatch: ({ count }) => { applied += count; batches += 1; },
       });
@@ -109,6 +111,12 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       redisUsPerEvent = (redis1.server - redis0.server) / total;
       redisScriptUsPerEvent = (redis1.scripts - redis0.scripts) / total;
       engineRate = total / (engineMs / 1000);
+      const c = (engine as Partial<Pick<FlowEngine, 'commits'>>).commits;
+      if (c?.calls) {
+        commitMeanUs = c.micros / c.calls;
+        commitMaxUs = c.maxMicros;
+        log(`batch commits: ${c.calls} script calls, Redis blocked ${Math.round(commitMeanUs)} µs per call on average, at most ${c.maxMicros} µs (a run of ${c.maxEvents} events)`);
+      }
       log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
       log(`engine CPU: Node ${nodeUsPerEvent.toFixed(1)} µs/event (this process from the first batch, the alerts read-back included); Redis ${redisUsPerEvent.toFixed(1)} µs/event (server CPU), of which scripts ${redisScriptUsPerEvent.toFixed(1)} µs/event (commandstats evalsha); a shared Redis counts its other clients too`);
       // Expected: every version of every alert Redis holds (raised = 1, each later change + 1).
@@ -143,7 +151,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     return {
       events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
       replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
-      nodeUsPerEvent: Math.round(nodeUsPerEvent), redisUsPerEvent: Math.round(redisUsPerEvent), redisScriptUsPerEvent: Math.round(redisScriptUsPerEvent),
+      nodeUsPerEvent: Math.round(nodeUsPerEvent), redisUsPerEvent: Math.round(redisUsPerEvent), redisScriptUsPerEvent: Math.round(redisScriptUsPerEvent), commitMeanUs: Math.round(commitMeanUs), commitMaxUs,
       redisBytesPerPatient: Math.round(perPatient), patients, admitted,
       alertsPublished: alerts.published, alertsDistinct: alerts.distinct, alertsExpected: alerts.expected,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
@@ -156,7 +164,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 200_000);
-  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), profile: process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined });
+  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), profile: process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined, commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
   log(`machine: ${r.machine}`);
   if (!process.argv.includes('--replay-only')) log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
   if (!process.argv.includes('--no-replay')) log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
