@@ -1,8 +1,6 @@
 // pnpm bench / ./pfm bench [events]: engine throughput against the raw kafkajs consume
 // rate of the same topic (no-op handler), measured in the same run on the same machine,
 // and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { cpus, totalmem } from 'node:os';
 import type { Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
@@ -24,26 +22,9 @@ async function redisCpu(redis: { info(section: string): Promise<string> }): Prom
   return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0) };
 }
 
-/** A CPU profile of this process over the engine phase only (`--profile FILE`): open it in Chrome DevTools. */
-function profiler(file: string | undefined): { start(): void; stop(): Promise<void> } {
-  if (!file) return { start: () => undefined, stop: async () => undefined };
-  const session = new Session();
-  session.connect();
-  let started = false;
-  return {
-    start: () => { if (started) return; started = true; session.post('Profiler.enable', () => session.post('Profiler.start')); },
-    stop: () => new Promise((resolve, reject) => session.post('Profiler.stop', (err, r) => {
-      if (err) { reject(err); return; }
-      writeFileSync(file, JSON.stringify(r.profile));
-      session.disconnect();
-      resolve();
-    })),
-  };
-}
-
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
-export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; profile?: string; commitCap?: number } = {}): Promise<Record<string, number | string>> {
+export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; commitCap?: number } = {}): Promise<Record<string, number | string>> {
   const scratch = await openScratch('bench');
   const { ns, topics: t, kafka, redis, codec, producer } = scratch;
   const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
@@ -91,11 +72,10 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       let batches = 0;
       let engineStart = 0;
       let cpu0 = process.cpuUsage();
-      const prof = profiler(opts.profile);
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
         topics: engineTopics(t), maxEventsPerCommit: opts.commitCap,
-        beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); prof.start(); } },
+        beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); } },
         afterBatch: ({ count }) => { applied += count; batches += 1; },
       });
       const startedAt = Date.now();
@@ -104,7 +84,6 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
       engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
       const cpu = process.cpuUsage(cpu0);
-      await prof.stop();
       await engine.stop();
       nodeUsPerEvent = (cpu.user + cpu.system) / total;
       const redis1 = await redisCpu(redis);
@@ -164,7 +143,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 200_000);
-  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), profile: process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined, commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
+  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
   log(`machine: ${r.machine}`);
   if (!process.argv.includes('--replay-only')) log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
   if (!process.argv.includes('--no-replay')) log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
