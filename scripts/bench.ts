@@ -81,8 +81,13 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const startedAt = Date.now();
       const redis0 = await redisCpu(redis);
       await engine.start();
-      await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
+      // Done when Redis records every offset applied (a batch returns only after its
+      // outputs are published: a stalled publish would otherwise hide the apply rate).
+      const appliedInRedis = async () => { let n = 0; for (const o of (await store.appliedOffsets(t.flowEvents)).values()) n += Number(o) + 1; return n; };
+      await waitFor(async () => applied >= total || (await appliedInRedis()) >= total, { timeoutMs: 600000, intervalMs: 20, what: 'engine to apply every event' });
       engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
+      if (applied < total) log(`engine: every event applied in Redis, but batches covering ${total - applied} events have not returned yet (publishing)`);
+      await waitFor(() => applied >= total, { timeoutMs: 120000, intervalMs: 20, what: 'every batch to return (board updates and alerts published)' });
       const cpu = process.cpuUsage(cpu0);
       await engine.stop();
       nodeUsPerEvent = (cpu.user + cpu.system) / total;
