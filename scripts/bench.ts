@@ -87,9 +87,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       await waitFor(async () => applied >= total || (await appliedInRedis()) >= total, { timeoutMs: 600000, intervalMs: 20, what: 'engine to apply every event' });
       engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
       if (applied < total) log(`engine: every event applied in Redis, but batches covering ${total - applied} events have not returned yet (publishing)`);
-      await waitFor(() => applied >= total, { timeoutMs: 120000, intervalMs: 20, what: 'every batch to return (board updates and alerts published)' });
       const cpu = process.cpuUsage(cpu0);
-      await engine.stop();
       nodeUsPerEvent = (cpu.user + cpu.system) / total;
       const redis1 = await redisCpu(redis);
       redisUsPerEvent = (redis1.server - redis0.server) / total;
@@ -103,6 +101,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       }
       log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
       log(`engine CPU: Node ${nodeUsPerEvent.toFixed(1)} µs/event (this process from the first batch, the alerts read-back included); Redis ${redisUsPerEvent.toFixed(1)} µs/event (server CPU), of which scripts ${redisScriptUsPerEvent.toFixed(1)} µs/event (commandstats evalsha); a shared Redis counts its other clients too`);
+      await waitFor(() => applied >= total, { timeoutMs: 120000, intervalMs: 20, what: 'every batch to return (board updates and alerts published)' });
+      await engine.stop();
       // Expected: every version of every alert Redis holds (raised = 1, each later change + 1).
       let cursor = '0';
       do {
