@@ -66,7 +66,7 @@ export interface EngineDeps {
 
 const MAX_CACHE = 200_000;
 /** Default cap of events per commit (docs/benchmarks.md: Redis blocked time per call). */
-export const MAX_EVENTS_PER_COMMIT = 500;
+export const MAX_EVENTS_PER_COMMIT = 100;
 
 /** A patient in the engine's cache: state, derived view, and whether its history folds with no failures (then evolve may step). */
 interface Cached { state: PatientState; derived: Derived; clean: boolean }
