@@ -11,9 +11,21 @@ import { openScratch } from '../tests/support/scratch';
 import { main as timeTravelMain } from './bench-time-travel';
 import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
+/**
+ * Redis CPU so far: the server's CPU (INFO cpu, user + system) and the time in script
+ * calls (INFO commandstats evalsha, which includes the commands a script runs), in µs.
+ * Every client of the server counts: on a shared Redis, others' work is included.
+ */
+async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<{ server: number; scripts: number }> {
+  const cpu = await redis.info('cpu');
+  const f = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
+  const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+),/.exec(await redis.info('commandstats'))?.[1];
+  return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0) };
+}
+
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
-export async function benchEngine(total: number, opts: { replayOnly?: boolean } = {}): Promise<Record<string, number | string>> {
+export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; commitCap?: number } = {}): Promise<Record<string, number | string>> {
   const scratch = await openScratch('bench');
   const { ns, topics: t, kafka, redis, codec, producer } = scratch;
   const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
@@ -36,6 +48,11 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
 
     let engineMs = 0;
     let engineRate = 0;
+    let nodeUsPerEvent = 0;
+    let redisUsPerEvent = 0;
+    let redisScriptUsPerEvent = 0;
+    let commitMeanUs = 0;
+    let commitMaxUs = 0;
     let memBefore = 0;
     const alerts = { published: 0, distinct: 0, expected: 0 };
     if (!opts.replayOnly) {
@@ -55,18 +72,38 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
       let applied = 0;
       let batches = 0;
       let engineStart = 0;
+      let cpu0 = process.cpuUsage();
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
-        topics: engineTopics(t),
-        afterBatch: ({ count }) => { if (!engineStart) engineStart = Date.now(); applied += count; batches += 1; },
+        topics: engineTopics(t), maxEventsPerCommit: opts.commitCap,
+        beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); } },
+        afterBatch: ({ count }) => { applied += count; batches += 1; },
       });
       const startedAt = Date.now();
+      const redis0 = await redisCpu(redis);
       await engine.start();
-      await waitFor(() => applied >= total, { timeoutMs: 600000, intervalMs: 5, what: 'engine to apply every event' });
+      // Done when Redis records every offset applied (a batch returns only after its
+      // outputs are published: a stalled publish would otherwise hide the apply rate).
+      const appliedInRedis = async () => { let n = 0; for (const o of (await store.appliedOffsets(t.flowEvents)).values()) n += Number(o) + 1; return n; };
+      await waitFor(async () => applied >= total || (await appliedInRedis()) >= total, { timeoutMs: 600000, intervalMs: 20, what: 'engine to apply every event' });
       engineMs = Date.now() - Math.min(engineStart, startedAt + 1e12);
-      await engine.stop();
+      if (applied < total) log(`engine: every event applied in Redis, but batches covering ${total - applied} events have not returned yet (publishing)`);
+      const cpu = process.cpuUsage(cpu0);
+      nodeUsPerEvent = (cpu.user + cpu.system) / total;
+      const redis1 = await redisCpu(redis);
+      redisUsPerEvent = (redis1.server - redis0.server) / total;
+      redisScriptUsPerEvent = (redis1.scripts - redis0.scripts) / total;
       engineRate = total / (engineMs / 1000);
+      const c = (engine as Partial<Pick<FlowEngine, 'commits'>>).commits;
+      if (c?.calls) {
+        commitMeanUs = c.micros / c.calls;
+        commitMaxUs = c.maxMicros;
+        log(`batch commits: ${c.calls} script calls, Redis blocked ${Math.round(commitMeanUs)} µs per call on average, at most ${c.maxMicros} µs (a run of ${c.maxEvents} events)`);
+      }
       log(`engine (Redis state, board updates published): ${total} events in ${engineMs} ms = ${engineRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each)`);
+      log(`engine CPU: Node ${nodeUsPerEvent.toFixed(1)} µs/event (this process from the first batch, the alerts read-back included); Redis ${redisUsPerEvent.toFixed(1)} µs/event (server CPU), of which scripts ${redisScriptUsPerEvent.toFixed(1)} µs/event (commandstats evalsha); a shared Redis counts its other clients too`);
+      await waitFor(() => applied >= total, { timeoutMs: 120000, intervalMs: 20, what: 'every batch to return (board updates and alerts published)' });
+      await engine.stop();
       // Expected: every version of every alert Redis holds (raised = 1, each later change + 1).
       let cursor = '0';
       do {
@@ -86,9 +123,9 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
     // Replay of the same topic into a sandbox (event-time clock, no outputs).
     const replayLogger = createLogger('bench-replay');
     replayLogger.level = 'warn';
-    const rep = await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents });
+    const rep = opts.noReplay ? { events: 0, ms: 1, store: { clear: async () => 0 } } : await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents });
     const replayRate = rep.events / (rep.ms / 1000);
-    log(`replay into a sandbox: ${rep.events} events in ${rep.ms} ms = ${replayRate.toFixed(0)} events/s (includes group join and the final scan)`);
+    if (!opts.noReplay) log(`replay into a sandbox: ${rep.events} events in ${rep.ms} ms = ${replayRate.toFixed(0)} events/s (includes group join and the final scan)`);
     await rep.store.clear();
     let admitted = 0;
     for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
@@ -99,6 +136,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean } 
     return {
       events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
       replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
+      nodeUsPerEvent: Math.round(nodeUsPerEvent), redisUsPerEvent: Math.round(redisUsPerEvent), redisScriptUsPerEvent: Math.round(redisScriptUsPerEvent), commitMeanUs: Math.round(commitMeanUs), commitMaxUs,
       redisBytesPerPatient: Math.round(perPatient), patients, admitted,
       alertsPublished: alerts.published, alertsDistinct: alerts.distinct, alertsExpected: alerts.expected,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
@@ -113,10 +151,10 @@ async function main(): Promise<void> {
   // ./pfm bench --time-travel [...]: time travel with and without snapshots (scripts/bench-time-travel.ts).
   if (process.argv.includes('--time-travel')) return timeTravelMain();
   const total = Number(process.argv[2] ?? 200_000);
-  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only') });
+  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
   log(`machine: ${r.machine}`);
   if (!process.argv.includes('--replay-only')) log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
-  log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
+  if (!process.argv.includes('--no-replay')) log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
   console.log(JSON.stringify(r));
   // Lost or repeated alerts make the run fail, whatever the speed.
   if (r.alertsPublished !== r.alertsDistinct || r.alertsDistinct !== r.alertsExpected) process.exit(1);

@@ -3,7 +3,7 @@
 // no-ops; a late event is accepted when the re-folded history stays valid; an event
 // for an unknown spell is parked and retried whenever the patient's history grows.
 import type { FlowEvent } from '@pfm/contracts';
-import { compareEvents, fold, type PatientView } from './pathway';
+import { compareEvents, fold, step, type PatientView } from './pathway';
 
 export interface ParkedEvent { event: FlowEvent; parkedAt: number; reason: string }
 
@@ -53,7 +53,44 @@ function insertSorted(events: readonly FlowEvent[], e: FlowEvent): FlowEvent[] {
 
 type TryResult = { ok: true; events: FlowEvent[]; view: PatientView } | { ok: false; park: boolean; reason: string };
 
-function tryAccept(events: readonly FlowEvent[], e: FlowEvent): TryResult {
+const CANCEL_TYPES: ReadonlySet<string> = new Set(['admission.cancelled', 'transfer.cancelled', 'discharge.cancelled', 'leave.cancelled']);
+
+/**
+ * A copy of a view that step() can change without touching the original: records and
+ * arrays step writes into are copied, values it only replaces are shared.
+ */
+export function copyView(v: PatientView): PatientView {
+  const spells: PatientView['spells'] = {};
+  for (const id in v.spells) {
+    const s = v.spells[id]!;
+    spells[id] = { ...s, stays: s.stays.slice(), crfdReasons: s.crfdReasons.map((p) => ({ ...p })) };
+  }
+  const referrals: PatientView['referrals'] = {};
+  for (const id in v.referrals) referrals[id] = { ...v.referrals[id]! };
+  return { ...v, spells, referrals, closedBeds: { ...v.closedBeds }, acknowledged: { ...v.acknowledged }, mergedFrom: v.mergedFrom.slice() };
+}
+
+/**
+ * The incremental step: when `e` sorts after every event of the history and cancels
+ * nothing, folding the history with `e` is folding the history and then stepping `e`
+ * (no cancel pairs or shadows change). `known` must be the view of `events` folded
+ * with no failures. Undefined when this shortcut does not apply or `e` fails (the full
+ * fold then decides how, so the outcome is the same either way).
+ */
+function tryStep(events: readonly FlowEvent[], e: FlowEvent, known: PatientView): TryResult | undefined {
+  if (CANCEL_TYPES.has(e.type)) return undefined;
+  const last = events[events.length - 1];
+  if (last && compareEvents(last, e) >= 0) return undefined;
+  const view = copyView(known);
+  if (!step(view, e).ok) return undefined;
+  const out = events.slice();
+  out.push(e);
+  return { ok: true, events: out, view };
+}
+
+function tryAccept(events: readonly FlowEvent[], e: FlowEvent, known?: PatientView): TryResult {
+  const quick = known ? tryStep(events, e, known) : undefined;
+  if (quick) return quick;
   const candidate = insertSorted(events, e);
   const { view, failures } = fold(candidate);
   if (failures.length === 0) return { ok: true, events: candidate, view };
@@ -74,30 +111,37 @@ function tryAccept(events: readonly FlowEvent[], e: FlowEvent): TryResult {
 export const NOT_LIVE_STATE_TYPES: readonly FlowEvent['type'][] = ['improvement.noted'];
 export const movesLiveState = (e: Pick<FlowEvent, 'type'>): boolean => !NOT_LIVE_STATE_TYPES.includes(e.type);
 
-export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt): EvolveResult {
+/**
+ * Adds one event to a patient's state. `known`, when given, must be the view of
+ * `state.events` folded with no failures (what the previous evolve returned for an
+ * applied event): an event that sorts last is then stepped onto a copy of it instead of
+ * re-folding the whole history, with the same result.
+ */
+export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt, known?: PatientView): EvolveResult {
+  const current = (): PatientView => known ?? fold(state.events).view;
   if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId) || state.rejected?.includes(e.eventId)) {
-    return { state, view: fold(state.events).view, outcome: { kind: 'duplicate' }, released: [] };
+    return { state, view: current(), outcome: { kind: 'duplicate' }, released: [] };
   }
   if (state.mergedInto) {
     const rejected = [...(state.rejected ?? []), e.eventId].slice(-REJECTED_MEMORY);
     return {
-      state: { ...state, rejected }, view: fold(state.events).view, released: [],
+      state: { ...state, rejected }, view: current(), released: [],
       outcome: { kind: 'rejected', reason: `patient ${state.patientId} was merged into ${state.mergedInto} (A40): send events for ${state.mergedInto}` },
     };
   }
   if (e.type === 'park.expired') {
     // Control event: never part of the history; drops the parked event it names.
     const gone = state.parked.find((p) => p.event.eventId === e.payload.parkedEventId);
-    const view = fold(state.events).view;
+    const view = current();
     if (!gone) return { state, view, outcome: { kind: 'duplicate' }, released: [] };
     return {
       state: { ...state, parked: state.parked.filter((p) => p !== gone) }, view,
       outcome: { kind: 'expired', event: gone.event, reason: `${gone.reason}; no matching spell arrived within the wait` }, released: [],
     };
   }
-  const r = tryAccept(state.events, e);
+  const r = tryAccept(state.events, e, known);
   if (!r.ok) {
-    const view = fold(state.events).view;
+    const view = current();
     if (r.park) {
       const parked = [...state.parked, { event: e, parkedAt: now, reason: r.reason }];
       return { state: { ...state, parked }, view, outcome: { kind: 'parked', reason: r.reason }, released: [] };

@@ -8,10 +8,10 @@
 // monitoring only.
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
-import type { Derived, FlowStore, OutboxEntry } from '@pfm/flow-store';
+import { invalidOp, type Derived, type FlowStore, type KeyedOp, type OutboxEntry } from '@pfm/flow-store';
 import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { BatchTrace } from './batch-trace';
@@ -44,8 +44,13 @@ export interface EngineDeps {
   partitionsConcurrently?: number;
   /** How long a silent member keeps its partitions (a crashed engine's are reassigned after this). Default 30 s. */
   sessionTimeoutMs?: number;
-  /** Upper bound of one fetch per partition (one batch = one Redis pipeline); default 1 MiB. */
+  /** Upper bound of one fetch per partition; default 1 MiB. */
   maxBatchBytes?: number;
+  /**
+   * Most events committed by one script call (a batch is committed in runs of at most
+   * this many): bounds how long Redis is blocked by one commit. Default MAX_EVENTS_PER_COMMIT.
+   */
+  maxEventsPerCommit?: number;
   /** Events for which this returns false are passed over (offset recorded, state unchanged): time travel. */
   accept?: (e: FlowEvent) => boolean;
   /**
@@ -53,11 +58,31 @@ export interface EngineDeps {
    * under the same name publishes what the previous run read and did not acknowledge.
    */
   outboxConsumer?: string;
+  /** Called when a batch is delivered, before it is applied (timing). */
+  beforeBatch?: (info: { partition: number; count: number }) => void;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
 
 const MAX_CACHE = 200_000;
+/** Default cap of events per commit (docs/benchmarks.md: Redis blocked time per call). */
+export const MAX_EVENTS_PER_COMMIT = 100;
+
+/** A patient in the engine's cache: state, derived view, and whether its history folds with no failures (then evolve may step). */
+interface Cached { state: PatientState; derived: Derived; clean: boolean }
+
+/** One event's share of a commit: its offset and the keyed ops of its change. */
+interface Unit { index: number; offset: string; ops: KeyedOp[] }
+/** Consecutive events of one site, committed by one script call. */
+interface Run { site: string; first: string; last: string; units: Unit[] }
+
+/** A commit the fence refused: part of the run was applied before (resume after `applied`), or another owner holds the partition. */
+export class CommitRefused extends Error {
+  constructor(readonly reason: 'applied-before' | 'fenced', readonly partition: number, readonly applied?: string) {
+    super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused` : `partition ${partition}: events up to offset ${applied} were applied before`);
+    this.name = 'CommitRefused';
+  }
+}
 
 /**
  * Why an event went to the dead-letter topic, as a metric label: empty message, bytes the
@@ -76,13 +101,19 @@ export class FlowEngine {
   /** Partitions this process has written to Redis since it was positioned. */
   private readonly appliedHere = new Set<number>();
   /** Patients of the partitions this process owns: state plus its derived view, facts and clocks. */
-  private readonly cache = new Map<string, { state: PatientState; derived: Derived }>();
+  private readonly cache = new Map<string, Cached>();
+  /** This process's ownership epoch per partition (claimed at its first batch after an assignment). */
+  private readonly epochs = new Map<number, number>();
+  /** Partitions whose commits were refused as another owner's: left alone until the next assignment. */
+  private readonly fenced = new Set<number>();
+  /** Script time of batch commits (µs): for the benchmark's Redis blocked-time figures. */
+  readonly commits = { calls: 0, micros: 0, maxMicros: 0, maxEvents: 0 };
   private readonly counters;
   private readonly lag;
   private readonly rebuilds;
   private readonly alertsPublished;
   private readonly outboxConsumer: string;
-  readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0, dead_lettered: 0 };
+  readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0, dead_lettered: 0, fenced: 0 };
   private readonly batchSizes;
   private readonly applyDelay;
   private readonly batchFailures;
@@ -118,7 +149,12 @@ export class FlowEngine {
     for (const site of await this.d.store.sites()) { await this.recoverOutbox(site, { own: true }); await this.drainOutbox(site); }
     await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
     // A new assignment: every partition must be positioned from Redis's record again.
-    consumer.on(consumer.events.GROUP_JOIN, () => { this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear();
+      // Partitions set aside after a refused commit: fetched again if this assignment has them.
+      if (this.fenced.size) consumer.resume([{ topic: this.d.topics.flowEvents, partitions: [...this.fenced] }]);
+      this.fenced.clear();
+    });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: this.d.partitionsConcurrently ?? 3, eachBatch: (p) => this.onBatch(p) });
   }
 
@@ -146,6 +182,7 @@ export class FlowEngine {
 
   private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    if (this.fenced.has(batch.partition)) return;
     if (this.positioned.has(batch.partition) && this.appliedHere.has(batch.partition)) {
       const applied = await this.d.store.appliedOffsets(this.d.topics.flowEvents);
       if (!applied.has(batch.partition)) {
@@ -168,12 +205,28 @@ export class FlowEngine {
         return;
       }
     }
+    this.d.beforeBatch?.({ partition: batch.partition, count: batch.messages.length });
     const traced = new BatchTrace(batch.topic, batch.partition, batch.messages);
     try {
       await this.processMessages(batch.topic, batch.partition, batch.messages);
       traced.end();
     } catch (err) {
       traced.end(err);
+      if (err instanceof CommitRefused) {
+        // Nothing of the refused run was applied; what was planned on top of it is stale.
+        this.cache.clear();
+        if (err.reason === 'fenced') {
+          this.d.logger.warn({ partition: batch.partition }, 'another engine owns this partition now: its commits win; waiting for the next assignment');
+          this.fenced.add(batch.partition);
+          // No fetching it again in a loop until the group hands out partitions anew.
+          this.consumer!.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+          return;
+        }
+        const next = (BigInt(err.applied!) + 1n).toString();
+        this.d.logger.warn({ partition: batch.partition, from: batch.messages[0]!.offset, to: next }, 'part of this batch was applied before: resuming after the committed offset');
+        this.consumer!.seek({ topic: batch.topic, partition: batch.partition, offset: next });
+        return;
+      }
       // Redis or Kafka trouble: forget cached state (it may be ahead of Redis) and let
       // kafkajs retry the batch with backoff; the offset guard makes the retry safe.
       this.cache.clear();
@@ -196,6 +249,7 @@ export class FlowEngine {
   /** Applies a run of messages from one partition in order. Exposed for replay and tests. */
   async processMessages(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
     const { store } = this.d;
+    if (this.fenced.has(partition)) throw new CommitRefused('fenced', partition);
     const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null }[] = [];
     const deadLetters: Reject[] = [];
     const poison = (m: { offset: string; raw: Buffer | null }, kind: DeadLetterKind, reason: string, detail: string, e?: FlowEvent) => {
@@ -203,9 +257,15 @@ export class FlowEngine {
       this.count('dead_lettered');
       this.deadLetterKinds?.inc({ reason: kind });
     };
+    // Writer schemas fetched once per id (a round trip only for an id not seen before); then every message decodes synchronously.
+    try {
+      await this.d.codec.prepare(messages.map((m) => m.value));
+    } catch (err) {
+      throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
+    }
     for (const m of messages) {
       const d = { offset: m.offset, raw: m.value };
-      const outcome = await this.decode(m.value);
+      const outcome = this.decode(m.value);
       if (outcome.ok) decoded.push({ ...d, event: outcome.event });
       else poison(d, outcome.kind, outcome.reason, outcome.detail, outcome.event);
     }
@@ -217,54 +277,64 @@ export class FlowEngine {
       if (!this.cache.has(k)) missing.set(k, { site: d.event.site, patientId: d.event.patientId });
     }
     const loaded = await store.loadPatients([...missing.values()]);
-    [...missing.values()].forEach((ref, i) => {
-      const s = loaded[i] ?? emptyPatient(ref.site, ref.patientId);
-      this.cache.set(`${ref.site}/${ref.patientId}`, { state: s, derived: store.derive(ref.site, ref.patientId, fold(s.events).view) });
-    });
+    [...missing.values()].forEach((ref, i) => this.cache.set(`${ref.site}/${ref.patientId}`, this.cached(ref.site, ref.patientId, loaded[i] ?? emptyPatient(ref.site, ref.patientId))));
+    const epoch = await this.epochFor(topic, partition);
 
-    const pipeline = store.redis.pipeline();
     const rejects: Reject[] = [];
     const touched = new Map<string, Set<string>>(); // site -> ward scopes
     const changes = new Map<string, { eventId: string; type: string; spellId?: string }>();
     const sites = new Set<string>();
     const offsetField = `${topic}:${partition}`;
-    // Which event each queued Redis command belongs to (a command Redis refuses poisons only its event).
-    const owners: number[] = [];
+    const cap = this.d.maxEventsPerCommit ?? MAX_EVENTS_PER_COMMIT;
+    // Consecutive events of one site form a run, committed by one script call, in order.
+    const runs: Run[] = [];
     for (const [i, d] of decoded.entries()) {
+      const e = d.event!;
+      let run = runs[runs.length - 1];
+      if (!run || run.site !== e.site || run.units.length >= cap) { run = { site: e.site, first: d.offset, last: d.offset, units: [] }; runs.push(run); }
+      run.last = d.offset;
+      const unit: Unit = { index: i, offset: d.offset, ops: [] };
+      run.units.push(unit);
+      // The patient as before this event: restored if the event goes aside.
+      const key = `${e.site}/${e.patientId}`;
+      const before = this.cache.get(key);
+      const restore = () => { if (before) this.cache.set(key, before); else this.cache.delete(key); };
       try {
-        await this.planEvent(pipeline, d as { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField, partition, { rejects, touched, changes, sites });
+        await this.planEvent(unit.ops, d as { offset: string; event: FlowEvent; raw: Buffer | null }, partition, { rejects, touched, changes, sites });
       } catch (err) {
         // A bug or data the rules cannot handle: this event only goes aside, its offset
         // recorded as passed over, and the partition moves on.
-        const e = d.event!;
-        this.cache.delete(`${e.site}/${e.patientId}`);
+        restore();
         poison(d, 'rules', 'the flow rules could not apply this event', (err as Error).message, e);
-        const none = store.derive(e.site, e.patientId, fold([]).view);
-        store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: none, after: none, state: null, offsetField, offset: d.offset }));
+        unit.ops = [];
+        continue;
       }
-      while (owners.length < (pipeline as unknown as { length: number }).length) owners.push(i);
+      // Every op checked before the call: an event whose change Redis would refuse goes aside alone.
+      const bad = unit.ops.map(invalidOp).find((x) => x !== undefined);
+      if (bad) {
+        restore();
+        this.d.logger.error({ partition, offset: d.offset, error: bad }, 'the change of one event is not valid; it goes to the dead-letter topic');
+        poison(d, 'redis_refused', 'Redis would refuse the change this event makes', bad, e);
+        unit.ops = [];
+      }
     }
     for (const site of sites) await store.noteSite(site);
     for (const key of this.cache.keys()) {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(key);
     }
-    const results = (await pipeline.exec()) ?? [];
-    const refused = new Set<number>();
-    for (const [j, [err, res]] of results.entries()) {
-      if (err) {
-        // Redis answered, and refused this command: the data, not the connection.
-        if ((err as Error).name !== 'ReplyError') throw err;
-        const i = owners[j]!;
-        if (refused.has(i)) continue;
-        refused.add(i);
-        const d = decoded[i]!;
-        this.cache.delete(`${d.event!.site}/${d.event!.patientId}`);
-        this.d.logger.error({ partition, offset: d.offset, error: (err as Error).message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
-        poison(d, 'redis_refused', 'Redis refused the change this event makes', (err as Error).message, d.event);
-        continue;
-      }
-      if (res === -1) this.stats.redelivered += 1;
+    try {
+      for (const run of runs) await this.commit(run, offsetField, partition, epoch, (u, err) => {
+        const d = decoded[u.index]!;
+        // Later events of the batch were planned on top of the refused change: read back what Redis holds.
+        this.cache.clear();
+        this.d.logger.error({ partition, offset: d.offset, error: err.message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
+        poison(d, 'redis_refused', 'Redis refused the change this event makes', err.message, d.event);
+      });
+    } catch (err) {
+      // The cache holds what was planned and not committed.
+      this.cache.clear();
+      throw err;
     }
     const appliedAt = Date.now();
     for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
@@ -279,21 +349,72 @@ export class FlowEngine {
     for (const site of sites) await this.drainOutbox(site);
   }
 
+  /** A patient's cache entry from its state: its view, what it contributes, its clocks. */
+  private cached(site: string, patientId: string, state: PatientState): Cached {
+    const f = fold(state.events);
+    return { state, derived: this.d.store.derive(site, patientId, f.view), clean: f.failures.length === 0 };
+  }
+
+  /** This process's epoch for the partition, claimed (fencing out any previous owner) on first use after an assignment. */
+  private async epochFor(topic: string, partition: number): Promise<number> {
+    let epoch = this.epochs.get(partition);
+    if (epoch === undefined) {
+      epoch = await this.d.store.claimPartition(topic, partition);
+      this.epochs.set(partition, epoch);
+    }
+    return epoch;
+  }
+
+  /**
+   * Commits one run with one fenced script call. A run the fence refuses throws
+   * CommitRefused, unless every event of it was applied before (a redelivery: nothing to
+   * do). When Redis refuses the call itself, each event is committed on its own so that
+   * only the one it refuses goes aside (`refused`), and the partition moves on.
+   */
+  private async commit(run: Run, field: string, partition: number, epoch: number, refused: (u: Unit, err: Error) => void): Promise<void> {
+    const { store } = this.d;
+    const once = async (r: Run): Promise<void> => {
+      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, ops: r.units.flatMap((u) => u.ops) });
+      if (out.status === 'applied') {
+        this.commits.calls += 1;
+        this.commits.micros += out.micros;
+        if (out.micros > this.commits.maxMicros) { this.commits.maxMicros = out.micros; this.commits.maxEvents = r.units.length; }
+        return;
+      }
+      if (out.status === 'fenced') { this.count('fenced'); this.fenced.add(partition); throw new CommitRefused('fenced', partition); }
+      if (BigInt(out.applied) >= BigInt(r.last)) { this.stats.redelivered += r.units.length; return; }
+      throw new CommitRefused('applied-before', partition, out.applied);
+    };
+    try {
+      await once(run);
+    } catch (err) {
+      // Redis answered, and refused this call: the data, not the connection.
+      if (!(err instanceof Error) || err.name !== 'ReplyError') throw err;
+      for (const u of run.units) {
+        const single: Run = { site: run.site, first: u.offset, last: u.offset, units: [u] };
+        try {
+          await once(single);
+        } catch (e) {
+          if (!(e instanceof Error) || e.name !== 'ReplyError' || u.ops.length === 0) throw e;
+          refused(u, e);
+          await once({ ...single, units: [{ ...u, ops: [] }] });
+        }
+      }
+    }
+  }
+
   /** Moves a retired record into the survivor (A40); undefined when there is nothing to move. */
   private async mergeRetired(site: string, retiredId: string, survivor: PatientState): Promise<{ survivor: PatientState; also: { patientId: string; before: Derived; after: Derived; state: PatientState }[] } | undefined> {
     const { store } = this.d;
     const rk = `${site}/${retiredId}`;
     let rc = this.cache.get(rk);
-    if (!rc) {
-      const s = (await store.loadPatients([{ site, patientId: retiredId }]))[0] ?? emptyPatient(site, retiredId);
-      rc = { state: s, derived: store.derive(site, retiredId, fold(s.events).view) };
-    }
+    if (!rc) rc = this.cached(site, retiredId, (await store.loadPatients([{ site, patientId: retiredId }]))[0] ?? emptyPatient(site, retiredId));
     const m = mergePatients(survivor, rc.state);
     if (m.moved === 0 && m.retired === rc.state) return undefined;
     if (m.conflicts.length) this.d.logger.warn({ site, conflicts: m.conflicts.length }, 'A40 merge: some moved events do not apply to the surviving record');
     const after = store.derive(site, retiredId, fold(m.retired.events).view);
     this.cache.delete(rk);
-    this.cache.set(rk, { state: m.retired, derived: after });
+    this.cache.set(rk, { state: m.retired, derived: after, clean: true });
     return { survivor: m.survivor, also: [{ patientId: retiredId, before: rc.derived, after, state: m.retired }] };
   }
 
@@ -303,11 +424,11 @@ export class FlowEngine {
    * registry being unreachable is thrown as retriable, so the batch is retried with
    * back-off instead of events being set aside while it is down.
    */
-  private async decode(value: Buffer | null): Promise<{ ok: true; event: FlowEvent } | { ok: false; kind: DeadLetterKind; reason: string; detail: string; event?: FlowEvent }> {
+  private decode(value: Buffer | null): { ok: true; event: FlowEvent } | { ok: false; kind: DeadLetterKind; reason: string; detail: string; event?: FlowEvent } {
     if (!value || value.length === 0) return { ok: false, kind: 'empty', reason: 'empty message on the flow topic', detail: '' };
     let event: FlowEvent;
     try {
-      event = await this.d.codec.decode(value);
+      event = this.d.codec.decodeSync(value);
     } catch (err) {
       if (isRetriableDecodeError(err)) throw new InfrastructureError(`schema registry unavailable while decoding: ${(err as Error).message}`, { cause: err });
       return { ok: false, kind: 'undecodable', reason: 'undecodable event on the flow topic', detail: (err as Error).message };
@@ -321,7 +442,7 @@ export class FlowEngine {
 
   /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
   private async planEvent(
-    pipeline: ChainableCommander, d: { offset: string; event: FlowEvent; raw: Buffer | null }, offsetField: string, partition: number,
+    ops: KeyedOp[], d: { offset: string; event: FlowEvent; raw: Buffer | null }, partition: number,
     out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string> },
   ): Promise<void> {
     const { store } = this.d;
@@ -331,27 +452,30 @@ export class FlowEngine {
     this.d.clock.observe(e.occurredAt, partition);
     const k = `${e.site}/${e.patientId}`;
     const cached = this.cache.get(k)!;
-    // Not about a patient (an improvement note) or not for this run: only its offset is recorded.
-    if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) {
-      store.queueApply(pipeline, store.planApply({ site: e.site, patientId: e.patientId, before: cached.derived, after: cached.derived, state: null, offsetField, offset: d.offset }));
-      return;
-    }
-    this.fireDueClocks(pipeline, e, cached, touched);
+    // Not about a patient (an improvement note) or passed over (time travel): only its offset is recorded, with the run's.
+    if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) return;
+    this.fireDueClocks(ops, e, cached, touched);
     // Parking time on the engine's clock: wall time live, event time in replay and demos.
-    let r = evolve(cached.state, e, this.d.clock.now());
+    // A clean cached view lets evolve step the event instead of re-folding the history.
+    let r = evolve(cached.state, e, this.d.clock.now(), cached.clean ? cached.derived.view : undefined);
+    let clean = r.outcome.kind === 'applied' ? true : cached.clean;
     // A40: the retired record's history moves to the survivor in the same atomic commit.
     const merge = e.type === 'patient.merged' && r.outcome.kind === 'applied' ? await this.mergeRetired(e.site, e.payload.mergedPatientId, r.state) : undefined;
-    if (merge) r = { ...r, state: merge.survivor, view: fold(merge.survivor.events).view };
+    if (merge) {
+      const f = fold(merge.survivor.events);
+      r = { ...r, state: merge.survivor, view: f.view };
+      clean = f.failures.length === 0;
+    }
     const changed = r.outcome.kind !== 'duplicate';
     const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
     const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
     const plan = store.planApply({
       site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
-      offsetField, offset: d.offset, acknowledge: ack, at: e.occurredAt, also: merge?.also,
+      offsetField: '', offset: d.offset, acknowledge: ack, at: e.occurredAt, also: merge?.also,
     });
-    store.queueApply(pipeline, plan);
+    for (const op of plan.changes) ops.push(op);
     this.cache.delete(k); // re-insert: the Map's order is then least recently used first
-    this.cache.set(k, { state: r.state, derived });
+    this.cache.set(k, { state: r.state, derived, clean });
     this.count(r.outcome.kind);
     if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
     if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
@@ -369,14 +493,14 @@ export class FlowEngine {
    * is the wall clock or a replay's event time, and independent of how partitions
    * interleave. Clocks with no later event are raised by the scanner.
    */
-  private fireDueClocks(pipeline: ChainableCommander, e: FlowEvent, cached: { state: PatientState; derived: Derived }, touched: Map<string, Set<string>>): void {
+  private fireDueClocks(ops: KeyedOp[], e: FlowEvent, cached: Cached, touched: Map<string, Set<string>>): void {
     const prev = cached.state.events.length ? cached.state.events[cached.state.events.length - 1]!.occurredAt : Number.POSITIVE_INFINITY;
     for (const timer of cached.derived.timers) {
       if (timer.dueAt <= prev || timer.dueAt > e.occurredAt) continue;
       const raisedAt = this.d.clock.kind === 'event' ? timer.dueAt : this.d.clock.now();
       const alert = alertFor(e.site, e.patientId, cached.state.nhsNumber, cached.derived.view, this.d.store.ctxFor(e.site), timer, raisedAt);
       if (!alert) continue;
-      this.d.store.queueRaiseAlert(pipeline, alert, this.d.store.dueMember(e.patientId, timer.alertId));
+      for (const op of this.d.store.raiseOps(alert, this.d.store.dueMember(e.patientId, timer.alertId))) ops.push(op);
       if (alert.ward) {
         if (!touched.has(e.site)) touched.set(e.site, new Set());
         touched.get(e.site)!.add(alert.ward);

@@ -2,3 +2,4 @@ export * from './keys';
 export * from './registry';
 export * from './store';
 export * from './settings';
+export * from './batch';

@@ -36,6 +36,14 @@ export class Keys {
   alertOutbox(site: string): string { return `${this.tag(site)}:aout`; }
   /** The list the outbox was before it became a stream; moved into the stream on start. */
   legacyOutbox(site: string): string { return `${this.tag(site)}:outbox`; }
+  /**
+   * Hash "<topic>:<partition>" -> the epoch of the engine that owns the partition: batch
+   * commits of an older owner (a zombie after a rebalance) are refused. Not state: left
+   * out of canonical dumps.
+   */
+  fence(site: string): string { return `${this.tag(site)}:fence`; }
+  /** Counter handing out partition ownership epochs (one per claim). Not state. */
+  epoch(topic: string, partition: number): string { return `${this.prefix}:fence:${topic}:${partition}`; }
   /** Scanner's last run (event-time or wall-clock ms). */
   clock(site: string): string { return `${this.tag(site)}:clock`; }
   /** Match pattern for every key of this prefix (for dumps and sandbox clean-up). */

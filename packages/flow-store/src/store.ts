@@ -7,26 +7,46 @@ import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
   admissionWaiting, type AdmissionWaiting, crfdDelayDays, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
+import { encodeRun, type KeyedOp } from './batch';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
 
 export const SCRIPTS = {
   applyPatient: { name: 'pfmApplyPatient1', file: 'applyPatient-1.lua' },
+  applyBatch: { name: 'pfmApplyBatch1', file: 'applyBatch-1.lua' },
   raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
 } as const;
 
 export const APPLIED_BEFORE = -1;
 
-type Op = [string, number, string | number, (string | number)?];
-
 /** A patient's view with what it contributes to aggregates and the clocks it runs. */
 export interface Derived { view: PatientView; facts: Fact[]; timers: Timer[] }
 
-export interface ApplyPlan { site: string; keys: string[]; argv: string[]; scopes: string[] }
+/** One event's change: the per-event script call (keys, argv) and the same change as keyed ops for a batch commit. */
+export interface ApplyPlan {
+  site: string; patientKey: string; offsetField: string; offset: string;
+  /** The patient's new state JSON ('' = unchanged). */
+  state: string;
+  scopes: string[];
+  /** Every change as keyed ops, the patient's state first when it changed. */
+  changes: KeyedOp[];
+}
+
+/** What a batch commit came to: applied, refused because (part of) the run was applied before, or refused because another owner holds the partition. */
+export type RunOutcome =
+  | { status: 'applied'; ops: number; micros: number }
+  | { status: 'applied-before'; applied: string }
+  | { status: 'fenced'; owner: number };
+
+const CLAIM_FENCE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return cur`;
 
 interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
+  pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?]>;
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
@@ -107,74 +127,119 @@ export class FlowStore {
     const asDerived = (d: Derived | PatientView): Derived => asDerivedFor(patientId, d);
     const before = asDerived(args.before);
     const after = args.after === args.before ? before : asDerived(args.after);
-    const keys: string[] = [this.keys.patient(site, patientId), this.keys.offsets(site)];
-    const index = new Map<string, number>();
-    const k = (key: string): number => {
-      let i = index.get(key);
-      if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
-      return i;
-    };
-    const ops: Op[] = [];
+    const changes: KeyedOp[] = [];
     const scopes = new Set<string>();
+    const keys = this.keys;
     const diff = (pid: string, b: Derived, a: Derived) => {
       for (const op of diffFacts(b.facts, a.facts)) {
         if (!scopes.has(op.scope)) {
           scopes.add(op.scope);
           // Register the ward or team the first time it is touched (sets are idempotent).
-          if (op.scope.startsWith('ward:')) ops.push(['sadd', k(this.keys.wards(site)), op.scope.slice(5)]);
-          else if (op.scope.startsWith('team:')) ops.push(['sadd', k(this.keys.teams(site)), op.scope.slice(5)]);
+          if (op.scope.startsWith('ward:')) changes.push({ op: 'sadd', key: keys.wards(site), a: op.scope.slice(5), b: '' });
+          else if (op.scope.startsWith('team:')) changes.push({ op: 'sadd', key: keys.teams(site), a: op.scope.slice(5), b: '' });
         }
         switch (op.op) {
-          case 'incr': ops.push(['hincr', k(this.keys.counts(site, op.scope)), op.name, op.by]); break;
-          case 'zadd': ops.push(['zadd', k(this.keys.index(site, op.scope, op.index)), op.member, op.score]); break;
-          case 'zrem': ops.push(['zrem', k(this.keys.index(site, op.scope, op.index)), op.member]); break;
+          case 'incr': changes.push({ op: 'hincr', key: keys.counts(site, op.scope), a: op.name, b: String(op.by) }); break;
+          case 'zadd': changes.push({ op: 'zadd', key: keys.index(site, op.scope, op.index), a: op.member, b: String(op.score) }); break;
+          case 'zrem': changes.push({ op: 'zrem', key: keys.index(site, op.scope, op.index), a: op.member, b: '' }); break;
           // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
           // may apply a double-booking in any order, and set updates commute.
-          case 'bedset': ops.push(['sadd', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
-          case 'beddel': ops.push(['srem', k(this.keys.beds(site, op.scope)), `${op.bed}${DUE_SEP}${op.member}`]); break;
+          case 'bedset': changes.push({ op: 'sadd', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
+          case 'beddel': changes.push({ op: 'srem', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
         }
       }
+      if (b.timers === a.timers) return;
       const tb = new Map(b.timers.map((t) => [t.alertId, t]));
       const ta = new Map(a.timers.map((t) => [t.alertId, t]));
-      const due = () => k(this.keys.due(site));
       for (const [id] of tb) {
         if (ta.has(id)) continue;
-        ops.push(['zrem', due(), `${pid}${DUE_SEP}${id}`]);
+        changes.push({ op: 'zrem', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: '' });
         // The clock stopped: an alert it raised is no longer true.
-        if (args.at !== undefined) ops.push(['resolve', k(this.keys.alert(site, id)), args.at, `${k(this.keys.alerts(site))},${k(this.keys.alertOutbox(site))}`]);
+        if (args.at !== undefined) changes.push({ op: 'resolve', key: keys.alert(site, id), a: String(args.at), b: '', refs: [keys.alerts(site), keys.alertOutbox(site)] });
       }
-      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) ops.push(['zadd', due(), `${pid}${DUE_SEP}${id}`, t.dueAt]);
+      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: String(t.dueAt) });
     };
     if (before !== after) diff(patientId, before, after);
     // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
     for (const o of args.also ?? []) {
       diff(o.patientId, asDerivedFor(o.patientId, o.before), asDerivedFor(o.patientId, o.after));
-      ops.push(['set', k(this.keys.patient(site, o.patientId)), JSON.stringify(o.state)]);
-      if (o.state.parked.length === 0) ops.push(['zrem', k(this.keys.parked(site)), o.patientId]);
+      changes.push({ op: 'set', key: keys.patient(site, o.patientId), a: JSON.stringify(o.state), b: '' });
+      if (o.state.parked.length === 0) changes.push({ op: 'zrem', key: keys.parked(site), a: o.patientId, b: '' });
     }
     if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {
-      const parked = k(this.keys.parked(site));
-      if (args.state.parked.length) ops.push(['zadd', parked, patientId, Math.min(...args.state.parked.map((p) => p.parkedAt))]);
-      else ops.push(['zrem', parked, patientId]);
+      if (args.state.parked.length) changes.push({ op: 'zadd', key: keys.parked(site), a: patientId, b: String(Math.min(...args.state.parked.map((p) => p.parkedAt))) });
+      else changes.push({ op: 'zrem', key: keys.parked(site), a: patientId, b: '' });
     }
     if (args.acknowledge) {
       const { alertId, ...ack } = args.acknowledge;
-      ops.push(['ack', k(this.keys.alert(site, alertId)), JSON.stringify(ack), k(this.keys.alertOutbox(site))]);
+      changes.push({ op: 'ack', key: keys.alert(site, alertId), a: JSON.stringify(ack), b: '', refs: [keys.alertOutbox(site)] });
     }
-    for (const scope of scopes) ops.push(['hincr', k(this.keys.counts(site, scope)), 'seq', 1]);
-    const argv = [args.offsetField, args.offset, args.state ? JSON.stringify(args.state) : ''];
-    for (const [op, key, a, b] of ops) argv.push(op, String(key), String(a), b === undefined ? '' : String(b));
-    return { site, keys, argv, scopes: [...scopes] };
+    for (const scope of scopes) changes.push({ op: 'hincr', key: keys.counts(site, scope), a: 'seq', b: '1' });
+    const state = args.state ? JSON.stringify(args.state) : '';
+    // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
+    if (state) changes.unshift({ op: 'set', key: keys.patient(site, patientId), a: state, b: '' });
+    return { site, patientKey: keys.patient(site, patientId), offsetField: args.offsetField, offset: args.offset, state, scopes: [...scopes], changes };
+  }
+
+  /** KEYS and ARGV of the per-event script (applyPatient-1.lua) for a plan. */
+  private perEventCall(plan: ApplyPlan): { keys: string[]; argv: string[] } {
+    const keys: string[] = [plan.patientKey, this.keys.offsets(plan.site)];
+    const index = new Map<string, number>(keys.map((key, i) => [key, i + 1]));
+    const k = (key: string): number => {
+      let i = index.get(key);
+      if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
+      return i;
+    };
+    const argv = [plan.offsetField, plan.offset, plan.state];
+    for (const c of plan.changes) {
+      if (c.op === 'set' && c.key === plan.patientKey) continue;
+      const b = c.op === 'resolve' ? c.refs!.map(k).join(',') : c.op === 'ack' ? String(k(c.refs![0]!)) : c.b;
+      argv.push(c.op, String(k(c.key)), c.a, b);
+    }
+    return { keys, argv };
+  }
+
+  /** Raising an alert (once; its due clock removed) as keyed ops for a batch commit. */
+  raiseOps(alert: Alert, dueMember: string): KeyedOp[] {
+    const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+    return [
+      { op: 'zrem', key: this.keys.due(alert.site), a: dueMember, b: '' },
+      { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}`, refs: [this.keys.alerts(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope)] },
+    ];
+  }
+
+  /**
+   * Takes ownership of a partition: a new epoch, recorded in the fence of every known
+   * site, so that batch commits of a previous owner (a zombie) are refused from now on.
+   */
+  async claimPartition(topic: string, partition: number): Promise<number> {
+    const epoch = await this.redis.incr(this.keys.epoch(topic, partition));
+    for (const site of await this.sites()) await this.redis.eval(CLAIM_FENCE, 1, this.keys.fence(site), `${topic}:${partition}`, String(epoch));
+    return epoch;
+  }
+
+  /**
+   * Commits a run of consecutive events of one partition and one site (offsets first..last)
+   * in one atomic script call, fenced by the owner's epoch and the applied offset.
+   */
+  async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
+    const { keys, argv } = encodeRun({ offsetsKey: this.keys.offsets(run.site), fenceKey: this.keys.fence(run.site), ...run });
+    const [status, value, micros] = await (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv);
+    if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0 };
+    if (status === -1) return { status: 'applied-before', applied: String(value) };
+    return { status: 'fenced', owner: value };
   }
 
   /** Queues the planned change on a pipeline (results come back in order with exec()). */
   queueApply(p: ChainableCommander, plan: ApplyPlan): void {
-    (p as ScriptedPipeline).pfmApplyPatient1(plan.keys.length, ...plan.keys, ...plan.argv);
+    const { keys, argv } = this.perEventCall(plan);
+    (p as ScriptedPipeline).pfmApplyPatient1(keys.length, ...keys, ...argv);
   }
 
   async apply(plan: ApplyPlan): Promise<number> {
     await this.noteSite(plan.site);
-    return (this.redis as unknown as ScriptedRedis).pfmApplyPatient1(plan.keys.length, ...plan.keys, ...plan.argv);
+    const { keys, argv } = this.perEventCall(plan);
+    return (this.redis as unknown as ScriptedRedis).pfmApplyPatient1(keys.length, ...keys, ...argv);
   }
 
   /** Records that a site has state (once per batch: the set must come back if Redis lost it). */
@@ -516,6 +581,8 @@ export class FlowStore {
     } while (cursor !== '0');
     for (const key of [...new Set(keys)].sort()) {
       if (opts.exclude?.test(key)) continue;
+      // Partition ownership epochs are bookkeeping of the processes, not state.
+      if (key.endsWith(':fence') || key.startsWith(`${this.keys.prefix}:fence:`)) continue;
       const type = await this.redis.type(key);
       if (type === 'string') out[key] = await this.redis.get(key);
       else if (type === 'hash') out[key] = Object.fromEntries(Object.entries(await this.redis.hgetall(key)).sort());

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { flowEventAvroSchema, fromAvro, partitionKey, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { createKafka, createProducer, ensureTopics, serialSend } from './client';
-import { InfrastructureError } from './errors';
+import { InfrastructureError, isRetriableDecodeError } from './errors';
 
 export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
 
@@ -51,8 +51,54 @@ export class FlowEventCodec {
 
   /** Decodes any registered version of the schema (the id travels in the message). */
   async decode(buf: Buffer): Promise<FlowEvent> {
-    return fromAvro((await this.registry.decode(buf)) as Record<string, unknown>);
+    await this.prepare([buf]);
+    return this.decodeSync(buf);
   }
+
+  /** Writer schemas by registry id, fetched once each; an id the registry does not know keeps its error. */
+  private readonly writers = new Map<number, { type: { fromBuffer(b: Buffer): unknown } } | { error: Error }>();
+
+  /**
+   * Fetches the writer schema of every id among `buffers` not yet cached, so that
+   * decodeSync can decode them without a round trip. The registry being unreachable is
+   * thrown (retriable); an id it does not know is remembered and thrown by decodeSync.
+   */
+  async prepare(buffers: Iterable<Buffer | null>): Promise<void> {
+    for (const buf of buffers) {
+      const id = schemaIdOf(buf);
+      if (id === undefined || this.writers.has(id)) continue;
+      try {
+        this.writers.set(id, { type: (await this.registry.getSchema(id)) as unknown as { fromBuffer(b: Buffer): unknown } });
+      } catch (err) {
+        if (isRetriableDecodeError(err)) throw err;
+        this.writers.set(id, { error: err as Error });
+      }
+    }
+  }
+
+  /** Decodes with a writer schema fetched by prepare(); throws on bad bytes or an id never prepared. */
+  decodeSync(buf: Buffer): FlowEvent {
+    const id = schemaIdOf(buf);
+    if (id === undefined) throw new DecodeError(`Message encoded with magic byte ${JSON.stringify(buf.subarray(0, 1))}, expected the Confluent wire format`);
+    const w = this.writers.get(id);
+    if (!w) throw new Error(`schema ${id} was not prepared before decodeSync`);
+    if ('error' in w) throw w.error;
+    return fromAvro(w.type.fromBuffer(buf.subarray(5)) as Record<string, unknown>);
+  }
+}
+
+/** A message that is not in the Confluent wire format (never passes on retry). */
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfluentSchemaRegistryArgumentError';
+  }
+}
+
+/** The schema id of a Confluent wire-format message (magic byte 0, 4-byte id), or undefined. */
+function schemaIdOf(buf: Buffer | null): number | undefined {
+  if (!buf || buf.length < 5 || buf[0] !== 0) return undefined;
+  return buf.readInt32BE(1);
 }
 
 export class JsonCodec<T> {

@@ -1,0 +1,63 @@
+// Batch commits are fenced: after another engine takes a partition over, the previous
+// owner's batch (a zombie) is refused and changes nothing; a batch delivered again is a
+// no-op. Real registry and Redis; the batches are handed to processMessages directly.
+import type { KafkaMessage } from 'kafkajs';
+import { topicsFor } from '@pfm/contracts';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createLogger } from '@pfm/observability';
+import { syntheticEvents, uniqueName } from '@pfm/testkit';
+import { EventTimeClock } from './clock';
+import { openEngineStack, type EngineStack } from './testing';
+import { CommitRefused, engineTopics, FlowEngine } from './engine';
+
+describe('fenced batch commits', () => {
+  const ns = uniqueName('fence');
+  const t = topicsFor(ns);
+  const logger = createLogger('fence-test');
+  logger.level = 'fatal';
+  let stack: EngineStack;
+  let store: FlowStore;
+  let messages: KafkaMessage[];
+
+  beforeAll(async () => {
+    stack = await openEngineStack(ns, t.flowEvents, 1);
+    store = new FlowStore(stack.redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
+    const events = syntheticEvents({ total: 600, seed: 8 });
+    messages = await Promise.all(events.map(async (e, i) => ({ offset: String(i), key: null, value: await stack.codec.encode(e), timestamp: String(e.recordedAt), attributes: 0, headers: {} }) as KafkaMessage));
+  });
+
+  afterAll(async () => {
+    await store?.clear();
+    await stack?.producer.disconnect();
+    stack?.redis.disconnect();
+  });
+
+  const engine = () => new FlowEngine({ ...stack, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, topics: engineTopics(t), publish: false, maxEventsPerCommit: 100 });
+
+  it('refuses a zombie owner, and a redelivered batch changes nothing', async () => {
+    const first = engine();
+    await first.processMessages(t.flowEvents, 0, messages.slice(0, 300));
+    const after300 = await store.dump();
+    expect((await store.appliedOffsets(t.flowEvents)).get(0)).toBe('299');
+
+    // The same batch again (a retry after a failure between commit and publish): a no-op.
+    await first.processMessages(t.flowEvents, 0, messages.slice(0, 300));
+    expect(first.stats.redelivered).toBe(300);
+    expect(await store.dump()).toEqual(after300);
+
+    // A second engine takes the partition over and applies the next 200 events.
+    const second = engine();
+    await second.processMessages(t.flowEvents, 0, messages.slice(300, 500));
+    const after500 = await store.dump();
+    // The first, unaware, tries the batch it was given before the takeover: refused whole.
+    await expect(first.processMessages(t.flowEvents, 0, messages.slice(300, 600))).rejects.toThrow(CommitRefused);
+    expect(first.stats.fenced).toBe(1);
+    expect(await store.dump()).toEqual(after500);
+    // A batch overlapping what was committed is refused too, naming where to resume.
+    const overlap = await second.processMessages(t.flowEvents, 0, messages.slice(450, 600)).catch((e: unknown) => e);
+    expect(overlap).toBeInstanceOf(CommitRefused);
+    expect((overlap as CommitRefused).applied).toBe('499');
+    expect(await store.dump()).toEqual(after500);
+  });
+});

@@ -1,0 +1,68 @@
+// Batch commits on real Redis: one fenced script call per run; a redelivered or
+// overlapping run and a zombie owner's run are refused; a run Redis refuses leaves nothing.
+import Redis from 'ioredis';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
+import { requireReachable, stackEnv, uniqueName } from '@pfm/testkit';
+import { FlowStore, Keys, WardRegistry, type KeyedOp } from './index';
+
+const FIELD = 'pfm.flow-events.v1:0';
+
+describe('batch commit on real Redis', () => {
+  let redis: Redis;
+  const keys = new Keys(uniqueName('batch').replace(/-/g, '_'));
+  let store: FlowStore;
+  beforeAll(async () => {
+    await requireReachable('Redis', stackEnv().redisUrl);
+    redis = new Redis(stackEnv().redisUrl);
+    store = new FlowStore(redis, keys, new WardRegistry([{ site: 'RXT', code: 'W12', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]), DEFAULT_THRESHOLDS);
+  });
+  afterAll(async () => {
+    await store.clear();
+    redis.disconnect();
+  });
+
+  /** The keyed ops of admitting a patient (state, counters, indexes, clocks). */
+  function admit(patientId: string, at: number): KeyedOp[] {
+    const before: PatientState = emptyPatient('RXT', patientId);
+    const r = evolve(before, ev('patient.admitted', { spellId: `S-${patientId}`, ward: 'W12', bed: patientId }, at, { patientId }));
+    return store.planApply({ site: 'RXT', patientId, before: fold([]).view, after: r.view, state: r.state, offsetField: '', offset: '0' }).changes;
+  }
+
+  it('commits a run atomically, then refuses it redelivered, overlapping or from a zombie owner', async () => {
+    await store.noteSite('RXT');
+    const first = await store.claimPartition('pfm.flow-events.v1', 0);
+    const run = { site: 'RXT', field: FIELD, epoch: first, ops: [...admit('P1', T0), ...admit('P2', T0 + days(1))] };
+    expect(await store.commitRun({ ...run, first: '0', last: '1' })).toMatchObject({ status: 'applied', ops: expect.any(Number) });
+    expect((await store.wardSummaries('RXT', ['W12'], T0 + days(2)))[0]).toMatchObject({ occupied: 2, seq: 2 });
+    // The same run again (a redelivery), and one that overlaps it: refused, nothing changes.
+    expect(await store.commitRun({ ...run, first: '0', last: '1' })).toEqual({ status: 'applied-before', applied: '1' });
+    expect(await store.commitRun({ ...run, ops: admit('P3', T0), first: '1', last: '2' })).toEqual({ status: 'applied-before', applied: '1' });
+    expect(await store.patient('RXT', 'P3')).toBeNull();
+    // A new owner claims the partition: the old owner's next run is refused.
+    const second = await store.claimPartition('pfm.flow-events.v1', 0);
+    expect(second).toBeGreaterThan(first);
+    expect(await store.commitRun({ ...run, ops: admit('P3', T0), first: '2', last: '2' })).toEqual({ status: 'fenced', owner: second });
+    expect(await store.patient('RXT', 'P3')).toBeNull();
+    expect(await store.commitRun({ ...run, epoch: second, ops: admit('P3', T0), first: '2', last: '2' })).toMatchObject({ status: 'applied' });
+    expect((await store.wardSummaries('RXT', ['W12'], T0 + days(2)))[0]).toMatchObject({ occupied: 3, seq: 3 });
+    expect((await store.appliedOffsets('pfm.flow-events.v1')).get(0)).toBe('2');
+  });
+
+  it('applies nothing of a run that Redis refuses (a key of the wrong type half way)', async () => {
+    const epoch = await store.claimPartition('pfm.flow-events.v1', 1);
+    await redis.set(keys.index('RXT', 'ward:W99', 'los'), 'not a sorted set');
+    const ops: KeyedOp[] = [...admit('P7', T0), { op: 'zadd', key: keys.index('RXT', 'ward:W99', 'los'), a: 'P7|S', b: '1' }, ...admit('P8', T0)];
+    await expect(store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:1', first: '0', last: '1', epoch, ops })).rejects.toThrow(/zadd names no key of type zset/);
+    expect(await store.patient('RXT', 'P7')).toBeNull();
+    expect(await store.patient('RXT', 'P8')).toBeNull();
+    expect((await store.appliedOffsets('pfm.flow-events.v1')).get(1)).toBeUndefined();
+    expect((await store.wardSummaries('RXT', ['W12'], T0 + days(2)))[0]).toMatchObject({ occupied: 3 });
+  });
+
+  it('leaves fence epochs out of the canonical dump', async () => {
+    const dump = await store.dump();
+    expect(Object.keys(dump).some((k) => k.includes('fence'))).toBe(false);
+    expect(Object.keys(dump)).toContain(keys.offsets('RXT'));
+  });
+});

@@ -1,0 +1,60 @@
+// Netting a run's ops keeps every key's final value exactly as applying them one by one.
+import fc from 'fast-check';
+import { encodeRun, invalidOp, netOps, type KeyedOp } from './batch';
+
+/** A model of the keys the ops touch, applied one op at a time (what Redis would hold). */
+function applyAll(ops: readonly KeyedOp[]): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  const h = (k: string) => (m.get(k) as Map<string, number> | undefined) ?? m.set(k, new Map()).get(k) as Map<string, number>;
+  const z = (k: string) => (m.get(k) as Map<string, number> | undefined) ?? m.set(k, new Map()).get(k) as Map<string, number>;
+  const s = (k: string) => (m.get(k) as Set<string> | undefined) ?? m.set(k, new Set()).get(k) as Set<string>;
+  for (const o of ops) {
+    if (o.op === 'set') m.set(o.key, o.a);
+    if (o.op === 'hincr') { const x = h(o.key); const v = (x.get(o.a) ?? 0) + Number(o.b); if (v === 0 && o.a !== 'seq') x.delete(o.a); else x.set(o.a, v); }
+    if (o.op === 'zadd') z(o.key).set(o.a, Number(o.b));
+    if (o.op === 'zrem') z(o.key).delete(o.a);
+    if (o.op === 'sadd') s(o.key).add(o.a);
+    if (o.op === 'srem') s(o.key).delete(o.a);
+  }
+  const out = new Map<string, unknown>();
+  for (const [k, v] of m) out.set(k, v instanceof Map ? [...v].sort() : v instanceof Set ? [...v].sort() : v);
+  return out;
+}
+
+const opArb: fc.Arbitrary<KeyedOp> = fc.oneof(
+  fc.record({ op: fc.constant('set' as const), key: fc.constantFrom('p:1', 'p:2'), a: fc.constantFrom('{"v":1}', '{"v":2}'), b: fc.constant('') }),
+  fc.record({ op: fc.constant('hincr' as const), key: fc.constantFrom('c:W1', 'c:W2'), a: fc.constantFrom('occupied', 'seq', 'crfd'), b: fc.integer({ min: -2, max: 2 }).map(String) }),
+  fc.record({ op: fc.constantFrom('zadd' as const, 'zrem' as const), key: fc.constantFrom('due', 'i:los'), a: fc.constantFrom('m1', 'm2', 'm3'), b: fc.integer({ min: 0, max: 9 }).map(String) }),
+  fc.record({ op: fc.constantFrom('sadd' as const, 'srem' as const), key: fc.constantFrom('beds', 'wards'), a: fc.constantFrom('B1', 'B2'), b: fc.constant('') }),
+);
+
+describe('batch ops', () => {
+  it('netting keeps the final value of every key', () => {
+    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+      expect(applyAll(netOps(ops))).toEqual(applyAll(ops));
+    }), { numRuns: 500, seed: 4 });
+  });
+
+  it('keeps alert ops in order and writes each patient once', () => {
+    const raise = (id: string): KeyedOp => ({ op: 'raise', key: `a:${id}`, a: '{}', b: `1\u001f${id}`, refs: ['alerts', 'out', 'c:W1'] });
+    const ops: KeyedOp[] = [raise('x'), { op: 'set', key: 'p:1', a: 'old', b: '' }, { op: 'resolve', key: 'a:x', a: '5', b: '', refs: ['alerts', 'out'] }, { op: 'set', key: 'p:1', a: 'new', b: '' }, raise('y')];
+    const net = netOps(ops);
+    expect(net.filter((o) => o.op === 'set')).toEqual([{ op: 'set', key: 'p:1', a: 'new', b: '' }]);
+    expect(net.filter((o) => o.op !== 'set').map((o) => `${o.op}:${o.key}`)).toEqual(['raise:a:x', 'resolve:a:x', 'raise:a:y']);
+    const { keys, argv } = encodeRun({ offsetsKey: 'off', fenceKey: 'fen', field: 't:0', first: '3', last: '7', epoch: 2, ops });
+    expect(keys.slice(0, 2)).toEqual(['off', 'fen']);
+    expect(argv.slice(0, 4)).toEqual(['t:0', '3', '7', '2']);
+    // References become key indexes, then the op's own arguments.
+    const r = argv.indexOf('raise');
+    expect(argv[r + 3]!.split('\u001f')).toEqual([String(keys.indexOf('alerts') + 1), String(keys.indexOf('out') + 1), String(keys.indexOf('c:W1') + 1), '1', 'x']);
+  });
+
+  it('names what Redis would refuse before the call', () => {
+    expect(invalidOp({ op: 'hincr', key: 'c', a: 'f', b: '1.5' })).toBe('hincr by a non-integer');
+    expect(invalidOp({ op: 'zadd', key: 'z', a: 'm', b: 'NaN' })).toBe('zadd with a non-number score');
+    expect(invalidOp({ op: 'resolve', key: 'a', a: '5', b: '', refs: ['x'] })).toBe('op resolve has bad key references');
+    expect(invalidOp({ op: 'frob' as KeyedOp['op'], key: 'k', a: '', b: '' })).toBe('unknown op frob');
+    expect(invalidOp({ op: 'set', key: '', a: 'x', b: '' })).toBe('op set names no key');
+    expect(invalidOp({ op: 'zadd', key: 'z', a: 'm', b: '3' })).toBeUndefined();
+  });
+});

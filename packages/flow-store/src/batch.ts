@@ -1,0 +1,90 @@
+// Batch commits: the changes of a run of consecutive events (one partition, one site),
+// netted and encoded for one call of lua/applyBatch-1.lua. Pure: no I/O.
+//
+// Netting keeps the final state of every key exactly as applying the ops one by one
+// would leave it: a patient's state is written once (its last), counter increments are
+// summed (a field at 0 is deleted, as one by one), and sorted-set and set membership
+// keep the last op per member. Alert ops (raise, acknowledge, resolve) read what they
+// change, so they stay in order; they touch only alert keys, the alert index and the
+// outbox, and counters' seq (an increment, which commutes).
+
+export type OpKind = 'set' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'resolve';
+
+/** One change to one key. `refs`: other keys the op writes (alert index, outbox, counters), passed by index. */
+export interface KeyedOp { op: OpKind; key: string; a: string; b: string; refs?: string[] }
+
+const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 3, ack: 1, resolve: 2 };
+const US = '\u001f';
+
+const isNumber = (s: string): boolean => s.trim() !== '' && Number.isFinite(Number(s));
+
+/** Why Redis would refuse this op, or undefined when it is well formed. Checked before any call. */
+export function invalidOp(o: KeyedOp): string | undefined {
+  if (!(o.op in KIND)) return `unknown op ${String(o.op)}`;
+  if (typeof o.key !== 'string' || o.key === '') return `op ${o.op} names no key`;
+  if (typeof o.a !== 'string' || typeof o.b !== 'string') return `op ${o.op} has a non-string argument`;
+  if ((o.refs?.length ?? 0) !== (REF_COUNT[o.op] ?? 0) || o.refs?.some((r) => typeof r !== 'string' || r === '')) return `op ${o.op} has bad key references`;
+  if (o.op === 'hincr' && !(isNumber(o.b) && Number.isInteger(Number(o.b)))) return 'hincr by a non-integer';
+  if (o.op === 'zadd' && !isNumber(o.b)) return 'zadd with a non-number score';
+  if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
+  if (o.op === 'set' && o.a === '') return 'set of an empty value';
+  if (o.op === 'raise' && (o.b.split(US).length !== 2 || !isNumber(o.b.split(US)[0]!))) return 'raise without its time and id';
+  if ((o.op === 'raise' || o.op === 'ack') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
+  return undefined;
+}
+
+const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, resolve: true };
+
+
+/** The ops of a run after netting, in the order the script applies them. */
+export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
+  const sets = new Map<string, KeyedOp>();
+  const counters = new Map<string, { key: string; field: string; by: number }>();
+  const members = new Map<string, KeyedOp>();
+  const ordered: KeyedOp[] = [];
+  for (const o of ops) {
+    switch (o.op) {
+      case 'set': sets.delete(o.key); sets.set(o.key, o); break;
+      case 'hincr': {
+        const id = `${o.key}${US}${o.a}`;
+        const c = counters.get(id);
+        if (c) c.by += Number(o.b);
+        else counters.set(id, { key: o.key, field: o.a, by: Number(o.b) });
+        break;
+      }
+      case 'zadd': case 'zrem': case 'sadd': case 'srem': {
+        // Sorted sets and sets are distinct keys; the last op on a member decides it.
+        const id = `${o.key}${US}${o.a}`;
+        members.delete(id);
+        members.set(id, o);
+        break;
+      }
+      default: ordered.push(o);
+    }
+  }
+  const out: KeyedOp[] = [...sets.values(), ...members.values()];
+  for (const c of counters.values()) {
+    // A net 0 still runs: a field left at 0 is deleted, as one by one would leave it.
+    out.push({ op: 'hincr', key: c.key, a: c.field, b: String(c.by) });
+  }
+  out.push(...ordered);
+  return out;
+}
+
+/** KEYS and ARGV of one applyBatch call: offsets and fence keys first, then every key the ops name. */
+export function encodeRun(args: { offsetsKey: string; fenceKey: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): { keys: string[]; argv: string[] } {
+  const keys = [args.offsetsKey, args.fenceKey];
+  const index = new Map<string, number>();
+  const k = (key: string): number => {
+    let i = index.get(key);
+    if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
+    return i;
+  };
+  const argv = [args.field, args.first, args.last, String(args.epoch)];
+  for (const o of netOps(args.ops)) {
+    let b = o.b;
+    if (o.refs) b = [...o.refs.map((r) => String(k(r))), ...(o.b ? [o.b] : [])].join(US);
+    argv.push(o.op, String(k(o.key)), o.a, b);
+  }
+  return { keys, argv };
+}

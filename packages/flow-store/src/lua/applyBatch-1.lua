@@ -1,0 +1,125 @@
+--[[
+  Commit a run of consecutive flow events of one partition and one site, atomically:
+  every patient's new state, the netted aggregate changes, clocks, alert changes (with
+  their outbox entries) and the partition offset, or nothing. All keys belong to one
+  site (one hash slot). The ops were validated by the engine; they are checked again
+  here, with the type of every key, before anything is written, so the script cannot
+  fail half way.
+
+  KEYS[1]  offsets hash of the site ("<topic>:<partition>" -> last applied offset)
+  KEYS[2]  fence hash of the site ("<topic>:<partition>" -> epoch of the owner)
+  KEYS[3..] keys referenced by index from the ops
+
+  ARGV[1]  field "<topic>:<partition>"
+  ARGV[2]  first offset of the run
+  ARGV[3]  last offset of the run
+  ARGV[4]  epoch of the caller's ownership of the partition
+  ARGV[5..] ops, four arguments each: op, keyIndex, a, b ('' when unused):
+             "set" value                      (a patient's state JSON)
+             "hincr" field by                 (field deleted at 0, except "seq")
+             "zadd" member score | "zrem" member
+             "sadd" member | "srem" member
+             "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>becameTrueAt<US>alertId"
+             "ack" ackJSON "outboxIdx"
+             "resolve" resolvedAt "alertsIdx<US>outboxIdx"
+           raise: SET NX the alert (version 1), index it, add it to the outbox, bump
+           the scope's seq. ack/resolve: the next version of the alert, to the outbox.
+
+  Returns  { 1, ops, micros }     applied (micros: time spent in the script)
+           { -1, lastApplied }    refused: this run, or part of it, was applied before
+           { -2, ownerEpoch }     refused: another owner holds the partition (zombie)
+]]
+local t0 = redis.call('TIME')
+local field, first, last, epoch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if not first or not last or not epoch or first > last then return redis.error_reply('bad run header') end
+
+local owner = tonumber(redis.call('HGET', KEYS[2], field) or '0')
+if owner > epoch then return { -2, owner } end
+local applied = redis.call('HGET', KEYS[1], field)
+if applied and tonumber(applied) >= first then return { -1, tonumber(applied) } end
+
+local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', resolve = 'string' }
+local function refs(s)
+  local out = {}
+  for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
+  return out
+end
+local function checkKey(idx, want)
+  local k = KEYS[tonumber(idx) or 0]
+  if not k then return false end
+  local t = redis.call('TYPE', k)['ok']
+  return t == 'none' or t == want
+end
+for i = 5, #ARGV, 4 do
+  local kind, idx, a, b = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local want = TYPE[kind]
+  if not want then return redis.error_reply('unknown op ' .. tostring(kind)) end
+  if not checkKey(idx, want) then return redis.error_reply('op ' .. kind .. ' names no key of type ' .. want) end
+  if kind == 'hincr' and not tonumber(b) then return redis.error_reply('hincr by a non-number') end
+  if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
+  if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
+  if kind == 'raise' or kind == 'ack' or kind == 'resolve' then
+    local r = refs(b)
+    if kind == 'raise' and (#r ~= 5 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not tonumber(r[4])) then return redis.error_reply('raise with bad references') end
+    if kind == 'ack' and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply('ack with bad references') end
+    if kind == 'resolve' and (#r ~= 2 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream')) then return redis.error_reply('resolve with bad references') end
+  end
+end
+
+redis.call('HSET', KEYS[1], field, ARGV[3])
+if owner < epoch then redis.call('HSET', KEYS[2], field, ARGV[4]) end
+
+local n = 0
+for i = 5, #ARGV, 4 do
+  n = n + 1
+  local kind, key, a, b = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  if kind == 'set' then
+    redis.call('SET', key, a)
+  elseif kind == 'hincr' then
+    if redis.call('HINCRBY', key, a, b) == 0 and a ~= 'seq' then redis.call('HDEL', key, a) end
+  elseif kind == 'zadd' then
+    redis.call('ZADD', key, b, a)
+  elseif kind == 'zrem' then
+    redis.call('ZREM', key, a)
+  elseif kind == 'sadd' then
+    redis.call('SADD', key, a)
+  elseif kind == 'srem' then
+    redis.call('SREM', key, a)
+  elseif kind == 'raise' then
+    local r = refs(b)
+    if redis.call('SET', key, a, 'NX') then
+      redis.call('ZADD', KEYS[tonumber(r[1])], r[4], r[5])
+      redis.call('XADD', KEYS[tonumber(r[2])], '*', 'a', a)
+      redis.call('HINCRBY', KEYS[tonumber(r[3])], 'seq', 1)
+    end
+  elseif kind == 'ack' then
+    local raw = redis.call('GET', key)
+    if raw then
+      local alert = cjson.decode(raw)
+      if alert['acknowledged'] == nil then
+        alert['acknowledged'] = cjson.decode(a)
+        alert['version'] = (tonumber(alert['version']) or 1) + 1
+        local out = cjson.encode(alert)
+        redis.call('SET', key, out, 'KEEPTTL')
+        redis.call('XADD', KEYS[tonumber(b)], '*', 'a', out)
+      end
+    end
+  elseif kind == 'resolve' then
+    local raw = redis.call('GET', key)
+    if raw then
+      local alert = cjson.decode(raw)
+      if alert['resolvedAt'] == nil then
+        local r = refs(b)
+        alert['resolvedAt'] = tonumber(a)
+        alert['version'] = (tonumber(alert['version']) or 1) + 1
+        local out = cjson.encode(alert)
+        -- Kept 30 days for the audit trail, out of the active index at once.
+        redis.call('SET', key, out, 'PX', 2592000000)
+        redis.call('ZREM', KEYS[tonumber(r[1])], alert['alertId'])
+        redis.call('XADD', KEYS[tonumber(r[2])], '*', 'a', out)
+      end
+    end
+  end
+end
+local t1 = redis.call('TIME')
+return { 1, n, (tonumber(t1[1]) - tonumber(t0[1])) * 1000000 + tonumber(t1[2]) - tonumber(t0[2]) }
