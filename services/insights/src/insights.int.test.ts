@@ -14,6 +14,7 @@ import { TABLES } from './schema';
 
 const EVENTS = 12_000;
 const REFERRALS = 500;
+const NOTES = 4;
 const SECRET = 'insights-test-secret-0123456789abcdef';
 
 jest.setTimeout(420_000);
@@ -51,13 +52,23 @@ describe('insights service: exactly once under SIGKILL', () => {
     const producer = createProducer(kafka);
     await producer.connect();
     // Synthetic pathways (some with an NHS number), plus crisis referrals answered after 0-47 hours.
-    const events: FlowEvent[] = syntheticEvents({ total: EVENTS - 2 * REFERRALS, seed: 13 }).map((e, i) => (i % 3 === 0 ? { ...e, nhsNumber: '9434765919' } : e));
+    const events: FlowEvent[] = syntheticEvents({ total: EVENTS - 2 * REFERRALS - NOTES - 1, seed: 13 }).map((e, i) => (i % 3 === 0 ? { ...e, nhsNumber: '9434765919' } : e));
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     for (let i = 0; i < REFERRALS; i++) {
       const at = t0 + i * 3_600_000;
       const base = { site: 'RXT', patientId: `REF${i}`, sourceSystem: 'SYN', channel: 'simulator' as const };
       events.push({ ...base, eventId: `ref-${i}`, type: 'referral.received', occurredAt: at, recordedAt: at, payload: { referralId: `R${i}`, team: 'CRISIS-NORTH', teamType: 'crisis', urgency: 'very_urgent', referralSource: 'gp', area: 'NORTH' } });
       events.push({ ...base, eventId: `ref-${i}-a`, type: 'referral.assessed', occurredAt: at + (i % 48) * 3_600_000, recordedAt: at + (i % 48) * 3_600_000, payload: { referralId: `R${i}` } });
+    }
+    // Improvement notes, spread through the log (one recorded twice: kept once).
+    for (let i = 0; i < NOTES; i++) {
+      const at = t0 + i * 7 * 86_400_000;
+      const note: FlowEvent = {
+        site: 'RXT', patientId: `improvement:N${i}`, sourceSystem: 'SYN', channel: 'ui', eventId: `note-${i}`, type: 'improvement.noted', occurredAt: at, recordedAt: at,
+        payload: { noteId: `N${i}`, title: `Change ${i}`, ward: 'OAK', effectiveDate: new Date(at).toISOString().slice(0, 10), author: 'analyst-1', measures: ['los_median'], expectedDirection: 'down' },
+      };
+      events.splice(Math.floor(((i + 1) * events.length) / (NOTES + 1)), 0, note);
+      if (i === 0) events.push({ ...note, eventId: 'note-0-again' });
     }
     for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), topics.flowEvents);
     // Alerts as the engine publishes them: raised, then the same alert acknowledged and resolved.
@@ -130,6 +141,8 @@ describe('insights service: exactly once under SIGKILL', () => {
       }
       const offsets = (await conn.runAndReadAll("SELECT sum(next_offset)::INTEGER AS n FROM _offsets WHERE topic LIKE '%flow-events%'")).getRowObjectsJS()[0]!;
       expect(Number(offsets.n)).toBe(EVENTS);
+      const notes = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM improvement_notes')).getRowObjectsJS()[0]!;
+      expect(notes.n).toBe(NOTES);
       const alerts = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n, count(resolved_at)::INTEGER AS resolved FROM alerts')).getRowObjectsJS()[0]!;
       expect(alerts).toEqual({ n: 300, resolved: 300 });
     } finally {
