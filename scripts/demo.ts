@@ -309,7 +309,7 @@ async function demo(o: Opts): Promise<void> {
         ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`, PFM_INSIGHTS_PORT: insightsPort,
       }, files.logs, logSays('insights running')));
       say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
-      say(`Insights view (analyst): ${gatewayUrl}/?token=${analystToken}#/insights`);
+      say(`Insights view (analyst): ${gatewayUrl}/#/insights?token=${analystToken}`);
       say(`insights API (analyst): curl -H "Authorization: Bearer $(cat .stack/demo-analyst-token)" "http://127.0.0.1:${insightsPort}/api/v1/insights/series?measure=admissions&period=week"`);
       // The simulator's planted change, recorded as the trust would: an improvement note
       // through the API (same note id every run, so a re-run replaces it, never doubles it).
