@@ -133,7 +133,10 @@ describe('back-pressure: the broker stops during a send and comes back', () => {
       return Object.fromEntries(wards.map((w) => [w.ward, w.occupied]));
     };
     await waitFor(async () => { const o = await occupancy(); return o.OAK === sentHttp && o.ELM === sentMllp; }, { timeoutMs: 120000, what: `occupancy OAK=${sentHttp} ELM=${sentMllp}` })
-      .catch(async (e: Error) => { throw new Error(`${e.message}; occupancy now ${JSON.stringify(await occupancy())}`); });
+      .catch(async (e: Error) => {
+        const logs = (['ingest', 'engine'] as const).map((k) => `--- ${k} log ---\n${p.services[k]?.tail(60) ?? ''}`).join('\n');
+        throw new Error(`${e.message}; occupancy now ${JSON.stringify(await occupancy())}\n${logs}`);
+      });
     // Stays there: nothing more arrives late.
     expect(await occupancy()).toMatchObject({ OAK: sentHttp, ELM: sentMllp });
   });

@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { flowEventSchema, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
 import { invalidOp, type Derived, type FlowStore, type KeyedOp, type OutboxEntry } from '@pfm/flow-store';
-import { InfrastructureError, isRetriableDecodeError, sendChunked, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { InfrastructureError, isRetriableDecodeError, sendChunked, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { BatchTrace } from './batch-trace';
 import type { Clock } from './clock';
@@ -76,9 +76,14 @@ interface Unit { index: number; offset: string; ops: KeyedOp[] }
 /** Consecutive events of one site, committed by one script call. */
 interface Run { site: string; first: string; last: string; units: Unit[] }
 
-/** A commit the fence refused: part of the run was applied before (resume after `applied`), or another owner holds the partition. */
+/**
+ * A commit the fence refused: part of the run was applied before (resume after `applied`),
+ * or another owner holds the partition. `stale`: the run was planned under an assignment
+ * this process has since left (a rebalance happened while it was in flight), so the
+ * refusal says nothing about who owns the partition now.
+ */
 export class CommitRefused extends Error {
-  constructor(readonly reason: 'applied-before' | 'fenced', readonly partition: number, readonly applied?: string) {
+  constructor(readonly reason: 'applied-before' | 'fenced', readonly partition: number, readonly applied?: string, readonly stale = false) {
     super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused` : `partition ${partition}: events up to offset ${applied} were applied before`);
     this.name = 'CommitRefused';
   }
@@ -106,6 +111,16 @@ export class FlowEngine {
   private readonly epochs = new Map<number, number>();
   /** Partitions whose commits were refused as another owner's: left alone until the next assignment. */
   private readonly fenced = new Set<number>();
+  /**
+   * Counts assignments (group joins). A batch remembers the one it was planned under: kafkajs
+   * may rejoin while other partitions' batches are still in flight, and such a batch can be
+   * fenced by this process's own claim under the new assignment. That refusal must not set
+   * the partition aside, or it would wait for an assignment that never comes.
+   */
+  private generation = 0;
+  private stopping = false;
+  private fromBeginning = true;
+  private readonly restarts;
   /** Script time of batch commits (µs): for the benchmark's Redis blocked-time figures. */
   readonly commits = { calls: 0, micros: 0, maxMicros: 0, maxEvents: 0 };
   private readonly counters;
@@ -132,10 +147,14 @@ export class FlowEngine {
     this.outboxConsumer = d.outboxConsumer ?? `${hostname()}/${d.groupId}`;
     this.batchSizes = d.metrics?.histogram('pfm_engine_batch_size', 'Messages per applied batch (one Redis pipeline)', [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000]);
     this.applyDelay = d.metrics?.histogram('pfm_engine_apply_delay_seconds', 'Time from an event to its apply in Redis: since its event time (from=event_time) or since ingest wrote it to Kafka (from=received)', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400], ['from']);
+    this.restarts = d.metrics?.counter('pfm_engine_consumer_restarts_total', 'Times the engine started its Kafka consumer again after kafkajs gave it up on an error it does not retry');
+    this.restarts?.inc({}, 0);
     this.batchFailures = d.metrics?.counter('pfm_engine_batch_failures_total', 'Batches that failed and will be retried (Redis or Kafka trouble), by error class', ['class']);
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
+    this.stopping = false;
+    this.fromBeginning = opts.fromBeginning ?? true;
     const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, sessionTimeout: this.d.sessionTimeoutMs ?? 30000, heartbeatInterval: Math.min(3000, Math.floor((this.d.sessionTimeoutMs ?? 30000) / 3)), maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
@@ -147,13 +166,17 @@ export class FlowEngine {
     }
     // Alerts a previous run queued or read but did not get to publish (it stopped in between).
     for (const site of await this.d.store.sites()) { await this.recoverOutbox(site, { own: true }); await this.drainOutbox(site); }
-    await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: opts.fromBeginning ?? true });
+    await consumer.subscribe({ topic: this.d.topics.flowEvents, fromBeginning: this.fromBeginning });
     // A new assignment: every partition must be positioned from Redis's record again.
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear();
-      // Partitions set aside after a refused commit: fetched again if this assignment has them.
-      if (this.fenced.size) consumer.resume([{ topic: this.d.topics.flowEvents, partitions: [...this.fenced] }]);
-      this.fenced.clear();
+    consumer.on(consumer.events.GROUP_JOIN, () => this.assigned());
+    // A consumer kafkajs gives up must not leave the engine alive with nothing consuming.
+    superviseConsumer(consumer, {
+      logger: this.d.logger, what: 'flow events', stopped: () => this.stopping,
+      onRestart: () => this.restarts?.inc(),
+      restart: async () => {
+        await this.disconnect().catch(() => undefined);
+        await this.start({ fromBeginning: this.fromBeginning });
+      },
     });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: this.d.partitionsConcurrently ?? 3, eachBatch: (p) => this.onBatch(p) });
   }
@@ -173,7 +196,24 @@ export class FlowEngine {
     return (next < BigInt(low) ? BigInt(low) : next).toString();
   }
 
+  /**
+   * The group handed partitions out anew (called on each join; exposed for tests): every
+   * partition is positioned from Redis's record again, and ownership is claimed again.
+   */
+  assigned(): void {
+    this.generation += 1;
+    this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear();
+    // Partitions set aside after a refused commit: fetched again if this assignment has them.
+    if (this.fenced.size) this.consumer?.resume([{ topic: this.d.topics.flowEvents, partitions: [...this.fenced] }]);
+    this.fenced.clear();
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
     this.consumer = undefined;
@@ -182,6 +222,7 @@ export class FlowEngine {
 
   private async onBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const generation = this.generation;
     if (this.fenced.has(batch.partition)) return;
     if (this.positioned.has(batch.partition) && this.appliedHere.has(batch.partition)) {
       const applied = await this.d.store.appliedOffsets(this.d.topics.flowEvents);
@@ -215,6 +256,10 @@ export class FlowEngine {
       if (err instanceof CommitRefused) {
         // Nothing of the refused run was applied; what was planned on top of it is stale.
         this.cache.clear();
+        if (err.reason === 'fenced' && (err.stale || generation !== this.generation)) {
+          this.d.logger.info({ partition: batch.partition }, 'a batch of the previous assignment was refused: the new assignment resumes from the Redis record');
+          return;
+        }
         if (err.reason === 'fenced') {
           this.d.logger.warn({ partition: batch.partition }, 'another engine owns this partition now: its commits win; waiting for the next assignment');
           this.fenced.add(batch.partition);
@@ -250,6 +295,7 @@ export class FlowEngine {
   async processMessages(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
     const { store } = this.d;
     if (this.fenced.has(partition)) throw new CommitRefused('fenced', partition);
+    const generation = this.generation;
     const decoded: { offset: string; event?: FlowEvent; raw: Buffer | null }[] = [];
     const deadLetters: Reject[] = [];
     const poison = (m: { offset: string; raw: Buffer | null }, kind: DeadLetterKind, reason: string, detail: string, e?: FlowEvent) => {
@@ -324,7 +370,7 @@ export class FlowEngine {
       this.cache.delete(key);
     }
     try {
-      for (const run of runs) await this.commit(run, offsetField, partition, epoch, (u, err) => {
+      for (const run of runs) await this.commit(run, offsetField, partition, epoch, generation, (u, err) => {
         const d = decoded[u.index]!;
         // Later events of the batch were planned on top of the refused change: read back what Redis holds.
         this.cache.clear();
@@ -371,7 +417,7 @@ export class FlowEngine {
    * do). When Redis refuses the call itself, each event is committed on its own so that
    * only the one it refuses goes aside (`refused`), and the partition moves on.
    */
-  private async commit(run: Run, field: string, partition: number, epoch: number, refused: (u: Unit, err: Error) => void): Promise<void> {
+  private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => void): Promise<void> {
     const { store } = this.d;
     const once = async (r: Run): Promise<void> => {
       const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, ops: r.units.flatMap((u) => u.ops) });
@@ -381,7 +427,13 @@ export class FlowEngine {
         if (out.micros > this.commits.maxMicros) { this.commits.maxMicros = out.micros; this.commits.maxEvents = r.units.length; }
         return;
       }
-      if (out.status === 'fenced') { this.count('fenced'); this.fenced.add(partition); throw new CommitRefused('fenced', partition); }
+      if (out.status === 'fenced') {
+        this.count('fenced');
+        // Planned under an assignment since left: the new one decides; set nothing aside.
+        if (generation !== this.generation) throw new CommitRefused('fenced', partition, undefined, true);
+        this.fenced.add(partition);
+        throw new CommitRefused('fenced', partition);
+      }
       if (BigInt(out.applied) >= BigInt(r.last)) { this.stats.redelivered += r.units.length; return; }
       throw new CommitRefused('applied-before', partition, out.applied);
     };

@@ -60,4 +60,35 @@ describe('fenced batch commits', () => {
     expect((overlap as CommitRefused).applied).toBe('499');
     expect(await store.dump()).toEqual(after500);
   });
+
+  it('a batch fenced by this process\'s own claim after a rebalance sets nothing aside', async () => {
+    // kafkajs can rejoin the group while another partition's batch is still in flight; the
+    // new assignment claims the partition again, and the old batch's commit is refused.
+    const own = new FlowStore(stack.redis, new Keys(uniqueName('fence-own').replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
+    const e = new FlowEngine({ ...stack, store: own, clock: new EventTimeClock(), logger, groupId: `${ns}-own`, topics: engineTopics(t), publish: false, maxEventsPerCommit: 100 });
+    try {
+      await e.processMessages(t.flowEvents, 0, messages.slice(0, 100));
+      let reached!: () => void;
+      let release!: () => void;
+      const atCommit = new Promise<void>((r) => { reached = r; });
+      const gate = new Promise<void>((r) => { release = r; });
+      const commitRun = own.commitRun.bind(own);
+      jest.spyOn(own, 'commitRun').mockImplementationOnce(async (run) => { reached(); await gate; return commitRun(run); });
+      const inFlight = e.processMessages(t.flowEvents, 0, messages.slice(100, 200)).catch((err: unknown) => err);
+      await atCommit;
+      e.assigned(); // the rebalance, while that batch waits to commit
+      await e.processMessages(t.flowEvents, 0, messages.slice(100, 200));
+      release();
+      const refused = await inFlight;
+      expect(refused).toBeInstanceOf(CommitRefused);
+      expect((refused as CommitRefused).stale).toBe(true);
+      // The partition goes on under the new assignment (it used to wait, paused, for a
+      // next assignment that never came).
+      await e.processMessages(t.flowEvents, 0, messages.slice(200, 300));
+      expect((await own.appliedOffsets(t.flowEvents)).get(0)).toBe('299');
+    } finally {
+      jest.restoreAllMocks();
+      await own.clear();
+    }
+  });
 });

@@ -6,3 +6,4 @@ export * from './checks';
 export * from './client-errors';
 export * from './ranges';
 export * from './runner';
+export * from './supervise';

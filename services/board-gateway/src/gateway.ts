@@ -16,7 +16,7 @@ import {
   alertSchema, boardUpdateSchema, TOPICS, type Alert, type ClientToServerEvents, type FlowEvent, type Room, type ServerToClientEvents, type SiteStatus,
 } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
-import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { sendFlowEvents, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { securityHeaders } from './headers';
@@ -101,6 +101,8 @@ export class Gateway {
   private readonly sitePushes = new Set<string>();
   private readonly lastSiteStatus = new Map<string, string>();
   private siteTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private readonly feedRestarts;
   /** Highest version of each alert sent on: delivery is at least once, each change is shown once. */
   private readonly alertVersions = new Map<string, number>();
   /** The board at a past time (sandbox replays of the flow log). */
@@ -116,6 +118,8 @@ export class Gateway {
     this.audit = d.audit ?? ((entry) => d.logger.info({ audit: entry }, 'audit'));
     this.topics = d.topics ?? { boardUpdates: TOPICS.boardUpdates, alerts: TOPICS.alerts, flowEvents: TOPICS.flowEvents };
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
+    this.feedRestarts = d.metrics?.counter('pfm_gateway_feed_restarts_total', 'Times the board feed consumer was started again after kafkajs gave it up');
+    this.feedRestarts?.inc(0);
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({
@@ -148,8 +152,19 @@ export class Gateway {
     this.siteTimer = setInterval(() => {
       for (const room of this.io.sockets.adapter.rooms.keys()) if (room.startsWith('site:')) this.pushSiteStatus(room.slice(5));
     }, SITE_STATUS_CHECK_MS);
+    await this.runFeed(groupId);
+  }
+
+  private async runFeed(groupId: string): Promise<void> {
     const consumer = this.d.kafka.consumer({ groupId, allowAutoTopicCreation: false });
     this.consumer = consumer;
+    // A feed kafkajs gives up would freeze every board and drop alerts, silently: start it
+    // again under the same group, so it goes on from where it stopped.
+    superviseConsumer(consumer, {
+      logger: this.d.logger, what: 'board feed', stopped: () => this.closing,
+      onRestart: () => this.feedRestarts?.inc(),
+      restart: async () => { await this.consumer?.disconnect().catch(() => undefined); await this.runFeed(groupId); },
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topics.boardUpdates, this.topics.alerts], fromBeginning: false });
     await consumer.run({
@@ -260,6 +275,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.siteTimer);
     await this.consumer?.disconnect();
     this.io.close();

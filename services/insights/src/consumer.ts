@@ -5,7 +5,7 @@
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
-import { BatchRunner, JsonCodec, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { BatchRunner, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 import { evolveAll } from './fold';
 import { noteRow } from './improvements';
@@ -38,6 +38,7 @@ export class InsightsConsumer {
   private stored: Set<string> | undefined;
   private readonly alertCodec = new JsonCodec<Alert>(alertSchema);
   private caughtUpLogged = false;
+  private stopping = false;
   private waiters: (() => void)[] = [];
   /** Counts, and the milliseconds spent in each stage of the flow-event batches (benchmark, profiling). */
   readonly stats = { events: 0, alerts: 0, undecodable: 0, batches: 0, ms: { decode: 0, load: 0, fold: 0, rows: 0, write: 0 } };
@@ -47,6 +48,12 @@ export class InsightsConsumer {
   async start(): Promise<void> {
     const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
+    this.stopping = false;
+    // A consumer kafkajs gives up would leave the warehouse silently behind: start again.
+    superviseConsumer(consumer, {
+      logger: this.d.logger, what: 'warehouse', stopped: () => this.stopping,
+      restart: async () => { await this.disconnect().catch(() => undefined); this.cache.clear(); await this.start(); },
+    });
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
     this.stored = await this.d.warehouse.recordKeys();
@@ -90,6 +97,11 @@ export class InsightsConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
     this.consumer = undefined;
