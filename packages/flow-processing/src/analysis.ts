@@ -6,15 +6,18 @@ import type { FlowStore } from '@pfm/flow-store';
 export interface BoardAt { at: number; sites: { site: string; wards: WardSummary[]; flagged: PatientRow[]; alerts: Alert[] }[] }
 
 export async function boardAt(store: FlowStore, at: number): Promise<BoardAt> {
-  const sites = [];
-  for (const site of await store.sites()) {
+  // Every read is sent at once (one connection pipelines them): the board of a trust is
+  // dozens of wards, and one round trip after another was most of a time-travel request.
+  const sites = await Promise.all((await store.sites()).map(async (site) => {
     const codes = await store.wardCodes(site);
-    const wards = await store.wardSummaries(site, codes, at);
-    const flagged: PatientRow[] = [];
-    for (const w of codes) flagged.push(...(await store.patientsOnWard(site, w, at)).filter((r) => r.flags.some((f) => f !== 'on_leave')));
-    const alerts = (await store.alerts(site, { limit: 1_000_000 })).filter((a) => a.becameTrueAt <= at);
-    sites.push({ site, wards, flagged, alerts });
-  }
+    const [wards, onWards, alerts] = await Promise.all([
+      store.wardSummaries(site, codes, at),
+      Promise.all(codes.map((w) => store.patientsOnWard(site, w, at))),
+      store.alerts(site, { limit: 1_000_000 }),
+    ]);
+    const flagged: PatientRow[] = onWards.flat().filter((r) => r.flags.some((f) => f !== 'on_leave'));
+    return { site, wards, flagged, alerts: alerts.filter((a) => a.becameTrueAt <= at) };
+  }));
   return { at, sites };
 }
 
