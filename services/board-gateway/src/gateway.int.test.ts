@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type Alert, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
-import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FlowEventCodec, partitionBounds, readRanges, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
 
@@ -260,6 +260,38 @@ describe('board-gateway on the real stack', () => {
     expect(alert.severity).toBe('critical');
     // Raised moments ago (when the engine applied the late referral): still with the team, the bed manager next.
     expect(alert.escalation).toEqual({ level: 0, role: 'crisis_team', nextAt: alert.raisedAt + 30 * 60_000 });
+  });
+
+  it('a second acknowledgement is recorded on the log; the alert keeps the first', async () => {
+    const pid = `Y${++n}`;
+    const at = Date.now() - 3 * HOUR;
+    await send([{ recordedAt: at, site: 'RXT', sourceSystem: 'int-test', channel: 'json', eventId: `int-yr-${pid}`, type: 'referral.received', occurredAt: at, patientId: pid, payload: { referralId: `YR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } }]);
+    const first = await token({ sub: 'bm-first' });
+    const alert = await waitFor(async () => ((await (await get(`${gateways[0]}/api/v1/alerts`, first)).json()) as Alert[]).find((a) => a.referralId === `YR-${pid}`), { timeoutMs: 30000, what: 'the referral response alert' });
+    const ack = async (tok: string) => {
+      const s = connect(gateways[0]!, tok);
+      await connected(s);
+      return new Promise<{ ok: boolean; error?: string }>((resolve) => s.emit('acknowledge', { alertId: alert.alertId }, resolve));
+    };
+    expect(await ack(first)).toEqual({ ok: true });
+    await waitFor(async () => ((await (await get(`${gateways[0]}/api/v1/alerts`, first)).json()) as Alert[]).find((a) => a.alertId === alert.alertId)?.acknowledged !== undefined, { timeoutMs: 30000, what: 'the first acknowledgement applied' });
+    // Another bed manager, then the first one again.
+    expect(await ack(await token({ sub: 'bm-second' }))).toEqual({ ok: true });
+    expect(await ack(first)).toEqual({ ok: true });
+    const recorded = new Map<string, string>();
+    await waitFor(async () => {
+      const bounds = await partitionBounds(kafka, topics.flowEvents);
+      await readRanges(kafka, topics.flowEvents, new Map([...bounds].map(([p, b]) => [p, [{ from: b.low, to: b.high }]])), async (_p, messages) => {
+        for (const m of messages) {
+          const e = await codec.decode(m.value!);
+          if (e.type === 'alert.acknowledged' && e.payload.alertId === alert.alertId) recorded.set(e.eventId, e.payload.by);
+        }
+      }, { groupPrefix: `${ns}-read` });
+      return recorded.size >= 2;
+    }, { timeoutMs: 30000, what: 'both acknowledgements on the flow topic' });
+    expect([...recorded.values()].sort()).toEqual(['bm-first', 'bm-second']);
+    const now = ((await (await get(`${gateways[0]}/api/v1/alerts`, first)).json()) as Alert[]).find((a) => a.alertId === alert.alertId);
+    expect(now?.acknowledged?.by).toBe('bm-first');
   });
 
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {

@@ -517,7 +517,9 @@ export class Gateway {
     for (const site of c.sites) { alert = await this.d.store.alert(site, alertId); if (alert) break; }
     if (!alert || !canSeeAlert(c, alert)) return { ok: false, error: 'no such alert in your scope' };
     if (!canAcknowledge(c, alert)) return { ok: false, error: 'forbidden: only the team, ward or bed manager who owns this alert may acknowledge it' };
-    if (alert.acknowledged) return { ok: true };
+    // A second acknowledgement (another person, or the same one again) is recorded on the
+    // log too: the alert keeps the first, and the log says who else saw it and when. The
+    // event id is per person, so one person acknowledging twice is one record.
     const now = Date.now();
     const e: FlowEvent = {
       eventId: `ack:${alertId}:${c.sub}`, type: 'alert.acknowledged', occurredAt: now, recordedAt: now, site: alert.site,
