@@ -25,7 +25,7 @@ export const commonEnv = {
 
 export const serviceEnv = {
   ingest: { PFM_INGEST_HTTP_PORT: port.default(8080), PFM_MLLP_PORT: port.default(2575), PFM_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(500), PFM_MAX_BODY_BYTES: z.coerce.number().int().default(1048576), PFM_DEFAULT_SITE: z.string().default('RXT') },
-  engine: { PFM_ENGINE_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000), PFM_ENGINE_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576), PFM_ENGINE_GROUP: z.string().default('pfm-flow-engine'), PFM_ENGINE_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), PFM_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(5000), PFM_CLOCK: z.enum(['wall', 'event']).default('wall') },
+  engine: { PFM_ENGINE_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30000), PFM_ENGINE_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576), PFM_ENGINE_GROUP: z.string().default('pfm-flow-engine'), PFM_ENGINE_INSTANCE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), PFM_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(5000), PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_ENV: z.enum(['development', 'production']).default('development'), PFM_REJECTS_KEYS: z.string().optional() },
   gateway: { PFM_CLOCK: z.enum(['wall', 'event']).default('wall'), PFM_GATEWAY_PORT: port.default(3000), PFM_GATEWAY_GROUP: z.string().optional(), PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200), PFM_GATEWAY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000), PFM_INSIGHTS_URL: z.union([z.literal(''), z.url()]).optional() },
 } as const;
 

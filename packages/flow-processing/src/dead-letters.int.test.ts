@@ -1,9 +1,11 @@
 // Poison events never stall a partition: events that can never apply go to the
 // dead-letter topic with the reason, partition and offset; every good event around them
 // is applied. Real Kafka, registry and Redis.
+import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Kafka, type Consumer } from 'kafkajs';
 import { flowEventSchema, improvementPatientId, partitionKey, rejectSchema, topicsFor, type FlowEvent, type Reject } from '@pfm/contracts';
+import { RejectKeys } from '@pfm/access';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
@@ -27,6 +29,7 @@ describe('dead letters', () => {
   let reader: Consumer;
   let engine: FlowEngine;
   const metrics = new Metrics('dlq-test');
+  const sealKeys = RejectKeys.parse(`k1:${randomBytes(32).toString('base64')}`)!;
   const dead: Reject[] = [];
   const good = syntheticEvents({ total: 10_000, seed: 5 });
   const note: FlowEvent = {
@@ -58,7 +61,7 @@ describe('dead letters', () => {
     await sendFlowEvents(producer, codec, [note], t.flowEvents);
     await sendFlowEvents(producer, codec, good.slice(5000), t.flowEvents);
 
-    engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, metrics, groupId: `${ns}-engine`, topics, publish: true });
+    engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, metrics, groupId: `${ns}-engine`, topics, publish: true, sealReject: (r) => sealKeys.seal(r) });
     await engine.start();
     await waitFor(() => dead.length >= 3 && engine.stats.applied + engine.stats.duplicate + engine.stats.parked + engine.stats.rejected + engine.stats.expired >= good.length, { timeoutMs: 120_000, what: 'every good event processed and the poison dead-lettered' });
   }, 180_000);
@@ -86,6 +89,17 @@ describe('dead letters', () => {
     expect(contract.errors[0]!.message).toMatch(/^site:/);
     expect(dead.some((d) => d.errors[0]?.message.includes('not found'))).toBe(true);
     expect(engine.stats.dead_lettered).toBe(3);
+  });
+
+  it('keeps what it sets aside sealed: no identifier in the stored record, and the key opens it', () => {
+    const contract = dead.find((d) => d.eventId === 'poison-contract')!;
+    const victim = good[5000]!;
+    expect(contract.sealed).toEqual({ alg: 'A256GCM', kid: 'k1' });
+    for (const d of dead) expect(d.raw).not.toContain(victim.patientId);
+    const opened = sealKeys.open(contract);
+    expect(JSON.parse(opened.raw)).toMatchObject({ eventId: 'poison-contract', patientId: victim.patientId, site: 'not a site!' });
+    const undecodable = dead.filter((d) => d.reason === 'undecodable event on the flow topic').map((d) => Buffer.from(sealKeys.open(d).raw, 'base64').toString('utf8')).sort();
+    expect(undecodable[1]).toBe('plain text, no magic byte');
   });
 
   it('counts them by reason for the dashboard and the alert, every reason exported from 0', async () => {

@@ -58,6 +58,12 @@ export interface EngineDeps {
    * under the same name publishes what the previous run read and did not acknowledge.
    */
   outboxConsumer?: string;
+  /**
+   * Seals a reject's raw input before it is published (the rejects and dead-letter topics
+   * keep what the engine could not apply, the whole event with its identifiers). Unset:
+   * stored in clear (development only; production refuses to start without keys).
+   */
+  sealReject?: (r: Reject) => Reject;
   /** Called when a batch is delivered, before it is applied (timing). */
   beforeBatch?: (info: { partition: number; count: number }) => void;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
@@ -627,11 +633,12 @@ export class FlowEngine {
   }
 
   private reject(rejectId: string, reason: string, detail: string, raw: Buffer | null, e?: FlowEvent): Reject {
-    return {
+    const r: Reject = {
       rejectId, stage: 'engine', channel: e?.channel ?? 'kafka', sourceSystem: e?.sourceSystem, receivedAt: Date.now(), reason,
       errors: detail ? [{ path: '', message: detail }] : [], raw: e ? JSON.stringify(e) : (raw ?? Buffer.alloc(0)).toString('base64'),
       rawEncoding: e ? 'utf8' : 'base64', eventId: e?.eventId,
     };
+    return this.d.sealReject ? this.d.sealReject(r) : r;
   }
 }
 

@@ -1,6 +1,7 @@
 // flow-engine: pfm.flow-events.v1 -> Redis state -> board updates, alerts, rejects.
 import { hostname } from 'node:os';
 import Redis from 'ioredis';
+import { RejectKeys } from '@pfm/access';
 import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
@@ -19,13 +20,17 @@ async function main(): Promise<void> {
   redis.on('error', errorCounter(metrics, 'pfm_redis_errors_total', 'Redis client errors, by class'));
   const watchdog = watchRedis(redis, { onRedial: () => logger.warn('Redis did not answer in 5 s: connecting again') });
   const thresholds = loadThresholds(config.PFM_THRESHOLDS_FILE);
+  // What the engine cannot apply goes to the rejects and dead-letter topics whole: sealed at rest.
+  const rejectKeys = RejectKeys.parse(config.PFM_REJECTS_KEYS);
+  if (!rejectKeys && config.PFM_ENV === 'production') throw new Error('PFM_REJECTS_KEYS is required in production: events the engine rejects or sets aside are sealed at rest (<kid>:<base64 of 32 bytes>)');
+  if (!rejectKeys) logger.warn('PFM_REJECTS_KEYS is not set: events the engine rejects or sets aside are stored in clear (development only)');
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), thresholds);
 
   const { kafka, producer, codec, topics: t } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-flow-engine', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger, metrics });
   const topics = engineTopics(t);
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
-  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
+  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, sealReject: rejectKeys && ((r) => rejectKeys.seal(r)), maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
 
   // Ops metrics read at scrape time: consumer lag from Kafka, dependencies, alerts in Redis.

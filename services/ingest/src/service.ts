@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { ConfigResourceTypes } from 'kafkajs';
-import { authFromSettings, SenderRegistry, type Auth } from '@pfm/access';
+import { authFromSettings, RejectKeys, SenderRegistry, type Auth } from '@pfm/access';
 import { topicsFor, topicSpecs, type Reject } from '@pfm/contracts';
 import { createKafka, createProducer, ensureTopics, FlowEventCodec, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, exportDependencyChecks, Metrics, type Logger } from '@pfm/observability';
@@ -18,7 +18,6 @@ import { Hl7Intake } from './hl7-intake';
 import { buildHttpApp } from './http';
 import { startMllpServer } from './mllp';
 import { Publisher, type EventSink } from './publisher';
-import { RejectKeys } from './reject-seal';
 import { Redriver, RejectFeed, RejectIndex, registerRejectRoutes } from './rejects';
 
 export interface IngestService {
