@@ -22,8 +22,9 @@ export async function renderReport(o: ReportOptions): Promise<number> {
   const context = await chromium.launchPersistentContext(profile, { executablePath: exe, headless: true, args: CHROMIUM_ARGS, locale: 'en-GB', timezoneId: 'Europe/London', colorScheme: 'light', viewport: { width: 1100, height: 1500 } });
   try {
     const page = await context.newPage();
-    const route = `#/report?month=${encodeURIComponent(o.month)}&site=${encodeURIComponent(o.site)}`;
-    await page.goto(`${o.url.replace(/\/$/, '')}/?token=${encodeURIComponent(o.token)}${route}`);
+    // The token in the fragment, as on the board links: never sent to the server or its logs.
+    const route = new URLSearchParams({ month: o.month, site: o.site, token: o.token });
+    await page.goto(`${o.url.replace(/\/$/, '')}/#/report?${route.toString()}`);
     const report = page.locator('[data-testid="report"][data-ready="true"]');
     try {
       await report.waitFor({ timeout: o.timeoutMs ?? 60_000 });
