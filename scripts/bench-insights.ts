@@ -6,7 +6,12 @@
 //   3. the read API's series queries segmented by local area over the whole warehouse
 //      (p50 / p95 per measure, answered through HTTP with SPC, as an analyst asks them).
 // Figures and method: docs/benchmarks.md ("Insights warehouse").
-//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE]
+//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE] [--no-queries]
+// --queries: the read API only, on a warehouse built as above (or a copy of --warehouse FILE,
+// one kept by --keep): every call the Insights and equity views make when they open, and
+// every measure of the catalogue by week and month, whole trust and by a segment (p50 / p95).
+//   pnpm -s tsx scripts/bench-insights.ts --queries [--warehouse FILE] [--days 730] [--seed 7] [--reps 10]
+//   (also: pnpm bench --insights [--queries ...])
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +45,10 @@ const { Warehouse } = require(join(src, 'warehouse')) as WarehouseMod;
 
 const log = (m: string) => process.stdout.write(`[bench-insights] ${m}\n`);
 const root = join(__dirname, '..');
+/** The simulated trust's history ends here (the day the log catches up with). */
+const START = Date.parse('2026-11-01T00:00:00Z');
 
-export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string }
+export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string; /** Build only (no series queries). */ noQueries?: boolean }
 
 /** The simulator's events as they are on the topic (recorded when they happened, as in a backfill). */
 export function simulatedLog(days: number, seed: number, start: number): { events: FlowEvent[]; registry: WardRegistry } {
@@ -56,7 +63,7 @@ const pct = (xs: number[], q: number): number => {
 };
 
 export async function benchInsights(o: InsightsBenchOptions): Promise<Record<string, unknown>> {
-  const start = Date.parse('2026-11-01T00:00:00Z');
+  const start = START;
   const t0 = Date.now();
   const { events, registry } = simulatedLog(o.days, o.seed, start);
   log(`simulated ${o.days} days: ${events.length} events in ${Date.now() - t0} ms`);
@@ -113,6 +120,11 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const counts = (await warehouse.rows('SELECT (SELECT count(*) FROM spells)::INTEGER AS spells, (SELECT count(*) FROM ward_stays)::INTEGER AS stays, (SELECT count(*) FROM referrals)::INTEGER AS referrals, (SELECT count(*) FROM census_patient_days)::INTEGER AS bed_days'))[0]!;
     log(`  warehouse: ${JSON.stringify(counts)}`);
 
+    if (o.noQueries) {
+      warehouse.close();
+      if (o.keep) copyFileSync(db, o.keep);
+      return { days: o.days, events: total, warehouseMs: whMs, warehouseCpuMs: cpuMs, counts, machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}` };
+    }
     // 3. Segmented series through the read API (HTTP, token check, SPC), over everything.
     const auth = new Auth('bench-insights-jwt-secret-0123456789abcdef');
     const api = buildInsightsApi({
@@ -161,16 +173,129 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
   }
 }
 
+/** What an answer took, as the client saw it (HTTP, token check, query, SPC, JSON). */
+interface Timed { p50: number; p95: number; max: number; n: number }
+const summary = (times: number[]): Timed => ({ p50: Number(pct(times, 0.5).toFixed(1)), p95: Number(pct(times, 0.95).toFixed(1)), max: Number(Math.max(...times).toFixed(1)), n: times.length });
+
+/**
+ * The read API on a copy of `file` (the simulator's trust, `days` of it, `seed`): the calls
+ * the web app's Insights view makes when it opens (catalogue, then the default measure's
+ * series and its improvement notes side by side), the equity view's first call, and every
+ * measure of the catalogue by week and by month, for the whole trust and by local area
+ * (or its first segment), each `reps` times after a warm-up. Requests one at a time.
+ */
+export async function benchQueries(file: string, o: { days: number; seed: number; reps: number }): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'pfm-bench-queries-'));
+  try {
+    const db = join(dir, 'insights.duckdb');
+    copyFileSync(file, db);
+    const sim = createSimulation({ seed: o.seed, start: START, historyDays: o.days });
+    const logger = createLogger('bench-insights');
+    logger.level = 'warn';
+    const t0 = performance.now();
+    const warehouse = await Warehouse.open(db, { wards: wardsOf(sim.trust), thresholds: DEFAULT_THRESHOLDS });
+    const openMs = Math.round(performance.now() - t0);
+    const counts = (await warehouse.rows('SELECT (SELECT count(*) FROM spells)::INTEGER AS spells, (SELECT count(*) FROM referrals)::INTEGER AS referrals, (SELECT count(*) FROM census_patient_days)::INTEGER AS bed_days'))[0]!;
+    log(`warehouse ${file}: ${JSON.stringify(counts)} (opened in ${openMs} ms)`);
+    const auth = new Auth('bench-insights-jwt-secret-0123456789abcdef');
+    const catalogue = loadCatalogue(join(root, 'config/measures.json'));
+    const api = buildInsightsApi({ warehouse, auth, logger, audit: () => undefined, catalogue, population: loadPopulation(join(root, 'config/population.csv')) });
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+    const token = await auth.issue({ sub: 'bench-analyst', role: 'analyst', sites: ['RXT'] });
+    const get = async (path: string): Promise<unknown> => {
+      const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await r.json()) as unknown;
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+      return body;
+    };
+    const timed = async (f: () => Promise<unknown>): Promise<number[]> => {
+      const times: number[] = [];
+      for (let i = 0; i < o.reps + 1; i++) {
+        const t = performance.now();
+        await f();
+        if (i > 0) times.push(performance.now() - t); // the first is a warm-up
+      }
+      return times;
+    };
+    const results: Record<string, Timed> = {};
+    const record = (name: string, times: number[]) => {
+      results[name] = summary(times);
+      log(`  ${name.padEnd(56)} p50 ${results[name].p50}  p95 ${results[name].p95}  max ${results[name].max}`);
+    };
+    try {
+      // The views' defaults, as the web app picks them (ui/insights/InsightsView.tsx insightsDefaults,
+      // EquityView.tsx equityDefaults): the catalogue's first measure by week for the whole trust;
+      // the equity view's detained share of admissions by its first dimension.
+      const cat = (await get('/api/v1/insights/measures')) as { scope: { sites: string[] }; measures: { id: string; by: string[]; kind: string }[]; equitySegments: string[] };
+      const first = cat.measures[0]!.id;
+      const site = cat.scope.sites[0]!;
+      const eq = cat.measures.find((m) => m.id === 'detained_admission_share')!;
+      const eqBy = eq.by.find((b) => cat.equitySegments.includes(b))!;
+      log('the views\' first calls (ms):');
+      record('measures (catalogue)', await timed(() => get('/api/v1/insights/measures')));
+      record(`series ${first} week (Insights view default)`, await timed(() => get(`/api/v1/insights/series?measure=${first}&period=week`)));
+      record(`improvements site=${site} measure=${first}`, await timed(() => get(`/api/v1/insights/improvements?site=${site}&measure=${first}`)));
+      record(`equity ${eq.id} by ${eqBy} (equity view default)`, await timed(() => get(`/api/v1/insights/equity?measure=${eq.id}&by=${eqBy}`)));
+      // The Insights view opening: the catalogue, then the series and the notes side by side.
+      record('Insights view load (catalogue, then series + notes)', await timed(async () => {
+        await get('/api/v1/insights/measures');
+        await Promise.all([get(`/api/v1/insights/series?measure=${first}&period=week`), get(`/api/v1/insights/improvements?site=${site}&measure=${first}`)]);
+      }));
+      log('every measure (ms):');
+      for (const m of cat.measures) {
+        const by = m.by.includes('local_area') ? 'local_area' : m.by[0]!;
+        for (const period of ['week', 'month'] as const) {
+          for (const seg of [...(m.kind === 'rate100k' ? [] : [undefined]), by]) {
+            const q = `measure=${m.id}&period=${period}${seg ? `&by=${seg}` : ''}`;
+            record(`${m.id} ${period}${seg ? ` by ${seg}` : ''}`, await timed(() => get(`/api/v1/insights/series?${q}`)));
+          }
+        }
+      }
+    } finally {
+      await api.close();
+      warehouse.close();
+    }
+    const all = Object.values(results);
+    return {
+      warehouse: file, days: o.days, seed: o.seed, reps: o.reps, counts, openMs, queries: results,
+      worstP95: Math.max(...all.map((r) => r.p95)),
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
+  if (process.argv.includes('--queries')) {
+    const at = process.argv.indexOf('--warehouse');
+    let file = at > 0 ? process.argv[at + 1] : undefined;
+    const days = arg('days', 730);
+    const seed = arg('seed', 7);
+    const tmp = file ? undefined : mkdtempSync(join(tmpdir(), 'pfm-bench-wh-'));
+    try {
+      if (!file) {
+        file = join(tmp!, 'built.duckdb');
+        await benchInsights({ days, seed, reps: 0, partitions: arg('partitions', 6), maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: file, noQueries: true });
+      }
+      const r = await benchQueries(file, { days, seed, reps: arg('reps', 10) });
+      log(`machine: ${String(r.machine)}; code under test: ${src}`);
+      console.log(JSON.stringify(r));
+    } finally {
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    }
+    return;
+  }
   const keepAt = process.argv.indexOf('--keep');
   const r = await benchInsights({
     days: arg('days', 730), seed: arg('seed', 7), reps: arg('reps', 20), partitions: arg('partitions', 6),
-    maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined,
+    maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, noQueries: process.argv.includes('--no-queries'),
   });
   log(`machine: ${String(r.machine)}; code under test: ${src}`);
   console.log(JSON.stringify(r));

@@ -8,6 +8,7 @@ import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
+import { main as insightsMain } from './bench-insights';
 import { main as timeTravelMain } from './bench-time-travel';
 import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
@@ -150,6 +151,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
 async function main(): Promise<void> {
   // ./pfm bench --time-travel [...]: time travel with and without snapshots (scripts/bench-time-travel.ts).
   if (process.argv.includes('--time-travel')) return timeTravelMain();
+  // ./pfm bench --insights [--queries [--warehouse FILE]] [...]: the insights warehouse (scripts/bench-insights.ts).
+  if (process.argv.includes('--insights')) return insightsMain();
   const total = Number(process.argv[2] ?? 200_000);
   const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
   log(`machine: ${r.machine}`);

@@ -59,10 +59,9 @@ export async function exportWarehouse(w: WarehouseReads, o: ExportOptions): Prom
     files.push({ file, rows: Number(row!.n) });
   }
   if (o.measures) {
-    // The census views are computed: read them once, not once per measure and cut.
-    await w.run('CREATE OR REPLACE TEMP TABLE _export_cpd AS SELECT * FROM census_patient_days');
+    // daily_ward_census is a view: read it once, not once per measure and cut.
     await w.run('CREATE OR REPLACE TEMP TABLE _export_dwc AS SELECT * FROM daily_ward_census');
-    const sources = { census_patient_days: '_export_cpd', daily_ward_census: '_export_dwc' };
+    const sources = { daily_ward_census: '_export_dwc' };
     const rows: (string | number | null)[][] = [];
     for (const m of o.measures.catalogue.measures.filter((x) => IMPLEMENTED.includes(x.id))) {
       for (const period of ['week', 'month'] as const) {
@@ -80,7 +79,7 @@ export async function exportWarehouse(w: WarehouseReads, o: ExportOptions): Prom
     }
     const file = join(out, `measure_series.${o.format}`);
     await w.run(`COPY (SELECT * FROM measure_series ORDER BY measure, period, cut NULLS FIRST, segment NULLS FIRST, period_start) TO ${quote(file)} ${copyOptions(o.format)}`);
-    for (const tmp of ['measure_series', '_export_cpd', '_export_dwc']) await w.run(`DROP TABLE ${tmp}`);
+    for (const tmp of ['measure_series', '_export_dwc']) await w.run(`DROP TABLE ${tmp}`);
     files.push({ file, rows: rows.length });
   }
   writeFileSync(join(out, 'data-dictionary.md'), `${dictionaryMarkdown()}\n## \`measure_series\`\n\nOne row per measure, period (week / month), cut (\`cut\`: the segment dimension, null for the whole trust) and segment: period_start, numerator, denominator, value, complete (the period has ended in the log). Definitions: \`measures.json\`.\n`);

@@ -2,6 +2,14 @@
 // DuckDB DDL, docs/data-dictionary.md and its machine-readable copy
 // (docs/data-dictionary.json). Internal tables (names starting "_") hold the consumer's
 // position and the patients' folded state; they are never exported.
+/**
+ * The layout of the warehouse file this code reads and writes (kept in its _meta table as
+ * "schema_version"). 1: census_patient_days was a view computed on every query. 2: it is a
+ * table kept with each batch. The service refuses a file of another version (its numbers
+ * would be wrong or missing); `./pfm insights rebuild --yes` folds the log into a new file.
+ */
+export const SCHEMA_VERSION = 2;
+
 export type ColumnType = 'VARCHAR' | 'TIMESTAMP' | 'DATE' | 'DOUBLE' | 'INTEGER' | 'BOOLEAN';
 
 export interface Column { name: string; type: ColumnType; description: string; /** Kept in the warehouse, never exported (it can identify staff). */ notExported?: boolean }
@@ -158,8 +166,8 @@ export const TABLES: Table[] = [
     ],
   },
   {
-    name: 'census_patient_days', grain: 'one row per spell on a ward at the midnight ending each complete day (a bed day)', key: ['site', 'spell_id', 'census_date'], view: true,
-    description: 'The bed days behind daily_ward_census, one per spell and day, with the spell\'s flags at the census instant; join to spells on (site, spell_id) to segment bed-day measures by population group. Computed (a view).',
+    name: 'census_patient_days', grain: 'one row per spell on a ward at the midnight ending each complete day (a bed day)', key: ['site', 'spell_id', 'census_date'],
+    description: 'The bed days behind daily_ward_census, one per spell and day, with the spell\'s flags at the census instant; join to spells on (site, spell_id) to segment bed-day measures by population group. Derived from ward_stays, leave_periods, crfd_periods and spells for every complete day up to the latest event time in the warehouse, and stored: kept in the same transaction as the rows it comes from (the spells a batch touches are recomputed; open stays gain each day as it completes), so it always equals that derivation.',
     columns: [
       c('census_date', 'DATE', 'The day; the census is taken at the midnight that ends it (UTC).'), site, c('ward', 'VARCHAR', 'Ward the spell was on.'),
       c('ward_type', 'VARCHAR', 'Ward type.'), spellId,
@@ -173,7 +181,7 @@ export const TABLES: Table[] = [
   },
   {
     name: 'daily_ward_census', grain: 'one row per ward per complete day', key: ['site', 'ward', 'census_date'], view: true,
-    description: 'A census of each ward at the midnight that ends each day (UTC), for every complete day up to the latest event time in the warehouse. Computed from ward_stays, leave_periods, crfd_periods and spells (a view, so it never drifts from them).',
+    description: 'A census of each ward at the midnight that ends each day (UTC), for every complete day up to the latest event time in the warehouse: census_patient_days counted by ward, with every registered ward on every day (a view, so it never drifts from it).',
     columns: [
       site, c('ward', 'VARCHAR', 'Ward code.'), c('ward_type', 'VARCHAR', 'Ward type.'),
       c('census_date', 'DATE', 'The day; the census is taken at the midnight that ends it.'),
@@ -227,6 +235,8 @@ export function dictionaryMarkdown(): string {
     'of birth (age band only), local area at the configured level, never a full postcode.',
     'A machine-readable copy is `docs/data-dictionary.json`.',
     '',
+    `Warehouse schema version ${SCHEMA_VERSION} (kept in the file; the service refuses a file of another version: rebuild it with \`./pfm insights rebuild --yes\`).`,
+    '',
   ];
   for (const t of TABLES) {
     lines.push(`## \`${t.name}\`${t.view ? ' (computed)' : ''}`, '', `${t.description}`, '', `Grain: ${t.grain}. Key: ${t.key.map((k) => `\`${k}\``).join(', ')}.`, '');
@@ -241,5 +251,5 @@ export function dictionaryMarkdown(): string {
 }
 
 export function dictionaryJson(): string {
-  return `${JSON.stringify({ version: 1, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })), missingFromContracts: CONTRACT_GAPS }, null, 2)}\n`;
+  return `${JSON.stringify({ version: 1, warehouseSchemaVersion: SCHEMA_VERSION, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })), missingFromContracts: CONTRACT_GAPS }, null, 2)}\n`;
 }
