@@ -2,7 +2,7 @@
 //   1. the trust's ward registry -> PFM_WARDS_FILE; a JWT secret kept in .stack/demo-secret
 //   2. ingest, flow-engine and board-gateway as child processes (logs in .stack/logs/),
 //      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock; once the
-//      board is ready, the insights warehouse too (.stack/insights-<namespace>.duckdb)
+//      board is ready, the insights warehouse too (.stack/insights-<namespace>.v<schema>.duckdb)
 //   3. warm start: the last N days of history sent as fast as the pipeline takes them
 //      (HL7 over MLLP, FHIR, JSON), with a progress bar; skipped when an earlier demo's
 //      state is still live (it continues from where that run stopped)
@@ -17,6 +17,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { WardSummary } from '@pfm/contracts';
 import { Auth } from '../services/board-gateway/src/auth';
+import { SCHEMA_VERSION as WAREHOUSE_SCHEMA_VERSION } from '../services/insights/src/schema';
 import { createSimulation, defaultTrust, describeLoad, loadSiteCodes, loadStream, makeTrust, settingsOf, wardsOf, type Simulation } from '../services/simulator/src';
 import { runLive, sendAll, TrustSender } from '../services/simulator/src/send';
 import { httpOk, logSays, repoRoot, requirePortFree, startChild, type Child } from './demo/processes';
@@ -303,8 +304,10 @@ async function demo(o: Opts): Promise<void> {
 
     if (!o.exitAfterHistory && !stop.signal.aborted) {
       // The analysts' warehouse joins once the board is up, so it never slows the warm start;
-      // it folds the log from its start (one file per topic namespace).
-      const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.duckdb`);
+      // it folds the log from its start (one file per topic namespace and warehouse schema:
+      // after an upgrade that changes the schema, a new file is folded from the log, which
+      // is where everything in it comes from, and the old file is left alone).
+      const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.v${WAREHOUSE_SCHEMA_VERSION}.duckdb`);
       children.push(await startChild('insights', {
         ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`, PFM_INSIGHTS_PORT: insightsPort,
       }, files.logs, logSays('insights running')));
