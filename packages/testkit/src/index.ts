@@ -55,3 +55,4 @@ export * from './services';
 export * from './pathways';
 export * from './engine';
 export * from './containers';
+export * from './kafka';
