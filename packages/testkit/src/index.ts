@@ -56,3 +56,4 @@ export * from './pathways';
 export * from './engine';
 export * from './containers';
 export * from './kafka';
+export * from './metrics';
