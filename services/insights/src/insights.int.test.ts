@@ -29,6 +29,10 @@ describe('insights service: exactly once under SIGKILL', () => {
     return s;
   };
   const caughtUp = logReady('insights caught up with the log');
+  const cleanGroup = uniqueName('insights-g');
+  let cleanRun: Promise<RunningService> | undefined;
+  /** The clean run: the whole log into clean.duckdb, then stopped. Made once, by the first test that needs it. */
+  const cleanWarehouse = () => (cleanRun ??= start(join(dir, 'clean.duckdb'), caughtUp, { PFM_INSIGHTS_GROUP: cleanGroup }).then(async (s) => { await s.stop(); return s; }));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pfm-insights-'));
@@ -85,8 +89,9 @@ describe('insights service: exactly once under SIGKILL', () => {
 
   it('a clean run and a run killed twice mid-stream give identical tables', async () => {
     const clean = join(dir, 'clean.duckdb');
-    const c = await start(clean, caughtUp);
-    await c.stop();
+    // The clean run has a file and a group of its own: it runs while the faulty one is killed and restarted.
+    const cleanDone = cleanWarehouse();
+    cleanDone.catch(() => undefined); // awaited below, where a failure is reported
 
     const faulty = join(dir, 'faulty.duckdb');
     let consumedAtKill = -1;
@@ -105,6 +110,7 @@ describe('insights service: exactly once under SIGKILL', () => {
     }
     const r = await start(faulty, caughtUp);
     await r.stop();
+    const c = await cleanDone;
 
     const tables = [...TABLES.map((t) => t.name), '_patients', '_offsets', '_meta'];
     const inst = await DuckDBInstance.create(clean);
@@ -132,14 +138,13 @@ describe('insights service: exactly once under SIGKILL', () => {
   });
 
   it('a new warehouse file folds the whole log even when the group has committed offsets at the end', async () => {
-    const group = uniqueName('insights-g');
-    const first = join(dir, 'first.duckdb');
-    await (await start(first, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    // The clean run's group has committed the end of the log.
+    await cleanWarehouse();
     // Same group, empty warehouse (lost file, or a rebuild): the warehouse's record wins.
     const second = join(dir, 'second.duckdb');
-    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: cleanGroup })).stop();
     const [row] = await query(second, "SELECT sum(next_offset)::INTEGER AS n, (SELECT count(*) FROM spells)::INTEGER AS spells FROM _offsets WHERE topic LIKE '%flow-events%'");
-    const [ref] = await query(first, 'SELECT count(*)::INTEGER AS spells FROM spells');
+    const [ref] = await query(join(dir, 'clean.duckdb'), 'SELECT count(*)::INTEGER AS spells FROM spells');
     expect(row).toEqual({ n: EVENTS, spells: ref!.spells });
   });
 });
