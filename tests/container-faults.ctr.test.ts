@@ -81,61 +81,80 @@ async function expectSameAsClean(s: Scratch, run: EngineRun, opts: { exclude?: R
   expect(alertDifferences(clean.alerts, alerts.changes)).toEqual([]);
 }
 
-it('Redis killed mid-stream and restarted empty: the engine rebuilds from the log and ends in the clean run\'s state and alerts', async () => {
-  const s = await scratch('redis-kill');
-  const run = await engine(s, 'redis-kill');
-  let killed = false;
-  await sendAll(s, EVENTS, 100, async (sent) => {
-    if (killed || sent < EVENTS.length / 2) return;
-    killed = true;
-    await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
-    log(`killing Redis at ~${await run.applied()} applied of ${sent} sent`);
-    await stack.redis!.kill();
-    await stack.redis!.start();
-  });
-  await finish(s, run, 'after the Redis restart');
-  await expectSameAsClean(s, run);
-  expect(run.engine.logs.some((l) => l.includes('rebuilding the partition from the log'))).toBe(true);
-}, 600_000);
+/** A fault injected once mid-stream: when half the events are sent and the engine has applied some. */
+interface MidStreamFault {
+  title: string;
+  label: string;
+  /** What the log line says is done, e.g. 'killing Redis'. */
+  doing: string;
+  inject(): Promise<void>;
+  /** What the engine finishes after, for the wait's message. */
+  after: string;
+  /** Checked once every event is sent, before waiting for the engine. */
+  whenSent?(s: Scratch): Promise<void>;
+  /** Checked last, after the state and alerts. */
+  atEnd?(run: EngineRun): void;
+}
 
-it('broker killed mid-stream and restarted from its volume: every event is in the log once and the engine ends in the clean run\'s state and alerts', async () => {
-  const s = await scratch('kafka-kill');
-  const run = await engine(s, 'kafka-kill');
-  let killed = false;
-  await sendAll(s, EVENTS, 100, async (sent) => {
-    if (killed || sent < EVENTS.length / 2) return;
-    killed = true;
-    await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
-    log(`killing the broker at ~${await run.applied()} applied of ${sent} sent`);
-    await stack.kafka!.kill();
-    await stack.kafka!.start();
-    log('broker started again from its volume');
-  });
-  // Nothing lost, nothing written twice: the log holds exactly the events sent.
-  const ends = await logEnds(s.admin, s.topics.flowEvents);
-  expect([...ends.values()].reduce((n, e) => n + e + 1n, 0n)).toBe(BigInt(EVENTS.length));
-  await finish(s, run, 'after the broker restart');
-  await expectSameAsClean(s, run);
-}, 600_000);
+const MID_STREAM_FAULTS: MidStreamFault[] = [
+  {
+    title: 'Redis killed mid-stream and restarted empty: the engine rebuilds from the log and ends in the clean run\'s state and alerts',
+    label: 'redis-kill',
+    doing: 'killing Redis',
+    inject: async () => {
+      await stack.redis!.kill();
+      await stack.redis!.start();
+    },
+    after: 'after the Redis restart',
+    atEnd: (run) => expect(run.engine.logs.some((l) => l.includes('rebuilding the partition from the log'))).toBe(true),
+  },
+  {
+    title: 'broker killed mid-stream and restarted from its volume: every event is in the log once and the engine ends in the clean run\'s state and alerts',
+    label: 'kafka-kill',
+    doing: 'killing the broker',
+    inject: async () => {
+      await stack.kafka!.kill();
+      await stack.kafka!.start();
+      log('broker started again from its volume');
+    },
+    // Nothing lost, nothing written twice: the log holds exactly the events sent.
+    whenSent: async (s) => {
+      const ends = await logEnds(s.admin, s.topics.flowEvents);
+      expect([...ends.values()].reduce((n, e) => n + e + 1n, 0n)).toBe(BigInt(EVENTS.length));
+    },
+    after: 'after the broker restart',
+  },
+  {
+    title: 'network between the engine and Redis cut for 10 s, then restored: the engine waits, resumes, and ends in the clean run\'s state and alerts',
+    label: 'redis-cut',
+    doing: 'cutting Redis off',
+    inject: async () => {
+      await stack.redis!.disconnect();
+      await new Promise((r) => setTimeout(r, 10_000));
+      await stack.redis!.reconnect();
+      // The test's own client lost its connection too (it is not under test): dial again.
+      redis.disconnect(true);
+      log('Redis reachable again');
+    },
+    after: 'after Redis came back',
+  },
+];
 
-it('network between the engine and Redis cut for 10 s, then restored: the engine waits, resumes, and ends in the clean run\'s state and alerts', async () => {
-  const s = await scratch('redis-cut');
-  const run = await engine(s, 'redis-cut');
-  let cut = false;
+it.each(MID_STREAM_FAULTS)('$title', async (f) => {
+  const s = await scratch(f.label);
+  const run = await engine(s, f.label);
+  let injected = false;
   await sendAll(s, EVENTS, 100, async (sent) => {
-    if (cut || sent < EVENTS.length / 2) return;
-    cut = true;
+    if (injected || sent < EVENTS.length / 2) return;
+    injected = true;
     await waitFor(async () => (await run.applied()) > 0n, { timeoutMs: 120_000, what: 'the engine to apply some events' });
-    log(`cutting Redis off at ~${await run.applied()} applied of ${sent} sent`);
-    await stack.redis!.disconnect();
-    await new Promise((r) => setTimeout(r, 10_000));
-    await stack.redis!.reconnect();
-    // The test's own client lost its connection too (it is not under test): dial again.
-    redis.disconnect(true);
-    log('Redis reachable again');
+    log(`${f.doing} at ~${await run.applied()} applied of ${sent} sent`);
+    await f.inject();
   });
-  await finish(s, run, 'after Redis came back');
+  await f.whenSent?.(s);
+  await finish(s, run, f.after);
   await expectSameAsClean(s, run);
+  f.atEnd?.(run);
 }, 600_000);
 
 /** Admissions of `n` patients to OAK, the first `discharged` of them discharged later (canonical JSON, as a sender posts them). */

@@ -3,7 +3,7 @@
 // exported, and the on-call metrics say what happened (lag, dependencies, delays).
 import type { BoardUpdate } from '@pfm/contracts';
 import { dashboardExpressions, exposedNames, loadDashboard, loadRules, metricNames, ruleExpressions } from '@pfm/ops-checks';
-import { freePort, waitFor } from '@pfm/testkit';
+import { freePort, metricSample, waitFor } from '@pfm/testkit';
 import { postEvents, startProduct, type ProductUnderTest } from './support/stack';
 
 /** Series Prometheus makes itself, not the services. */
@@ -13,16 +13,6 @@ async function scrape(url: string): Promise<string> {
   const r = await fetch(`${url}/metrics`);
   expect(r.status).toBe(200);
   return r.text();
-}
-
-/** The value of the first sample line that starts with `prefix` (name and labels), or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(labels).every(([k, v]) => body.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
 }
 
 describe('ops metrics of the running services', () => {
@@ -51,31 +41,31 @@ describe('ops metrics of the running services', () => {
     const engineGroup = p.env.PFM_ENGINE_GROUP!;
     const engine = await waitFor(async () => {
       const t = await scrape(engineUrl);
-      const lags = [0, 1, 2].map((partition) => sample(t, 'pfm_kafka_consumer_lag', { group: engineGroup, topic: p.topics.flowEvents, partition: String(partition) }));
+      const lags = [0, 1, 2].map((partition) => metricSample(t, 'pfm_kafka_consumer_lag', { group: engineGroup, topic: p.topics.flowEvents, partition: String(partition) }));
       return lags.every((l) => l === 0) ? t : undefined;
     }, { timeoutMs: 30000, what: 'engine lag 0 on all 3 partitions' });
     const ingest = await scrape(p.ingestUrl);
     const gateway = await waitFor(async () => {
       const t = await scrape(p.gatewayUrl);
-      return sample(t, 'pfm_kafka_consumer_lag', { topic: p.topics.boardUpdates }) === 0 ? t : undefined;
+      return metricSample(t, 'pfm_kafka_consumer_lag', { topic: p.topics.boardUpdates }) === 0 ? t : undefined;
     }, { timeoutMs: 30000, what: 'the gateway group committed on the board-updates topic with lag 0' });
 
     // What on-call reads.
     for (const [t, deps] of [[engine, ['kafka', 'schema_registry', 'redis']], [ingest, ['kafka', 'schema_registry']], [gateway, ['kafka', 'redis']]] as const) {
-      for (const dependency of deps) expect({ dependency, up: sample(t, 'pfm_dependency_up', { dependency }) }).toEqual({ dependency, up: 1 });
+      for (const dependency of deps) expect({ dependency, up: metricSample(t, 'pfm_dependency_up', { dependency }) }).toEqual({ dependency, up: 1 });
     }
-    expect(sample(engine, 'pfm_engine_apply_delay_seconds_count', { from: 'received' })).toBe(1);
-    expect(sample(engine, 'pfm_engine_apply_delay_seconds_count', { from: 'event_time' })).toBe(1);
+    expect(metricSample(engine, 'pfm_engine_apply_delay_seconds_count', { from: 'received' })).toBe(1);
+    expect(metricSample(engine, 'pfm_engine_apply_delay_seconds_count', { from: 'event_time' })).toBe(1);
     // Event time was a minute before receipt: the event-time delay is over 60 s, the receipt one under.
-    expect(sample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'event_time', le: '30' })).toBe(0);
-    expect(sample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'received', le: '30' })).toBe(1);
-    expect(sample(engine, 'pfm_engine_batch_size_count', {})).toBeGreaterThanOrEqual(1);
+    expect(metricSample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'event_time', le: '30' })).toBe(0);
+    expect(metricSample(engine, 'pfm_engine_apply_delay_seconds_bucket', { from: 'received', le: '30' })).toBe(1);
+    expect(metricSample(engine, 'pfm_engine_batch_size_count', {})).toBeGreaterThanOrEqual(1);
     // Outcomes that never happened are exported at 0, so the first one is an increase.
-    expect(sample(engine, 'pfm_engine_events_total', { outcome: 'dead_lettered' })).toBe(0);
+    expect(metricSample(engine, 'pfm_engine_events_total', { outcome: 'dead_lettered' })).toBe(0);
     // The sender is the one its credential names (tests/support/stack.ts: E2E), not the body's sourceSystem.
-    const lastSeen = sample(ingest, 'pfm_ingest_last_accepted_timestamp_seconds', { channel: 'json', source: 'E2E' });
+    const lastSeen = metricSample(ingest, 'pfm_ingest_last_accepted_timestamp_seconds', { channel: 'json', source: 'E2E' });
     expect(lastSeen).toBeGreaterThan(Date.now() / 1000 - 120);
-    expect(sample(gateway, 'pfm_gateway_connections', {})).toBe(1);
+    expect(metricSample(gateway, 'pfm_gateway_connections', {})).toBe(1);
 
     // Every metric a panel or a rule reads is exported by a running service.
     const exported = new Set([...exposedNames(engine), ...exposedNames(ingest), ...exposedNames(gateway), ...PROMETHEUS_OWN]);

@@ -3,7 +3,7 @@ import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, type PatientState } fro
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
 import type { FlowEvent } from '@pfm/contracts';
 import { requireReachable, stackEnv, uniqueName } from '@pfm/testkit';
-import { APPLIED_BEFORE, FlowStore, Keys, WardRegistry } from './index';
+import { APPLIED_BEFORE, FlowStore, Keys, WardRegistry, type KeyedOp } from './index';
 
 const registry = new WardRegistry([
   { site: 'RXT', code: 'W12', name: 'Oak Ward', type: 'adult_acute', beds: 10 },
@@ -96,6 +96,36 @@ describe('FlowStore on real Redis', () => {
     await store.apply(store.planApply({ site: 'RXT', patientId: 'P9', before: fold(before.events).view, after: r.view, state: r.state, offsetField: 'pfm.flow-events.v1:3', offset: '42', at: dis.occurredAt }));
     expect((await store.alerts('RXT')).map((a) => a.alertId)).not.toContain(id);
     expect(await store.alerts('RXT', { includeResolved: true })).toContainEqual(expect.objectContaining({ alertId: id, resolvedAt: T0 + days(8) }));
+  });
+
+  it('acknowledges and resolves an alert once, through the per-event script and a batch commit: each change the next version, in the outbox', async () => {
+    const alert = (alertId: string) => ({ alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P2', becameTrueAt: T0, raisedAt: T0 });
+    const outboxVersions = async (alertId: string) => {
+      const entries = await store.readOutbox('RXT', 'ack-reader');
+      await store.ackOutbox('RXT', entries.map((e) => e.id));
+      return entries.filter((e) => e.alert?.alertId === alertId).map((e) => e.alert?.version);
+    };
+    // Per event (applyPatient-1.lua): an acknowledgement with no change to the patient.
+    expect(await store.raiseAlert(alert('ack-1'), 'ack-1-clock')).toBe(true);
+    const view = fold((await store.patient('RXT', 'P2'))!.events).view;
+    const ack = (offset: string, at: number) => store.apply(store.planApply({ site: 'RXT', patientId: 'P2', before: view, after: view, state: null, offsetField: 'pfm.flow-events.v1:5', offset, acknowledge: { alertId: 'ack-1', by: 'u1', at } }));
+    await ack('0', T0 + 1);
+    await ack('1', T0 + 2);
+    expect(await store.alert('RXT', 'ack-1')).toMatchObject({ version: 2, acknowledged: { by: 'u1', at: T0 + 1 } });
+    expect(await outboxVersions('ack-1')).toEqual([1, 2]);
+
+    // In a batch (applyBatch-1.lua): raised, acknowledged and resolved in one run, then acknowledged and resolved again.
+    const field = 'pfm.flow-events.v1:6';
+    const epoch = await store.claimPartition('pfm.flow-events.v1', 6);
+    const alertKey = keys.alert('RXT', 'ack-2');
+    const ackOp = (at: number): KeyedOp => ({ op: 'ack', key: alertKey, a: JSON.stringify({ by: 'u2', at }), b: '', refs: [keys.alertOutbox('RXT')] });
+    const resolveOp = (at: number): KeyedOp => ({ op: 'resolve', key: alertKey, a: String(at), b: '', refs: [keys.alerts('RXT'), keys.alertOutbox('RXT')] });
+    const ops = [...store.raiseOps(alert('ack-2'), 'ack-2-clock'), ackOp(T0 + 3), resolveOp(T0 + 4)];
+    expect(await store.commitRun({ site: 'RXT', field, first: '0', last: '0', epoch, ops })).toMatchObject({ status: 'applied' });
+    expect(await store.commitRun({ site: 'RXT', field, first: '1', last: '1', epoch, ops: [ackOp(T0 + 5), resolveOp(T0 + 6)] })).toMatchObject({ status: 'applied' });
+    expect(await store.alert('RXT', 'ack-2')).toMatchObject({ version: 3, acknowledged: { by: 'u2', at: T0 + 3 }, resolvedAt: T0 + 4 });
+    expect((await store.alerts('RXT')).map((a) => a.alertId)).not.toContain('ack-2');
+    expect(await outboxVersions('ack-2')).toEqual([1, 2, 3]);
   });
 
   it('hands each outbox entry to one reader only, however many read at once', async () => {

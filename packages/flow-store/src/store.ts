@@ -53,10 +53,22 @@ type ScriptedPipeline = ChainableCommander & {
   pfmRaiseAlert1(numKeys: number, ...args: string[]): ChainableCommander;
 };
 
+const LUA_DIR = join(__dirname, 'lua');
+
+/**
+ * A script's text as Redis runs it: each line `--#include <file>.lua` replaced by that
+ * fragment of src/lua (the alert changes the scripts share). The same files give the
+ * same text, so a script's SHA changes only with its content.
+ */
+export function scriptSource(file: string): string {
+  return readFileSync(join(LUA_DIR, file), 'utf8')
+    .replace(/^--#include ([\w.-]+\.lua)$/gm, (_, fragment: string) => readFileSync(join(LUA_DIR, fragment), 'utf8').trimEnd());
+}
+
 export function defineScripts(redis: Redis): void {
   for (const s of Object.values(SCRIPTS)) {
     if ((redis as unknown as Record<string, unknown>)[s.name]) continue;
-    redis.defineCommand(s.name, { lua: readFileSync(join(__dirname, 'lua', s.file), 'utf8') });
+    redis.defineCommand(s.name, { lua: scriptSource(s.file) });
   }
 }
 

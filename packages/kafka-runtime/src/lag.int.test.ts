@@ -1,34 +1,27 @@
 // Consumer lag read from the real broker: committed offsets of a real group against the
 // partitions' high watermarks, and the Prometheus text a scrape of it produces.
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { Metrics } from '@pfm/observability';
-import { requireStack, uniqueName } from '@pfm/testkit';
+import { numbered, openScratchTopic, uniqueName, type ScratchTopic } from '@pfm/testkit';
 import { consumerLag, exportConsumerLag } from './lag';
 
 describe('consumer lag on the real broker', () => {
   let kafka: Kafka;
   let admin: Admin;
+  let scratch: ScratchTopic | undefined;
   const topic = uniqueName('lag');
   const group = `${topic}-group`;
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    const producer = kafka.producer();
-    await producer.connect();
-    // 7 messages on partition 0, 3 on partition 1.
-    await producer.send({ topic, messages: [...Array(7).keys()].map((i) => ({ partition: 0, value: `a${i}` })) });
-    await producer.send({ topic, messages: [...Array(3).keys()].map((i) => ({ partition: 1, value: `b${i}` })) });
-    await producer.disconnect();
+    scratch = await openScratchTopic(topic, 2, [
+      // 7 messages on partition 0, 3 on partition 1.
+      { partition: 0, values: numbered('a', 7) }, { partition: 1, values: numbered('b', 3) },
+    ]);
+    ({ kafka, admin } = scratch);
   });
 
   afterAll(async () => {
-    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.deleteGroups([group, `${group}-tail`]).catch(() => undefined);
-    await admin?.disconnect();
+    await scratch?.close([group, `${group}-tail`]);
   });
 
   it('counts every retained message as lag before the group commits anything', async () => {

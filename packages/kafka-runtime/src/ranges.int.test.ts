@@ -1,30 +1,21 @@
 // The range reader on the real broker: several ranges per partition, in order, clipped to
 // the log; a failure of the caller ends the read with that error.
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { requireStack, uniqueName } from '@pfm/testkit';
+import type { Kafka } from 'kafkajs';
+import { numbered, openScratchTopic, uniqueName, type ScratchTopic } from '@pfm/testkit';
 import { normaliseRanges, readRanges } from './ranges';
 
 describe('readRanges on the real broker', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let scratch: ScratchTopic | undefined;
   const topic = uniqueName('ranges');
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [...Array(50).keys()].map((i) => ({ partition: 0, value: `a${i}` })) });
-    await producer.send({ topic, messages: [...Array(8).keys()].map((i) => ({ partition: 1, value: `b${i}` })) });
-    await producer.disconnect();
+    scratch = await openScratchTopic(topic, 2, [{ partition: 0, values: numbered('a', 50) }, { partition: 1, values: numbered('b', 8) }]);
+    ({ kafka } = scratch);
   });
 
   afterAll(async () => {
-    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.disconnect();
+    await scratch?.close();
   });
 
   it('reads each range of each partition once, in offset order, and stops', async () => {

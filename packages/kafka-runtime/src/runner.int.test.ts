@@ -1,34 +1,29 @@
 // The batch runner on the real broker: a partition starts at the store's record (not
 // Kafka's), a failed batch is applied again, offsets are committed after the apply, and
 // a partition stays paused while the service is overloaded.
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
-import { requireStack, uniqueName, waitFor } from '@pfm/testkit';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { numbered, openScratchTopic, uniqueName, waitFor, type ScratchTopic } from '@pfm/testkit';
 import { BatchRunner } from './runner';
 
 describe('BatchRunner on the real broker', () => {
   let kafka: Kafka;
   let admin: Admin;
+  let scratch: ScratchTopic | undefined;
   const topic = uniqueName('runner');
   const consumers: Consumer[] = [];
 
   beforeAll(async () => {
-    const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    const producer = kafka.producer();
-    await producer.connect();
-    // Partition 0 in several record batches (a fetch returns at least one whole record batch).
-    for (let i = 0; i < 30; i += 5) await producer.send({ topic, messages: [...Array(5).keys()].map((j) => ({ partition: 0, value: `a${i + j}` })) });
-    await producer.send({ topic, messages: [...Array(10).keys()].map((i) => ({ partition: 1, value: `b${i}` })) });
-    await producer.disconnect();
+    scratch = await openScratchTopic(topic, 2, [
+      // Partition 0 in several record batches (a fetch returns at least one whole record batch).
+      ...[0, 5, 10, 15, 20, 25].map((from) => ({ partition: 0, values: numbered('a', 5, from) })),
+      { partition: 1, values: numbered('b', 10) },
+    ]);
+    ({ kafka, admin } = scratch);
   });
 
   afterAll(async () => {
     for (const c of consumers) await c.disconnect();
-    await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin?.disconnect();
+    await scratch?.close();
   });
 
   const start = async (groupId: string, o: Omit<ConstructorParameters<typeof BatchRunner>[0], 'consumer'>) => {
@@ -54,8 +49,8 @@ describe('BatchRunner on the real broker', () => {
       },
     });
     await waitFor(() => record.get(0) === '30' && record.get(1) === '10', { what: 'both partitions applied to their end' });
-    expect(applied.filter((v) => v.startsWith('a'))).toEqual([...Array(10).keys()].map((i) => `a${i + 20}`));
-    expect(applied.filter((v) => v.startsWith('b'))).toEqual([...Array(10).keys()].map((i) => `b${i}`));
+    expect(applied.filter((v) => v.startsWith('a'))).toEqual(numbered('a', 10, 20));
+    expect(applied.filter((v) => v.startsWith('b'))).toEqual(numbered('b', 10));
     expect(failOnce).toBe(false);
     await waitFor(async () => {
       const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]!.partitions;

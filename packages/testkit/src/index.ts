@@ -55,3 +55,5 @@ export * from './services';
 export * from './pathways';
 export * from './engine';
 export * from './containers';
+export * from './kafka';
+export * from './metrics';

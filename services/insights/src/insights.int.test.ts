@@ -5,12 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Kafka, logLevel } from 'kafkajs';
 import type { Alert, FlowEvent } from '@pfm/contracts';
-import { topicSpecs, topicsFor } from '@pfm/contracts';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
-import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { logReady, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { TABLES } from './schema';
+import { openScratch, type Scratch } from '../../../tests/support/scratch';
+import { startInsights } from './testing';
 
 const EVENTS = 12_000;
 const REFERRALS = 500;
@@ -20,37 +19,25 @@ const SECRET = 'insights-test-secret-0123456789abcdef';
 jest.setTimeout(420_000);
 
 describe('insights service: exactly once under SIGKILL', () => {
-  const ns = uniqueName('insights');
-  const topics = topicsFor(ns);
   let dir: string;
-  let kafka: Kafka;
+  let log: Scratch | undefined;
   const running: RunningService[] = [];
 
-  const env = (db: string, extra: Record<string, string> = {}) => ({
-    PFM_TOPIC_NAMESPACE: ns, PFM_INSIGHTS_DB: db, PFM_INSIGHTS_GROUP: uniqueName('insights-g'), PFM_INSIGHTS_SECRET: SECRET,
-    PFM_INSIGHTS_MAX_BATCH_BYTES: String(64 * 1024),
-    // The read API needs token keys to start (closed by default) and any free port.
-    PFM_JWT_SECRET: 'insights-int-test-jwt-secret-0123456789abcdef', PFM_INSIGHTS_PORT: '0', ...extra,
-  });
   const start = async (db: string, ready: (s: RunningService) => boolean, extra: Record<string, string> = {}) => {
-    const s = await startService('insights', env(db, extra), ready, 120_000);
+    const s = await startInsights(log!.ns, db, { PFM_INSIGHTS_GROUP: uniqueName('insights-g'), PFM_INSIGHTS_SECRET: SECRET, PFM_INSIGHTS_MAX_BATCH_BYTES: String(64 * 1024), ...extra }, ready);
     running.push(s);
     return s;
   };
   const caughtUp = logReady('insights caught up with the log');
+  const cleanGroup = uniqueName('insights-g');
+  let cleanRun: Promise<RunningService> | undefined;
+  /** The clean run: the whole log into clean.duckdb, then stopped. Made once, by the first test that needs it. */
+  const cleanWarehouse = () => (cleanRun ??= start(join(dir, 'clean.duckdb'), caughtUp, { PFM_INSIGHTS_GROUP: cleanGroup }).then(async (s) => { await s.stop(); return s; }));
 
   beforeAll(async () => {
-    const stack = await requireStack();
     dir = mkdtempSync(join(tmpdir(), 'pfm-insights-'));
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-    await admin.disconnect();
-    const codec = new FlowEventCodec(stack.schemaRegistryUrl, `${topics.flowEvents}-value`);
-    await codec.init();
-    const producer = createProducer(kafka);
-    await producer.connect();
+    log = await openScratch('insights');
+    const { producer, topics } = log;
     // Synthetic pathways (some with an NHS number), plus crisis referrals answered after 0-47 hours.
     const events: FlowEvent[] = syntheticEvents({ total: EVENTS - 2 * REFERRALS - NOTES - 1, seed: 13 }).map((e, i) => (i % 3 === 0 ? { ...e, nhsNumber: '9434765919' } : e));
     const t0 = Date.parse('2026-01-01T00:00:00Z');
@@ -70,7 +57,7 @@ describe('insights service: exactly once under SIGKILL', () => {
       events.splice(Math.floor(((i + 1) * events.length) / (NOTES + 1)), 0, note);
       if (i === 0) events.push({ ...note, eventId: 'note-0-again' });
     }
-    for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), topics.flowEvents);
+    await log.send(events);
     // Alerts as the engine publishes them: raised, then the same alert acknowledged and resolved.
     const alerts: Alert[] = [];
     for (let i = 0; i < 300; i++) {
@@ -81,15 +68,11 @@ describe('insights service: exactly once under SIGKILL', () => {
       alerts.push(a, { ...a, acknowledged: { by: 'user-1', at: 3_000 + i } }, { ...a, acknowledged: { by: 'user-1', at: 3_000 + i }, resolvedAt: 4_000 + i });
     }
     await producer.send({ topic: topics.alerts, acks: -1, messages: alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })) });
-    await producer.disconnect();
   });
 
   afterAll(async () => {
     for (const s of running) await s.kill();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
+    await log?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -106,8 +89,9 @@ describe('insights service: exactly once under SIGKILL', () => {
 
   it('a clean run and a run killed twice mid-stream give identical tables', async () => {
     const clean = join(dir, 'clean.duckdb');
-    const c = await start(clean, caughtUp);
-    await c.stop();
+    // The clean run has a file and a group of its own: it runs while the faulty one is killed and restarted.
+    const cleanDone = cleanWarehouse();
+    cleanDone.catch(() => undefined); // awaited below, where a failure is reported
 
     const faulty = join(dir, 'faulty.duckdb');
     let consumedAtKill = -1;
@@ -126,6 +110,7 @@ describe('insights service: exactly once under SIGKILL', () => {
     }
     const r = await start(faulty, caughtUp);
     await r.stop();
+    const c = await cleanDone;
 
     const tables = [...TABLES.map((t) => t.name), '_patients', '_offsets', '_meta'];
     const inst = await DuckDBInstance.create(clean);
@@ -153,14 +138,13 @@ describe('insights service: exactly once under SIGKILL', () => {
   });
 
   it('a new warehouse file folds the whole log even when the group has committed offsets at the end', async () => {
-    const group = uniqueName('insights-g');
-    const first = join(dir, 'first.duckdb');
-    await (await start(first, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    // The clean run's group has committed the end of the log.
+    await cleanWarehouse();
     // Same group, empty warehouse (lost file, or a rebuild): the warehouse's record wins.
     const second = join(dir, 'second.duckdb');
-    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: group })).stop();
+    await (await start(second, caughtUp, { PFM_INSIGHTS_GROUP: cleanGroup })).stop();
     const [row] = await query(second, "SELECT sum(next_offset)::INTEGER AS n, (SELECT count(*) FROM spells)::INTEGER AS spells FROM _offsets WHERE topic LIKE '%flow-events%'");
-    const [ref] = await query(first, 'SELECT count(*)::INTEGER AS spells FROM spells');
+    const [ref] = await query(join(dir, 'clean.duckdb'), 'SELECT count(*)::INTEGER AS spells FROM spells');
     expect(row).toEqual({ n: EVENTS, spells: ref!.spells });
   });
 });

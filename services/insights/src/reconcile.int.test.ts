@@ -13,13 +13,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { topicSpecs, topicsFor, type FlowEvent, type FlowEventInput } from '@pfm/contracts';
+import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
-import { requireStack, uniqueName } from '@pfm/testkit';
+import { uniqueName } from '@pfm/testkit';
+import { openScratch, type Scratch } from '../../../tests/support/scratch';
 import { createSimulation, DEFAULT_RATES, distribution, flowStats, wardsOf, type Census } from '../../simulator/src';
 import { InsightsConsumer } from './consumer';
 import { loadCatalogue, measureSeries } from './measures';
@@ -36,14 +35,12 @@ const root = join(__dirname, '..', '..', '..');
 jest.setTimeout(300_000);
 
 describe(`warehouse reconciles with the simulator (${DAYS} days)`, () => {
-  const ns = uniqueName('insights-rec');
-  const topics = topicsFor(ns);
   const dir = mkdtempSync(join(tmpdir(), 'pfm-insights-rec-'));
   const sim = createSimulation({ seed: 'reconcile', start: START, historyDays: 1 });
   const registry = new WardRegistry(wardsOf(sim.trust));
   const censuses: Census[] = [];
   const inputs: FlowEventInput[] = [];
-  let kafka: Kafka;
+  let log: Scratch | undefined;
   let w: Warehouse;
 
   beforeAll(async () => {
@@ -53,18 +50,9 @@ describe(`warehouse reconciles with the simulator (${DAYS} days)`, () => {
     }
     // As ingest writes them (every simulator event carries its id); recorded when they happened.
     const events = inputs.map((e) => ({ ...e, eventId: e.eventId!, recordedAt: e.occurredAt, sourceSystem: e.sourceSystem ?? 'SIM', channel: 'simulator' }) as FlowEvent);
-    const stack = await requireStack();
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
-    await admin.disconnect();
-    const codec = new FlowEventCodec(stack.schemaRegistryUrl, `${topics.flowEvents}-value`);
-    await codec.init();
-    const producer = createProducer(kafka);
-    await producer.connect();
-    for (let i = 0; i < events.length; i += 5000) await sendFlowEvents(producer, codec, events.slice(i, i + 5000), topics.flowEvents);
-    await producer.disconnect();
+    log = await openScratch('insights-rec');
+    const { kafka, codec, topics } = log;
+    await log.send(events);
 
     const ctx: RowContext = {
       thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
@@ -82,10 +70,7 @@ describe(`warehouse reconciles with the simulator (${DAYS} days)`, () => {
 
   afterAll(async () => {
     w?.close();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
+    await log?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

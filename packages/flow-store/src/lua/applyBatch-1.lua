@@ -29,6 +29,8 @@
            { -1, lastApplied }    refused: this run, or part of it, was applied before
            { -2, ownerEpoch }     refused: another owner holds the partition (zombie)
 ]]
+--#include alerts.lua
+
 local t0 = redis.call('TIME')
 local field, first, last, epoch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if not first or not last or not epoch or first > last then return redis.error_reply('bad run header') end
@@ -87,38 +89,12 @@ for i = 5, #ARGV, 4 do
     redis.call('SREM', key, a)
   elseif kind == 'raise' then
     local r = refs(b)
-    if redis.call('SET', key, a, 'NX') then
-      redis.call('ZADD', KEYS[tonumber(r[1])], r[4], r[5])
-      redis.call('XADD', KEYS[tonumber(r[2])], '*', 'a', a)
-      redis.call('HINCRBY', KEYS[tonumber(r[3])], 'seq', 1)
-    end
+    raiseAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])], KEYS[tonumber(r[3])], r[4], r[5])
   elseif kind == 'ack' then
-    local raw = redis.call('GET', key)
-    if raw then
-      local alert = cjson.decode(raw)
-      if alert['acknowledged'] == nil then
-        alert['acknowledged'] = cjson.decode(a)
-        alert['version'] = (tonumber(alert['version']) or 1) + 1
-        local out = cjson.encode(alert)
-        redis.call('SET', key, out, 'KEEPTTL')
-        redis.call('XADD', KEYS[tonumber(b)], '*', 'a', out)
-      end
-    end
+    ackAlert(key, a, KEYS[tonumber(b)])
   elseif kind == 'resolve' then
-    local raw = redis.call('GET', key)
-    if raw then
-      local alert = cjson.decode(raw)
-      if alert['resolvedAt'] == nil then
-        local r = refs(b)
-        alert['resolvedAt'] = tonumber(a)
-        alert['version'] = (tonumber(alert['version']) or 1) + 1
-        local out = cjson.encode(alert)
-        -- Kept 30 days for the audit trail, out of the active index at once.
-        redis.call('SET', key, out, 'PX', 2592000000)
-        redis.call('ZREM', KEYS[tonumber(r[1])], alert['alertId'])
-        redis.call('XADD', KEYS[tonumber(r[2])], '*', 'a', out)
-      end
-    end
+    local r = refs(b)
+    resolveAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])])
   end
 end
 local t1 = redis.call('TIME')

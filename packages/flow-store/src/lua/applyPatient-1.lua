@@ -23,6 +23,8 @@
   Returns  -1 when this offset was already applied (nothing changed),
            otherwise the number of ops applied.
 ]]
+--#include alerts.lua
+
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
 local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, resolve = true }
@@ -78,33 +80,11 @@ for i = 4, #ARGV, 4 do
   elseif kind == 'rpush' then
     redis.call('RPUSH', key, op[3])
   elseif kind == 'ack' then
-    local raw = redis.call('GET', key)
-    if raw then
-      local alert = cjson.decode(raw)
-      if alert['acknowledged'] == nil then
-        alert['acknowledged'] = cjson.decode(op[3])
-        alert['version'] = (tonumber(alert['version']) or 1) + 1
-        local out = cjson.encode(alert)
-        redis.call('SET', key, out, 'KEEPTTL')
-        redis.call('XADD', KEYS[tonumber(op[4])], '*', 'a', out)
-      end
-    end
+    ackAlert(key, op[3], KEYS[tonumber(op[4])])
   elseif kind == 'resolve' then
-    local raw = redis.call('GET', key)
-    if raw then
-      local alert = cjson.decode(raw)
-      if alert['resolvedAt'] == nil then
-        alert['resolvedAt'] = tonumber(op[3])
-        alert['version'] = (tonumber(alert['version']) or 1) + 1
-        local out = cjson.encode(alert)
-        local idx = {}
-        for v in string.gmatch(op[4], '[^,]+') do idx[#idx + 1] = tonumber(v) end
-        -- Kept 30 days for the audit trail, out of the active index at once.
-        redis.call('SET', key, out, 'PX', 2592000000)
-        redis.call('ZREM', KEYS[idx[1]], alert['alertId'])
-        redis.call('XADD', KEYS[idx[2]], '*', 'a', out)
-      end
-    end
+    local idx = {}
+    for v in string.gmatch(op[4], '[^,]+') do idx[#idx + 1] = tonumber(v) end
+    resolveAlert(key, op[3], KEYS[idx[1]], KEYS[idx[2]])
   else
     return redis.error_reply('unknown op ' .. tostring(kind))
   end

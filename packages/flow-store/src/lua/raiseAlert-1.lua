@@ -15,11 +15,8 @@
 
   Returns  1 when raised, 0 when it had been raised before.
 ]]
+--#include alerts.lua
+
 redis.call('ZREM', KEYS[3], ARGV[4])
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-  redis.call('XADD', KEYS[4], '*', 'a', ARGV[1])
-  redis.call('HINCRBY', KEYS[5], 'seq', 1)
-  return 1
-end
+if raiseAlert(KEYS[1], ARGV[1], KEYS[2], KEYS[4], KEYS[5], ARGV[3], ARGV[2]) then return 1 end
 return 0

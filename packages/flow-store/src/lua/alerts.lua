@@ -1,0 +1,52 @@
+--[[
+  Alert changes, shared by applyBatch-1.lua, applyPatient-1.lua and raiseAlert-1.lua:
+  not a script of its own. store.ts puts this text in place of each script's
+  `--#include alerts.lua` line when it loads the script, so a script is still one text
+  (its SHA changes only with its content or this one's) and the alert rules are
+  written once. Every alert change goes to the site's alert outbox stream (field 'a')
+  in the same script call.
+]]
+
+-- Raises an alert exactly once: SET NX (version 1), index it (score = becameTrueAt),
+-- add it to the outbox, bump the scope's seq. True when raised now, false when it had
+-- been raised before.
+local function raiseAlert(key, alertJson, indexKey, outboxKey, countsKey, becameTrueAt, alertId)
+  if not redis.call('SET', key, alertJson, 'NX') then return false end
+  redis.call('ZADD', indexKey, becameTrueAt, alertId)
+  redis.call('XADD', outboxKey, '*', 'a', alertJson)
+  redis.call('HINCRBY', countsKey, 'seq', 1)
+  return true
+end
+
+-- The alert at key, for its next version (version + 1); nil when it is gone or its
+-- field is set already (nothing changes).
+local function nextVersion(key, field)
+  local raw = redis.call('GET', key)
+  if not raw then return nil end
+  local alert = cjson.decode(raw)
+  if alert[field] ~= nil then return nil end
+  alert['version'] = (tonumber(alert['version']) or 1) + 1
+  return alert
+end
+
+-- Acknowledges an alert once (a gone alert is left alone): the next version, same TTL.
+local function ackAlert(key, ackJson, outboxKey)
+  local alert = nextVersion(key, 'acknowledged')
+  if not alert then return end
+  alert['acknowledged'] = cjson.decode(ackJson)
+  local out = cjson.encode(alert)
+  redis.call('SET', key, out, 'KEEPTTL')
+  redis.call('XADD', outboxKey, '*', 'a', out)
+end
+
+-- Resolves an alert once (a gone alert is left alone): the next version, out of the
+-- site's active index at once, kept 30 days for the audit trail.
+local function resolveAlert(key, resolvedAt, indexKey, outboxKey)
+  local alert = nextVersion(key, 'resolvedAt')
+  if not alert then return end
+  alert['resolvedAt'] = tonumber(resolvedAt)
+  local out = cjson.encode(alert)
+  redis.call('SET', key, out, 'PX', 2592000000)
+  redis.call('ZREM', indexKey, alert['alertId'])
+  redis.call('XADD', outboxKey, '*', 'a', out)
+end
