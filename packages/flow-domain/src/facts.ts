@@ -172,10 +172,10 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
-    } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx, v.area)) {
+    } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
       const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
-        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
+        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
         threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }
@@ -249,6 +249,19 @@ export function followUpEligible(s: Spell, ctx: DomainContext, area?: string): b
   if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
   if (s.dischargeMethod && t.followUpExemptMethods.includes(s.dischargeMethod)) return false;
   return t.followUpWardTypes.includes(ctx.wardType(s.ward));
+}
+
+/**
+ * The 72 h follow-up of a closed spell, as the live board and the warehouse both count it
+ * (one rule, so the board's clock and the reported measure mean the same thing):
+ * `eligible` when the discharge starts the clock (`followUpEligible`, with the patient's
+ * area of residence), `dueAt` when the clock runs out, `within` when a follow-up contact
+ * was recorded by then. Undefined while the spell is open.
+ */
+export function followUpOutcome(s: Spell, ctx: DomainContext, area?: string): { eligible: boolean; dueAt: number; within: boolean } | undefined {
+  if (s.dischargedAt === undefined) return undefined;
+  const dueAt = s.dischargedAt + ctx.thresholds.followUpHours * HOUR_MS;
+  return { eligible: followUpEligible(s, ctx, area), dueAt, within: s.followUpAt !== undefined && s.followUpAt <= dueAt };
 }
 
 const SEVERITY: Record<AlertRule, Alert['severity']> = {
