@@ -40,4 +40,6 @@ export interface ClientToServerEvents {
   join: (room: Room, ack: (r: { ok: true } | { ok: false; error: string }) => void) => void;
   leave: (room: Room) => void;
   acknowledge: (a: { alertId: string; note?: string }, ack: (r: { ok: true } | { ok: false; error: string }) => void) => void;
+  /** Take an alert (no owner: the caller) or give it to a named person; only the alert's owners (as for acknowledge). */
+  own: (a: { alertId: string; owner?: string }, ack: (r: { ok: true; owner: string } | { ok: false; error: string }) => void) => void;
 }

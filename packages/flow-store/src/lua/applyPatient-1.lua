@@ -15,8 +15,9 @@
              "sadd" member | "srem" member | "hsetnx" field value
              "set" value (another patient's state, e.g. the record an A40 merge retires)
              "ack" ackJSON outboxKeyIndex (alert key)
+             "own" ownerJSON outboxKeyIndex (alert key; a new owner replaces the last, not once resolved)
              "resolve" resolvedAt "alertsIndexKeyIndex,outboxKeyIndex" (alert key)
-           An acknowledged or resolved alert gets the next version and is added to
+           An acknowledged, owned or resolved alert gets the next version and is added to
            the site's alert outbox stream (field 'a'), in the same transaction.
              "rpush" value
 
@@ -25,7 +26,7 @@
 ]]
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
-local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, resolve = true }
+local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, own = true, resolve = true }
 for i = 4, #ARGV, 4 do
   local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
   if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
@@ -83,6 +84,20 @@ for i = 4, #ARGV, 4 do
       local alert = cjson.decode(raw)
       if alert['acknowledged'] == nil then
         alert['acknowledged'] = cjson.decode(op[3])
+        alert['version'] = (tonumber(alert['version']) or 1) + 1
+        local out = cjson.encode(alert)
+        redis.call('SET', key, out, 'KEEPTTL')
+        redis.call('XADD', KEYS[tonumber(op[4])], '*', 'a', out)
+      end
+    end
+  elseif kind == 'own' then
+    local raw = redis.call('GET', key)
+    if raw then
+      local alert = cjson.decode(raw)
+      local owner = cjson.decode(op[3])
+      local cur = alert['owner']
+      if alert['resolvedAt'] == nil and (type(cur) ~= 'table' or cur['name'] ~= owner['name']) then
+        alert['owner'] = owner
         alert['version'] = (tonumber(alert['version']) or 1) + 1
         local out = cjson.encode(alert)
         redis.call('SET', key, out, 'KEEPTTL')
