@@ -19,7 +19,8 @@ export interface SiteStatus {
   referralsWaiting: number;
   referralsByTeam: Record<string, number>;
   /** Patients waiting for a bed since a decision to admit (not every unassessed referral), longest wait first. */
-  admissionQueue: { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; ward?: string }[] };
+  /** breaches and longestWaitHours: emergency decisions to admit only (12-hour clock); `emergency` false = a planned admission waiting without it. */
+  admissionQueue: { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency: boolean; sex?: string; ward?: string }[] };
   /** Open spells on local wards with an expected discharge date today / tomorrow. */
   expectedDischarges: { today: number; tomorrow: number };
   /** Active out-of-area placements (units outside the trust): a measure apart from local occupancy. */

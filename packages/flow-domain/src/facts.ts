@@ -3,7 +3,7 @@
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
-import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
+import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
@@ -180,7 +180,7 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       });
     }
   }
-  if (v.awaitingAdmission) {
+  if (v.awaitingAdmission && emergencyAdmission(v, t)) {
     const h = t.admissionWaitHours;
     out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
   }
@@ -195,16 +195,29 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
 /** Where a decision to admit came from, by the referring team's type. */
 const DTA_SOURCE: Record<string, string> = { liaison: 'A&E', crisis: 'crisis team', home_treatment: 'crisis team', community: 'community' };
 
-export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; referralId?: string; ward?: string }
+/**
+ * Whether the patient's decision to admit is an emergency admission, so the 12-hour wait
+ * clock applies: the referring team's type is one of `admissionWaitTeamTypes`, or there is
+ * no referral to tell (fails safe).
+ */
+export function emergencyAdmission(v: PatientView, t: Pick<Thresholds, 'admissionWaitTeamTypes'>): boolean {
+  const a = v.awaitingAdmission;
+  const ref = a?.referralId ? v.referrals[a.referralId] : undefined;
+  return !ref || t.admissionWaitTeamTypes.includes(ref.teamType);
+}
+
+/** `emergency`: the 12-hour clock applies (`emergencyAdmission`); a planned admission waits without it. */
+export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency: boolean; sex?: string; referralId?: string; ward?: string }
 
 /** A patient in the decision-to-admit queue (undefined when not waiting for a bed). */
-export function admissionWaiting(patientId: string, v: PatientView, now: number): AdmissionWaiting | undefined {
+export function admissionWaiting(patientId: string, v: PatientView, now: number, t: Pick<Thresholds, 'admissionWaitTeamTypes'> = DEFAULT_THRESHOLDS): AdmissionWaiting | undefined {
   const a = v.awaitingAdmission;
   if (!a) return undefined;
   const ref = a.referralId ? v.referrals[a.referralId] : undefined;
   const sex = a.gender ?? v.gender;
   return {
     patientId, decidedAt: a.decidedAt, waitedHours: Math.floor(Math.max(0, now - a.decidedAt) / HOUR_MS), source: ref ? DTA_SOURCE[ref.teamType] ?? ref.teamType : 'unknown',
+    emergency: emergencyAdmission(v, t),
     ...(sex ? { sex } : {}), ...(a.referralId ? { referralId: a.referralId } : {}), ...(a.ward ? { ward: a.ward } : {}),
   };
 }

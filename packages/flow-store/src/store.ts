@@ -420,7 +420,7 @@ export class FlowStore {
     const ids = await this.redis.zrange(this.keys.index(site, 'site', 'dta'), 0, -1);
     const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
     return states.flatMap((st) => {
-      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now) : undefined;
+      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now, this.ctxFor(site).thresholds) : undefined;
       return w ? [w] : [];
     });
   }
