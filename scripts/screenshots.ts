@@ -65,7 +65,9 @@ async function main(): Promise<void> {
     await page.goto(boardUrl(p.gatewayUrl, token, '#/site'));
     await page.locator('[data-testid="connection"][data-state="live"]').waitFor(WAIT);
     await page.locator('[data-testid="site-pressure"][data-level]:not([data-level=""])').waitFor(WAIT);
-    await waitFor(async () => (await page.locator('[data-testid^="ward-tile-"]').count()) >= wards.length, { timeoutMs: 30_000, what: 'every ward tile' });
+    // A tile per local inpatient ward: units outside the trust and s136 suites are shown apart.
+    const tiles = wards.filter((w) => !w.external && w.type !== 'place_of_safety').length;
+    await waitFor(async () => (await page.locator('[data-testid^="ward-tile-"]').count()) >= tiles, { timeoutMs: 30_000, what: 'every local ward tile' });
     await shootSiteBoard(page);
 
     // Ward bed board of the fullest ward, with the timeline of its longest stay open.

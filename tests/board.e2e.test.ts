@@ -101,6 +101,33 @@ describe('live boards in a real browser', () => {
     await page.close();
   });
 
+  it('a bed manager takes a Critical alert from the feed: their name shows as its owner, also after a reload', async () => {
+    const token = await p.token({ sub: 'bm.okafor' });
+    const page = await open(token, '#/alerts');
+    await live(page);
+    // An emergency liaison referral received 3 h ago: its 1 h response clock is past (Critical).
+    // On event time, the patient's next event (a routine referral now) raises it.
+    const referralId = `BOWN${++n}`;
+    const referral = (id: string, ago: number, teamType: string, urgency: string) => ({
+      eventId: `board-own-${id}`, type: 'referral.received', occurredAt: new Date(Date.now() - ago).toISOString(), site: 'RXT', patientId: `BO${n}`,
+      payload: { referralId: id, team: teamType === 'liaison' ? 'LIAISON-1' : 'CMHT-1', teamType, urgency },
+    });
+    await post([referral(referralId, 3 * 3_600_000, 'liaison', 'emergency'), referral(`${referralId}-next`, 60_000, 'community', 'routine')]);
+    const alert = await waitFor(async () => ((await (await fetch(`${p.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } })).json()) as Alert[]).find((a) => a.referralId === referralId), { timeoutMs: 30_000, what: 'the referral response alert' });
+    expect(alert.severity).toBe('critical');
+    await page.getByTestId(`alert-${alert.alertId}`).waitFor(WAIT);
+    expect(await page.getByTestId(`alert-owner-${alert.alertId}`).count()).toBe(0);
+
+    await page.getByTestId(`own-${alert.alertId}`).click();
+    // gateway -> flow topic (alert.owned) -> engine -> Redis -> alerts topic -> gateway -> page.
+    await page.getByTestId(`alert-owner-${alert.alertId}`).filter({ hasText: /^bm\.okafor$/ }).waitFor(WAIT);
+    await page.reload();
+    await live(page);
+    await page.getByTestId(`alert-owner-${alert.alertId}`).filter({ hasText: /^bm\.okafor$/ }).waitFor(WAIT);
+    expect(await page.getByTestId(`own-${alert.alertId}`).textContent()).toMatch(/Take over/);
+    await page.close();
+  });
+
   it('an invalid, expired, foreign or missing token sees only the error page', async () => {
     const expired = await new Auth(SECRET).issue({ sub: 'old', role: 'bed_manager', sites: ['RXT'] }, Math.floor(Date.now() / 1000) - 60);
     const foreign = await new Auth(`${SECRET}-not-ours`).issue({ sub: 'x', role: 'bed_manager', sites: ['RXT'] });

@@ -14,10 +14,11 @@ import { FLOW_EVENT_TYPES, type Channel, type FieldError, type FlowEventType } f
 /**
  * Event types only the product itself writes: acknowledgements come from board-gateway
  * (with the acting user from a verified token), park expiries from the engine's scanner,
- * improvement notes from the insights API (author from a verified token).
+ * improvement notes from the insights API (author from a verified token), alert ownership
+ * from board-gateway (who gave it from a verified token).
  * No sender may send them, whatever its scope says.
  */
-export const PRODUCT_ONLY_TYPES: readonly FlowEventType[] = ['alert.acknowledged', 'park.expired', 'improvement.noted'];
+export const PRODUCT_ONLY_TYPES: readonly FlowEventType[] = ['alert.acknowledged', 'park.expired', 'improvement.noted', 'alert.owned'];
 
 export const SENDER_CHANNELS = ['json', 'fhir', 'hl7v2'] as const;
 export type SenderChannel = (typeof SENDER_CHANNELS)[number];

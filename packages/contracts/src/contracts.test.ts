@@ -52,8 +52,9 @@ describe('Avro form', () => {
     };
     expect(fromAvro(type.fromBuffer(type.toBuffer(toAvro(note))) as Record<string, unknown>)).toEqual(note);
     const branches = (flowEventAvroSchema.fields.find((x) => x.name === 'payload')!.type as { name: string }[]).map((b) => b.name);
-    expect(branches.indexOf('ParkExpired')).toBe(branches.length - 2);
-    expect(branches[branches.length - 1]).toBe('ImprovementNoted');
+    expect(branches.indexOf('ParkExpired')).toBe(branches.length - 3);
+    expect(branches.indexOf('ImprovementNoted')).toBe(branches.length - 2);
+    expect(branches[branches.length - 1]).toBe('AlertOwned');
   });
   it('round-trips an event with no optional fields', () => {
     const e: FlowEvent = { ...admitted, nhsNumber: undefined, type: 'leave.ended', payload: { spellId: 'S1' } } as FlowEvent;

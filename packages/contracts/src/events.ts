@@ -73,6 +73,12 @@ export const payloads = {
     effectiveDate: f.string({ pattern: /^\d{4}-\d{2}-\d{2}$/ }), author: f.string({ max: 120 }),
     measures: f.stringList({ max: 80, maxItems: 20 }), expectedDirection: f.oneOf(['up', 'down'] as const),
   }),
+  /**
+   * A named person takes ownership of an alert (or is given it): written by board-gateway
+   * with `by` from a verified token. A later one hands it over; the patientId is the
+   * alert's, as for an acknowledgement.
+   */
+  'alert.owned': record('AlertOwned', { alertId: f.string({ max: 200 }), owner: f.string({ max: 80 }), by: f.string({ max: 80 }) }),
 } as const satisfies Record<string, RecordDef<Shape>>;
 
 export type FlowEventType = keyof typeof payloads;

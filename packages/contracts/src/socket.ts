@@ -19,7 +19,8 @@ export interface SiteStatus {
   referralsWaiting: number;
   referralsByTeam: Record<string, number>;
   /** Patients waiting for a bed since a decision to admit (not every unassessed referral), longest wait first. */
-  admissionQueue: { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; ward?: string }[] };
+  /** breaches and longestWaitHours: emergency decisions to admit only (12-hour clock); `emergency` false = a planned admission waiting without it. */
+  admissionQueue: { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency: boolean; sex?: string; ward?: string }[] };
   /** Open spells on local wards with an expected discharge date today / tomorrow. */
   expectedDischarges: { today: number; tomorrow: number };
   /** Active out-of-area placements (units outside the trust): a measure apart from local occupancy. */
@@ -40,4 +41,6 @@ export interface ClientToServerEvents {
   join: (room: Room, ack: (r: { ok: true } | { ok: false; error: string }) => void) => void;
   leave: (room: Room) => void;
   acknowledge: (a: { alertId: string; note?: string }, ack: (r: { ok: true } | { ok: false; error: string }) => void) => void;
+  /** Take an alert (no owner: the caller) or give it to a named person; only the alert's owners (as for acknowledge). */
+  own: (a: { alertId: string; owner?: string }, ack: (r: { ok: true; owner: string } | { ok: false; error: string }) => void) => void;
 }

@@ -3,7 +3,7 @@
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
-import { DAY_MS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
+import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
 export interface DomainContext {
   thresholds: Thresholds;
@@ -172,15 +172,15 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
       if (s.expectedDischargeAt !== undefined) {
         out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
       }
-    } else if (s.dischargedAt !== undefined && s.followUpAt === undefined && followUpEligible(s, ctx, v.area)) {
+    } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
       const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
-        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: s.dischargedAt + t.followUpHours * HOUR_MS,
+        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
         threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }
   }
-  if (v.awaitingAdmission) {
+  if (v.awaitingAdmission && emergencyAdmission(v, t)) {
     const h = t.admissionWaitHours;
     out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
   }
@@ -195,16 +195,29 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
 /** Where a decision to admit came from, by the referring team's type. */
 const DTA_SOURCE: Record<string, string> = { liaison: 'A&E', crisis: 'crisis team', home_treatment: 'crisis team', community: 'community' };
 
-export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; referralId?: string; ward?: string }
+/**
+ * Whether the patient's decision to admit is an emergency admission, so the 12-hour wait
+ * clock applies: the referring team's type is one of `admissionWaitTeamTypes`, or there is
+ * no referral to tell (fails safe).
+ */
+export function emergencyAdmission(v: PatientView, t: Pick<Thresholds, 'admissionWaitTeamTypes'>): boolean {
+  const a = v.awaitingAdmission;
+  const ref = a?.referralId ? v.referrals[a.referralId] : undefined;
+  return !ref || t.admissionWaitTeamTypes.includes(ref.teamType);
+}
+
+/** `emergency`: the 12-hour clock applies (`emergencyAdmission`); a planned admission waits without it. */
+export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency: boolean; sex?: string; referralId?: string; ward?: string }
 
 /** A patient in the decision-to-admit queue (undefined when not waiting for a bed). */
-export function admissionWaiting(patientId: string, v: PatientView, now: number): AdmissionWaiting | undefined {
+export function admissionWaiting(patientId: string, v: PatientView, now: number, t: Pick<Thresholds, 'admissionWaitTeamTypes'> = DEFAULT_THRESHOLDS): AdmissionWaiting | undefined {
   const a = v.awaitingAdmission;
   if (!a) return undefined;
   const ref = a.referralId ? v.referrals[a.referralId] : undefined;
   const sex = a.gender ?? v.gender;
   return {
     patientId, decidedAt: a.decidedAt, waitedHours: Math.floor(Math.max(0, now - a.decidedAt) / HOUR_MS), source: ref ? DTA_SOURCE[ref.teamType] ?? ref.teamType : 'unknown',
+    emergency: emergencyAdmission(v, t),
     ...(sex ? { sex } : {}), ...(a.referralId ? { referralId: a.referralId } : {}), ...(a.ward ? { ward: a.ward } : {}),
   };
 }
@@ -249,6 +262,19 @@ export function followUpEligible(s: Spell, ctx: DomainContext, area?: string): b
   if (s.destination && t.followUpExemptDestinations.includes(s.destination.toLowerCase())) return false;
   if (s.dischargeMethod && t.followUpExemptMethods.includes(s.dischargeMethod)) return false;
   return t.followUpWardTypes.includes(ctx.wardType(s.ward));
+}
+
+/**
+ * The 72 h follow-up of a closed spell, as the live board and the warehouse both count it
+ * (one rule, so the board's clock and the reported measure mean the same thing):
+ * `eligible` when the discharge starts the clock (`followUpEligible`, with the patient's
+ * area of residence), `dueAt` when the clock runs out, `within` when a follow-up contact
+ * was recorded by then. Undefined while the spell is open.
+ */
+export function followUpOutcome(s: Spell, ctx: DomainContext, area?: string): { eligible: boolean; dueAt: number; within: boolean } | undefined {
+  if (s.dischargedAt === undefined) return undefined;
+  const dueAt = s.dischargedAt + ctx.thresholds.followUpHours * HOUR_MS;
+  return { eligible: followUpEligible(s, ctx, area), dueAt, within: s.followUpAt !== undefined && s.followUpAt <= dueAt };
 }
 
 const SEVERITY: Record<AlertRule, Alert['severity']> = {

@@ -274,6 +274,9 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
     case 'alert.acknowledged':
       v.acknowledged[e.payload.alertId] ??= { by: e.payload.by, at, note: e.payload.note };
       return { ok: true };
+    // Who owns an alert lives on the alert (the engine writes it there), not in the patient's view.
+    case 'alert.owned':
+      return { ok: true };
     case 'patient.updated': {
       const p = e.payload;
       if (p.initials) v.initials = p.initials;

@@ -50,6 +50,13 @@ export interface Thresholds {
   escalation: EscalationPolicy;
   /** Hours from decision to admit after which a wait for a bed is a breach (RCEM 12-hour waits). */
   admissionWaitHours: number;
+  /**
+   * Referring team types whose decisions to admit are emergency admissions, so the
+   * 12-hour clock applies (domain.md: 12-hour A&E waits from the decision to admit). A
+   * planned admission (e.g. a community team's referral to a rehab bed) waits in the
+   * queue without it. A decision with no referral keeps the clock (fails safe).
+   */
+  admissionWaitTeamTypes: string[];
   /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
   teamsByArea: Record<string, string>;
   /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
@@ -148,6 +155,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   awolLeaveTypes: ['AWOL'],
   teamsByArea: {},
   admissionWaitHours: 12,
+  admissionWaitTeamTypes: ['liaison', 'crisis', 'home_treatment'],
   escalation: DEFAULT_ESCALATION,
 };
 

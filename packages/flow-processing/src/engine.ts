@@ -527,9 +527,10 @@ export class FlowEngine {
     const changed = r.outcome.kind !== 'duplicate';
     const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
     const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
+    const own = e.type === 'alert.owned' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, name: e.payload.owner, by: e.payload.by, at: e.occurredAt } : undefined;
     const plan = store.planApply({
       site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
-      offsetField: '', offset: d.offset, acknowledge: ack, at: e.occurredAt, also: merge?.also,
+      offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also,
     });
     for (const op of plan.changes) ops.push(op);
     this.cache.delete(k); // re-insert: the Map's order is then least recently used first

@@ -60,6 +60,26 @@ describe('batch commit on real Redis', () => {
     expect((await store.wardSummaries('RXT', ['W12'], T0 + days(2)))[0]).toMatchObject({ occupied: 3 });
   });
 
+  it('puts a named owner on an alert with its next version in the outbox; the same owner again or a resolved alert changes nothing', async () => {
+    const alert = { alertId: 'own-1', rule: 'awol', severity: 'critical', threshold: { value: 0, unit: 'hours' }, source: 't', message: 'AWOL', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: T0, raisedAt: T0 } as const;
+    const own = (name: string, at: number): KeyedOp[] => store.planApply({ site: 'RXT', patientId: 'P9', before: fold([]).view, after: fold([]).view, state: null, offsetField: '', offset: '0', own: { alertId: alert.alertId, name, by: 'bm-1', at } }).changes;
+    const run = (first: number, ops: KeyedOp[]) => store.commitRun({ site: 'RXT', field: 'own-test:0', first: String(first), last: String(first), epoch: 1, ops });
+    const outboxLength = () => redis.xlen(keys.alertOutbox('RXT'));
+    await run(1, store.raiseOps(alert, 'P9\u001fown-1'));
+    const raisedOut = await outboxLength();
+    expect(await run(2, own('Dr A Patel', T0 + 1))).toMatchObject({ status: 'applied' });
+    expect(await store.alert('RXT', alert.alertId)).toMatchObject({ owner: { name: 'Dr A Patel', by: 'bm-1', at: T0 + 1 }, version: 2 });
+    expect(await outboxLength()).toBe(raisedOut + 1);
+    await run(3, own('Dr A Patel', T0 + 2));
+    expect(await store.alert('RXT', alert.alertId)).toMatchObject({ owner: { at: T0 + 1 }, version: 2 });
+    await run(4, own('Nurse B Kim', T0 + 3));
+    expect(await store.alert('RXT', alert.alertId)).toMatchObject({ owner: { name: 'Nurse B Kim' }, version: 3 });
+    await run(5, [{ op: 'resolve', key: keys.alert('RXT', alert.alertId), a: String(T0 + 4), b: '', refs: [keys.alerts('RXT'), keys.alertOutbox('RXT')] }]);
+    await run(6, own('Someone Else', T0 + 5));
+    expect(await store.alert('RXT', alert.alertId)).toMatchObject({ owner: { name: 'Nurse B Kim' }, version: 4, resolvedAt: T0 + 4 });
+    expect(await outboxLength()).toBe(raisedOut + 3);
+  });
+
   it('leaves fence epochs out of the canonical dump', async () => {
     const dump = await store.dump();
     expect(Object.keys(dump).some((k) => k.includes('fence'))).toBe(false);

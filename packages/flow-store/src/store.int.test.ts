@@ -88,6 +88,16 @@ describe('FlowStore on real Redis', () => {
     expect((await store.dueClocks('RXT', T0 + days(7) + 1)).find((d) => d.member === clock!.member)).toBeUndefined();
   });
 
+  it('per-event script: a named owner goes on the alert as its next version, in the outbox', async () => {
+    const id = (await store.alerts('RXT')).find((a) => a.patientId === 'P9')!.alertId;
+    const view = fold((await store.patient('RXT', 'P9'))!.events).view;
+    await store.apply(store.planApply({ site: 'RXT', patientId: 'P9', before: view, after: view, state: null, offsetField: '', offset: '0', own: { alertId: id, name: 'Dr A Patel', by: 'bm-1', at: T0 + days(7) + 5 } }));
+    expect(await store.alert('RXT', id)).toMatchObject({ owner: { name: 'Dr A Patel', by: 'bm-1', at: T0 + days(7) + 5 }, version: 2 });
+    const entries = await store.readOutbox('RXT', 'test-reader');
+    expect(entries.filter((e) => e.alert?.alertId === id).map((e) => [e.alert?.version, e.alert?.owner?.name])).toEqual([[2, 'Dr A Patel']]);
+    await store.ackOutbox('RXT', entries.map((e) => e.id));
+  });
+
   it('keeps a raised-then-resolved alert readable with includeResolved (what-if counts alerts raised in a range, not only open ones)', async () => {
     const id = (await store.alerts('RXT')).find((a) => a.patientId === 'P9')!.alertId;
     const before = (await store.patient('RXT', 'P9'))!;

@@ -129,6 +129,8 @@ export class FlowStore {
   planApply(args: {
     site: string; patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState | null;
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
+    /** A named person takes (or is given) the alert: written on the alert, a new version to the outbox. */
+    own?: { alertId: string; name: string; by: string; at: number };
     /** Event time of the change: alerts whose clock it stops are resolved at this time. */
     at?: number;
     /** Other patients of the same site this event changes (A40: the retired record), committed in the same call. */
@@ -186,6 +188,10 @@ export class FlowStore {
       const { alertId, ...ack } = args.acknowledge;
       changes.push({ op: 'ack', key: keys.alert(site, alertId), a: JSON.stringify(ack), b: '', refs: [keys.alertOutbox(site)] });
     }
+    if (args.own) {
+      const { alertId, ...owner } = args.own;
+      changes.push({ op: 'own', key: keys.alert(site, alertId), a: JSON.stringify(owner), b: '', refs: [keys.alertOutbox(site)] });
+    }
     for (const scope of scopes) changes.push({ op: 'hincr', key: keys.counts(site, scope), a: 'seq', b: '1' });
     const state = args.state ? JSON.stringify(args.state) : '';
     // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
@@ -205,7 +211,7 @@ export class FlowStore {
     const argv = [plan.offsetField, plan.offset, plan.state];
     for (const c of plan.changes) {
       if (c.op === 'set' && c.key === plan.patientKey) continue;
-      const b = c.op === 'resolve' ? c.refs!.map(k).join(',') : c.op === 'ack' ? String(k(c.refs![0]!)) : c.b;
+      const b = c.op === 'resolve' ? c.refs!.map(k).join(',') : c.op === 'ack' || c.op === 'own' ? String(k(c.refs![0]!)) : c.b;
       argv.push(c.op, String(k(c.key)), c.a, b);
     }
     return { keys, argv };
@@ -426,7 +432,7 @@ export class FlowStore {
     const ids = await this.redis.zrange(this.keys.index(site, 'site', 'dta'), 0, -1);
     const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
     return states.flatMap((st) => {
-      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now) : undefined;
+      const w = st ? admissionWaiting(st.patientId, fold(st.events).view, now, this.ctxFor(site).thresholds) : undefined;
       return w ? [w] : [];
     });
   }

@@ -294,6 +294,47 @@ describe('board-gateway on the real stack', () => {
     expect(now?.acknowledged?.by).toBe('bm-first');
   });
 
+  it('an alert can be owned by a named person through the API: given by a bed manager, taken over by the team, never by ops; the owner is on the alert and its feed version', async () => {
+    const pid = `W${++n}`;
+    const at = Date.now() - 3 * HOUR;
+    await send([{ eventId: `int-wr-${pid}`, type: 'referral.received', occurredAt: at, recordedAt: at, site: 'RXT', patientId: pid, sourceSystem: 'int-test', channel: 'json', payload: { referralId: `WR-${pid}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' } }]);
+    const manager = await token({ sub: 'bm-jones' });
+    type Listed = Alert & { escalation?: { level: number; role: string } };
+    const listed = async (tok: string) => ((await (await get(`${gateways[1]}/api/v1/alerts`, tok)).json()) as Listed[]).find((a) => a.referralId === `WR-${pid}`);
+    const raised = await waitFor(() => listed(manager), { timeoutMs: 30000, what: 'the referral response alert' });
+    expect(raised.owner).toBeUndefined();
+    const feed = new Recorder(connect(gateways[1]!, manager));
+    await connected(feed.socket);
+    await feed.join({ kind: 'site', site: 'RXT' });
+    const post = (tok: string, body?: object) => fetch(`${gateways[0]}/api/v1/alerts/${encodeURIComponent(raised.alertId)}/owner`, {
+      method: 'POST', headers: { authorization: `Bearer ${tok}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+
+    // Ops read alerts but do not own them; a ward outside the alert's scope cannot see it.
+    expect((await post(await token({ sub: 'ops-1', role: 'ops' }), { owner: 'Someone' })).status).toBe(403);
+    expect((await post(await token({ sub: 'oak-nurse', role: 'ward', wards: ['OAK'] }))).status).toBe(404);
+    expect((await post(manager, { owner: '<script>' })).status).toBe(400);
+
+    const given = await post(manager, { owner: 'Dr A Patel' });
+    expect(given.status).toBe(202);
+    expect(await given.json()).toEqual({ ok: true, owner: 'Dr A Patel' });
+    const owned = await waitFor(async () => { const a = await listed(manager); return a?.owner ? a : undefined; }, { timeoutMs: 30000, what: 'the owner on the alert' });
+    expect(owned.owner).toEqual({ name: 'Dr A Patel', by: 'bm-jones', at: expect.any(Number) });
+    expect(owned.version).toBe((raised.version ?? 1) + 1);
+    // Owning is not acknowledging: an unacknowledged Critical alert still escalates.
+    expect(owned.escalation).toMatchObject({ level: 0, role: 'crisis_team' });
+
+    // The liaison team's nurse takes it over (no owner named: the caller).
+    const nurse = await token({ sub: 'liaison-nurse-kim', role: 'crisis_team', teams: ['LIAISON-1'] });
+    expect((await post(nurse)).status).toBe(202);
+    const taken = await waitFor(async () => { const a = await listed(manager); return a?.owner?.name === 'liaison-nurse-kim' ? a : undefined; }, { timeoutMs: 30000, what: 'the handover' });
+    expect(taken.owner).toMatchObject({ name: 'liaison-nurse-kim', by: 'liaison-nurse-kim' });
+    expect(taken.version).toBe((raised.version ?? 1) + 2);
+    // Live clients get each owned version on the alert feed.
+    await waitFor(() => feed.alerts.find((a) => a.alertId === raised.alertId && a.owner?.name === 'liaison-nurse-kim'), { timeoutMs: 30000, what: 'the owned alert on the socket feed' });
+    expect(feed.alerts.filter((a) => a.alertId === raised.alertId).map((a) => a.owner?.name)).toContain('Dr A Patel');
+  });
+
   it('refuses a bad token with a code and status, and closes a connection when its token expires', async () => {
     const bad = connect(gateways[0]!, 'not-a-token');
     const err = (await connected(bad).then(() => null, (e: unknown) => e)) as Error & { data?: unknown };

@@ -73,6 +73,9 @@ const roomSchema: z.ZodType<Room> = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('team'), site: z.string().max(16), team: z.string().max(32) }),
 ]);
 const ackSchema = z.strictObject({ alertId: z.string().min(1).max(200), note: z.string().max(500).optional() });
+/** A named owner: a person's name as staff would read it on the board (the caller's own id when left out). */
+const ownerName = z.string().trim().min(1).max(80).refine((v) => !/[<>]/.test(v) && [...v].every((ch) => ch.charCodeAt(0) >= 0x20), 'a name, without control characters or angle brackets');
+const ownSchema = z.strictObject({ alertId: z.string().min(1).max(200), owner: ownerName.optional() });
 
 /** How soon after a board update the site status is re-read (updates in a burst share it). */
 const SITE_STATUS_DELAY_MS = 250;
@@ -306,7 +309,7 @@ export class Gateway {
     const ward = text(params.ward, 32);
     const patientId = text(params.patientId, 64);
     this.audit({
-      at: new Date().toISOString(), who: c.sub, role: c.role, action: `GET ${req.routeOptions.url ?? 'unknown'}`,
+      at: new Date().toISOString(), who: c.sub, role: c.role, action: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
       ...(site ? { site } : {}), ...(ward ? { ward } : {}), ...(patientId ? { patientId } : {}), status,
     });
   }
@@ -381,6 +384,16 @@ export class Gateway {
         const esc = escalation(a, now, store.ctxFor(site).thresholds.escalation);
         return esc ? { ...a, escalation: esc } : a;
       });
+    });
+    // A named person takes an alert (no body or no owner: the caller) or is given it by one of
+    // the alert's owners (canAcknowledge). Written to the flow log as alert.owned; the engine
+    // puts the owner on the alert and publishes its next version (202: accepted, applied shortly).
+    app.post<{ Params: { alertId: string } }>('/api/v1/alerts/:alertId/owner', async (req, reply) => {
+      const c = await this.claims(req);
+      const body = z.strictObject({ owner: ownerName.optional() }).parse(req.body ?? {});
+      const r = await this.own(c, z.string().min(1).max(200).parse(req.params.alertId), body.owner);
+      if (r.ok) return reply.code(202).send(r);
+      return reply.code(r.status).send({ error: r.status === 404 ? 'not_found' : r.status === 403 ? 'forbidden' : 'conflict', message: r.error });
     });
     // The 72h follow-up worklist, cut to the client's scope like the alerts it would raise.
     app.get('/api/v1/followups', async (req) => {
@@ -486,6 +499,15 @@ export class Gateway {
         const parsed = roomSchema.safeParse(raw);
         if (parsed.success) for (const r of socketRooms(socket.data.claims, parsed.data)) void socket.leave(r);
       });
+      socket.on('own', (raw, ack) => {
+        const reply = typeof ack === 'function' ? ack : () => undefined;
+        const parsed = ownSchema.safeParse(raw);
+        if (!parsed.success) return reply({ ok: false, error: 'invalid owner' });
+        void this.own(socket.data.claims, parsed.data.alertId, parsed.data.owner).then((r) => reply(r.ok ? r : { ok: false, error: r.error })).catch((err: unknown) => {
+          this.d.logger.error({ err }, 'owning an alert failed');
+          reply({ ok: false, error: 'could not record the owner; retry' });
+        });
+      });
       socket.on('acknowledge', (raw, ack) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;
         const parsed = ackSchema.safeParse(raw);
@@ -509,6 +531,25 @@ export class Gateway {
     const status = room.kind === 'site' ? await this.siteStatus(c, room.site) : undefined;
     socket.emit('snapshot', { room, wards, patients, alerts, at: now });
     if (status) socket.emit('site', status);
+  }
+
+  /** Records who owns an alert as an alert.owned event (audited, replayable): `owner` defaults to the caller. */
+  private async own(c: Claims, alertId: string, owner?: string): Promise<{ ok: true; owner: string } | { ok: false; status: 403 | 404 | 409; error: string }> {
+    let alert: Alert | null = null;
+    for (const site of c.sites) { alert = await this.d.store.alert(site, alertId); if (alert) break; }
+    if (!alert || !canSeeAlert(c, alert)) return { ok: false, status: 404, error: 'no such alert in your scope' };
+    if (!canAcknowledge(c, alert)) return { ok: false, status: 403, error: 'forbidden: only the team, ward or bed manager who owns this alert may take it or give it to someone' };
+    if (alert.resolvedAt !== undefined) return { ok: false, status: 409, error: 'the alert is resolved: nothing to own' };
+    const name = owner ?? c.sub;
+    if (alert.owner?.name === name) return { ok: true, owner: name };
+    const now = Date.now();
+    const e: FlowEvent = {
+      eventId: `own:${alertId}:${now}:${c.sub}`.slice(0, 120), type: 'alert.owned', occurredAt: now, recordedAt: now, site: alert.site,
+      patientId: alert.patientId ?? `team:${alert.team ?? 'site'}`, nhsNumber: alert.nhsNumber, sourceSystem: 'pfm-board', channel: 'ui',
+      payload: { alertId, owner: name, by: c.sub },
+    };
+    await sendFlowEvents(this.d.producer, this.d.codec, [e], this.topics.flowEvents);
+    return { ok: true, owner: name };
   }
 
   /** Records an acknowledgement as an alert.acknowledged event (audited, replayable). */

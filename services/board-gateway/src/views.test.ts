@@ -1,6 +1,6 @@
 import type { FlowEvent, WardSummary } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
-import { sitePressure, timeline } from './views';
+import { admissionQueueStatus, sitePressure, timeline } from './views';
 
 const summary = (ward: string, over: Partial<WardSummary>): WardSummary => ({
   site: 'RXT', ward, name: ward, wardType: 'adult_acute', beds: 0, occupied: 0, onLeave: 0, present: 0, free: 0, closed: 0,
@@ -41,5 +41,17 @@ describe('timeline scope', () => {
     expect(oak!.map((e) => e.occurredAt)).toEqual([4, 5]);
     const all = await timeline(store, 'RXT', 'P1');
     expect(all!.map((e) => e.occurredAt)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('decision-to-admit queue on the site board', () => {
+  it('counts 12-hour breaches among emergency decisions to admit only; a planned (community) wait is listed, not a breach', () => {
+    const q = admissionQueueStatus([
+      { patientId: 'A', decidedAt: 1, waitedHours: 30, source: 'A&E', emergency: true },
+      { patientId: 'R', decidedAt: 0, waitedHours: 900, source: 'community', emergency: false },
+      { patientId: 'C', decidedAt: 2, waitedHours: 3, source: 'crisis team', emergency: true },
+    ], 12);
+    expect(q).toMatchObject({ waiting: 3, breaches: 1, longestWaitHours: 30, breachHours: 12 });
+    expect(q.entries.map((e) => [e.patientId, e.emergency])).toEqual([['R', false], ['A', true], ['C', true]]);
   });
 });

@@ -28,12 +28,17 @@ export function sitePressure(wards: WardSummary[], occupancyLine: number): SiteP
   return { level, label: labels[level], reasons };
 }
 
-/** The decision-to-admit queue as the site board shows it (longest wait first; breaches past `breachHours`). */
+/**
+ * The decision-to-admit queue as the site board shows it (longest wait first). Breaches
+ * past `breachHours` and the longest wait are of emergency decisions to admit only (the
+ * 12-hour clock); planned admissions are listed with their wait and source.
+ */
 export function admissionQueueStatus(entries: AdmissionWaiting[], breachHours: number): SiteStatus['admissionQueue'] {
   const sorted = [...entries].sort((a, b) => a.decidedAt - b.decidedAt);
+  const emergency = sorted.filter((e) => e.emergency);
   return {
-    waiting: sorted.length, breaches: sorted.filter((e) => e.waitedHours >= breachHours).length, longestWaitHours: sorted[0]?.waitedHours ?? 0, breachHours,
-    entries: sorted.map(({ patientId, decidedAt, waitedHours, source, sex, ward }) => ({ patientId, decidedAt, waitedHours, source, ...(sex ? { sex } : {}), ...(ward ? { ward } : {}) })),
+    waiting: sorted.length, breaches: emergency.filter((e) => e.waitedHours >= breachHours).length, longestWaitHours: emergency[0]?.waitedHours ?? 0, breachHours,
+    entries: sorted.map(({ patientId, decidedAt, waitedHours, source, emergency: e, sex, ward }) => ({ patientId, decidedAt, waitedHours, source, emergency: e, ...(sex ? { sex } : {}), ...(ward ? { ward } : {}) })),
   };
 }
 

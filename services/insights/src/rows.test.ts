@@ -1,5 +1,5 @@
 import type { FlowEvent } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type PatientState } from '@pfm/flow-domain';
 import { ethnicGroup, LocalAreas, Pseudonymiser, safeArea } from './pseudonym';
 import { patientRows, type RowContext } from './rows';
 
@@ -83,6 +83,23 @@ describe('patientRows', () => {
     ]), ctx);
     expect(rows.spells[0]).toMatchObject({ out_of_area: true, oap_reason: 'no local bed', oap_bed_days: 4, readmitted_30d: true, followed_up_72h: false });
     expect(rows.spells[1]).toMatchObject({ spell_id: 'S2', readmitted_30d: null });
+  });
+
+  it('follow-up eligibility means what the live board means: a discharge counts exactly when the board runs its 72 h clock (residence outside England exempt)', () => {
+    const cases: { name: string; admit: object; discharge: object; eligible: boolean }[] = [
+      { name: 'home, resident in England', admit: {}, discharge: { destination: '19' }, eligible: true },
+      { name: 'resident in Wales', admit: { area: 'W92000004' }, discharge: { destination: '19' }, eligible: false },
+      { name: 'resident in Scotland (lower case)', admit: { area: 's92000003' }, discharge: { destination: '19' }, eligible: false },
+      { name: 'to prison', admit: {}, discharge: { destination: '38' }, eligible: false },
+      { name: 'death by discharge method only', admit: {}, discharge: { dischargeMethod: '4' }, eligible: false },
+    ];
+    const domainCtx = { thresholds: ctx.thresholds, wardType: (w: string) => ctx.wardType('RXT', w) };
+    for (const c of cases) {
+      const state = stateOf([admitted(T0, c.admit), ev('patient.discharged', { spellId: 'S1', ...c.discharge }, T0 + 5 * D)]);
+      const boardClock = timers('RXT', 'P1', fold(state.events).view, domainCtx).some((t) => t.rule === 'followup_missed');
+      const row = patientRows(state, ctx).spells[0]!;
+      expect({ name: c.name, warehouse: row.followup_eligible, board: boardClock }).toEqual({ name: c.name, warehouse: c.eligible, board: c.eligible });
+    }
   });
 
   it('referrals: first response within 4 h / 24 h, source and area', () => {

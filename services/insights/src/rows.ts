@@ -4,7 +4,7 @@
 // walk only watches each step to record the periods the live view keeps no history of
 // (leave, CRFD reasons, out-of-area stays, legal status changes).
 import type { FlowEvent, WardType } from '@pfm/contracts';
-import { DAY_MS, emptyView, followUpEligible, HOUR_MS, losDays, resolveCancels, step, type PatientState, type Thresholds } from '@pfm/flow-domain';
+import { DAY_MS, emptyView, followUpOutcome, HOUR_MS, losDays, resolveCancels, step, type PatientState, type Thresholds } from '@pfm/flow-domain';
 import { ethnicGroup, type LocalAreas, type Pseudonymiser } from './pseudonym';
 
 export type Cell = string | number | boolean | null;
@@ -128,6 +128,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     }
     const first = s.stays[0]!;
     const closed = end !== undefined;
+    const followUp = followUpOutcome(s, domainCtx, v.area);
     const readmitted = closed ? spells.some((o) => o !== s && o.admittedAt > end && o.admittedAt <= end + 30 * DAY_MS) : null;
     out.spells.push({
       ...base, spell_id: s.spellId, admitted_at: s.admittedAt, discharged_at: n(end), los_days: closed ? losDays(ctx.thresholds, s.admittedAt, end) : null,
@@ -138,8 +139,9 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
       local_area: n(area.localArea), deprivation_quintile: n(area.deprivationQuintile),
       out_of_area: t.stayOap.some((o) => o.outOfArea), oap_reason: n(t.stayOap.find((o) => o.outOfArea)?.oapReason), distance_from_home_km: n(s.distanceFromHomeKm),
       oap_bed_days: closed ? oapDays / DAY_MS : null, crfd_days: closed ? crfdMs / DAY_MS : null, readmitted_30d: readmitted,
-      followup_eligible: closed ? followUpEligible(s, domainCtx) : null,
-      followed_up_72h: closed ? s.followUpAt !== undefined && s.followUpAt - end <= ctx.thresholds.followUpHours * HOUR_MS : null,
+      // The board's own rule (flow-domain), with the patient's area of residence as the board passes it.
+      followup_eligible: followUp?.eligible ?? null,
+      followed_up_72h: followUp?.within ?? null,
     });
   }
   for (const r of Object.values(v.referrals).sort((a, b) => a.receivedAt - b.receivedAt)) {

@@ -1,5 +1,5 @@
 --[[
-  Alert changes, shared by applyBatch-1.lua, applyPatient-1.lua and raiseAlert-1.lua:
+  Alert changes (raise, acknowledge, own, resolve), shared by applyBatch-1.lua, applyPatient-1.lua and raiseAlert-1.lua:
   not a script of its own. store.ts puts this text in place of each script's
   `--#include alerts.lua` line when it loads the script, so a script is still one text
   (its SHA changes only with its content or this one's) and the alert rules are
@@ -34,6 +34,22 @@ local function ackAlert(key, ackJson, outboxKey)
   local alert = nextVersion(key, 'acknowledged')
   if not alert then return end
   alert['acknowledged'] = cjson.decode(ackJson)
+  local out = cjson.encode(alert)
+  redis.call('SET', key, out, 'KEEPTTL')
+  redis.call('XADD', outboxKey, '*', 'a', out)
+end
+
+-- A named person owns the alert (a later owner replaces the earlier one; the same owner
+-- again changes nothing; never once resolved): the next version, same TTL.
+local function ownAlert(key, ownerJson, outboxKey)
+  local raw = redis.call('GET', key)
+  if not raw then return end
+  local alert = cjson.decode(raw)
+  local owner = cjson.decode(ownerJson)
+  local cur = alert['owner']
+  if alert['resolvedAt'] ~= nil or (type(cur) == 'table' and cur['name'] == owner['name']) then return end
+  alert['owner'] = owner
+  alert['version'] = (tonumber(alert['version']) or 1) + 1
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')
   redis.call('XADD', outboxKey, '*', 'a', out)

@@ -21,9 +21,10 @@
              "sadd" member | "srem" member
              "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>becameTrueAt<US>alertId"
              "ack" ackJSON "outboxIdx"
+             "own" ownerJSON "outboxIdx"          (owner replaced unless resolved)
              "resolve" resolvedAt "alertsIdx<US>outboxIdx"
            raise: SET NX the alert (version 1), index it, add it to the outbox, bump
-           the scope's seq. ack/resolve: the next version of the alert, to the outbox.
+           the scope's seq. ack/own/resolve: the next version of the alert, to the outbox.
 
   Returns  { 1, ops, micros }     applied (micros: time spent in the script)
            { -1, lastApplied }    refused: this run, or part of it, was applied before
@@ -40,7 +41,7 @@ if owner > epoch then return { -2, owner } end
 local applied = redis.call('HGET', KEYS[1], field)
 if applied and tonumber(applied) >= first then return { -1, tonumber(applied) } end
 
-local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', resolve = 'string' }
+local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', resolve = 'string' }
 local function refs(s)
   local out = {}
   for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
@@ -60,10 +61,10 @@ for i = 5, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(b) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
-  if kind == 'raise' or kind == 'ack' or kind == 'resolve' then
+  if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'resolve' then
     local r = refs(b)
     if kind == 'raise' and (#r ~= 5 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not tonumber(r[4])) then return redis.error_reply('raise with bad references') end
-    if kind == 'ack' and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply('ack with bad references') end
+    if (kind == 'ack' or kind == 'own') and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply(kind .. ' with bad references') end
     if kind == 'resolve' and (#r ~= 2 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream')) then return redis.error_reply('resolve with bad references') end
   end
 end
@@ -92,6 +93,8 @@ for i = 5, #ARGV, 4 do
     raiseAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])], KEYS[tonumber(r[3])], r[4], r[5])
   elseif kind == 'ack' then
     ackAlert(key, a, KEYS[tonumber(b)])
+  elseif kind == 'own' then
+    ownAlert(key, a, KEYS[tonumber(b)])
   elseif kind == 'resolve' then
     local r = refs(b)
     resolveAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])])

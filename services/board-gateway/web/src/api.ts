@@ -28,7 +28,8 @@ export class ForbiddenError extends HttpError {
 
 export interface SitePressure { level: number; label: string; reasons: string[] }
 export interface OutOfArea { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number }
-export interface QueueEntry { patientId: string; decidedAt: number; waitedHours: number; source: string; sex?: string; ward?: string }
+/** `emergency` false: a planned admission, waiting without the 12-hour clock (absent from an older gateway: treated as emergency). */
+export interface QueueEntry { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency?: boolean; sex?: string; ward?: string }
 export interface AdmissionQueue { waiting: number; breaches: number; longestWaitHours: number; breachHours: number; entries: QueueEntry[] }
 export interface SiteInfo {
   site: string; pressure: SitePressure; referralsWaiting: number; outOfArea?: OutOfArea;

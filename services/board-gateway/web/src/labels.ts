@@ -33,7 +33,7 @@ const EVENT_LABELS: Record<string, string> = {
   'patient.admitted': 'Admitted', 'patient.transferred': 'Transferred', 'patient.discharged': 'Discharged',
   'patient.updated': 'Details updated', 'leave.started': 'Leave started', 'leave.ended': 'Returned from leave',
   'crfd.started': 'Clinically ready for discharge', 'crfd.ended': 'No longer ready for discharge',
-  'edd.set': 'Expected discharge date set', 'followup.made': 'Follow-up contact made', 'alert.acknowledged': 'Alert acknowledged',
+  'edd.set': 'Expected discharge date set', 'followup.made': 'Follow-up contact made', 'alert.acknowledged': 'Alert acknowledged', 'alert.owned': 'Alert owned',
   'admission.decided': 'Admission decided', 'referral.received': 'Referral received', 'referral.assessed': 'Referral assessed',
   'referral.accepted': 'Referral accepted', 'referral.closed': 'Referral closed',
 };

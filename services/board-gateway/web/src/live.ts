@@ -172,6 +172,20 @@ export class LiveBoard {
     });
   }
 
+  /**
+   * Takes an alert (no owner: the server names the caller) or gives it to a named person.
+   * Resolves to why it was not recorded, or undefined; the owned alert comes back on the feed.
+   */
+  own(alertId: string, owner?: string): Promise<string | undefined> {
+    const sock = this.socket;
+    if (!sock?.connected) return Promise.resolve('Not connected — try again when the board is live');
+    return new Promise((resolve) => {
+      sock.timeout(15_000).emit('own', owner ? { alertId, owner } : { alertId }, (err, r) => {
+        resolve(err ? 'No answer from the server — try again' : r.ok ? undefined : r.error || 'The server refused');
+      });
+    });
+  }
+
   timeline(patientId: string, spellId: string, signal?: AbortSignal) {
     return this.api.timeline(patientId, spellId, signal).catch((e: unknown) => {
       if (e instanceof AuthError) this.authFailed();
@@ -303,7 +317,8 @@ export class LiveBoard {
     for (const a of list) {
       if (a.resolvedAt !== undefined) { alerts.delete(a.alertId); continue; }
       const have = alerts.get(a.alertId);
-      if (!have || (!have.acknowledged && a.acknowledged)) alerts.set(a.alertId, a);
+      // A later version (acknowledged, owned) replaces the one shown.
+      if (!have || (!have.acknowledged && a.acknowledged) || (a.version ?? 1) > (have.version ?? 1)) alerts.set(a.alertId, a);
     }
     this.set({ alerts: trimAlerts(alerts), alertsLoaded: true, ...this.touched() });
     this.clearProblem('rest');

@@ -28,7 +28,22 @@ test('crfd: every MHSDS v6 code 01-37 and 98 has a label; unconfirmed ones are m
   for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.equal(crfdReason(c).category, 'housing');
   assert.equal(crfdReason('02').generic, true);
   assert.equal(crfdReason('01').generic, false);
-  assert.match(crfdReason('A2').label, /Unmapped/);
+});
+
+test('crfd: an MHSDS v5 code from history is shown as a v5 reason, not as unmapped or as a v6 code; housing codes whose wording is not sourced are marked generic', () => {
+  for (const v5 of ['A2', 'b1', 'T2']) {
+    const r = crfdReason(v5);
+    assert.equal(r.version, 5);
+    assert.equal(r.code, v5.toUpperCase());
+    assert.match(r.label, /^MHSDS v5 reason [A-Z]\d \(history\)$/);
+    assert.doesNotMatch(r.label, /Unmapped/);
+    assert.equal(r.generic, true);
+  }
+  assert.equal(crfdReason('04').version, 6);
+  // A code that is neither v6 nor v5 is still named as unmapped.
+  assert.match(crfdReason('99').label, /Unmapped/);
+  // domain.md sources "14-19 and 32 housing", not their wording.
+  for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.deepEqual([crfdReason(c).category, crfdReason(c).generic], ['housing', true]);
 });
 
 test('crfd: top reasons merge equivalent codes and count the rest', () => {

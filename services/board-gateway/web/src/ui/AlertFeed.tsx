@@ -1,7 +1,8 @@
 // Crisis alert feed: missed 72-hour follow-ups pinned at the top, then every alert
 // newest first, filterable by team and rule. Each alert says which rule fired, its
 // threshold and source, who it is about and when it became true, and can be
-// acknowledged (the server records the acknowledgement as an event).
+// acknowledged or taken by a named person (the server records both as events).
+import { useState } from 'preact/hooks';
 import type { Alert } from '@pfm/contracts';
 import type { AckState, BoardState, ConnectionState, LiveBoard } from '../live';
 import { formatDay, formatElapsed, formatHms, patientIdentifier } from '../format';
@@ -116,13 +117,36 @@ function AlertCard({ a, ack, fresh, now, connection, board }: { a: Alert; ack: A
         {a.referralId && <div><dt>Referral</dt><dd>{a.referralId}</dd></div>}
         {a.ward && <div><dt>Ward</dt><dd><a href={routeHref({ view: 'ward', ward: a.ward })}>{a.ward}</a></dd></div>}
         {a.team && <div><dt>Team</dt><dd>{a.team}</dd></div>}
+        {a.owner && <div><dt>Owner</dt><dd data-testid={`alert-owner-${a.alertId}`}>{a.owner.name}</dd></div>}
         <div>
           <dt>Became true</dt>
           <dd><time dateTime={new Date(a.becameTrueAt).toISOString()}>{when(a.becameTrueAt, now)}</time> <span class="muted">({formatElapsed(now - a.becameTrueAt)} ago)</span></dd>
         </div>
       </dl>
-      <AckControl a={a} ack={ack} connection={connection} board={board} now={now} />
+      <div class="ack ack-stack">
+        <AckControl a={a} ack={ack} connection={connection} board={board} now={now} />
+        <OwnControl a={a} connection={connection} board={board} />
+      </div>
     </article>
+  );
+}
+
+/** "Take": the reader becomes the alert's named owner (the server refuses readers who may not). */
+function OwnControl({ a, connection, board }: { a: Alert; connection: ConnectionState; board: LiveBoard }) {
+  const [state, setState] = useState<{ pending: boolean; error?: string }>({ pending: false });
+  if (connection !== 'live') return null;
+  const take = () => {
+    setState({ pending: true });
+    void board.own(a.alertId).then((error) => setState({ pending: false, error }));
+  };
+  return (
+    <div class="own">
+      <button type="button" class="btn" data-testid={`own-${a.alertId}`} disabled={state.pending} aria-busy={state.pending} onClick={take}>
+        {state.pending ? 'Taking…' : a.owner ? 'Take over' : 'Take'}
+        <span class="visually-hidden"> {ruleLabel(a.rule)} alert</span>
+      </button>
+      {state.error && <span role="alert" class="ack-error" data-testid={`own-error-${a.alertId}`}><Icon shape="cross" /> {state.error}</span>}
+    </div>
   );
 }
 

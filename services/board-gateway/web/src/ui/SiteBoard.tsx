@@ -97,13 +97,13 @@ function AdmissionQueueBlock({ info }: { info: BoardState['siteInfo'] }) {
       <strong class="big-number" data-testid="admission-queue-waiting">{q ? q.waiting : '–'}</strong>
       {q && q.waiting > 0 && (
         <p class={q.breaches > 0 ? 'counter-hot' : 'muted'} data-testid="admission-queue-breaches">
-          {q.breaches} over {q.breachHours} h · longest {q.longestWaitHours} h
+          Emergency: {q.breaches} over {q.breachHours} h · longest {q.longestWaitHours} h
         </p>
       )}
       {q && q.entries.length > 0 && (
         <ol class="queue-list" aria-label="Longest waits">
           {q.entries.slice(0, 5).map((e) => (
-            <li key={e.patientId}>{e.waitedHours} h · {e.source}{e.sex ? ` · ${e.sex}` : ''}</li>
+            <li key={e.patientId}>{e.waitedHours} h · {e.source}{e.sex ? ` · ${e.sex}` : ''}{e.emergency === false ? ' · planned (no 12 h clock)' : ''}</li>
           ))}
         </ol>
       )}

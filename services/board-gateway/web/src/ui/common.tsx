@@ -112,7 +112,7 @@ export function CrfdSummary({ w }: { w: WardSummary }) {
 export function ReasonLabel({ code }: { code: string }) {
   const r = crfdReason(code);
   return (
-    <span class="reason" title={`MHSDS v6 delay reason ${r.code}${r.generic ? ' (generic label, not the official wording)' : ''}`}>
+    <span class="reason" title={`MHSDS v${r.version} delay reason ${r.code}${r.generic ? ' (generic label, not the official wording)' : ''}`}>
       {r.label}
       {r.generic && <span class="generic-mark" aria-label=" (generic label)">*</span>}
     </span>
