@@ -1,6 +1,7 @@
 // Consumer lag read from the real broker: committed offsets of a real group against the
 // partitions' high watermarks, and the Prometheus text a scrape of it produces.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { kafkaClientConfig } from './client';
 import { Metrics } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import { consumerLag, exportConsumerLag } from './lag';
@@ -13,7 +14,7 @@ describe('consumer lag on the real broker', () => {
 
   beforeAll(async () => {
     const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING }));
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });

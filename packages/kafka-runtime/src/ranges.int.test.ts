@@ -1,6 +1,7 @@
 // The range reader on the real broker: several ranges per partition, in order, clipped to
 // the log; a failure of the caller ends the read with that error.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { kafkaClientConfig } from './client';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import { normaliseRanges, readRanges } from './ranges';
 
@@ -11,7 +12,7 @@ describe('readRanges on the real broker', () => {
 
   beforeAll(async () => {
     const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING }));
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });

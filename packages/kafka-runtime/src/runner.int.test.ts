@@ -2,6 +2,7 @@
 // Kafka's), a failed batch is applied again, offsets are committed after the apply, and
 // a partition stays paused while the service is overloaded.
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { kafkaClientConfig } from './client';
 import { requireStack, uniqueName, waitFor } from '@pfm/testkit';
 import { BatchRunner } from './runner';
 
@@ -13,7 +14,7 @@ describe('BatchRunner on the real broker', () => {
 
   beforeAll(async () => {
     const env = await requireStack();
-    kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING }));
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });

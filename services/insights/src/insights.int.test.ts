@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Alert, FlowEvent } from '@pfm/contracts';
 import { topicSpecs, topicsFor } from '@pfm/contracts';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, ensureTopics, FlowEventCodec, kafkaClientConfig, sendFlowEvents } from '@pfm/kafka-runtime';
 import { logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { TABLES } from './schema';
 
@@ -42,7 +42,7 @@ describe('insights service: exactly once under SIGKILL', () => {
   beforeAll(async () => {
     const stack = await requireStack();
     dir = mkdtempSync(join(tmpdir(), 'pfm-insights-'));
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { topicSpecs, topicsFor } from '@pfm/contracts';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, ensureTopics, FlowEventCodec, kafkaClientConfig, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, logReady, requireStack, startService, syntheticEvents, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 
 const EVENTS = 200;
@@ -33,7 +33,7 @@ describe('insights ops server', () => {
   beforeAll(async () => {
     const stack = await requireStack();
     dir = mkdtempSync(join(tmpdir(), 'pfm-insights-ops-'));
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));

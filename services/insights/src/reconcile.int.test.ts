@@ -17,7 +17,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { topicSpecs, topicsFor, type FlowEvent, type FlowEventInput } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { WardRegistry } from '@pfm/flow-store';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, ensureTopics, FlowEventCodec, kafkaClientConfig, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import { createSimulation, DEFAULT_RATES, distribution, flowStats, wardsOf, type Census } from '../../simulator/src';
@@ -54,7 +54,7 @@ describe(`warehouse reconciles with the simulator (${DAYS} days)`, () => {
     // As ingest writes them (every simulator event carries its id); recorded when they happened.
     const events = inputs.map((e) => ({ ...e, eventId: e.eventId!, recordedAt: e.occurredAt, sourceSystem: e.sourceSystem ?? 'SIM', channel: 'simulator' }) as FlowEvent);
     const stack = await requireStack();
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topicSpecs({ namespace: ns, partitions: 3 }));
