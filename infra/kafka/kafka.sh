@@ -210,21 +210,26 @@ render_config() {
       "$SCRIPT_DIR/server.properties.template" >"$CONFIG_FILE")
   chmod 600 "$CONFIG_FILE"
   [[ "$SASL" == 1 ]] || return 0
-  local pw jaas
+  local pw jaas client_jaas
   pw="$(password_of admin)"
   jaas="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$pw\" user_admin=\"$pw\";"
+  # The test principal may also log in with PLAIN on the client listener, for kcat:
+  # librdkafka before 2.6.1 (Debian 12 has 2.0.2) cannot do SCRAM with Kafka 4.x brokers
+  # (confluentinc/librdkafka#4895). Same principal, same ACLs, whatever the mechanism.
+  client_jaas="${jaas%;} user_test=\"$(password_of test)\";"
   cat >>"$CONFIG_FILE" <<EOF
 
 ############################# Security (kafka.sh, PFM_KAFKA_SASL=1) #############################
 # Clients: SCRAM-SHA-512, one principal per service (credentials in the metadata log, set
-# by kafka.sh from secrets/passwords). PLAIN is for the admin only (its password is the
-# one user_ entry): the broker's own inter-broker and controller connections, and
-# kafka.sh's first connection to a data dir that has no SCRAM credentials yet.
+# by kafka.sh from secrets/passwords). PLAIN knows the admin (the broker's own
+# inter-broker and controller connections, and kafka.sh's first connection to a data dir
+# that has no SCRAM credentials yet) and, on the client listener only, the test principal
+# (kcat: librdkafka before 2.6.1 cannot do SCRAM with Kafka 4.x).
 sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 sasl.mechanism.inter.broker.protocol=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
-listener.name.sasl_plaintext.plain.sasl.jaas.config=$jaas
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$client_jaas
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=$jaas

@@ -91,6 +91,15 @@ describe('Kafka is closed by default: authentication and ACLs on the real broker
     expect((await failure(a.connect())).name).toBe('KafkaJSSASLAuthenticationError');
   });
 
+  it('takes PLAIN only from the test principal (for kcat), never from a service principal', async () => {
+    const k = client({ sasl: { mechanism: 'plain', username: 'gateway', password: passwords.get('gateway')! } });
+    const a = k.admin();
+    clients.push(a);
+    expect((await failure(a.connect())).name).toBe('KafkaJSSASLAuthenticationError');
+    const t = await admin(client({ sasl: { mechanism: 'plain', username: 'test', password: passwords.get('test')! } }));
+    expect(Array.isArray(await t.listTopics())).toBe(true);
+  });
+
   it('lets the gateway log in but not write board updates (the engine does) nor read raw rejects (ingest only)', async () => {
     const k = as('gateway');
     await admin(k);
