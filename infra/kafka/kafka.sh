@@ -286,14 +286,16 @@ cmd_start() {
     return 0
   fi
   mkdir -p "$KSTATE" "$LOG_DIR"
+  # A broker that still runs PLAINTEXT (started before SASL was the default, or with
+  # PFM_KAFKA_SASL=0) would never answer a SASL probe: say so instead of waiting.
+  if [[ "$SASL" == 1 ]] && port_open "$KAFKA_PORT" && SASL=0 probe 5 >/dev/null 2>&1; then
+    die "a PLAINTEXT broker (no authentication) answers at $BOOTSTRAP; stop it ($0 stop, or infra/stack.sh down) so it restarts with SASL, or set PFM_KAFKA_SASL=0"
+  fi
 
   if pid="$(running_pid)"; then
     say "broker process $pid is already running; waiting for it to answer"
   else
     if port_open "$KAFKA_PORT"; then
-      if [[ "$SASL" == 1 ]] && SASL=0 probe 5 >/dev/null 2>&1; then
-        die "a PLAINTEXT broker (no authentication) answers at $BOOTSTRAP; stop it ($0 stop, or infra/stack.sh down) so it restarts with SASL, or set PFM_KAFKA_SASL=0"
-      fi
       die "port $KAFKA_PORT is in use but no Kafka broker answers there (set PFM_KAFKA_PORT)"
     fi
     if port_open "$CONTROLLER_PORT"; then
