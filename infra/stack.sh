@@ -51,12 +51,28 @@ up() {
   if ! bash "$ROOT/infra/schema-registry/registry.sh" status >/dev/null 2>&1; then
     bash "$ROOT/infra/schema-registry/registry.sh" start >&2; mark_started registry
   fi
-  cat > "$STATE_DIR/stack.env" <<ENV
+  # Mode 600: with SASL it holds the test principal's password.
+  (umask 077; cat > "$STATE_DIR/stack.env" <<ENV
 export KAFKA_BROKERS="\${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export SCHEMA_REGISTRY_URL="\${SCHEMA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
 export REDIS_URL="\${REDIS_URL:-$redis_url}"
 ENV
-  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT, registry :$REGISTRY_PORT, $redis_url"
+  )
+  chmod 600 "$STATE_DIR/stack.env"
+  if [ "${PFM_KAFKA_SASL:-1}" = 1 ]; then
+    local pwfile="$STATE_DIR/kafka/secrets/passwords" test_pw
+    test_pw="$(awk '$1 == "test" { print $2 }' "$pwfile" 2>/dev/null)"
+    [ -n "$test_pw" ] || die "Kafka runs with SASL but $pwfile has no password for the test principal"
+    # Tests, the demo and the ops CLIs connect as the test principal; the services' own
+    # principals and passwords are in PFM_KAFKA_PASSWORDS_FILE (one "name password" a line).
+    cat >> "$STATE_DIR/stack.env" <<ENV
+export KAFKA_SASL_MECHANISM="\${KAFKA_SASL_MECHANISM:-scram-sha-512}"
+export KAFKA_SASL_USERNAME="\${KAFKA_SASL_USERNAME:-test}"
+export KAFKA_SASL_PASSWORD="\${KAFKA_SASL_PASSWORD:-$test_pw}"
+export PFM_KAFKA_PASSWORDS_FILE="\${PFM_KAFKA_PASSWORDS_FILE:-$pwfile}"
+ENV
+  fi
+  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($([ "${PFM_KAFKA_SASL:-1}" = 1 ] && echo SASL/SCRAM-SHA-512 || echo PLAINTEXT, no authentication)), registry :$REGISTRY_PORT, $redis_url"
 }
 
 down() {

@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClientConfig } from '@pfm/kafka-runtime';
 import { topicsFor } from '@pfm/contracts';
 import { freePort, httpReady, repoRoot, requireStack, startService, uniqueName } from '@pfm/testkit';
 import { testAccess, TEST_JWT_SECRET } from '../services/ingest/src/testing/access';
@@ -119,7 +120,7 @@ export async function benchIngest(opts: BenchIngestOptions = {}): Promise<Ingest
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await ingest.stop();
-    const admin = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING })).admin();
     await admin.connect();
     await admin.deleteTopics({ topics: Object.values(topicsFor(ns)) }).catch(() => undefined);
     await admin.disconnect();

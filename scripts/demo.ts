@@ -15,6 +15,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClientConfig } from '@pfm/kafka-runtime';
 import type { WardSummary } from '@pfm/contracts';
 import { Auth } from '../services/board-gateway/src/auth';
 import { SCHEMA_VERSION as WAREHOUSE_SCHEMA_VERSION } from '../services/insights/src/schema';
@@ -191,7 +192,7 @@ async function demo(o: Opts): Promise<void> {
   const secret = demoSecret(files.secret);
 
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
-  const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo', logLevel: logLevel.NOTHING }));
   const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
   let state = readState(files.state);
   let reuse = false;
@@ -368,7 +369,7 @@ async function load(o: Opts): Promise<void> {
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
   say(`load: ${plan.totalEvents} events at ${o.rate}/s over ${o.sites} site(s) (${plan.simulatedDaysPerSite.toFixed(1)} simulated days each), namespace ${ns}`);
-  const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo-load', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo-load', logLevel: logLevel.NOTHING }));
   await prepareNamespace(kafka, process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7', ns);
   const children = await startServices(env, p);
   const stop = stopSignal();

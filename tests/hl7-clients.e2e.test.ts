@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kafkaSaslFromEnv } from '@pfm/kafka-runtime';
 import { repoRoot, waitFor } from '@pfm/testkit';
 import { startProduct, type ProductUnderTest } from './support/stack';
 
@@ -36,11 +37,25 @@ describe('outside HL7 clients: mllp_send in, kcat out', () => {
   let p: ProductUnderTest;
   let dir: string;
   const brokers = () => p.env.KAFKA_BROKERS!;
-  const count = async (topic: string) => (await run('kcat', ['-b', brokers(), '-C', '-t', topic, '-e', '-o', 'beginning', '-q', '-f', '%h\\n'])).split('\n').filter(Boolean);
+  // kcat logs in like any other client: the principal of the environment (the test
+  // principal, from .stack/stack.env), in a librdkafka config file (-F) of mode 600 so the
+  // password is not on kcat's command line. With PLAIN: librdkafka before 2.6.1 (Debian
+  // 12's kcat has 2.0.2) fails SCRAM against Kafka 4.x (confluentinc/librdkafka#4895);
+  // the local broker accepts PLAIN for the test principal for this (infra/kafka/kafka.sh).
+  let kcatConfig: string[] = [];
+  const kcat = (args: string[]) => run('kcat', [...kcatConfig, '-b', brokers(), ...args]);
+  const count = async (topic: string) => (await kcat(['-C', '-t', topic, '-e', '-o', 'beginning', '-q', '-f', '%h\\n'])).split('\n').filter(Boolean);
 
   beforeAll(async () => {
     p = await startProduct({ engine: false });
     dir = mkdtempSync(join(tmpdir(), 'pfm-hl7-clients-'));
+    const { sasl, ssl } = kafkaSaslFromEnv();
+    if (sasl) {
+      const { username, password } = sasl as { username: string; password: string };
+      const file = join(dir, 'kcat.conf');
+      writeFileSync(file, [`security.protocol=${ssl ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`, `sasl.mechanisms=${process.env.PFM_KCAT_SASL_MECHANISM ?? 'PLAIN'}`, `sasl.username=${username}`, `sasl.password=${password}`, ''].join('\n'), { mode: 0o600 });
+      kcatConfig = ['-F', file];
+    }
   });
   afterAll(async () => { await p?.stop(); });
 
@@ -74,7 +89,7 @@ describe('outside HL7 clients: mllp_send in, kcat out', () => {
 
     let rejects: string[] = [];
     await waitFor(async () => {
-      rejects = (await run('kcat', ['-b', brokers(), '-C', '-t', p.topics.ingestRejects, '-e', '-o', 'beginning', '-q'])).split('\n').filter(Boolean);
+      rejects = (await kcat(['-C', '-t', p.topics.ingestRejects, '-e', '-o', 'beginning', '-q'])).split('\n').filter(Boolean);
       return rejects.length >= names.length;
     }, { what: 'reject records via kcat' });
     const records = rejects.map((l) => JSON.parse(l) as { channel: string; raw: string; errors: unknown[] });

@@ -20,6 +20,13 @@ STATE_DIR="${PFM_STATE_DIR:-$REPO_ROOT/.stack}"
 HEAP_OPTS="${PFM_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 START_TIMEOUT="${PFM_KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${PFM_KAFKA_STOP_TIMEOUT:-30}"
+# SASL (default on): SCRAM-SHA-512 for every principal, ACLs from acls.txt, super user
+# admin only. 0 = the old open PLAINTEXT listener (no authentication, no ACLs).
+SASL="${PFM_KAFKA_SASL:-1}"
+[[ "$SASL" == 0 || "$SASL" == 1 ]] || { printf 'kafka: ERROR: PFM_KAFKA_SASL=%s: expected 1 or 0\n' "$SASL" >&2; exit 2; }
+# The principals kafka.sh creates (and gives a password at first start): admin is the
+# super user (the broker's own connections, ops); the rest get what acls.txt grants.
+PRINCIPALS=(admin ingest engine gateway insights replay simulator registry test)
 
 # Relative overrides are taken from the caller's directory.
 [[ "$CACHE_DIR" == /* ]] || CACHE_DIR="$PWD/$CACHE_DIR"
@@ -36,6 +43,14 @@ LOG_DIR="$KSTATE/logs"
 LOG_FILE="$LOG_DIR/kafka.log"
 PID_FILE="$KSTATE/kafka.pid"
 CONFIG_FILE="$KSTATE/server.properties"
+# Secrets (mode 600, never committed): one "name password" line per principal, and the
+# admin's client settings for the probe and the kafka-*.sh tools (--command-config).
+SECRETS_DIR="$KSTATE/secrets"
+PASSWORDS_FILE="$SECRETS_DIR/passwords"
+ADMIN_PROPERTIES="$SECRETS_DIR/admin.properties"
+ACLS_FILE="${PFM_KAFKA_ACLS_FILE:-$SCRIPT_DIR/acls.txt}"
+SECURITY_SRC="$SCRIPT_DIR/KafkaSecurity.java"
+SECURITY_DIR="$KAFKA_HOME/security-$(sha256sum "$SECURITY_SRC" | cut -c1-16)"
 
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
@@ -111,11 +126,65 @@ port_open() {
   (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
-# Ask the broker itself whether it is ready: exit status of the probe.
-probe() { # probe TIMEOUT_SECONDS [PID]
+# Ask the broker itself whether it is ready: exit status of the probe. With SASL, as the
+# admin (KafkaSecurity); with extra USERS_FILE ACLS_FILE arguments it also puts the SCRAM
+# credentials and ACLs in place once the broker answers.
+probe() { # probe TIMEOUT_SECONDS [PID [USERS_FILE ACLS_FILE]]
+  if [[ "$SASL" == 1 ]]; then
+    [[ -f "$ADMIN_PROPERTIES" ]] || { echo "no admin credentials at $ADMIN_PROPERTIES" >&2; return 1; }
+    compile_security
+    "$JAVA" -Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+      -Dpfm.log.level=ERROR -Dpfm.netclient.level=ERROR -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
+      -cp "$LIBS_DIR/*:$SECURITY_DIR" KafkaSecurity "$ADMIN_PROPERTIES" "$1" "${2:-0}" "${@:3}"
+    return
+  fi
   "$JAVA" -Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dpfm.log.level=ERROR -Dpfm.netclient.level=ERROR -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
     -cp "$LIBS_DIR/*:$PROBE_DIR" KafkaProbe "$BOOTSTRAP" "$@"
+}
+
+# The SASL probe / setup tool, compiled once per source version into the cache.
+compile_security() {
+  [[ -f "$SECURITY_DIR/KafkaSecurity.class" ]] && return 0
+  local tmp
+  tmp="$(mktemp -d "$KAFKA_HOME/.security.XXXXXX")"
+  if ! "$JAVAC" -nowarn -d "$tmp" -cp "$LIBS_DIR/*" "$SECURITY_SRC" >"$tmp/javac.log" 2>&1; then
+    cat "$tmp/javac.log" >&2; rm -rf "$tmp"
+    die "could not compile the SASL probe (KafkaSecurity.java)"
+  fi
+  rm -f "$tmp/javac.log"
+  mv -T "$tmp" "$SECURITY_DIR" 2>/dev/null || rm -rf "$tmp"   # another start won the race
+}
+
+# A password: 32 random bytes, URL-safe base64 (no quotes, spaces or backslashes, so it can
+# sit in a JAAS line).
+new_password() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+password_of() { awk -v n="$1" '$1 == n { print $2 }' "$PASSWORDS_FILE"; }
+
+# Passwords for every principal, made at the first start (and for a principal added
+# later); existing ones are kept. Files are mode 600 in a mode 700 directory.
+ensure_secrets() {
+  (umask 077; mkdir -p "$SECRETS_DIR"; touch "$PASSWORDS_FILE")
+  chmod 700 "$SECRETS_DIR"; chmod 600 "$PASSWORDS_FILE"
+  local p
+  for p in "${PRINCIPALS[@]}"; do
+    grep -q "^$p " "$PASSWORDS_FILE" || printf '%s %s\n' "$p" "$(new_password)" >>"$PASSWORDS_FILE"
+  done
+  (umask 077; printf '%s\n' \
+    "# The admin (super user) principal's client settings: kafka-*.sh --command-config this file." \
+    "bootstrap.servers=$BOOTSTRAP" \
+    "security.protocol=SASL_PLAINTEXT" \
+    "sasl.mechanism=SCRAM-SHA-512" \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(password_of admin)\";" \
+    >"$ADMIN_PROPERTIES")
+}
+
+# The admin authenticates with PLAIN until its SCRAM credential exists (first start of a
+# data dir); the broker's own inter-broker and controller connections always do.
+admin_plain_properties() {
+  sed -e 's/^sasl.mechanism=.*/sasl.mechanism=PLAIN/' \
+      -e 's/scram.ScramLoginModule/plain.PlainLoginModule/' "$ADMIN_PROPERTIES"
 }
 
 # PID from the pid file if that process is alive and is our broker.
@@ -131,10 +200,44 @@ running_pid() {
 
 render_config() {
   mkdir -p "$KSTATE"
-  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
+  local proto=PLAINTEXT
+  [[ "$SASL" == 1 ]] && proto=SASL_PLAINTEXT
+  (umask 077; sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
       -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
       -e "s#@DATA_DIR@#$DATA_DIR#g" \
-      "$SCRIPT_DIR/server.properties.template" >"$CONFIG_FILE"
+      -e "s#@CLIENT_PROTOCOL@#$proto#g" \
+      -e "s#@CONTROLLER_PROTOCOL@#$proto#g" \
+      "$SCRIPT_DIR/server.properties.template" >"$CONFIG_FILE")
+  chmod 600 "$CONFIG_FILE"
+  [[ "$SASL" == 1 ]] || return 0
+  local pw jaas client_jaas
+  pw="$(password_of admin)"
+  jaas="org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$pw\" user_admin=\"$pw\";"
+  # The test principal may also log in with PLAIN on the client listener, for kcat:
+  # librdkafka before 2.6.1 (Debian 12 has 2.0.2) cannot do SCRAM with Kafka 4.x brokers
+  # (confluentinc/librdkafka#4895). Same principal, same ACLs, whatever the mechanism.
+  client_jaas="${jaas%;} user_test=\"$(password_of test)\";"
+  cat >>"$CONFIG_FILE" <<EOF
+
+############################# Security (kafka.sh, PFM_KAFKA_SASL=1) #############################
+# Clients: SCRAM-SHA-512, one principal per service (credentials in the metadata log, set
+# by kafka.sh from secrets/passwords). PLAIN knows the admin (the broker's own
+# inter-broker and controller connections, and kafka.sh's first connection to a data dir
+# that has no SCRAM credentials yet) and, on the client listener only, the test principal
+# (kcat: librdkafka before 2.6.1 cannot do SCRAM with Kafka 4.x).
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=$client_jaas
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=$jaas
+# Closed by default: nothing is allowed that acls.txt does not grant.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
+EOF
 }
 
 # Format KRaft storage once: only when the data dir has no meta.properties yet.
@@ -174,12 +277,20 @@ cmd_start() {
   lock_state
   cmd_fetch
   check_java
+  if [[ "$SASL" == 1 ]]; then ensure_secrets; fi
   if port_open "$KAFKA_PORT" && probe 5 >/dev/null 2>&1; then
+    # A running SASL broker still gets any new principal and ACL (both idempotent).
+    if [[ "$SASL" == 1 ]]; then probe 10 0 "$PASSWORDS_FILE" "$ACLS_FILE" >/dev/null || die "could not put the SCRAM credentials and ACLs in place at $BOOTSTRAP"; fi
     say "already up at $BOOTSTRAP (nothing to do)"
     printf 'KAFKA_BOOTSTRAP=%s\n' "$BOOTSTRAP"
     return 0
   fi
   mkdir -p "$KSTATE" "$LOG_DIR"
+  # A broker that still runs PLAINTEXT (started before SASL was the default, or with
+  # PFM_KAFKA_SASL=0) would never answer a SASL probe: say so instead of waiting.
+  if [[ "$SASL" == 1 ]] && port_open "$KAFKA_PORT" && SASL=0 probe 5 >/dev/null 2>&1; then
+    die "a PLAINTEXT broker (no authentication) answers at $BOOTSTRAP; stop it ($0 stop, or infra/stack.sh down) so it restarts with SASL, or set PFM_KAFKA_SASL=0"
+  fi
 
   if pid="$(running_pid)"; then
     say "broker process $pid is already running; waiting for it to answer"
@@ -218,7 +329,17 @@ cmd_start() {
   fi
 
   local out rc=0
-  out="$(probe "$START_TIMEOUT" "$pid" 2>&1)" || rc=$?
+  if [[ "$SASL" == 1 ]]; then
+    # As the admin over PLAIN (a new data dir has no SCRAM credentials yet); once the broker
+    # answers, this puts every principal's SCRAM credential and the ACLs in place.
+    local plain
+    plain="$(mktemp "$SECRETS_DIR/.plain.XXXXXX")"
+    admin_plain_properties >"$plain"
+    out="$(ADMIN_PROPERTIES="$plain" probe "$START_TIMEOUT" "$pid" "$PASSWORDS_FILE" "$ACLS_FILE" 2>&1)" || rc=$?
+    rm -f "$plain"
+  else
+    out="$(probe "$START_TIMEOUT" "$pid" 2>&1)" || rc=$?
+  fi
   if (( rc != 0 )); then
     err "$out"
     err "last lines of $LOG_FILE:"
@@ -229,7 +350,7 @@ cmd_start() {
     die "Kafka $KAFKA_VERSION did not become ready at $BOOTSTRAP"
   fi
   say "$out"
-  say "Kafka $KAFKA_VERSION ready at $BOOTSTRAP in $(elapsed "$t0")s"
+  say "Kafka $KAFKA_VERSION ready at $BOOTSTRAP in $(elapsed "$t0")s$([[ "$SASL" == 1 ]] && printf ' (SASL/SCRAM-SHA-512, ACLs from %s, passwords in %s)' "$ACLS_FILE" "$PASSWORDS_FILE")"
   printf 'KAFKA_BOOTSTRAP=%s\n' "$BOOTSTRAP"
 }
 
@@ -299,7 +420,7 @@ usage: $(basename "$0") fetch | start | stop | status | logs [-f|N]
   logs     print the last lines of $LOG_FILE (-f to follow, N for N lines)
 
 environment: PFM_KAFKA_VERSION PFM_KAFKA_PORT PFM_KAFKA_CONTROLLER_PORT PFM_CACHE_DIR
-             PFM_STATE_DIR PFM_KAFKA_HEAP_OPTS PFM_KAFKA_START_TIMEOUT PFM_KAFKA_STOP_TIMEOUT JAVA_HOME
+             PFM_KAFKA_SASL (1|0) PFM_KAFKA_ACLS_FILE PFM_STATE_DIR PFM_KAFKA_HEAP_OPTS PFM_KAFKA_START_TIMEOUT PFM_KAFKA_STOP_TIMEOUT JAVA_HOME
 EOF
 }
 

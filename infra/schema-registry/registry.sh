@@ -39,6 +39,13 @@ SNAPSHOTS_TOPIC="$TOPIC_PREFIX-snapshots"
 EVENTS_TOPIC="$TOPIC_PREFIX-events"
 KAFKA_WAIT="${PFM_REGISTRY_KAFKA_WAIT:-0}"
 POLL_MS="${PFM_REGISTRY_KAFKA_POLL_MS:-500}"
+# KafkaSQL storage authenticates to the broker (SASL/SCRAM-SHA-512) as the "registry"
+# principal when the broker runs with SASL (PFM_KAFKA_SASL, default 1): its password comes
+# from PFM_REGISTRY_KAFKA_PASSWORD, else from the broker's secrets that infra/kafka/kafka.sh
+# made ($PFM_STATE_DIR/kafka/secrets/passwords).
+KAFKA_SASL="${PFM_KAFKA_SASL:-1}"
+KAFKA_USER="${PFM_REGISTRY_KAFKA_USERNAME:-registry}"
+KAFKA_PASSWORDS_FILE="${PFM_KAFKA_PASSWORDS_FILE:-$STATE_ROOT/kafka/secrets/passwords}"
 
 HOST=127.0.0.1
 API_PATH=/apis/ccompat/v7
@@ -52,6 +59,9 @@ LOG_FILE="$LOG_DIR/registry.log"
 BUILD_LOG="$LOG_DIR/build.log"
 PID_FILE="$RSTATE/registry.pid"
 LOCK_FILE="$RSTATE/.lock"
+# Kafka client settings with the registry's password (mode 600), read by Quarkus as an
+# extra config source so the password is never on the command line.
+KAFKA_CLIENT_CONFIG="$RSTATE/kafka-client.properties"
 TMP_DIR="$RSTATE/tmp"
 
 say() { printf 'schema-registry: %s\n' "$*"; }
@@ -123,7 +133,13 @@ storage_props() {
         # Start-up runs two short consumers (topic verification, snapshot lookup) that
         # each wait out one or two empty polls: 5 s upstream = ~15 s of idle start time.
         -Dapicurio.kafkasql.consumer.poll.timeout="$POLL_MS"
+        # Its consumer groups (a new one each start) under the prefix its ACLs allow.
+        -Dapicurio.kafkasql.consumer.group-prefix="$TOPIC_PREFIX-"
       )
+      if [[ "$KAFKA_SASL" == 1 ]]; then
+        write_kafka_client_config
+        storage+=(-Dquarkus.config.locations="$KAFKA_CLIENT_CONFIG")
+      fi
       ;;
     mem)
       storage=(-Dapicurio.storage.kind=sql)
@@ -132,8 +148,29 @@ storage_props() {
   esac
 }
 
+# SASL settings for the KafkaSQL storage's producer, consumer and admin client.
+write_kafka_client_config() {
+  local pw="${PFM_REGISTRY_KAFKA_PASSWORD:-}"
+  if [[ -z "$pw" && -f "$KAFKA_PASSWORDS_FILE" ]]; then
+    pw="$(awk -v n="$KAFKA_USER" '$1 == n { print $2 }' "$KAFKA_PASSWORDS_FILE")"
+  fi
+  [[ -n "$pw" ]] || die "Kafka runs with SASL (PFM_KAFKA_SASL=1) but there is no password for the '$KAFKA_USER' principal: set PFM_REGISTRY_KAFKA_PASSWORD, or start the broker with infra/kafka/kafka.sh first (it makes $KAFKA_PASSWORDS_FILE)"
+  mkdir -p "$RSTATE"
+  local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_USER\" password=\"$pw\";"
+  local client
+  (umask 077
+   : >"$KAFKA_CLIENT_CONFIG"
+   for client in producer consumer admin; do
+     printf '%s\n' \
+       "apicurio.kafkasql.$client.security.protocol=SASL_PLAINTEXT" \
+       "apicurio.kafkasql.$client.sasl.mechanism=SCRAM-SHA-512" \
+       "apicurio.kafkasql.$client.sasl.jaas.config=$jaas" >>"$KAFKA_CLIENT_CONFIG"
+   done)
+  chmod 600 "$KAFKA_CLIENT_CONFIG"
+}
+
 storage_desc() {
-  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP"
+  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s%s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP" "$([[ "$KAFKA_SASL" == 1 ]] && printf ' as %s (SASL/SCRAM-SHA-512)' "$KAFKA_USER")"
   else printf 'in-memory'; fi
 }
 
@@ -385,6 +422,7 @@ env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR
      PFM_REGISTRY_COMPATIBILITY PFM_REGISTRY_JAVA PFM_REGISTRY_JAVA_OPTS
      PFM_REGISTRY_STORAGE (kafkasql|mem) PFM_KAFKA_PORT PFM_REGISTRY_KAFKA_BOOTSTRAP
      PFM_REGISTRY_TOPIC_PREFIX PFM_REGISTRY_KAFKA_WAIT PFM_REGISTRY_KAFKA_POLL_MS
+     PFM_KAFKA_SASL (1|0) PFM_REGISTRY_KAFKA_USERNAME PFM_REGISTRY_KAFKA_PASSWORD PFM_KAFKA_PASSWORDS_FILE
 EOF
 }
 

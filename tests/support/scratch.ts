@@ -3,7 +3,7 @@
 import Redis from 'ioredis';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { topicSpecs, topicsFor, type FlowEvent, type TopicSet } from '@pfm/contracts';
-import { createProducer, ensureTopics, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, ensureTopics, FlowEventCodec, kafkaClientConfig, sendFlowEvents } from '@pfm/kafka-runtime';
 import { requireStack, stackEnv, uniqueName } from '@pfm/testkit';
 
 export interface Scratch {
@@ -25,7 +25,7 @@ export async function openScratch(label: string, partitions = 3, stack?: ReturnT
   const env = stack ?? await requireStack();
   const ns = uniqueName(label);
   const topics = topicsFor(ns);
-  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ namespace: ns, partitions }));

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka } from 'kafkajs';
+import { kafkaClientConfig } from '@pfm/kafka-runtime';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type ClientToServerEvents, type ServerToClientEvents, type Ward } from '@pfm/contracts';
@@ -60,7 +61,7 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const services: ProductUnderTest['services'] = { ingest: undefined, engine: undefined, gateway: undefined };
   const auth = new Auth(SECRET);
-  const kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: 0 });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: 0 }));
   const redis = new Redis(stack.redisUrl);
   const sockets: Socket[] = [];
   const product: ProductUnderTest = {

@@ -10,6 +10,7 @@ CONF=/opt/kafka/config/server.properties
 DATA="${KAFKA_LOG_DIRS:-/var/lib/kafka/data}"
 mkdir -p /opt/kafka/config "$DATA"
 sed -e "s#@KAFKA_PORT@#9092#g" -e "s#@CONTROLLER_PORT@#9093#g" -e "s#@DATA_DIR@#$DATA#g" \
+  -e "s#@CLIENT_PROTOCOL@#PLAINTEXT#g" -e "s#@CONTROLLER_PROTOCOL@#PLAINTEXT#g" \
   /opt/kafka/server.properties.template > "$CONF"
 skip='^KAFKA_(HEAP_OPTS|OPTS|JVM_PERFORMANCE_OPTS|LOG4J_OPTS|GC_LOG_OPTS|JMX_OPTS|DEBUG|HOME|VERSION)$'
 while IFS='=' read -r name value; do

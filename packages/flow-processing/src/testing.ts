@@ -3,7 +3,7 @@
 import Redis from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { topicSpecs } from '@pfm/contracts';
-import { createProducer, ensureTopics, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createProducer, ensureTopics, FlowEventCodec, kafkaClientConfig } from '@pfm/kafka-runtime';
 import { requireStack } from '@pfm/testkit';
 
 export interface EngineStack { kafka: Kafka; redis: Redis; codec: FlowEventCodec; producer: Producer }
@@ -11,7 +11,7 @@ export interface EngineStack { kafka: Kafka; redis: Redis; codec: FlowEventCodec
 /** Creates the namespace's topics, registers the flow-event schema, connects a producer. */
 export async function openEngineStack(ns: string, flowTopic: string, partitions: number): Promise<EngineStack> {
   const env = await requireStack();
-  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs({ namespace: ns, partitions }));

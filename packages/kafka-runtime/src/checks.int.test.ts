@@ -1,6 +1,7 @@
 // Dependency checks against the real registry and broker, and against a port where
 // nothing listens (what a scrape reports when the registry is down).
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClientConfig } from './client';
 import { exportDependencyChecks, Metrics } from '@pfm/observability';
 import { freePort, requireStack } from '@pfm/testkit';
 import { kafkaCheck, registryCheck } from './checks';
@@ -8,7 +9,7 @@ import { kafkaCheck, registryCheck } from './checks';
 describe('dependency checks on the real stack', () => {
   it('the registry and Kafka answer; a registry that is not there does not', async () => {
     const env = await requireStack();
-    const admin = new Kafka({ brokers: env.kafkaBrokers, clientId: 'checks-test', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka(kafkaClientConfig({ brokers: env.kafkaBrokers, clientId: 'checks-test', logLevel: logLevel.NOTHING })).admin();
     await admin.connect();
     try {
       const down = `http://127.0.0.1:${await freePort()}/apis/ccompat/v7`;

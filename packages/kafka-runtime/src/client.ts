@@ -1,6 +1,6 @@
 // Kafka clients for the product: one place for client settings, logging, topic setup
 // and the idempotent producer every service uses.
-import { Kafka, logLevel, type Admin, type Producer, type ProducerRecord, type RecordMetadata, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { countKafkaErrors } from './client-errors';
@@ -19,9 +19,48 @@ function pinoLogCreator(logger?: Logger): logCreator {
   };
 }
 
-/** With `metrics`, every producer, consumer and admin it makes counts its errors (`pfm_kafka_client_errors_total`). */
-export function createKafka(opts: { brokers: string[]; clientId: string; logger?: Logger; metrics?: Metrics }): Kafka {
+export class KafkaAuthConfigError extends Error {}
+
+const saslMechanisms = ['scram-sha-512', 'scram-sha-256', 'plain'] as const;
+export type KafkaSaslMechanism = (typeof saslMechanisms)[number];
+
+/**
+ * The broker credentials from the environment, the one place every Kafka client of the
+ * product (services, tools, tests) gets them:
+ *   KAFKA_SASL_MECHANISM  scram-sha-512 (default when a user is set), scram-sha-256 or plain
+ *   KAFKA_SASL_USERNAME   the principal (ingest, engine, gateway, ...); unset or empty: no SASL
+ *   KAFKA_SASL_PASSWORD   its password
+ *   KAFKA_SSL             "true" for TLS to the brokers (SASL_SSL), with the system's CAs
+ * Throws KafkaAuthConfigError for a user without a password or an unknown mechanism, so a
+ * service stops at start rather than retrying a login that cannot work.
+ */
+export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): { sasl?: SASLOptions; ssl?: boolean } {
+  const ssl = env.KAFKA_SSL === 'true' ? true : undefined;
+  const username = env.KAFKA_SASL_USERNAME?.trim();
+  if (!username) return ssl ? { ssl } : {};
+  const password = env.KAFKA_SASL_PASSWORD;
+  if (!password) throw new KafkaAuthConfigError(`KAFKA_SASL_USERNAME is set (${username}) but KAFKA_SASL_PASSWORD is empty`);
+  const mechanism = (env.KAFKA_SASL_MECHANISM?.trim().toLowerCase() || 'scram-sha-512') as KafkaSaslMechanism;
+  if (!saslMechanisms.includes(mechanism)) throw new KafkaAuthConfigError(`KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}: expected one of ${saslMechanisms.join(', ')}`);
+  return { sasl: { mechanism, username, password } as SASLOptions, ...(ssl ? { ssl } : {}) };
+}
+
+/**
+ * kafkajs settings with the credentials of `env` (kafkaSaslFromEnv) added to `base`: for
+ * clients made outside createKafka (tests, tools). `base` wins when it sets sasl itself.
+ */
+export function kafkaClientConfig(base: KafkaConfig, env: NodeJS.ProcessEnv = process.env): KafkaConfig {
+  return { ...kafkaSaslFromEnv(env), ...base };
+}
+
+/**
+ * The product's Kafka client: credentials from the environment (kafkaSaslFromEnv) unless
+ * `env` is given. With `metrics`, every producer, consumer and admin it makes counts its
+ * errors (`pfm_kafka_client_errors_total`).
+ */
+export function createKafka(opts: { brokers: string[]; clientId: string; logger?: Logger; metrics?: Metrics; env?: NodeJS.ProcessEnv }): Kafka {
   const kafka = new Kafka({
+    ...kafkaSaslFromEnv(opts.env),
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,

@@ -4,6 +4,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { Metrics } from '@pfm/observability';
 import { numbered, openScratchTopic, uniqueName, type ScratchTopic } from '@pfm/testkit';
 import { consumerLag, exportConsumerLag } from './lag';
+import { kafkaClientConfig } from './client';
 
 describe('consumer lag on the real broker', () => {
   let kafka: Kafka;
@@ -16,7 +17,7 @@ describe('consumer lag on the real broker', () => {
     scratch = await openScratchTopic(topic, 2, [
       // 7 messages on partition 0, 3 on partition 1.
       { partition: 0, values: numbered('a', 7) }, { partition: 1, values: numbered('b', 3) },
-    ]);
+    ], kafkaClientConfig);
     ({ kafka, admin } = scratch);
   });
 

@@ -3,6 +3,7 @@
 import type { Kafka } from 'kafkajs';
 import { numbered, openScratchTopic, uniqueName, type ScratchTopic } from '@pfm/testkit';
 import { normaliseRanges, readRanges } from './ranges';
+import { kafkaClientConfig } from './client';
 
 describe('readRanges on the real broker', () => {
   let kafka: Kafka;
@@ -10,7 +11,7 @@ describe('readRanges on the real broker', () => {
   const topic = uniqueName('ranges');
 
   beforeAll(async () => {
-    scratch = await openScratchTopic(topic, 2, [{ partition: 0, values: numbered('a', 50) }, { partition: 1, values: numbered('b', 8) }]);
+    scratch = await openScratchTopic(topic, 2, [{ partition: 0, values: numbered('a', 50) }, { partition: 1, values: numbered('b', 8) }], kafkaClientConfig);
     ({ kafka } = scratch);
   });
 

@@ -4,6 +4,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { numbered, openScratchTopic, uniqueName, waitFor, type ScratchTopic } from '@pfm/testkit';
 import { BatchRunner } from './runner';
+import { kafkaClientConfig } from './client';
 
 describe('BatchRunner on the real broker', () => {
   let kafka: Kafka;
@@ -17,7 +18,7 @@ describe('BatchRunner on the real broker', () => {
       // Partition 0 in several record batches (a fetch returns at least one whole record batch).
       ...[0, 5, 10, 15, 20, 25].map((from) => ({ partition: 0, values: numbered('a', 5, from) })),
       { partition: 1, values: numbered('b', 10) },
-    ]);
+    ], kafkaClientConfig);
     ({ kafka, admin } = scratch);
   });
 

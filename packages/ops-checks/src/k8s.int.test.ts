@@ -76,7 +76,10 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
 
   it('dev: generated secrets that the pods reference by their hashed names; the insights key only in insights', () => {
     const objs = renderOverlay(join(K8S_DIR, 'overlays', 'dev'));
-    const [insightsKey, secret] = names(objs, 'Secret');
+    const secrets = names(objs, 'Secret');
+    const secret = secrets.find((n) => n.startsWith('pfm-secrets-'));
+    const insightsKey = secrets.find((n) => n.startsWith('pfm-insights-'));
+    expect(secrets).toHaveLength(3);
     expect(secret).toMatch(/^pfm-secrets-[a-z0-9]+$/);
     expect(insightsKey).toMatch(/^pfm-insights-[a-z0-9]+$/);
     const refs = objs.filter((o) => o.kind === 'Deployment').flatMap((d) => JSON.stringify(d).match(/"secretRef":\{"name":"[^"]+"\}/g) ?? []);
@@ -85,5 +88,23 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     expect(users).toEqual(['StatefulSet/insights']);
     const sts = objs.find((o) => o.kind === 'StatefulSet') as unknown as InsightsSet;
     expect(sts.spec.template.spec.containers[0]!.env.find((e) => e.name === 'PFM_INSIGHTS_SECRET')?.valueFrom).toEqual({ secretKeyRef: { name: insightsKey, key: 'PFM_INSIGHTS_SECRET' } });
+  });
+
+  it('every service logs in to Kafka as its own principal, its password from its own key of the pfm-kafka Secret', () => {
+    const objs = renderOverlay(join(K8S_DIR, 'overlays', 'dev'));
+    const kafkaSecret = names(objs, 'Secret').find((n) => n.startsWith('pfm-kafka-'));
+    expect(kafkaSecret).toMatch(/^pfm-kafka-[a-z0-9]+$/);
+    const config = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('pfm-config')) as { data: Record<string, string> } | undefined;
+    expect(config?.data.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+    const logins = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => {
+      const env = (o as unknown as InsightsSet).spec.template.spec.containers[0]!.env;
+      return [o.metadata.name, env.find((e) => e.name === 'KAFKA_SASL_USERNAME')?.value, env.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom];
+    });
+    expect(Object.fromEntries(logins.map(([n, u, p]) => [n, { u, p }]))).toEqual({
+      ingest: { u: 'ingest', p: { secretKeyRef: { name: kafkaSecret, key: 'ingest' } } },
+      'flow-engine': { u: 'engine', p: { secretKeyRef: { name: kafkaSecret, key: 'engine' } } },
+      'board-gateway': { u: 'gateway', p: { secretKeyRef: { name: kafkaSecret, key: 'gateway' } } },
+      insights: { u: 'insights', p: { secretKeyRef: { name: kafkaSecret, key: 'insights' } } },
+    });
   });
 });

@@ -1,6 +1,6 @@
 // A topic of a test's own on the real broker, with its messages in it before the test
 // starts: the setup the kafka-runtime integration tests share.
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { requireStack } from './index';
 
 export interface ScratchTopic {
@@ -18,10 +18,12 @@ export const numbered = (prefix: string, count: number, from = 0): string[] => [
 /**
  * Creates `topic` with `partitions` partitions (replication 1) and produces `sends` in
  * order, one producer call each (so one record batch each, as a fetch sees it).
+ * `withCredentials` adds the broker login of the environment (kafka-runtime's
+ * kafkaClientConfig; the testkit does not depend on the runtime it tests).
  */
-export async function openScratchTopic(topic: string, partitions: number, sends: { partition: number; values: string[] }[]): Promise<ScratchTopic> {
+export async function openScratchTopic(topic: string, partitions: number, sends: { partition: number; values: string[] }[], withCredentials: (base: KafkaConfig) => KafkaConfig): Promise<ScratchTopic> {
   const env = await requireStack();
-  const kafka = new Kafka({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(withCredentials({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type Alert, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
-import { createProducer, FlowEventCodec, partitionBounds, readRanges, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FlowEventCodec, kafkaClientConfig, partitionBounds, readRanges, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
 
@@ -85,7 +85,7 @@ describe('board-gateway on the real stack', () => {
     for (const [i, port] of ports.entries()) {
       services.push(await startService('board-gateway', { ...env, PFM_GATEWAY_PORT: String(port) }, httpReady(`${gateways[i]}/healthz`)));
     }
-    kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
     producer = createProducer(kafka);
     await producer.connect();
     codec = new FlowEventCodec(stack.schemaRegistryUrl, `${topics.flowEvents}-value`);

@@ -7,7 +7,7 @@ import { Auth } from '@pfm/access';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { SnapshotStore } from '@pfm/flow-processing';
-import { createProducer, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createProducer, FlowEventCodec, kafkaClientConfig } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -26,7 +26,7 @@ describe('replay API door', () => {
     const stack = await requireStack();
     const ns = uniqueName('opssec-replay');
     redis = new Redis(stack.redisUrl);
-    const kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka(kafkaClientConfig({ brokers: stack.kafkaBrokers, clientId: ns, logLevel: logLevel.NOTHING }));
     const registry = new WardRegistry([{ site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]);
     const logger = createLogger('replay-door-test');
     logger.level = 'silent';

@@ -2,6 +2,7 @@
 // topic namespace, ephemeral ports, a silent logger; stop() closes it and deletes its topics.
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClientConfig } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { requireStack, uniqueName } from '@pfm/testkit';
 import { loadIngestConfig, type IngestConfig } from '../config';
@@ -31,7 +32,7 @@ export async function startTestIngest(env: Record<string, string> = {}, label = 
   const logger = createLogger('ingest-test');
   logger.level = process.env.PFM_TEST_LOG_LEVEL ?? 'silent';
   const ingest = await startIngest(config, { logger });
-  const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.PFM_TOPIC_NAMESPACE}-test`, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ brokers: config.KAFKA_BROKERS, clientId: `${config.PFM_TOPIC_NAMESPACE}-test`, logLevel: logLevel.NOTHING }));
   return {
     ingest, config, kafka, registryUrl: config.SCHEMA_REGISTRY_URL, access,
     stop: async (opts = {}) => {
