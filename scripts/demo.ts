@@ -125,11 +125,26 @@ function boardLine(ws: WardSummary[], registered: Set<string>): string {
     + `CRFD ${sum((w) => w.crfd, ws)} (top reasons ${top || 'none'}), EDD passed ${sum((w) => w.eddPassed, ws)}, out of area ${sum((w) => w.outOfArea, ws)}`;
 }
 
-async function alertCount(gatewayUrl: string, token: string, site: string): Promise<number> {
+/**
+ * What the alert feed asks people to read now: open alerts by severity, per ward (median and
+ * the busiest), alerts held by teams rather than wards, and the four rules that raise most.
+ */
+async function alertSummary(gatewayUrl: string, token: string, site: string): Promise<string> {
   const r = await fetch(`${gatewayUrl}/api/v1/alerts?site=${site}`, { headers: { authorization: `Bearer ${token}` } });
-  if (!r.ok) return 0;
-  const body = (await r.json()) as unknown;
-  return Array.isArray(body) ? body.length : Array.isArray((body as { alerts?: unknown[] }).alerts) ? (body as { alerts: unknown[] }).alerts.length : 0;
+  if (!r.ok) return `unknown (alerts API answered ${r.status})`;
+  const alerts = (await r.json()) as { severity: string; rule: string; ward?: string; team?: string }[];
+  const count = (key: (a: (typeof alerts)[number]) => string) => {
+    const m = new Map<string, number>();
+    for (const a of alerts) m.set(key(a), (m.get(key(a)) ?? 0) + 1);
+    return [...m].sort((x, y) => y[1] - x[1]);
+  };
+  const severities = count((a) => a.severity).map(([k, n]) => `${k} ${n}`).join(', ');
+  const wards = count((a) => a.ward ?? '').filter(([w]) => w !== '');
+  const perWard = wards.map(([, n]) => n).sort((x, y) => x - y);
+  const median = perWard.length ? perWard[Math.floor(perWard.length / 2)]! : 0;
+  const rules = count((a) => a.rule).slice(0, 4).map(([k, n]) => `${k} ${n}`).join(', ');
+  const teams = alerts.filter((a) => !a.ward).length;
+  return `${alerts.length} open (${severities || 'none'}); per ward median ${median}${wards[0] ? `, most ${wards[0][1]} on ${wards[0][0]}` : ''}; team alerts ${teams}; by rule ${rules || 'none'}`;
 }
 
 /** Waits until the board's occupied beds match the model's census (the engine has caught up). */
@@ -297,7 +312,8 @@ async function demo(o: Opts): Promise<void> {
         say(`history sent in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the engine to apply it`);
         const ws = await waitForBoard(sim, gatewayUrl, token);
         const registered = new Set(trust.wards.map((w) => w.code));
-        say(`\x1b[1;32mboard ready ${since()} after start\x1b[0m: ${boardLine(ws, registered)}; alerts ${await alertCount(gatewayUrl, token, trust.site)}`);
+        say(`\x1b[1;32mboard ready ${since()} after start\x1b[0m: ${boardLine(ws, registered)}`);
+        say(`alerts: ${await alertSummary(gatewayUrl, token, trust.site)}`);
         extra.push(`board ready ${since()} after ./pfm demo started (history of ${st.historyDays} days, ${deliveries.length} events)`);
       }
       until = st.start;
