@@ -1,12 +1,13 @@
 // pfm insights: the analysts' and ops' command line for the warehouse (see the README).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { loadInsightsConfig } from './config';
 import { exportWarehouse, type ExportFormat } from './export';
-import { loadCatalogue, parsePopulation } from './measures';
+import { loadCatalogue, loadPopulation } from './measures';
+import { LocalAreas } from './pseudonym';
 import { rebuildWarehouse } from './rebuild';
 import { dictionaryJson, dictionaryMarkdown } from './schema';
 import { Warehouse } from './warehouse';
@@ -39,7 +40,7 @@ export function program(): Command {
       const config = loadInsightsConfig(process.env, { secret: false });
       if (!existsSync(config.PFM_INSIGHTS_DB)) throw new Error(`no warehouse at ${config.PFM_INSIGHTS_DB} (PFM_INSIGHTS_DB); run the insights service or ./pfm insights rebuild --yes first`);
       const registry = WardRegistry.fromFile(config.PFM_WARDS_FILE);
-      const measures = o.measures ? { catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: parsePopulation(readFileSync(config.PFM_POPULATION_FILE, 'utf8'), config.PFM_POPULATION_FILE) } : undefined;
+      const measures = o.measures ? { catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE, LocalAreas.fromFile(config.PFM_LOCAL_AREAS_FILE, config.PFM_INSIGHTS_AREA_LEVEL)) } : undefined;
       const w = await Warehouse.open(config.PFM_INSIGHTS_DB, { wards: registry.wards(), thresholds: loadThresholds(config.PFM_THRESHOLDS_FILE) });
       try {
         const r = await exportWarehouse(w, { format: o.format, out: o.out, from: o.from, to: o.to, measures });

@@ -1,6 +1,7 @@
 // The equity view's sums, rates, flags and small-number suppression, on hand-made series.
 import { equity, equityCsv } from './equity';
-import type { Measure, PopulationRow, Series, SeriesPoint } from './measures';
+import { withDeprivation, type Measure, type PopulationRow, type Series, type SeriesPoint } from './measures';
+import { LocalAreas } from './pseudonym';
 
 const measure = (id: string, by: Measure['by']): Measure => ({ id, name: id, definition: '', numerator: '', denominator: null, unit: '', direction: 'neutral', source: '', by });
 const pt = (periodStart: string, segment: string | null, numerator: number, denominator: number | null): SeriesPoint => ({ periodStart, segment, numerator, denominator, value: null, complete: true });
@@ -49,10 +50,43 @@ describe('equity view', () => {
     expect(e.trust.value).toBeCloseTo((143 / 110_000) * 100_000, 10);
   });
 
+  it('rates by deprivation quintile take each local area\'s quintile; areas without one count in no quintile', () => {
+    const pop: PopulationRow[] = [
+      { local_area: 'NORTH', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 30_000 },
+      { local_area: 'NORTH', age_band: '25-34', sex: 'M', ethnic_group: 'White', population: 20_000 },
+      { local_area: 'CITY', age_band: '18-24', sex: 'F', ethnic_group: 'Black', population: 40_000 },
+      { local_area: 'EAST', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 10_000 },
+    ];
+    const areas = new LocalAreas([
+      { areaCode: 'NORTH', name: 'North', locality: 'NORTH', deprivationQuintile: 2 },
+      { areaCode: 'CITY', name: 'City', locality: 'CITY', deprivationQuintile: 1 },
+      { areaCode: 'EAST', name: 'East', locality: 'EAST' },
+    ], 'locality');
+    const joined = withDeprivation(pop, areas);
+    expect(joined.map((r) => r.deprivation_quintile)).toEqual(['2', '2', '1', undefined]);
+    expect(pop[0]!.deprivation_quintile).toBeUndefined();
+    const s: Series = { measure: measure('admissions', ['deprivation_quintile']), period: 'month', by: 'deprivation_quintile', points: [pt('2026-01-01', '1', 80, null), pt('2026-01-01', '2', 50, null)] };
+    const e = equity(s, joined);
+    expect(e.segments.find((x) => x.segment === '1')).toMatchObject({ numerator: 80, denominator: 40_000, value: 200 });
+    expect(e.segments.find((x) => x.segment === '2')).toMatchObject({ numerator: 50, denominator: 50_000, value: 100 });
+  });
+
+  it('a locality whose areas differ in quintile has none', () => {
+    const areas = new LocalAreas([
+      { areaCode: 'AB1', name: 'A', locality: 'WEST', deprivationQuintile: 1 },
+      { areaCode: 'AB2', name: 'B', locality: 'WEST', deprivationQuintile: 3 },
+      { areaCode: 'AB3', name: 'C', locality: 'HILL', deprivationQuintile: 4 },
+      { areaCode: 'AB4', name: 'D', locality: 'HILL', deprivationQuintile: 4 },
+    ], 'locality');
+    expect(areas.quintileOf('WEST')).toBeUndefined();
+    expect(areas.quintileOf('HILL')).toBe(4);
+    expect(new LocalAreas([{ areaCode: 'AB1', name: 'A', locality: 'WEST', deprivationQuintile: 1 }], 'area').quintileOf('AB1')).toBe(1);
+  });
+
   it('refuses a statistic (median) and a rate by a dimension the population file lacks', () => {
     const med: Series = { measure: measure('los_median', ['sex']), period: 'month', by: 'sex', points: [] };
     expect(() => equity(med, [])).toThrow(/statistic/);
-    const byQuintile: Series = { measure: measure('admissions', ['deprivation_quintile']), period: 'month', by: 'deprivation_quintile', points: [] };
-    expect(() => equity(byQuintile, [])).toThrow(/no population denominator/);
+    const byLegal: Series = { measure: measure('admissions', ['legal_status']), period: 'month', by: 'legal_status', points: [] };
+    expect(() => equity(byLegal, [])).toThrow(/no population denominator/);
   });
 });

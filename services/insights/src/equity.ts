@@ -8,7 +8,7 @@ import { funnel, funnelCurve, type FunnelFlag, type FunnelKind } from '@pfm/spc'
 import { measureKind, QueryError, type PopulationRow, type Segment, type Series } from './measures';
 
 /** Dimensions the population file has (rates per 100,000 need one of them). */
-export const POPULATION_SEGMENTS = ['local_area', 'age_band', 'sex', 'ethnic_group'] as const;
+export const POPULATION_SEGMENTS = ['local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile'] as const;
 /** Dimensions the equity view compares. */
 export const EQUITY_SEGMENTS: readonly Segment[] = ['local_area', 'deprivation_quintile', 'ethnic_group', 'age_band', 'sex', 'legal_status'];
 export const DEFAULT_SUPPRESS_BELOW = 5;
@@ -49,8 +49,9 @@ export function equity(s: Series, population: readonly PopulationRow[], suppress
   if (rate) {
     if (!(POPULATION_SEGMENTS as readonly string[]).includes(s.by)) throw new QueryError('by', `no population denominator for ${s.by} (rates per 100,000 need one of ${POPULATION_SEGMENTS.join(', ')})`);
     for (const p of population) {
-      const k = String(p[s.by as keyof PopulationRow]);
-      popBy.set(k, (popBy.get(k) ?? 0) + p.population);
+      const k = p[s.by as keyof PopulationRow];
+      if (k === undefined || k === '') continue;
+      popBy.set(String(k), (popBy.get(String(k)) ?? 0) + p.population);
     }
   }
   const sums = new Map<string, { numerator: number; denominator: number }>();

@@ -9,6 +9,7 @@ import { buildInsightsApi } from './api';
 import { loadInsightsConfig } from './config';
 import { openInsights } from './context';
 import { loadCatalogue, loadPopulation } from './measures';
+import { LocalAreas } from './pseudonym';
 
 async function main(): Promise<void> {
   const config = loadInsightsConfig();
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics('insights');
   const { warehouse, consumer, kafka, topics, producer, sendNote } = await openInsights(config, logger, config.PFM_INSIGHTS_DB, config.PFM_INSIGHTS_GROUP, metrics);
   const api = buildInsightsApi({
-    warehouse, auth, logger, sendNote, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE),
+    warehouse, auth, logger, sendNote, catalogue: loadCatalogue(config.PFM_MEASURES_FILE), population: loadPopulation(config.PFM_POPULATION_FILE, LocalAreas.fromFile(config.PFM_LOCAL_AREAS_FILE, config.PFM_INSIGHTS_AREA_LEVEL)),
     suppressBelow: config.PFM_INSIGHTS_SUPPRESS_BELOW,
   });
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
-import { IMPLEMENTED, loadCatalogue, measureSeries, parsePopulation, QueryError, spcInput, type Catalogue } from './measures';
+import { IMPLEMENTED, loadCatalogue, loadPopulation, measureSeries, parsePopulation, QueryError, spcInput, type Catalogue } from './measures';
 import { LocalAreas, Pseudonymiser } from './pseudonym';
 import { patientRows, type RowContext } from './rows';
 import { Warehouse } from './warehouse';
@@ -99,6 +99,17 @@ describe('measures', () => {
     expect(north.numerator).toBe(1);
     expect(north.value).toBeCloseTo(100_000 / north.denominator!, 10);
     expect(north.denominator).toBeGreaterThan(100_000);
+  });
+
+  it('rates per 100,000 by deprivation quintile, with the quintile of each local area', async () => {
+    const pop = loadPopulation(join(root, 'config', 'population.csv'), LocalAreas.fromFile(join(root, 'config', 'local-areas.csv'), 'locality'));
+    const rate = await measureSeries(w, catalogue, { measure: 'admissions_per_100k', period: 'month', by: 'deprivation_quintile' }, pop);
+    const northQ = String(LocalAreas.fromFile(join(root, 'config', 'local-areas.csv'), 'locality').quintileOf('NORTH'));
+    const q = rate.points.find((p) => p.segment === northQ)!;
+    const northPop = pop.filter((p) => p.deprivation_quintile === northQ).reduce((a, p) => a + p.population, 0);
+    expect(q.numerator).toBe(1);
+    expect(q.denominator).toBe(northPop);
+    expect(q.value).toBeCloseTo(100_000 / northPop, 10);
   });
 
   it('crisis response within 4 h; complete periods only reach SPC', async () => {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { WarehouseReads } from './warehouse';
+import type { LocalAreas } from './pseudonym';
 
 export const SEGMENTS = ['site', 'ward', 'ward_type', 'local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile', 'legal_status', 'crfd_reason', 'team'] as const;
 export type Segment = (typeof SEGMENTS)[number];
@@ -24,8 +25,8 @@ export function parseCatalogue(text: string, file = 'measures.json'): Catalogue 
 }
 export const loadCatalogue = (path: string): Catalogue => parseCatalogue(readFileSync(path, 'utf8'), path);
 
-/** Population by segment (config/population.csv): local_area,age_band,sex,ethnic_group,population. */
-export interface PopulationRow { local_area: string; age_band: string; sex: string; ethnic_group: string; population: number }
+/** Population by segment (config/population.csv): local_area,age_band,sex,ethnic_group,population; deprivation_quintile joined from config/local-areas.csv (withDeprivation). */
+export interface PopulationRow { local_area: string; age_band: string; sex: string; ethnic_group: string; population: number; deprivation_quintile?: string }
 export function parsePopulation(text: string, file = 'population.csv'): PopulationRow[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#'));
   const header = lines.shift()?.split(',').map((h) => h.trim()) ?? [];
@@ -40,7 +41,23 @@ export function parsePopulation(text: string, file = 'population.csv'): Populati
   });
 }
 
-export const loadPopulation = (path: string): PopulationRow[] => parsePopulation(readFileSync(path, 'utf8'), path);
+/**
+ * Each population row with its local area's deprivation quintile, so rates per 100,000 can be cut
+ * by quintile. A row whose area has no quintile (or, at locality level, covers areas of more than
+ * one quintile) gets none and counts in no quintile's denominator.
+ */
+export function withDeprivation(rows: readonly PopulationRow[], areas: LocalAreas): PopulationRow[] {
+  return rows.map((r) => {
+    const q = areas.quintileOf(r.local_area);
+    return q === undefined ? { ...r } : { ...r, deprivation_quintile: String(q) };
+  });
+}
+
+/** The population file, with deprivation quintiles from the local areas when given. */
+export const loadPopulation = (path: string, areas?: LocalAreas): PopulationRow[] => {
+  const rows = parsePopulation(readFileSync(path, 'utf8'), path);
+  return areas ? withDeprivation(rows, areas) : rows;
+};
 
 const DETAINED = "(legal_status_at_admission IS NOT NULL AND legal_status_at_admission NOT IN ('01', '98', '99'))";
 const DEMOGRAPHICS = "s.local_area, s.age_band, s.sex, s.ethnic_group, s.deprivation_quintile, CASE WHEN s.legal_status_at_admission IS NULL OR s.legal_status_at_admission IN ('98', '99') THEN 'not known' WHEN s.legal_status_at_admission = '01' THEN 'informal' ELSE 'detained' END AS legal_status";
@@ -131,8 +148,9 @@ export async function measureSeries(w: WarehouseReads, catalogue: Catalogue, q: 
   const popBy = new Map<string, number>();
   if (impl.kind === 'rate100k' && q.by) {
     for (const p of population) {
-      const k = String(p[q.by as keyof PopulationRow]);
-      popBy.set(k, (popBy.get(k) ?? 0) + p.population);
+      const k = p[q.by as keyof PopulationRow];
+      if (k === undefined || k === '') continue;
+      popBy.set(String(k), (popBy.get(String(k)) ?? 0) + p.population);
     }
   }
   const points = rows.map((r): SeriesPoint => {

@@ -83,4 +83,10 @@ export class LocalAreas {
     const a = this.byCode.get(code);
     return { localArea: this.level === 'locality' ? a?.locality ?? code : code, deprivationQuintile: a?.deprivationQuintile };
   }
+  /** The deprivation quintile of a local area as analysts see it (at the configured level); undefined when unknown or when its areas differ. */
+  quintileOf(localArea: string): number | undefined {
+    const qs = new Set<number | undefined>();
+    for (const a of this.byCode.values()) if ((this.level === 'locality' ? a.locality : a.areaCode) === localArea) qs.add(a.deprivationQuintile);
+    return qs.size === 1 ? [...qs][0] : undefined;
+  }
 }

@@ -14,7 +14,7 @@ import { EquityTable } from './EquityTable';
 import { FunnelPlot } from './FunnelPlot';
 import { problemText } from './InsightsView';
 
-const POPULATION = ['local_area', 'age_band', 'sex', 'ethnic_group'];
+const POPULATION = ['local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile'];
 
 export function equityDefaults(c: Catalogue, p: Partial<InsightsParams>) {
   const measures = c.measures.filter((m) => m.kind !== 'value' && m.by.some((b) => c.equitySegments.includes(b)));
