@@ -519,8 +519,8 @@ export class LiveBoard {
     this.onAlert(a);
     const notices = noteEscalation(this.s.escalatedToYou, a);
     if (notices[0] === this.s.escalatedToYou[0] && notices.length === this.s.escalatedToYou.length) return;
+    // Read out by the notice itself (an assertive region), not the polite one as well.
     this.set({ escalatedToYou: notices });
-    this.announce(`escalated to you: ${describeAlert(a)}`);
   }
 
   /** An acknowledged alert from the server settles any local pending/confirmed state. */

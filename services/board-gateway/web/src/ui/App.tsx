@@ -177,7 +177,7 @@ function Board({ token, route, navigate, insights }: { token: string; route: Rou
           <Icon shape="triangle" /> {state.problem}
         </div>
       )}
-      <EscalationNotices state={state} board={board} now={now} />
+      <EscalationNotices state={state} board={board} />
       <main id="main" ref={mainRef}>
         {route.view === 'site' && <SiteBoard state={state} now={now} />}
         {route.view === 'ward' && <WardBoard key={route.ward} state={state} ward={route.ward} board={board} now={now} />}

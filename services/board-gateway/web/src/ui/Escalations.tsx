@@ -3,7 +3,7 @@
 // yet acknowledged. Words and a shape, never colour alone.
 import type { Alert } from '@pfm/contracts';
 import { openNotices } from '../escalations';
-import { formatElapsed } from '../format';
+import { formatElapsed, formatHm } from '../format';
 import { escalationText, ruleLabel } from '../labels';
 import type { BoardState, LiveBoard } from '../live';
 import { describeAlert } from '../live';
@@ -25,8 +25,12 @@ export function SinceRaised({ a, now }: { a: Alert; now: number }) {
   return <span data-testid={`alert-since-raised-${a.alertId}`}>raised {formatElapsed(now - a.raisedAt)} ago</span>;
 }
 
-/** Alerts escalated to this reader, newest first: each says what, to whom, since when, with a way to the feed. */
-export function EscalationNotices({ state, board, now }: { state: BoardState; board: LiveBoard; now: number }) {
+/**
+ * Alerts escalated to this reader, newest first: each says what, to whom, since when, with
+ * a way to the feed. An assertive live region (`role="alert"`): a new notice is read out at
+ * once, so nothing in it ticks (the raised time is a clock time, not "... ago").
+ */
+export function EscalationNotices({ state, board }: { state: BoardState; board: LiveBoard }) {
   const open = openNotices(state.escalatedToYou, state.alerts);
   if (!open.length) return null;
   return (
@@ -36,7 +40,7 @@ export function EscalationNotices({ state, board, now }: { state: BoardState; bo
           <li key={a.alertId} data-testid={`escalation-notice-${a.alertId}`}>
             <Icon shape="octagon" /> <strong>Escalated to you:</strong> {ruleLabel(a.rule)} — {describeAlert(a)}.{' '}
             {a.escalated && <span>{escalationText(a.escalated)}, </span>}
-            <SinceRaised a={a} now={now} />, not acknowledged.{' '}
+            raised at <time dateTime={new Date(a.raisedAt).toISOString()}>{formatHm(a.raisedAt)}</time>, not acknowledged.{' '}
             <a href={routeHref({ view: 'alerts', team: null, rule: null })}>Open the alert feed</a>{' '}
             <button type="button" class="btn btn-small" data-testid={`escalation-dismiss-${a.alertId}`} onClick={() => board.dismissEscalation(a.alertId)}>
               Dismiss<span class="visually-hidden"> notice for {ruleLabel(a.rule)} alert</span>
