@@ -71,7 +71,7 @@ describe('escalation of an unacknowledged Critical alert, live', () => {
     // On the bed manager's board: a notice "Escalated to you", and the board's list.
     const notice = bmPage.getByTestId(`escalation-notice-${alertId}`);
     await notice.waitFor(WAIT);
-    expect(await notice.textContent()).toMatch(/Escalated to you:.*Referral response time.*raised at \d\d:\d\d, not acknowledged/);
+    expect(await notice.textContent()).toMatch(/Escalated to you: Referral response time, Local id ESC1, team LIAISON-1\. Escalated to .*raised at \d\d:\d\d, not acknowledged/);
     await bmPage.getByTestId(`escalated-${alertId}`).waitFor(WAIT);
 
     // Level 2: ops on call, on its socket and its feed, with words (not colour only).

@@ -20,9 +20,12 @@ export function EscalationBadge({ a }: { a: Alert }) {
   );
 }
 
-/** Raised at: "raised 42m ago" (time since the alert was raised, which escalation counts from). */
+/**
+ * "raised 42m ago": time since the alert was raised, which escalation counts from. `now`
+ * ticks every 15 s; an alert that arrived since is measured from the render's own time.
+ */
 export function SinceRaised({ a, now }: { a: Alert; now: number }) {
-  return <span data-testid={`alert-since-raised-${a.alertId}`}>raised {formatElapsed(now - a.raisedAt)} ago</span>;
+  return <span data-testid={`alert-since-raised-${a.alertId}`}>raised {formatElapsed(Math.max(now, Date.now()) - a.raisedAt)} ago</span>;
 }
 
 /**
@@ -38,7 +41,7 @@ export function EscalationNotices({ state, board }: { state: BoardState; board: 
       <ul class="escalation-notices">
         {open.map(({ alert: a }) => (
           <li key={a.alertId} data-testid={`escalation-notice-${a.alertId}`}>
-            <Icon shape="octagon" /> <strong>Escalated to you:</strong> {ruleLabel(a.rule)} — {describeAlert(a)}.{' '}
+            <Icon shape="octagon" /> <strong>Escalated to you:</strong> {describeAlert(a)}.{' '}
             {a.escalated && <span>{escalationText(a.escalated)}, </span>}
             raised at <time dateTime={new Date(a.raisedAt).toISOString()}>{formatHm(a.raisedAt)}</time>, not acknowledged.{' '}
             <a href={routeHref({ view: 'alerts', team: null, rule: null })}>Open the alert feed</a>{' '}
@@ -62,7 +65,7 @@ export function EscalatedList({ alerts, now, ward }: { alerts: Alert[]; now: num
       <ul>
         {list.map((a) => (
           <li key={a.alertId} data-testid={`escalated-${a.alertId}`}>
-            <EscalationBadge a={a} /> {ruleLabel(a.rule)} — {describeAlert(a)}, <SinceRaised a={a} now={now} />
+            <EscalationBadge a={a} /> {describeAlert(a)}, <SinceRaised a={a} now={now} />
           </li>
         ))}
       </ul>
