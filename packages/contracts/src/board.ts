@@ -50,10 +50,17 @@ export const alertSchema = z.strictObject({
   acknowledged: z.strictObject({ by: z.string(), at: z.number(), note: z.string().optional() }).optional(),
   /** The named person who owns acting on the alert (alert.owned), who gave it to them, and when. */
   owner: z.strictObject({ name: z.string(), by: z.string(), at: z.number() }).optional(),
+  /**
+   * Set when nobody acknowledged the alert in time and it went up the escalation chain
+   * (thresholds `escalation`): the level reached (1 = the chain's second role), the role
+   * now responsible, and when that level fell due. Written by the engine as a new version;
+   * acknowledgement or resolution stops it. Absent: not escalated (older alerts too).
+   */
+  escalated: z.strictObject({ level: z.number().int().positive(), role: z.string(), at: z.number() }).optional(),
   /** When the condition stopped holding (discharge, follow-up made, referral answered, EDD moved): no longer shown as active. */
   resolvedAt: z.number().optional(),
   /**
-   * 1 when raised, +1 at each later change (acknowledged, owned, resolved). Delivery to the
+   * 1 when raised, +1 at each later change (acknowledged, owned, escalated, resolved). Delivery to the
    * alerts topic is at least once; readers keep the highest version of each alert.
    * Absent only on alerts raised before versions existed (read as 1).
    */

@@ -31,6 +31,12 @@ export interface ServerToClientEvents {
   snapshot: (s: SnapshotPayload) => void;
   update: (u: BoardUpdate) => void;
   alert: (a: Alert) => void;
+  /**
+   * An unacknowledged alert escalated to the reader's role (the role now responsible in
+   * the escalation chain), sent to every connection of that role whose scope covers the
+   * alert, whatever rooms it has joined: a new alert for that person to act on.
+   */
+  escalated: (a: Alert) => void;
   patients: (p: { site: string; ward: string; patients: PatientRow[] }) => void;
   /** Site status for the client's scope: after joining a site room, and whenever it changes. */
   site: (s: SiteStatus) => void;

@@ -60,7 +60,8 @@ export interface Determinism { equal: boolean; keysCompared: number; differences
 /**
  * Sandbox state against live state: every key in canonical form, except what depends
  * on when things ran rather than on the events (clock, outbox, per-scope seq counters,
- * raisedAt); clocks and alerts are compared up to the replay's watermark.
+ * raisedAt, and the escalation schedule, timed from raisedAt); clocks and alerts are
+ * compared up to the replay's watermark.
  */
 export async function compareWithLive(live: FlowStore, sandbox: FlowStore, replayWatermark: number): Promise<Determinism> {
   // Live may not have scanned up to the end of the log yet (its scanner runs on its own
@@ -69,7 +70,7 @@ export async function compareWithLive(live: FlowStore, sandbox: FlowStore, repla
   const liveClock = Math.min(...liveClocks.map((c) => c ?? Number.POSITIVE_INFINITY));
   const watermark = Math.min(replayWatermark, liveClock);
   const norm = async (s: FlowStore) => {
-    const dump = await s.dump({ exclude: /:(clock|outbox|aout)$|:a:/ });
+    const dump = await s.dump({ exclude: /:(clock|outbox|aout|esc)$|:a:/ });
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(dump)) {
       const key = k.replace(s.keys.prefix, '<p>');

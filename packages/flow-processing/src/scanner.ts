@@ -2,10 +2,13 @@
 // 03:00 on a quiet ward, referral response breaches, missed 72h follow-ups), raises
 // each crossing's alert exactly once (deterministic id, SET NX), refreshes the boards
 // of the wards concerned, and expires parked events by writing a park.expired control
-// event into the patient's own partition. Clock: wall clock live, event time in replay.
+// event into the patient's own partition. It also escalates unacknowledged alerts whose
+// next level fell due (escalation schedule, pure rule escalationStep): each step is a new
+// version of the alert in the outbox, written once, so the role now responsible is told.
+// Clock: wall clock live, event time in replay.
 import type { Producer } from 'kafkajs';
 import type { FlowEvent } from '@pfm/contracts';
-import { alertFor, fold } from '@pfm/flow-domain';
+import { alertFor, escalationStep, fold } from '@pfm/flow-domain';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -30,8 +33,12 @@ export class Scanner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly raised;
+  private readonly escalated;
+  /** Sites whose alerts raised before the escalation schedule existed were put on it (once per process). */
+  private readonly enrolled = new Set<string>();
   constructor(private readonly d: ScannerDeps) {
     this.raised = d.metrics?.counter('pfm_alerts_raised_total', 'Alerts raised by rule', ['rule']);
+    this.escalated = d.metrics?.counter('pfm_alerts_escalated_total', 'Unacknowledged alerts escalated to the next role, by rule and the role now responsible', ['rule', 'role']);
   }
 
   /** Runs every intervalMs on the wall clock until stop(). */
@@ -70,9 +77,42 @@ export class Scanner {
         }
       }
       if (wards.size) await this.d.engine.publishBoards(new Map([[site, wards]]));
+      await this.escalate(site, now);
       await this.d.engine.recoverOutbox(site);
       await this.d.engine.drainOutbox(site);
       if (this.d.expireParked !== false) await this.expireParked(site, now);
+    }
+  }
+
+  /**
+   * Writes every escalation step due by `now`: the alert's next level (a new version in the
+   * outbox, once), a later look, or off the schedule. The level's time is when it fell due
+   * on event time (a replay writes what live wrote) and the moment of writing on the wall clock.
+   */
+  private async escalate(site: string, now: number): Promise<void> {
+    const { store } = this.d;
+    if (!this.enrolled.has(site)) {
+      const n = await store.enrolEscalations(site);
+      if (n) this.d.logger.info({ site, count: n }, 'alerts raised before the escalation schedule existed put on it');
+      this.enrolled.add(site);
+    }
+    const policy = store.ctxFor(site).thresholds.escalation;
+    const seen = new Set<string>();
+    for (;;) {
+      const ids = (await store.dueEscalations(site, now)).filter((id) => !seen.has(id));
+      if (!ids.length) return;
+      const alerts = await store.alertsById(site, ids);
+      for (const [i, id] of ids.entries()) {
+        seen.add(id);
+        const a = alerts[i];
+        if (!a) { await store.scheduleEscalation(site, id); continue; }
+        const step = escalationStep(a, now, policy);
+        if (step.kind === 'drop') await store.scheduleEscalation(site, id);
+        else if (step.kind === 'wait') await store.scheduleEscalation(site, id, step.nextAt);
+        else if (await store.escalateAlert(site, id, { level: step.level, role: step.role, at: this.d.clock.kind === 'event' ? step.dueAt : now }, step.nextAt)) {
+          this.escalated?.inc({ rule: a.rule, role: step.role });
+        }
+      }
     }
   }
 

@@ -80,6 +80,31 @@ describe('batch commit on real Redis', () => {
     expect(await outboxLength()).toBe(raisedOut + 3);
   });
 
+  it('a Critical alert raised in a batch goes on the escalation schedule; an escalation step is its next version once, and never after acknowledgement', async () => {
+    const alert = { alertId: 'esc-1', rule: 'awol', severity: 'critical', threshold: { value: 0, unit: 'hours' }, source: 't', message: 'AWOL', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: T0, raisedAt: T0 } as const;
+    const run = (first: number, ops: KeyedOp[]) => store.commitRun({ site: 'RXT', field: 'esc-test:0', first: String(first), last: String(first), epoch: 1, ops });
+    const outboxLength = () => redis.xlen(keys.alertOutbox('RXT'));
+    await run(1, store.raiseOps(alert, 'P9\u001fesc-1'));
+    await run(2, store.raiseOps({ ...alert, alertId: 'esc-info', severity: 'info' }, 'P9\u001fesc-info'));
+    // Default policy: the ward's for 30 minutes, then the bed manager.
+    expect(Number(await redis.zscore(keys.escalations('RXT'), 'esc-1'))).toBe(T0 + 30 * 60_000);
+    expect(await redis.zscore(keys.escalations('RXT'), 'esc-info')).toBeNull();
+    // (own-1 above is Critical too: on the schedule, left there after its resolution until the scanner looks.)
+    expect(await store.dueEscalations('RXT', T0 + 30 * 60_000)).toContain('esc-1');
+    const out = await outboxLength();
+    const step = { level: 1, role: 'bed_manager', at: T0 + 30 * 60_000 };
+    expect(await store.escalateAlert('RXT', 'esc-1', step, T0 + 60 * 60_000)).toBe(true);
+    expect(await store.escalateAlert('RXT', 'esc-1', step, T0 + 60 * 60_000)).toBe(false);
+    expect(await store.alert('RXT', 'esc-1')).toMatchObject({ escalated: step, version: 2 });
+    expect(await outboxLength()).toBe(out + 1);
+    expect(Number(await redis.zscore(keys.escalations('RXT'), 'esc-1'))).toBe(T0 + 60 * 60_000);
+    await run(3, store.planApply({ site: 'RXT', patientId: 'P9', before: fold([]).view, after: fold([]).view, state: null, offsetField: '', offset: '0', acknowledge: { alertId: 'esc-1', by: 'n-1', at: T0 + 40 * 60_000 } }).changes);
+    expect(await store.escalateAlert('RXT', 'esc-1', { level: 2, role: 'ops', at: T0 + 60 * 60_000 })).toBe(false);
+    expect(await store.alert('RXT', 'esc-1')).toMatchObject({ escalated: step, version: 3, acknowledged: { by: 'n-1' } });
+    expect(await outboxLength()).toBe(out + 2);
+    expect(await redis.zscore(keys.escalations('RXT'), 'esc-1')).toBeNull();
+  });
+
   it('leaves fence epochs out of the canonical dump', async () => {
     const dump = await store.dump();
     expect(Object.keys(dump).some((k) => k.includes('fence'))).toBe(false);

@@ -36,7 +36,7 @@ describe('batch ops', () => {
   });
 
   it('keeps alert ops in order and writes each patient once', () => {
-    const raise = (id: string): KeyedOp => ({ op: 'raise', key: `a:${id}`, a: '{}', b: `1\u001f${id}`, refs: ['alerts', 'out', 'c:W1'] });
+    const raise = (id: string): KeyedOp => ({ op: 'raise', key: `a:${id}`, a: '{}', b: `1\u001f${id}\u001f1801`, refs: ['alerts', 'out', 'c:W1', 'esc'] });
     const ops: KeyedOp[] = [raise('x'), { op: 'set', key: 'p:1', a: 'old', b: '' }, { op: 'resolve', key: 'a:x', a: '5', b: '', refs: ['alerts', 'out'] }, { op: 'set', key: 'p:1', a: 'new', b: '' }, raise('y')];
     const net = netOps(ops);
     expect(net.filter((o) => o.op === 'set')).toEqual([{ op: 'set', key: 'p:1', a: 'new', b: '' }]);
@@ -46,7 +46,7 @@ describe('batch ops', () => {
     expect(argv.slice(0, 4)).toEqual(['t:0', '3', '7', '2']);
     // References become key indexes, then the op's own arguments.
     const r = argv.indexOf('raise');
-    expect(argv[r + 3]!.split('\u001f')).toEqual([String(keys.indexOf('alerts') + 1), String(keys.indexOf('out') + 1), String(keys.indexOf('c:W1') + 1), '1', 'x']);
+    expect(argv[r + 3]!.split('\u001f')).toEqual([String(keys.indexOf('alerts') + 1), String(keys.indexOf('out') + 1), String(keys.indexOf('c:W1') + 1), String(keys.indexOf('esc') + 1), '1', 'x', '1801']);
   });
 
   it('names what Redis would refuse before the call', () => {
@@ -56,5 +56,9 @@ describe('batch ops', () => {
     expect(invalidOp({ op: 'frob' as KeyedOp['op'], key: 'k', a: '', b: '' })).toBe('unknown op frob');
     expect(invalidOp({ op: 'set', key: '', a: 'x', b: '' })).toBe('op set names no key');
     expect(invalidOp({ op: 'zadd', key: 'z', a: 'm', b: '3' })).toBeUndefined();
+    // A raise names when the alert first escalates ('-': never), with the schedule's key.
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001f-', refs: ['i', 'o', 'c'] })).toBe('op raise has bad key references');
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001f-', refs: ['i', 'o', 'c', 'e'] })).toBeUndefined();
   });
 });

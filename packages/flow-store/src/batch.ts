@@ -13,7 +13,7 @@ export type OpKind = 'set' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'rais
 /** One change to one key. `refs`: other keys the op writes (alert index, outbox, counters), passed by index. */
 export interface KeyedOp { op: OpKind; key: string; a: string; b: string; refs?: string[] }
 
-const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 3, ack: 1, own: 1, resolve: 2 };
+const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 4, ack: 1, own: 1, resolve: 2 };
 const US = '\u001f';
 
 const isNumber = (s: string): boolean => s.trim() !== '' && Number.isFinite(Number(s));
@@ -28,7 +28,7 @@ export function invalidOp(o: KeyedOp): string | undefined {
   if (o.op === 'zadd' && !isNumber(o.b)) return 'zadd with a non-number score';
   if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
   if (o.op === 'set' && o.a === '') return 'set of an empty value';
-  if (o.op === 'raise' && (o.b.split(US).length !== 2 || !isNumber(o.b.split(US)[0]!))) return 'raise without its time and id';
+  if (o.op === 'raise' && (o.b.split(US).length !== 3 || !isNumber(o.b.split(US)[0]!) || !(o.b.split(US)[2] === '-' || isNumber(o.b.split(US)[2]!)))) return 'raise without its time, id and escalation time';
   if ((o.op === 'raise' || o.op === 'ack' || o.op === 'own') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
   return undefined;
 }

@@ -34,6 +34,12 @@ export class Keys {
    * Kafka, read through a consumer group so concurrent drains never share an entry.
    */
   alertOutbox(site: string): string { return `${this.tag(site)}:aout`; }
+  /**
+   * Sorted set of alerts waiting to escalate: member alertId, score = when its next level
+   * falls due (written when the alert is raised, moved on at each level, dropped once it
+   * is acknowledged, resolved or at the chain's end; the scanner reads it).
+   */
+  escalations(site: string): string { return `${this.tag(site)}:esc`; }
   /** The list the outbox was before it became a stream; moved into the stream on start. */
   legacyOutbox(site: string): string { return `${this.tag(site)}:outbox`; }
   /**

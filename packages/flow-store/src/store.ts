@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  admissionWaiting, type AdmissionWaiting, crfdDelayDays, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { encodeRun, type KeyedOp } from './batch';
 import { Keys } from './keys';
@@ -15,6 +15,7 @@ export const SCRIPTS = {
   applyPatient: { name: 'pfmApplyPatient1', file: 'applyPatient-1.lua' },
   applyBatch: { name: 'pfmApplyBatch1', file: 'applyBatch-1.lua' },
   raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
+  escalateAlert: { name: 'pfmEscalateAlert1', file: 'escalateAlert-1.lua' },
 } as const;
 
 export const APPLIED_BEFORE = -1;
@@ -46,6 +47,7 @@ return cur`;
 interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
+  pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?]>;
 }
 type ScriptedPipeline = ChainableCommander & {
@@ -217,13 +219,20 @@ export class FlowStore {
     return { keys, argv };
   }
 
-  /** Raising an alert (once; its due clock removed) as keyed ops for a batch commit. */
+  /** Raising an alert (once; its due clock removed; on the escalation schedule when its severity escalates) as keyed ops for a batch commit. */
   raiseOps(alert: Alert, dueMember: string): KeyedOp[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+    const refs = [this.keys.alerts(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope), this.keys.escalations(alert.site)];
     return [
       { op: 'zrem', key: this.keys.due(alert.site), a: dueMember, b: '' },
-      { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}`, refs: [this.keys.alerts(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope)] },
+      { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}\u001f${this.escalateAt(alert)}`, refs },
     ];
+  }
+
+  /** When a newly raised alert first falls due for escalation under its site's policy ('-': never). */
+  private escalateAt(alert: Alert): string {
+    const at = firstEscalationAt(alert, this.ctxFor(alert.site).thresholds.escalation);
+    return at === undefined ? '-' : String(at);
   }
 
   /**
@@ -305,8 +314,8 @@ export class FlowStore {
 
   private raiseArgs(alert: Alert, dueMember: string): string[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
-    const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope)];
-    return [String(keys.length), ...keys, JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember];
+    const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope), this.keys.escalations(alert.site)];
+    return [String(keys.length), ...keys, JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember, this.escalateAt(alert)];
   }
 
   /** Raises once; returns true when this call raised it. */
@@ -322,6 +331,58 @@ export class FlowStore {
   }
 
   dueMember(patientId: string, alertId: string): string { return `${patientId}${DUE_SEP}${alertId}`; }
+
+  // ---- escalation ---------------------------------------------------------------
+  // Alerts waiting to escalate are on a schedule per site (sorted set by due time). The
+  // scanner reads what is due, decides with the pure rule (escalationStep) and writes each
+  // step with escalateAlert-1.lua: the next version of the alert with `escalated`, in the
+  // outbox, in one atomic call that never lowers a level and never touches an
+  // acknowledged or resolved alert.
+
+  /** Alert ids whose next escalation level is due at or before `now` (oldest first). */
+  async dueEscalations(site: string, now: number, limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.escalations(site), '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  /** Alerts by id (null where gone). */
+  async alertsById(site: string, ids: string[]): Promise<(Alert | null)[]> {
+    if (!ids.length) return [];
+    return (await this.redis.mget(...ids.map((id) => this.keys.alert(site, id)))).map((r) => (r ? (JSON.parse(r) as Alert) : null));
+  }
+
+  /**
+   * Writes an escalation step once: the alert's next version carries `escalated`, goes to
+   * the outbox, and the alert's next level is scheduled at `nextAt` (undefined: the
+   * chain's end). True when escalated now (false: already at that level or above, or
+   * acknowledged, resolved or gone).
+   */
+  async escalateAlert(site: string, alertId: string, escalated: { level: number; role: string; at: number }, nextAt?: number): Promise<boolean> {
+    const keys = [this.keys.alert(site, alertId), this.keys.escalations(site), this.keys.alertOutbox(site)];
+    const argv = [JSON.stringify(escalated), String(escalated.level), nextAt === undefined ? '-' : String(nextAt), alertId];
+    return (await (this.redis as unknown as ScriptedRedis).pfmEscalateAlert1(keys.length, ...keys, ...argv)) === 1;
+  }
+
+  /** Moves an alert's place on the escalation schedule (`at` undefined: off it). Only ever for an alert read just before; a step written meanwhile reschedules it itself. */
+  async scheduleEscalation(site: string, alertId: string, at?: number): Promise<void> {
+    if (at === undefined) await this.redis.zrem(this.keys.escalations(site), alertId);
+    else await this.redis.zadd(this.keys.escalations(site), 'XX', at, alertId);
+  }
+
+  /**
+   * Puts active alerts that escalate and are not on the schedule onto it (alerts raised
+   * before the schedule existed); returns how many. Idempotent (ZADD NX).
+   */
+  async enrolEscalations(site: string): Promise<number> {
+    const policy = this.ctxFor(site).thresholds.escalation;
+    let n = 0;
+    for (const a of await this.alerts(site, { limit: 1_000_000 })) {
+      if (a.acknowledged || a.resolvedAt !== undefined || !policy[a.severity]) continue;
+      const at = firstEscalationAt(a, policy);
+      if (at === undefined) continue;
+      n += Number(await this.redis.zadd(this.keys.escalations(site), 'NX', at, a.alertId));
+    }
+    return n;
+  }
 
   // ---- alert outbox -----------------------------------------------------------
   // A Redis stream per site, written by the Lua scripts in the transaction that changes

@@ -108,6 +108,12 @@ export class Gateway {
   private readonly feedRestarts;
   /** Highest version of each alert sent on: delivery is at least once, each change is shown once. */
   private readonly alertVersions = new Map<string, number>();
+  /**
+   * Highest escalation level of each alert seen, so that only the version that raises it
+   * is pushed to the role now responsible (not a later owner change of an escalated alert).
+   * Not known after a restart: the next version of an escalated alert is pushed once more.
+   */
+  private readonly alertEscalations = new Map<string, number>();
   /** The board at a past time (sandbox replays of the flow log). */
   private readonly replays: ReplayBoards;
   /** The verified reader of each request, for its audit line. */
@@ -124,7 +130,7 @@ export class Gateway {
     this.feedRestarts = d.metrics?.counter('pfm_gateway_feed_restarts_total', 'Times the board feed consumer was started again after kafkajs gave it up');
     this.feedRestarts?.inc(0);
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
-    this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, acknowledged, resolved)', ['rule', 'severity', 'state']);
+    this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, escalated, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({
       loggerInstance: d.logger as unknown as FastifyBaseLogger, bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }),
       // Slow clients cannot hold connections: idle sockets and slow requests are cut.
@@ -183,12 +189,16 @@ export class Gateway {
             this.pushSiteStatus(u.site);
           } else {
             const a = alertSchema.parse(value);
+            const escalatedBefore = this.alertEscalations.get(`${a.site}/${a.alertId}`);
             if (!this.isNewAlertVersion(a)) return;
-            this.alertsSeen?.inc({ rule: a.rule, severity: a.severity, state: a.resolvedAt !== undefined ? 'resolved' : a.acknowledged ? 'acknowledged' : 'raised' });
+            const escalatedNow = a.escalated !== undefined && !a.acknowledged && a.resolvedAt === undefined && a.escalated.level > (escalatedBefore ?? 0);
+            if (a.escalated) this.alertEscalations.set(`${a.site}/${a.alertId}`, a.escalated.level);
+            this.alertsSeen?.inc({ rule: a.rule, severity: a.severity, state: a.resolvedAt !== undefined ? 'resolved' : a.acknowledged ? 'acknowledged' : escalatedNow ? 'escalated' : 'raised' });
             const rooms = [`site:${a.site}`];
             if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
             if (a.team) rooms.push(`team:${a.site}:${a.team}`);
             for (const s of await this.io.in(rooms).fetchSockets()) if (canSeeAlert(s.data.claims, a)) s.emit('alert', a);
+            if (escalatedNow) await this.pushEscalation(a);
           }
         } catch (err) {
           this.d.logger.warn({ err, topic, offset: message.offset }, 'skipping a message the gateway cannot read');
@@ -200,6 +210,22 @@ export class Gateway {
     });
   }
 
+  /**
+   * An alert escalated: every connection of the role now responsible whose scope covers
+   * the alert (site, ward, team and area, as for the feed) gets it as a new alert, in
+   * whatever rooms it is, or none.
+   */
+  private async pushEscalation(a: Alert): Promise<void> {
+    const role = a.escalated!.role;
+    let n = 0;
+    for (const s of await this.io.fetchSockets()) {
+      if (s.data.claims.role !== role || !canSeeAlert(s.data.claims, a)) continue;
+      s.emit('escalated', a);
+      n += 1;
+    }
+    this.d.logger.info({ site: a.site, alertId: a.alertId, rule: a.rule, level: a.escalated!.level, role, connections: n }, 'alert escalated: sent to the role now responsible');
+  }
+
   /** True the first time a version of an alert is seen and it is newer than any seen before. */
   private isNewAlertVersion(a: Alert): boolean {
     const key = `${a.site}/${a.alertId}`;
@@ -209,6 +235,7 @@ export class Gateway {
     this.alertVersions.delete(key);
     this.alertVersions.set(key, version);
     if (this.alertVersions.size > ALERT_VERSIONS_KEPT) this.alertVersions.delete(this.alertVersions.keys().next().value!);
+    if (this.alertEscalations.size > ALERT_VERSIONS_KEPT) this.alertEscalations.delete(this.alertEscalations.keys().next().value!);
     return true;
   }
 
@@ -379,10 +406,13 @@ export class Gateway {
       const c = await this.claims(req);
       const site = siteOf(c, q.parse(req.query).site);
       const now = await this.now(site);
-      // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed manager, then ops).
+      // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed
+      // manager, then ops). `escalated` is what the engine wrote and pushed; the level here
+      // never reads lower than it (the engine writes a level within a scan interval of it falling due).
       return (await store.alerts(site)).filter((a) => canSeeAlert(c, a)).map((a) => {
         const esc = escalation(a, now, store.ctxFor(site).thresholds.escalation);
-        return esc ? { ...a, escalation: esc } : a;
+        if (!esc) return a;
+        return { ...a, escalation: a.escalated && a.escalated.level > esc.level ? { level: a.escalated.level, role: a.escalated.role } : esc };
       });
     });
     // A named person takes an alert (no body or no owner: the caller) or is given it by one of

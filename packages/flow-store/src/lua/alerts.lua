@@ -1,6 +1,6 @@
 --[[
-  Alert changes (raise, acknowledge, own, resolve), shared by applyBatch-1.lua, applyPatient-1.lua and raiseAlert-1.lua:
-  not a script of its own. store.ts puts this text in place of each script's
+  Alert changes (raise, acknowledge, own, escalate, resolve), shared by applyBatch-1.lua,
+  applyPatient-1.lua, raiseAlert-1.lua and escalateAlert-1.lua: not a script of its own. store.ts puts this text in place of each script's
   `--#include alerts.lua` line when it loads the script, so a script is still one text
   (its SHA changes only with its content or this one's) and the alert rules are
   written once. Every alert change goes to the site's alert outbox stream (field 'a')
@@ -8,13 +8,42 @@
 ]]
 
 -- Raises an alert exactly once: SET NX (version 1), index it (score = becameTrueAt),
--- add it to the outbox, bump the scope's seq. True when raised now, false when it had
--- been raised before.
-local function raiseAlert(key, alertJson, indexKey, outboxKey, countsKey, becameTrueAt, alertId)
+-- add it to the outbox, bump the scope's seq, and put it on the escalation schedule
+-- when it escalates (escalateAt a number; '-' = its severity never escalates). True when
+-- raised now, false when it had been raised before.
+local function raiseAlert(key, alertJson, indexKey, outboxKey, countsKey, becameTrueAt, alertId, escKey, escalateAt)
   if not redis.call('SET', key, alertJson, 'NX') then return false end
   redis.call('ZADD', indexKey, becameTrueAt, alertId)
   redis.call('XADD', outboxKey, '*', 'a', alertJson)
   redis.call('HINCRBY', countsKey, 'seq', 1)
+  if escKey and tonumber(escalateAt) then redis.call('ZADD', escKey, escalateAt, alertId) end
+  return true
+end
+
+-- Escalates an alert to a higher level once: the next version (same TTL) with
+-- `escalated` = escJson, to the outbox, and its next level on the schedule (nextAt a
+-- number) or off it ('-'). An alert gone, acknowledged or resolved leaves the schedule
+-- and does not change; one already at this level or higher (another scanner was first)
+-- changes nothing. True when escalated now.
+local function escalateAlert(key, escJson, level, nextAt, escKey, outboxKey, alertId)
+  local raw = redis.call('GET', key)
+  if not raw then
+    redis.call('ZREM', escKey, alertId)
+    return false
+  end
+  local alert = cjson.decode(raw)
+  if alert['acknowledged'] ~= nil or alert['resolvedAt'] ~= nil then
+    redis.call('ZREM', escKey, alertId)
+    return false
+  end
+  local cur = alert['escalated']
+  if type(cur) == 'table' and (tonumber(cur['level']) or 0) >= tonumber(level) then return false end
+  alert['escalated'] = cjson.decode(escJson)
+  alert['version'] = (tonumber(alert['version']) or 1) + 1
+  local out = cjson.encode(alert)
+  redis.call('SET', key, out, 'KEEPTTL')
+  redis.call('XADD', outboxKey, '*', 'a', out)
+  if tonumber(nextAt) then redis.call('ZADD', escKey, nextAt, alertId) else redis.call('ZREM', escKey, alertId) end
   return true
 end
 

@@ -19,12 +19,12 @@
              "hincr" field by                 (field deleted at 0, except "seq")
              "zadd" member score | "zrem" member
              "sadd" member | "srem" member
-             "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>becameTrueAt<US>alertId"
+             "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>escIdx<US>becameTrueAt<US>alertId<US>escalateAt"
              "ack" ackJSON "outboxIdx"
              "own" ownerJSON "outboxIdx"          (owner replaced unless resolved)
              "resolve" resolvedAt "alertsIdx<US>outboxIdx"
            raise: SET NX the alert (version 1), index it, add it to the outbox, bump
-           the scope's seq. ack/own/resolve: the next version of the alert, to the outbox.
+           the scope's seq, put it on the escalation schedule at escalateAt ('-': never). ack/own/resolve: the next version of the alert, to the outbox.
 
   Returns  { 1, ops, micros }     applied (micros: time spent in the script)
            { -1, lastApplied }    refused: this run, or part of it, was applied before
@@ -63,7 +63,7 @@ for i = 5, #ARGV, 4 do
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
   if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'resolve' then
     local r = refs(b)
-    if kind == 'raise' and (#r ~= 5 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not tonumber(r[4])) then return redis.error_reply('raise with bad references') end
+    if kind == 'raise' and (#r ~= 7 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not checkKey(r[4], 'zset') or not tonumber(r[5]) or not (r[7] == '-' or tonumber(r[7]))) then return redis.error_reply('raise with bad references') end
     if (kind == 'ack' or kind == 'own') and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply(kind .. ' with bad references') end
     if kind == 'resolve' and (#r ~= 2 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream')) then return redis.error_reply('resolve with bad references') end
   end
@@ -90,7 +90,7 @@ for i = 5, #ARGV, 4 do
     redis.call('SREM', key, a)
   elseif kind == 'raise' then
     local r = refs(b)
-    raiseAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])], KEYS[tonumber(r[3])], r[4], r[5])
+    raiseAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])], KEYS[tonumber(r[3])], r[5], r[6], KEYS[tonumber(r[4])], r[7])
   elseif kind == 'ack' then
     ackAlert(key, a, KEYS[tonumber(b)])
   elseif kind == 'own' then

@@ -7,16 +7,18 @@
   KEYS[3]  due clocks (sorted set)
   KEYS[4]  alert outbox stream (alert changes waiting for Kafka; field 'a' = alert JSON)
   KEYS[5]  counters hash of the alert's scope (ward or team), for its seq
+  KEYS[6]  escalation schedule (sorted set, score = when the next level falls due)
 
   ARGV[1]  alert JSON (version 1)
   ARGV[2]  alert id
   ARGV[3]  becameTrueAt
   ARGV[4]  due member to remove
+  ARGV[5]  when the alert first falls due for escalation ('-': its severity never escalates)
 
   Returns  1 when raised, 0 when it had been raised before.
 ]]
 --#include alerts.lua
 
 redis.call('ZREM', KEYS[3], ARGV[4])
-if raiseAlert(KEYS[1], ARGV[1], KEYS[2], KEYS[4], KEYS[5], ARGV[3], ARGV[2]) then return 1 end
+if raiseAlert(KEYS[1], ARGV[1], KEYS[2], KEYS[4], KEYS[5], ARGV[3], ARGV[2], KEYS[6], ARGV[5]) then return 1 end
 return 0

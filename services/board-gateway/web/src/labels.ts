@@ -18,6 +18,20 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   admission_wait: '12-hour wait for a bed',
 };
 
+/** Roles of the escalation chain as people say them (a trust may name others: shown humanised). */
+export const ROLE_LABELS: Record<string, string> = {
+  ward: 'ward staff',
+  crisis_team: 'crisis team',
+  bed_manager: 'bed manager',
+  ops: 'ops (on call)',
+};
+export const roleLabel = (role: string): string => ROLE_LABELS[role] ?? humanise(role).toLowerCase();
+
+/** "Escalated to bed manager (level 1)": who an unacknowledged alert went to when nobody acknowledged it in time. */
+export function escalationText(e: NonNullable<Alert['escalated']>): string {
+  return `Escalated to ${roleLabel(e.role)} (level ${e.level})`;
+}
+
 /** Every rule (the Record type above makes the compiler check none is missing). */
 export const ALERT_RULE_ORDER = Object.keys(RULE_LABELS) as AlertRule[];
 

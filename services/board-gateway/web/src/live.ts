@@ -12,6 +12,7 @@ import { type Api, AuthError, ForbiddenError, HttpError, type SiteInfo } from '.
 import { classifyUpdate } from './seq';
 import { ruleLabel } from './labels';
 import { patientIdentifier } from './format';
+import { noteEscalation, type EscalationNotice } from './escalations';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export type AckState =
@@ -37,6 +38,8 @@ export interface BoardState {
   freshAlerts: ReadonlySet<string>;
   /** Text for the polite live region. */
   announcement: string;
+  /** Alerts escalated to this reader's role (newest first), until acknowledged, resolved or dismissed. */
+  escalatedToYou: readonly EscalationNotice[];
   /** Something the server or network reported that people should see (not auth). */
   problem: string | null;
 }
@@ -87,6 +90,7 @@ export class LiveBoard {
     acks: new Map(),
     freshAlerts: new Set(),
     announcement: '',
+    escalatedToYou: [],
     problem: null,
   };
   private readonly listeners = new Set<() => void>();
@@ -184,6 +188,11 @@ export class LiveBoard {
         resolve(err ? 'No answer from the server — try again' : r.ok ? undefined : r.error || 'The server refused');
       });
     });
+  }
+
+  /** Takes an "escalated to you" notice off the screen (the alert stays on the feed). */
+  dismissEscalation(alertId: string): void {
+    this.set({ escalatedToYou: this.s.escalatedToYou.filter((n) => n.alertId !== alertId) });
   }
 
   timeline(patientId: string, spellId: string, signal?: AbortSignal) {
@@ -360,6 +369,7 @@ export class LiveBoard {
     sock.on('snapshot', (snap) => this.onSnapshot(snap));
     sock.on('update', (u) => this.onUpdate(u));
     sock.on('alert', (a) => this.onAlert(a));
+    sock.on('escalated', (a) => this.onEscalated(a));
     sock.on('patients', (p) => this.onPatients(p.site, p.ward, p.patients));
     sock.on('site', (info) => {
       if (this.s.site && info.site !== this.s.site) return;
@@ -498,6 +508,19 @@ export class LiveBoard {
       this.announce(describeAlert(a));
     }
     this.set(patch);
+  }
+
+  /**
+   * An alert escalated to this reader's role: on the feed like any change, and a notice
+   * for this reader (the gateway sends it only to the role now responsible).
+   */
+  private onEscalated(a: Alert): void {
+    if (this.s.site && a.site !== this.s.site) return;
+    this.onAlert(a);
+    const notices = noteEscalation(this.s.escalatedToYou, a);
+    if (notices[0] === this.s.escalatedToYou[0] && notices.length === this.s.escalatedToYou.length) return;
+    // Read out by the notice itself (an assertive region), not the polite one as well.
+    this.set({ escalatedToYou: notices });
   }
 
   /** An acknowledged alert from the server settles any local pending/confirmed state. */

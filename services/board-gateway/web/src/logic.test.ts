@@ -5,7 +5,9 @@ import type { WardSummary } from '@pfm/contracts';
 import { classifyUpdate } from './seq';
 import { CRFD_REASONS, crfdReason, topCrfdReasons } from './crfd-reasons';
 import { formatElapsed, formatNhsNumber, patientIdentifier } from './format';
-import { compareWardsByPressure, thresholdText, wardPressure } from './labels';
+import { compareWardsByPressure, escalationText, roleLabel, thresholdText, wardPressure } from './labels';
+import { escalatedOpen, noteEscalation, openNotices } from './escalations';
+import type { Alert } from '@pfm/contracts';
 import { parseRoute, routeHref } from './route';
 
 test('seq: snapshot baseline, in-order apply, stale and gap', () => {
@@ -90,4 +92,23 @@ test('routes round-trip', () => {
   assert.deepEqual(parseRoute('#/alerts?team=Crisis%20North&rule=followup_missed'), { view: 'alerts', team: 'Crisis North', rule: 'followup_missed' });
   assert.equal(routeHref({ view: 'alerts', team: 'Crisis North', rule: null }), '#/alerts?team=Crisis+North');
   assert.deepEqual(parseRoute(routeHref({ view: 'ward', ward: 'A/B 1' })), { view: 'ward', ward: 'A/B 1' });
+});
+
+test('escalation: the words on an alert say to whom and which level, not colour', () => {
+  assert.equal(escalationText({ level: 1, role: 'bed_manager', at: 0 }), 'Escalated to bed manager (level 1)');
+  assert.equal(escalationText({ level: 2, role: 'ops', at: 0 }), 'Escalated to ops (on call) (level 2)');
+  assert.equal(roleLabel('site_director'), 'site director');
+});
+
+test('escalation notices: one per alert, a higher level replaces it, repeats and acknowledged alerts add nothing', () => {
+  const a: Alert = { alertId: 'a1', rule: 'referral_response', severity: 'critical', threshold: { value: 4, unit: 'hours' }, source: 's', message: 'm', site: 'RXT', team: 'CRHT-N', becameTrueAt: 0, raisedAt: 0, version: 2, escalated: { level: 1, role: 'bed_manager', at: 5 } };
+  const one = noteEscalation([], a);
+  assert.deepEqual(one, [{ alertId: 'a1', level: 1, role: 'bed_manager' }]);
+  assert.deepEqual(noteEscalation(one, a), one);
+  const two = noteEscalation(one, { ...a, version: 3, escalated: { level: 2, role: 'ops', at: 10 } });
+  assert.deepEqual(two, [{ alertId: 'a1', level: 2, role: 'ops' }]);
+  assert.deepEqual(noteEscalation([], { ...a, acknowledged: { by: 'n', at: 6 } }), []);
+  assert.equal(openNotices(two, new Map([['a1', a]])).length, 1);
+  assert.equal(openNotices(two, new Map([['a1', { ...a, acknowledged: { by: 'n', at: 6 } }]])).length, 0);
+  assert.deepEqual(escalatedOpen([{ ...a, alertId: 'b', raisedAt: 9 }, a, { ...a, alertId: 'c', escalated: undefined }]).map((x) => x.alertId), ['a1', 'b']);
 });

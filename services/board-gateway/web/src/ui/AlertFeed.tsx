@@ -9,6 +9,7 @@ import { formatDay, formatElapsed, formatHms, patientIdentifier } from '../forma
 import { ALERT_RULE_ORDER, ruleLabel, thresholdText } from '../labels';
 import { routeHref, type Route } from '../route';
 import { Icon, SEVERITY_SHAPES } from './icons';
+import { EscalationBadge, SinceRaised } from './Escalations';
 
 const SEVERITY_LABELS = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
 
@@ -107,6 +108,7 @@ function AlertCard({ a, ack, fresh, now, connection, board }: { a: Alert; ack: A
         </span>
         <h3 id={hid}>{ruleLabel(a.rule)}</h3>
         {fresh && !a.acknowledged && <span class="badge badge-new">New</span>}
+        <EscalationBadge a={a} />
       </header>
       <p class="alert-msg">{a.message}</p>
       <dl class="facts">
@@ -118,6 +120,10 @@ function AlertCard({ a, ack, fresh, now, connection, board }: { a: Alert; ack: A
         {a.ward && <div><dt>Ward</dt><dd><a href={routeHref({ view: 'ward', ward: a.ward })}>{a.ward}</a></dd></div>}
         {a.team && <div><dt>Team</dt><dd>{a.team}</dd></div>}
         {a.owner && <div><dt>Owner</dt><dd data-testid={`alert-owner-${a.alertId}`}>{a.owner.name}</dd></div>}
+        <div>
+          <dt>Raised</dt>
+          <dd><time dateTime={new Date(a.raisedAt).toISOString()}>{when(a.raisedAt, now)}</time> <span class="muted">(<SinceRaised a={a} now={now} />)</span></dd>
+        </div>
         <div>
           <dt>Became true</dt>
           <dd><time dateTime={new Date(a.becameTrueAt).toISOString()}>{when(a.becameTrueAt, now)}</time> <span class="muted">({formatElapsed(now - a.becameTrueAt)} ago)</span></dd>

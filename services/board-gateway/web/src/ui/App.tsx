@@ -10,6 +10,7 @@ import { applyPrefs, loadPrefs, savePrefs, type Prefs } from '../prefs';
 import { parseRoute, routeHref, type Route } from '../route';
 import { AlertFeed } from './AlertFeed';
 import { AuthErrorPage } from './AuthError';
+import { EscalationNotices } from './Escalations';
 import { CONNECTION_SHAPES, Icon } from './icons';
 import { InsightsApp } from './insights/InsightsApp';
 import { tokenRole } from '../insights/logic';
@@ -176,8 +177,9 @@ function Board({ token, route, navigate, insights }: { token: string; route: Rou
           <Icon shape="triangle" /> {state.problem}
         </div>
       )}
+      <EscalationNotices state={state} board={board} />
       <main id="main" ref={mainRef}>
-        {route.view === 'site' && <SiteBoard state={state} />}
+        {route.view === 'site' && <SiteBoard state={state} now={now} />}
         {route.view === 'ward' && <WardBoard key={route.ward} state={state} ward={route.ward} board={board} now={now} />}
         {route.view === 'alerts' && <AlertFeed state={state} board={board} now={now} team={route.team} rule={route.rule} navigate={navigate} />}
         {route.view === 'replay' && <ReplayView token={token} />}

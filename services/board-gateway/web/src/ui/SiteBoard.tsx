@@ -7,8 +7,10 @@ import { wardTypeLabel } from '../format';
 import { routeHref } from '../route';
 import { BedCounters, Counter, CrfdSummary, FlowCounters, OccupancyBar, PressureBadge } from './common';
 import { Icon, PRESSURE_SHAPES } from './icons';
+import { EscalatedList } from './Escalations';
+import { escalatedOpen } from '../escalations';
 
-export function SiteBoard({ state }: { state: BoardState }) {
+export function SiteBoard({ state, now }: { state: BoardState; now: number }) {
   // Units outside the trust hold out-of-area placements: shown in the site header, never as local wards.
   const wards = [...state.wards.values()].filter((w) => !w.external && w.wardType !== 'place_of_safety').sort(compareWardsByPressure);
   const suites = [...state.wards.values()].filter((w) => !w.external && w.wardType === 'place_of_safety');
@@ -18,6 +20,7 @@ export function SiteBoard({ state }: { state: BoardState }) {
         Site flow board{state.site ? <span class="muted"> · {state.site}</span> : null}
       </h1>
       <SiteHeader state={state} wards={wards} suites={suites} />
+      <EscalatedList alerts={escalatedOpen(state.alerts.values())} now={now} />
       <section aria-labelledby="wards-heading" class="wards-section">
         <div class="section-head">
           <h2 id="wards-heading">Wards <span class="muted">({wards.length}, highest pressure first)</span></h2>

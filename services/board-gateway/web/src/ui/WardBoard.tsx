@@ -8,6 +8,8 @@ import { wardPressure } from '../labels';
 import { routeHref } from '../route';
 import { BedCounters, CrfdSummary, FlowCounters, OccupancyBar, PatientChips, PressureBadge } from './common';
 import { TimelineDialog } from './TimelineDialog';
+import { EscalatedList } from './Escalations';
+import { escalatedOpen } from '../escalations';
 
 export function WardBoard({ state, ward, board, now }: { state: BoardState; ward: string; board: LiveBoard; now: number }) {
   const w = state.wards.get(ward);
@@ -49,6 +51,8 @@ export function WardBoard({ state, ward, board, now }: { state: BoardState; ward
       ) : (
         <p class="empty">Ward {ward} is not on this board. <a href={routeHref({ view: 'site' })}>Back to the site board</a>.</p>
       )}
+
+      <EscalatedList alerts={escalatedOpen(state.alerts.values())} now={now} ward={ward} />
 
       <section aria-labelledby="beds-heading" class="beds-section">
         <h2 id="beds-heading">Beds</h2>
