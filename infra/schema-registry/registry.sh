@@ -46,6 +46,11 @@ POLL_MS="${PFM_REGISTRY_KAFKA_POLL_MS:-500}"
 KAFKA_SASL="${PFM_KAFKA_SASL:-1}"
 KAFKA_USER="${PFM_REGISTRY_KAFKA_USERNAME:-registry}"
 KAFKA_PASSWORDS_FILE="${PFM_KAFKA_PASSWORDS_FILE:-$STATE_ROOT/kafka/secrets/passwords}"
+# With TLS on the broker (PFM_KAFKA_TLS, default 1, with SASL only) it connects over
+# SASL_SSL and trusts the CA of KAFKA_SSL_CA_FILE (default: the local CA kafka.sh made).
+KAFKA_TLS="${PFM_KAFKA_TLS:-1}"
+[[ "$KAFKA_SASL" == 1 ]] || KAFKA_TLS=0
+KAFKA_CA_FILE="${KAFKA_SSL_CA_FILE:-$STATE_ROOT/kafka/tls/ca.crt}"
 # Authentication on the HTTP API (default on): HTTP basic auth against users embedded in
 # the app's config (Quarkus elytron-security-properties-file, hashed passwords), and
 # Apicurio's role-based authorization with the roles taken from those users. 0 = the old
@@ -176,20 +181,28 @@ write_kafka_client_config() {
   [[ -n "$pw" ]] || die "Kafka runs with SASL (PFM_KAFKA_SASL=1) but there is no password for the '$KAFKA_USER' principal: set PFM_REGISTRY_KAFKA_PASSWORD, or start the broker with infra/kafka/kafka.sh first (it makes $KAFKA_PASSWORDS_FILE)"
   mkdir -p "$RSTATE"
   local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_USER\" password=\"$pw\";"
-  local client
+  local client protocol=SASL_PLAINTEXT
+  if [[ "$KAFKA_TLS" == 1 ]]; then
+    protocol=SASL_SSL
+    [[ -s "$KAFKA_CA_FILE" ]] || die "Kafka runs with TLS (PFM_KAFKA_TLS=1) but there is no CA certificate at $KAFKA_CA_FILE: set KAFKA_SSL_CA_FILE, or start the broker with infra/kafka/kafka.sh first (it makes the local CA)"
+  fi
   (umask 077
    : >"$KAFKA_CLIENT_CONFIG"
    for client in producer consumer admin; do
      printf '%s\n' \
-       "apicurio.kafkasql.$client.security.protocol=SASL_PLAINTEXT" \
+       "apicurio.kafkasql.$client.security.protocol=$protocol" \
        "apicurio.kafkasql.$client.sasl.mechanism=SCRAM-SHA-512" \
        "apicurio.kafkasql.$client.sasl.jaas.config=$jaas" >>"$KAFKA_CLIENT_CONFIG"
+     if [[ "$KAFKA_TLS" == 1 ]]; then
+       printf '%s\n' "apicurio.kafkasql.$client.ssl.truststore.type=PEM" \
+         "apicurio.kafkasql.$client.ssl.truststore.location=$KAFKA_CA_FILE" >>"$KAFKA_CLIENT_CONFIG"
+     fi
    done)
   chmod 600 "$KAFKA_CLIENT_CONFIG"
 }
 
 storage_desc() {
-  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s%s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP" "$([[ "$KAFKA_SASL" == 1 ]] && printf ' as %s (SASL/SCRAM-SHA-512)' "$KAFKA_USER")"
+  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s%s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP" "$([[ "$KAFKA_SASL" == 1 ]] && printf ' as %s (%s, SCRAM-SHA-512)' "$KAFKA_USER" "$([[ "$KAFKA_TLS" == 1 ]] && echo SASL_SSL || echo SASL_PLAINTEXT)")"
   else printf 'in-memory'; fi
 }
 
@@ -517,7 +530,7 @@ env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR
      PFM_REGISTRY_STORAGE (kafkasql|mem) PFM_KAFKA_PORT PFM_REGISTRY_KAFKA_BOOTSTRAP
      PFM_REGISTRY_TOPIC_PREFIX PFM_REGISTRY_KAFKA_WAIT PFM_REGISTRY_KAFKA_POLL_MS
      PFM_KAFKA_SASL (1|0) PFM_REGISTRY_KAFKA_USERNAME PFM_REGISTRY_KAFKA_PASSWORD PFM_KAFKA_PASSWORDS_FILE
-     PFM_REGISTRY_AUTH (1|0) PFM_REGISTRY_PASSWORDS_FILE
+     PFM_KAFKA_TLS (1|0) KAFKA_SSL_CA_FILE PFM_REGISTRY_AUTH (1|0) PFM_REGISTRY_PASSWORDS_FILE
 EOF
 }
 

@@ -205,12 +205,12 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
   return {
     kafkaBrokers, schemaRegistryUrl, redisUrl,
     kafka: ctl('kafka'), registry: ctl('registry'), redis: ctl('redis'),
-    // A suite's own broker is PLAINTEXT (no credentials) and its own registry open: services
-    // started on them must not try the logins of the environment (KAFKA_SASL_USERNAME,
-    // SCHEMA_REGISTRY_USERNAME from .stack/stack.env).
+    // A suite's own broker is PLAINTEXT (no credentials, no TLS) and its own registry open:
+    // services started on them must not try the logins of the environment
+    // (KAFKA_SASL_USERNAME, KAFKA_SSL_CA_FILE, SCHEMA_REGISTRY_USERNAME from .stack/stack.env).
     env: {
       KAFKA_BROKERS: kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: schemaRegistryUrl, REDIS_URL: redisUrl,
-      ...(started.kafka ? { KAFKA_SASL_USERNAME: '' } : {}), ...(started.registry ? { SCHEMA_REGISTRY_USERNAME: '' } : {}),
+      ...(started.kafka ? { KAFKA_SASL_USERNAME: '', KAFKA_SSL_CA_FILE: '' } : {}), ...(started.registry ? { SCHEMA_REGISTRY_USERNAME: '' } : {}),
     },
     startSeconds: (Date.now() - t0) / 1000,
     stop,
