@@ -355,14 +355,12 @@ cmd_build() {
 
 cmd_start() {
   need curl "used to probe the HTTP API"
+  # Under the lock: two first starts at once must not both add a principal's password.
+  # (A start that waited for another one's finds the registry up below.)
+  with_lock
   ensure_secrets
   check_auth_setting
   if api_up; then
-    say "already up: SCHEMA_REGISTRY_URL=$URL"
-    return 0
-  fi
-  with_lock
-  if api_up; then   # another start finished while we waited for the lock
     say "already up: SCHEMA_REGISTRY_URL=$URL"
     return 0
   fi
