@@ -239,7 +239,11 @@ ensure_tls() {
 # The admin's settings with another security protocol (and no TLS settings without TLS):
 # to ask a broker that runs with other settings than ours.
 admin_properties_as() { # PROTOCOL
-  sed -e "s/^security.protocol=.*/security.protocol=$1/" -e "$([[ "$1" == SASL_SSL ]] && echo '/^$/d' || echo '/^ssl\./d')" "$ADMIN_PROPERTIES"
+  if [[ "$1" == SASL_SSL ]]; then
+    sed -e "s/^security.protocol=.*/security.protocol=$1/" "$ADMIN_PROPERTIES"
+  else
+    sed -e "s/^security.protocol=.*/security.protocol=$1/" -e '/^ssl\./d' "$ADMIN_PROPERTIES"
+  fi
 }
 
 # The admin authenticates with PLAIN until its SCRAM credential exists (first start of a
