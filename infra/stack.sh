@@ -71,8 +71,31 @@ export KAFKA_SASL_USERNAME="\${KAFKA_SASL_USERNAME:-test}"
 export KAFKA_SASL_PASSWORD="\${KAFKA_SASL_PASSWORD:-$test_pw}"
 export PFM_KAFKA_PASSWORDS_FILE="\${PFM_KAFKA_PASSWORDS_FILE:-$pwfile}"
 ENV
+    if [ "${PFM_KAFKA_TLS:-1}" = 1 ]; then
+      # TLS to the broker (SASL_SSL), trusting the local CA kafka.sh made (not a secret).
+      cat >> "$STATE_DIR/stack.env" <<ENV
+export KAFKA_SSL_CA_FILE="\${KAFKA_SSL_CA_FILE:-$STATE_DIR/kafka/tls/ca.crt}"
+ENV
+    fi
   fi
-  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($([ "${PFM_KAFKA_SASL:-1}" = 1 ] && echo SASL/SCRAM-SHA-512 || echo PLAINTEXT, no authentication)), registry :$REGISTRY_PORT, $redis_url"
+  if [ "${PFM_REGISTRY_AUTH:-1}" = 1 ]; then
+    local reg_pwfile="${PFM_REGISTRY_PASSWORDS_FILE:-$STATE_DIR/schema-registry/secrets/passwords}" reg_pw
+    reg_pw="$(awk '$1 == "test" { print $2 }' "$reg_pwfile" 2>/dev/null)"
+    [ -n "$reg_pw" ] || die "the registry requires authentication but $reg_pwfile has no password for the test principal"
+    # The registry's login for tests and tools (role sr-developer: may register schemas);
+    # the services' own principals and passwords are in PFM_REGISTRY_PASSWORDS_FILE.
+    cat >> "$STATE_DIR/stack.env" <<ENV
+export SCHEMA_REGISTRY_USERNAME="\${SCHEMA_REGISTRY_USERNAME:-test}"
+export SCHEMA_REGISTRY_PASSWORD="\${SCHEMA_REGISTRY_PASSWORD:-$reg_pw}"
+export PFM_REGISTRY_PASSWORDS_FILE="\${PFM_REGISTRY_PASSWORDS_FILE:-$reg_pwfile}"
+ENV
+  fi
+  local kafka_desc="PLAINTEXT, no authentication"
+  if [ "${PFM_KAFKA_SASL:-1}" = 1 ]; then
+    kafka_desc="SASL_PLAINTEXT, SCRAM-SHA-512"
+    [ "${PFM_KAFKA_TLS:-1}" = 1 ] && kafka_desc="SASL_SSL, SCRAM-SHA-512"
+  fi
+  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($kafka_desc), registry :$REGISTRY_PORT ($([ "${PFM_REGISTRY_AUTH:-1}" = 1 ] && echo HTTP basic auth, role-based || echo no authentication)), $redis_url"
 }
 
 down() {

@@ -53,7 +53,9 @@ describe('outside HL7 clients: mllp_send in, kcat out', () => {
     if (sasl) {
       const { username, password } = sasl as { username: string; password: string };
       const file = join(dir, 'kcat.conf');
-      writeFileSync(file, [`security.protocol=${ssl ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`, `sasl.mechanisms=${process.env.PFM_KCAT_SASL_MECHANISM ?? 'PLAIN'}`, `sasl.username=${username}`, `sasl.password=${password}`, ''].join('\n'), { mode: 0o600 });
+      // Over TLS (SASL_SSL) it trusts the CA of KAFKA_SSL_CA_FILE (the stack's local CA).
+      const ca = process.env.KAFKA_SSL_CA_FILE?.trim();
+      writeFileSync(file, [`security.protocol=${ssl ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`, ...(ca ? [`ssl.ca.location=${ca}`] : []), `sasl.mechanisms=${process.env.PFM_KCAT_SASL_MECHANISM ?? 'PLAIN'}`, `sasl.username=${username}`, `sasl.password=${password}`, ''].join('\n'), { mode: 0o600 });
       kcatConfig = ['-F', file];
     }
   });

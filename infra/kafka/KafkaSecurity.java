@@ -29,7 +29,8 @@ import org.apache.kafka.common.resource.ResourceType;
  * against the cached Kafka jars (next to KafkaProbe, which speaks PLAINTEXT only).
  *
  * Connects as the admin principal with the client settings in CLIENT_PROPERTIES (a file
- * of mode 600 written by kafka.sh), waits until the broker lists a live broker, then (when
+ * of mode 600 written by kafka.sh: SASL_SSL trusting the local CA by default, or
+ * SASL_PLAINTEXT with PFM_KAFKA_TLS=0), waits until the broker lists a live broker, then (when
  * given) upserts the SCRAM credentials of USERS_FILE ("name password" per line) and
  * creates the ACLs of ACLS_FILE ("principal RESOURCE_TYPE PATTERN_TYPE name OPERATION"
  * per line, all ALLOW from any host). Both are idempotent: run on every start.
@@ -60,7 +61,7 @@ public final class KafkaSecurity {
         props.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "100");
 
         try (Admin admin = Admin.create(props)) {
-            String ready = waitReady(admin, deadline, pid);
+            String ready = waitReady(admin, deadline, pid, props.getProperty("security.protocol", "SASL_PLAINTEXT"));
             if (ready == null) {
                 System.exit(1);
             }
@@ -74,7 +75,7 @@ public final class KafkaSecurity {
         }
     }
 
-    private static String waitReady(Admin admin, long deadline, long pid) throws InterruptedException {
+    private static String waitReady(Admin admin, long deadline, long pid, String protocol) throws InterruptedException {
         String lastError = "no answer yet";
         while (true) {
             if (pid > 0 && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
@@ -91,7 +92,7 @@ public final class KafkaSecurity {
                 Collection<Node> nodes = cluster.nodes().get(callTimeout + 500L, TimeUnit.MILLISECONDS);
                 if (!nodes.isEmpty()) {
                     String clusterId = cluster.clusterId().get(callTimeout, TimeUnit.MILLISECONDS);
-                    return "up: cluster " + clusterId + ", brokers " + nodes.size() + " (SASL)";
+                    return "up: cluster " + clusterId + ", brokers " + nodes.size() + " (" + protocol + ")";
                 }
                 lastError = "broker answered but lists no live brokers yet";
             } catch (Exception e) {

@@ -24,6 +24,12 @@ STOP_TIMEOUT="${PFM_KAFKA_STOP_TIMEOUT:-30}"
 # admin only. 0 = the old open PLAINTEXT listener (no authentication, no ACLs).
 SASL="${PFM_KAFKA_SASL:-1}"
 [[ "$SASL" == 0 || "$SASL" == 1 ]] || { printf 'kafka: ERROR: PFM_KAFKA_SASL=%s: expected 1 or 0\n' "$SASL" >&2; exit 2; }
+# TLS (default on, with SASL only): the client listener is SASL_SSL, with a certificate from
+# a local CA that kafka.sh makes at the first start (tls/ below); clients trust that CA
+# (KAFKA_SSL_CA_FILE). 0 = SASL_PLAINTEXT (passwords and data in clear on loopback).
+TLS="${PFM_KAFKA_TLS:-1}"
+[[ "$TLS" == 0 || "$TLS" == 1 ]] || { printf 'kafka: ERROR: PFM_KAFKA_TLS=%s: expected 1 or 0\n' "$TLS" >&2; exit 2; }
+[[ "$SASL" == 1 ]] || TLS=0
 # The principals kafka.sh creates (and gives a password at first start): admin is the
 # super user (the broker's own connections, ops); the rest get what acls.txt grants.
 PRINCIPALS=(admin ingest engine gateway insights replay simulator registry test)
@@ -49,6 +55,16 @@ SECRETS_DIR="$KSTATE/secrets"
 PASSWORDS_FILE="$SECRETS_DIR/passwords"
 ADMIN_PROPERTIES="$SECRETS_DIR/admin.properties"
 ACLS_FILE="${PFM_KAFKA_ACLS_FILE:-$SCRIPT_DIR/acls.txt}"
+# The local CA and the broker's key and certificate (kafka.sh makes them once; keys mode
+# 600). ca.crt is what clients trust; broker.pem (key + certificate chain) is the broker's
+# PEM keystore.
+TLS_DIR="$KSTATE/tls"
+CA_KEY="$TLS_DIR/ca.key"
+CA_CRT="$TLS_DIR/ca.crt"
+BROKER_PEM="$TLS_DIR/broker.pem"
+CLIENT_PROTOCOL=PLAINTEXT
+[[ "$SASL" == 1 ]] && CLIENT_PROTOCOL=SASL_PLAINTEXT
+[[ "$TLS" == 1 ]] && CLIENT_PROTOCOL=SASL_SSL
 SECURITY_SRC="$SCRIPT_DIR/KafkaSecurity.java"
 SECURITY_DIR="$KAFKA_HOME/security-$(sha256sum "$SECURITY_SRC" | cut -c1-16)"
 
@@ -174,10 +190,60 @@ ensure_secrets() {
   (umask 077; printf '%s\n' \
     "# The admin (super user) principal's client settings: kafka-*.sh --command-config this file." \
     "bootstrap.servers=$BOOTSTRAP" \
-    "security.protocol=SASL_PLAINTEXT" \
+    "security.protocol=$CLIENT_PROTOCOL" \
     "sasl.mechanism=SCRAM-SHA-512" \
     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(password_of admin)\";" \
-    >"$ADMIN_PROPERTIES")
+    >"$ADMIN_PROPERTIES"
+   if [[ "$TLS" == 1 ]]; then printf '%s\n' "ssl.truststore.type=PEM" "ssl.truststore.location=$CA_CRT" >>"$ADMIN_PROPERTIES"; fi)
+}
+
+# The local CA (10 years) and the broker's certificate for 127.0.0.1 / localhost (825
+# days), made at the first start; a broker certificate that the CA did not sign or that
+# expires within a day is made again (same CA, so clients keep trusting it).
+ensure_tls() {
+  [[ "$TLS" == 1 ]] || return 0
+  need openssl "it makes the local CA and the broker's TLS certificate (PFM_KAFKA_TLS=0 turns TLS off)"
+  (umask 077; mkdir -p "$TLS_DIR")
+  chmod 700 "$TLS_DIR"
+  if [[ ! -s "$CA_KEY" || ! -s "$CA_CRT" ]]; then
+    (umask 077
+     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$CA_KEY" -out "$CA_CRT" \
+       -subj "/CN=pfm local Kafka CA $(hostname -s 2>/dev/null || echo host)" -days 3650 \
+       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1) \
+      || die "openssl could not make the local CA in $TLS_DIR"
+    rm -f "$BROKER_PEM"
+    say "made a local CA for the broker's TLS certificate: $CA_CRT"
+  fi
+  chmod 600 "$CA_KEY"; chmod 644 "$CA_CRT"
+  if [[ -s "$BROKER_PEM" ]] && openssl verify -CAfile "$CA_CRT" "$BROKER_PEM" >/dev/null 2>&1 \
+      && openssl x509 -in "$BROKER_PEM" -noout -checkend 86400 >/dev/null 2>&1; then
+    return 0
+  fi
+  local tmp
+  tmp="$(mktemp -d "$TLS_DIR/.new.XXXXXX")"
+  (umask 077
+   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tmp/broker.key" -out "$tmp/broker.csr" \
+     -subj "/CN=localhost" >/dev/null 2>&1 \
+   && printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$tmp/ext" \
+   && openssl x509 -req -in "$tmp/broker.csr" -CA "$CA_CRT" -CAkey "$CA_KEY" -CAcreateserial -days 825 \
+        -extfile "$tmp/ext" -out "$tmp/broker.crt" >/dev/null 2>&1 \
+   && cat "$tmp/broker.key" "$tmp/broker.crt" "$CA_CRT" >"$tmp/broker.pem") \
+    || { rm -rf "$tmp"; die "openssl could not make the broker's TLS certificate in $TLS_DIR"; }
+  mv -f "$tmp/broker.pem" "$BROKER_PEM"
+  rm -rf "$tmp" "$TLS_DIR/ca.srl"
+  chmod 600 "$BROKER_PEM"
+  say "made the broker's TLS certificate (127.0.0.1, localhost; signed by $CA_CRT)"
+}
+
+# The admin's settings with another security protocol (and no TLS settings without TLS):
+# to ask a broker that runs with other settings than ours.
+admin_properties_as() { # PROTOCOL
+  if [[ "$1" == SASL_SSL ]]; then
+    sed -e "s/^security.protocol=.*/security.protocol=$1/" "$ADMIN_PROPERTIES"
+  else
+    sed -e "s/^security.protocol=.*/security.protocol=$1/" -e '/^ssl\./d' "$ADMIN_PROPERTIES"
+  fi
 }
 
 # The admin authenticates with PLAIN until its SCRAM credential exists (first start of a
@@ -200,13 +266,14 @@ running_pid() {
 
 render_config() {
   mkdir -p "$KSTATE"
-  local proto=PLAINTEXT
-  [[ "$SASL" == 1 ]] && proto=SASL_PLAINTEXT
+  local proto="$CLIENT_PROTOCOL" controller_proto=PLAINTEXT listener
+  [[ "$SASL" == 1 ]] && controller_proto=SASL_PLAINTEXT
+  listener="$(printf '%s' "$proto" | tr 'A-Z' 'a-z')"
   (umask 077; sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
       -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
       -e "s#@DATA_DIR@#$DATA_DIR#g" \
       -e "s#@CLIENT_PROTOCOL@#$proto#g" \
-      -e "s#@CONTROLLER_PROTOCOL@#$proto#g" \
+      -e "s#@CONTROLLER_PROTOCOL@#$controller_proto#g" \
       "$SCRIPT_DIR/server.properties.template" >"$CONFIG_FILE")
   chmod 600 "$CONFIG_FILE"
   [[ "$SASL" == 1 ]] || return 0
@@ -228,15 +295,30 @@ render_config() {
 sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 sasl.mechanism.inter.broker.protocol=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
-listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
-listener.name.sasl_plaintext.plain.sasl.jaas.config=$client_jaas
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$listener.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.$listener.plain.sasl.jaas.config=$client_jaas
+listener.name.$listener.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=$jaas
 # Closed by default: nothing is allowed that acls.txt does not grant.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
 super.users=User:admin
+EOF
+  [[ "$TLS" == 1 ]] || return 0
+  cat >>"$CONFIG_FILE" <<EOF
+
+############################# TLS (kafka.sh, PFM_KAFKA_TLS=1) #############################
+# The client (and inter-broker) listener is SASL_SSL: the broker's key and certificate
+# chain in one PEM file, signed by the local CA that clients trust (KAFKA_SSL_CA_FILE).
+# No client certificates (clients log in with SASL). The controller listener stays
+# SASL_PLAINTEXT on 127.0.0.1 (the broker's own connection to itself).
+ssl.keystore.type=PEM
+ssl.keystore.location=$BROKER_PEM
+ssl.truststore.type=PEM
+ssl.truststore.location=$CA_CRT
+ssl.client.auth=none
+ssl.endpoint.identification.algorithm=https
 EOF
 }
 
@@ -277,7 +359,7 @@ cmd_start() {
   lock_state
   cmd_fetch
   check_java
-  if [[ "$SASL" == 1 ]]; then ensure_secrets; fi
+  if [[ "$SASL" == 1 ]]; then ensure_tls; ensure_secrets; fi
   if port_open "$KAFKA_PORT" && probe 5 >/dev/null 2>&1; then
     # A running SASL broker still gets any new principal and ACL (both idempotent).
     if [[ "$SASL" == 1 ]]; then probe 10 0 "$PASSWORDS_FILE" "$ACLS_FILE" >/dev/null || die "could not put the SCRAM credentials and ACLs in place at $BOOTSTRAP"; fi
@@ -287,9 +369,21 @@ cmd_start() {
   fi
   mkdir -p "$KSTATE" "$LOG_DIR"
   # A broker that still runs PLAINTEXT (started before SASL was the default, or with
-  # PFM_KAFKA_SASL=0) would never answer a SASL probe: say so instead of waiting.
+  # PFM_KAFKA_SASL=0) would never answer a SASL probe, nor one without TLS a TLS probe: say
+  # so instead of waiting.
   if [[ "$SASL" == 1 ]] && port_open "$KAFKA_PORT" && SASL=0 probe 5 >/dev/null 2>&1; then
-    die "a PLAINTEXT broker (no authentication) answers at $BOOTSTRAP; stop it ($0 stop, or infra/stack.sh down) so it restarts with SASL, or set PFM_KAFKA_SASL=0"
+    die "a PLAINTEXT broker (no authentication) answers at $BOOTSTRAP; stop it so it restarts with SASL and TLS (infra/stack.sh down then up, or $0 stop then start), or set PFM_KAFKA_SASL=0"
+  fi
+  if [[ "$TLS" == 1 ]] && port_open "$KAFKA_PORT"; then
+    local plain_props
+    plain_props="$(mktemp "$SECRETS_DIR/.notls.XXXXXX")"
+    admin_properties_as SASL_PLAINTEXT >"$plain_props"
+    # (15 s: a JVM client on a loaded machine can take more than 5 s to get its first answer.)
+    if ADMIN_PROPERTIES="$plain_props" probe 15 >/dev/null 2>&1; then
+      rm -f "$plain_props"
+      die "a broker WITHOUT TLS (SASL_PLAINTEXT) answers at $BOOTSTRAP; stop it so it restarts with TLS (infra/stack.sh down then up, or $0 stop then start), or set PFM_KAFKA_TLS=0"
+    fi
+    rm -f "$plain_props"
   fi
 
   if pid="$(running_pid)"; then
@@ -350,7 +444,7 @@ cmd_start() {
     die "Kafka $KAFKA_VERSION did not become ready at $BOOTSTRAP"
   fi
   say "$out"
-  say "Kafka $KAFKA_VERSION ready at $BOOTSTRAP in $(elapsed "$t0")s$([[ "$SASL" == 1 ]] && printf ' (SASL/SCRAM-SHA-512, ACLs from %s, passwords in %s)' "$ACLS_FILE" "$PASSWORDS_FILE")"
+  say "Kafka $KAFKA_VERSION ready at $BOOTSTRAP in $(elapsed "$t0")s$([[ "$SASL" == 1 ]] && printf ' (%s, SCRAM-SHA-512, ACLs from %s, passwords in %s%s)' "$CLIENT_PROTOCOL" "$ACLS_FILE" "$PASSWORDS_FILE" "$([[ "$TLS" == 1 ]] && printf ', clients trust %s' "$CA_CRT")")"
   printf 'KAFKA_BOOTSTRAP=%s\n' "$BOOTSTRAP"
 }
 
@@ -385,6 +479,13 @@ cmd_stop() {
 }
 
 cmd_status() {
+  # Settings made for another protocol (a broker started before TLS was the default) are
+  # not ours: "down", so that `start` looks closer and says what to do.
+  if [[ "$SASL" == 1 && -f "$ADMIN_PROPERTIES" ]] && ! grep -qx "security.protocol=$CLIENT_PROTOCOL" "$ADMIN_PROPERTIES"; then
+    echo "down"
+    say "$ADMIN_PROPERTIES is not for $CLIENT_PROTOCOL (made for a broker with other settings): run $0 start" >&2
+    return 1
+  fi
   if port_open "$KAFKA_PORT" && cache_complete && probe 5 >/dev/null 2>&1; then
     echo "up"
     say "broker answers at $BOOTSTRAP" >&2
@@ -420,7 +521,7 @@ usage: $(basename "$0") fetch | start | stop | status | logs [-f|N]
   logs     print the last lines of $LOG_FILE (-f to follow, N for N lines)
 
 environment: PFM_KAFKA_VERSION PFM_KAFKA_PORT PFM_KAFKA_CONTROLLER_PORT PFM_CACHE_DIR
-             PFM_KAFKA_SASL (1|0) PFM_KAFKA_ACLS_FILE PFM_STATE_DIR PFM_KAFKA_HEAP_OPTS PFM_KAFKA_START_TIMEOUT PFM_KAFKA_STOP_TIMEOUT JAVA_HOME
+             PFM_KAFKA_SASL (1|0) PFM_KAFKA_TLS (1|0) PFM_KAFKA_ACLS_FILE PFM_STATE_DIR PFM_KAFKA_HEAP_OPTS PFM_KAFKA_START_TIMEOUT PFM_KAFKA_STOP_TIMEOUT JAVA_HOME
 EOF
 }
 

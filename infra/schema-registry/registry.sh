@@ -46,6 +46,23 @@ POLL_MS="${PFM_REGISTRY_KAFKA_POLL_MS:-500}"
 KAFKA_SASL="${PFM_KAFKA_SASL:-1}"
 KAFKA_USER="${PFM_REGISTRY_KAFKA_USERNAME:-registry}"
 KAFKA_PASSWORDS_FILE="${PFM_KAFKA_PASSWORDS_FILE:-$STATE_ROOT/kafka/secrets/passwords}"
+# With TLS on the broker (PFM_KAFKA_TLS, default 1, with SASL only) it connects over
+# SASL_SSL and trusts the CA of KAFKA_SSL_CA_FILE (default: the local CA kafka.sh made).
+KAFKA_TLS="${PFM_KAFKA_TLS:-1}"
+[[ "$KAFKA_SASL" == 1 ]] || KAFKA_TLS=0
+KAFKA_CA_FILE="${KAFKA_SSL_CA_FILE:-$STATE_ROOT/kafka/tls/ca.crt}"
+# Authentication on the HTTP API (default on): HTTP basic auth against users embedded in
+# the app's config (Quarkus elytron-security-properties-file, hashed passwords), and
+# Apicurio's role-based authorization with the roles taken from those users. 0 = the old
+# open API (anyone on the machine may read and register schemas).
+AUTH="${PFM_REGISTRY_AUTH:-1}"
+[[ "$AUTH" == 0 || "$AUTH" == 1 ]] || { printf 'schema-registry: ERROR: PFM_REGISTRY_AUTH=%s: expected 1 or 0\n' "$AUTH" >&2; exit 2; }
+# The principals and their Apicurio roles: sr-developer may register schemas (ingest, which
+# registers the live flow-event schema; replay, which registers its sandboxes' subjects;
+# test, the tests' and local tools' principal), sr-readonly may only read and look up ids
+# (the services that write flow events with the schema ingest registered), sr-admin may
+# change the global rules (operators; registry.sh's own readiness check).
+PRINCIPALS=(admin:sr-admin ingest:sr-developer replay:sr-developer test:sr-developer engine:sr-readonly gateway:sr-readonly insights:sr-readonly)
 
 HOST=127.0.0.1
 API_PATH=/apis/ccompat/v7
@@ -63,6 +80,13 @@ LOCK_FILE="$RSTATE/.lock"
 # extra config source so the password is never on the command line.
 KAFKA_CLIENT_CONFIG="$RSTATE/kafka-client.properties"
 TMP_DIR="$RSTATE/tmp"
+# Secrets (mode 600 in a mode 700 dir, never committed): one "name password" line per
+# principal; the users and roles as Quarkus config (MD5 digests of the passwords, as the
+# embedded realm stores them); the admin's login for curl (-K, so never on a command line).
+SECRETS_DIR="$RSTATE/secrets"
+PASSWORDS_FILE="${PFM_REGISTRY_PASSWORDS_FILE:-$SECRETS_DIR/passwords}"
+USERS_CONFIG="$SECRETS_DIR/users.properties"
+CURL_ADMIN="$SECRETS_DIR/curl-admin.conf"
 
 say() { printf 'schema-registry: %s\n' "$*"; }
 err() { printf 'schema-registry: ERROR: %s\n' "$*" >&2; }
@@ -138,7 +162,7 @@ storage_props() {
       )
       if [[ "$KAFKA_SASL" == 1 ]]; then
         write_kafka_client_config
-        storage+=(-Dquarkus.config.locations="$KAFKA_CLIENT_CONFIG")
+        config_locations+=("$KAFKA_CLIENT_CONFIG")
       fi
       ;;
     mem)
@@ -157,20 +181,28 @@ write_kafka_client_config() {
   [[ -n "$pw" ]] || die "Kafka runs with SASL (PFM_KAFKA_SASL=1) but there is no password for the '$KAFKA_USER' principal: set PFM_REGISTRY_KAFKA_PASSWORD, or start the broker with infra/kafka/kafka.sh first (it makes $KAFKA_PASSWORDS_FILE)"
   mkdir -p "$RSTATE"
   local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_USER\" password=\"$pw\";"
-  local client
+  local client protocol=SASL_PLAINTEXT
+  if [[ "$KAFKA_TLS" == 1 ]]; then
+    protocol=SASL_SSL
+    [[ -s "$KAFKA_CA_FILE" ]] || die "Kafka runs with TLS (PFM_KAFKA_TLS=1) but there is no CA certificate at $KAFKA_CA_FILE: set KAFKA_SSL_CA_FILE, or start the broker with infra/kafka/kafka.sh first (it makes the local CA)"
+  fi
   (umask 077
    : >"$KAFKA_CLIENT_CONFIG"
    for client in producer consumer admin; do
      printf '%s\n' \
-       "apicurio.kafkasql.$client.security.protocol=SASL_PLAINTEXT" \
+       "apicurio.kafkasql.$client.security.protocol=$protocol" \
        "apicurio.kafkasql.$client.sasl.mechanism=SCRAM-SHA-512" \
        "apicurio.kafkasql.$client.sasl.jaas.config=$jaas" >>"$KAFKA_CLIENT_CONFIG"
+     if [[ "$KAFKA_TLS" == 1 ]]; then
+       printf '%s\n' "apicurio.kafkasql.$client.ssl.truststore.type=PEM" \
+         "apicurio.kafkasql.$client.ssl.truststore.location=$KAFKA_CA_FILE" >>"$KAFKA_CLIENT_CONFIG"
+     fi
    done)
   chmod 600 "$KAFKA_CLIENT_CONFIG"
 }
 
 storage_desc() {
-  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s%s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP" "$([[ "$KAFKA_SASL" == 1 ]] && printf ' as %s (SASL/SCRAM-SHA-512)' "$KAFKA_USER")"
+  if [[ "$STORAGE" == kafkasql ]]; then printf 'kafkasql topic %s on %s%s' "$JOURNAL_TOPIC" "$KAFKA_BOOTSTRAP" "$([[ "$KAFKA_SASL" == 1 ]] && printf ' as %s (%s, SCRAM-SHA-512)' "$KAFKA_USER" "$([[ "$KAFKA_TLS" == 1 ]] && echo SASL_SSL || echo SASL_PLAINTEXT)")"
   else printf 'in-memory'; fi
 }
 
@@ -197,11 +229,62 @@ require_kafka() {
   done
 }
 
-# 0 when the Confluent-compatible API answers on our port.
+new_password() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+password_of() { awk -v n="$1" '$1 == n { print $2 }' "$PASSWORDS_FILE"; }
+
+# Passwords for every principal, made at the first start (and for a principal added
+# later); existing ones are kept. Then the users config and the admin's curl login.
+ensure_secrets() {
+  [[ "$AUTH" == 1 ]] || return 0
+  (umask 077; mkdir -p "$SECRETS_DIR"; touch "$PASSWORDS_FILE")
+  chmod 700 "$SECRETS_DIR"; chmod 600 "$PASSWORDS_FILE"
+  local pr name role pw
+  for pr in "${PRINCIPALS[@]}"; do
+    name="${pr%%:*}"
+    grep -q "^$name " "$PASSWORDS_FILE" || printf '%s %s\n' "$name" "$(new_password)" >>"$PASSWORDS_FILE"
+  done
+  (umask 077
+   {
+     echo "# Made by registry.sh from $PASSWORDS_FILE: the registry's users and their roles."
+     echo "quarkus.security.users.embedded.plain-text=false"
+     echo "quarkus.security.users.embedded.algorithm=digest-md5"
+     for pr in "${PRINCIPALS[@]}"; do
+       name="${pr%%:*}"; role="${pr#*:}"; pw="$(password_of "$name")"
+       # The embedded realm's digest: hex MD5 of "user:realm:password" (realm "Quarkus").
+       printf 'quarkus.security.users.embedded.users.%s=%s\n' "$name" "$(printf '%s:Quarkus:%s' "$name" "$pw" | md5sum | cut -d' ' -f1)"
+       printf 'quarkus.security.users.embedded.roles.%s=%s\n' "$name" "$role"
+     done
+   } >"$USERS_CONFIG"
+   printf 'user = "admin:%s"\n' "$(password_of admin)" >"$CURL_ADMIN")
+  chmod 600 "$USERS_CONFIG" "$CURL_ADMIN"
+}
+
+# HTTP status of an API request: as the admin with AUTH=1 (anonymous = "anon" as $1).
+api_code() { # [anon] path
+  local login=()
+  if [[ "$1" == anon ]]; then shift; elif [[ "$AUTH" == 1 && -f "$CURL_ADMIN" ]]; then login=(-K "$CURL_ADMIN"); fi
+  curl -s -o /dev/null -m 2 -w '%{http_code}' "${login[@]}" "$URL$1" 2>/dev/null || true
+}
+
+# 0 when the Confluent-compatible API answers on our port (to the admin, with AUTH=1).
 api_up() {
-  local code
-  code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/subjects" 2>/dev/null)" || true
-  [[ "$code" == 200 ]]
+  [[ "$(api_code /subjects)" == 200 ]]
+}
+
+# A registry started with the other authentication setting answers, but not as we expect:
+# say so instead of treating the port as taken by something else or waiting.
+check_auth_setting() {
+  local anon
+  anon="$(api_code anon /subjects)"
+  if [[ "$AUTH" == 1 && "$anon" == 200 ]]; then
+    die "a registry WITHOUT authentication answers at $URL (started before authentication was the default, or with PFM_REGISTRY_AUTH=0): stop it so it restarts with authentication (infra/stack.sh down then up, or $0 stop then start), or set PFM_REGISTRY_AUTH=0"
+  fi
+  if [[ "$AUTH" == 0 && "$anon" == 401 ]]; then
+    die "the registry at $URL requires authentication but PFM_REGISTRY_AUTH=0: stop it ($0 stop) or unset PFM_REGISTRY_AUTH"
+  fi
+  if [[ "$AUTH" == 1 && "$anon" == 401 ]] && ! api_up; then
+    die "the registry at $URL refuses the admin login of $PASSWORDS_FILE (started from another state dir?): stop it ($0 stop from where it was started)"
+  fi
 }
 
 # 0 when the API answers AND Quarkus reports ready (storage included: with kafkasql the
@@ -272,12 +355,12 @@ cmd_build() {
 
 cmd_start() {
   need curl "used to probe the HTTP API"
-  if api_up; then
-    say "already up: SCHEMA_REGISTRY_URL=$URL"
-    return 0
-  fi
+  # Under the lock: two first starts at once must not both add a principal's password.
+  # (A start that waited for another one's finds the registry up below.)
   with_lock
-  if api_up; then   # another start finished while we waited for the lock
+  ensure_secrets
+  check_auth_setting
+  if api_up; then
     say "already up: SCHEMA_REGISTRY_URL=$URL"
     return 0
   fi
@@ -286,9 +369,10 @@ cmd_start() {
   pid="$(our_pid)" || pid=""
   if [[ -z "$pid" ]]; then
     rm -f "$PID_FILE"
+    check_auth_setting
     port_open "$PORT" && die "port $PORT is in use by something that is not a schema registry (no 200 from $URL/subjects); set PFM_REGISTRY_PORT"
     port_open "$MGMT_PORT" && die "management port $MGMT_PORT is in use; set PFM_REGISTRY_MGMT_PORT"
-    local storage=()
+    local storage=() config_locations=()
     storage_props
     require_kafka
     cmd_build --quiet
@@ -314,15 +398,32 @@ cmd_start() {
       -Dapicurio.import.work-dir="$TMP_DIR"
       # Confluent API: ids are content ids (one id per distinct schema, as Confluent does).
       -Dapicurio.ccompat.legacy-id-mode.enabled=false
-      # No authentication, no OIDC, no telemetry export.
+      # No OIDC server: with PFM_REGISTRY_AUTH=1 (below) HTTP basic auth against the
+      # embedded users; no telemetry export.
       -Dquarkus.oidc.tenant-enabled=false
       -Dapicurio.authn.basic-client-credentials.enabled=false
-      -Dapicurio.auth.role-based-authorization=false
       -Dquarkus.otel.sdk.disabled=true
       -Dquarkus.banner.enabled=false
       "-Dquarkus.log.console.format=%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c{3.}] (%t) %s%e%n"
       -Djava.io.tmpdir="$TMP_DIR"
     )
+    if [[ "$AUTH" == 1 ]]; then
+      # HTTP basic auth (Apicurio turns authentication on when quarkus.http.auth.basic is
+      # true; Quarkus warns that it is build-time fixed, Apicurio reads it at run time) with
+      # the users and roles of $USERS_CONFIG; role-based authorization, roles from the
+      # identity ("token"): sr-readonly reads, sr-developer also writes, sr-admin all.
+      props+=(
+        -Dquarkus.http.auth.basic=true
+        -Dapicurio.auth.role-based-authorization=true
+        -Dapicurio.auth.role-source=token
+      )
+      config_locations+=("$USERS_CONFIG")
+    else
+      props+=(-Dapicurio.auth.role-based-authorization=false)
+    fi
+    if (( ${#config_locations[@]} > 0 )); then
+      props+=(-Dquarkus.config.locations="$(IFS=,; echo "${config_locations[*]}")")
+    fi
     if [[ -n "$COMPATIBILITY" && "$COMPATIBILITY" != NONE ]]; then
       props+=(-Dapicurio.rules.global.compatibility="$COMPATIBILITY")
     fi
@@ -382,6 +483,10 @@ cmd_stop() {
 }
 
 cmd_status() {
+  if [[ "$AUTH" == 1 && "$(api_code anon /subjects)" == 200 ]]; then
+    echo "up WITHOUT authentication $URL (PFM_REGISTRY_AUTH=1 expects it on: stop and start it)"
+    return 1
+  fi
   if api_up; then
     local pid
     pid="$(our_pid)" || pid="not started by registry.sh"
@@ -423,6 +528,7 @@ env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR
      PFM_REGISTRY_STORAGE (kafkasql|mem) PFM_KAFKA_PORT PFM_REGISTRY_KAFKA_BOOTSTRAP
      PFM_REGISTRY_TOPIC_PREFIX PFM_REGISTRY_KAFKA_WAIT PFM_REGISTRY_KAFKA_POLL_MS
      PFM_KAFKA_SASL (1|0) PFM_REGISTRY_KAFKA_USERNAME PFM_REGISTRY_KAFKA_PASSWORD PFM_KAFKA_PASSWORDS_FILE
+     PFM_KAFKA_TLS (1|0) KAFKA_SSL_CA_FILE PFM_REGISTRY_AUTH (1|0) PFM_REGISTRY_PASSWORDS_FILE
 EOF
 }
 

@@ -25,8 +25,11 @@ describe('Kafka is closed by default: authentication and ACLs on the real broker
   let brokers: string[];
   let passwords: Map<string, string>;
   const clients: { disconnect(): Promise<void> }[] = [];
-  /** A client with exactly these settings (no retries: a refusal is final). */
-  const client = (extra: Partial<KafkaConfig>) => new Kafka({ brokers, clientId: uniqueName('auth'), logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 0 }, ...extra });
+  /** A client with exactly these settings, over the environment's TLS (KAFKA_SSL_CA_FILE) unless `extra` says otherwise (no retries: a refusal is final). */
+  const client = (extra: Partial<KafkaConfig>) => {
+    const ssl = kafkaSaslFromEnv().ssl;
+    return new Kafka({ brokers, clientId: uniqueName('auth'), logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 0 }, ...(ssl ? { ssl } : {}), ...extra });
+  };
   const as = (principal: string, extra: Partial<KafkaConfig> = {}) => {
     const password = passwords.get(principal);
     if (!password) throw new Error(`no password for the ${principal} principal in ${process.env.PFM_KAFKA_PASSWORDS_FILE}`);
@@ -153,5 +156,10 @@ describe('Kafka is closed by default: authentication and ACLs on the real broker
     expect(kafkaSaslFromEnv({ KAFKA_SASL_USERNAME: 'ingest', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SSL: 'true' })).toEqual({ sasl: { mechanism: 'scram-sha-256', username: 'ingest', password: 'pw' }, ssl: true });
     expect(() => kafkaSaslFromEnv({ KAFKA_SASL_USERNAME: 'ingest' })).toThrow(KafkaAuthConfigError);
     expect(() => kafkaSaslFromEnv({ KAFKA_SASL_USERNAME: 'ingest', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(KafkaAuthConfigError);
+    // A CA file turns TLS on and is the one CA trusted; one that cannot be read stops the client at start.
+    const ca = __filename;
+    expect(kafkaSaslFromEnv({ KAFKA_SSL_CA_FILE: ca })).toEqual({ ssl: { ca: [readFileSync(ca)] } });
+    expect(kafkaSaslFromEnv({ KAFKA_SASL_USERNAME: 'ingest', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SSL_CA_FILE: ca })).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'ingest', password: 'pw' }, ssl: { ca: [readFileSync(ca)] } });
+    expect(() => kafkaSaslFromEnv({ KAFKA_SSL_CA_FILE: '/no/such/ca.crt' })).toThrow(KafkaAuthConfigError);
   });
 });

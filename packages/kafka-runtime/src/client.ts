@@ -1,5 +1,6 @@
 // Kafka clients for the product: one place for client settings, logging, topic setup
 // and the idempotent producer every service uses.
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -31,11 +32,14 @@ export type KafkaSaslMechanism = (typeof saslMechanisms)[number];
  *   KAFKA_SASL_USERNAME   the principal (ingest, engine, gateway, ...); unset or empty: no SASL
  *   KAFKA_SASL_PASSWORD   its password
  *   KAFKA_SSL             "true" for TLS to the brokers (SASL_SSL), with the system's CAs
- * Throws KafkaAuthConfigError for a user without a password or an unknown mechanism, so a
- * service stops at start rather than retrying a login that cannot work.
+ *   KAFKA_SSL_CA_FILE     a PEM file of the CA(s) to trust instead (the native stack's local
+ *                         CA, .stack/kafka/tls/ca.crt); setting it turns TLS on
+ * Throws KafkaAuthConfigError for a user without a password, an unknown mechanism or a CA
+ * file that cannot be read, so a service stops at start rather than retrying a login that
+ * cannot work.
  */
-export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): { sasl?: SASLOptions; ssl?: boolean } {
-  const ssl = env.KAFKA_SSL === 'true' ? true : undefined;
+export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): { sasl?: SASLOptions; ssl?: KafkaConfig['ssl'] } {
+  const ssl = kafkaTlsFromEnv(env);
   const username = env.KAFKA_SASL_USERNAME?.trim();
   if (!username) return ssl ? { ssl } : {};
   const password = env.KAFKA_SASL_PASSWORD;
@@ -43,6 +47,19 @@ export function kafkaSaslFromEnv(env: NodeJS.ProcessEnv = process.env): { sasl?:
   const mechanism = (env.KAFKA_SASL_MECHANISM?.trim().toLowerCase() || 'scram-sha-512') as KafkaSaslMechanism;
   if (!saslMechanisms.includes(mechanism)) throw new KafkaAuthConfigError(`KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}: expected one of ${saslMechanisms.join(', ')}`);
   return { sasl: { mechanism, username, password } as SASLOptions, ...(ssl ? { ssl } : {}) };
+}
+
+/** TLS to the brokers from KAFKA_SSL_CA_FILE (trust that CA) or KAFKA_SSL=true (the system's CAs); undefined: no TLS. */
+function kafkaTlsFromEnv(env: NodeJS.ProcessEnv): KafkaConfig['ssl'] | undefined {
+  const caFile = env.KAFKA_SSL_CA_FILE?.trim();
+  if (caFile) {
+    try {
+      return { ca: [readFileSync(caFile)] };
+    } catch (e) {
+      throw new KafkaAuthConfigError(`KAFKA_SSL_CA_FILE=${caFile}: ${(e as Error).message}`);
+    }
+  }
+  return env.KAFKA_SSL === 'true' ? true : undefined;
 }
 
 /**

@@ -1,41 +1,66 @@
 // Codecs for the product's topics. Flow events: Avro in the Confluent wire format
 // (magic byte, schema id, body) with the schema in the registry. Derived topics
 // (board updates, alerts, rejects): JSON checked against the contracts' zod schemas.
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import { flowEventAvroSchema, fromAvro, partitionKey, toAvro, topicSpecs, topicsFor, TOPICS, type FlowEvent, type TopicSet } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { createKafka, createProducer, ensureTopics, serialSend } from './client';
 import { InfrastructureError, isRetriableDecodeError } from './errors';
+import { createSchemaRegistry, registryStatus } from './registry';
 
 export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
 
 export class FlowEventCodec {
   private readonly registry: SchemaRegistry;
   private schemaId: number | undefined;
-  constructor(registryUrl: string, private readonly subject: string = FLOW_EVENTS_SUBJECT) {
+  /** `env`: where the registry login comes from (SCHEMA_REGISTRY_USERNAME / _PASSWORD, registryAuthFromEnv). */
+  constructor(registryUrl: string, private readonly subject: string = FLOW_EVENTS_SUBJECT, env: NodeJS.ProcessEnv = process.env) {
     // avsc's default union handling: the payload union (many records) is wrapped, ["null", T] is not.
-    this.registry = new SchemaRegistry({ host: registryUrl });
+    this.registry = createSchemaRegistry(registryUrl, env);
   }
 
-  /** Registers (or finds) the current schema; call once before encoding. */
-  async init(attempts = 5): Promise<number> {
+  /**
+   * Registers (or finds) the current schema; call once before encoding. A principal the
+   * registry lets read but not write (role sr-readonly: engine, gateway, insights) looks the
+   * schema up instead, waiting up to `lookupWaitMs` for a writer (ingest) to register it.
+   */
+  async init(attempts = 5, lookupWaitMs = 60_000): Promise<number> {
+    const schema = { type: SchemaType.AVRO, schema: JSON.stringify(flowEventAvroSchema) } as const;
     for (let i = 1; ; i++) {
       try {
-        const { id } = await this.registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(flowEventAvroSchema) },
-          { subject: this.subject },
-        );
+        const { id } = await this.registry.register(schema, { subject: this.subject });
         this.schemaId = id;
         return id;
       } catch (e) {
         const msg = (e as Error).message;
+        const status = registryStatus(e);
+        if (status === 403) return this.lookUp(schema, lookupWaitMs);
+        if (status === 401) throw new InfrastructureError(`schema registry: login refused (401) registering ${this.subject}: check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`, { cause: e });
         // Two services registering a new subject at once can collide in the registry; a
         // schema the subject's compatibility rule refuses will not pass on retry.
         const final = i >= attempts || /incompatible|409/i.test(msg);
         if (final) throw new InfrastructureError(`schema registry: could not register ${this.subject}: ${msg}`, { cause: e });
         await new Promise((r) => setTimeout(r, 200 * 2 ** i + Math.random() * 200));
+      }
+    }
+  }
+
+  /** The id of `schema` in the subject, as a read-only principal finds it; waits while it is not registered yet. */
+  private async lookUp(schema: { type: SchemaType.AVRO; schema: string }, waitMs: number): Promise<number> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        this.schemaId = await this.registry.getRegistryIdBySchema(this.subject, schema);
+        return this.schemaId;
+      } catch (e) {
+        const status = registryStatus(e);
+        const pending = status === 404 || (status === undefined && /not found/i.test((e as Error).message));
+        if (!pending || Date.now() >= deadline) {
+          throw new InfrastructureError(`schema registry: this principal may not register ${this.subject} (read-only) and ${pending ? `no writer (ingest) registered this schema within ${waitMs} ms` : 'could not look it up'}: ${(e as Error).message}`, { cause: e });
+        }
+        await new Promise((r) => setTimeout(r, 500));
       }
     }
   }

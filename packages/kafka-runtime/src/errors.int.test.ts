@@ -1,10 +1,11 @@
-// How decode failures are classified, with the errors the real registry client raises.
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+// How decode failures are classified, with the errors the real registry client raises
+// (logged in as the environment's registry principal, as the product's clients are).
 import { requireStack } from '@pfm/testkit';
 import { isRetriableDecodeError } from './errors';
+import { createSchemaRegistry } from './registry';
 
 const failure = async (host: string, buf: Buffer): Promise<unknown> => {
-  try { await new SchemaRegistry({ host }).decode(buf); } catch (e) { return e; }
+  try { await createSchemaRegistry(host).decode(buf); } catch (e) { return e; }
   throw new Error('decode was expected to fail');
 };
 // Magic byte 0, schema id 999999, then bytes.

@@ -7,3 +7,4 @@ export * from './client-errors';
 export * from './ranges';
 export * from './runner';
 export * from './supervise';
+export * from './registry';

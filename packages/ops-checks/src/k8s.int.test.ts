@@ -79,7 +79,7 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
     const secrets = names(objs, 'Secret');
     const secret = secrets.find((n) => n.startsWith('pfm-secrets-'));
     const insightsKey = secrets.find((n) => n.startsWith('pfm-insights-'));
-    expect(secrets).toHaveLength(3);
+    expect(secrets).toHaveLength(4);
     expect(secret).toMatch(/^pfm-secrets-[a-z0-9]+$/);
     expect(insightsKey).toMatch(/^pfm-insights-[a-z0-9]+$/);
     const refs = objs.filter((o) => o.kind === 'Deployment').flatMap((d) => JSON.stringify(d).match(/"secretRef":\{"name":"[^"]+"\}/g) ?? []);
@@ -105,6 +105,21 @@ describe('Kubernetes manifests rendered by kubectl kustomize', () => {
       'flow-engine': { u: 'engine', p: { secretKeyRef: { name: kafkaSecret, key: 'engine' } } },
       'board-gateway': { u: 'gateway', p: { secretKeyRef: { name: kafkaSecret, key: 'gateway' } } },
       insights: { u: 'insights', p: { secretKeyRef: { name: kafkaSecret, key: 'insights' } } },
+    });
+  });
+
+  it('every service logs in to the schema registry as its own principal, its password from its own key of the pfm-registry Secret', () => {
+    const objs = renderOverlay(join(K8S_DIR, 'overlays', 'dev'));
+    const registrySecret = names(objs, 'Secret').find((n) => n.startsWith('pfm-registry-'));
+    expect(registrySecret).toMatch(/^pfm-registry-[a-z0-9]+$/);
+    const logins = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => {
+      const env = (o as unknown as InsightsSet).spec.template.spec.containers[0]!.env;
+      return [o.metadata.name, { u: env.find((e) => e.name === 'SCHEMA_REGISTRY_USERNAME')?.value, p: env.find((e) => e.name === 'SCHEMA_REGISTRY_PASSWORD')?.valueFrom }];
+    });
+    const ref = (key: string) => ({ secretKeyRef: { name: registrySecret, key } });
+    expect(Object.fromEntries(logins)).toEqual({
+      ingest: { u: 'ingest', p: ref('ingest') }, 'flow-engine': { u: 'engine', p: ref('engine') },
+      'board-gateway': { u: 'gateway', p: ref('gateway') }, insights: { u: 'insights', p: ref('insights') },
     });
   });
 });

@@ -16,7 +16,7 @@ export interface K8sObject { apiVersion: string; kind: string; metadata: { name:
 export const PUBLIC_SERVICES = new Set(['ingest', 'board-gateway']);
 
 /** Secrets a production overlay leaves to be created out of band, under their base names. */
-export const OUT_OF_BAND_SECRETS = new Set(['pfm-secrets', 'pfm-insights', 'pfm-kafka']);
+export const OUT_OF_BAND_SECRETS = new Set(['pfm-secrets', 'pfm-insights', 'pfm-kafka', 'pfm-registry']);
 
 /** `kubectl kustomize DIR`, parsed; fails on any error or warning on stderr. */
 export function renderOverlay(dir: string): K8sObject[] {

@@ -205,9 +205,13 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
   return {
     kafkaBrokers, schemaRegistryUrl, redisUrl,
     kafka: ctl('kafka'), registry: ctl('registry'), redis: ctl('redis'),
-    // A suite's own broker is PLAINTEXT (no credentials): services started on it must not
-    // try the SASL login of the environment (KAFKA_SASL_USERNAME from .stack/stack.env).
-    env: { KAFKA_BROKERS: kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: schemaRegistryUrl, REDIS_URL: redisUrl, ...(started.kafka ? { KAFKA_SASL_USERNAME: '' } : {}) },
+    // A suite's own broker is PLAINTEXT (no credentials, no TLS) and its own registry open:
+    // services started on them must not try the logins of the environment
+    // (KAFKA_SASL_USERNAME, KAFKA_SSL_CA_FILE, SCHEMA_REGISTRY_USERNAME from .stack/stack.env).
+    env: {
+      KAFKA_BROKERS: kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: schemaRegistryUrl, REDIS_URL: redisUrl,
+      ...(started.kafka ? { KAFKA_SASL_USERNAME: '', KAFKA_SSL_CA_FILE: '' } : {}), ...(started.registry ? { SCHEMA_REGISTRY_USERNAME: '' } : {}),
+    },
     startSeconds: (Date.now() - t0) / 1000,
     stop,
   };
