@@ -2,20 +2,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
-import org.apache.kafka.common.Node;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclOperation;
@@ -53,15 +48,8 @@ public final class KafkaSecurity {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[1]));
         long pid = Long.parseLong(args[2]);
-        props.put(AdminClientConfig.CLIENT_ID_CONFIG, "pfm-kafka-security");
-        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
-        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
-        props.put(AdminClientConfig.RECONNECT_BACKOFF_MS_CONFIG, "100");
-        props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");
-        props.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "100");
-
-        try (Admin admin = Admin.create(props)) {
-            String ready = waitReady(admin, deadline, pid, props.getProperty("security.protocol", "SASL_PLAINTEXT"));
+        try (Admin admin = Admin.create(KafkaProbe.withProbeTimeouts(props, "pfm-kafka-security"))) {
+            String ready = KafkaProbe.waitReady(admin, deadline, pid, props.getProperty("security.protocol", "SASL_PLAINTEXT"));
             if (ready == null) {
                 System.exit(1);
             }
@@ -73,36 +61,6 @@ public final class KafkaSecurity {
                 System.out.println(ready);
             }
         }
-    }
-
-    private static String waitReady(Admin admin, long deadline, long pid, String protocol) throws InterruptedException {
-        String lastError = "no answer yet";
-        while (true) {
-            if (pid > 0 && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-                System.err.println("broker process " + pid + " exited before it became ready");
-                System.exit(3);
-            }
-            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (leftMs <= 0) {
-                break;
-            }
-            int callTimeout = (int) Math.max(500, Math.min(3000, leftMs));
-            try {
-                DescribeClusterResult cluster = admin.describeCluster(new DescribeClusterOptions().timeoutMs(callTimeout));
-                Collection<Node> nodes = cluster.nodes().get(callTimeout + 500L, TimeUnit.MILLISECONDS);
-                if (!nodes.isEmpty()) {
-                    String clusterId = cluster.clusterId().get(callTimeout, TimeUnit.MILLISECONDS);
-                    return "up: cluster " + clusterId + ", brokers " + nodes.size() + " (" + protocol + ")";
-                }
-                lastError = "broker answered but lists no live brokers yet";
-            } catch (Exception e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                lastError = cause.getClass().getSimpleName() + ": " + cause.getMessage();
-            }
-            Thread.sleep(200);
-        }
-        System.err.println("broker not ready: " + lastError);
-        return null;
     }
 
     private static List<String[]> rows(Path file, int fields) throws Exception {

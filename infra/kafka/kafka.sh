@@ -66,7 +66,7 @@ CLIENT_PROTOCOL=PLAINTEXT
 [[ "$SASL" == 1 ]] && CLIENT_PROTOCOL=SASL_PLAINTEXT
 [[ "$TLS" == 1 ]] && CLIENT_PROTOCOL=SASL_SSL
 SECURITY_SRC="$SCRIPT_DIR/KafkaSecurity.java"
-SECURITY_DIR="$KAFKA_HOME/security-$(sha256sum "$SECURITY_SRC" | cut -c1-16)"
+SECURITY_DIR="$KAFKA_HOME/security-$(cat "$SECURITY_SRC" "$SCRIPT_DIR/KafkaProbe.java" | sha256sum | cut -c1-16)"
 
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVAC="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
@@ -151,7 +151,7 @@ probe() { # probe TIMEOUT_SECONDS [PID [USERS_FILE ACLS_FILE]]
     compile_security
     "$JAVA" -Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
       -Dpfm.log.level=ERROR -Dpfm.netclient.level=ERROR -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
-      -cp "$LIBS_DIR/*:$SECURITY_DIR" KafkaSecurity "$ADMIN_PROPERTIES" "$1" "${2:-0}" "${@:3}"
+      -cp "$LIBS_DIR/*:$PROBE_DIR:$SECURITY_DIR" KafkaSecurity "$ADMIN_PROPERTIES" "$1" "${2:-0}" "${@:3}"
     return
   fi
   "$JAVA" -Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
@@ -164,7 +164,7 @@ compile_security() {
   [[ -f "$SECURITY_DIR/KafkaSecurity.class" ]] && return 0
   local tmp
   tmp="$(mktemp -d "$KAFKA_HOME/.security.XXXXXX")"
-  if ! "$JAVAC" -nowarn -d "$tmp" -cp "$LIBS_DIR/*" "$SECURITY_SRC" >"$tmp/javac.log" 2>&1; then
+  if ! "$JAVAC" -nowarn -d "$tmp" -cp "$LIBS_DIR/*:$PROBE_DIR" "$SECURITY_SRC" >"$tmp/javac.log" 2>&1; then
     cat "$tmp/javac.log" >&2; rm -rf "$tmp"
     die "could not compile the SASL probe (KafkaSecurity.java)"
   fi
