@@ -31,7 +31,11 @@ function undefinedToNull(o: object): AvroObj {
 
 function withoutNulls(o: AvroObj): AvroObj {
   const out: AvroObj = {};
-  for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined) out[k] = v;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    if (v !== null && v !== undefined) out[k] = v;
+  }
   return out;
 }
 
@@ -45,12 +49,29 @@ export function toAvro(e: FlowEvent): AvroObj {
   return { ...envOut, payload: { [`${AVRO_NAMESPACE}.${rec.name}`]: full } };
 }
 
+/** The payload branch's type by its full name ("pfm.flow.v1.PatientAdmitted"), as the wire names it. */
+const branchToType = new Map<string, FlowEventType>();
+
 export function fromAvro(o: AvroObj): FlowEvent {
-  const { payload, ...env } = o;
-  const wrapped = payload as AvroObj;
-  const [branch, inner] = Object.entries(wrapped)[0] ?? [];
-  const recName = (branch ?? '').split('.').pop() ?? '';
-  const type = recordNameToType.get(recName);
+  const wrapped = o.payload as AvroObj | null | undefined;
+  let branch: string | undefined;
+  if (wrapped) for (const k in wrapped) if (Object.hasOwn(wrapped, k)) { branch = k; break; }
+  const inner = branch === undefined ? undefined : wrapped![branch];
+  let type = branch === undefined ? undefined : branchToType.get(branch);
+  if (type === undefined && branch !== undefined) {
+    type = recordNameToType.get(branch.split('.').pop() ?? '');
+    if (type) branchToType.set(branch, type);
+  }
   if (!type || !inner) throw new Error(`unknown payload branch ${String(branch)}`);
-  return { ...withoutNulls(env), type, payload: withoutNulls(inner as AvroObj) } as FlowEvent;
+  // One pass, no intermediate copies; keys in the order of the record (type where the wire has it, payload last).
+  const out: AvroObj = {};
+  for (const k in o) {
+    if (k === 'payload' || !Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    if (k === 'type') out.type = type;
+    else if (v !== null && v !== undefined) out[k] = v;
+  }
+  out.type = type;
+  out.payload = withoutNulls(inner as AvroObj);
+  return out as FlowEvent;
 }

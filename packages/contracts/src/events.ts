@@ -2,7 +2,7 @@
 // is mapped to, and what travels pfm.flow-events.v1 (Avro, key = patient).
 // Version: FLOW_EVENT_SCHEMA_VERSION; add optional fields only, never repurpose one.
 import { z } from 'zod';
-import { f, record, type Infer, type RecordDef, type Shape } from './fields';
+import { f, plainRecord, record, type Infer, type RecordDef, type Shape } from './fields';
 import { normaliseNhsNumber } from './nhs-number';
 
 export const FLOW_EVENT_SCHEMA_VERSION = 1;
@@ -131,6 +131,27 @@ function unionOf(defaults: boolean) {
 
 /** A complete canonical event (what is on the topic). */
 export const flowEventSchema = unionOf(false) as unknown as z.ZodType<FlowEvent, unknown>;
+
+const envelopeKeys = new Set([...Object.keys(envelope), 'type', 'payload']);
+/** The envelope as `flowEventSchema` checks it: the NHS number must pass Modulus 11 (zod normalises a spaced one). */
+const envelopePlain: Shape = {
+  ...envelope,
+  nhsNumber: { ...envelope.nhsNumber, plain: (v) => v === undefined || (typeof v === 'string' && normaliseNhsNumber(v) === v) },
+};
+
+/**
+ * True only for an event `flowEventSchema` accepts as it is (no field it would
+ * transform): a quick check with no allocation for the engine's hot path. False means
+ * "ask flowEventSchema", which decides (it may still accept, e.g. a padded NHS number)
+ * and says why. Never looser than the schema: contracts.test.ts compares the two on
+ * random and mutated events.
+ */
+export function isPlainFlowEvent(e: unknown): e is FlowEvent {
+  if (typeof e !== 'object' || e === null) return false;
+  const type = (e as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(payloads, type)) return false;
+  return plainRecord(e, envelopePlain, envelopeKeys) && payloads[type as FlowEventType].plain((e as { payload?: unknown }).payload);
+}
 
 /** What a client may POST: eventId, recordedAt, sourceSystem and channel are filled in by ingest when absent. */
 export type FlowEventInput = Omit<FlowEvent, 'eventId' | 'recordedAt' | 'sourceSystem' | 'channel'> &

@@ -9,21 +9,44 @@ export interface Field<T, O extends boolean = boolean> {
   readonly zod: z.ZodType<T, unknown>;
   readonly avro: AvroSchema;
   readonly optional: O;
+  /**
+   * A quick test with no allocation: true only for a value the zod schema accepts
+   * unchanged (no transform needed). False means "ask zod", which decides and says why:
+   * it may still accept (an ISO time, a padded NHS number). Never looser than zod
+   * (contracts.test.ts checks this on random and mutated events).
+   */
+  readonly plain: (v: unknown) => boolean;
 }
 
-const field = <T>(zod: z.ZodType<T, unknown>, avro: AvroSchema): Field<T, false> => ({ zod, avro, optional: false });
+const field = <T>(zod: z.ZodType<T, unknown>, avro: AvroSchema, plain: (v: unknown) => boolean): Field<T, false> => ({ zod, avro, optional: false, plain });
+
+/** A string as zod's trim().min().max().regex() checks it. */
+const plainString = (v: unknown, min: number, max: number, pattern?: RegExp): boolean => {
+  if (typeof v !== 'string') return false;
+  const t = v.trim();
+  return t.length >= min && t.length <= max && (!pattern || (pattern.lastIndex = 0, pattern.test(t)));
+};
 
 export const f = {
   string: (opts: { min?: number; max?: number; pattern?: RegExp } = {}) => {
-    let s = z.string().trim().min(opts.min ?? 1).max(opts.max ?? 200);
+    const min = opts.min ?? 1;
+    const max = opts.max ?? 200;
+    let s = z.string().trim().min(min).max(max);
     if (opts.pattern) s = s.regex(opts.pattern);
-    return field<string>(s, 'string');
+    const pattern = opts.pattern;
+    return field<string>(s, 'string', (v) => plainString(v, min, max, pattern));
   },
-  int: (opts: { min?: number; max?: number } = {}) =>
-    field<number>(z.number().int().min(opts.min ?? Number.MIN_SAFE_INTEGER).max(opts.max ?? Number.MAX_SAFE_INTEGER), 'long'),
-  number: (opts: { min?: number; max?: number } = {}) =>
-    field<number>(z.number().finite().min(opts.min ?? -Number.MAX_VALUE).max(opts.max ?? Number.MAX_VALUE), 'double'),
-  bool: () => field<boolean>(z.boolean(), 'boolean'),
+  int: (opts: { min?: number; max?: number } = {}) => {
+    const min = opts.min ?? Number.MIN_SAFE_INTEGER;
+    const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+    return field<number>(z.number().int().min(min).max(max), 'long', (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
+  },
+  number: (opts: { min?: number; max?: number } = {}) => {
+    const min = opts.min ?? -Number.MAX_VALUE;
+    const max = opts.max ?? Number.MAX_VALUE;
+    return field<number>(z.number().finite().min(min).max(max), 'double', (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max);
+  },
+  bool: () => field<boolean>(z.boolean(), 'boolean', (v) => typeof v === 'boolean'),
   /** An instant. JSON input: ISO-8601 with an offset, or epoch milliseconds. Canonical form: epoch ms. */
   instant: () =>
     field<number>(
@@ -32,19 +55,34 @@ export const f = {
         z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
       ]) as unknown as z.ZodType<number, unknown>,
       { type: 'long', logicalType: 'timestamp-millis' },
+      // Epoch ms as decoded from Avro; an ISO string is zod's to parse.
+      (v) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 8.64e15,
     ),
   /** A closed set of codes, kept as a string on the wire so new codes never break old readers. */
   oneOf: <const V extends readonly [string, ...string[]]>(values: V) =>
-    field<V[number]>(z.enum(values) as unknown as z.ZodType<V[number], unknown>, 'string'),
+    field<V[number]>(z.enum(values) as unknown as z.ZodType<V[number], unknown>, 'string', (v) => typeof v === 'string' && (values as readonly string[]).includes(v)),
   /** A short list of strings (codes, ids): an Avro array. */
-  stringList: (opts: { max?: number; maxItems?: number } = {}) =>
-    field<string[]>(z.array(z.string().trim().min(1).max(opts.max ?? 200)).min(1).max(opts.maxItems ?? 50), { type: 'array', items: 'string' }),
+  stringList: (opts: { max?: number; maxItems?: number } = {}) => {
+    const max = opts.max ?? 200;
+    const maxItems = opts.maxItems ?? 50;
+    return field<string[]>(z.array(z.string().trim().min(1).max(max)).min(1).max(maxItems), { type: 'array', items: 'string' },
+      (v) => Array.isArray(v) && v.length >= 1 && v.length <= maxItems && v.every((x) => plainString(x, 1, max)));
+  },
   optional: <T>(inner: Field<T>): Field<T | undefined, true> => ({
     zod: inner.zod.optional() as unknown as z.ZodType<T | undefined, unknown>,
     avro: ['null', inner.avro],
     optional: true,
+    plain: (v) => v === undefined || inner.plain(v),
   }),
 };
+
+/** A plain object (what Avro decoding and JSON parsing give) with no key outside `known` and every field of `shape` plain. */
+export function plainRecord(v: unknown, shape: Shape, known: ReadonlySet<string>): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k in v) if (!known.has(k)) return false;
+  for (const k in shape) if (!shape[k]!.plain((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
 
 export type Shape = Record<string, Field<unknown, boolean>>;
 type Req<S extends Shape> = { [K in keyof S as S[K]['optional'] extends true ? never : K]: S[K] extends Field<infer T> ? T : never };
@@ -56,11 +94,14 @@ export interface RecordDef<S extends Shape> {
   readonly shape: S;
   readonly zod: z.ZodType<Infer<S>, unknown>;
   readonly avro: { type: 'record'; name: string; fields: { name: string; type: AvroSchema; default?: null }[] };
+  /** True only for a value `zod` accepts unchanged (see Field.plain). */
+  readonly plain: (v: unknown) => boolean;
 }
 
 export function record<S extends Shape>(name: string, shape: S): RecordDef<S> {
   const zshape: Record<string, z.ZodType> = {};
   for (const [k, v] of Object.entries(shape)) zshape[k] = v.zod as z.ZodType;
+  const known = new Set(Object.keys(shape));
   return {
     name,
     shape,
@@ -70,5 +111,6 @@ export function record<S extends Shape>(name: string, shape: S): RecordDef<S> {
       name,
       fields: Object.entries(shape).map(([k, v]) => (v.optional ? { name: k, type: v.avro, default: null } : { name: k, type: v.avro })),
     },
+    plain: (v) => plainRecord(v, shape, known),
   };
 }

@@ -50,27 +50,31 @@ export const spellMember = (patientId: string, spellId: string): string => `${pa
 const openSpells = (v: PatientView): Spell[] => Object.values(v.spells).filter((s) => s.status !== 'discharged');
 
 /** `ctx.external` (the ward registry) decides which stays are out-of-area placements. */
+/** One counter contribution (a module function, not a closure per call: this runs for every event). */
+function count(out: Fact[], scope: string, name: string): void {
+  out.push({ kind: 'count', scope, name, value: 1 });
+}
+
 export function facts(patientId: string, v: PatientView, ctx?: Pick<DomainContext, 'external'>): Fact[] {
   const out: Fact[] = [];
-  const count = (scope: string, name: string) => out.push({ kind: 'count', scope, name, value: 1 });
   for (const s of openSpells(v)) {
     const scope = `ward:${s.ward}`;
     const member = spellMember(patientId, s.spellId);
-    count(scope, 'occupied');
-    if (s.status === 'on_leave') count(scope, 'onLeave');
+    count(out, scope, 'occupied');
+    if (s.status === 'on_leave') count(out, scope, 'onLeave');
     if (s.crfd) {
-      count(scope, 'crfd');
-      count(scope, `crfd:${s.crfd.reasonCode}`);
+      count(out, scope, 'crfd');
+      count(out, scope, `crfd:${s.crfd.reasonCode}`);
     }
-    if (spellOutOfArea(s, ctx)) count(scope, 'outOfArea');
+    if (spellOutOfArea(s, ctx)) count(out, scope, 'outOfArea');
     out.push({ kind: 'index', scope, index: 'los', member, score: s.admittedAt });
     if (s.expectedDischargeAt !== undefined) out.push({ kind: 'index', scope, index: 'edd', member, score: s.expectedDischargeAt });
     if (s.bed) out.push({ kind: 'bed', scope, bed: s.bed, member });
   }
-  for (const [k] of Object.entries(v.closedBeds)) count(`ward:${k.split('|')[0]}`, 'closed');
-  for (const r of Object.values(v.referrals)) if (r.status === 'waiting') count(`team:${r.team}`, 'waiting');
+  for (const k in v.closedBeds) count(out, `ward:${k.split('|')[0]}`, 'closed');
+  for (const id in v.referrals) if (v.referrals[id]!.status === 'waiting') count(out, `team:${v.referrals[id]!.team}`, 'waiting');
   if (v.awaitingAdmission) {
-    count(v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
+    count(out, v.awaitingAdmission.ward ? `ward:${v.awaitingAdmission.ward}` : 'site', 'awaitingAdmission');
     out.push({ kind: 'index', scope: 'site', index: 'dta', member: patientId, score: v.awaitingAdmission.decidedAt });
   }
   return out;
@@ -138,33 +142,37 @@ export interface Timer {
   area?: string;
 }
 
+const spellAlertId = (rule: AlertRule, site: string, patientId: string, spellId: string, tail: string | number): string => `${rule}:${site}:${patientId}:${spellId}:${tail}`;
+
+/** A length-of-stay clock of an open spell. */
+function losTimer(out: Timer[], t: Thresholds, site: string, patientId: string, s: Spell, rule: AlertRule, days: number): void {
+  out.push({ alertId: spellAlertId(rule, site, patientId, s.spellId, `${days}d`), rule, dueAt: losCrossingAt(t, s.admittedAt, days), threshold: { value: days, unit: 'days' }, ward: s.ward, spellId: s.spellId });
+}
+
 export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
   const t = ctx.thresholds;
   const out: Timer[] = [];
   for (const s of Object.values(v.spells)) {
     if (s.status !== 'discharged') {
       const ward = s.ward;
-      const los = (rule: AlertRule, days: number) =>
-        out.push({ alertId: `${rule}:${site}:${patientId}:${s.spellId}:${days}d`, rule, dueAt: losCrossingAt(t, s.admittedAt, days), threshold: { value: days, unit: 'days' }, ward, spellId: s.spellId });
       const rules = losRulesFor(t, ctx.wardType(ward));
-      if (rules.strandedDays !== null) los('stranded', rules.strandedDays);
-      if (rules.superStrandedDays !== null) los('super_stranded', rules.superStrandedDays);
-      for (const d of rules.longStayDays) los('long_stay', d);
-      const id = (rule: AlertRule, tail: string | number) => `${rule}:${site}:${patientId}:${s.spellId}:${tail}`;
+      if (rules.strandedDays !== null) losTimer(out, t, site, patientId, s, 'stranded', rules.strandedDays);
+      if (rules.superStrandedDays !== null) losTimer(out, t, site, patientId, s, 'super_stranded', rules.superStrandedDays);
+      for (const d of rules.longStayDays) losTimer(out, t, site, patientId, s, 'long_stay', d);
       if (s.status === 'on_leave' && s.leave) {
         if (s.leave.leaveType && t.awolLeaveTypes.includes(s.leave.leaveType.toUpperCase())) {
-          out.push({ alertId: id('awol', s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+          out.push({ alertId: spellAlertId('awol', site, patientId, s.spellId, s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
         } else if (s.leave.expectedReturnAt !== undefined) {
-          out.push({ alertId: id('leave_overdue', s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+          out.push({ alertId: spellAlertId('leave_overdue', site, patientId, s.spellId, s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
         }
       }
       if (v.ageBand === '0-17' && t.under18WardTypes.includes(ctx.wardType(ward))) {
-        out.push({ alertId: id('under18_adult_ward', s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
+        out.push({ alertId: spellAlertId('under18_adult_ward', site, patientId, s.spellId, s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
       }
       const mha = mhaClock(s, t.mhaClocks);
       if (mha) {
         out.push({
-          alertId: id('mha_expiry', `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
+          alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
           threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
           detail: `${mha.clock.label} expires ${new Date(mha.since + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
         });
@@ -306,8 +314,9 @@ function describe(timer: Timer, who: string): string {
  * The alert for a timer that has fired, if its condition still holds in the current view
  * (an event may have stopped the clock after the timer was scheduled).
  */
-export function alertFor(site: string, patientId: string, nhsNumber: string | undefined, v: PatientView, ctx: DomainContext, timer: Timer, now: number): Alert | null {
-  const live = timers(site, patientId, v, ctx).find((x) => x.alertId === timer.alertId);
+export function alertFor(site: string, patientId: string, nhsNumber: string | undefined, v: PatientView, ctx: DomainContext, timer: Timer, now: number, running?: readonly Timer[]): Alert | null {
+  // `running`: the view's clocks when the caller has them (timers(site, patientId, v, ctx)), so they are not computed again.
+  const live = (running ?? timers(site, patientId, v, ctx)).find((x) => x.alertId === timer.alertId);
   if (!live || live.dueAt > now) return null;
   const who = nhsNumber ? `NHS ${nhsNumber.slice(0, 3)} ${nhsNumber.slice(3, 6)} ${nhsNumber.slice(6)}` : `Patient ${patientId}`;
   return {

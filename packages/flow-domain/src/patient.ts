@@ -111,6 +111,9 @@ function tryAccept(events: readonly FlowEvent[], e: FlowEvent, known?: PatientVi
 export const NOT_LIVE_STATE_TYPES: readonly FlowEvent['type'][] = ['improvement.noted'];
 export const movesLiveState = (e: Pick<FlowEvent, 'type'>): boolean => !NOT_LIVE_STATE_TYPES.includes(e.type);
 
+/** The view of a state's history: the known one when given, else folded. */
+const currentView = (state: PatientState, known: PatientView | undefined): PatientView => known ?? fold(state.events).view;
+
 /**
  * Adds one event to a patient's state. `known`, when given, must be the view of
  * `state.events` folded with no failures (what the previous evolve returned for an
@@ -118,21 +121,20 @@ export const movesLiveState = (e: Pick<FlowEvent, 'type'>): boolean => !NOT_LIVE
  * re-folding the whole history, with the same result.
  */
 export function evolve(state: PatientState, e: FlowEvent, now: number = e.recordedAt, known?: PatientView): EvolveResult {
-  const current = (): PatientView => known ?? fold(state.events).view;
   if (state.events.some((x) => x.eventId === e.eventId) || state.parked.some((p) => p.event.eventId === e.eventId) || state.rejected?.includes(e.eventId)) {
-    return { state, view: current(), outcome: { kind: 'duplicate' }, released: [] };
+    return { state, view: currentView(state, known), outcome: { kind: 'duplicate' }, released: [] };
   }
   if (state.mergedInto) {
     const rejected = [...(state.rejected ?? []), e.eventId].slice(-REJECTED_MEMORY);
     return {
-      state: { ...state, rejected }, view: current(), released: [],
+      state: { ...state, rejected }, view: currentView(state, known), released: [],
       outcome: { kind: 'rejected', reason: `patient ${state.patientId} was merged into ${state.mergedInto} (A40): send events for ${state.mergedInto}` },
     };
   }
   if (e.type === 'park.expired') {
     // Control event: never part of the history; drops the parked event it names.
     const gone = state.parked.find((p) => p.event.eventId === e.payload.parkedEventId);
-    const view = current();
+    const view = currentView(state, known);
     if (!gone) return { state, view, outcome: { kind: 'duplicate' }, released: [] };
     return {
       state: { ...state, parked: state.parked.filter((p) => p !== gone) }, view,
@@ -141,7 +143,7 @@ export function evolve(state: PatientState, e: FlowEvent, now: number = e.record
   }
   const r = tryAccept(state.events, e, known);
   if (!r.ok) {
-    const view = current();
+    const view = currentView(state, known);
     if (r.park) {
       const parked = [...state.parked, { event: e, parkedAt: now, reason: r.reason }];
       return { state: { ...state, parked }, view, outcome: { kind: 'parked', reason: r.reason }, released: [] };

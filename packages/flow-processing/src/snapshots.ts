@@ -26,7 +26,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { FLOW_EVENT_SCHEMA_VERSION, flowEventSchema, topicsFor } from '@pfm/contracts';
+import { FLOW_EVENT_SCHEMA_VERSION, flowEventSchema, isPlainFlowEvent, topicsFor } from '@pfm/contracts';
 import type { Thresholds } from '@pfm/flow-domain';
 import { FlowStore, Keys, type WardRegistry } from '@pfm/flow-store';
 import { partitionBounds, readRanges, type FlowEventCodec, type OffsetRange } from '@pfm/kafka-runtime';
@@ -420,7 +420,7 @@ async function decodeQuietly(codec: FlowEventCodec, m: KafkaMessage): Promise<{ 
   try {
     // As the engine sees it: an event that breaks the contract is set aside and applies nothing.
     const e = await codec.decode(m.value);
-    return flowEventSchema.safeParse(e).success ? e : undefined;
+    return isPlainFlowEvent(e) || flowEventSchema.safeParse(e).success ? e : undefined;
   } catch { return undefined; }
 }
 

@@ -39,35 +39,38 @@ const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: t
 /** The ops of a run after netting, in the order the script applies them. */
 export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   const sets = new Map<string, KeyedOp>();
-  const counters = new Map<string, { key: string; field: string; by: number }>();
-  const members = new Map<string, KeyedOp>();
+  // By key, then field or member: no joined strings to build and hash per op.
+  const counters = new Map<string, Map<string, number>>();
+  const members = new Map<string, Map<string, KeyedOp>>();
   const ordered: KeyedOp[] = [];
   for (const o of ops) {
     switch (o.op) {
       case 'set': sets.delete(o.key); sets.set(o.key, o); break;
       case 'hincr': {
-        const id = `${o.key}${US}${o.a}`;
-        const c = counters.get(id);
-        if (c) c.by += Number(o.b);
-        else counters.set(id, { key: o.key, field: o.a, by: Number(o.b) });
+        let c = counters.get(o.key);
+        if (!c) { c = new Map(); counters.set(o.key, c); }
+        c.set(o.a, (c.get(o.a) ?? 0) + Number(o.b));
         break;
       }
       case 'zadd': case 'zrem': case 'sadd': case 'srem': {
-        // Sorted sets and sets are distinct keys; the last op on a member decides it.
-        const id = `${o.key}${US}${o.a}`;
-        members.delete(id);
-        members.set(id, o);
+        // Sorted sets and sets are distinct keys; the last op on a member decides it. Ops on
+        // different members (or keys) commute, so their order in the output does not matter.
+        let m = members.get(o.key);
+        if (!m) { m = new Map(); members.set(o.key, m); }
+        m.set(o.a, o);
         break;
       }
       default: ordered.push(o);
     }
   }
-  const out: KeyedOp[] = [...sets.values(), ...members.values()];
-  for (const c of counters.values()) {
+  const out: KeyedOp[] = [];
+  for (const o of sets.values()) out.push(o);
+  for (const m of members.values()) for (const o of m.values()) out.push(o);
+  for (const [key, c] of counters) {
     // A net 0 still runs: a field left at 0 is deleted, as one by one would leave it.
-    out.push({ op: 'hincr', key: c.key, a: c.field, b: String(c.by) });
+    for (const [field, by] of c) out.push({ op: 'hincr', key, a: field, b: String(by) });
   }
-  out.push(...ordered);
+  for (const o of ordered) out.push(o);
   return out;
 }
 
@@ -83,7 +86,11 @@ export function encodeRun(args: { offsetsKey: string; fenceKey: string; field: s
   const argv = [args.field, args.first, args.last, String(args.epoch)];
   for (const o of netOps(args.ops)) {
     let b = o.b;
-    if (o.refs) b = [...o.refs.map((r) => String(k(r))), ...(o.b ? [o.b] : [])].join(US);
+    if (o.refs?.length) {
+      let refs = String(k(o.refs[0]!));
+      for (let i = 1; i < o.refs.length; i++) refs += US + String(k(o.refs[i]!));
+      b = o.b ? refs + US + o.b : refs;
+    }
     argv.push(o.op, String(k(o.key)), o.a, b);
   }
   return { keys, argv };

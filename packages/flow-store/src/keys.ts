@@ -1,11 +1,42 @@
 // Every Redis key the product uses is built here. All keys of one site share the hash
 // tag {site}, so every Lua script touches one slot and Redis Cluster works. The prefix
 // separates live state ("pfm") from replay sandboxes and tests; no ioredis keyPrefix.
+/**
+ * A site's keys, made once: a batch names them many times, and the same string object
+ * used again is not built, flattened and hashed again (netting and encoding key maps on
+ * them; docs/benchmarks.md). Patient and alert keys are not kept (one per patient or alert).
+ */
+interface SiteKeys { due: string; wards: string; teams: string; parked: string; alerts: string; outbox: string; scoped: Map<string, string>[] }
+/** Sites (and scopes per site and kind) whose keys are kept; beyond that they are built on each call. */
+const MEMO_LIMIT = 10_000;
+const COUNTS = 0;
+const BEDS = 1;
+const INDEX: Record<'los' | 'edd' | 'dta', number> = { los: 2, edd: 3, dta: 4 };
+
 export class Keys {
+  private readonly sitesMemo = new Map<string, SiteKeys>();
   constructor(readonly prefix: string = 'pfm') {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${prefix}`);
   }
   private tag(site: string): string { return `${this.prefix}:{${site}}`; }
+  private of(site: string): SiteKeys {
+    let k = this.sitesMemo.get(site);
+    if (!k) {
+      const t = this.tag(site);
+      k = { due: `${t}:due`, wards: `${t}:wards`, teams: `${t}:teams`, parked: `${t}:parked`, alerts: `${t}:alerts`, outbox: `${t}:aout`, scoped: [new Map(), new Map(), new Map(), new Map(), new Map()] };
+      if (this.sitesMemo.size < MEMO_LIMIT) this.sitesMemo.set(site, k);
+    }
+    return k;
+  }
+  private scopedKey(site: string, kind: number, scope: string, make: () => string): string {
+    const m = this.of(site).scoped[kind]!;
+    let key = m.get(scope);
+    if (key === undefined) {
+      key = make();
+      if (m.size < MEMO_LIMIT) m.set(scope, key);
+    }
+    return key;
+  }
   /** Global set of sites seen (single-key operations only). */
   sites(): string { return `${this.prefix}:sites`; }
   /** Patient state (JSON). */
@@ -13,27 +44,27 @@ export class Keys {
   /** Hash "<topic>:<partition>" -> last applied offset, for this site's events. */
   offsets(site: string): string { return `${this.tag(site)}:offsets`; }
   /** Hash of counters for a scope ("ward:W12", "team:CRISIS", "site"), plus "seq". */
-  counts(site: string, scope: string): string { return `${this.tag(site)}:c:${scope}`; }
+  counts(site: string, scope: string): string { return this.scopedKey(site, COUNTS, scope, () => `${this.tag(site)}:c:${scope}`); }
   /** Sorted set per ward: "los" scored by spell start, "edd" scored by expected discharge; per site "dta" (patients waiting for a bed) by decision time. */
-  index(site: string, scope: string, index: 'los' | 'edd' | 'dta'): string { return `${this.tag(site)}:i:${scope}:${index}`; }
+  index(site: string, scope: string, index: 'los' | 'edd' | 'dta'): string { return this.scopedKey(site, INDEX[index], scope, () => `${this.tag(site)}:i:${scope}:${index}`); }
   /** Set of "bed<US>patientId|spellId" entries (order-independent under concurrent partitions). */
-  beds(site: string, scope: string): string { return `${this.tag(site)}:b:${scope}`; }
+  beds(site: string, scope: string): string { return this.scopedKey(site, BEDS, scope, () => `${this.tag(site)}:b:${scope}`); }
   /** Set of ward codes seen in events (the registry may not know them all). */
-  wards(site: string): string { return `${this.tag(site)}:wards`; }
+  wards(site: string): string { return this.of(site).wards; }
   /** Set of team codes seen in referrals. */
-  teams(site: string): string { return `${this.tag(site)}:teams`; }
+  teams(site: string): string { return this.of(site).teams; }
   /** Sorted set of running clocks: member "patientId\u001falertId", score = due time. */
-  due(site: string): string { return `${this.tag(site)}:due`; }
+  due(site: string): string { return this.of(site).due; }
   /** Sorted set of parked patients: member patientId, score = earliest expiry. */
-  parked(site: string): string { return `${this.tag(site)}:parked`; }
+  parked(site: string): string { return this.of(site).parked; }
   /** Alert (JSON), and the site's alert index scored by becameTrueAt. */
   alert(site: string, alertId: string): string { return `${this.tag(site)}:a:${alertId}`; }
-  alerts(site: string): string { return `${this.tag(site)}:alerts`; }
+  alerts(site: string): string { return this.of(site).alerts; }
   /**
    * Stream of alert changes (raised, acknowledged, resolved) waiting to be published to
    * Kafka, read through a consumer group so concurrent drains never share an entry.
    */
-  alertOutbox(site: string): string { return `${this.tag(site)}:aout`; }
+  alertOutbox(site: string): string { return this.of(site).outbox; }
   /**
    * Sorted set of alerts waiting to escalate: member alertId, score = when its next level
    * falls due (written when the alert is raised, moved on at each level, dropped once it

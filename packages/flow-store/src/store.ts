@@ -76,6 +76,12 @@ export function defineScripts(redis: Redis): void {
 
 const DUE_SEP = '\u001f';
 
+/** Index of the last timer with this alert id, or -1. */
+function lastTimer(list: readonly Timer[], alertId: string): number {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.alertId === alertId) return i;
+  return -1;
+}
+
 /** The consumer group every engine process reads the alert outbox through. */
 export const OUTBOX_GROUP = 'publisher';
 
@@ -106,9 +112,16 @@ export class FlowStore {
     defineScripts(redis);
   }
 
-  /** Domain context for one site (ward types come from that site's registry). */
+  private readonly contexts = new Map<string, DomainContext>();
+
+  /** Domain context for one site (ward types come from that site's registry, asked at each call). Made once per site. */
   ctxFor(site: string): DomainContext {
-    return { thresholds: thresholdsForSite(this.thresholds, site), wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
+    let ctx = this.contexts.get(site);
+    if (!ctx) {
+      ctx = { thresholds: thresholdsForSite(this.thresholds, site), wardType: (ward) => this.registry.typeOf(site, ward), external: (ward) => this.registry.external(site, ward) };
+      this.contexts.set(site, ctx);
+    }
+    return ctx;
   }
 
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
@@ -139,46 +152,18 @@ export class FlowStore {
     also?: { patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState }[];
   }): ApplyPlan {
     const { site, patientId } = args;
-    const asDerivedFor = (pid: string, d: Derived | PatientView): Derived => ('facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, pid, d as PatientView));
-    const asDerived = (d: Derived | PatientView): Derived => asDerivedFor(patientId, d);
-    const before = asDerived(args.before);
-    const after = args.after === args.before ? before : asDerived(args.after);
+    const keys = this.keys;
+    const before = this.asDerived(site, patientId, args.before);
+    const after = args.after === args.before ? before : this.asDerived(site, patientId, args.after);
     const changes: KeyedOp[] = [];
     const scopes = new Set<string>();
-    const keys = this.keys;
-    const diff = (pid: string, b: Derived, a: Derived) => {
-      for (const op of diffFacts(b.facts, a.facts)) {
-        if (!scopes.has(op.scope)) {
-          scopes.add(op.scope);
-          // Register the ward or team the first time it is touched (sets are idempotent).
-          if (op.scope.startsWith('ward:')) changes.push({ op: 'sadd', key: keys.wards(site), a: op.scope.slice(5), b: '' });
-          else if (op.scope.startsWith('team:')) changes.push({ op: 'sadd', key: keys.teams(site), a: op.scope.slice(5), b: '' });
-        }
-        switch (op.op) {
-          case 'incr': changes.push({ op: 'hincr', key: keys.counts(site, op.scope), a: op.name, b: String(op.by) }); break;
-          case 'zadd': changes.push({ op: 'zadd', key: keys.index(site, op.scope, op.index), a: op.member, b: String(op.score) }); break;
-          case 'zrem': changes.push({ op: 'zrem', key: keys.index(site, op.scope, op.index), a: op.member, b: '' }); break;
-          // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
-          // may apply a double-booking in any order, and set updates commute.
-          case 'bedset': changes.push({ op: 'sadd', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
-          case 'beddel': changes.push({ op: 'srem', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
-        }
-      }
-      if (b.timers === a.timers) return;
-      const tb = new Map(b.timers.map((t) => [t.alertId, t]));
-      const ta = new Map(a.timers.map((t) => [t.alertId, t]));
-      for (const [id] of tb) {
-        if (ta.has(id)) continue;
-        changes.push({ op: 'zrem', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: '' });
-        // The clock stopped: an alert it raised is no longer true.
-        if (args.at !== undefined) changes.push({ op: 'resolve', key: keys.alert(site, id), a: String(args.at), b: '', refs: [keys.alerts(site), keys.alertOutbox(site)] });
-      }
-      for (const [id, t] of ta) if (tb.get(id)?.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: String(t.dueAt) });
-    };
-    if (before !== after) diff(patientId, before, after);
+    // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
+    const state = args.state ? JSON.stringify(args.state) : '';
+    if (state) changes.push({ op: 'set', key: keys.patient(site, patientId), a: state, b: '' });
+    if (before !== after) this.diffInto(changes, scopes, site, patientId, before, after, args.at);
     // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
     for (const o of args.also ?? []) {
-      diff(o.patientId, asDerivedFor(o.patientId, o.before), asDerivedFor(o.patientId, o.after));
+      this.diffInto(changes, scopes, site, o.patientId, this.asDerived(site, o.patientId, o.before), this.asDerived(site, o.patientId, o.after), args.at);
       changes.push({ op: 'set', key: keys.patient(site, o.patientId), a: JSON.stringify(o.state), b: '' });
       if (o.state.parked.length === 0) changes.push({ op: 'zrem', key: keys.parked(site), a: o.patientId, b: '' });
     }
@@ -195,10 +180,50 @@ export class FlowStore {
       changes.push({ op: 'own', key: keys.alert(site, alertId), a: JSON.stringify(owner), b: '', refs: [keys.alertOutbox(site)] });
     }
     for (const scope of scopes) changes.push({ op: 'hincr', key: keys.counts(site, scope), a: 'seq', b: '1' });
-    const state = args.state ? JSON.stringify(args.state) : '';
-    // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
-    if (state) changes.unshift({ op: 'set', key: keys.patient(site, patientId), a: state, b: '' });
     return { site, patientKey: keys.patient(site, patientId), offsetField: args.offsetField, offset: args.offset, state, scopes: [...scopes], changes };
+  }
+
+  private asDerived(site: string, patientId: string, d: Derived | PatientView): Derived {
+    return 'facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView);
+  }
+
+  /** The ops moving one patient's aggregates and clocks from `b` to `a` (scopes touched are added to `scopes`). */
+  private diffInto(changes: KeyedOp[], scopes: Set<string>, site: string, pid: string, b: Derived, a: Derived, at: number | undefined): void {
+    const keys = this.keys;
+    for (const op of diffFacts(b.facts, a.facts)) {
+      if (!scopes.has(op.scope)) {
+        scopes.add(op.scope);
+        // Register the ward or team the first time it is touched (sets are idempotent).
+        if (op.scope.startsWith('ward:')) changes.push({ op: 'sadd', key: keys.wards(site), a: op.scope.slice(5), b: '' });
+        else if (op.scope.startsWith('team:')) changes.push({ op: 'sadd', key: keys.teams(site), a: op.scope.slice(5), b: '' });
+      }
+      switch (op.op) {
+        case 'incr': changes.push({ op: 'hincr', key: keys.counts(site, op.scope), a: op.name, b: String(op.by) }); break;
+        case 'zadd': changes.push({ op: 'zadd', key: keys.index(site, op.scope, op.index), a: op.member, b: String(op.score) }); break;
+        case 'zrem': changes.push({ op: 'zrem', key: keys.index(site, op.scope, op.index), a: op.member, b: '' }); break;
+        // A set of "bed<US>patient|spell" entries, not a bed->patient hash: concurrent partitions
+        // may apply a double-booking in any order, and set updates commute.
+        case 'bedset': changes.push({ op: 'sadd', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
+        case 'beddel': changes.push({ op: 'srem', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
+      }
+    }
+    if (b.timers === a.timers) return;
+    // A handful of clocks per patient: plain scans, no maps. With a repeated id the last one counts.
+    const tb = b.timers;
+    const ta = a.timers;
+    for (let i = 0; i < tb.length; i++) {
+      const id = tb[i]!.alertId;
+      if (lastTimer(tb, id) !== i || lastTimer(ta, id) >= 0) continue;
+      changes.push({ op: 'zrem', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: '' });
+      // The clock stopped: an alert it raised is no longer true.
+      if (at !== undefined) changes.push({ op: 'resolve', key: keys.alert(site, id), a: String(at), b: '', refs: [keys.alerts(site), keys.alertOutbox(site)] });
+    }
+    for (let i = 0; i < ta.length; i++) {
+      const t = ta[i]!;
+      if (lastTimer(ta, t.alertId) !== i) continue;
+      const j = lastTimer(tb, t.alertId);
+      if (j < 0 || tb[j]!.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.due(site), a: `${pid}${DUE_SEP}${t.alertId}`, b: String(t.dueAt) });
+    }
   }
 
   /** KEYS and ARGV of the per-event script (applyPatient-1.lua) for a plan. */

@@ -3,8 +3,8 @@
   every patient's new state, the netted aggregate changes, clocks, alert changes (with
   their outbox entries) and the partition offset, or nothing. All keys belong to one
   site (one hash slot). The ops were validated by the engine; they are checked again
-  here, with the type of every key, before anything is written, so the script cannot
-  fail half way.
+  here, with the type of every key (asked once per key per call), before anything is
+  written, so the script cannot fail half way.
 
   KEYS[1]  offsets hash of the site ("<topic>:<partition>" -> last applied offset)
   KEYS[2]  fence hash of the site ("<topic>:<partition>" -> epoch of the owner)
@@ -47,10 +47,18 @@ local function refs(s)
   for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
   return out
 end
+-- Each key's type, asked once per call: nothing is written before every op is checked,
+-- so a key's type cannot change between two checks of it.
+local types = {}
 local function checkKey(idx, want)
-  local k = KEYS[tonumber(idx) or 0]
-  if not k then return false end
-  local t = redis.call('TYPE', k)['ok']
+  local i = tonumber(idx) or 0
+  local t = types[i]
+  if not t then
+    local k = KEYS[i]
+    if not k then return false end
+    t = redis.call('TYPE', k)['ok']
+    types[i] = t
+  end
   return t == 'none' or t == want
 end
 for i = 5, #ARGV, 4 do
