@@ -168,6 +168,11 @@ describe('clinical scenarios from domain.md, through the real product', () => {
   }, { timeoutMs: 30000, what: `event ${eventId} of ${pid} applied` });
   const until = <T>(what: string, fn: () => Promise<T | false | undefined>) => waitFor(fn, { timeoutMs: 30000, what });
   const rowOf = async (code: string, pid: string) => (await ward(code)).patients.find((r) => r.patientId === pid);
+  const engineRejects = async () => {
+    const ops = await p.token({ role: 'ops', sub: 'ops-test' });
+    const r = await fetch(`${p.ingestUrl}/v1/rejects?stage=engine&limit=200`, { headers: { authorization: `Bearer ${ops}` } });
+    return ((await r.json()) as { rejects: { eventId?: string; reason: string }[] }).rejects;
+  };
   const activeAlert = (list: Alert[], pid: string, rule: Alert['rule']) => list.find((a) => a.patientId === pid && a.rule === rule && a.resolvedAt === undefined);
 
   it('out of order: a discharge that arrives before the transfer that preceded it still closes the spell and frees both wards', async () => {
@@ -396,6 +401,12 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     expect(row).toMatchObject({ spellId: 'SP-MRG', nhsNumber: '9434765919', losDays: 3 });
     expect(await rowOf('ELM', 'MRG-DUP')).toBeUndefined();
     expect((await ward('ELM')).summary.occupied).toBe(before + 1);
+    // The PAS still sends an update under the retired id: refused by the engine, naming the survivor.
+    const late = ctl('A08');
+    await send('A08', { ctl: late, pid: 'MRG-DUP', spell: 'SP-MRG', ward: 'ELM', at: now - 20 * MIN, zmh: { legal: '03' } });
+    const refused = await until('engine reject for the retired id', async () => (await engineRejects()).find((r) => r.eventId === late));
+    expect(refused.reason).toMatch(/MRG-KEEP/);
+    expect((await rowOf('ELM', 'MRG-KEEP'))?.legalStatus).toBeUndefined();
     // The survivor's discharge closes the moved spell.
     await send('A03', { pid: 'MRG-KEEP', nhs: '9434765919', spell: 'SP-MRG', ward: 'ELM', bed: 'E4', at: now - 30 * MIN, destination: '19' });
     await until('survivor discharged', async () => (await rowOf('ELM', 'MRG-KEEP')) === undefined);
@@ -430,5 +441,102 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     await send('A01', { pid: 'UNK1', spell: 'SP-UNK1', ward: 'NEWWARD', bed: 'N1', at: now - 2 * HOUR });
     const w = await until('unknown ward shown', async () => (await get<WardSummary[]>('/api/v1/wards')).find((x) => x.ward === 'NEWWARD'));
     expect(w).toMatchObject({ wardType: 'unknown', occupied: 1 });
+  });
+
+  it('a transfer dated after the discharge (a discharged patient moved) is refused and puts nobody back in a bed', async () => {
+    await send('A01', { pid: 'TD1', spell: 'SP-TD1', ward: 'OAK', bed: 'O13', at: now - 4 * DAY });
+    await send('A03', { pid: 'TD1', spell: 'SP-TD1', ward: 'OAK', bed: 'O13', at: now - 3 * HOUR, destination: '19' });
+    const a02 = ctl('A02');
+    await send('A02', { ctl: a02, pid: 'TD1', spell: 'SP-TD1', ward: 'ELM', bed: 'E5', at: now - 1 * HOUR });
+    const r = await until('engine reject for the late transfer', async () => (await engineRejects()).find((x) => x.eventId === a02));
+    expect(r.reason).toMatch(/discharged/);
+    expect(await rowOf('ELM', 'TD1')).toBeUndefined();
+    expect(await rowOf('OAK', 'TD1')).toBeUndefined();
+  });
+
+  it('A11 after a discharge: no spell, so no 72 h follow-up clock either', async () => {
+    await send('A01', { pid: 'CX1', spell: 'SP-CX1', ward: 'OAK', bed: 'O14', at: now - 5 * DAY });
+    const a03 = ctl('A03');
+    await send('A03', { ctl: a03, pid: 'CX1', spell: 'SP-CX1', ward: 'OAK', bed: 'O14', at: now - 80 * HOUR, destination: '19' });
+    await applied('CX1', a03);
+    const a11 = ctl('A11');
+    await send('A11', { ctl: a11, pid: 'CX1', spell: 'SP-CX1', ward: 'OAK', at: now - 1 * HOUR });
+    await applied('CX1', a11);
+    await until('no follow-up entry for CX1', async () => !(await followups()).some((x) => x.patientId === 'CX1'));
+    // A later alert proves the scanner ran since: CX1 never gets a follow-up alert.
+    await send('A01', { pid: 'CX2', spell: 'SP-CX2', ward: 'OAK', bed: 'O15', at: now - 8 * DAY });
+    const list = await until('CX2 stranded', async () => { const a = await alerts(); return activeAlert(a, 'CX2', 'stranded') && a; });
+    expect(activeAlert(list, 'CX1', 'followup_missed')).toBeUndefined();
+  });
+
+  it('A12 after two transfers undoes only the latest one', async () => {
+    await send('A01', { pid: 'TT1', spell: 'SP-TT1', ward: 'OAK', bed: 'O16', at: now - 3 * DAY });
+    await send('A02', { pid: 'TT1', spell: 'SP-TT1', ward: 'ELM', bed: 'E6', at: now - 2 * DAY });
+    await send('A02', { pid: 'TT1', spell: 'SP-TT1', ward: 'CEDAR', bed: 'C9', at: now - 1 * DAY });
+    await until('on CEDAR', () => rowOf('CEDAR', 'TT1'));
+    await send('A12', { pid: 'TT1', spell: 'SP-TT1', ward: 'ELM', bed: 'E6', at: now - 20 * HOUR });
+    const row = await until('back on ELM', () => rowOf('ELM', 'TT1'));
+    expect(row.bed).toBe('E6');
+    expect(await rowOf('CEDAR', 'TT1')).toBeUndefined();
+    expect(await rowOf('OAK', 'TT1')).toBeUndefined();
+  });
+
+  it('A53 cancel leave return: back on leave; a discharge from leave frees the bed and clears the overdue alert', async () => {
+    await send('A01', { pid: 'LR1', spell: 'SP-LR1', ward: 'CEDAR', bed: 'C10', at: now - 4 * DAY });
+    await send('A21', { pid: 'LR1', spell: 'SP-LR1', ward: 'CEDAR', bed: 'C10', at: now - 10 * HOUR, expectedReturn: now - 2 * HOUR, zmh: { leaveType: 'S17' } });
+    await send('A22', { pid: 'LR1', spell: 'SP-LR1', ward: 'CEDAR', bed: 'C10', at: now - 3 * HOUR });
+    await until('LR1 back', async () => (await rowOf('CEDAR', 'LR1'))?.status === 'admitted');
+    await send('A53', { pid: 'LR1', spell: 'SP-LR1', ward: 'CEDAR', bed: 'C10', at: now - 90 * MIN });
+    await until('LR1 on leave again', async () => (await rowOf('CEDAR', 'LR1'))?.status === 'on_leave');
+    await until('LR1 overdue', async () => activeAlert(await alerts(), 'LR1', 'leave_overdue'));
+    await send('A03', { pid: 'LR1', spell: 'SP-LR1', ward: 'CEDAR', bed: 'C10', at: now - 30 * MIN, destination: '19' });
+    await until('LR1 discharged, overdue resolved', async () => !(await rowOf('CEDAR', 'LR1')) && !activeAlert(await alerts(), 'LR1', 'leave_overdue'));
+  });
+
+  it('A13 voids a follow-up contact made after the cancelled discharge: the real discharge later starts a fresh 72 h clock', async () => {
+    await send('A01', { pid: 'RD1', spell: 'SP-RD1', ward: 'OAK', bed: 'O17', at: now - 9 * DAY });
+    await send('A03', { pid: 'RD1', spell: 'SP-RD1', ward: 'OAK', bed: 'O17', at: now - 5 * DAY, destination: '19' });
+    expect((await postEvents(p.ingestUrl, { eventId: `${ctl('J')}-rdfu`, type: 'followup.made', occurredAt: new Date(now - 4 * DAY).toISOString(), site: 'RXT', patientId: 'RD1', payload: { spellId: 'SP-RD1' } })).status).toBe(202);
+    await send('A13', { pid: 'RD1', spell: 'SP-RD1', ward: 'OAK', bed: 'O17', at: now - 4 * DAY + HOUR });
+    await until('RD1 back in bed', () => rowOf('OAK', 'RD1'));
+    await send('A03', { pid: 'RD1', spell: 'SP-RD1', ward: 'OAK', bed: 'O17', at: now - 74 * HOUR, destination: '19' });
+    const a = await until('RD1 follow-up missed after the real discharge', async () => activeAlert(await alerts(), 'RD1', 'followup_missed'));
+    expect(a.threshold).toEqual({ value: 72, unit: 'hours' });
+  });
+
+  it('s2 warns 72 h before its 28 days run out; s5(4) expires at 6 h', async () => {
+    await send('A01', { pid: 'S2a', spell: 'SP-S2a', ward: 'CEDAR', bed: 'C11', at: now - 25 * DAY - 1 * HOUR, zmh: { legal: '02' } });
+    await send('A01', { pid: 'S2b', spell: 'SP-S2b', ward: 'CEDAR', bed: 'C12', at: now - 24 * DAY, zmh: { legal: '02' } });
+    await send('A01', { pid: 'S54', spell: 'SP-S54', ward: 'OAK', bed: 'O18', at: now - 2 * DAY, zmh: { legal: '01' } });
+    await send('A08', { pid: 'S54', spell: 'SP-S54', ward: 'OAK', at: now - 6 * HOUR - 5 * MIN, zmh: { legal: '06' } });
+    const list = await until('s2 and s5(4) alerts', async () => { const x = await alerts(); return activeAlert(x, 'S2a', 'mha_expiry') && activeAlert(x, 'S54', 'mha_expiry') && x; });
+    expect(activeAlert(list, 'S2a', 'mha_expiry')).toMatchObject({ threshold: { value: 672, unit: 'hours' } });
+    expect(activeAlert(list, 'S54', 'mha_expiry')).toMatchObject({ threshold: { value: 6, unit: 'hours' } });
+    expect(activeAlert(list, 'S2b', 'mha_expiry')).toBeUndefined();
+  });
+
+  it('under-18: the 48 h runs from arrival on an adult ward, not from an earlier stay in a s136 suite', async () => {
+    const dob17 = now - (17 * 365 + 40) * DAY;
+    await send('A01', { pid: 'U18d', spell: 'SP-U18d', ward: 'S136', at: now - 60 * HOUR, dob: dob17, zmh: { legal: '20' } });
+    await send('A02', { pid: 'U18d', spell: 'SP-U18d', ward: 'OAK', bed: 'O19', at: now - 40 * HOUR });
+    await send('A08', { pid: 'U18d', spell: 'SP-U18d', ward: 'OAK', at: now - 40 * HOUR, zmh: { legal: '02' } });
+    // And one who arrived on an adult ward 50 h ago via the suite: due.
+    await send('A01', { pid: 'U18e', spell: 'SP-U18e', ward: 'S136', at: now - 60 * HOUR, dob: dob17, zmh: { legal: '20' } });
+    await send('A02', { pid: 'U18e', spell: 'SP-U18e', ward: 'OAK', bed: 'O20', at: now - 50 * HOUR });
+    await send('A08', { pid: 'U18e', spell: 'SP-U18e', ward: 'OAK', at: now - 50 * HOUR, zmh: { legal: '02' } });
+    const list = await until('U18e alert', async () => { const x = await alerts(); return activeAlert(x, 'U18e', 'under18_adult_ward') && x; });
+    expect(activeAlert(list, 'U18e', 'under18_adult_ward')).toMatchObject({ ward: 'OAK' });
+    expect(activeAlert(list, 'U18d', 'under18_adult_ward')).toBeUndefined();
+  });
+
+  it('a s136 suite discharge starts no 72 h follow-up clock (not an inpatient ward)', async () => {
+    await send('A01', { pid: 'PS9', spell: 'SP-PS9', ward: 'S136', at: now - 90 * HOUR, zmh: { legal: '20' } });
+    const a03 = ctl('A03');
+    await send('A03', { ctl: a03, pid: 'PS9', spell: 'SP-PS9', ward: 'S136', at: now - 80 * HOUR, destination: '19' });
+    await applied('PS9', a03);
+    await send('A01', { pid: 'PS9b', spell: 'SP-PS9b', ward: 'OAK', bed: 'O21', at: now - 9 * DAY });
+    const list = await until('barrier alert', async () => { const x = await alerts(); return activeAlert(x, 'PS9b', 'stranded') && x; });
+    expect(activeAlert(list, 'PS9', 'followup_missed')).toBeUndefined();
+    expect((await followups()).some((x) => x.patientId === 'PS9')).toBe(false);
   });
 });
