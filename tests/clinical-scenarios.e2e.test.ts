@@ -539,4 +539,72 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     expect(activeAlert(list, 'PS9', 'followup_missed')).toBeUndefined();
     expect((await followups()).some((x) => x.patientId === 'PS9')).toBe(false);
   });
+
+  it('arrival out of order: a transfer and a leave that reach ingest before their admission wait for it (parked), then apply', async () => {
+    const a02 = ctl('A02');
+    await send('A02', { ctl: a02, pid: 'PK1', spell: 'SP-PK1', ward: 'ELM', bed: 'E7', at: now - 20 * HOUR });
+    await send('A21', { pid: 'PK1', spell: 'SP-PK1', ward: 'ELM', bed: 'E7', at: now - 3 * HOUR, expectedReturn: now + 3 * HOUR });
+    await applied('PK1', a02);
+    expect(await rowOf('ELM', 'PK1')).toBeUndefined();
+    await send('A01', { pid: 'PK1', spell: 'SP-PK1', ward: 'OAK', bed: 'O22', at: now - 2 * DAY });
+    const row = await until('PK1 on ELM, on leave', async () => { const r = await rowOf('ELM', 'PK1'); return r?.status === 'on_leave' && r; });
+    expect(row).toMatchObject({ bed: 'E7', losDays: 2 });
+    expect(await rowOf('OAK', 'PK1')).toBeUndefined();
+  });
+
+  it('a PAS re-sending an admission under a new control id does not put the patient in two beds', async () => {
+    const before = (await ward('OAK')).summary.occupied;
+    await send('A01', { pid: 'RS1', spell: 'SP-RS1', ward: 'OAK', bed: 'O23', at: now - 5 * HOUR });
+    const again = ctl('A01');
+    await send('A01', { ctl: again, pid: 'RS1', spell: 'SP-RS1', ward: 'OAK', bed: 'O23', at: now - 5 * HOUR });
+    const second = ctl('A01');
+    await send('A01', { ctl: second, pid: 'RS1', spell: 'SP-RS1x', ward: 'CEDAR', bed: 'C13', at: now - 4 * HOUR });
+    const r = await until('second spell refused', async () => (await engineRejects()).find((x) => x.eventId === second));
+    expect(r.reason).toMatch(/open spell SP-RS1/);
+    expect((await engineRejects()).find((x) => x.eventId === again)?.reason).toMatch(/already admitted/);
+    expect((await ward('OAK')).summary.occupied).toBe(before + 1);
+    expect(await rowOf('CEDAR', 'RS1')).toBeUndefined();
+  });
+
+  it('A04 emergency registration: the decision to admit waits in the queue and breaches at 12 h; the admission ends the wait', async () => {
+    await send('A04', { pid: 'DTA1', at: now - 13 * HOUR });
+    await send('A04', { pid: 'DTA2', at: now - 2 * HOUR });
+    const list = await until('12-hour wait alert', async () => { const x = await alerts(); return activeAlert(x, 'DTA1', 'admission_wait') && x; });
+    expect(activeAlert(list, 'DTA1', 'admission_wait')).toMatchObject({ severity: 'critical', threshold: { value: 12, unit: 'hours' } });
+    expect(activeAlert(list, 'DTA2', 'admission_wait')).toBeUndefined();
+    const site = await get<{ admissionQueue: { waiting: number; breaches: number; entries: { patientId: string; waitedHours: number }[] } }>('/api/v1/site');
+    expect(site.admissionQueue.entries.find((e) => e.patientId === 'DTA1')).toMatchObject({ waitedHours: 13 });
+    expect(site.admissionQueue.breaches).toBeGreaterThanOrEqual(1);
+    await send('A01', { pid: 'DTA1', spell: 'SP-DTA1', ward: 'BIRCH', bed: 'B4', at: now - 1 * HOUR });
+    await until('DTA1 out of the queue, alert resolved', async () => {
+      const q = await get<{ admissionQueue: { entries: { patientId: string }[] } }>('/api/v1/site');
+      return !q.admissionQueue.entries.some((e) => e.patientId === 'DTA1') && !activeAlert(await alerts(), 'DTA1', 'admission_wait');
+    });
+  });
+
+  it('AWOL: the return (A22) resolves the alert', async () => {
+    await send('A22', { pid: 'AW1', spell: 'SP-AW1', ward: 'OAK', bed: 'O6', at: now - 5 * MIN });
+    await until('AWOL resolved, AW1 present', async () => !activeAlert(await alerts(), 'AW1', 'awol') && (await rowOf('OAK', 'AW1'))?.status === 'admitted');
+  });
+
+  it('closed beds: occupancy is of open beds; a patient beyond them shows as over capacity, never hidden in free', async () => {
+    // BIRCH (4 beds) holds DUP1, DUP2, LV1, ED2 and DTA1 by now: 5 patients.
+    const w = await ward('BIRCH');
+    expect(w.summary.occupied).toBe(5);
+    expect(w.summary.free).toBe(0);
+    expect((await postEvents(p.ingestUrl, { eventId: `${ctl('J')}-close`, type: 'bed.closed', occurredAt: new Date(now - HOUR).toISOString(), site: 'RXT', patientId: 'ward:BIRCH', payload: { ward: 'BIRCH', bed: 'B9', reason: 'ligature works' } })).status).toBe(202);
+    const c = await until('bed closed', async () => { const x = await ward('BIRCH'); return x.summary.closed === 1 && x; });
+    expect(c.summary).toMatchObject({ free: 0, occupancyInclLeavePct: Math.round((5 / 3) * 1000) / 10 });
+    const site = await get<{ pressure: { reasons: string[] } }>('/api/v1/site');
+    expect(site.pressure.reasons.join(' ')).toMatch(/beyond open beds/);
+  });
+
+  it('unmapped triggers (A20 bed status, A31) are answered AA with the control id and never stop the feed', async () => {
+    const id = ctl('A20');
+    const ack = await pas.send(adt('A20', { ctl: id, pid: 'UM1', ward: 'OAK', at: now - HOUR }));
+    expect(msa(ack).slice(1, 3)).toEqual(['AA', id]);
+    const next = await pas.send(adt('A01', { ctl: ctl('A01'), pid: 'UM1', spell: 'SP-UM1', ward: 'CEDAR', bed: 'C14', at: now - HOUR }));
+    expect(msa(next)[1]).toBe('AA');
+    await until('UM1 admitted after the unmapped message', () => rowOf('CEDAR', 'UM1'));
+  });
 });
