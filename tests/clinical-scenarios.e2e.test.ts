@@ -607,4 +607,15 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     expect(msa(next)[1]).toBe('AA');
     await until('UM1 admitted after the unmapped message', () => rowOf('CEDAR', 'UM1'));
   });
+
+  it('A13 puts the patient where PV1-3 says (the location after cancellation), not back into a bed given away meanwhile', async () => {
+    await send('A01', { pid: 'BX1', spell: 'SP-BX1', ward: 'CEDAR', bed: 'C15', at: now - 3 * DAY });
+    await send('A03', { pid: 'BX1', spell: 'SP-BX1', ward: 'CEDAR', bed: 'C15', at: now - 5 * HOUR, destination: '19' });
+    await send('A01', { pid: 'BX2', spell: 'SP-BX2', ward: 'CEDAR', bed: 'C15', at: now - 4 * HOUR });
+    await until('BX2 in C15', () => rowOf('CEDAR', 'BX2'));
+    await send('A13', { pid: 'BX1', spell: 'SP-BX1', ward: 'CEDAR', bed: 'C16', at: now - 3 * HOUR });
+    const row = await until('BX1 back', () => rowOf('CEDAR', 'BX1'));
+    expect(row.bed).toBe('C16');
+    expect((await rowOf('CEDAR', 'BX2'))?.bed).toBe('C15');
+  });
 });
