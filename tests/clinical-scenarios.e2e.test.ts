@@ -166,7 +166,8 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     const st = await store.patient('RXT', pid);
     return !!st && [...st.events, ...st.parked.map((x) => x.event)].some((e) => e.eventId === eventId || e.eventId.startsWith(`${eventId}-`));
   }, { timeoutMs: 30000, what: `event ${eventId} of ${pid} applied` });
-  const until = <T>(what: string, fn: () => Promise<T | false | undefined>) => waitFor(fn, { timeoutMs: 30000, what });
+  /** Waits until `fn` gives something other than false/undefined, and gives it. */
+  const until = async <T>(what: string, fn: () => Promise<T | false | undefined>): Promise<T> => (await waitFor(fn, { timeoutMs: 30000, what })) as T;
   const rowOf = async (code: string, pid: string) => (await ward(code)).patients.find((r) => r.patientId === pid);
   const engineRejects = async () => {
     const ops = await p.token({ role: 'ops', sub: 'ops-test' });
