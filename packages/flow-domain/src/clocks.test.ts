@@ -112,3 +112,15 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72) })]);
   });
 });
+
+describe('72 h follow-up after a cancelled discharge', () => {
+  it('given a discharge cancelled (A13) and done again, the new 72 h clock has an alert of its own (the first one may have been raised and resolved)', () => {
+    const first = [admit(), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(2))];
+    const again = [...first, ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(6)), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(7))];
+    const [a] = clocks(first, 'followup_missed');
+    const [b] = clocks(again, 'followup_missed');
+    expect(a).toMatchObject({ dueAt: T0 + days(2) + hours(72) });
+    expect(b).toMatchObject({ dueAt: T0 + days(7) + hours(72) });
+    expect(b!.alertId).not.toBe(a!.alertId);
+  });
+});

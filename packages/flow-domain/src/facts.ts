@@ -187,7 +187,8 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
     } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
       const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
-        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
+        // One alert per discharge, not per spell: after an A13 and a real discharge the new clock's alert is a new one.
+        alertId: `followup_missed:${site}:${patientId}:${s.spellId}:${s.dischargedAt}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
         threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }
