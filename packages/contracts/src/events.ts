@@ -56,7 +56,8 @@ export const payloads = {
   'patient.merged': record('PatientMerged', { mergedPatientId: id() }),
   'admission.cancelled': record('AdmissionCancelled', { spellId: id() }),
   'transfer.cancelled': record('TransferCancelled', { spellId: id() }),
-  'discharge.cancelled': record('DischargeCancelled', { spellId: id() }),
+  /** A13: `ward` / `bed` = where the patient is after the cancellation (PV1-3), when the sender says. */
+  'discharge.cancelled': record('DischargeCancelled', { spellId: id(), ward: opt(code()), bed: opt(code()) }),
   'leave.cancelled': record('LeaveCancelled', { spellId: id(), which: f.oneOf(['start', 'end'] as const) }),
   'message.unmapped': record('MessageUnmapped', { trigger: code(), detail: opt(f.string({ max: 500 })) }),
   /** Written by the engine's scanner into the patient's partition when a parked event's wait is over. */

@@ -4,7 +4,7 @@ import type { FlowEvent } from '@pfm/contracts';
 import { alertFor, DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
 import { days, ev, hours, T0 } from './testing';
 
-const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: (w) => (w === 'RE' ? 'rehab' : 'adult_acute') };
+const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: (w) => (w === 'RE' ? 'rehab' : w === 'POS' ? 'place_of_safety' : 'adult_acute') };
 function viewOf(events: FlowEvent[]) {
   let s: PatientState = emptyPatient('RXT', 'P1');
   for (const e of events) s = evolve(s, e).state;
@@ -42,6 +42,27 @@ describe('under-18s on adult wards (CQC notification after 48 h)', () => {
 
   it('given an adult, no clock', () => {
     expect(clocks([admit({ ageBand: '18-24' })], 'under18_adult_ward')).toEqual([]);
+  });
+
+  it('given a 17-year-old first held in a s136 suite, the 48 h runs from arrival on the adult ward, not from the spell start', () => {
+    const events = [
+      ev('patient.admitted', { spellId: 'S1', ward: 'POS', ageBand: '0-17', legalStatus: '20' }, T0),
+      ev('patient.transferred', { spellId: 'S1', ward: 'W1' }, T0 + hours(20)),
+    ];
+    expect(clocks(events, 'under18_adult_ward')).toEqual([expect.objectContaining({ dueAt: T0 + hours(20 + 48), ward: 'W1' })]);
+  });
+
+  it('given moves between adult wards, the 48 h keeps running from the first of them', () => {
+    const events = [
+      ev('patient.admitted', { spellId: 'S1', ward: 'POS', ageBand: '0-17' }, T0),
+      ev('patient.transferred', { spellId: 'S1', ward: 'W1' }, T0 + hours(10)),
+      ev('patient.transferred', { spellId: 'S1', ward: 'W2' }, T0 + hours(30)),
+    ];
+    expect(clocks(events, 'under18_adult_ward')).toEqual([expect.objectContaining({ dueAt: T0 + hours(10 + 48), ward: 'W2' })]);
+  });
+
+  it('given a 17-year-old still in the s136 suite, no clock', () => {
+    expect(clocks([ev('patient.admitted', { spellId: 'S1', ward: 'POS', ageBand: '0-17' }, T0)], 'under18_adult_ward')).toEqual([]);
   });
 });
 
@@ -89,5 +110,17 @@ describe('Mental Health Act clocks from legal-status changes', () => {
   it('given the same status repeated on an A08, the clock does not restart', () => {
     const events = [admit({ legalStatus: '05' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(10))];
     expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72) })]);
+  });
+});
+
+describe('72 h follow-up after a cancelled discharge', () => {
+  it('given a discharge cancelled (A13) and done again, the new 72 h clock has an alert of its own (the first one may have been raised and resolved)', () => {
+    const first = [admit(), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(2))];
+    const again = [...first, ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(6)), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(7))];
+    const [a] = clocks(first, 'followup_missed');
+    const [b] = clocks(again, 'followup_missed');
+    expect(a).toMatchObject({ dueAt: T0 + days(2) + hours(72) });
+    expect(b).toMatchObject({ dueAt: T0 + days(7) + hours(72) });
+    expect(b!.alertId).not.toBe(a!.alertId);
   });
 });

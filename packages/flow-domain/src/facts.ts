@@ -33,6 +33,17 @@ export function oapSince(s: Spell, ctx?: Pick<DomainContext, 'external'>): numbe
   return since;
 }
 
+/**
+ * Start of the unbroken run of stays on adult wards (`under18WardTypes`) the spell is in
+ * now, undefined when the current ward is not one: the CQC's 48 hours count time on an
+ * adult ward, not an earlier stay in a s136 suite (moves between adult wards continue it).
+ */
+export function adultWardSince(s: Spell, ctx: DomainContext): number | undefined {
+  let since: number | undefined;
+  for (let i = s.stays.length - 1; i >= 0 && ctx.thresholds.under18WardTypes.includes(ctx.wardType(s.stays[i]!.ward)); i--) since = s.stays[i]!.from;
+  return since;
+}
+
 /** A counter contribution: scope is "ward:<code>" or "team:<code>". */
 export interface CountFact { kind: 'count'; scope: string; name: string; value: number }
 /** Membership of a time-indexed set: "los" (score = spell start) and "edd" (score = EDD) per ward; "dta" (score = decision to admit, member = patient) per site. */
@@ -166,8 +177,9 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
           out.push({ alertId: spellAlertId('leave_overdue', site, patientId, s.spellId, s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
         }
       }
-      if (v.ageBand === '0-17' && t.under18WardTypes.includes(ctx.wardType(ward))) {
-        out.push({ alertId: spellAlertId('under18_adult_ward', site, patientId, s.spellId, s.admittedAt), rule: 'under18_adult_ward', dueAt: s.admittedAt + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
+      const adultSince = v.ageBand === '0-17' ? adultWardSince(s, ctx) : undefined;
+      if (adultSince !== undefined) {
+        out.push({ alertId: spellAlertId('under18_adult_ward', site, patientId, s.spellId, adultSince), rule: 'under18_adult_ward', dueAt: adultSince + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
       }
       const mha = mhaClock(s, t.mhaClocks);
       if (mha) {
@@ -183,7 +195,8 @@ export function timers(site: string, patientId: string, v: PatientView, ctx: Dom
     } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
       const team = v.area ? t.teamsByArea[v.area] : undefined;
       out.push({
-        alertId: `followup_missed:${site}:${patientId}:${s.spellId}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
+        // One alert per discharge, not per spell: after an A13 and a real discharge the new clock's alert is a new one.
+        alertId: `followup_missed:${site}:${patientId}:${s.spellId}:${s.dischargedAt}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
         threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
       });
     }

@@ -130,6 +130,27 @@ describe('cancels void what depended on what they cancel', () => {
     expect(r.view.spells.S1!.followUpAt).toBeUndefined();
   });
 
+  it('given a discharge whose bed was given away, when the discharge is cancelled (A13) naming another bed, the patient is in the bed the A13 names', () => {
+    const r = applyAll([
+      admit(), ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(4)),
+      ev('discharge.cancelled', { spellId: 'S1', ward: 'W14', bed: 'B9' }, T0 + days(4) + hours(2)),
+    ]);
+    expect(r.outcomes[2]).toBe('applied');
+    expect(r.view.spells.S1).toMatchObject({ status: 'admitted', ward: 'W14', bed: 'B9', admittedAt: T0 });
+    expect(r.view.spells.S1!.stays.map((s) => [s.ward, s.bed, s.from])).toEqual([[r.view.spells.S1!.stays[0]!.ward, r.view.spells.S1!.stays[0]!.bed, T0], ['W14', 'B9', T0 + days(4) + hours(2)]]);
+    expect(facts('P1', r.view).filter((f) => f.kind === 'bed')).toEqual([{ kind: 'bed', scope: 'ward:W14', bed: 'B9', member: 'P1|S1' }]);
+  });
+
+  it('given an A13 naming the place the patient was discharged from (or no place), nothing moves', () => {
+    const a = admit();
+    const { ward, bed } = a.payload as { ward: string; bed?: string };
+    for (const place of [{ ward, bed }, {}]) {
+      const r = applyAll([a, ev('patient.discharged', { spellId: 'S1' }, T0 + days(4)), ev('discharge.cancelled', { spellId: 'S1', ...place }, T0 + days(4) + hours(2))]);
+      expect(r.view.spells.S1!.stays).toHaveLength(1);
+      expect(r.view.spells.S1).toMatchObject({ status: 'admitted', ward, bed });
+    }
+  });
+
   it('given a transfer followed by leave, when the transfer is cancelled (A12), the patient is back on the first ward and still on leave', () => {
     const r = applyAll([
       admit(), ev('patient.transferred', { spellId: 'S1', ward: 'W14', bed: 'B7' }, T0 + days(1)), ev('leave.started', { spellId: 'S1' }, T0 + days(2)),

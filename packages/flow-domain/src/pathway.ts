@@ -311,6 +311,21 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
   }
 }
 
+/**
+ * An A13 names where the patient is after the cancellation (PV1-3): when that is not where
+ * they were discharged from (the bed was given away meanwhile), they move there at the
+ * cancel's time, as by a transfer. No place, or the same place: nothing moves.
+ */
+function placeAfterCancelledDischarge(v: PatientView, c: FlowEventOf<'discharge.cancelled'>): void {
+  const { spellId, ward, bed } = c.payload;
+  const s = v.spells[spellId];
+  if (!ward || !isOpen(s) || !s || (ward === s.ward && (bed === undefined || bed === s.bed))) return;
+  s.ward = ward;
+  s.bed = bed;
+  s.stays.push({ ward, bed, from: c.occurredAt });
+  s.outOfArea = undefined;
+}
+
 export type FoldResult = {
   view: PatientView;
   failures: { event: FlowEvent; result: Exclude<StepResult, { ok: true }> }[];
@@ -339,7 +354,10 @@ export function fold(events: readonly FlowEvent[]): FoldResult {
   };
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    if (removed.has(e.eventId)) continue;
+    if (removed.has(e.eventId)) {
+      if (e.type === 'discharge.cancelled') placeAfterCancelledDischarge(v, e);
+      continue;
+    }
     if (orphanIds.has(e.eventId)) {
       failures.push({ event: e, result: { ok: false, kind: 'invalid', reason: `${e.type} found nothing to cancel` } });
       continue;

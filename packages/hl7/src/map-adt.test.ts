@@ -86,12 +86,17 @@ describe('mapAdt: one fixture per trigger', () => {
   it.each([
     ['a11-cancel-admit', 'admission.cancelled', { spellId: 'SP26000102' }],
     ['a12-cancel-transfer', 'transfer.cancelled', { spellId: 'SP26000101' }],
-    ['a13-cancel-discharge', 'discharge.cancelled', { spellId: 'SP26000101' }],
+    ['a13-cancel-discharge', 'discharge.cancelled', { spellId: 'SP26000101', ward: 'ASH', bed: 'BED05' }],
     ['a22-leave-return', 'leave.ended', { spellId: 'SP26000101' }],
     ['a52-cancel-leave-out', 'leave.cancelled', { spellId: 'SP26000101', which: 'start' }],
     ['a53-cancel-leave-return', 'leave.cancelled', { spellId: 'SP26000101', which: 'end' }],
   ])('%s -> %s', (name, type, payload) => {
     expect(only(mapAdt(fixture(name), ctx))).toMatchObject({ type, payload });
+  });
+  it('A13 -> discharge.cancelled with the location after cancellation (PV1-3) when sent, none when PV1-3 is empty', () => {
+    expect(only(mapAdt(fixture('a13-cancel-discharge'), ctx)).payload).toEqual({ spellId: 'SP26000101', ward: 'ASH', bed: 'BED05' });
+    const noPlace = fixture('a13-cancel-discharge').replace('|ASH^^BED05^RXT01|', '||');
+    expect(only(mapAdt(noPlace, ctx)).payload).toEqual({ spellId: 'SP26000101' });
   });
   it('A21 -> leave.started with PV2-47 expected return', () => {
     const e = only(mapAdt(fixture('a21-leave-out'), ctx));

@@ -530,7 +530,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     case 'A12':
       return one(draft('transfer.cancelled', { spellId: sid }, who, site, sources));
     case 'A13':
-      return one(draft('discharge.cancelled', { spellId: sid }, who, site, sources));
+      // PV1-3 is the location after the cancellation (the bed may have been given away meanwhile).
+      return one(draft('discharge.cancelled', { spellId: sid, ward: place.ward, bed: place.ward ? place.bed : undefined }, who, site, sources));
     case 'A21': {
       const ret = m.expectedReturn(g);
       if (ret === undefined) return undefined;

@@ -87,6 +87,8 @@ export class TrustSender {
   private fhirAvailable: boolean;
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly context = new Map<string, AdtContext>();
+  /** Where each patient was before their latest transfer, so an A12 puts the PAS's idea of where they are back (an A13's PV1-3 moves them). */
+  private readonly beforeTransfer = new Map<string, Pick<AdtContext, 'ward' | 'bed'>>();
   private readonly facilities: Map<string, string>;
   private inFlight = 0;
   private readonly maxInFlight: number;
@@ -193,8 +195,13 @@ export class TrustSender {
       Object.assign(next, { ward: p.ward, bed: p.bed, admittedAt: e.occurredAt, initials: p.initials, ageBand: p.ageBand, gender: p.gender, ethnicity: p.ethnicity });
     } else if (e.type === 'patient.transferred') {
       const p = e.payload as PayloadOf<'patient.transferred'>;
+      this.beforeTransfer.set(key, { ward: ctx.ward, bed: ctx.bed });
       next.ward = p.ward;
       next.bed = p.bed;
+    } else if (e.type === 'transfer.cancelled') {
+      const prev = this.beforeTransfer.get(key);
+      if (prev) Object.assign(next, prev);
+      this.beforeTransfer.delete(key);
     } else if (e.type === 'patient.discharged') {
       next.admittedAt = undefined;
     }
