@@ -130,7 +130,8 @@ describe('insights read API', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ kind: 'proportion', unit: '%', by: 'sex', suppressBelow: 5, trust: { numerator: 0, denominator: 5 * (WEEKS + 1) } });
     expect(await get('/api/v1/insights/equity?measure=los_median&by=sex', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'measure' }] } });
-    expect(await get('/api/v1/insights/equity?measure=admissions&by=deprivation_quintile', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'by' }] } });
+    expect(await get('/api/v1/insights/equity?measure=admissions&by=legal_status', t)).toMatchObject({ status: 400, body: { errors: [{ field: 'by' }] } });
+    expect(await get('/api/v1/insights/equity?measure=admissions&by=deprivation_quintile', t)).toMatchObject({ status: 200, body: { kind: 'rate', unit: 'per 100,000', by: 'deprivation_quintile' } });
     const csv = await fetch(`${base}/api/v1/insights/equity?measure=admissions&by=local_area&format=csv`, { headers: { authorization: `Bearer ${t}` } });
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect((await csv.text()).split('\n')[0]).toMatch(/^measure,dimension,segment,numerator/);
