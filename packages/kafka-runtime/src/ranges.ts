@@ -11,8 +11,22 @@ export interface OffsetRange { from: bigint; to: bigint }
 export interface ReadRangesOptions {
   /** Prefix of the throwaway consumer group (a random suffix is added). */
   groupPrefix: string;
-  /** Upper bound of one fetch per partition; default 1 MiB. */
+  /**
+   * Upper bound of one fetch per partition; default: about 1 KiB per offset of the longest
+   * range, between 64 KiB and 1 MiB (a fetch returns at least one whole record batch,
+   * whatever the bound, so a small bound only saves decoding messages past a range's end).
+   */
   maxBytesPerPartition?: number;
+  /** The topic's bounds if the caller has just read them (saves a round trip). */
+  bounds?: Map<number, { low: bigint; high: bigint }>;
+}
+
+const KIB = 1024;
+/** The fetch bound for these ranges (see ReadRangesOptions.maxBytesPerPartition). */
+export function fetchBytesFor(ranges: Map<number, OffsetRange[]>): number {
+  let longest = 0n;
+  for (const rs of ranges.values()) for (const r of rs) if (r.to - r.from > longest) longest = r.to - r.from;
+  return Math.min(1024 * KIB, Math.max(64 * KIB, Number(longest) * KIB));
 }
 
 /** The log's retained offsets per partition: low (first kept) and high (next to be written). */
@@ -60,12 +74,13 @@ export async function readRanges(
   onMessages: (partition: number, messages: KafkaMessage[]) => Promise<void>,
   opts: ReadRangesOptions,
 ): Promise<{ messages: number }> {
-  const todo = normaliseRanges(ranges, await partitionBounds(kafka, topic));
+  const bounds = opts.bounds ?? await partitionBounds(kafka, topic);
+  const todo = normaliseRanges(ranges, bounds);
   if (!todo.size) return { messages: 0 };
   let read = 0;
   let failed = false;
   // Short fetch waits: a range ends at data already written, and a disconnect waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? fetchBytesFor(todo), maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -105,6 +120,13 @@ export async function readRanges(
           }
         },
       }).catch(reject);
+      // Before the first fetch (run() has set the group up; seeks apply once the partitions
+      // are assigned): each partition starts at its first range, and a partition with
+      // nothing to read is not fetched at all, instead of a first fetch from the start of
+      // the log that would only be thrown away.
+      for (const [p, q] of todo) { consumer.seek({ topic, partition: p, offset: q[0]!.from.toString() }); sought.add(p); }
+      const idle = [...bounds.keys()].filter((p) => !todo.has(p));
+      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
     });
   } finally {
     await consumer.disconnect();
