@@ -2,7 +2,7 @@
 // the log; a failure of the caller ends the read with that error.
 import type { Kafka } from 'kafkajs';
 import { numbered, openScratchTopic, uniqueName, type ScratchTopic } from '@pfm/testkit';
-import { normaliseRanges, readRanges } from './ranges';
+import { fetchBytesFor, normaliseRanges, partitionBounds, readRanges } from './ranges';
 import { kafkaClientConfig } from './client';
 
 describe('readRanges on the real broker', () => {
@@ -30,9 +30,23 @@ describe('readRanges on the real broker', () => {
     expect(r.messages).toBe(12);
   });
 
+  it('reads the end of one partition only, with the bounds given and a fetch bound smaller than a message', async () => {
+    const seen: string[] = [];
+    const bounds = await partitionBounds(kafka, topic);
+    const r = await readRanges(kafka, topic, new Map([[0, [{ from: 47n, to: 50n }]]]), async (p, msgs) => { seen.push(...msgs.map((m) => `${p}:${m.value!.toString()}`)); }, { groupPrefix: topic, bounds, maxBytesPerPartition: 1 });
+    expect(seen).toEqual(['0:a47', '0:a48', '0:a49']);
+    expect(r.messages).toBe(3);
+  });
+
   it('reads nothing for ranges outside the log, and ends with the caller\'s error', async () => {
     expect((await readRanges(kafka, topic, new Map([[1, [{ from: 8n, to: 20n }]], [7, [{ from: 0n, to: 5n }]]]), async () => { throw new Error('never called'); }, { groupPrefix: topic })).messages).toBe(0);
     await expect(readRanges(kafka, topic, new Map([[0, [{ from: 0n, to: 50n }]]]), async () => { throw new Error('refused'); }, { groupPrefix: topic })).rejects.toThrow('refused');
+  });
+
+  it('bounds a fetch by the longest range, 64 KiB to 1 MiB (pure)', () => {
+    expect(fetchBytesFor(new Map([[0, [{ from: 0n, to: 10n }]]]))).toBe(64 * 1024);
+    expect(fetchBytesFor(new Map([[0, [{ from: 0n, to: 10n }]], [1, [{ from: 100n, to: 400n }]]]))).toBe(300 * 1024);
+    expect(fetchBytesFor(new Map([[0, [{ from: 0n, to: 90_000n }]]]))).toBe(1024 * 1024);
   });
 
   it('clips and merges ranges (pure)', () => {
