@@ -17,6 +17,12 @@ export interface ReadRangesOptions {
    * whatever the bound, so a small bound only saves decoding messages past a range's end).
    */
   maxBytesPerPartition?: number;
+  /**
+   * Partitions handed to `onMessages` at once (default 1: one batch at a time). More only
+   * for a caller that may apply partitions side by side (the flow engine may: its result
+   * does not depend on how partitions interleave).
+   */
+  partitionsConcurrently?: number;
   /** The topic's bounds if the caller has just read them (saves a round trip). */
   bounds?: Map<number, { low: bigint; high: bigint }>;
 }
@@ -66,8 +72,9 @@ export function normaliseRanges(ranges: Map<number, OffsetRange[]>, bounds: Map<
 /**
  * Reads every message in the ranges and hands each partition's messages, in offset
  * order and at most one fetch at a time, to `onMessages`; resolves once every range has
- * been read (and rejects on the first error from `onMessages`). Partitions are read
- * concurrently, each in order. Ranges beyond the log's bounds are clipped.
+ * been read (and rejects on the first error from `onMessages`). Partitions are fetched
+ * concurrently, each in order (handed over one batch at a time unless
+ * `partitionsConcurrently`). Ranges beyond the log's bounds are clipped.
  */
 export async function readRanges(
   kafka: Kafka, topic: string, ranges: Map<number, OffsetRange[]>,
@@ -98,6 +105,7 @@ export async function readRanges(
       };
       consumer.run({
         autoCommit: false,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, isRunning, isStale }) => {
           const p = batch.partition;
           const q = todo.get(p);
