@@ -65,14 +65,18 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
     const instants = Array.from({ length: o.instants }, (_, i) => ({ at: Math.floor(lo + rand() * (hi - lo)), basis: (i % 2 ? 'known' : 'shown') as 'shown' | 'known' }));
     const travel = async (i: number, at: number, basis: 'shown' | 'known', restore: Restore | null) => {
       const t0 = Date.now();
+      const cpu0 = process.cpuUsage();
       const r = await replay(deps, { name: `ttb-${scratch.ns.slice(-6)}-${restore ? restore[0] : 'f'}${i}`, thresholds: DEFAULT_THRESHOLDS, sourceTopic: scratch.topics.flowEvents, until: at, basis, ...(restore ? { snapshots, restore } : {}) });
       const t1 = Date.now();
       const board = await boardAt(r.store, at);
       const ms = Date.now() - t0;
+      // This process's CPU for the request (user + system): less load-dependent than the wall time (Redis and Kafka work is not in it).
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
       // Keys copied into the sandbox: at the restore, and on demand by the replay and the board.
       const copied = (r.fromSnapshot?.copied ?? 0) + ((r.store.filler as { filled?: number } | undefined)?.filled ?? 0);
       await r.store.clear();
-      return { ms, read: r.events, board, copied, keys: r.fromSnapshot?.keys ?? 0, phases: { ...r.phases, boardMs: Date.now() - t1 } };
+      return { ms, read: r.events, board, copied, keys: r.fromSnapshot?.keys ?? 0, phases: { ...r.phases, boardMs: Date.now() - t1, nodeCpuMs: cpuMs } };
     };
     const by = new Map(modes.map((m) => [m, { ms: [] as number[], read: [] as number[], copied: [] as number[], keys: [] as number[], phases: {} as Record<string, number[]> }]));
     const boards = new Map<number, string>();

@@ -91,40 +91,46 @@ export async function readRanges(
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    // Per partition: whether the consumer has been told to go to the current range's start.
-    const sought = new Set<number>();
+    // Per partition: the offset it was last sent to (a seek) and has not been fetched from
+    // yet. A batch fetched from anywhere else was fetched before that seek: kafkajs may
+    // hand one over after the seek is applied, and handing it over moves the consumer past
+    // it. Such a batch is not read and the seek is repeated; reading it would take its end
+    // for the end of the range and skip the range.
+    const sought = new Map<number, bigint>();
+    const seek = (p: number, offset: bigint) => { sought.set(p, offset); consumer.seek({ topic, partition: p, offset: offset.toString() }); };
     await new Promise<void>((resolve, reject) => {
-      const next = (p: number) => {
-        const q = todo.get(p)!;
-        q.shift();
-        sought.delete(p);
-        if (q.length) return;
-        todo.delete(p);
-        consumer.pause([{ topic, partitions: [p] }]);
-        if (!todo.size) resolve();
-      };
       consumer.run({
         autoCommit: false,
         partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, isRunning, isStale }) => {
           const p = batch.partition;
           const q = todo.get(p);
-          if (failed || !isRunning() || isStale() || !q?.length || !batch.messages.length) return;
-          const r = q[0]!;
-          if (!sought.has(p)) {
-            sought.add(p);
-            if (BigInt(batch.messages[0]!.offset) !== r.from) { consumer.seek({ topic, partition: p, offset: r.from.toString() }); return; }
+          if (failed || !isRunning() || isStale() || !q?.length) return;
+          const at = sought.get(p);
+          if (at !== undefined) {
+            if (BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset) !== at) { seek(p, at); return; }
+            sought.delete(p);
           }
-          const msgs = batch.messages.filter((m) => { const o = BigInt(m.offset); return o >= r.from && o < r.to; });
-          if (msgs.length) {
-            // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
-            try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
-            read += msgs.length;
-          }
-          if (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n >= r.to) {
-            next(p);
-            const q2 = todo.get(p);
-            if (q2?.length) { sought.add(p); consumer.seek({ topic, partition: p, offset: q2[0]!.from.toString() }); }
+          if (!batch.messages.length) return;
+          const last = BigInt(batch.messages[batch.messages.length - 1]!.offset);
+          // Every range this batch reaches, in order (a time travel's blocks often share a fetch).
+          while (q.length) {
+            const r = q[0]!;
+            const msgs = batch.messages.filter((m) => { const o = BigInt(m.offset); return o >= r.from && o < r.to; });
+            if (msgs.length) {
+              // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
+              try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
+              read += msgs.length;
+            }
+            if (last + 1n < r.to) return; // the range goes on in the next fetch
+            q.shift();
+            if (!q.length) {
+              todo.delete(p);
+              consumer.pause([{ topic, partitions: [p] }]);
+              if (!todo.size) resolve();
+              return;
+            }
+            if (q[0]!.from > last) { seek(p, q[0]!.from); return; }
           }
         },
       }).catch(reject);
@@ -132,7 +138,7 @@ export async function readRanges(
       // are assigned): each partition starts at its first range, and a partition with
       // nothing to read is not fetched at all, instead of a first fetch from the start of
       // the log that would only be thrown away.
-      for (const [p, q] of todo) { consumer.seek({ topic, partition: p, offset: q[0]!.from.toString() }); sought.add(p); }
+      for (const [p, q] of todo) seek(p, q[0]!.from);
       const idle = [...bounds.keys()].filter((p) => !todo.has(p));
       if (idle.length) consumer.pause([{ topic, partitions: idle }]);
     });
