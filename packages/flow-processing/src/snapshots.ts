@@ -284,7 +284,8 @@ export class SnapshotStore {
       await execAll(p);
     }
     if (!opts.onDemand) return { keys: entries.length, copied: entries.length };
-    const filler = new ManifestFiller(this.redis, new Map(entries.filter(([k]) => ON_DEMAND.test(k)).map(([k, holder]) => [`${into.keys.prefix}${k}`, this.valueKey(holder, k)])));
+    // The copies go over the sandbox store's own connection: a command it sends after asking for a key runs after the key's copy.
+    const filler = new ManifestFiller(into.redis, new Map(entries.filter(([k]) => ON_DEMAND.test(k)).map(([k, holder]) => [`${into.keys.prefix}${k}`, this.valueKey(holder, k)])));
     into.filler = filler;
     return { keys: entries.length, copied: now.length, filler };
   }

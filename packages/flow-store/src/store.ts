@@ -102,7 +102,11 @@ function parseEntries(raw: [string, string[] | null][]): OutboxEntry[] {
  * history leaves. Reads by pattern (dump, every alert kept) fill every key first.
  */
 export interface KeyFiller {
-  /** Copies in the values of those of these keys not filled yet (before they are read or written). */
+  /**
+   * Copies in the values of those of these keys not filled yet (before they are read or
+   * written). The copies are sent on the store's own connection before fill() returns, so
+   * a command the store sends after calling it runs after them.
+   */
   fill(keys: readonly string[]): Promise<void>;
   /** Copies in every key not filled yet. */
   fillAll(): Promise<void>;
@@ -133,6 +137,22 @@ export class FlowStore {
     if (this.filler) await this.filler.fill(keys);
   }
 
+  /**
+   * Runs `command` (sent on this store's connection) with these keys filled: the filler
+   * sends its copies on the same connection before `command` is sent, and one connection
+   * runs commands in order, so the command need not wait for the copies' replies.
+   */
+  private async withKeys<T>(keys: readonly string[], command: () => Promise<T>): Promise<T> {
+    if (!this.filler) return command();
+    // Under Redis Cluster a pipeline may wait for the slot map: wait for the copies.
+    if ((this.redis as unknown as { isCluster?: boolean }).isCluster) { await this.filler.fill(keys); return command(); }
+    const filled = this.filler.fill(keys);
+    filled.catch(() => undefined); // awaited below: a failed copy fails the call
+    const out = await command();
+    await filled;
+    return out;
+  }
+
   private refuseUnfilled(keys: readonly string[]): void {
     if (this.filler?.pending(keys)) throw new Error('a change queued on a pipeline would touch keys not filled yet: call need() with them first');
   }
@@ -140,8 +160,7 @@ export class FlowStore {
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
     if (refs.length === 0) return [];
     const keys = refs.map((r) => this.keys.patient(r.site, r.patientId));
-    await this.need(keys);
-    const raw = await this.redis.mget(...keys);
+    const raw = await this.withKeys(keys, () => this.redis.mget(...keys));
     return raw.map((r) => (r ? (JSON.parse(r) as PatientState) : null));
   }
 
@@ -275,8 +294,7 @@ export class FlowStore {
    */
   async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
     const { keys, argv } = encodeRun({ offsetsKey: this.keys.offsets(run.site), fenceKey: this.keys.fence(run.site), ...run });
-    await this.need(keys);
-    const [status, value, micros] = await (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv);
+    const [status, value, micros] = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv));
     if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0 };
     if (status === -1) return { status: 'applied-before', applied: String(value) };
     return { status: 'fenced', owner: value };
@@ -348,8 +366,7 @@ export class FlowStore {
   /** Raises once; returns true when this call raised it. */
   async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
     const [n, ...rest] = this.raiseArgs(alert, dueMember);
-    await this.need(rest.slice(0, Number(n)));
-    return (await (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest)) === 1;
+    return (await this.withKeys(rest.slice(0, Number(n)), () => (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest))) === 1;
   }
 
   /** Queues raising an alert on a pipeline (ordered with the patient changes around it). */
@@ -438,8 +455,7 @@ export class FlowStore {
     // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
     for (let i = 0; i < ids.length; i += 1000) {
       const keys = ids.slice(i, i + 1000).map((id) => this.keys.alert(site, id));
-      await this.need(keys);
-      const raw = await this.redis.mget(...keys);
+      const raw = await this.withKeys(keys, () => this.redis.mget(...keys));
       for (const r of raw) if (r) out.push(JSON.parse(r) as Alert);
     }
     return out;
