@@ -59,13 +59,13 @@ export class Scanner {
       for (;;) {
         const due = await store.dueClocks(site, now);
         if (!due.length) break;
-        // The page's patients in one read (raising an alert changes no patient), and in an
-        // on-demand sandbox their alerts' keys copied in at the same time.
-        const ids = [...new Set(due.map((c) => c.patientId))];
-        const [states] = await Promise.all([store.loadPatients(ids.map((patientId) => ({ site, patientId }))), store.need(due.map((c) => store.keys.alert(site, c.alertId)))]);
-        const byId = new Map(ids.map((id, i) => [id, states[i] ?? null]));
+        // An on-demand sandbox: the page's patients and alerts copied in at once (a no-op
+        // elsewhere). Each patient is still read just before its alert is raised: live,
+        // the engine may change it meanwhile (a page read at once raised alerts of clocks
+        // the engine had just stopped).
+        await store.need(due.flatMap((c) => [store.keys.patient(site, c.patientId), store.keys.alert(site, c.alertId)]));
         for (const c of due) {
-          const patient = byId.get(c.patientId) ?? null;
+          const patient = await store.patient(site, c.patientId);
           const view = patient ? fold(patient.events).view : undefined;
           const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
           const alert = patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, store.ctxFor(site), timer, now) : null;
