@@ -1,9 +1,11 @@
 // ./pfm bench --time-travel [--days 365] [--instants 40] [--baselines 4] [--every 1000]
-// [--block 100]: time travel to
-// random instants of the simulator's trust (a year of its history, delivered with the
+// [--block 100] [--restore on-demand|all|both]: time travel to
+// random instants of the simulated period (a year of the trust's history, delivered with the
 // simulator's faults: late and duplicate messages), from the nearest snapshot and from the
 // start of the log, in the same run on the same topic. Reports p50 / p95 / max of the
 // whole request (replay + board), the snapshots' size and build time, and the ratio.
+// --restore both: each instant is travelled to with either way of restoring a snapshot
+// (every key, or on demand: what the board gateway does), in alternating order.
 // Figures and method: docs/benchmarks.md.
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
@@ -29,7 +31,10 @@ export function trustYear(days: number, seed = 42): { events: FlowEvent[]; regis
   return { events, registry: new WardRegistry(wardsOf(sim.trust)) };
 }
 
-export async function benchTimeTravel(o: { days: number; instants: number; baselines: number; everyEvents: number; blockEvents: number }): Promise<Record<string, unknown>> {
+type Restore = 'on-demand' | 'all';
+
+export async function benchTimeTravel(o: { days: number; instants: number; baselines: number; everyEvents: number; blockEvents: number; restore?: Restore | 'both' }): Promise<Record<string, unknown>> {
+  const modes: Restore[] = o.restore === 'both' ? ['on-demand', 'all'] : [o.restore ?? 'on-demand'];
   const { events, registry } = trustYear(o.days);
   const scratch = await openScratch('ttbench');
   const logger = createLogger('bench');
@@ -50,37 +55,59 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
     const bytes = metas.reduce((n, m) => n + m.bytes, 0);
     log(`snapshots: ${built.snapshots} in ${(buildMs / 1000).toFixed(1)} s (every ${o.everyEvents} events), ${(bytes / 2 ** 20).toFixed(1)} MiB of state dumps, last one ${metas[metas.length - 1]!.keys} keys / ${(metas[metas.length - 1]!.bytes / 2 ** 20).toFixed(2)} MiB`);
 
-    const lo = Math.min(...events.map((e) => e.occurredAt));
+    // Instants over the simulated period (its last `days` days): the log also holds the
+    // history the simulator back-fills before it (admissions of patients already in), a
+    // few thousand events spread over months, where an instant is cheap to travel to.
     const hi = Math.max(...events.map((e) => e.recordedAt));
+    const lo = hi - o.days * 86_400_000;
     let seed = 7;
     const rand = () => { seed = (seed * 48271) % 2147483647; return seed / 2147483647; };
     const instants = Array.from({ length: o.instants }, (_, i) => ({ at: Math.floor(lo + rand() * (hi - lo)), basis: (i % 2 ? 'known' : 'shown') as 'shown' | 'known' }));
-    const travel = async (i: number, at: number, basis: 'shown' | 'known', withSnapshots: boolean) => {
+    const travel = async (i: number, at: number, basis: 'shown' | 'known', restore: Restore | null) => {
       const t0 = Date.now();
-      const r = await replay(deps, { name: `ttb-${scratch.ns.slice(-6)}-${withSnapshots ? 's' : 'f'}${i}`, thresholds: DEFAULT_THRESHOLDS, sourceTopic: scratch.topics.flowEvents, until: at, basis, ...(withSnapshots ? { snapshots } : {}) });
+      const cpu0 = process.cpuUsage();
+      const r = await replay(deps, { name: `ttb-${scratch.ns.slice(-6)}-${restore ? restore[0] : 'f'}${i}`, thresholds: DEFAULT_THRESHOLDS, sourceTopic: scratch.topics.flowEvents, until: at, basis, ...(restore ? { snapshots, restore } : {}) });
       const t1 = Date.now();
       const board = await boardAt(r.store, at);
       const ms = Date.now() - t0;
+      // This process's CPU for the request (user + system): less load-dependent than the wall time (Redis and Kafka work is not in it).
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+      // Keys copied into the sandbox: at the restore, and on demand by the replay and the board.
+      const copied = (r.fromSnapshot?.copied ?? 0) + ((r.store.filler as { filled?: number } | undefined)?.filled ?? 0);
       await r.store.clear();
-      return { ms, read: r.events, board, phases: { ...r.phases, boardMs: Date.now() - t1 } };
+      return { ms, read: r.events, board, copied, keys: r.fromSnapshot?.keys ?? 0, phases: { ...r.phases, boardMs: Date.now() - t1, nodeCpuMs: cpuMs } };
     };
-    const fast: number[] = [];
-    const read: number[] = [];
-    const phases: Record<string, number[]> = {};
+    const by = new Map(modes.map((m) => [m, { ms: [] as number[], read: [] as number[], copied: [] as number[], keys: [] as number[], phases: {} as Record<string, number[]> }]));
     const boards = new Map<number, string>();
+    let modesAgree = 0;
     for (const [i, { at, basis }] of instants.entries()) {
-      const r = await travel(i, at, basis, true);
-      fast.push(r.ms);
-      read.push(r.read);
-      for (const [k, v] of Object.entries(r.phases)) (phases[k] ??= []).push(v);
-      if (i < o.baselines) boards.set(i, JSON.stringify(r.board));
+      // Alternating which way goes first, so neither always runs on a warmer cache.
+      const order = i % 2 ? [...modes].reverse() : modes;
+      const seen: string[] = [];
+      for (const mode of order) {
+        const r = await travel(i, at, basis, mode);
+        const m = by.get(mode)!;
+        m.ms.push(r.ms);
+        m.read.push(r.read);
+        m.copied.push(r.copied);
+        m.keys.push(r.keys);
+        for (const [k, v] of Object.entries(r.phases)) (m.phases[k] ??= []).push(v);
+        seen.push(JSON.stringify(r.board));
+      }
+      if (seen.every((b) => b === seen[0])) modesAgree += 1;
+      if (i < o.baselines) boards.set(i, seen[0]!);
     }
-    log(`from snapshots: ${o.instants} instants, p50 ${pct(fast, 50)} ms, p95 ${pct(fast, 95)} ms, max ${Math.max(...fast)} ms; events read p50 ${pct(read, 50)}, max ${Math.max(...read)}`);
-    log(`from snapshots, p50 / p95 by phase: ${Object.entries(phases).map(([k, v]) => `${k} ${pct(v, 50)} / ${pct(v, 95)}`).join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    for (const [mode, m] of by) {
+      log(`from snapshots (restore ${mode}): ${o.instants} instants, p50 ${pct(m.ms, 50)} ms, p95 ${pct(m.ms, 95)} ms, max ${Math.max(...m.ms)} ms; events read p50 ${pct(m.read, 50)}, max ${Math.max(...m.read)}; keys copied p50 ${pct(m.copied, 50)}, max ${Math.max(...m.copied)} (of p50 ${pct(m.keys, 50)} in the snapshot)`);
+      log(`  p50 / p95 by phase: ${Object.entries(m.phases).map(([k, v]) => `${k} ${pct(v, 50)} / ${pct(v, 95)}`).join(', ')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    }
+    if (modes.length > 1) log(`boards equal between the two ways of restoring: ${modesAgree}/${o.instants}`);
+    const fast = by.get(modes[0]!)!.ms;
     const full: number[] = [];
     let equal = 0;
     for (const [i, { at, basis }] of instants.slice(0, o.baselines).entries()) {
-      const r = await travel(i, at, basis, false);
+      const r = await travel(i, at, basis, null);
       full.push(r.ms);
       if (JSON.stringify(r.board) === boards.get(i)) equal += 1;
       log(`from the start: instant ${i + 1}/${o.baselines}: ${r.ms} ms (${r.read} events)`);
@@ -89,7 +116,11 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
     return {
       events: events.length, days: o.days, snapshots: built.snapshots, everyEvents: o.everyEvents, blockEvents: o.blockEvents, buildSeconds: +(buildMs / 1000).toFixed(1),
       snapshotMiB: +(bytes / 2 ** 20).toFixed(1), lastSnapshotKeys: metas[metas.length - 1]!.keys,
-      withSnapshots: { instants: o.instants, p50: pct(fast, 50), p95: pct(fast, 95), max: Math.max(...fast), eventsReadP50: pct(read, 50), eventsReadMax: Math.max(...read), phasesP50: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, pct(v, 50)])) },
+      withSnapshots: Object.fromEntries([...by].map(([mode, m]) => [mode, {
+        instants: o.instants, p50: pct(m.ms, 50), p95: pct(m.ms, 95), max: Math.max(...m.ms), eventsReadP50: pct(m.read, 50), eventsReadMax: Math.max(...m.read), keysCopiedP50: pct(m.copied, 50), keysCopiedMax: Math.max(...m.copied),
+        phasesP50: Object.fromEntries(Object.entries(m.phases).map(([k, v]) => [k, pct(v, 50)])), phasesP95: Object.fromEntries(Object.entries(m.phases).map(([k, v]) => [k, pct(v, 95)])),
+      }])),
+      ...(modes.length > 1 ? { boardsEqualBetweenRestores: `${modesAgree}/${o.instants}` } : {}),
       fromStart: { instants: o.baselines, p50: pct(full, 50), p95: pct(full, 95) },
       ratioP50: +(pct(full, 50) / pct(fast, 50)).toFixed(1), ratioP95: +(pct(full, 95) / pct(fast, 95)).toFixed(1), boardsEqual: `${equal}/${o.baselines}`,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
@@ -101,7 +132,10 @@ export async function benchTimeTravel(o: { days: number; instants: number; basel
 }
 
 export async function main(): Promise<void> {
-  const r = await benchTimeTravel({ days: arg('days', 365), instants: arg('instants', 40), baselines: arg('baselines', 4), everyEvents: arg('every', 1000), blockEvents: arg('block', 100) });
+  const i = process.argv.indexOf('--restore');
+  const restore = (i >= 0 ? process.argv[i + 1] : 'on-demand') as Restore | 'both';
+  if (!['on-demand', 'all', 'both'].includes(restore)) throw new Error('--restore on-demand|all|both');
+  const r = await benchTimeTravel({ days: arg('days', 365), instants: arg('instants', 40), baselines: arg('baselines', 4), everyEvents: arg('every', 1000), blockEvents: arg('block', 100), restore });
   log(JSON.stringify(r, null, 2));
 }
 

@@ -37,15 +37,28 @@ export interface ReplayOptions {
   onProgress?: (p: { done: number; total: number; watermark: number }) => void;
   /** Time travel (`until` set, from the start, fresh): start from the nearest snapshot before `until` instead of the start of the log. */
   snapshots?: SnapshotStore;
+  /**
+   * How a snapshot is restored: 'all' (default) copies every key into the sandbox;
+   * 'on-demand' copies the aggregates, and each patient's and alert's key when the
+   * returned store first reads or writes it (SnapshotStore.restore). Same answers through
+   * the returned FlowStore object; for a sandbox read through it and dropped (a board at
+   * T), not for one left for others to read.
+   */
+  restore?: 'all' | 'on-demand';
 }
 
 /** alertsRaised: alerts active in the sandbox at the end (raised and not resolved). */
 export interface ReplayResult {
   name: string; store: FlowStore; events: number; ms: number; watermark: number; alertsRaised: number;
-  /** Where the time went: restoring a snapshot, reading and applying the log, the final scan. */
-  phases: { restoreMs: number; readMs: number; scanMs: number };
-  /** Set when time travel started from a snapshot: its id, the events it held, the blocks passed over. */
-  fromSnapshot?: { id: number; eventsBefore: number; skippedBlocks: number };
+  /**
+   * Where the time went: restoring a snapshot, reading and applying the log, the final
+   * scan. applyMs: the time in the engine, summed over the partitions (applied side by
+   * side, so it may exceed readMs); the rest of readMs waits for Kafka (the reader's
+   * group, fetches).
+   */
+  phases: { restoreMs: number; readMs: number; applyMs: number; scanMs: number };
+  /** Set when time travel started from a snapshot: its id, the events it held, the blocks passed over, its keys and how many were copied at the restore. */
+  fromSnapshot?: { id: number; eventsBefore: number; skippedBlocks: number; keys: number; copied: number };
 }
 
 export const sandboxPrefix = (name: string): string => {
@@ -83,11 +96,12 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     : null;
   let ranges = new Map([...bounds].map(([p, b]) => [p, [{ from: start.get(p) ?? b.low, to: b.high }]]));
   let total = [...ranges.values()].reduce((n, [r]) => n + Number(r!.to - r!.from), 0);
-  const phases = { restoreMs: 0, readMs: 0, scanMs: 0 };
+  const phases = { restoreMs: 0, readMs: 0, applyMs: 0, scanMs: 0 };
   let lap = Date.now();
-  const phase = (k: keyof typeof phases) => { const now = Date.now(); phases[k] += now - lap; lap = now; };
+  const phase = (k: Exclude<keyof typeof phases, 'applyMs'>) => { const now = Date.now(); phases[k] += now - lap; lap = now; };
+  let restored = { keys: 0, copied: 0 };
   if (plan) {
-    await o.snapshots!.restore(plan.snapshot.id, store);
+    restored = await o.snapshots!.restore(plan.snapshot.id, store, { onDemand: o.restore === 'on-demand' });
     phase('restoreMs');
     if (Number.isFinite(plan.snapshot.maxOccurredAt)) clock.observe(plan.snapshot.maxOccurredAt);
     ranges = plan.ranges;
@@ -106,16 +120,19 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
   });
   const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false });
 
-  // Each partition's range(s) applied in order, partitions side by side.
+  // Each partition's range(s) applied in order, partitions side by side (as the live
+  // engine does: the result does not depend on how they interleave).
   let done = 0;
   let firstEventTime = 0;
   await readRanges(d.kafka, topic, ranges, async (p, msgs) => {
+    const a0 = Date.now();
     await engine.processMessages(topic, p, msgs);
+    phases.applyMs += Date.now() - a0;
     done += msgs.length;
     if (!firstEventTime) firstEventTime = clock.now();
     if (o.speed && o.speed > 0) await pace(t0, firstEventTime, clock.now(), o.speed);
     o.onProgress?.({ done, total, watermark: clock.now() });
-  }, { groupPrefix: `pfm-replay-${o.name}` });
+  }, { groupPrefix: `pfm-replay-${o.name}`, bounds, partitionsConcurrently: Math.max(1, ranges.size) });
   if (plan) await passOver(store, topic, clock, plan.skipped);
   phase('readMs');
   // Clocks with no later event fire at the end, on the replay's own clock; time travel
@@ -127,7 +144,7 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
   let alertsRaised = 0;
   for (const s of await store.sites()) alertsRaised += await store.activeAlertCount(s);
   phase('scanMs');
-  return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised, phases, ...(plan ? { fromSnapshot: { id: plan.snapshot.id, eventsBefore: plan.snapshot.events, skippedBlocks: plan.skipped.length } } : {}) };
+  return { name: o.name, store, events: done, ms: Date.now() - t0, watermark: clock.now(), alertsRaised, phases, ...(plan ? { fromSnapshot: { id: plan.snapshot.id, eventsBefore: plan.snapshot.events, skippedBlocks: plan.skipped.length, keys: restored.keys, copied: restored.copied } } : {}) };
 }
 
 /**
@@ -137,16 +154,20 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
  */
 async function passOver(store: FlowStore, topic: string, clock: EventTimeClock, skipped: BlockMeta[]): Promise<void> {
   if (!skipped.length) return;
-  const pipeline = store.redis.pipeline();
   const sites = new Set<string>();
+  const plans = [];
   for (const b of skipped) {
     if (Number.isFinite(b.maxOccurredAt)) clock.observe(b.maxOccurredAt, b.partition);
     for (const [site, offset] of Object.entries(b.last)) {
       sites.add(site);
       const none = store.derive(site, b.patient[site]!, fold([]).view);
-      store.queueApply(pipeline, store.planApply({ site, patientId: b.patient[site]!, before: none, after: none, state: null, offsetField: `${topic}:${b.partition}`, offset }));
+      plans.push(store.planApply({ site, patientId: b.patient[site]!, before: none, after: none, state: null, offsetField: `${topic}:${b.partition}`, offset }));
     }
   }
+  // An on-demand sandbox: the keys these calls name are in place first.
+  await store.need(plans.flatMap((plan) => store.keysOf(plan)));
+  const pipeline = store.redis.pipeline();
+  for (const plan of plans) store.queueApply(pipeline, plan);
   for (const site of sites) await store.noteSite(site);
   for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }

@@ -66,6 +66,11 @@ export class Scanner {
       for (;;) {
         const due = await store.dueClocks(site, now);
         if (!due.length) break;
+        // An on-demand sandbox: the page's patients and alerts copied in at once (a no-op
+        // elsewhere). Each patient is still read just before its alert is raised: live,
+        // the engine may change it meanwhile (a page read at once raised alerts of clocks
+        // the engine had just stopped).
+        await store.need(due.flatMap((c) => [store.keys.patient(site, c.patientId), store.keys.alert(site, c.alertId)]));
         for (const c of due) {
           const patient = await store.patient(site, c.patientId);
           const view = patient ? fold(patient.events).view : undefined;

@@ -28,7 +28,7 @@ import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { FLOW_EVENT_SCHEMA_VERSION, flowEventSchema, isPlainFlowEvent, topicsFor } from '@pfm/contracts';
 import type { Thresholds } from '@pfm/flow-domain';
-import { FlowStore, Keys, type WardRegistry } from '@pfm/flow-store';
+import { FlowStore, Keys, type KeyFiller, type WardRegistry } from '@pfm/flow-store';
 import { partitionBounds, readRanges, type FlowEventCodec, type OffsetRange } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 import { EventTimeClock } from './clock';
@@ -107,6 +107,51 @@ export function snapshotVersion(topic: string, thresholds: Thresholds, registry:
   const wards = registry.wards().map((w) => JSON.stringify(w)).sort();
   const doc = JSON.stringify({ format: SNAPSHOT_FORMAT, contract: FLOW_EVENT_SCHEMA_VERSION, topic, thresholds, wards, code: rulesCodeHash() });
   return createHash('sha256').update(doc).digest('hex').slice(0, 16);
+}
+
+/** Keys an on-demand restore copies on first use: patients' states and alerts (the aggregates, a few per ward, are copied at once). */
+const ON_DEMAND = /^:\{[^}]*\}:[pa]:/;
+
+/**
+ * The KeyFiller of an on-demand restore: per key not copied yet, where the snapshot
+ * holds its value. A key is copied once; a call that needs a key being copied waits for
+ * that copy (partitions are applied side by side), so nothing is written to a key
+ * before its value is in place. A key the snapshot does not hold had no value then.
+ */
+export class ManifestFiller implements KeyFiller {
+  private readonly copying = new Map<string, Promise<void>>();
+  /** Keys copied so far. */
+  filled = 0;
+  constructor(private readonly redis: Redis, private readonly todo: Map<string, string>) {}
+
+  pending(keys: readonly string[]): boolean { return keys.some((k) => this.todo.has(k) || this.copying.has(k)); }
+
+  async fill(keys: readonly string[]): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    const mine: [string, string][] = [];
+    for (const k of keys) {
+      const inFlight = this.copying.get(k);
+      if (inFlight) { waits.add(inFlight); continue; }
+      const from = this.todo.get(k);
+      if (from === undefined) continue;
+      this.todo.delete(k);
+      mine.push([k, from]);
+    }
+    if (mine.length) {
+      const p = this.redis.pipeline();
+      for (const [k, from] of mine) p.copy(from, k, 'REPLACE');
+      const copy = execAll(p).finally(() => { for (const [k] of mine) this.copying.delete(k); });
+      for (const [k] of mine) this.copying.set(k, copy);
+      this.filled += mine.length;
+      waits.add(copy);
+    }
+    await Promise.all(waits);
+  }
+
+  async fillAll(): Promise<void> {
+    for (let keys = [...this.todo.keys()]; keys.length; keys = [...this.todo.keys()]) await this.fill(keys.slice(0, 2000));
+    await Promise.all(this.copying.values());
+  }
 }
 
 /** Keys a snapshot leaves out: the alert outbox (delivery state, never published from a sandbox). */
@@ -222,16 +267,27 @@ export class SnapshotStore {
     if (blocks.length) await this.redis.rpush(this.blocksKey(), ...blocks.map(blockJson));
   }
 
-  /** Replaces the state under `into` with the snapshot's (server-side COPY of every key from the snapshot that holds it). */
-  async restore(id: number, into: FlowStore): Promise<number> {
+  /**
+   * Replaces the state under `into` with the snapshot's (server-side COPY of every key
+   * from the snapshot that holds it). `onDemand`: only the aggregates are copied now;
+   * each patient's and alert's key is copied when `into` (this very FlowStore object)
+   * first reads or writes it (a KeyFiller on it, until its clear()). For a sandbox read
+   * through that object and then dropped: time travel to a board.
+   */
+  async restore(id: number, into: FlowStore, opts: { onDemand?: boolean } = {}): Promise<{ keys: number; copied: number; filler?: ManifestFiller }> {
     await into.clear();
     const entries = Object.entries(await this.manifest(id));
-    for (let i = 0; i < entries.length; i += 2000) {
+    const now = opts.onDemand ? entries.filter(([k]) => !ON_DEMAND.test(k)) : entries;
+    for (let i = 0; i < now.length; i += 2000) {
       const p = this.redis.pipeline();
-      for (const [k, holder] of entries.slice(i, i + 2000)) p.copy(this.valueKey(holder, k), `${into.keys.prefix}${k}`, 'REPLACE');
+      for (const [k, holder] of now.slice(i, i + 2000)) p.copy(this.valueKey(holder, k), `${into.keys.prefix}${k}`, 'REPLACE');
       await execAll(p);
     }
-    return entries.length;
+    if (!opts.onDemand) return { keys: entries.length, copied: entries.length };
+    // The copies go over the sandbox store's own connection: a command it sends after asking for a key runs after the key's copy.
+    const filler = new ManifestFiller(into.redis, new Map(entries.filter(([k]) => ON_DEMAND.test(k)).map(([k, holder]) => [`${into.keys.prefix}${k}`, this.valueKey(holder, k)])));
+    into.filler = filler;
+    return { keys: entries.length, copied: now.length, filler };
   }
 
   /**

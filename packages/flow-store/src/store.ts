@@ -102,7 +102,30 @@ function parseEntries(raw: [string, string[] | null][]): OutboxEntry[] {
   });
 }
 
+/**
+ * Fills a store's keys on first use. A time-travel sandbox restored from a snapshot "on
+ * demand" (@pfm/flow-processing) holds the aggregates at once, and each patient's and
+ * alert's value is copied in when one of this store's own methods first reads or writes
+ * that key: a board at T reads a few hundred of the tens of thousands of keys a year of
+ * history leaves. Reads by pattern (dump, every alert kept) fill every key first.
+ */
+export interface KeyFiller {
+  /**
+   * Copies in the values of those of these keys not filled yet (before they are read or
+   * written). The copies are sent on the store's own connection before fill() returns, so
+   * a command the store sends after calling it runs after them.
+   */
+  fill(keys: readonly string[]): Promise<void>;
+  /** Copies in every key not filled yet. */
+  fillAll(): Promise<void>;
+  /** True when one of these keys is still to be filled (calls that queue on a pipeline cannot wait: they refuse). */
+  pending(keys: readonly string[]): boolean;
+}
+
 export class FlowStore {
+  /** Set while the store's keys are filled on first use (see KeyFiller); cleared by clear(). */
+  filler: KeyFiller | undefined;
+
   constructor(
     readonly redis: Redis,
     readonly keys: Keys,
@@ -124,9 +147,35 @@ export class FlowStore {
     return ctx;
   }
 
+  /** Makes sure these keys hold their values before they are read or written (a no-op unless a KeyFiller is set). */
+  async need(keys: readonly string[]): Promise<void> {
+    if (this.filler) await this.filler.fill(keys);
+  }
+
+  /**
+   * Runs `command` (sent on this store's connection) with these keys filled: the filler
+   * sends its copies on the same connection before `command` is sent, and one connection
+   * runs commands in order, so the command need not wait for the copies' replies.
+   */
+  private async withKeys<T>(keys: readonly string[], command: () => Promise<T>): Promise<T> {
+    if (!this.filler) return command();
+    // Under Redis Cluster a pipeline may wait for the slot map: wait for the copies.
+    if ((this.redis as unknown as { isCluster?: boolean }).isCluster) { await this.filler.fill(keys); return command(); }
+    const filled = this.filler.fill(keys);
+    filled.catch(() => undefined); // awaited below: a failed copy fails the call
+    const out = await command();
+    await filled;
+    return out;
+  }
+
+  private refuseUnfilled(keys: readonly string[]): void {
+    if (this.filler?.pending(keys)) throw new Error('a change queued on a pipeline would touch keys not filled yet: call need() with them first');
+  }
+
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
     if (refs.length === 0) return [];
-    const raw = await this.redis.mget(...refs.map((r) => this.keys.patient(r.site, r.patientId)));
+    const keys = refs.map((r) => this.keys.patient(r.site, r.patientId));
+    const raw = await this.withKeys(keys, () => this.redis.mget(...keys));
     return raw.map((r) => (r ? (JSON.parse(r) as PatientState) : null));
   }
 
@@ -226,6 +275,9 @@ export class FlowStore {
     }
   }
 
+  /** Every key a plan's script call reads or writes. */
+  keysOf(plan: ApplyPlan): string[] { return this.perEventCall(plan).keys; }
+
   /** KEYS and ARGV of the per-event script (applyPatient-1.lua) for a plan. */
   private perEventCall(plan: ApplyPlan): { keys: string[]; argv: string[] } {
     const keys: string[] = [plan.patientKey, this.keys.offsets(plan.site)];
@@ -276,7 +328,7 @@ export class FlowStore {
    */
   async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
     const { keys, argv } = encodeRun({ offsetsKey: this.keys.offsets(run.site), fenceKey: this.keys.fence(run.site), ...run });
-    const [status, value, micros] = await (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv);
+    const [status, value, micros] = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv));
     if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0 };
     if (status === -1) return { status: 'applied-before', applied: String(value) };
     return { status: 'fenced', owner: value };
@@ -285,12 +337,14 @@ export class FlowStore {
   /** Queues the planned change on a pipeline (results come back in order with exec()). */
   queueApply(p: ChainableCommander, plan: ApplyPlan): void {
     const { keys, argv } = this.perEventCall(plan);
+    this.refuseUnfilled(keys);
     (p as ScriptedPipeline).pfmApplyPatient1(keys.length, ...keys, ...argv);
   }
 
   async apply(plan: ApplyPlan): Promise<number> {
     await this.noteSite(plan.site);
     const { keys, argv } = this.perEventCall(plan);
+    await this.need(keys);
     return (this.redis as unknown as ScriptedRedis).pfmApplyPatient1(keys.length, ...keys, ...argv);
   }
 
@@ -346,12 +400,13 @@ export class FlowStore {
   /** Raises once; returns true when this call raised it. */
   async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
     const [n, ...rest] = this.raiseArgs(alert, dueMember);
-    return (await (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest)) === 1;
+    return (await this.withKeys(rest.slice(0, Number(n)), () => (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest))) === 1;
   }
 
   /** Queues raising an alert on a pipeline (ordered with the patient changes around it). */
   queueRaiseAlert(p: ChainableCommander, alert: Alert, dueMember: string): void {
     const [n, ...rest] = this.raiseArgs(alert, dueMember);
+    this.refuseUnfilled(rest.slice(0, Number(n)));
     (p as ScriptedPipeline).pfmRaiseAlert1(Number(n), ...rest);
   }
 
@@ -485,13 +540,15 @@ export class FlowStore {
     const out: Alert[] = [];
     // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
     for (let i = 0; i < ids.length; i += 1000) {
-      const raw = await this.redis.mget(...ids.slice(i, i + 1000).map((id) => this.keys.alert(site, id)));
+      const keys = ids.slice(i, i + 1000).map((id) => this.keys.alert(site, id));
+      const raw = await this.withKeys(keys, () => this.redis.mget(...keys));
       for (const r of raw) if (r) out.push(JSON.parse(r) as Alert);
     }
     return out;
   }
 
   private async allAlertIds(site: string): Promise<string[]> {
+    await this.filler?.fillAll();
     const head = this.keys.alert(site, '');
     const ids = new Set<string>();
     let cursor = '0';
@@ -509,6 +566,7 @@ export class FlowStore {
   }
 
   async alert(site: string, alertId: string): Promise<Alert | null> {
+    await this.need([this.keys.alert(site, alertId)]);
     const r = await this.redis.get(this.keys.alert(site, alertId));
     return r ? (JSON.parse(r) as Alert) : null;
   }
@@ -675,6 +733,7 @@ export class FlowStore {
 
   /** Every key of this prefix with its value in a canonical form (for comparisons). */
   async dump(opts: { exclude?: RegExp } = {}): Promise<Record<string, unknown>> {
+    await this.filler?.fillAll();
     const out: Record<string, unknown> = {};
     const keys: string[] = [];
     let cursor = '0';
@@ -699,6 +758,7 @@ export class FlowStore {
 
   /** Deletes every key of this prefix (sandboxes, tests, rebuild). Never FLUSHALL. */
   async clear(): Promise<number> {
+    this.filler = undefined;
     let cursor = '0';
     let n = 0;
     do {

@@ -11,8 +11,28 @@ export interface OffsetRange { from: bigint; to: bigint }
 export interface ReadRangesOptions {
   /** Prefix of the throwaway consumer group (a random suffix is added). */
   groupPrefix: string;
-  /** Upper bound of one fetch per partition; default 1 MiB. */
+  /**
+   * Upper bound of one fetch per partition; default: about 1 KiB per offset of the longest
+   * range, between 64 KiB and 1 MiB (a fetch returns at least one whole record batch,
+   * whatever the bound, so a small bound only saves decoding messages past a range's end).
+   */
   maxBytesPerPartition?: number;
+  /**
+   * Partitions handed to `onMessages` at once (default 1: one batch at a time). More only
+   * for a caller that may apply partitions side by side (the flow engine may: its result
+   * does not depend on how partitions interleave).
+   */
+  partitionsConcurrently?: number;
+  /** The topic's bounds if the caller has just read them (saves a round trip). */
+  bounds?: Map<number, { low: bigint; high: bigint }>;
+}
+
+const KIB = 1024;
+/** The fetch bound for these ranges (see ReadRangesOptions.maxBytesPerPartition). */
+export function fetchBytesFor(ranges: Map<number, OffsetRange[]>): number {
+  let longest = 0n;
+  for (const rs of ranges.values()) for (const r of rs) if (r.to - r.from > longest) longest = r.to - r.from;
+  return Math.min(1024 * KIB, Math.max(64 * KIB, Number(longest) * KIB));
 }
 
 /** The log's retained offsets per partition: low (first kept) and high (next to be written). */
@@ -52,59 +72,75 @@ export function normaliseRanges(ranges: Map<number, OffsetRange[]>, bounds: Map<
 /**
  * Reads every message in the ranges and hands each partition's messages, in offset
  * order and at most one fetch at a time, to `onMessages`; resolves once every range has
- * been read (and rejects on the first error from `onMessages`). Partitions are read
- * concurrently, each in order. Ranges beyond the log's bounds are clipped.
+ * been read (and rejects on the first error from `onMessages`). Partitions are fetched
+ * concurrently, each in order (handed over one batch at a time unless
+ * `partitionsConcurrently`). Ranges beyond the log's bounds are clipped.
  */
 export async function readRanges(
   kafka: Kafka, topic: string, ranges: Map<number, OffsetRange[]>,
   onMessages: (partition: number, messages: KafkaMessage[]) => Promise<void>,
   opts: ReadRangesOptions,
 ): Promise<{ messages: number }> {
-  const todo = normaliseRanges(ranges, await partitionBounds(kafka, topic));
+  const bounds = opts.bounds ?? await partitionBounds(kafka, topic);
+  const todo = normaliseRanges(ranges, bounds);
   if (!todo.size) return { messages: 0 };
   let read = 0;
   let failed = false;
   // Short fetch waits: a range ends at data already written, and a disconnect waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? fetchBytesFor(todo), maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    // Per partition: whether the consumer has been told to go to the current range's start.
-    const sought = new Set<number>();
+    // Per partition: the offset it was last sent to (a seek) and has not been fetched from
+    // yet. A batch fetched from anywhere else was fetched before that seek: kafkajs may
+    // hand one over after the seek is applied, and handing it over moves the consumer past
+    // it. Such a batch is not read and the seek is repeated; reading it would take its end
+    // for the end of the range and skip the range.
+    const sought = new Map<number, bigint>();
+    const seek = (p: number, offset: bigint) => { sought.set(p, offset); consumer.seek({ topic, partition: p, offset: offset.toString() }); };
     await new Promise<void>((resolve, reject) => {
-      const next = (p: number) => {
-        const q = todo.get(p)!;
-        q.shift();
-        sought.delete(p);
-        if (q.length) return;
-        todo.delete(p);
-        consumer.pause([{ topic, partitions: [p] }]);
-        if (!todo.size) resolve();
-      };
       consumer.run({
         autoCommit: false,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, isRunning, isStale }) => {
           const p = batch.partition;
           const q = todo.get(p);
-          if (failed || !isRunning() || isStale() || !q?.length || !batch.messages.length) return;
-          const r = q[0]!;
-          if (!sought.has(p)) {
-            sought.add(p);
-            if (BigInt(batch.messages[0]!.offset) !== r.from) { consumer.seek({ topic, partition: p, offset: r.from.toString() }); return; }
+          if (failed || !isRunning() || isStale() || !q?.length) return;
+          const at = sought.get(p);
+          if (at !== undefined) {
+            if (BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset) !== at) { seek(p, at); return; }
+            sought.delete(p);
           }
-          const msgs = batch.messages.filter((m) => { const o = BigInt(m.offset); return o >= r.from && o < r.to; });
-          if (msgs.length) {
-            // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
-            try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
-            read += msgs.length;
-          }
-          if (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n >= r.to) {
-            next(p);
-            const q2 = todo.get(p);
-            if (q2?.length) { sought.add(p); consumer.seek({ topic, partition: p, offset: q2[0]!.from.toString() }); }
+          if (!batch.messages.length) return;
+          const last = BigInt(batch.messages[batch.messages.length - 1]!.offset);
+          // Every range this batch reaches, in order (a time travel's blocks often share a fetch).
+          while (q.length) {
+            const r = q[0]!;
+            const msgs = batch.messages.filter((m) => { const o = BigInt(m.offset); return o >= r.from && o < r.to; });
+            if (msgs.length) {
+              // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
+              try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
+              read += msgs.length;
+            }
+            if (last + 1n < r.to) return; // the range goes on in the next fetch
+            q.shift();
+            if (!q.length) {
+              todo.delete(p);
+              consumer.pause([{ topic, partitions: [p] }]);
+              if (!todo.size) resolve();
+              return;
+            }
+            if (q[0]!.from > last) { seek(p, q[0]!.from); return; }
           }
         },
       }).catch(reject);
+      // Before the first fetch (run() has set the group up; seeks apply once the partitions
+      // are assigned): each partition starts at its first range, and a partition with
+      // nothing to read is not fetched at all, instead of a first fetch from the start of
+      // the log that would only be thrown away.
+      for (const [p, q] of todo) seek(p, q[0]!.from);
+      const idle = [...bounds.keys()].filter((p) => !todo.has(p));
+      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
     });
   } finally {
     await consumer.disconnect();

@@ -1,5 +1,6 @@
 // Time travel for the board: the board as it was at T, computed by replaying the flow log
-// into a throwaway sandbox from the nearest snapshot before T (see @pfm/flow-processing). One replay at a time per gateway (a promise
+// into a throwaway sandbox from the nearest snapshot before T (see @pfm/flow-processing;
+// restored on demand: only the keys the replay and the board read). One replay at a time per gateway (a promise
 // queue), the last RESULT_CACHE results kept in memory by (at, basis), and the sandbox's
 // keys cleared as soon as the board has been read from it.
 import { randomBytes } from 'node:crypto';
@@ -63,7 +64,7 @@ export class ReplayBoards {
     try {
       const r = await replay(
         { kafka, producer, codec, logger, redis: store.redis, registry: store.registry },
-        { name, thresholds: store.thresholds, sourceTopic: this.d.flowTopic, until: at, basis, snapshots: this.snapshots },
+        { name, thresholds: store.thresholds, sourceTopic: this.d.flowTopic, until: at, basis, snapshots: this.snapshots, restore: 'on-demand' },
       );
       logger.info({ at, basis, events: r.events, ms: r.ms, snapshot: r.fromSnapshot?.id ?? null }, 'replayed the board for a time');
       return await boardAt(r.store, at);

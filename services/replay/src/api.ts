@@ -161,7 +161,7 @@ export function buildApi(ctx: ReplayContext, access: ApiAccess): FastifyInstance
     app.get('/v1/board', async (req, reply) => {
       const q = z.object({ at: instant, basis: z.enum(['shown', 'known']).default('shown') }).parse(req.query);
       const name = `at-${q.at}-${q.basis}`;
-      const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis, snapshots: ctx.snapshots }));
+      const started = await slot(() => replay(ctx, { name, thresholds: ctx.live.thresholds ?? DEFAULT_THRESHOLDS, sourceTopic: ctx.topic, until: q.at, basis: q.basis, snapshots: ctx.snapshots, restore: 'on-demand' }));
       if (!started) return reply.code(429).header('retry-after', '30').send(busy);
       const r = await started.value;
       ctx.logger.info({ at: q.at, basis: q.basis, events: r.events, ms: r.ms, snapshot: r.fromSnapshot?.id ?? null, phases: r.phases }, 'time travel');
