@@ -439,7 +439,8 @@ export class FlowStore {
   async escalateAlert(site: string, alertId: string, escalated: { level: number; role: string; at: number }, nextAt?: number): Promise<boolean> {
     const keys = [this.keys.alert(site, alertId), this.keys.escalations(site), this.keys.alertOutbox(site)];
     const argv = [JSON.stringify(escalated), String(escalated.level), nextAt === undefined ? '-' : String(nextAt), alertId];
-    return (await (this.redis as unknown as ScriptedRedis).pfmEscalateAlert1(keys.length, ...keys, ...argv)) === 1;
+    // In a sandbox restored on demand the alert's key is copied first (the scanner reads it before, but the call does not rely on that).
+    return (await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmEscalateAlert1(keys.length, ...keys, ...argv))) === 1;
   }
 
   /** Moves an alert's place on the escalation schedule (`at` undefined: off it). Only ever for an alert read just before; a step written meanwhile reschedules it itself. */
