@@ -77,7 +77,8 @@ export class Scanner {
           const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
           const alert = patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, store.ctxFor(site), timer, now) : null;
           if (!alert) { await store.dropClock(site, c.member); continue; }
-          if (await store.raiseAlert(alert, c.member)) this.raised?.inc({ rule: alert.rule });
+          // Guarded by the scan time: an event that stopped this clock since it was read wins.
+          if (await store.raiseAlert(alert, c.member, now)) this.raised?.inc({ rule: alert.rule });
           if (alert.ward) wards.add(alert.ward);
         }
       }

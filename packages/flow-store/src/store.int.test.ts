@@ -88,6 +88,21 @@ describe('FlowStore on real Redis', () => {
     expect((await store.dueClocks('RXT', T0 + days(7) + 1)).find((d) => d.member === clock!.member)).toBeUndefined();
   });
 
+  it('a raise guarded by the scan time does nothing once an event has stopped or moved the clock', async () => {
+    const member = store.dueMember('P-race', 'leave_overdue:RXT:P-race:S1:1');
+    const alert = { alertId: 'leave_overdue:RXT:P-race:S1:1', rule: 'leave_overdue' as const, severity: 'warning' as const, threshold: { value: 0, unit: 'hours' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P-race', becameTrueAt: T0, raisedAt: T0 };
+    // The scanner read the clock; then the patient's return took it out of the due set.
+    expect(await store.raiseAlert(alert, member, T0 + 1)).toBe(false);
+    expect(await store.alert('RXT', alert.alertId)).toBeNull();
+    // Moved later (an extension) than the scan time: not due, so not raised either.
+    await redis.zadd(store.keys.due('RXT'), T0 + days(1), member);
+    expect(await store.raiseAlert(alert, member, T0 + 1)).toBe(false);
+    expect(await store.alert('RXT', alert.alertId)).toBeNull();
+    // Still due: raised, and the clock leaves the due set.
+    expect(await store.raiseAlert(alert, member, T0 + days(1))).toBe(true);
+    expect(await redis.zscore(store.keys.due('RXT'), member)).toBeNull();
+  });
+
   it('per-event script: a named owner goes on the alert as its next version, in the outbox', async () => {
     const id = (await store.alerts('RXT')).find((a) => a.patientId === 'P9')!.alertId;
     const view = fold((await store.patient('RXT', 'P9'))!.events).view;

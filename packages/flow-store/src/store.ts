@@ -391,15 +391,19 @@ export class FlowStore {
     await this.redis.zrem(this.keys.due(site), member);
   }
 
-  private raiseArgs(alert: Alert, dueMember: string): string[] {
+  private raiseArgs(alert: Alert, dueMember: string, dueBy?: number): string[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
     const keys = [this.keys.alert(alert.site, alert.alertId), this.keys.alerts(alert.site), this.keys.due(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope), this.keys.escalations(alert.site)];
-    return [String(keys.length), ...keys, JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember, this.escalateAt(alert)];
+    return [String(keys.length), ...keys, JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember, this.escalateAt(alert), dueBy === undefined ? '' : String(dueBy)];
   }
 
-  /** Raises once; returns true when this call raised it. */
-  async raiseAlert(alert: Alert, dueMember: string): Promise<boolean> {
-    const [n, ...rest] = this.raiseArgs(alert, dueMember);
+  /**
+   * Raises once; returns true when this call raised it. With `dueBy` (the scanner's scan
+   * time) it raises only while `dueMember` is still due by then: a clock an event stopped or
+   * moved after the scanner read it raises nothing.
+   */
+  async raiseAlert(alert: Alert, dueMember: string, dueBy?: number): Promise<boolean> {
+    const [n, ...rest] = this.raiseArgs(alert, dueMember, dueBy);
     return (await this.withKeys(rest.slice(0, Number(n)), () => (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest))) === 1;
   }
 
