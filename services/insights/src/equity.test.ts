@@ -67,6 +67,10 @@ describe('equity view', () => {
     expect(e.segments.find((x) => x.segment === 'SOUTH')).toMatchObject({ value: 80, flag: 'low_998' });
     expect(e.segments.find((x) => x.segment === 'EAST')).toMatchObject({ suppressed: true, value: null });
     expect(e.trust.value).toBeCloseTo((143 / 110_000) * 100_000, 10);
+    // Long-stay bed days are counted the same way: per 100,000 by local area (the issue's example).
+    const ls = equity({ ...s, measure: measure('long_stay_bed_days', ['local_area']) }, pop);
+    expect(ls).toMatchObject({ kind: 'rate', unit: 'per 100,000' });
+    expect(ls.segments.find((x) => x.segment === 'NORTH')).toMatchObject({ numerator: 100, denominator: 50_000, value: 200 });
   });
 
   it('rates by deprivation quintile take each local area\'s quintile; areas without one count in no quintile', () => {
