@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
 import { Auth, type ClaimsInput } from '@pfm/access';
 import { freePort, httpReady, repoRoot, requireStack, startService, uniqueName, type RunningService } from '@pfm/testkit';
 import { boardUrl, ensureWebBuilt, launchBrowser, type BoardBrowser } from './support/browser';
@@ -18,6 +18,7 @@ import { SECRET } from './support/stack';
 import { renderReport } from '../scripts/report';
 
 const WAIT = { timeout: 15_000 };
+const bytesOf = async (d: Download): Promise<Buffer> => Buffer.concat((await (await d.createReadStream()).toArray()) as Buffer[]);
 const SHOTS = process.env.PFM_SCREENSHOTS === '1';
 
 describe('insights in a real browser', () => {
@@ -82,7 +83,20 @@ describe('insights in a real browser', () => {
     expect(csv.suggestedFilename()).toBe('admissions-week-by-ward.csv');
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG of the OAK chart' }).click()]);
     expect(png.suggestedFilename()).toBe('admissions-OAK.png');
+    expect((await bytesOf(png)).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'SVG of the OAK chart' }).click()]);
+    expect(svg.suggestedFilename()).toBe('admissions-OAK.svg');
+    const svgText = (await bytesOf(svg)).toString('utf8');
+    expect(svgText).toMatch(/^<\?xml [^>]*\?>\n<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svgText).toContain('data-icon="neutral_high"');
+    // For screen readers each chart is an image named by its title and described in words.
+    await expect(page.getByRole('img', { name: /^OAK .*Special cause variation, higher/ }).count()).resolves.toBe(1);
     if (SHOTS) await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'insights.png'), fullPage: false, animations: 'disabled', caret: 'hide' });
+    // A measure with a target: the target line and the assurance icon, in words beside the chart.
+    await page.getByLabel('Measure', { exact: true }).selectOption('occupancy_incl_leave');
+    await page.locator('[data-testid="spc-chart"][data-segment="OAK"] [data-testid="target-line"]').waitFor({ ...WAIT, state: 'attached' });
+    expect(await page.locator('[data-testid="spc-chart"][data-segment="OAK"] [data-testid="assurance-icon"]').count()).toBe(1);
+    await expect(page.getByTestId('assurance-text').first().textContent()).resolves.toMatch(/The target (will consistently be (met|missed)|may or may not be met)/);
     await page.close();
   });
 
@@ -98,8 +112,10 @@ describe('insights in a real browser', () => {
     const chart = page.getByTestId('spc-chart');
     await chart.getByTestId('note-marker').waitFor(WAIT);
     expect(await chart.getByTestId('spc-phase').count()).toBe(1);
-    await expect(page.getByTestId('notes-list').textContent()).resolves.toContain('Second admissions nurse on Oak');
-    await page.getByTestId('rebase-here').click();
+    await expect(page.getByTestId('notes-list').textContent()).resolves.toMatch(/Second admissions nurse on Oak.*special-cause improvement since the change \(8 points\)/);
+    // From the keyboard: the rebase button takes focus and Enter presses it.
+    await page.getByRole('button', { name: 'Rebase here (Second admissions nurse on Oak)' }).focus();
+    await page.keyboard.press('Enter');
     await page.getByTestId('rebased').waitFor(WAIT);
     await chart.getByTestId('spc-phase').nth(1).waitFor(WAIT);
     expect(await chart.getByTestId('spc-phase').count()).toBe(2);
@@ -113,14 +129,19 @@ describe('insights in a real browser', () => {
     const page = await open(await analyst(), '#/equity?measure=detained_admission_share&by=ethnic_group');
     const outside = page.getByTestId('equity-outside');
     await outside.waitFor(WAIT);
-    await expect(outside.textContent()).resolves.toMatch(/Outside the 99\.8% limits:.*Black or Black British \(higher\)/);
+    await expect(outside.textContent()).resolves.toMatch(/Outside the 99\.8% limits:.*Black or Black British \(higher\).*Outside the 95% limits only:.*White \(below the 95% limit\)/);
+    expect(await page.locator('[data-testid="funnel-point"][data-segment="White"]').getAttribute('data-flag')).toBe('low_95');
+    expect(await page.getByTestId('limit-95').count()).toBe(1);
+    expect(await page.getByTestId('limit-998').count()).toBe(1);
     expect(await page.locator('[data-testid="funnel-point"][data-segment="Black or Black British"]').getAttribute('data-flag')).toBe('high_998');
     await expect(page.getByTestId('equity-numerator-Mixed').textContent()).resolves.toBe('<5');
     expect(await page.locator('[data-testid="funnel-point"][data-segment="Mixed"]').count()).toBe(0);
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('equity-csv').click()]);
-    const text = await (await csv.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks as Buffer[]).toString('utf8'));
+    const text = (await bytesOf(csv)).toString('utf8');
     expect(text).toContain('Black or Black British');
     expect(text).not.toContain('Mixed');
+    // Nor can Mixed's count be had from the trust row less the rows listed: the next smallest (Asian, 10) goes with it.
+    expect(text).not.toContain('Asian or Asian British');
     if (SHOTS) await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'equity.png'), fullPage: false, animations: 'disabled', caret: 'hide' });
     await page.close();
   });
@@ -137,6 +158,13 @@ describe('insights in a real browser', () => {
       'Improvement notes, March 2026', 'No changes were recorded', 'page 1 of',
     ]) expect(text).toContain(expected);
     expect(text).not.toContain('Print or save as PDF');
+    // Page by page: the title and the key measures open page 1; the last page ends with the month's notes.
+    const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))![1]);
+    expect(pages).toBeGreaterThanOrEqual(2);
+    const page1 = execFileSync('pdftotext', ['-f', '1', '-l', '1', out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(page1).toMatch(/^ ?Flow report: RXT, March 2026 .*Key measures/);
+    expect(page1).toContain(`page 1 of ${pages}`);
+    expect(execFileSync('pdftotext', ['-f', String(pages), '-l', String(pages), out, '-'], { encoding: 'utf8' })).toContain('Improvement notes, March 2026');
     if (SHOTS) execFileSync('pdftoppm', ['-png', '-r', '70', '-f', '1', '-l', '1', '-singlefile', out, join(repoRoot, 'docs', 'screenshots', 'report-page1')]);
   });
 

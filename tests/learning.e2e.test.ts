@@ -125,6 +125,10 @@ describe('the learning log and the improvement loop in a real browser', () => {
     await link.click();
     await page.getByTestId('rebased').waitFor(WAIT);
     expect(page.url()).toMatch(new RegExp(`#/insights\\?measure=admissions&.*ward=OAK.*rebaseAt=${STEP_DATE}`));
+    // The board report of the change's month lists it with its outcome so far (the PDF prints this page).
+    await page.goto(boardUrl(gatewayUrl, await token({ sub: 'bm-e2e', role: 'bed_manager' }), `#/report?month=${STEP_DATE.slice(0, 7)}&site=RXT`));
+    await page.locator('[data-testid="report"][data-ready="true"]').waitFor(WAIT);
+    await expect(page.getByTestId('report-notes').textContent()).resolves.toMatch(/Second admissions nurse on Oak.*RXT \/ OAK.*admissions: special-cause improvement \(\d+ points\)/);
     await page.close();
   });
 });

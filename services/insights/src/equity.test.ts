@@ -34,6 +34,25 @@ describe('equity view', () => {
     expect(csv).toContain('detained_admission_share,ethnic_group,Black,60,80,75,%');
   });
 
+  it('the CSV gives no small count away by difference from the trust row: the next smallest segment is left out with them', () => {
+    const s: Series = {
+      measure: measure('detained_admission_share', ['ethnic_group']), period: 'month', by: 'ethnic_group',
+      points: [pt('2026-01-01', 'White', 40, 200), pt('2026-01-01', 'Asian', 20, 100), pt('2026-01-01', 'Black', 60, 80), pt('2026-01-01', 'Mixed', 3, 6)],
+    };
+    const rows = equityCsv(equity(s, [], 5), 'detained_admission_share', 'ethnic_group').trim().split('\n').slice(1).map((l) => l.split(','));
+    const listed = rows.filter((r) => r[2] !== 'TRUST');
+    const trust = rows.find((r) => r[2] === 'TRUST')!;
+    // The trust row less the rows listed is what was left out: never one small segment alone.
+    expect(listed.map((r) => r[2])).toEqual(['Black', 'White']);
+    expect(Number(trust[3]) - listed.reduce((a, r) => a + Number(r[3]), 0)).toBe(23);
+    expect(Number(trust[4]) - listed.reduce((a, r) => a + Number(r[4]), 0)).toBe(106);
+    // Two small ones (1 and 1) would be given away by their sum (2) too: the next smallest goes with them as well.
+    const two: Series = { ...s, points: [...s.points.slice(0, 3), pt('2026-01-01', 'Mixed', 1, 6), pt('2026-01-01', 'Other', 1, 9)] };
+    expect(equityCsv(equity(two, [], 5), 'detained_admission_share', 'ethnic_group').split('\n').map((l) => l.split(',')[2])).toEqual(['segment', 'Black', 'White', 'TRUST', undefined]);
+    // Nothing suppressed: every segment is listed.
+    expect(equityCsv(equity({ ...s, points: s.points.slice(0, 3) }, [], 5), 'detained_admission_share', 'ethnic_group')).toMatch(/,Asian,20,100,/);
+  });
+
   it('counts become rates per 100,000 of the population file; the population is never suppressed', () => {
     const pop: PopulationRow[] = [
       { local_area: 'NORTH', age_band: '18-24', sex: 'F', ethnic_group: 'White', population: 30_000 },
@@ -48,6 +67,10 @@ describe('equity view', () => {
     expect(e.segments.find((x) => x.segment === 'SOUTH')).toMatchObject({ value: 80, flag: 'low_998' });
     expect(e.segments.find((x) => x.segment === 'EAST')).toMatchObject({ suppressed: true, value: null });
     expect(e.trust.value).toBeCloseTo((143 / 110_000) * 100_000, 10);
+    // Long-stay bed days are counted the same way: per 100,000 by local area (the issue's example).
+    const ls = equity({ ...s, measure: measure('long_stay_bed_days', ['local_area']) }, pop);
+    expect(ls).toMatchObject({ kind: 'rate', unit: 'per 100,000' });
+    expect(ls.segments.find((x) => x.segment === 'NORTH')).toMatchObject({ numerator: 100, denominator: 50_000, value: 200 });
   });
 
   it('rates by deprivation quintile take each local area\'s quintile; areas without one count in no quintile', () => {

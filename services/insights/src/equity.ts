@@ -89,12 +89,26 @@ export function equity(s: Series, population: readonly PopulationRow[], suppress
   };
 }
 
-/** The equity table as CSV for a wider audience: suppressed segments are left out. */
+/**
+ * The segments a CSV for a wider audience leaves out: the suppressed ones and, when there
+ * are any, the smallest other segment too (secondary suppression), so the trust row less
+ * the rows listed is never a small count (or a sum of small counts) on its own.
+ */
+export function leftOutOfCsv(e: EquityOut): Set<string> {
+  const out = new Set(e.segments.filter((s) => s.suppressed).map((s) => s.segment));
+  if (out.size === 0) return out;
+  const next = e.segments.filter((s) => !s.suppressed).sort((a, b) => (a.numerator ?? 0) - (b.numerator ?? 0) || a.segment.localeCompare(b.segment))[0];
+  if (next) out.add(next.segment);
+  return out;
+}
+
+/** The equity table as CSV for a wider audience: suppressed segments are left out (with the next smallest: leftOutOfCsv). */
 export function equityCsv(e: EquityOut, measure: string, by: string): string {
   const rows = [['measure', 'dimension', 'segment', 'numerator', 'denominator', 'value', 'unit', 'lower_95', 'upper_95', 'lower_99_8', 'upper_99_8', 'flag']];
   const n = (x: number | null) => (x === null ? '' : String(Math.round(x * 1e6) / 1e6));
+  const leftOut = leftOutOfCsv(e);
   for (const s of e.segments) {
-    if (s.suppressed) continue;
+    if (leftOut.has(s.segment)) continue;
     rows.push([measure, by, s.segment, n(s.numerator), n(s.denominator), n(s.value), e.unit, n(s.lower95), n(s.upper95), n(s.lower998), n(s.upper998), s.flag ?? '']);
   }
   rows.push([measure, by, 'TRUST', n(e.trust.numerator), n(e.trust.denominator), n(e.trust.value), e.unit, '', '', '', '', '']);

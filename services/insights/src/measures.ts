@@ -81,6 +81,7 @@ const IMPL: Record<string, Impl> = {
   stranded_bed_day_share: { base: 'bed_days', num: 'count(*) FILTER (WHERE stranded)', den: 'count(*)', kind: 'percent' },
   super_stranded_bed_day_share: { base: 'bed_days', num: 'count(*) FILTER (WHERE super_stranded)', den: 'count(*)', kind: 'percent' },
   long_stay_bed_day_share: { base: 'bed_days', num: 'count(*) FILTER (WHERE long_stay)', den: 'count(*)', kind: 'percent' },
+  long_stay_bed_days: { base: 'bed_days', where: 'long_stay', num: 'count(*)', kind: 'count' },
   crfd_bed_days: { base: 'bed_days', where: 'crfd_reason IS NOT NULL', num: 'count(*)', kind: 'count' },
   oap_bed_days: { base: 'bed_days', where: 'oap', num: 'count(*)', kind: 'count' },
   readmission_30d: { base: 'discharged', num: 'count(*) FILTER (WHERE readmitted_30d)', den: 'count(*)', kind: 'percent' },

@@ -69,7 +69,7 @@ export function EquityView({ api, catalogue, params: raw, setParams }: { api: In
                 {only95.length > 0 && <li><strong>Outside the 95% limits only:</strong> {only95.map((o) => `${o.segment} (${FLAG_TEXT[o.flag]})`).join(', ')}</li>}
               </ul>
             )}
-            <p class="muted">{shown.kind === 'rate' ? 'Rates per 100,000 population (config population file).' : 'Percentages of each segment\'s cases.'} Counts under {shown.suppressBelow} are shown as "&lt;{shown.suppressBelow}" and left out of the CSV.</p>
+            <p class="muted">{shown.kind === 'rate' ? 'Rates per 100,000 population (config population file).' : 'Percentages of each segment\'s cases.'} Counts under {shown.suppressBelow} are shown as "&lt;{shown.suppressBelow}" and left out of the CSV, with the next smallest segment so the trust total does not give them away.</p>
           </section>
           <div class="chart-tools">
             <button type="button" class="btn btn-small" data-testid="equity-csv" onClick={() => { api.equityCsv(params).then((b) => saveBlob(b, `${fileSafe(`equity-${params.measure}-by-${params.by}`)}.csv`)).catch((e: unknown) => setError(problemText(e))); }}>
