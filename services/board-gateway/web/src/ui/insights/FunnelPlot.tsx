@@ -60,7 +60,8 @@ export function FunnelPlot({ id, title, e }: { id: string; title: string; e: Equ
           <g key={s.segment} data-testid="funnel-point" data-segment={s.segment} data-flag={s.flag ?? ''}>
             <title>{`${s.segment}: ${formatNumber(s.value, 2)} ${e.unit} (${formatNumber(s.numerator, 0)} of ${formatNumber(s.denominator, 0)}), ${FLAG_TEXT[s.flag ?? 'within']}`}</title>
             <circle cx={f(x(s.denominator!))} cy={f(y(s.value!))} r={out ? 6 : 4.5} fill={colour} stroke="#FFFFFF" />
-            <text x={f(x(s.denominator!) + 8)} y={f(y(s.value!) + 4)} font-family="Arial, sans-serif" font-size="11" font-weight={out ? 700 : 400} fill={out ? colour : '#425563'}>{s.segment}</text>
+            {/* The marker carries the flag's colour; the name is dark text (amber on white fails contrast). */}
+            <text x={f(x(s.denominator!) + 8)} y={f(y(s.value!) + 4)} font-family="Arial, sans-serif" font-size="11" font-weight={out ? 700 : 400} fill={out ? '#212B32' : '#425563'}>{s.segment}</text>
           </g>
         );
       })}
