@@ -55,7 +55,7 @@ export const TABLES: Table[] = [
       c('crfd_days', 'DOUBLE', 'Days in clinically-ready-for-discharge periods (exact, fractional), up to discharge; null while the spell is open.'),
       c('readmitted_30d', 'BOOLEAN', 'True when the same local patient record has another spell admitted within 30 days after this discharge. Provisional until 30 days after the discharge have passed in the log; readmissions under a different local record (another site) are not linked. Null while open.'),
       c('followup_eligible', 'BOOLEAN', 'Discharge counts for the 72-hour follow-up measure, by the live board\'s own rule (flow-domain followUpOutcome): last ward type in the configured follow-up ward types, destination and discharge method not exempt (death, custody, another inpatient unit), patient not resident outside England (followUpExemptAreas); null while open.'),
-      c('followed_up_72h', 'BOOLEAN', 'A follow-up contact (followup.made) within the configured follow-up hours (72) of discharge, by the same rule as the board; null while open.'),
+      c('followed_up_72h', 'BOOLEAN', 'Followed up within the configured follow-up hours (72) of discharge, by the same rule as the board: a follow-up contact (followup.made) or a readmission (a new spell; NHS England\'s MHS79 counts the start of a new hospital spell as follow-up); null while open.'),
     ],
   },
   {
