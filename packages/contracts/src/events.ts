@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { f, plainRecord, record, type Infer, type RecordDef, type Shape } from './fields';
 import { normaliseNhsNumber } from './nhs-number';
+import { CRFD_CODE_PATTERN } from './crfd-reasons';
 
 export const FLOW_EVENT_SCHEMA_VERSION = 1;
 
@@ -16,10 +17,11 @@ const id = () => f.string({ max: 64 });
 const code = () => f.string({ max: 32 });
 const opt = f.optional;
 /**
- * MHSDS v6 MHS518 delay reason: 01-37 or 98; an older v5 code (a letter and a digit, e.g. A2)
- * from history is kept as sent, never refused (no 1:1 v5 -> v6 mapping is assumed).
+ * MHSDS v6 MHS518 delay reason: 01-37 or 98; an older v5 code (a letter and one or two
+ * digits, e.g. A2, G10) from history is kept as sent, never refused (no 1:1 v5 -> v6
+ * mapping is assumed). Wording and groups: crfd-reasons.ts.
  */
-const crfdReason = () => f.string({ pattern: /^(0[1-9]|[12]\d|3[0-7]|98|[A-Z]\d)$/ });
+const crfdReason = () => f.string({ pattern: CRFD_CODE_PATTERN });
 
 /** Payload shapes, one per event type. */
 export const payloads = {

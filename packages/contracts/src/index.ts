@@ -5,3 +5,4 @@ export * from './topics';
 export * from './board';
 export * from './socket';
 export * from './nhs-number';
+export * from './crfd-reasons';

@@ -37,6 +37,11 @@ export interface ServerToClientEvents {
    * alert, whatever rooms it has joined: a new alert for that person to act on.
    */
   escalated: (a: Alert) => void;
+  /**
+   * An alert this connection was shown is no longer in its scope: the patient moved to a
+   * ward it does not cover (the alert followed them there). Take it off the screen.
+   */
+  alertGone: (a: { site: string; alertId: string }) => void;
   patients: (p: { site: string; ward: string; patients: PatientRow[] }) => void;
   /** Site status for the client's scope: after joining a site room, and whenever it changes. */
   site: (s: SiteStatus) => void;

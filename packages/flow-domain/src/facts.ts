@@ -153,6 +153,30 @@ export interface Timer {
   area?: string;
 }
 
+/** Where an alert is routed: the ward, team and catchment area its clock names. */
+export interface AlertPlace { ward?: string; team?: string; area?: string }
+
+/**
+ * Clocks that run on across an event but now name another ward, team or area: a transfer
+ * (A02) moves the patient's length-of-stay, EDD, leave, under-18 and Mental Health Act
+ * clocks to the new ward; a new catchment area moves a follow-up clock to that area's
+ * team. The alert such a clock raised follows the patient there (same alert: its
+ * acknowledgement, owner and escalation stay), so the new ward's board and the roles
+ * routed by ward, team and area see it, and the old ward's no longer does.
+ */
+export function movedClocks(before: readonly Timer[], after: readonly Timer[]): { alertId: string; place: AlertPlace }[] {
+  const out: { alertId: string; place: AlertPlace }[] = [];
+  for (let i = 0; i < after.length; i++) {
+    const t = after[i]!;
+    // With a repeated id the last one counts (as the store's clock diff reads them).
+    if (after.findLastIndex((x) => x.alertId === t.alertId) !== i) continue;
+    const b = before.findLast((x) => x.alertId === t.alertId);
+    if (!b || (b.ward === t.ward && b.team === t.team && b.area === t.area)) continue;
+    out.push({ alertId: t.alertId, place: { ...(t.ward !== undefined ? { ward: t.ward } : {}), ...(t.team !== undefined ? { team: t.team } : {}), ...(t.area !== undefined ? { area: t.area } : {}) } });
+  }
+  return out;
+}
+
 const spellAlertId = (rule: AlertRule, site: string, patientId: string, spellId: string, tail: string | number): string => `${rule}:${site}:${patientId}:${spellId}:${tail}`;
 
 /** A length-of-stay clock of an open spell. */

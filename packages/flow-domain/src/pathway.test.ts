@@ -1,4 +1,4 @@
-import { DEFAULT_THRESHOLDS, diffFacts, emptyPatient, evolve, facts, fold, timers, type DomainContext, type PatientState } from './index';
+import { alertFor, DEFAULT_THRESHOLDS, diffFacts, emptyPatient, evolve, facts, fold, followUpOutcome, timers, type DomainContext, type PatientState } from './index';
 import { days, ev, hours, T0 } from './testing';
 import type { FlowEvent } from '@pfm/contracts';
 
@@ -177,6 +177,31 @@ describe('timers and alerts', () => {
     expect(timers('RXT', 'P1', f.view, ctx)).toEqual([]);
     const died = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: 'died' }, T0 + days(10))]);
     expect(timers('RXT', 'P1', died.view, ctx)).toEqual([]);
+  });
+
+  it('given a discharge and a readmission within 72 h, the readmission stops the follow-up clock as followed up: no Critical missed-follow-up alert (NHS England MHS79 counts a new spell as follow-up)', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(10))]);
+    const clock = timers('RXT', 'P1', d.view, ctx).find((t) => t.rule === 'followup_missed')!;
+    const r = applyAll([admit(T0 + days(10) + hours(30), 'W12', 'S2')], d.state);
+    expect(timers('RXT', 'P1', r.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+    expect(alertFor('RXT', 'P1', undefined, r.view, ctx, clock, T0 + days(10) + hours(73))).toBeNull();
+    expect(followUpOutcome(r.view.spells.S1!, ctx)).toEqual({ eligible: true, dueAt: T0 + days(10) + hours(72), within: true });
+    expect(r.view.spells.S1).toMatchObject({ followUpAt: T0 + days(10) + hours(30), followUpBy: 'readmission' });
+  });
+
+  it('given a readmission after the 72 h ran out, the clock stops but the follow-up counts as missed; a contact before the readmission stays the follow-up', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(10))]);
+    const late = applyAll([admit(T0 + days(14), 'W12', 'S2')], d.state);
+    expect(timers('RXT', 'P1', late.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);
+    expect(followUpOutcome(late.view.spells.S1!, ctx)).toMatchObject({ eligible: true, within: false });
+    const contact = applyAll([ev('followup.made', { spellId: 'S1' }, T0 + days(11)), admit(T0 + days(12), 'W12', 'S2')], d.state);
+    expect(contact.view.spells.S1).toMatchObject({ followUpAt: T0 + days(11), followUpBy: 'contact' });
+  });
+
+  it('given a readmission within 72 h that is then cancelled (A11), the follow-up clock of the discharge runs again', () => {
+    const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: '19' }, T0 + days(10))]);
+    const r = applyAll([admit(T0 + days(10) + hours(30), 'W12', 'S2'), ev('admission.cancelled', { spellId: 'S2' }, T0 + days(10) + hours(31))], d.state);
+    expect(timers('RXT', 'P1', r.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([expect.objectContaining({ dueAt: T0 + days(10) + hours(72) })]);
   });
 
   it.each([

@@ -35,7 +35,10 @@ export interface Spell {
   dischargedAt?: number;
   destination?: string;
   dischargeMethod?: string;
+  /** When the post-discharge follow-up happened: the first follow-up contact, or a readmission (a new spell) before any contact. */
   followUpAt?: number;
+  /** What stopped the follow-up clock: a contact (followup.made) or a readmission. */
+  followUpBy?: 'contact' | 'readmission';
 }
 
 export interface CrfdReasonPeriod { reasonCode: string; from: number; to?: number }
@@ -185,6 +188,21 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       if (p.ethnicity) v.ethnicity = p.ethnicity;
       if (p.area) v.area = p.area;
       v.awaitingAdmission = undefined;
+      // A readmission is follow-up activity: NHS England's 72-hour follow-up measure (MHSDS
+      // MHS78/MHS79, "Discharges from adult acute beds followed up within 72 hours") counts
+      // the start of a new hospital provider spell at the same provider as a follow-up
+      // contact, as its published code does (github.com/NHSDigital/mental-health-monthly-statistics,
+      // menh_publications/notebooks/02_72HOURS/01_Prepare/PrepViews.py, view "Follow": care
+      // contacts UNION ALL StartDateHospProvSpell; likewise NHS England's acute dashboard,
+      // github.com/nhsengland/MHSDS "Acute dashboard/Discharges", activity type 'Spell').
+      // So it stops the 72 h clock of every earlier discharge not yet followed up: met when
+      // within the 72 h (followUpOutcome), and a missed-follow-up alert already raised ends.
+      for (const d of Object.values(v.spells)) {
+        if (d.status === 'discharged' && d.followUpAt === undefined && d.dischargedAt !== undefined && d.dischargedAt <= at) {
+          d.followUpAt = at;
+          d.followUpBy = 'readmission';
+        }
+      }
       return { ok: true };
     }
     case 'patient.transferred': {
@@ -261,7 +279,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       const s = needSpell(v, e.payload.spellId, 'follow-up');
       if (!('spellId' in s)) return s;
       if (s.status !== 'discharged') return { ok: false, kind: 'invalid', reason: `follow-up contact before discharge of spell ${s.spellId}` };
-      s.followUpAt ??= at;
+      if (s.followUpAt === undefined) {
+        s.followUpAt = at;
+        s.followUpBy = 'contact';
+      }
       return { ok: true };
     }
     case 'bed.opened':

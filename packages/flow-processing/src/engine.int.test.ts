@@ -125,6 +125,19 @@ describe('flow-engine on the real stack', () => {
     expect((await store.alert('RXT', stranded.alertId))?.resolvedAt).toBe(T0 + days(9));
   });
 
+  it('an open alert follows the patient on a transfer (A02): its next version on the alerts topic names the new ward, and the store reads it there', async () => {
+    await send([ev('patient.admitted', { spellId: 'S20', ward: 'OAK', bed: 'B9' }, T0, { patientId: 'P20' })]);
+    await waitFor(async () => (await store.patient('RXT', 'P20')) !== null, { what: 'P20 admitted' });
+    await new Scanner({ store, engine, clock, producer, codec, flowTopic: t.flowEvents, logger, parkWaitMs: 3600_000 }).scanOnce();
+    const raised = await waitFor(() => out.alerts.find((a) => a.rule === 'stranded' && a.patientId === 'P20'), { what: 'stranded alert for P20 on OAK' });
+    expect(raised).toMatchObject({ ward: 'OAK', version: 1 });
+    await send([ev('patient.transferred', { spellId: 'S20', ward: 'ELM', bed: 'E2' }, T0 + days(8) + 1000, { patientId: 'P20' })]);
+    const moved = await waitFor(() => out.alerts.find((a) => a.alertId === raised.alertId && a.ward === 'ELM'), { what: 'the stranded alert moved to ELM' });
+    expect(moved).toMatchObject({ version: 2, becameTrueAt: raised.becameTrueAt });
+    expect(moved.resolvedAt).toBeUndefined();
+    expect((await store.alerts('RXT')).filter((a) => a.patientId === 'P20').map((a) => [a.alertId, a.ward])).toEqual([[raised.alertId, 'ELM']]);
+  });
+
   it('resumes from the Redis record after a restart without double counting', async () => {
     const before = await oak();
     await engine.stop();

@@ -4,16 +4,16 @@
 // Netting keeps the final state of every key exactly as applying the ops one by one
 // would leave it: a patient's state is written once (its last), counter increments are
 // summed (a field at 0 is deleted, as one by one), and sorted-set and set membership
-// keep the last op per member. Alert ops (raise, acknowledge, own, resolve) read what they
+// keep the last op per member. Alert ops (raise, acknowledge, own, move, resolve) read what they
 // change, so they stay in order; they touch only alert keys, the alert index and the
 // outbox, and counters' seq (an increment, which commutes).
 
-export type OpKind = 'set' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'own' | 'resolve';
+export type OpKind = 'set' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'own' | 'move' | 'resolve';
 
 /** One change to one key. `refs`: other keys the op writes (alert index, outbox, counters), passed by index. */
 export interface KeyedOp { op: OpKind; key: string; a: string; b: string; refs?: string[] }
 
-const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 4, ack: 1, own: 1, resolve: 2 };
+const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 4, ack: 1, own: 1, move: 1, resolve: 2 };
 const US = '\u001f';
 
 const isNumber = (s: string): boolean => s.trim() !== '' && Number.isFinite(Number(s));
@@ -29,11 +29,11 @@ export function invalidOp(o: KeyedOp): string | undefined {
   if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
   if (o.op === 'set' && o.a === '') return 'set of an empty value';
   if (o.op === 'raise' && (o.b.split(US).length !== 3 || !isNumber(o.b.split(US)[0]!) || !(o.b.split(US)[2] === '-' || isNumber(o.b.split(US)[2]!)))) return 'raise without its time, id and escalation time';
-  if ((o.op === 'raise' || o.op === 'ack' || o.op === 'own') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
+  if ((o.op === 'raise' || o.op === 'ack' || o.op === 'own' || o.op === 'move') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
   return undefined;
 }
 
-const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, resolve: true };
+const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, move: true, resolve: true };
 
 
 /** The ops of a run after netting, in the order the script applies them. */

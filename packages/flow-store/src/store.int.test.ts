@@ -153,6 +153,47 @@ describe('FlowStore on real Redis', () => {
     expect(await outboxVersions('ack-2')).toEqual([1, 2, 3]);
   });
 
+  it('an open alert follows the patient on a transfer (A02): same alert on the new ward, acknowledgement kept, next version in the outbox; per-event script and batch commit', async () => {
+    const outbox = async (alertId: string) => {
+      const entries = await store.readOutbox('RXT', 'move-reader');
+      await store.ackOutbox('RXT', entries.map((e) => e.id));
+      return entries.filter((e) => e.alert?.alertId === alertId).map((e) => [e.alert?.version, e.alert?.ward]);
+    };
+    // Per event (applyPatient-1.lua): stranded and EDD passed raised on W12, the EDD one acknowledged there.
+    await apply([ev('patient.admitted', { spellId: 'SM', ward: 'W12', bed: 'B5', expectedDischargeAt: T0 + days(5) }, T0, { patientId: 'PM' })]);
+    const due = (await store.dueClocks('RXT', T0 + days(8))).filter((d) => d.patientId === 'PM');
+    const raised: string[] = [];
+    for (const rule of ['stranded', 'edd_passed'] as const) {
+      const clock = due.find((d) => d.alertId.startsWith(`${rule}:`))!;
+      const alert = { alertId: clock.alertId, rule, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'PM', spellId: 'SM', becameTrueAt: clock.dueAt, raisedAt: T0 + days(8) };
+      expect(await store.raiseAlert(alert, clock.member)).toBe(true);
+      raised.push(clock.alertId);
+    }
+    const [strandedId, eddId] = raised as [string, string];
+    const view0 = fold((await store.patient('RXT', 'PM'))!.events).view;
+    await store.apply(store.planApply({ site: 'RXT', patientId: 'PM', before: view0, after: view0, state: null, offsetField: '', offset: '0', acknowledge: { alertId: eddId, by: 'ward-nurse', at: T0 + days(8) } }));
+    await outbox(strandedId);
+    await apply([ev('patient.transferred', { spellId: 'SM', ward: 'W14', bed: 'B6' }, T0 + days(9), { patientId: 'PM' })]);
+    expect(await store.alert('RXT', strandedId)).toMatchObject({ ward: 'W14', version: 2 });
+    expect(await store.alert('RXT', eddId)).toMatchObject({ ward: 'W14', version: 3, acknowledged: { by: 'ward-nurse' } });
+    expect((await store.alerts('RXT')).filter((a) => a.patientId === 'PM').map((a) => a.ward)).toEqual(['W14', 'W14']);
+    expect(await outbox(strandedId)).toEqual([[2, 'W14']]);
+    // The same move again (a re-delivered plan) changes nothing: the alert is already there.
+    const view1 = fold((await store.patient('RXT', 'PM'))!.events).view;
+    await store.apply(store.planApply({ site: 'RXT', patientId: 'PM', before: view0, after: view1, state: null, offsetField: '', offset: '0' }));
+    expect(await store.alert('RXT', strandedId)).toMatchObject({ ward: 'W14', version: 2 });
+
+    // In a batch (applyBatch-1.lua): back to W12 in a run of one event.
+    const before = (await store.patient('RXT', 'PM'))!;
+    const back = ev('patient.transferred', { spellId: 'SM', ward: 'W12', bed: 'B5' }, T0 + days(10), { patientId: 'PM' });
+    const r = evolve(before, back);
+    const plan = store.planApply({ site: 'RXT', patientId: 'PM', before: fold(before.events).view, after: r.view, state: r.state as PatientState, offsetField: '', offset: '0', at: back.occurredAt });
+    const epoch = await store.claimPartition('pfm.flow-events.v1', 7);
+    expect(await store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:7', first: '0', last: '0', epoch, ops: plan.changes })).toMatchObject({ status: 'applied' });
+    expect(await store.alert('RXT', strandedId)).toMatchObject({ ward: 'W12', version: 3 });
+    expect(await outbox(strandedId)).toEqual([[3, 'W12']]);
+  });
+
   it('hands each outbox entry to one reader only, however many read at once', async () => {
     const raised = Array.from({ length: 300 }, (_, i) => ({ alertId: `conc-${i}`, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: `C${i}`, becameTrueAt: T0, raisedAt: T0 }));
     // Start from an empty outbox (earlier tests left changes in it).

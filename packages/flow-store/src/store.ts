@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { encodeRun, type KeyedOp } from './batch';
 import { Keys } from './keys';
@@ -273,6 +273,9 @@ export class FlowStore {
       const j = lastTimer(tb, t.alertId);
       if (j < 0 || tb[j]!.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.due(site), a: `${pid}${DUE_SEP}${t.alertId}`, b: String(t.dueAt) });
     }
+    // A clock that runs on but names another ward, team or area (a transfer): the alert it
+    // raised, if any, follows the patient (same alert, next version; nothing when not raised).
+    for (const m of movedClocks(tb, ta)) changes.push({ op: 'move', key: keys.alert(site, m.alertId), a: JSON.stringify(m.place), b: '', refs: [keys.alertOutbox(site)] });
   }
 
   /** Every key a plan's script call reads or writes. */
@@ -290,7 +293,7 @@ export class FlowStore {
     const argv = [plan.offsetField, plan.offset, plan.state];
     for (const c of plan.changes) {
       if (c.op === 'set' && c.key === plan.patientKey) continue;
-      const b = c.op === 'resolve' ? c.refs!.map(k).join(',') : c.op === 'ack' || c.op === 'own' ? String(k(c.refs![0]!)) : c.b;
+      const b = c.op === 'resolve' ? c.refs!.map(k).join(',') : c.op === 'ack' || c.op === 'own' || c.op === 'move' ? String(k(c.refs![0]!)) : c.b;
       argv.push(c.op, String(k(c.key)), c.a, b);
     }
     return { keys, argv };

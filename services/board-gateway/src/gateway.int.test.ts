@@ -28,8 +28,10 @@ class Recorder {
   readonly problems: { code: string; message: string }[] = [];
   readonly sites: SiteStatus[] = [];
   readonly alerts: Alert[] = [];
+  readonly gone: string[] = [];
   constructor(readonly socket: Client) {
     socket.on('alert', (a) => this.alerts.push(a));
+    socket.on('alertGone', (g) => this.gone.push(g.alertId));
     socket.on('site', (s) => this.sites.push(s));
     socket.on('update', (u) => this.updates.push(u));
     socket.on('snapshot', (s) => this.snapshots.push(s));
@@ -190,6 +192,27 @@ describe('board-gateway on the real stack', () => {
     await producer.send({ topic: topics.alerts, messages: [msg(v1), msg(v1), msg(v2), msg(v1), msg(marker)] });
     await waitFor(() => r.alerts.find((a) => a.alertId === marker.alertId), { timeoutMs: 30000, what: 'the marker alert' });
     expect(r.alerts.filter((a) => a.alertId === v1.alertId).map((a) => a.version)).toEqual([1, 2]);
+  });
+
+  it('an alert that follows its patient to another ward reaches the new ward; the old ward\'s ward-scoped reader is told it is gone, a bed manager on the old ward sees where it went', async () => {
+    const oakNurse = new Recorder(connect(gateways[0]!, await token({ sub: 'oak-nurse-move', role: 'ward', wards: ['OAK'] })));
+    const elmNurse = new Recorder(connect(gateways[0]!, await token({ sub: 'elm-nurse-move', role: 'ward', wards: ['ELM'] })));
+    const bm = new Recorder(connect(gateways[0]!, await token()));
+    await Promise.all([connected(oakNurse.socket), connected(elmNurse.socket), connected(bm.socket)]);
+    expect(await oakNurse.join({ kind: 'ward', site: 'RXT', ward: 'OAK' })).toEqual({ ok: true });
+    expect(await elmNurse.join({ kind: 'ward', site: 'RXT', ward: 'ELM' })).toEqual({ ok: true });
+    expect(await bm.join({ kind: 'ward', site: 'RXT', ward: 'OAK' })).toEqual({ ok: true });
+    const v1: Alert = { alertId: `gw-move-${++n}`, rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 'int-test', message: 'stranded', site: 'RXT', ward: 'OAK', patientId: `M${n}`, becameTrueAt: Date.now() - HOUR, raisedAt: Date.now(), version: 1 };
+    const v2: Alert = { ...v1, ward: 'ELM', version: 2 };
+    const msg = (a: Alert) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) });
+    await producer.send({ topic: topics.alerts, messages: [msg(v1)] });
+    await waitFor(() => oakNurse.alerts.find((a) => a.alertId === v1.alertId), { timeoutMs: 30000, what: 'the alert on OAK' });
+    await producer.send({ topic: topics.alerts, messages: [msg(v2)] });
+    await waitFor(() => elmNurse.alerts.find((a) => a.alertId === v1.alertId && a.ward === 'ELM'), { timeoutMs: 30000, what: 'the moved alert on ELM' });
+    await waitFor(() => oakNurse.gone.includes(v1.alertId), { timeoutMs: 10000, what: 'the OAK nurse told the alert is gone' });
+    await waitFor(() => bm.alerts.find((a) => a.alertId === v1.alertId && a.ward === 'ELM'), { timeoutMs: 10000, what: 'the bed manager on OAK shown where it went' });
+    expect(oakNurse.alerts.filter((a) => a.alertId === v1.alertId).map((a) => a.version)).toEqual([1]);
+    expect(elmNurse.gone).toEqual([]);
   });
 
   it('a site room gets the site status after joining and again when it changes (referrals waiting)', async () => {

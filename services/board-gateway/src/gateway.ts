@@ -114,6 +114,12 @@ export class Gateway {
    * Not known after a restart: the next version of an escalated alert is pushed once more.
    */
   private readonly alertEscalations = new Map<string, number>();
+  /**
+   * The ward of the last version of each alert seen, so that when an alert follows its
+   * patient to another ward the old ward's room is told too. Not known after a restart:
+   * then the old ward's screens drop it on their next snapshot.
+   */
+  private readonly alertWards = new Map<string, string | undefined>();
   /** The board at a past time (sandbox replays of the flow log). */
   private readonly replays: ReplayBoards;
   /** The verified reader of each request, for its audit line. */
@@ -197,7 +203,19 @@ export class Gateway {
             const rooms = [`site:${a.site}`];
             if (a.ward) rooms.push(`ward:${a.site}:${a.ward}`);
             if (a.team) rooms.push(`team:${a.site}:${a.team}`);
-            for (const s of await this.io.in(rooms).fetchSockets()) if (canSeeAlert(s.data.claims, a)) s.emit('alert', a);
+            // The alert followed its patient to another ward: the old ward's room is told as well.
+            const key = `${a.site}/${a.alertId}`;
+            const was = this.alertWards.has(key) ? this.alertWards.get(key) : a.ward;
+            this.alertWards.delete(key);
+            this.alertWards.set(key, a.ward);
+            if (this.alertWards.size > ALERT_VERSIONS_KEPT) this.alertWards.delete(this.alertWards.keys().next().value!);
+            const moved = was !== a.ward && was !== undefined;
+            if (moved) rooms.push(`ward:${a.site}:${was}`);
+            for (const s of await this.io.in(rooms).fetchSockets()) {
+              if (canSeeAlert(s.data.claims, a)) s.emit('alert', a);
+              // Shown before (on the old ward), out of this connection's scope now: off its screen.
+              else if (moved && canSeeAlert(s.data.claims, { ...a, ward: was })) s.emit('alertGone', { site: a.site, alertId: a.alertId });
+            }
             if (escalatedNow) await this.pushEscalation(a);
           }
         } catch (err) {

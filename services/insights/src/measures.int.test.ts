@@ -85,12 +85,15 @@ describe('measures', () => {
     expect(fu.points.map((p) => [p.numerator, p.denominator, p.value])).toEqual([[1, 2, 50]]);
   });
 
-  it('bed days, CRFD days by reason, occupancy against beds; rates per 100,000 by local area', async () => {
+  it('bed days, CRFD days by reason and reason group, occupancy against beds; rates per 100,000 by local area', async () => {
     const bd = await series({ measure: 'occupied_bed_days', period: 'month', by: 'ward' });
     // A: midnights 3..12 Mar = 10; B1: 4..7 Mar = 4; B2 from 17 Mar to the last complete day 29 Mar = 13.
     expect(bd.points.map((p) => [p.segment, p.value])).toEqual([['ASH', 17], ['OAK', 10]]);
     const crfd = await series({ measure: 'crfd_bed_days', period: 'month', by: 'crfd_reason' });
     expect(crfd.points.map((p) => [p.segment, p.value])).toEqual([['14', 2]]);
+    // By the reason groups of NHS England's acute inpatient dashboard: 14 is housing.
+    const groups = await series({ measure: 'crfd_bed_days', period: 'month', by: 'crfd_reason_group' });
+    expect(groups.points.map((p) => [p.segment, p.value])).toEqual([['Housing', 2]]);
     // Census days 2..29 Mar (the last complete day before the 30 Mar watermark): 28 days x 2 beds.
     const occ = await series({ measure: 'occupancy_incl_leave', period: 'month', by: 'ward' });
     expect(occ.points.map((p) => [p.segment, p.numerator, p.denominator])).toEqual([['ASH', 17, 2 * 28], ['OAK', 10, 2 * 28]]);

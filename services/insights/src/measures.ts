@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { WarehouseReads } from './warehouse';
 import type { LocalAreas } from './pseudonym';
+import { CRFD_GROUP_LABELS, CRFD_V6_CODES } from '@pfm/contracts';
 
-export const SEGMENTS = ['site', 'ward', 'ward_type', 'local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile', 'legal_status', 'crfd_reason', 'team'] as const;
+export const SEGMENTS = ['site', 'ward', 'ward_type', 'local_area', 'age_band', 'sex', 'ethnic_group', 'deprivation_quintile', 'legal_status', 'crfd_reason', 'crfd_reason_group', 'team'] as const;
 export type Segment = (typeof SEGMENTS)[number];
 
 const measureSchema = z.strictObject({
@@ -59,14 +60,22 @@ export const loadPopulation = (path: string, areas?: LocalAreas): PopulationRow[
   return areas ? withDeprivation(rows, areas) : rows;
 };
 
+/**
+ * The v6 reason group of a census day's CRFD reason, as NHS England's acute inpatient
+ * dashboard groups MHS518 codes (Community, Social care/local authority, Hospital, Housing,
+ * Not known; list and source in @pfm/contracts crfd-reasons.ts). A v5 code from history has
+ * no group in the sources: 'MHSDS v5 (no group)'. Not CRFD that day: null.
+ */
+const CRFD_REASON_GROUP = `CASE WHEN d.crfd_reason IS NULL THEN NULL ${CRFD_V6_CODES.map((c) => `WHEN d.crfd_reason = '${c.code}' THEN '${CRFD_GROUP_LABELS[c.group!]}'`).join(' ')} WHEN regexp_matches(d.crfd_reason, '^[A-Z][0-9]{1,2}$') THEN 'MHSDS v5 (no group)' ELSE 'Not known' END`;
+
 const DETAINED = "(legal_status_at_admission IS NOT NULL AND legal_status_at_admission NOT IN ('01', '98', '99'))";
 const DEMOGRAPHICS = "s.local_area, s.age_band, s.sex, s.ethnic_group, s.deprivation_quintile, CASE WHEN s.legal_status_at_admission IS NULL OR s.legal_status_at_admission IN ('98', '99') THEN 'not known' WHEN s.legal_status_at_admission = '01' THEN 'informal' ELSE 'detained' END AS legal_status";
 
 /** Rows each family of measures counts, with `t` the instant that places a row in a period. */
 const BASES = {
-  admitted: `SELECT s.site, s.first_ward AS ward, s.first_ward_type AS ward_type, ${DEMOGRAPHICS}, s.admitted_at AS t, ${DETAINED} AS detained, s.los_days, NULL AS crfd_reason, NULL AS team FROM spells s`,
-  discharged: `SELECT s.site, s.last_ward AS ward, s.last_ward_type AS ward_type, ${DEMOGRAPHICS}, s.discharged_at AS t, s.los_days, s.readmitted_30d, s.followup_eligible, s.followed_up_72h, NULL AS crfd_reason, NULL AS team FROM spells s WHERE s.discharged_at IS NOT NULL`,
-  bed_days: `SELECT d.site, d.ward, d.ward_type, ${DEMOGRAPHICS}, d.census_date::TIMESTAMP AS t, d.crfd_reason, d.oap, d.stranded, d.super_stranded, d.long_stay, NULL AS team FROM census_patient_days d JOIN spells s ON s.site = d.site AND s.spell_id = d.spell_id`,
+  admitted: `SELECT s.site, s.first_ward AS ward, s.first_ward_type AS ward_type, ${DEMOGRAPHICS}, s.admitted_at AS t, ${DETAINED} AS detained, s.los_days, NULL AS crfd_reason, NULL AS crfd_reason_group, NULL AS team FROM spells s`,
+  discharged: `SELECT s.site, s.last_ward AS ward, s.last_ward_type AS ward_type, ${DEMOGRAPHICS}, s.discharged_at AS t, s.los_days, s.readmitted_30d, s.followup_eligible, s.followed_up_72h, NULL AS crfd_reason, NULL AS crfd_reason_group, NULL AS team FROM spells s WHERE s.discharged_at IS NOT NULL`,
+  bed_days: `SELECT d.site, d.ward, d.ward_type, ${DEMOGRAPHICS}, d.census_date::TIMESTAMP AS t, d.crfd_reason, ${CRFD_REASON_GROUP} AS crfd_reason_group, d.oap, d.stranded, d.super_stranded, d.long_stay, NULL AS team FROM census_patient_days d JOIN spells s ON s.site = d.site AND s.spell_id = d.spell_id`,
   referrals: "SELECT r.site, r.team, r.local_area, r.received_at AS t, r.urgency, r.team_type, r.within_4h, r.within_24h FROM referrals r",
   census: 'SELECT c.site, c.ward, c.ward_type, c.census_date::TIMESTAMP AS t, c.occupied_incl_leave, c.beds FROM daily_ward_census c',
 } as const;

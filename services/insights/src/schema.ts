@@ -2,6 +2,7 @@
 // DuckDB DDL, docs/data-dictionary.md and its machine-readable copy
 // (docs/data-dictionary.json). Internal tables (names starting "_") hold the consumer's
 // position and the patients' folded state; they are never exported.
+import { CRFD_GROUP_LABELS, CRFD_V5_CODES, CRFD_V6_CODES } from '@pfm/contracts';
 /**
  * The layout of the warehouse file this code reads and writes (kept in its _meta table as
  * "schema_version"). 1: census_patient_days was a view computed on every query. 2: it is a
@@ -54,7 +55,7 @@ export const TABLES: Table[] = [
       c('crfd_days', 'DOUBLE', 'Days in clinically-ready-for-discharge periods (exact, fractional), up to discharge; null while the spell is open.'),
       c('readmitted_30d', 'BOOLEAN', 'True when the same local patient record has another spell admitted within 30 days after this discharge. Provisional until 30 days after the discharge have passed in the log; readmissions under a different local record (another site) are not linked. Null while open.'),
       c('followup_eligible', 'BOOLEAN', 'Discharge counts for the 72-hour follow-up measure, by the live board\'s own rule (flow-domain followUpOutcome): last ward type in the configured follow-up ward types, destination and discharge method not exempt (death, custody, another inpatient unit), patient not resident outside England (followUpExemptAreas); null while open.'),
-      c('followed_up_72h', 'BOOLEAN', 'A follow-up contact (followup.made) within the configured follow-up hours (72) of discharge, by the same rule as the board; null while open.'),
+      c('followed_up_72h', 'BOOLEAN', 'Followed up within the configured follow-up hours (72) of discharge, by the same rule as the board: a follow-up contact (followup.made) or a readmission (a new spell; NHS England\'s MHS79 counts the start of a new hospital spell as follow-up); null while open.'),
     ],
   },
   {
@@ -94,7 +95,7 @@ export const TABLES: Table[] = [
       patientKey, recordKey, site, spellId,
       c('period_seq', 'INTEGER', 'Order of the CRFD period within the spell, from 1.'),
       c('reason_seq', 'INTEGER', 'Order of the reason within the period, from 1.'),
-      c('reason_code', 'VARCHAR', 'MHSDS v6 delay reason code (01-37, 98).'),
+      c('reason_code', 'VARCHAR', 'MHSDS delay reason code as sent: v6 01-37 or 98, or a v5 code from history (A2 ... T2); wording and groups in "CRFD delay reason codes" below.'),
       c('ward', 'VARCHAR', 'Ward the patient was on when this reason started.'),
       c('started_at', 'TIMESTAMP', 'Start of this reason (UTC).'),
       c('ended_at', 'TIMESTAMP', 'End: reason changed, period ended (crfd.ended) or discharge; null while open.'),
@@ -173,7 +174,7 @@ export const TABLES: Table[] = [
       c('ward_type', 'VARCHAR', 'Ward type.'), spellId,
       c('los_days', 'INTEGER', 'Length of stay at the census, from the start of the spell, by the configured convention.'),
       c('on_leave', 'BOOLEAN', 'On leave at the census (bed kept).'),
-      c('crfd_reason', 'VARCHAR', 'MHSDS delay reason when clinically ready for discharge at the census, else null.'),
+      c('crfd_reason', 'VARCHAR', 'MHSDS delay reason code when clinically ready for discharge at the census, else null (see "CRFD delay reason codes").'),
       c('oap', 'BOOLEAN', 'In an out-of-area stay at the census.'),
       c('stranded', 'BOOLEAN', 'LOS >= strandedDays (7).'), c('super_stranded', 'BOOLEAN', 'LOS >= superStrandedDays (21).'),
       c('long_stay', 'BOOLEAN', 'LOS >= the ward type\'s long-stay threshold.'),
@@ -244,12 +245,27 @@ export function dictionaryMarkdown(): string {
     for (const col of t.columns) lines.push(`| \`${col.name}\` | ${col.type} | ${col.description.replace(/\|/g, '\\|')} |`);
     lines.push('');
   }
+  lines.push(...crfdCodesMarkdown());
   lines.push('## Fields the event contracts do not carry', '', 'Asked for by the analysts\' brief but absent from `packages/contracts`; the warehouse leaves them out rather than invent them:', '');
   for (const g of CONTRACT_GAPS) lines.push(`- ${g}`);
   lines.push('');
   return `${lines.join('\n')}`;
 }
 
+/** The CRFD delay reason code lists with their wording and groups (from @pfm/contracts, which names the sources). */
+function crfdCodesMarkdown(): string[] {
+  const out = [
+    '## CRFD delay reason codes', '',
+    'What `crfd_periods.reason_code` and `census_patient_days.crfd_reason` hold, and the groups the measure `crfd_bed_days` is cut by (`by=crfd_reason_group`).',
+    'The authority is the NHS Data Model and Dictionary attribute "Clinically Ready for Discharge Delay Reason". MHSDS v6 (from April 2024, table MHS518 `ClinReadyforDischDelayReason`): wording and reason groups as NHS England\'s published MHSDS analytical SQL for the acute inpatient dashboard has them (github.com/nhsengland/MHSDS, "Mental Health Inpatient Dashboard/Acute Inpatient Dashboard 2025.sql", `Der_CRFD_Reason`, `Der_CRFD_ReasonGroup`).',
+    'MHSDS v5 (to March 2024) delayed discharge reasons from history: wording from NHS England\'s (formerly NHS Digital\'s) published MHSDS monthly statistics code (github.com/NHSDigital/mental-health-monthly-statistics, "Mental_Health_Monthly_Statistics/menh_analysis/notebooks/01_Prepare/0.5_VersionChanges.py", table `delayeddischdim`). v5 codes are kept as sent, never mapped to a v6 code; the sources give them no group (`MHSDS v5 (no group)`). v5 also had 98 "No reason given", the same code as v6 98.',
+    '', '| code | MHSDS | reason | group |', '| --- | --- | --- | --- |',
+  ];
+  for (const c of [...CRFD_V6_CODES, ...CRFD_V5_CODES]) out.push(`| \`${c.code}\` | v${c.version} | ${c.label} | ${c.group ? CRFD_GROUP_LABELS[c.group] : '-'} |`);
+  out.push('');
+  return out;
+}
+
 export function dictionaryJson(): string {
-  return `${JSON.stringify({ version: 1, warehouseSchemaVersion: SCHEMA_VERSION, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })), missingFromContracts: CONTRACT_GAPS }, null, 2)}\n`;
+  return `${JSON.stringify({ version: 1, warehouseSchemaVersion: SCHEMA_VERSION, tables: TABLES.map((t) => ({ name: t.name, grain: t.grain, key: t.key, computed: !!t.view, description: t.description, columns: t.columns })), missingFromContracts: CONTRACT_GAPS, crfdReasonCodes: [...CRFD_V6_CODES, ...CRFD_V5_CODES].map((c) => ({ code: c.code, mhsdsVersion: c.version, reason: c.label, group: c.group ? CRFD_GROUP_LABELS[c.group] : null })) }, null, 2)}\n`;
 }

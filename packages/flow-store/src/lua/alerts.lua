@@ -1,5 +1,5 @@
 --[[
-  Alert changes (raise, acknowledge, own, escalate, resolve), shared by applyBatch-1.lua,
+  Alert changes (raise, acknowledge, own, move, escalate, resolve), shared by applyBatch-1.lua,
   applyPatient-1.lua, raiseAlert-1.lua and escalateAlert-1.lua: not a script of its own. store.ts puts this text in place of each script's
   `--#include alerts.lua` line when it loads the script, so a script is still one text
   (its SHA changes only with its content or this one's) and the alert rules are
@@ -78,6 +78,30 @@ local function ownAlert(key, ownerJson, outboxKey)
   local cur = alert['owner']
   if alert['resolvedAt'] ~= nil or (type(cur) == 'table' and cur['name'] == owner['name']) then return end
   alert['owner'] = owner
+  alert['version'] = (tonumber(alert['version']) or 1) + 1
+  local out = cjson.encode(alert)
+  redis.call('SET', key, out, 'KEEPTTL')
+  redis.call('XADD', outboxKey, '*', 'a', out)
+end
+
+-- The alert follows the patient (a transfer moved the clock that raised it): the ward,
+-- team and area of placeJson replace the alert's (a field absent there is removed). A
+-- gone or resolved alert, or one already there, changes nothing; otherwise the next
+-- version, same TTL, to the outbox. Acknowledgement, owner and escalation stay.
+local function moveAlert(key, placeJson, outboxKey)
+  local raw = redis.call('GET', key)
+  if not raw then return end
+  local alert = cjson.decode(raw)
+  if alert['resolvedAt'] ~= nil then return end
+  local place = cjson.decode(placeJson)
+  local changed = false
+  for _, f in ipairs({ 'ward', 'team', 'area' }) do
+    if alert[f] ~= place[f] then
+      alert[f] = place[f]
+      changed = true
+    end
+  end
+  if not changed then return end
   alert['version'] = (tonumber(alert['version']) or 1) + 1
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')

@@ -22,9 +22,10 @@
              "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>escIdx<US>becameTrueAt<US>alertId<US>escalateAt"
              "ack" ackJSON "outboxIdx"
              "own" ownerJSON "outboxIdx"          (owner replaced unless resolved)
+             "move" placeJSON "outboxIdx"         (ward, team, area: the alert follows the patient)
              "resolve" resolvedAt "alertsIdx<US>outboxIdx"
            raise: SET NX the alert (version 1), index it, add it to the outbox, bump
-           the scope's seq, put it on the escalation schedule at escalateAt ('-': never). ack/own/resolve: the next version of the alert, to the outbox.
+           the scope's seq, put it on the escalation schedule at escalateAt ('-': never). ack/own/move/resolve: the next version of the alert, to the outbox.
 
   Returns  { 1, ops, micros }     applied (micros: time spent in the script)
            { -1, lastApplied }    refused: this run, or part of it, was applied before
@@ -41,7 +42,7 @@ if owner > epoch then return { -2, owner } end
 local applied = redis.call('HGET', KEYS[1], field)
 if applied and tonumber(applied) >= first then return { -1, tonumber(applied) } end
 
-local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', resolve = 'string' }
+local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', move = 'string', resolve = 'string' }
 local function refs(s)
   local out = {}
   for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
@@ -69,10 +70,10 @@ for i = 5, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(b) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
-  if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'resolve' then
+  if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'move' or kind == 'resolve' then
     local r = refs(b)
     if kind == 'raise' and (#r ~= 7 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not checkKey(r[4], 'zset') or not tonumber(r[5]) or not (r[7] == '-' or tonumber(r[7]))) then return redis.error_reply('raise with bad references') end
-    if (kind == 'ack' or kind == 'own') and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply(kind .. ' with bad references') end
+    if (kind == 'ack' or kind == 'own' or kind == 'move') and (#r ~= 1 or not checkKey(r[1], 'stream')) then return redis.error_reply(kind .. ' with bad references') end
     if kind == 'resolve' and (#r ~= 2 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream')) then return redis.error_reply('resolve with bad references') end
   end
 end
@@ -103,6 +104,8 @@ for i = 5, #ARGV, 4 do
     ackAlert(key, a, KEYS[tonumber(b)])
   elseif kind == 'own' then
     ownAlert(key, a, KEYS[tonumber(b)])
+  elseif kind == 'move' then
+    moveAlert(key, a, KEYS[tonumber(b)])
   elseif kind == 'resolve' then
     local r = refs(b)
     resolveAlert(key, a, KEYS[tonumber(r[1])], KEYS[tonumber(r[2])])

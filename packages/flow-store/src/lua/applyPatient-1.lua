@@ -16,8 +16,9 @@
              "set" value (another patient's state, e.g. the record an A40 merge retires)
              "ack" ackJSON outboxKeyIndex (alert key)
              "own" ownerJSON outboxKeyIndex (alert key; a new owner replaces the last, not once resolved)
+             "move" placeJSON outboxKeyIndex (alert key; ward, team, area: the alert follows the patient)
              "resolve" resolvedAt "alertsIndexKeyIndex,outboxKeyIndex" (alert key)
-           An acknowledged, owned or resolved alert gets the next version and is added to
+           An acknowledged, owned, moved or resolved alert gets the next version and is added to
            the site's alert outbox stream (field 'a'), in the same transaction.
              "rpush" value
 
@@ -28,7 +29,7 @@
 
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
-local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, own = true, resolve = true }
+local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, own = true, move = true, resolve = true }
 for i = 4, #ARGV, 4 do
   local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
   if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
@@ -84,6 +85,8 @@ for i = 4, #ARGV, 4 do
     ackAlert(key, op[3], KEYS[tonumber(op[4])])
   elseif kind == 'own' then
     ownAlert(key, op[3], KEYS[tonumber(op[4])])
+  elseif kind == 'move' then
+    moveAlert(key, op[3], KEYS[tonumber(op[4])])
   elseif kind == 'resolve' then
     local idx = {}
     for v in string.gmatch(op[4], '[^,]+') do idx[#idx + 1] = tonumber(v) end

@@ -370,6 +370,7 @@ export class LiveBoard {
     sock.on('update', (u) => this.onUpdate(u));
     sock.on('alert', (a) => this.onAlert(a));
     sock.on('escalated', (a) => this.onEscalated(a));
+    sock.on('alertGone', (g) => this.onAlertGone(g.site, g.alertId));
     sock.on('patients', (p) => this.onPatients(p.site, p.ward, p.patients));
     sock.on('site', (info) => {
       if (this.s.site && info.site !== this.s.site) return;
@@ -485,6 +486,14 @@ export class LiveBoard {
     patients.set(ward, list);
     this.livePatients.add(ward);
     this.set({ patients, ...this.touched() });
+  }
+
+  /** An alert left this reader's scope (its patient moved to a ward the reader does not cover): off the feed. */
+  private onAlertGone(site: string, alertId: string): void {
+    if (this.s.site && site !== this.s.site) return;
+    const alerts = new Map(this.s.alerts);
+    if (!alerts.delete(alertId)) return;
+    this.set({ alerts: trimAlerts(alerts), ...this.touched() });
   }
 
   private onAlert(a: Alert): void {

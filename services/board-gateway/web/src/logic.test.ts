@@ -18,34 +18,39 @@ test('seq: snapshot baseline, in-order apply, stale and gap', () => {
   assert.equal(classifyUpdate(7, 9), 'gap');
 });
 
-test('crfd: every MHSDS v6 code 01-37 and 98 has a label; unconfirmed ones are marked generic', () => {
+test('crfd: every MHSDS v6 code 01-37 and 98 has its published label and group; none is generic', () => {
   assert.equal(CRFD_REASONS.size, 38);
-  assert.equal(crfdReason('1').label, 'Awaiting care coordinator');
-  assert.equal(crfdReason('04').label, 'Awaiting funding decision');
-  assert.equal(crfdReason('25').label, 'Awaiting MHA legal proceedings');
-  assert.equal(crfdReason('27').label, 'Awaiting DoLS');
-  assert.equal(crfdReason('35').label, 'NHS community assessment');
+  assert.equal(crfdReason('1').label, 'Awaiting care coordinator allocation');
+  assert.equal(crfdReason('04').label, 'Awaiting public funding or decision from funding panel');
+  assert.equal(crfdReason('25').label, 'Awaiting outcome of legal proceedings under relevant mental health legislation');
+  assert.equal(crfdReason('27').label, 'Awaiting Deprivation of Liberty Safeguards (DoLS) application');
+  assert.equal(crfdReason('35').label, 'Delays to NHS-led assessments in the community');
   assert.equal(crfdReason('36').label, 'Hospital staff shortages');
-  assert.equal(crfdReason('98').label, 'Not known');
-  for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.equal(crfdReason(c).category, 'housing');
-  assert.equal(crfdReason('02').generic, true);
-  assert.equal(crfdReason('01').generic, false);
+  assert.equal(crfdReason('98').label, 'Reason not known');
+  assert.equal(crfdReason('15').label, 'Housing - awaiting availability of social rented housing via council housing waiting list');
+  for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.equal(crfdReason(c).groupLabel, 'Housing');
+  assert.equal(crfdReason('03').groupLabel, 'Social care/local authority');
+  assert.equal(crfdReason('11').groupLabel, 'Hospital');
+  for (const r of CRFD_REASONS.values()) {
+    assert.equal(r.generic, false, r.code);
+    assert.doesNotMatch(r.label, /\(code \d+\)|Other external delay/, r.code);
+  }
 });
 
-test('crfd: an MHSDS v5 code from history is shown as a v5 reason, not as unmapped or as a v6 code; housing codes whose wording is not sourced are marked generic', () => {
-  for (const v5 of ['A2', 'b1', 'T2']) {
+test('crfd: an MHSDS v5 code from history is shown with its v5 wording as a v5 reason, never as a v6 one or unmapped', () => {
+  for (const [v5, label] of <[string, string][]>[['A2', 'Awaiting care coordinator allocation'], ['b1', 'Awaiting public funding'], ['T2', 'Lack of social care support'], ['G10', 'Patient or family choice - emergency accommodation from the local authority under the Housing Act']]) {
     const r = crfdReason(v5);
     assert.equal(r.version, 5);
     assert.equal(r.code, v5.toUpperCase());
-    assert.match(r.label, /^MHSDS v5 reason [A-Z]\d \(history\)$/);
-    assert.doesNotMatch(r.label, /Unmapped/);
-    assert.equal(r.generic, true);
+    assert.equal(r.label, label);
+    assert.equal(r.generic, false);
+    assert.equal(r.group, undefined);
   }
+  // A v5-shaped code the published list lacks is still named as a v5 reason, flagged generic.
+  assert.deepEqual([crfdReason('Z9').label, crfdReason('Z9').generic], ['MHSDS v5 reason Z9 (history)', true]);
   assert.equal(crfdReason('04').version, 6);
   // A code that is neither v6 nor v5 is still named as unmapped.
   assert.match(crfdReason('99').label, /Unmapped/);
-  // domain.md sources "14-19 and 32 housing", not their wording.
-  for (const c of ['14', '15', '16', '17', '18', '19', '32']) assert.deepEqual([crfdReason(c).category, crfdReason(c).generic], ['housing', true]);
 });
 
 test('crfd: top reasons merge equivalent codes and count the rest', () => {

@@ -143,6 +143,6 @@ export const fileSafe = (s: string): string => s.replace(/[^A-Za-z0-9_-]+/g, '-'
 
 export const SEGMENT_NAMES: Record<string, string> = {
   site: 'Site', ward: 'Ward', ward_type: 'Ward type', local_area: 'Local area', age_band: 'Age band', sex: 'Sex', ethnic_group: 'Ethnic group',
-  deprivation_quintile: 'Deprivation quintile', legal_status: 'Legal status', crfd_reason: 'Delay reason (CRFD)', team: 'Team',
+  deprivation_quintile: 'Deprivation quintile', legal_status: 'Legal status', crfd_reason: 'Delay reason (CRFD)', crfd_reason_group: 'Delay reason group (CRFD)', team: 'Team',
 };
 export const segmentName = (s: string): string => SEGMENT_NAMES[s] ?? s;

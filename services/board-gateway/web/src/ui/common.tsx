@@ -112,9 +112,9 @@ export function CrfdSummary({ w }: { w: WardSummary }) {
 export function ReasonLabel({ code }: { code: string }) {
   const r = crfdReason(code);
   return (
-    <span class="reason" title={`MHSDS v${r.version} delay reason ${r.code}${r.generic ? ' (generic label, not the official wording)' : ''}`}>
+    <span class="reason" title={`MHSDS v${r.version} delay reason ${r.code}${r.groupLabel ? ` (${r.groupLabel})` : ''}${r.generic ? ': code not in the published list' : ''}`}>
       {r.label}
-      {r.generic && <span class="generic-mark" aria-label=" (generic label)">*</span>}
+      {r.generic && <span class="generic-mark" aria-label=" (code not in the published list)">*</span>}
     </span>
   );
 }

@@ -1,4 +1,5 @@
-// The report's delays section: CRFD bed days in the month by MHSDS delay reason, and
+// The report's delays section: CRFD bed days in the month by MHSDS delay reason (with its
+// v6 reason group: Community, Social care/local authority, Hospital, Housing, Not known), and
 // out-of-area placement bed days in the month by ward.
 import type { SeriesResponse } from '../../../insights/api';
 import { crfdReason } from '../../../crfd-reasons';
@@ -16,11 +17,18 @@ export function ReportCrfd({ crfd, oap, month }: { crfd: SeriesResponse | null; 
       <div class="report-two">
         <table class="data-table report-table" data-testid="report-crfd">
           <caption>CRFD delayed bed days by reason: {formatNumber(sum(reasons), 0)}</caption>
-          <thead><tr><th scope="col">Reason (MHSDS)</th><th scope="col" class="num">Bed days</th></tr></thead>
+          <thead><tr><th scope="col">Reason (MHSDS)</th><th scope="col">Group</th><th scope="col" class="num">Bed days</th></tr></thead>
           <tbody>
-            {reasons.length === 0 ? <tr><td colSpan={2}>No delayed bed days.</td></tr> : reasons.map((r) => (
-              <tr key={r.key}><th scope="row">{crfdReason(r.key).label.includes(r.key) ? crfdReason(r.key).label : `${crfdReason(r.key).label} (${r.key})`}</th><td class="num">{formatNumber(r.days, 0)}</td></tr>
-            ))}
+            {reasons.length === 0 ? <tr><td colSpan={3}>No delayed bed days.</td></tr> : reasons.map((r) => {
+              const reason = crfdReason(r.key);
+              return (
+                <tr key={r.key}>
+                  <th scope="row">{reason.label.includes(r.key) ? reason.label : `${reason.label} (${r.key})`}</th>
+                  <td>{reason.groupLabel ?? (reason.version === 5 ? 'MHSDS v5 (no group)' : 'Not known')}</td>
+                  <td class="num">{formatNumber(r.days, 0)}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
         <table class="data-table report-table" data-testid="report-oap">
