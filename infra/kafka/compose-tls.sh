@@ -52,9 +52,10 @@ kt -genkeypair -alias broker -keyalg EC -groupname secp256r1 -sigalg SHA256withE
 kt -certreq -alias broker -keystore "$tmp/broker.p12" -storetype PKCS12 "${pw[@]}" -file "$tmp/broker.csr"
 kt -gencert -alias ca -keystore "$CA_DIR/ca.p12" -storetype PKCS12 "${pw[@]}" -infile "$tmp/broker.csr" -outfile "$tmp/broker.crt" -rfc \
   -sigalg SHA256withECDSA -validity 825 -ext "san=$NAMES" -ext ku:c=digitalSignature,keyEncipherment -ext eku=serverAuth,clientAuth -ext bc:c=ca:false
-# The CA first (so the reply's chain is complete), then the signed certificate.
-kt -importcert -noprompt -alias ca -file "$CA_DIR/ca.crt" -keystore "$tmp/broker.p12" -storetype PKCS12 "${pw[@]}"
-kt -importcert -noprompt -alias broker -file "$tmp/broker.crt" -keystore "$tmp/broker.p12" -storetype PKCS12 "${pw[@]}"
+# The signed certificate and the CA's, as the broker's chain (the CA is this step's own:
+# -noprompt installs the chain without asking whether to trust its root).
+cat "$tmp/broker.crt" "$CA_DIR/ca.crt" >"$tmp/chain.pem"
+kt -importcert -noprompt -alias broker -file "$tmp/chain.pem" -keystore "$tmp/broker.p12" -storetype PKCS12 "${pw[@]}"
 
 install -m 600 "$tmp/broker.p12" "$BROKER_DIR/broker.p12"
 install -m 644 "$CA_DIR/ca.crt" "$BROKER_DIR/ca.crt"
