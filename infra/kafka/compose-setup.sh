@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One-shot setup of docker-compose.yml's SASL broker, run by the kafka-setup service in the
 # Kafka image (apache/kafka: its bin/kafka-configs.sh and bin/kafka-acls.sh): logs in as
-# the admin over PLAIN (the broker's own JAAS user), gives every principal with a
-# PFM_KAFKA_PASSWORD_<NAME> in the environment its SCRAM-SHA-512 credential, then grants
-# the rules of acls.txt (mounted at /pfm/acls.txt). Both steps are idempotent: it runs on
-# every `docker compose up`. The native stack does the same in infra/kafka/kafka.sh.
+# the admin over PLAIN (the broker's own JAAS user; over TLS when PFM_KAFKA_SETUP_CA_FILE
+# names the CA to trust), gives every principal with a PFM_KAFKA_PASSWORD_<NAME> in the
+# environment its SCRAM-SHA-512 credential, then grants the rules of acls.txt (mounted at
+# /pfm/acls.txt). Both steps are idempotent: it runs on every `docker compose up`. The
+# native stack does the same in infra/kafka/kafka.sh.
 set -euo pipefail
 BOOTSTRAP="${PFM_KAFKA_SETUP_BOOTSTRAP:-kafka:19092}"
 BIN="${KAFKA_BIN:-/opt/kafka/bin}"
@@ -14,8 +15,15 @@ ACLS="${PFM_KAFKA_ACLS_FILE:-/pfm/acls.txt}"
 conf="$(mktemp)"
 trap 'rm -f "$conf"' EXIT
 chmod 600 "$conf"
-printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \
-  "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$PFM_KAFKA_PASSWORD_ADMIN\";" >"$conf"
+# Over TLS when the broker takes it (compose: SASL_SSL, trusting the CA kafka-tls made).
+if [ -n "${PFM_KAFKA_SETUP_CA_FILE:-}" ]; then
+  [ -s "$PFM_KAFKA_SETUP_CA_FILE" ] || { echo "kafka-setup: no CA certificate at $PFM_KAFKA_SETUP_CA_FILE (kafka-tls makes it)" >&2; exit 1; }
+  printf '%s\n' "security.protocol=SASL_SSL" "ssl.truststore.type=PEM" "ssl.truststore.location=$PFM_KAFKA_SETUP_CA_FILE" >"$conf"
+else
+  printf '%s\n' "security.protocol=SASL_PLAINTEXT" >"$conf"
+fi
+printf '%s\n' "sasl.mechanism=PLAIN" \
+  "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$PFM_KAFKA_PASSWORD_ADMIN\";" >>"$conf"
 
 for var in $(compgen -e | grep '^PFM_KAFKA_PASSWORD_' || true); do
   name="$(printf '%s' "${var#PFM_KAFKA_PASSWORD_}" | tr 'A-Z' 'a-z')"

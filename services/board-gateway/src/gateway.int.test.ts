@@ -317,6 +317,53 @@ describe('board-gateway on the real stack', () => {
     expect(now?.acknowledged?.by).toBe('bm-first');
   });
 
+  it('out of scope is refused on the real stack: another ward\'s history, patient and alerts, another site\'s room, and acknowledgements by those who do not own the alert', async () => {
+    const moved = `X${++n}`; // admitted on ELM, then moved to OAK
+    const elmOnly = `X${++n}`;
+    const at = Date.now() - 3 * HOUR;
+    const ev = (pid: string, type: FlowEvent['type'], t: number, payload: Record<string, unknown>) =>
+      ({ eventId: `int-x-${type}-${pid}`, type, occurredAt: t, recordedAt: t, site: 'RXT', patientId: pid, sourceSystem: 'int-test', channel: 'json', payload }) as FlowEvent;
+    await send([
+      ev(moved, 'patient.admitted', at, { spellId: `S-${moved}`, ward: 'ELM', bed: `B-${moved}`, initials: 'CD' }),
+      ev(moved, 'patient.transferred', at + HOUR, { spellId: `S-${moved}`, ward: 'OAK', bed: `B2-${moved}` }),
+      ev(elmOnly, 'patient.admitted', at, { spellId: `S-${elmOnly}`, ward: 'ELM', bed: `B-${elmOnly}`, initials: 'EF' }),
+      ev(moved, 'referral.received', at, { referralId: `XR-${moved}`, team: 'LIAISON-1', teamType: 'liaison', urgency: 'emergency' }),
+    ]);
+    const manager = await token({ sub: 'bm-x' });
+    const oak = await token({ sub: 'oak-nurse', role: 'ward', wards: ['OAK'] });
+    const json = async <T>(path: string, tok: string) => { const r = await get(`${gateways[0]}${path}`, tok); return { status: r.status, body: (await r.json()) as T }; };
+    type Timeline = { events: { type: string; summary: string }[] };
+    // The baseline: a bed manager sees the whole history and the team's alert.
+    const full = await waitFor(async () => { const r = await json<Timeline>(`/api/v1/patients/${moved}/timeline`, manager); return r.status === 200 && r.body.events.length >= 2 ? r.body : undefined; }, { timeoutMs: 30000, what: 'the moved patient\'s history' });
+    expect(full.events.map((e) => e.type)).toEqual(expect.arrayContaining(['patient.admitted', 'patient.transferred']));
+    const alert = await waitFor(async () => (await json<Alert[]>('/api/v1/alerts', manager)).body.find((a) => a.referralId === `XR-${moved}`), { timeoutMs: 30000, what: 'the team\'s referral alert' });
+    expect(alert.team).toBe('LIAISON-1');
+
+    // A ward reader: the stay on its ward only, nothing of a patient never on it, no team alert.
+    const cut = await json<Timeline>(`/api/v1/patients/${moved}/timeline`, oak);
+    expect(cut.status).toBe(200);
+    expect(cut.body.events.map((e) => e.summary)).toEqual([`Transferred to OAK bed B2-${moved}`]);
+    expect((await json(`/api/v1/patients/${elmOnly}/timeline`, oak)).status).toBe(404);
+    expect((await json<Alert[]>('/api/v1/alerts', oak)).body.map((a) => a.alertId)).not.toContain(alert.alertId);
+    expect((await json('/api/v1/alerts?site=RYY', manager)).status).toBe(403);
+
+    // socket.io: another site's room is refused; acknowledgements only by the alert's owners.
+    const ack = async (tok: string) => {
+      const r = new Recorder(connect(gateways[0]!, tok));
+      await connected(r.socket);
+      return new Promise<{ ok: boolean; error?: string }>((resolve) => r.socket.emit('acknowledge', { alertId: alert.alertId }, resolve));
+    };
+    const other = new Recorder(connect(gateways[0]!, manager));
+    await connected(other.socket);
+    expect((await other.join({ kind: 'site', site: 'RYY' })).ok).toBe(false);
+    expect(await ack(oak)).toEqual({ ok: false, error: 'no such alert in your scope' });
+    expect(await ack(await token({ sub: 'crht-n-nurse', role: 'crisis_team', teams: ['CRHT-N'] }))).toEqual({ ok: false, error: 'no such alert in your scope' });
+    expect(await ack(await token({ sub: 'ops-x', role: 'ops' }))).toEqual({ ok: false, error: expect.stringMatching(/^forbidden/) });
+    expect(await ack(await token({ sub: 'liaison-nurse', role: 'crisis_team', teams: ['LIAISON-1'] }))).toEqual({ ok: true });
+    const acked = await waitFor(async () => (await json<Alert[]>('/api/v1/alerts', manager)).body.find((a) => a.alertId === alert.alertId && a.acknowledged), { timeoutMs: 30000, what: 'the owner\'s acknowledgement applied' });
+    expect(acked.acknowledged?.by).toBe('liaison-nurse');
+  });
+
   it('an alert can be owned by a named person through the API: given by a bed manager, taken over by the team, never by ops; the owner is on the alert and its feed version', async () => {
     const pid = `W${++n}`;
     const at = Date.now() - 3 * HOUR;
