@@ -4,3 +4,4 @@ export * from './scanner';
 export * from './replay';
 export * from './analysis';
 export * from './snapshots';
+export * from './pager';

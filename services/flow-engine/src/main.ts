@@ -6,7 +6,7 @@ import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
-import { engineTopics, EventTimeClock, WallClock, FlowEngine, Scanner } from '@pfm/flow-processing';
+import { engineTopics, EventTimeClock, WallClock, FlowEngine, Pager, Scanner } from '@pfm/flow-processing';
 import { exportAlertGauges } from './alert-metrics';
 import { watchRedis } from './redis-watchdog';
 
@@ -40,8 +40,15 @@ async function main(): Promise<void> {
   exportDependencyChecks(metrics, { kafka: kafkaCheck(opsAdmin), schema_registry: registryCheck(config.SCHEMA_REGISTRY_URL), redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) });
   exportAlertGauges(metrics, store, clock);
 
+  // Critical alerts page a person outside the product (the trust's paging service), at raise and at each escalation.
+  const pager = config.PFM_PAGER_URL
+    ? new Pager({ kafka, alertsTopic: topics.alerts, groupId: config.PFM_PAGER_GROUP, url: config.PFM_PAGER_URL, token: config.PFM_PAGER_TOKEN, boardUrl: config.PFM_BOARD_URL, logger, metrics })
+    : undefined;
+  if (!pager) logger.warn('PFM_PAGER_URL is not set: Critical alerts reach the boards only and page nobody outside the product');
+
   await engine.start();
   scanner.start(config.PFM_SCAN_INTERVAL_MS);
+  await pager?.start();
   const ops = config.PFM_OPS_PORT !== undefined
     ? await startOpsServer({ port: config.PFM_OPS_PORT, host: config.PFM_BIND_HOST, metrics, logger, checks: { redis: async () => ({ ok: (await redis.ping()) === 'PONG' }) } })
     : undefined;
@@ -49,6 +56,7 @@ async function main(): Promise<void> {
 
   onShutdown(logger, [
     () => scanner.stop(),
+    async () => { await pager?.stop(); },
     () => engine.stop(),
     () => producer.disconnect(),
     () => opsAdmin.disconnect(),
