@@ -117,7 +117,9 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const stages = (consumer.stats as { ms?: Record<string, number> }).ms ?? {};
     for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
     log(`warehouse fold: ${total} events in ${whMs} ms = ${whRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each; ratio to raw ${(whRate / rawRate).toFixed(3)})`);
-    log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}`);
+    const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
+    for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
+    log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}`);
     const counts = (await warehouse.rows('SELECT (SELECT count(*) FROM spells)::INTEGER AS spells, (SELECT count(*) FROM ward_stays)::INTEGER AS stays, (SELECT count(*) FROM referrals)::INTEGER AS referrals, (SELECT count(*) FROM census_patient_days)::INTEGER AS bed_days'))[0]!;
     log(`  warehouse: ${JSON.stringify(counts)}`);
 
@@ -164,7 +166,7 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     if (o.keep) copyFileSync(db, o.keep);
     return {
       days: o.days, events: total, partitions: o.partitions, maxBatchBytes: o.maxBatchBytes,
-      rawMs, rawRate: Math.round(rawRate), warehouseMs: whMs, warehouseRate: Math.round(whRate), warehouseCpuMs: cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), ratio: Number((whRate / rawRate).toFixed(3)), batches, stages,
+      rawMs, rawRate: Math.round(rawRate), warehouseMs: whMs, warehouseRate: Math.round(whRate), warehouseCpuMs: cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), ratio: Number((whRate / rawRate).toFixed(3)), batches, stages, cpuStages,
       counts, queries, overall,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
     };
