@@ -12,11 +12,12 @@
 // every measure of the catalogue by week and month, whole trust and by a segment (p50 / p95).
 //   pnpm -s tsx scripts/bench-insights.ts --queries [--warehouse FILE] [--days 730] [--seed 7] [--reps 10]
 //   (also: pnpm bench --insights [--queries ...])
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Auth } from '@pfm/access';
-import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
+import { partitionKey, type FlowEvent, type FlowEventInput } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
@@ -116,7 +117,9 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const stages = (consumer.stats as { ms?: Record<string, number> }).ms ?? {};
     for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
     log(`warehouse fold: ${total} events in ${whMs} ms = ${whRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each; ratio to raw ${(whRate / rawRate).toFixed(3)})`);
-    log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}`);
+    const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
+    for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
+    log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}`);
     const counts = (await warehouse.rows('SELECT (SELECT count(*) FROM spells)::INTEGER AS spells, (SELECT count(*) FROM ward_stays)::INTEGER AS stays, (SELECT count(*) FROM referrals)::INTEGER AS referrals, (SELECT count(*) FROM census_patient_days)::INTEGER AS bed_days'))[0]!;
     log(`  warehouse: ${JSON.stringify(counts)}`);
 
@@ -163,12 +166,77 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     if (o.keep) copyFileSync(db, o.keep);
     return {
       days: o.days, events: total, partitions: o.partitions, maxBatchBytes: o.maxBatchBytes,
-      rawMs, rawRate: Math.round(rawRate), warehouseMs: whMs, warehouseRate: Math.round(whRate), warehouseCpuMs: cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), ratio: Number((whRate / rawRate).toFixed(3)), batches, stages,
+      rawMs, rawRate: Math.round(rawRate), warehouseMs: whMs, warehouseRate: Math.round(whRate), warehouseCpuMs: cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), ratio: Number((whRate / rawRate).toFixed(3)), batches, stages, cpuStages,
       counts, queries, overall,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
     };
   } finally {
     await scratch.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The fold and write without Kafka (no broker, no registry, no decode): the simulated log
+ * split into `partitions` by the producer's key, each partition cut into batches of
+ * `batchEvents` events, fed to the consumer's own per-batch path (applyDecoded: load,
+ * fold, rows, one transaction with the offset) partition after partition, round robin, as
+ * the consumer takes them. Prints the stage times, the CPU of the process and a
+ * fingerprint of every table (count and an order-free hash), so two codes can be compared
+ * for equal contents as well as for speed.
+ *   pnpm -s tsx scripts/bench-insights.ts --no-kafka [--days 365] [--seed 7] [--batch-events 3000] [--partitions 6]
+ */
+export async function benchFold(o: { days: number; seed: number; partitions: number; batchEvents: number; keep?: string }): Promise<Record<string, unknown>> {
+  const { events, registry } = simulatedLog(o.days, o.seed, START);
+  const parts: FlowEvent[][] = Array.from({ length: o.partitions }, () => []);
+  for (const e of events) parts[createHash('md5').update(partitionKey(e)).digest().readUInt32BE(0) % o.partitions]!.push(e);
+  const batches: { partition: number; events: FlowEvent[]; next: number }[] = [];
+  for (let i = 0; ; i++) {
+    let any = false;
+    parts.forEach((p, partition) => {
+      const slice = p.slice(i * o.batchEvents, (i + 1) * o.batchEvents);
+      if (slice.length) { any = true; batches.push({ partition, events: slice, next: i * o.batchEvents + slice.length }); }
+    });
+    if (!any) break;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pfm-bench-fold-'));
+  try {
+    const logger = createLogger('bench-insights');
+    logger.level = 'warn';
+    const ctx: RowContext = {
+      thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
+      pseudo: new Pseudonymiser('bench-insights-secret-0123456789abcdef'),
+      areas: LocalAreas.fromFile(join(root, 'config/local-areas.csv'), 'locality'),
+    };
+    const db = join(dir, 'insights.duckdb');
+    const warehouse = await Warehouse.open(db, { wards: registry.wards(), thresholds: DEFAULT_THRESHOLDS });
+    const consumer = new InsightsConsumer({ kafka: undefined as never, codec: undefined as never, warehouse, ctx, logger, groupId: 'bench-fold', topics: { flowEvents: 'bench-fold', alerts: 'bench-fold-alerts' } });
+    const apply = (consumer as unknown as { applyDecoded?: (e: FlowEvent[], off: { topic: string; partition: number; next: string }) => Promise<void> }).applyDecoded;
+    if (!apply) throw new Error(`the code under test (${src}) has no applyDecoded: the fold without Kafka needs it`);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const b of batches) await apply.call(consumer, b.events, { topic: 'bench-fold', partition: b.partition, next: String(b.next) });
+    const ms = Math.round(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    const stages = { ...(consumer.stats as { ms: Record<string, number> }).ms };
+    for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
+    const total = events.length;
+    log(`fold without Kafka: ${total} events in ${batches.length} batches (${o.partitions} partitions, <= ${o.batchEvents} events each): ${ms} ms wall = ${Math.round(total / (ms / 1000))} events/s; CPU ${cpuMs} ms = ${Math.round(total / (cpuMs / 1000))} events per CPU-second`);
+    const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
+    for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
+    log(`  time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    const fingerprint: Record<string, string> = {};
+    const tables = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals', 'census_patient_days', 'daily_ward_census', '_patients', '_offsets', '_meta'];
+    for (const t of tables) {
+      const r = (await warehouse.rows(`SELECT count(*)::BIGINT AS n, coalesce(sum(hash(x)::HUGEINT), 0)::VARCHAR AS h FROM (SELECT * FROM ${t}) x`))[0]!;
+      fingerprint[t] = `${String(r.n)}/${String(r.h)}`;
+    }
+    log(`  tables (count/hash): ${JSON.stringify(fingerprint)}`);
+    warehouse.close();
+    if (o.keep) copyFileSync(db, o.keep);
+    return { days: o.days, events: total, batches: batches.length, wallMs: ms, cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), stages, cpuStages, fingerprint, load: loadavg() };
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -273,6 +341,13 @@ function arg(name: string, fallback: number): number {
 }
 
 export async function main(): Promise<void> {
+  if (process.argv.includes('--no-kafka')) {
+    const keepAt = process.argv.indexOf('--keep');
+    const r = await benchFold({ days: arg('days', 365), seed: arg('seed', 7), partitions: arg('partitions', 6), batchEvents: arg('batch-events', 3000), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined });
+    log(`code under test: ${src}`);
+    console.log(JSON.stringify(r));
+    return;
+  }
   if (process.argv.includes('--queries')) {
     const at = process.argv.indexOf('--warehouse');
     let file = at > 0 ? process.argv[at + 1] : undefined;
@@ -282,7 +357,7 @@ export async function main(): Promise<void> {
     try {
       if (!file) {
         file = join(tmp!, 'built.duckdb');
-        await benchInsights({ days, seed, reps: 0, partitions: arg('partitions', 6), maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: file, noQueries: true });
+        await benchInsights({ days, seed, reps: 0, partitions: arg('partitions', 6), maxBatchBytes: arg('max-batch-bytes', 8 * 1024 * 1024), keep: file, noQueries: true });
       }
       const r = await benchQueries(file, { days, seed, reps: arg('reps', 10) });
       log(`machine: ${String(r.machine)}; code under test: ${src}`);
@@ -295,7 +370,7 @@ export async function main(): Promise<void> {
   const keepAt = process.argv.indexOf('--keep');
   const r = await benchInsights({
     days: arg('days', 730), seed: arg('seed', 7), reps: arg('reps', 20), partitions: arg('partitions', 6),
-    maxBatchBytes: arg('max-batch-bytes', 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, noQueries: process.argv.includes('--no-queries'),
+    maxBatchBytes: arg('max-batch-bytes', 8 * 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, noQueries: process.argv.includes('--no-queries'),
   });
   log(`machine: ${String(r.machine)}; code under test: ${src}`);
   console.log(JSON.stringify(r));

@@ -17,7 +17,7 @@ export const insightsEnv = {
   PFM_INSIGHTS_PORT: z.coerce.number().int().min(0).max(65535).default(3300),
   /** Equity view: counts from 1 to this minus 1 are shown only as "<N" and left out of its CSV (NHS statistical disclosure control). */
   PFM_INSIGHTS_SUPPRESS_BELOW: z.coerce.number().int().min(1).max(100).default(5),
-  PFM_INSIGHTS_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1048576),
+  PFM_INSIGHTS_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
 };
 
 export type InsightsConfig = z.infer<z.ZodObject<typeof commonEnv & typeof insightsEnv>>;

@@ -22,13 +22,26 @@ export interface InsightsDeps {
   logger: Logger;
   groupId: string;
   topics: InsightsTopics;
-  /** Upper bound of one fetch per partition (one batch = one warehouse transaction); default 1 MiB. */
+  /**
+   * Upper bound of one fetch per partition (one batch = one warehouse transaction); default
+   * DEFAULT_MAX_BATCH_BYTES. A fetch returns what the log holds past the position, so when
+   * the consumer is live batches stay small, and only a consumer far behind the high
+   * watermark (a rebuild, a backfill, a restart after downtime) takes batches this large.
+   */
   maxBatchBytes?: number;
   /** Called after each committed batch (progress, tests). */
   afterBatch?: (info: { topic: string; partition: number; next: string; count: number }) => void;
 }
 
 const MAX_CACHE = 200_000;
+
+/**
+ * 8 MiB per partition (about 40,000 flow events). A backfill folds and rewrites each
+ * touched record once per batch: the larger the batch, the fewer times a record's rows,
+ * its state and its spells' bed days are rewritten (docs/benchmarks.md, "Insights
+ * warehouse": 1 MiB batches cost about 1.5x the CPU of whole-partition batches).
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class InsightsConsumer {
   private consumer: Consumer | undefined;
@@ -41,12 +54,18 @@ export class InsightsConsumer {
   private stopping = false;
   private waiters: (() => void)[] = [];
   /** Counts, and the milliseconds spent in each stage of the flow-event batches (benchmark, profiling). */
-  readonly stats = { events: 0, alerts: 0, undecodable: 0, batches: 0, ms: { decode: 0, load: 0, fold: 0, rows: 0, write: 0 } };
+  readonly stats = {
+    events: 0, alerts: 0, undecodable: 0, batches: 0, ms: { decode: 0, load: 0, fold: 0, rows: 0, write: 0 },
+    /** CPU time of the process (JS and DuckDB's threads) in each stage: on a shared machine the wall time mostly measures waiting for a core. */
+    cpuMs: { decode: 0, load: 0, fold: 0, rows: 0, write: 0 },
+  };
 
   constructor(private readonly d: InsightsDeps) {}
 
   async start(): Promise<void> {
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
+    const maxBatchBytes = this.d.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    // maxBytes (the whole fetch; kafkajs's default is 10 MiB) leaves room for a few full partitions.
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: maxBatchBytes, maxBytes: Math.max(10 * 1024 * 1024, 4 * maxBatchBytes) });
     this.consumer = consumer;
     this.stopping = false;
     // A consumer kafkajs gives up would leave the warehouse silently behind: start again.
@@ -162,10 +181,8 @@ export class InsightsConsumer {
   }
 
   private async applyFlowEvents(messages: KafkaMessage[], offset: { topic: string; partition: number; next: string }): Promise<void> {
-    const { pseudo } = this.d.ctx;
-    const ms = this.stats.ms;
-    let t = performance.now();
-    const lap = (stage: keyof typeof ms) => { const now = performance.now(); ms[stage] += now - t; t = now; };
+    const t = performance.now();
+    const c = process.cpuUsage();
     const decoded: FlowEvent[] = [];
     for (const m of messages) {
       try {
@@ -176,7 +193,30 @@ export class InsightsConsumer {
         this.d.logger.warn({ topic: offset.topic, partition: offset.partition, offset: m.offset, err: (e as Error).message }, 'undecodable flow event skipped');
       }
     }
-    lap('decode');
+    const cpu = process.cpuUsage(c);
+    this.stats.ms.decode += performance.now() - t;
+    this.stats.cpuMs.decode += (cpu.user + cpu.system) / 1000;
+    await this.applyDecoded(decoded, offset);
+  }
+
+  /**
+   * One batch of decoded flow events (one partition's, in log order) folded and written in
+   * one transaction with the partition's next offset. Public for the fold benchmark without
+   * Kafka (scripts/bench-insights.ts --no-kafka); the consumer calls it for every batch.
+   */
+  async applyDecoded(decoded: FlowEvent[], offset: { topic: string; partition: number; next: string }): Promise<void> {
+    const { pseudo } = this.d.ctx;
+    const { ms, cpuMs } = this.stats;
+    let t = performance.now();
+    let c = process.cpuUsage();
+    const lap = (stage: keyof typeof ms) => {
+      const now = performance.now();
+      const cpu = process.cpuUsage();
+      ms[stage] += now - t;
+      cpuMs[stage] += (cpu.user - c.user + cpu.system - c.system) / 1000;
+      t = now;
+      c = cpu;
+    };
     // Improvement notes are about no patient: a row each, never folded, and they do not move
     // the watermark (their time is when the change took effect, not how far the log has come).
     const notes = new Map<string, Row>();
