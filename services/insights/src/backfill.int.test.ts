@@ -17,7 +17,7 @@ import { LocalAreas, Pseudonymiser } from './pseudonym';
 import type { RowContext } from './rows';
 import { Warehouse } from './warehouse';
 
-const DAYS = 30;
+const DAYS = 21;
 const START = Date.parse('2026-05-01T00:00:00Z');
 const PARTITIONS = 3;
 const TABLES = ['spells', 'ward_stays', 'leave_periods', 'crfd_periods', 'referrals', 'census_patient_days', 'daily_ward_census', '_patients', '_offsets', '_meta'];
@@ -61,7 +61,7 @@ describe('backfill batch size', () => {
   }
 
   it('whole-partition batches give the same tables as small batches, row for row', async () => {
-    const small = await build('small', 150);
+    const small = await build('small', 400);
     const whole = await build('whole', events.length);
     expect(small.spells!.length).toBeGreaterThan(20);
     expect(small.census_patient_days!.length).toBeGreaterThan(200);
