@@ -5,7 +5,7 @@ import { Kafka, type Consumer } from 'kafkajs';
 import { topicsFor, type Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FETCH_MAX_WAIT_MS, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
@@ -32,7 +32,7 @@ describe('alert outbox under concurrent drains', () => {
     let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    reader = kafka.consumer({ groupId: `${ns}-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     await reader.connect();
     await reader.subscribe({ topics: [t.alerts], fromBeginning: true });
     await reader.run({ eachMessage: async ({ message }) => { published.push(JSON.parse(message.value!.toString()) as Alert); } });

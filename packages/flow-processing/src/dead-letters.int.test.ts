@@ -8,7 +8,7 @@ import { flowEventSchema, improvementPatientId, partitionKey, rejectSchema, topi
 import { RejectKeys } from '@pfm/access';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FETCH_MAX_WAIT_MS, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger, Metrics } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
@@ -42,7 +42,7 @@ describe('dead letters', () => {
     let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    reader = kafka.consumer({ groupId: `${ns}-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     await reader.connect();
     await reader.subscribe({ topic: t.flowEventsDlq, fromBeginning: true });
     await reader.run({ eachMessage: async ({ message }) => { dead.push(rejectSchema.parse(JSON.parse(message.value!.toString()))); } });

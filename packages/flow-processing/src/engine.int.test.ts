@@ -5,7 +5,7 @@ import { topicsFor, type Alert, type BoardUpdate, type FlowEvent, type Reject } 
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
+import { createProducer, FETCH_MAX_WAIT_MS, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
@@ -43,7 +43,7 @@ describe('flow-engine on the real stack', () => {
   beforeAll(async () => {
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 2));
     store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    reader = kafka.consumer({ groupId: `${ns}-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     await reader.connect();
     await reader.subscribe({ topics: [t.boardUpdates, t.alerts, t.ingestRejects], fromBeginning: true });
     await reader.run({

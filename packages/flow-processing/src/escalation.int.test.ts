@@ -8,7 +8,7 @@ import { topicsFor, type Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '@pfm/flow-domain';
 import { ev, hours } from '@pfm/flow-domain/src/testing';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
-import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { FETCH_MAX_WAIT_MS, sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import type { Clock } from './clock';
@@ -52,7 +52,7 @@ describe('escalation of unacknowledged alerts on the real stack', () => {
   beforeAll(async () => {
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 1));
     store = new FlowStore(redis, keys, new WardRegistry([{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 10 }]), thresholds);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
+    reader = kafka.consumer({ groupId: `${ns}-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     await reader.connect();
     await reader.subscribe({ topics: [t.alerts], fromBeginning: true });
     await reader.run({ eachMessage: async ({ message }) => { published.push(JSON.parse(message.value!.toString()) as Alert); } });

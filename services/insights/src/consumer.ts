@@ -5,7 +5,7 @@
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
-import { BatchRunner, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { BatchRunner, FETCH_MAX_WAIT_MS, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 import { evolveAll } from './fold';
 import { noteRow } from './improvements';
@@ -46,7 +46,7 @@ export class InsightsConsumer {
   constructor(private readonly d: InsightsDeps) {}
 
   async start(): Promise<void> {
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
+    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
     this.stopping = false;
     // A consumer kafkajs gives up would leave the warehouse silently behind: start again.
