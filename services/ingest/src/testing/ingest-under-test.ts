@@ -16,7 +16,7 @@ export interface IngestUnderTest {
   config: IngestConfig;
   kafka: Kafka;
   registryUrl: string;
-  /** Ingest's log lines (info and above, or PFM_TEST_LOG_LEVEL), the last 500. */
+  /** Ingest's log lines (warnings and errors, or PFM_TEST_LOG_LEVEL and above), the last 500. */
   log: LogTail;
   /** The test sender's key and an ops token maker (see testing/access.ts). */
   access: TestAccess;
@@ -36,7 +36,7 @@ export async function startTestIngest(env: Record<string, string> = {}, label = 
   const level = process.env.PFM_TEST_LOG_LEVEL;
   const log = new LogTail(500, level ? (line) => process.stdout.write(`${line}\n`) : undefined);
   const logger = createLogger('ingest-test', log);
-  logger.level = level ?? 'info';
+  logger.level = level ?? 'warn';
   const ingest = await startWithin(`ingest (${config.PFM_TOPIC_NAMESPACE})`, startIngest(config, { logger }), { tail: () => log.tail(), late: (i) => i.close() });
   const kafka = new Kafka(kafkaClientConfig({ brokers: config.KAFKA_BROKERS, clientId: `${config.PFM_TOPIC_NAMESPACE}-test`, logLevel: logLevel.NOTHING }));
   return {
