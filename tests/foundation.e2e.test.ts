@@ -1,6 +1,7 @@
 // One event through every hop: HTTP ingest -> Kafka (Avro via the registry) -> flow-engine
 // -> Redis (offset-guarded Lua) -> pfm.board-updates.v1 -> board-gateway -> socket.io client.
 import type { BoardUpdate, Reject, SnapshotPayload } from '@pfm/contracts';
+import { FETCH_MAX_WAIT_MS } from '@pfm/kafka-runtime';
 import { waitFor } from '@pfm/testkit';
 import { postEvents, startProduct, type ProductUnderTest } from './support/stack';
 
@@ -49,7 +50,7 @@ describe('one event end to end on the real stack', () => {
     const rejected = (r.body.rejected as { rejectId: string; errors: { path: string }[] }[])[0]!;
     expect(rejected.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['occurredAt', 'nhsNumber', 'payload.spellId']));
 
-    const consumer = p.kafka.consumer({ groupId: `${p.ns}-rejects-reader` });
+    const consumer = p.kafka.consumer({ groupId: `${p.ns}-rejects-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     const seen: Reject[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic: p.topics.ingestRejects, fromBeginning: true });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { FETCH_MAX_WAIT_MS } from '@pfm/kafka-runtime';
 import { logReady, startService, syntheticEvents, waitFor, type RunningService } from '@pfm/testkit';
 import { openScratch } from './scratch';
 
@@ -46,7 +47,7 @@ export async function runFaultTest(opts: { events?: number; kills?: number; seed
   const stores: FlowStore[] = [];
   // Every alert the runs publish, with where it landed (the runs follow one another).
   const published: { partition: number; offset: bigint; alert: Alert }[] = [];
-  const reader = scratch.kafka.consumer({ groupId: `${ns}-alerts-reader` });
+  const reader = scratch.kafka.consumer({ groupId: `${ns}-alerts-reader`, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
   try {
     await reader.connect();
     await reader.subscribe({ topic: t.alerts, fromBeginning: true });

@@ -9,7 +9,7 @@ import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
-import { openEngineStack } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -32,10 +32,7 @@ describe('alert outbox under concurrent drains', () => {
     let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
-    await reader.connect();
-    await reader.subscribe({ topics: [t.alerts], fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }) => { published.push(JSON.parse(message.value!.toString()) as Alert); } });
+    reader = await readJsonTopics(kafka, `${ns}-reader`, [t.alerts], (_, a) => published.push(a as Alert));
 
     const events = syntheticEvents({ total: 12_000, seed: 11 });
     for (let i = 0; i < events.length; i += 4000) await sendFlowEvents(producer, codec, events.slice(i, i + 4000), t.flowEvents);
@@ -57,13 +54,7 @@ describe('alert outbox under concurrent drains', () => {
     await scanner.scanOnce();
   }, 180_000);
 
-  afterAll(async () => {
-    await engine?.stop();
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await store?.clear();
-    redis?.disconnect();
-  });
+  afterAll(() => closeEngineStack({ engine, reader, producer, store, redis }));
 
   /** Every alert Redis holds, active or resolved, by id. */
   async function alertsInRedis(): Promise<Map<string, Alert>> {

@@ -12,7 +12,7 @@ import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger, Metrics } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
-import { openEngineStack } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 
 describe('dead letters', () => {
@@ -42,10 +42,7 @@ describe('dead letters', () => {
     let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
-    await reader.connect();
-    await reader.subscribe({ topic: t.flowEventsDlq, fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }) => { dead.push(rejectSchema.parse(JSON.parse(message.value!.toString()))); } });
+    reader = await readJsonTopics(kafka, `${ns}-reader`, [t.flowEventsDlq], (_, r) => dead.push(rejectSchema.parse(r)));
 
     // Poison, in the middle of the good events, in the partition of a patient who has good events too.
     const victim = good[5000]!;
@@ -66,13 +63,7 @@ describe('dead letters', () => {
     await waitFor(() => dead.length >= 3 && engine.stats.applied + engine.stats.duplicate + engine.stats.parked + engine.stats.rejected + engine.stats.expired >= good.length, { timeoutMs: 120_000, what: 'every good event processed and the poison dead-lettered' });
   }, 180_000);
 
-  afterAll(async () => {
-    await engine?.stop();
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await store?.clear();
-    redis?.disconnect();
-  });
+  afterAll(() => closeEngineStack({ engine, reader, producer, store, redis }));
 
   it('the synthetic events themselves keep the contract', () => {
     expect(good.filter((e) => !flowEventSchema.safeParse(e).success)).toEqual([]);

@@ -9,7 +9,7 @@ import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runti
 import { createLogger } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
-import { openEngineStack } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -43,27 +43,15 @@ describe('flow-engine on the real stack', () => {
   beforeAll(async () => {
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 2));
     store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
-    await reader.connect();
-    await reader.subscribe({ topics: [t.boardUpdates, t.alerts, t.ingestRejects], fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ topic, message }) => {
-        const v = JSON.parse(message.value!.toString()) as never;
-        if (topic === t.boardUpdates) out.updates.push(v);
-        else if (topic === t.alerts) out.alerts.push(v);
-        else out.rejects.push(v);
-      },
+    reader = await readJsonTopics(kafka, `${ns}-reader`, [t.boardUpdates, t.alerts, t.ingestRejects], (topic, v) => {
+      if (topic === t.boardUpdates) out.updates.push(v as BoardUpdate);
+      else if (topic === t.alerts) out.alerts.push(v as Alert);
+      else out.rejects.push(v as Reject);
     });
     await startEngine();
   });
 
-  afterAll(async () => {
-    await engine?.stop();
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await store?.clear();
-    redis?.disconnect();
-  });
+  afterAll(() => closeEngineStack({ engine, reader, producer, store, redis }));
 
   const send = (events: FlowEvent[]) => sendFlowEvents(producer, codec, events, t.flowEvents);
   const oak = async () => (await store.wardSummaries('RXT', ['OAK'], clock.now()))[0]!;

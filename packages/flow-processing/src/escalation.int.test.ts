@@ -12,7 +12,7 @@ import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import type { Clock } from './clock';
-import { openEngineStack } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -52,21 +52,12 @@ describe('escalation of unacknowledged alerts on the real stack', () => {
   beforeAll(async () => {
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 1));
     store = new FlowStore(redis, keys, new WardRegistry([{ site: 'RXT', code: 'OAK', name: 'Oak', type: 'adult_acute', beds: 10 }]), thresholds);
-    reader = kafka.consumer({ groupId: `${ns}-reader` });
-    await reader.connect();
-    await reader.subscribe({ topics: [t.alerts], fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }) => { published.push(JSON.parse(message.value!.toString()) as Alert); } });
+    reader = await readJsonTopics(kafka, `${ns}-reader`, [t.alerts], (_, a) => published.push(a as Alert));
     engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, groupId: `${ns}-engine`, topics, publish: true });
     await engine.start();
   }, 60_000);
 
-  afterAll(async () => {
-    await engine?.stop();
-    await reader?.disconnect();
-    await producer?.disconnect();
-    await store?.clear();
-    redis?.disconnect();
-  });
+  afterAll(() => closeEngineStack({ engine, reader, producer, store, redis }));
 
   /** A crisis referral (emergency: 4 h to respond) whose Critical response alert the scanner raises at B + 5 h. */
   async function raiseReferralAlert(patientId: string): Promise<Alert> {

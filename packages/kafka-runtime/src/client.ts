@@ -20,6 +20,14 @@ function pinoLogCreator(logger?: Logger): logCreator {
   };
 }
 
+/**
+ * How long a consumer's fetch waits at the broker while a partition has nothing new
+ * (kafkajs's default is 5 s; the Java client's fetch.max.wait.ms is 500 ms). A fetch
+ * returns as soon as a message arrives whatever this is; what it bounds is how long a
+ * consumer's stop (disconnect, SIGTERM, a test's teardown) waits for the fetch in flight.
+ */
+export const FETCH_MAX_WAIT_MS = 500;
+
 export class KafkaAuthConfigError extends Error {}
 
 const saslMechanisms = ['scram-sha-512', 'scram-sha-256', 'plain'] as const;

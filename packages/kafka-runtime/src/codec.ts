@@ -15,10 +15,17 @@ export const FLOW_EVENTS_SUBJECT = `${TOPICS.flowEvents}-value`;
 export class FlowEventCodec {
   private readonly registry: SchemaRegistry;
   private schemaId: number | undefined;
-  /** `env`: where the registry login comes from (SCHEMA_REGISTRY_USERNAME / _PASSWORD, registryAuthFromEnv). */
-  constructor(registryUrl: string, private readonly subject: string = FLOW_EVENTS_SUBJECT, env: NodeJS.ProcessEnv = process.env) {
+  private readonly logger: Logger | undefined;
+  /**
+   * `env`: where the registry login comes from (SCHEMA_REGISTRY_USERNAME / _PASSWORD,
+   * registryAuthFromEnv) and each request's timeout (SCHEMA_REGISTRY_TIMEOUT_MS,
+   * registryTimeoutFromEnv); `opts.timeoutMs` overrides the latter. `opts.logger` gets a
+   * warning for each registration attempt that failed and will be retried.
+   */
+  constructor(private readonly registryUrl: string, private readonly subject: string = FLOW_EVENTS_SUBJECT, env: NodeJS.ProcessEnv = process.env, opts: { logger?: Logger; timeoutMs?: number } = {}) {
     // avsc's default union handling: the payload union (many records) is wrapped, ["null", T] is not.
-    this.registry = createSchemaRegistry(registryUrl, env);
+    this.registry = opts.timeoutMs === undefined ? createSchemaRegistry(registryUrl, env) : createSchemaRegistry(registryUrl, env, opts.timeoutMs);
+    this.logger = opts.logger;
   }
 
   /**
@@ -41,8 +48,10 @@ export class FlowEventCodec {
         // Two services registering a new subject at once can collide in the registry; a
         // schema the subject's compatibility rule refuses will not pass on retry.
         const final = i >= attempts || /incompatible|409/i.test(msg);
-        if (final) throw new InfrastructureError(`schema registry: could not register ${this.subject}: ${msg}`, { cause: e });
-        await new Promise((r) => setTimeout(r, 200 * 2 ** i + Math.random() * 200));
+        if (final) throw new InfrastructureError(`schema registry: could not register ${this.subject} (attempt ${i} of ${attempts}): ${msg}`, { cause: e });
+        const delayMs = Math.round(200 * 2 ** i + Math.random() * 200);
+        this.logger?.warn({ registry: this.registryUrl, subject: this.subject, attempt: i, attempts, delayMs, status }, `schema registry: registering ${this.subject} failed (attempt ${i} of ${attempts}): ${msg}; retrying in ${delayMs} ms`);
+        await new Promise((r) => setTimeout(r, delayMs));
       }
     }
   }
@@ -158,7 +167,7 @@ export async function connectKafka(o: { brokers: string[]; clientId: string; reg
     await admin.disconnect();
   }
   const topics = topicsFor(o.namespace);
-  const codec = new FlowEventCodec(o.registryUrl, `${topics.flowEvents}-value`);
+  const codec = new FlowEventCodec(o.registryUrl, `${topics.flowEvents}-value`, process.env, { logger: o.logger });
   await codec.init();
   const producer = createProducer(kafka);
   await producer.connect();

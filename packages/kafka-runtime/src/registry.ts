@@ -27,10 +27,40 @@ export function registryHeaders(env: NodeJS.ProcessEnv = process.env): Record<st
   return auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
 }
 
-/** A registry client at `url` with the login of `env` (registryAuthFromEnv). */
-export function createSchemaRegistry(url: string, env: NodeJS.ProcessEnv = process.env): SchemaRegistry {
+type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+
+/** How long one registry request may take by default (SCHEMA_REGISTRY_TIMEOUT_MS overrides). */
+export const REGISTRY_TIMEOUT_MS = 10_000;
+
+/**
+ * Gives every request of the client a deadline: without one, a registry that accepts the
+ * connection and never answers holds the caller (a service's start) for ever. A request
+ * past it fails with `Timeout (<ms>ms)`, which the callers retry (FlowEventCodec.init) or
+ * take as the registry's fault (isRetriableDecodeError).
+ */
+const requestTimeout = (ms: number): Middleware => () => ({
+  async prepareRequest(next) {
+    const request = await next();
+    return request.timeout() ? request : request.enhance({ timeout: ms });
+  },
+});
+
+/** The request timeout of `env` (SCHEMA_REGISTRY_TIMEOUT_MS, a positive number of ms), else REGISTRY_TIMEOUT_MS. */
+export function registryTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.SCHEMA_REGISTRY_TIMEOUT_MS?.trim();
+  if (!raw) return REGISTRY_TIMEOUT_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`SCHEMA_REGISTRY_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/**
+ * A registry client at `url` with the login of `env` (registryAuthFromEnv); each request
+ * times out after `timeoutMs` (default: registryTimeoutFromEnv).
+ */
+export function createSchemaRegistry(url: string, env: NodeJS.ProcessEnv = process.env, timeoutMs: number = registryTimeoutFromEnv(env)): SchemaRegistry {
   const auth = registryAuthFromEnv(env);
-  return new SchemaRegistry({ host: url, ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}) });
+  return new SchemaRegistry({ host: url, middlewares: [requestTimeout(timeoutMs)], ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}) });
 }
 
 /** The HTTP status of a registry client's error (mappersmith's response error), if any. */

@@ -57,3 +57,4 @@ export * from './engine';
 export * from './containers';
 export * from './kafka';
 export * from './metrics';
+export * from './logs';

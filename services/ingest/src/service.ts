@@ -103,7 +103,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.ingestRejects, configEntries: [{ name: 'retention.ms', value: String(Math.round(config.PFM_REJECTS_RETENTION_DAYS * 86_400_000)) }] }],
   });
   await admin.disconnect();
-  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`);
+  const codec = new FlowEventCodec(config.SCHEMA_REGISTRY_URL, `${topics.flowEvents}-value`, process.env, { logger });
   await codec.init();
   const producer = createProducer(kafka);
   await producer.connect();

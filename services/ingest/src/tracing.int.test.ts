@@ -2,6 +2,7 @@
 // an HL7 message received over MLLP is one trace (receipt -> publish), and the message on
 // the flow topic carries that trace's W3C traceparent in its headers.
 import type { KafkaMessage } from 'kafkajs';
+import { FETCH_MAX_WAIT_MS } from '@pfm/kafka-runtime';
 import { InMemorySpanExporter, initTracing, type Tracing } from '@pfm/observability';
 import { uniqueName, waitFor } from '@pfm/testkit';
 import { startTestIngest, type IngestUnderTest } from './testing/ingest-under-test';
@@ -19,7 +20,7 @@ describe('traces from an MLLP receipt', () => {
   beforeAll(async () => {
     tracing = initTracing('ingest', { exporter, exportDelayMs: 50 });
     t = await startTestIngest({}, 'ingest-trace');
-    const consumer = t.kafka.consumer({ groupId: uniqueName('trace-reader') });
+    const consumer = t.kafka.consumer({ groupId: uniqueName('trace-reader'), maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     await consumer.connect();
     await consumer.subscribe({ topic: t.ingest.topics.flowEvents, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => { messages.push(message); } });
