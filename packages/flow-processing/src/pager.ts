@@ -9,7 +9,7 @@
 // quotes the NHS number); the link opens the alert on the board, behind its login.
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert } from '@pfm/contracts';
-import { superviseConsumer } from '@pfm/kafka-runtime';
+import { FETCH_MAX_WAIT_MS, superviseConsumer } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 
 /** What the paging service receives (JSON body). */
@@ -106,7 +106,7 @@ export class Pager {
   }
 
   async start(): Promise<void> {
-    const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, allowAutoTopicCreation: false });
+    const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
     this.consumer = consumer;
     superviseConsumer(consumer, {
       logger: this.o.logger, what: 'pager', stopped: () => this.stopping, onRestart: () => this.restarts?.inc(),
