@@ -1,12 +1,12 @@
 // pnpm bench / ./pfm bench [events]: engine throughput against the raw kafkajs consume
 // rate of the same topic (no-op handler), measured in the same run on the same machine,
 // and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Alert } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
-import { syntheticEvents, waitFor } from '@pfm/testkit';
+import { syntheticEventChunks, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
 import { main as insightsMain } from './bench-insights';
 import { main as timeTravelMain } from './bench-time-travel';
@@ -31,8 +31,24 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
   const { ns, topics: t, kafka, redis, codec, producer } = scratch;
   const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
   try {
-    log(`producing ${total} synthetic events`);
-    await scratch.send(syntheticEvents({ total, seed: 3 }));
+    const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+    const loadAtStart = load();
+    log(`producing ${total} synthetic events (load average ${loadAtStart})`);
+    // The events are made and sorted in a compact form, then sent a chunk at a time (only
+    // the chunk in hand is held as objects: 10M as objects would take ~2.4 GiB of heap).
+    const produceStart = Date.now();
+    const patientIds = new Set<string>();
+    let sent = 0;
+    for (const chunk of syntheticEventChunks({ total, seed: 3 }, 10_000)) {
+      for (const e of chunk) patientIds.add(e.patientId);
+      await scratch.send(chunk);
+      sent += chunk.length;
+      if (total >= 1_000_000 && sent % Math.ceil(total / 10) < chunk.length) log(`produce progress: ${sent} events in ${Date.now() - produceStart} ms (load average ${load()})`);
+    }
+    const syntheticPatients = patientIds.size;
+    patientIds.clear();
+    const produceMs = Date.now() - produceStart;
+    log(`produced ${total} events (${syntheticPatients} patients) in ${produceMs} ms = ${(total / (produceMs / 1000)).toFixed(0)} events/s`);
 
     // Baseline: kafkajs consuming the same topic with a no-op handler.
     let seen = 0;
@@ -41,7 +57,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     await raw.subscribe({ topic: t.flowEvents, fromBeginning: true });
     let rawStart = 0;
     await raw.run({ eachBatchAutoResolve: true, eachBatch: async ({ batch }) => { if (!rawStart) rawStart = Date.now(); seen += batch.messages.length; } });
-    await waitFor(() => seen >= total, { timeoutMs: 600000, intervalMs: 5, what: 'raw consumer to read every event' });
+    await waitFor(() => seen >= total, { timeoutMs: Math.max(600_000, total), intervalMs: 5, what: 'raw consumer to read every event' });
     const rawMs = Date.now() - rawStart;
     await raw.disconnect();
     const rawRate = total / (rawMs / 1000);
@@ -124,9 +140,40 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     // Replay of the same topic into a sandbox (event-time clock, no outputs).
     const replayLogger = createLogger('bench-replay');
     replayLogger.level = 'warn';
-    const rep = opts.noReplay ? { events: 0, ms: 1, store: { clear: async () => 0 } } : await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents });
-    const replayRate = rep.events / (rep.ms / 1000);
-    if (!opts.noReplay) log(`replay into a sandbox: ${rep.events} events in ${rep.ms} ms = ${replayRate.toFixed(0)} events/s (includes group join and the final scan)`);
+    const replayMem0 = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    const replayCpu0 = process.cpuUsage();
+    const replayRedis0 = await redisCpu(redis);
+    const replayT0 = Date.now();
+    // Progress every tenth of the events (a long run shows how far it got and at what rate).
+    let nextProgress = total / 10;
+    const onProgress = ({ done }: { done: number }) => {
+      if (done < nextProgress) return;
+      nextProgress += total / 10;
+      const s = (Date.now() - replayT0) / 1000;
+      log(`replay progress: ${done} messages handed to the engine in ${s.toFixed(0)} s = ${(done / s).toFixed(0)} /s (load average ${load()})`);
+    };
+    const rep = opts.noReplay ? { events: 0, ms: 1, store: { clear: async () => 0 }, phases: undefined } : await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents, onProgress });
+    // Per event of the topic, not per message handed to the engine: the range reader can
+    // hand messages over again (1,985,342 for 1,000,000 events in a loaded 1M run; the
+    // engine's fence skips what was applied), which would flatter the rate.
+    const replayRate = opts.noReplay ? 0 : total / (rep.ms / 1000);
+    let replayNodeUsPerEvent = 0;
+    let replayRedisUsPerEvent = 0;
+    let replayScriptUsPerEvent = 0;
+    let sandboxBytes = 0;
+    if (!opts.noReplay) {
+      log(`replay into a sandbox: ${total} events in ${rep.ms} ms = ${replayRate.toFixed(0)} events/s (includes group join and the final scan)${rep.events === total ? '' : `; ${rep.events} messages handed to the engine`}`);
+      const cpu = process.cpuUsage(replayCpu0);
+      const r1 = await redisCpu(redis);
+      replayNodeUsPerEvent = (cpu.user + cpu.system) / total;
+      replayRedisUsPerEvent = (r1.server - replayRedis0.server) / total;
+      replayScriptUsPerEvent = (r1.scripts - replayRedis0.scripts) / total;
+      sandboxBytes = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]) - replayMem0;
+      if (rep.phases) log(`replay phases: read and apply ${rep.phases.readMs} ms (in processMessages ${rep.phases.applyMs} ms, summed over partitions), final scan ${rep.phases.scanMs} ms`);
+      log(`replay CPU: Node ${replayNodeUsPerEvent.toFixed(1)} µs/event (this process); Redis ${replayRedisUsPerEvent.toFixed(1)} µs/event (server CPU), of which scripts ${replayScriptUsPerEvent.toFixed(1)} µs/event (commandstats evalsha); a shared Redis counts its other clients too`);
+      log(`sandbox: ${(sandboxBytes / 1048576).toFixed(1)} MiB of Redis for ${syntheticPatients} patients = ${(sandboxBytes / syntheticPatients / 1024).toFixed(2)} KiB per patient`);
+    }
+    log(`Node peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadAtStart} at the start, ${load()} now`);
     await rep.store.clear();
     let admitted = 0;
     for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
@@ -136,7 +183,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     if (!opts.replayOnly) log(`Redis: ${((memAfter - memBefore) / 1048576).toFixed(1)} MiB for ${patients} patients (${admitted} currently admitted) = ${(perPatient / 1024).toFixed(2)} KiB per patient; sample events per patient ${sample ? fold(sample.events) && sample.events.length : 0}`);
     return {
       events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
-      replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
+      produceMs, replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
+      replayNodeUsPerEvent: Math.round(replayNodeUsPerEvent), replayRedisUsPerEvent: Math.round(replayRedisUsPerEvent), replayScriptUsPerEvent: Math.round(replayScriptUsPerEvent), sandboxBytes,
       nodeUsPerEvent: Math.round(nodeUsPerEvent), redisUsPerEvent: Math.round(redisUsPerEvent), redisScriptUsPerEvent: Math.round(redisScriptUsPerEvent), commitMeanUs: Math.round(commitMeanUs), commitMaxUs,
       redisBytesPerPatient: Math.round(perPatient), patients, admitted,
       alertsPublished: alerts.published, alertsDistinct: alerts.distinct, alertsExpected: alerts.expected,

@@ -15,7 +15,11 @@ export interface Scratch {
   redis: Redis;
   codec: FlowEventCodec;
   producer: Producer;
-  /** Sends events to the scratch flow topic in chunks. */
+  /**
+   * Sends events to the scratch flow topic in chunks. kafkajs groups a send's messages by
+   * partition by copying the partition's array for each message (quadratic in the send's
+   * size): measured alone, 4.5-6.5 µs of CPU per message with 5,000 per send, 1.7 µs with 1,000.
+   */
   send(events: FlowEvent[], chunk?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -36,7 +40,7 @@ export async function openScratch(label: string, partitions = 3, stack?: ReturnT
   await producer.connect();
   return {
     ns, topics, env, kafka, admin, redis, codec, producer,
-    send: async (events, chunk = 5000) => {
+    send: async (events, chunk = 1000) => {
       for (let i = 0; i < events.length; i += chunk) await sendFlowEvents(producer, codec, events.slice(i, i + chunk), topics.flowEvents);
     },
     close: async () => {
