@@ -91,6 +91,18 @@ export interface PagerOptions {
   maxBackoffMs?: number;
 }
 
+/**
+ * The pager's metrics. A service that runs no pager registers them too (all zero), so the
+ * alert rules and dashboards find the same series whether paging is configured or not.
+ */
+export function pagerMetrics(metrics: Metrics) {
+  return {
+    delivered: metrics.counter('pfm_pager_pages_total', 'Pages the paging service accepted (Critical alerts, at raise and at each escalation level)', ['rule', 'level']),
+    failures: metrics.counter('pfm_pager_failures_total', 'Failed page deliveries (each is retried until the paging service accepts it)', ['reason']),
+    restarts: metrics.counter('pfm_pager_consumer_restarts_total', 'Times the pager started its Kafka consumer again after kafkajs gave it up'),
+  };
+}
+
 /** Reads the alerts topic and pages for Critical alerts until stopped. */
 export class Pager {
   private consumer?: Consumer;
@@ -100,9 +112,10 @@ export class Pager {
   private readonly restarts: ReturnType<Metrics['counter']> | undefined;
 
   constructor(private readonly o: PagerOptions) {
-    this.delivered = o.metrics?.counter('pfm_pager_pages_total', 'Pages the paging service accepted (Critical alerts, at raise and at each escalation level)', ['rule', 'level']);
-    this.failures = o.metrics?.counter('pfm_pager_failures_total', 'Failed page deliveries (each is retried until the paging service accepts it)', ['reason']);
-    this.restarts = o.metrics?.counter('pfm_pager_consumer_restarts_total', 'Times the pager started its Kafka consumer again after kafkajs gave it up');
+    const c = o.metrics && pagerMetrics(o.metrics);
+    this.delivered = c?.delivered;
+    this.failures = c?.failures;
+    this.restarts = c?.restarts;
   }
 
   async start(): Promise<void> {

@@ -6,7 +6,7 @@ import { commonEnv, loadConfig, serviceEnv } from '@pfm/config';
 import { FlowStore, Keys, loadThresholds, WardRegistry } from '@pfm/flow-store';
 import { connectKafka, exportConsumerLag, kafkaCheck, registryCheck } from '@pfm/kafka-runtime';
 import { createLogger, errorCounter, exportDependencyChecks, initTracing, Metrics, onShutdown, startOpsServer } from '@pfm/observability';
-import { engineTopics, EventTimeClock, WallClock, FlowEngine, Pager, Scanner } from '@pfm/flow-processing';
+import { engineTopics, EventTimeClock, WallClock, FlowEngine, Pager, pagerMetrics, Scanner } from '@pfm/flow-processing';
 import { exportAlertGauges } from './alert-metrics';
 import { watchRedis } from './redis-watchdog';
 
@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const pager = config.PFM_PAGER_URL
     ? new Pager({ kafka, alertsTopic: topics.alerts, groupId: config.PFM_PAGER_GROUP, url: config.PFM_PAGER_URL, token: config.PFM_PAGER_TOKEN, boardUrl: config.PFM_BOARD_URL, logger, metrics })
     : undefined;
-  if (!pager) logger.warn('PFM_PAGER_URL is not set: Critical alerts reach the boards only and page nobody outside the product');
+  if (!pager) {
+    pagerMetrics(metrics);
+    logger.warn('PFM_PAGER_URL is not set: Critical alerts reach the boards only and page nobody outside the product');
+  }
 
   await engine.start();
   scanner.start(config.PFM_SCAN_INTERVAL_MS);
