@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { flowEventSchema, isPlainFlowEvent, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
 import { alertFor, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
 import { invalidOp, type Derived, type FlowStore, type KeyedOp, type OutboxEntry } from '@pfm/flow-store';
-import { FETCH_MAX_WAIT_MS, InfrastructureError, isRetriableDecodeError, sendChunked, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { createConsumer, InfrastructureError, isRetriableDecodeError, sendChunked, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { BatchTrace } from './batch-trace';
 import type { Clock } from './clock';
@@ -161,7 +161,7 @@ export class FlowEngine {
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
     this.stopping = false;
     this.fromBeginning = opts.fromBeginning ?? true;
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, sessionTimeout: this.d.sessionTimeoutMs ?? 30000, heartbeatInterval: Math.min(3000, Math.floor((this.d.sessionTimeoutMs ?? 30000) / 3)), maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
+    const consumer = createConsumer(this.d.kafka, { groupId: this.d.groupId, sessionTimeout: this.d.sessionTimeoutMs ?? 30000, heartbeatInterval: Math.min(3000, Math.floor((this.d.sessionTimeoutMs ?? 30000) / 3)), maxBytesPerPartition: this.d.maxBatchBytes ?? 1024 * 1024 });
     this.consumer = consumer;
     this.admin = this.d.kafka.admin();
     await this.admin.connect();

@@ -9,7 +9,7 @@
 // quotes the NHS number); the link opens the alert on the board, behind its login.
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert } from '@pfm/contracts';
-import { FETCH_MAX_WAIT_MS, superviseConsumer } from '@pfm/kafka-runtime';
+import { createConsumer, superviseConsumer } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 
 /** What the paging service receives (JSON body). */
@@ -119,7 +119,7 @@ export class Pager {
   }
 
   async start(): Promise<void> {
-    const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
+    const consumer = createConsumer(this.o.kafka, { groupId: this.o.groupId });
     this.consumer = consumer;
     superviseConsumer(consumer, {
       logger: this.o.logger, what: 'pager', stopped: () => this.stopping, onRestart: () => this.restarts?.inc(),

@@ -1,7 +1,7 @@
 // Kafka clients for the product: one place for client settings, logging, topic setup
 // and the idempotent producer every service uses.
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type ConsumerConfig, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { countKafkaErrors } from './client-errors';
@@ -110,6 +110,15 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[] = topicSpecs
 }
 
 /** Idempotent producer, acks from all in-sync replicas: a send resolves only once Kafka has it durably. */
+/**
+ * A consumer with the product's defaults: no topic created by reading it, and fetches that
+ * wait at most FETCH_MAX_WAIT_MS at the broker (so a stop does not wait kafkajs's 5 s).
+ * `config` adds to or overrides them.
+ */
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  return kafka.consumer({ allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, ...config });
+}
+
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
 }

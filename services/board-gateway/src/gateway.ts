@@ -16,7 +16,7 @@ import {
   alertSchema, boardUpdateSchema, TOPICS, type Alert, type ClientToServerEvents, type FlowEvent, type Room, type ServerToClientEvents, type SiteStatus,
 } from '@pfm/contracts';
 import type { FlowStore } from '@pfm/flow-store';
-import { FETCH_MAX_WAIT_MS, sendFlowEvents, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { createConsumer, sendFlowEvents, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import { endSpan, startSpanFromHeaders, type Logger, type Metrics } from '@pfm/observability';
 import { Auth, AuthError, canAcknowledge, canJoin, canSeeAlert, canSeeSite, canSeeWard, verifyBoardReader, wardScope, type Claims } from './auth';
 import { securityHeaders } from './headers';
@@ -171,7 +171,7 @@ export class Gateway {
   }
 
   private async runFeed(groupId: string): Promise<void> {
-    const consumer = this.d.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
+    const consumer = createConsumer(this.d.kafka, { groupId });
     this.consumer = consumer;
     // A feed kafkajs gives up would freeze every board and drop alerts, silently: start it
     // again under the same group, so it goes on from where it stopped.

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearer, isProductOnly, requireRole, type Auth, type Claims } from '@pfm/access';
 import type { Consumer, Kafka } from 'kafkajs';
 import { rejectSchema, type Channel, type FieldError, type FlowEvent, type FlowEventInput, type Reject } from '@pfm/contracts';
-import { FETCH_MAX_WAIT_MS } from '@pfm/kafka-runtime';
+import { createConsumer } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { mapBundle, mapResource, type FhirContext, type FhirIssue } from './fhir';
 import { decodeHl7, issuesToFieldErrors, type Hl7Intake } from './hl7-intake';
@@ -76,7 +76,7 @@ export class RejectFeed {
   constructor(private readonly kafka: Kafka, private readonly topics: string[], private readonly index: RejectIndex, private readonly logger: Logger, private readonly groupId: string, private readonly open?: (r: Reject) => Reject) {}
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, retry: { retries: Number.MAX_SAFE_INTEGER } });
+    const consumer = createConsumer(this.kafka, { groupId: this.groupId, retry: { retries: Number.MAX_SAFE_INTEGER } });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: true });

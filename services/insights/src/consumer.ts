@@ -5,7 +5,7 @@
 import type { Admin, Batch, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
-import { BatchRunner, FETCH_MAX_WAIT_MS, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
+import { BatchRunner, createConsumer, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
 import { evolveAll } from './fold';
 import { noteRow } from './improvements';
@@ -65,7 +65,7 @@ export class InsightsConsumer {
   async start(): Promise<void> {
     const maxBatchBytes = this.d.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     // maxBytes (the whole fetch; kafkajs's default is 10 MiB) leaves room for a few full partitions.
-    const consumer = this.d.kafka.consumer({ groupId: this.d.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS, maxBytesPerPartition: maxBatchBytes, maxBytes: Math.max(10 * 1024 * 1024, 4 * maxBatchBytes) });
+    const consumer = createConsumer(this.d.kafka, { groupId: this.d.groupId, maxBytesPerPartition: maxBatchBytes, maxBytes: Math.max(10 * 1024 * 1024, 4 * maxBatchBytes) });
     this.consumer = consumer;
     this.stopping = false;
     // A consumer kafkajs gives up would leave the warehouse silently behind: start again.

@@ -2,7 +2,7 @@
 // flow events decoded from Avro with FlowEventCodec, derived topics as JSON.
 import type { Consumer, Kafka } from 'kafkajs';
 import { rejectSchema, type FlowEvent, type Reject } from '@pfm/contracts';
-import { FETCH_MAX_WAIT_MS, FlowEventCodec } from '@pfm/kafka-runtime';
+import { createConsumer, FlowEventCodec } from '@pfm/kafka-runtime';
 import { uniqueName } from '@pfm/testkit';
 
 export class TopicReader<T> {
@@ -10,7 +10,7 @@ export class TopicReader<T> {
   private constructor(private readonly consumer: Consumer) {}
 
   static async start<T>(kafka: Kafka, topic: string, decode: (value: Buffer) => Promise<T> | T): Promise<TopicReader<T>> {
-    const consumer = kafka.consumer({ groupId: uniqueName('reader'), allowAutoTopicCreation: false, maxWaitTimeInMs: FETCH_MAX_WAIT_MS });
+    const consumer = createConsumer(kafka, { groupId: uniqueName('reader') });
     const reader = new TopicReader<T>(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
