@@ -58,6 +58,20 @@ export function simulatedLog(days: number, seed: number, start: number): { event
   return { events, registry: new WardRegistry(wardsOf(sim.trust)) };
 }
 
+/** A new warehouse in `dir` for the simulated trust, with the row context and a quiet logger the fold runs with. */
+async function openBenchWarehouse(dir: string, registry: WardRegistry) {
+  const logger = createLogger('bench-insights');
+  logger.level = 'warn';
+  const ctx: RowContext = {
+    thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
+    pseudo: new Pseudonymiser('bench-insights-secret-0123456789abcdef'),
+    areas: LocalAreas.fromFile(join(root, 'config/local-areas.csv'), 'locality'),
+  };
+  const db = join(dir, 'insights.duckdb');
+  const warehouse = await Warehouse.open(db, { wards: registry.wards(), thresholds: DEFAULT_THRESHOLDS });
+  return { logger, ctx, db, warehouse };
+}
+
 const pct = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
@@ -88,15 +102,7 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     log(`raw kafkajs consume: ${total} events in ${rawMs} ms = ${rawRate.toFixed(0)} events/s`);
 
     // 2. The warehouse from the start of the log.
-    const logger = createLogger('bench-insights');
-    logger.level = 'warn';
-    const ctx: RowContext = {
-      thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
-      pseudo: new Pseudonymiser('bench-insights-secret-0123456789abcdef'),
-      areas: LocalAreas.fromFile(join(root, 'config/local-areas.csv'), 'locality'),
-    };
-    const db = join(dir, 'insights.duckdb');
-    const warehouse = await Warehouse.open(db, { wards: registry.wards(), thresholds: DEFAULT_THRESHOLDS });
+    const { logger, ctx, db, warehouse } = await openBenchWarehouse(dir, registry);
     let firstBatch = 0;
     let batches = 0;
     const consumer = new InsightsConsumer({
@@ -201,15 +207,7 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
   }
   const dir = mkdtempSync(join(tmpdir(), 'pfm-bench-fold-'));
   try {
-    const logger = createLogger('bench-insights');
-    logger.level = 'warn';
-    const ctx: RowContext = {
-      thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
-      pseudo: new Pseudonymiser('bench-insights-secret-0123456789abcdef'),
-      areas: LocalAreas.fromFile(join(root, 'config/local-areas.csv'), 'locality'),
-    };
-    const db = join(dir, 'insights.duckdb');
-    const warehouse = await Warehouse.open(db, { wards: registry.wards(), thresholds: DEFAULT_THRESHOLDS });
+    const { logger, ctx, db, warehouse } = await openBenchWarehouse(dir, registry);
     const consumer = new InsightsConsumer({ kafka: undefined as never, codec: undefined as never, warehouse, ctx, logger, groupId: 'bench-fold', topics: { flowEvents: 'bench-fold', alerts: 'bench-fold-alerts' } });
     const apply = (consumer as unknown as { applyDecoded?: (e: FlowEvent[], off: { topic: string; partition: number; next: string }) => Promise<void> }).applyDecoded;
     if (!apply) throw new Error(`the code under test (${src}) has no applyDecoded: the fold without Kafka needs it`);
