@@ -84,7 +84,7 @@ describe('the pager on the real stack', () => {
       const text = JSON.stringify(r.page);
       for (const identifier of ['9990000018', '999 000 0018', 'P-PAGER', 'no follow-up contact']) expect(text).not.toContain(identifier);
     }
-    expect(received.find((r) => r.page.pageId === 'RXT/A/1')?.page).toMatchObject({ level: 1, role: 'bed_manager', ward: 'NG-ASH', link: 'https://board.test/#/alerts?site=RXT&alert=A' });
+    expect(received.find((r) => r.page.pageId === 'RXT/A/1')?.page).toMatchObject({ level: 1, role: 'bed_manager', ward: 'NG-ASH', link: 'https://board.test/#/alerts?rule=followup_missed' });
   });
 
   it('a page raised while the pager is stopped is delivered when it starts again', async () => {

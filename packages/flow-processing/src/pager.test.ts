@@ -16,7 +16,7 @@ describe('pageFor', () => {
       pageId: 'RXT/followup_missed:P1:D1/0', alertId: 'followup_missed:P1:D1', rule: 'followup_missed', severity: 'critical', site: 'RXT',
       ward: 'NG-ASH', team: 'CRISIS-N', area: 'North', threshold: { value: 72, unit: 'hours' }, source: 'NHS Standard Contract',
       becameTrueAt: 1_000, raisedAt: 2_000, level: 0, version: 1,
-      link: 'https://board.example.nhs.uk/#/alerts?site=RXT&alert=followup_missed%3AP1%3AD1',
+      link: 'https://board.example.nhs.uk/#/alerts?rule=followup_missed',
     });
     const text = JSON.stringify(p);
     for (const identifier of ['9990000018', '999 000 0018', '"P1"', 'S1', 'no follow-up contact']) expect(text).not.toContain(identifier);

@@ -6,7 +6,8 @@
 // long as it fails (never dropped), and every page carries an idempotency key
 // (site/alert/level) so the paging service can drop repeats. Pages carry no patient
 // identifiers: no NHS number, no name, no patient id, not the alert's message text (which
-// quotes the NHS number); the link opens the alert on the board, behind its login.
+// quotes the NHS number); the link opens the board's alert feed filtered to the alert's rule (the board's own
+// route, #/alerts?rule=), behind its login.
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { alertSchema, type Alert } from '@pfm/contracts';
 import { createConsumer, superviseConsumer } from '@pfm/kafka-runtime';
@@ -46,7 +47,7 @@ export function pageFor(a: Alert, boardUrl?: string): Page | null {
   if (a.team !== undefined) page.team = a.team;
   if (a.area !== undefined) page.area = a.area;
   if (a.escalated) page.role = a.escalated.role;
-  if (boardUrl) page.link = `${boardUrl.replace(/\/+$/, '')}/#/alerts?site=${encodeURIComponent(a.site)}&alert=${encodeURIComponent(a.alertId)}`;
+  if (boardUrl) page.link = `${boardUrl.replace(/\/+$/, '')}/#/alerts?rule=${encodeURIComponent(a.rule)}`;
   return page;
 }
 
