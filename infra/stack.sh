@@ -34,6 +34,7 @@ redis_password() { awk '$1 == "pfm" { print $2 }' "$REDIS_PASSWORDS" 2>/dev/null
 # One RESP command on a connection (fd 3), its first reply line in $reply.
 resp() {
   local a
+  reply=''
   printf '*%d\r\n' "$#" >&3
   for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a" >&3; done
   read -r -t 2 reply <&3; reply="${reply%$'\r'}"
@@ -54,7 +55,7 @@ redis_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
-# The `pfm` password (kept once made) and the ACL file made from it.
+# The `pfm` password (kept once made) and the ACL file made from it (its SHA-256 only).
 ensure_redis_secrets() {
   (umask 077; mkdir -p "$REDIS_SECRETS"; touch "$REDIS_PASSWORDS")
   chmod 700 "$REDIS_SECRETS"; chmod 600 "$REDIS_PASSWORDS"
@@ -63,7 +64,7 @@ ensure_redis_secrets() {
   # prefixes (packages/flow-store/src/acl.int.test.ts), so `pfm` has every key and command
   # here; the services' least-privilege rules are docker-compose's and Kubernetes'.
   (umask 077; printf '%s\n' "user default off resetpass nocommands resetkeys resetchannels" \
-     "user pfm on >$(redis_password) ~* &* +@all" >"$REDIS_ACL")
+     "user pfm on #$(printf '%s' "$(redis_password)" | sha256sum | cut -d' ' -f1) ~* &* +@all" >"$REDIS_ACL")
   chmod 600 "$REDIS_ACL"
 }
 
