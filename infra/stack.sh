@@ -151,17 +151,22 @@ ENV
   log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($kafka_desc), registry :$REGISTRY_PORT ($([ "${PFM_REGISTRY_AUTH:-1}" = 1 ] && echo HTTP basic auth, role-based || echo no authentication)), $(mask_url "$redis_url")"
 }
 
+# down [PART...]: stops what `up` started (all of it, or only the parts named: kafka,
+# registry, redis), never what was already running when `up` came.
 down() {
-  if grep -qx registry "$STARTED"; then bash "$ROOT/infra/schema-registry/registry.sh" stop >&2 || true; fi
-  if grep -qx kafka "$STARTED"; then bash "$ROOT/infra/kafka/kafka.sh" stop >&2 || true; fi
+  local parts=("$@") p
+  (( ${#parts[@]} )) || mapfile -t parts < "$STARTED"
+  want() { local x; for x in "${parts[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
+  if want registry && grep -qx registry "$STARTED"; then bash "$ROOT/infra/schema-registry/registry.sh" stop >&2 || true; fi
+  if want kafka && grep -qx kafka "$STARTED"; then bash "$ROOT/infra/kafka/kafka.sh" stop >&2 || true; fi
   local pid
-  if grep -qx redis "$STARTED" && pid="$(redis_pid)"; then
+  if want redis && grep -qx redis "$STARTED" && pid="$(redis_pid)"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then log "redis-server (pid $pid) has not stopped yet"; fi
   fi
-  : > "$STARTED"
-  log "stack down (stopped only what 'up' started)"
+  for p in "${parts[@]}"; do sed -i "/^$p\$/d" "$STARTED"; done
+  log "stack down (stopped only what 'up' started${1:+: $*})"
 }
 
 status() {
@@ -176,7 +181,7 @@ status() {
 
 case "${1:-status}" in
   up) up ;;
-  down) down ;;
+  down) shift; down "$@" ;;
   status) status ;;
   *) die "usage: stack.sh up|down|status" ;;
 esac
