@@ -94,6 +94,15 @@ ensure_containers() {
   export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
 }
 
+# 0 when ensure_containers can give the tests an engine: DOCKER_HOST, a Docker socket that
+# answers, podman on the machine, or podman installable (root with apt).
+containers_possible() {
+  [ -n "${DOCKER_HOST:-}" ] && return 0
+  [ -S /var/run/docker.sock ] && curl -s -m 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1 && return 0
+  command -v podman >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+}
+
 # Removes test containers whose test process is gone (a run killed before its afterAll),
 # then stops the podman service ensure_containers started. Containers of live test
 # processes (another clone's run) are left alone.

@@ -1,22 +1,31 @@
-// Back-pressure: the shared Kafka broker is stopped while senders are sending, then
+// Back-pressure: the run's Kafka broker is stopped while senders are sending, then
 // started again. While it is down, HTTP answers 503 with Retry-After and MLLP closes the
 // connection without an ACK; senders re-send (as clients and PAS engines do) and every
 // admission is applied exactly once, read back as ward occupancy through the gateway.
 //
-// CAREFUL: this stops the broker other tests use. The down window is kept to seconds
-// (publish deadline 1.5 s; the broker is started again as soon as both refusals were
-// seen) and the broker is always started again, in `finally` and in afterAll.
+// The broker is the e2e run's own container (PFM_TEST_STACK=containers: jest's global
+// set-up names its stack in PFM_TEST_STACK_ID) or, on the native stack, the broker of
+// infra/kafka/kafka.sh. CAREFUL on the native stack: this stops the broker every other
+// user of that stack shares. The down window is kept to seconds (publish deadline 1.5 s;
+// the broker is started again as soon as both refusals were seen) and the broker is
+// always started again, in `finally` and in afterAll.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { repoRoot, waitFor } from '@pfm/testkit';
+import { repoRoot, stackPart, waitFor } from '@pfm/testkit';
 import { SENDER_HEADER, startProduct, type ProductUnderTest } from './support/stack';
 
 const KAFKA_SH = join(repoRoot, 'infra', 'kafka', 'kafka.sh');
-const kafka = (cmd: 'stop' | 'start'): Promise<string> => new Promise((resolve, reject) => {
+const kafkaSh = (cmd: 'stop' | 'start'): Promise<string> => new Promise((resolve, reject) => {
   execFile('bash', [KAFKA_SH, cmd], { timeout: 120000 }, (err, stdout, stderr) => (err ? reject(new Error(`kafka.sh ${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
 });
+const kafka = async (cmd: 'stop' | 'start'): Promise<void> => {
+  const stackId = process.env.PFM_TEST_STACK_ID;
+  if (stackId) await (await stackPart(stackId, 'kafka'))[cmd]();
+  else if (process.env.PFM_TEST_STACK === 'containers') throw new Error('PFM_TEST_STACK=containers but no PFM_TEST_STACK_ID: run through jest\'s e2e project (its global set-up starts the stack)');
+  else await kafkaSh(cmd);
+};
 
 const A01 = readFileSync(join(repoRoot, 'packages', 'hl7', 'fixtures', 'a01-admit.hl7'), 'utf8');
 /** An A01 for its own patient and spell on ward ELM (MSH-10 = control id). */

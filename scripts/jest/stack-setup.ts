@@ -16,5 +16,7 @@ export default async function setup(): Promise<void> {
   const stack = await startContainerStack({ secure: true });
   globalThis.pfmTestStack = stack;
   Object.assign(process.env, stack.env);
+  // Suites that stop a part of the stack (tests/backpressure.e2e.test.ts) find it by this id.
+  process.env.PFM_TEST_STACK_ID = stack.id;
   process.stdout.write(`\n[stack] a container stack of this run's own, started in ${stack.startSeconds.toFixed(1)} s: Kafka ${stack.kafkaBrokers.join(',')} (SASL_SSL), registry ${stack.schemaRegistryUrl}, Redis ${stack.redisUrl.replace(/\/\/[^@]*@/, '//')}\n`);
 }

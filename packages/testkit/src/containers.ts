@@ -37,6 +37,8 @@ export interface StackContainer {
 
 /** Addresses in the shape of stackEnv(), plus the containers for faults. */
 export interface ContainerStack {
+  /** The stack's id: every container of it carries the label org.pfm.stack=<id> (stackPart). */
+  id: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
   redisUrl: string;
@@ -319,7 +321,7 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
   const redisUrl = started.redis ? `redis://${sec ? `pfm:${encodeURIComponent(sec.redisPassword)}@` : ''}${at('redis')}` : shared.redis;
   const ctl = (p: StackPart) => (started[p] ? control(p, started[p], network, specs[p]!) : undefined);
   return {
-    kafkaBrokers, schemaRegistryUrl, redisUrl,
+    id: stackId, kafkaBrokers, schemaRegistryUrl, redisUrl,
     kafka: ctl('kafka'), registry: ctl('registry'), redis: ctl('redis'),
     // Without `secure`, a suite's own broker is PLAINTEXT (no credentials, no TLS) and its
     // own registry open: services started on them must not try the logins of the
@@ -338,5 +340,31 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
     security: sec,
     startSeconds: (Date.now() - t0) / 1000,
     stop,
+  };
+}
+
+/** Stops and starts a part of a stack by its labels: a stack jest's global set-up started (PFM_TEST_STACK_ID). */
+export interface StackPartControl {
+  /** Graceful stop (SIGTERM); the container and its volume stay. */
+  stop(): Promise<void>;
+  /** Starts it again on the same host port and waits until it is ready. */
+  start(): Promise<void>;
+}
+
+const READY_LOG: Record<StackPart, RegExp> = { kafka: /Kafka Server started/, registry: /Installed features|started in/, redis: /Ready to accept connections/ };
+
+export async function stackPart(stackId: string, part: StackPart): Promise<StackPartControl> {
+  await ensureContainerEngine();
+  const client = await getContainerRuntimeClient();
+  const [found] = await client.container.dockerode.listContainers({ all: true, filters: { label: [`org.pfm.stack=${stackId}`, `org.pfm.part=${part}`] } });
+  if (!found) throw new Error(`no ${part} container in stack ${stackId}`);
+  const c = client.container.getById(found.Id);
+  return {
+    stop: async () => { await c.stop({ t: 10 }); },
+    start: async () => {
+      const since = Math.floor(Date.now() / 1000);
+      await c.start();
+      await waitFor(async () => READY_LOG[part].test((await c.logs({ stdout: true, stderr: true, since, follow: false })).toString()), { timeoutMs: STARTUP_MS, intervalMs: 250, what: `${part} of stack ${stackId} to start again` });
+    },
   };
 }
