@@ -12,34 +12,87 @@ REGISTRY_PORT="${PFM_REGISTRY_PORT:-8081}"
 STARTED="$STATE_DIR/started"
 touch "$STARTED"
 
-redis_ping() { # host port
-  (exec 3<>"/dev/tcp/$1/$2" && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && [[ "$line" == +PONG* ]]) 2>/dev/null
-}
-free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 mark_started() { grep -qx "$1" "$STARTED" || echo "$1" >> "$STARTED"; }
 
+# The stack's own Redis: 127.0.0.1:PFM_REDIS_PORT (6380 by default, so a Redis of the
+# machine's on 6379 is left alone), closed by default: the `default` user is off, clients
+# log in as `pfm` with the password in $STATE_DIR/redis/secrets/passwords (mode 600), made
+# at the first `up`. No persistence (live state is rebuilt from Kafka).
+REDIS_PORT="${PFM_REDIS_PORT:-6380}"
+REDIS_DIR="$STATE_DIR/redis"
+REDIS_SECRETS="$REDIS_DIR/secrets"
+REDIS_PASSWORDS="$REDIS_SECRETS/passwords"
+REDIS_ACL="$REDIS_SECRETS/users.acl"
+REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+
+# A password as kafka.sh makes them: 32 random bytes, URL-safe base64 (safe in a URL's userinfo).
+new_password() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# A URL with its password masked, for anything printed: redis://pfm:***@127.0.0.1:6380.
+mask_url() { sed -E 's#^([a-z0-9+.-]+://[^:/@]*:)[^@/]*@#\1***@#' <<<"$1"; }
+redis_password() { awk '$1 == "pfm" { print $2 }' "$REDIS_PASSWORDS" 2>/dev/null; }
+
+# One RESP command on a connection (fd 3), its first reply line in $reply.
+resp() {
+  local a
+  reply=''
+  printf '*%d\r\n' "$#" >&3
+  for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a" >&3; done
+  read -r -t 2 reply <&3; reply="${reply%$'\r'}"
+}
+# Whether anything answers the Redis protocol on 127.0.0.1:port (PONG, or NOAUTH when closed).
+redis_answers() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && resp PING && [[ "$reply" == +PONG* || "$reply" == -NOAUTH* ]]) 2>/dev/null
+}
+# Whether the stack's Redis on 127.0.0.1:port takes the `pfm` login and answers PING.
+redis_auth_ping() {
+  local pw; pw="$(redis_password)"; [ -n "$pw" ] || return 1
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && resp AUTH pfm "$pw" && [[ "$reply" == +OK* ]] && resp PING && [[ "$reply" == +PONG* ]]) 2>/dev/null
+}
+# The pid of the Redis this stack started, if it still runs.
+redis_pid() {
+  local pid
+  pid="$(cat "$REDIS_PIDFILE" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+
+# The `pfm` password (kept once made) and the ACL file made from it (its SHA-256 only).
+ensure_redis_secrets() {
+  (umask 077; mkdir -p "$REDIS_SECRETS"; touch "$REDIS_PASSWORDS")
+  chmod 700 "$REDIS_SECRETS"; chmod 600 "$REDIS_PASSWORDS"
+  grep -q '^pfm ' "$REDIS_PASSWORDS" || printf 'pfm %s\n' "$(new_password)" >>"$REDIS_PASSWORDS"
+  # The tests and tools connect as `pfm` too: they make their own ACL users and key
+  # prefixes (packages/flow-store/src/acl.int.test.ts), so `pfm` has every key and command
+  # here; the services' least-privilege rules are docker-compose's and Kubernetes'.
+  (umask 077; printf '%s\n' "user default off resetpass nocommands resetkeys resetchannels" \
+     "user pfm on #$(printf '%s' "$(redis_password)" | sha256sum | cut -d' ' -f1) ~* &* +@all" >"$REDIS_ACL")
+  chmod 600 "$REDIS_ACL"
+}
+
+redis_url_of_stack() { echo "redis://pfm:$(redis_password)@127.0.0.1:$REDIS_PORT"; }
+# A REDIS_URL set by the user (not this stack's own, from a sourced stack.env) wins.
+user_redis_url() { [ -n "${REDIS_URL:-}" ] && [ "$REDIS_URL" != "$(redis_url_of_stack)" ]; }
+
 redis_up() {
-  if [ -n "${REDIS_URL:-}" ]; then echo "$REDIS_URL"; return; fi
-  if redis_ping 127.0.0.1 6379; then echo "redis://127.0.0.1:6379"; return; fi
-  local pidf="$STATE_DIR/redis/redis.pid" port
-  mkdir -p "$STATE_DIR/redis"
-  if [ -f "$STATE_DIR/redis/port" ] && redis_ping 127.0.0.1 "$(cat "$STATE_DIR/redis/port")"; then
-    echo "redis://127.0.0.1:$(cat "$STATE_DIR/redis/port")"; return
+  if user_redis_url; then echo "$REDIS_URL"; return; fi
+  mkdir -p "$REDIS_DIR"
+  ensure_redis_secrets
+  local url; url="$(redis_url_of_stack)"
+  if redis_auth_ping "$REDIS_PORT"; then echo "$url"; return; fi
+  if redis_answers "$REDIS_PORT" || bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null; then
+    die "port $REDIS_PORT is in use by something that does not take this stack's Redis login (set PFM_REDIS_PORT)"
   fi
   command -v redis-server >/dev/null 2>&1 || {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       log "installing Debian's redis-server"; apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-    else die "no Redis reachable and no redis-server to start: set REDIS_URL or install redis-server"; fi
+    else die "no redis-server to start: install redis-server, or set REDIS_URL to a Redis of your own"; fi
   }
-  port="$(free_port)"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-    --dir "$STATE_DIR/redis" --pidfile "$pidf" --logfile "$STATE_DIR/redis/redis.log" >/dev/null
-  for _ in $(seq 1 50); do redis_ping 127.0.0.1 "$port" && break; sleep 0.1; done
-  redis_ping 127.0.0.1 "$port" || die "redis-server did not answer on port $port (see $STATE_DIR/redis/redis.log)"
-  echo "$port" > "$STATE_DIR/redis/port"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --aclfile "$REDIS_ACL" --dir "$REDIS_DIR" --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_DIR/redis.log" >/dev/null
+  for _ in $(seq 1 50); do redis_auth_ping "$REDIS_PORT" && break; sleep 0.1; done
+  redis_auth_ping "$REDIS_PORT" || die "redis-server did not answer on port $REDIS_PORT (see $REDIS_DIR/redis.log)"
   mark_started redis
-  log "redis-server started on 127.0.0.1:$port"
-  echo "redis://127.0.0.1:$port"
+  log "redis-server started on 127.0.0.1:$REDIS_PORT (default user off, login pfm)"
+  echo "$url"
 }
 
 up() {
@@ -95,30 +148,40 @@ ENV
     kafka_desc="SASL_PLAINTEXT, SCRAM-SHA-512"
     [ "${PFM_KAFKA_TLS:-1}" = 1 ] && kafka_desc="SASL_SSL, SCRAM-SHA-512"
   fi
-  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($kafka_desc), registry :$REGISTRY_PORT ($([ "${PFM_REGISTRY_AUTH:-1}" = 1 ] && echo HTTP basic auth, role-based || echo no authentication)), $redis_url"
+  log "stack up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT ($kafka_desc), registry :$REGISTRY_PORT ($([ "${PFM_REGISTRY_AUTH:-1}" = 1 ] && echo HTTP basic auth, role-based || echo no authentication)), $(mask_url "$redis_url")"
 }
 
+# down [PART...]: stops what `up` started (all of it, or only the parts named: kafka,
+# registry, redis), never what was already running when `up` came.
 down() {
-  if grep -qx registry "$STARTED"; then bash "$ROOT/infra/schema-registry/registry.sh" stop >&2 || true; fi
-  if grep -qx kafka "$STARTED"; then bash "$ROOT/infra/kafka/kafka.sh" stop >&2 || true; fi
-  if grep -qx redis "$STARTED" && [ -f "$STATE_DIR/redis/redis.pid" ]; then
-    kill "$(cat "$STATE_DIR/redis/redis.pid")" 2>/dev/null || true; rm -f "$STATE_DIR/redis/port"
+  local parts=("$@") p
+  (( ${#parts[@]} )) || mapfile -t parts < "$STARTED"
+  want() { local x; for x in "${parts[@]}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
+  if want registry && grep -qx registry "$STARTED"; then bash "$ROOT/infra/schema-registry/registry.sh" stop >&2 || true; fi
+  if want kafka && grep -qx kafka "$STARTED"; then bash "$ROOT/infra/kafka/kafka.sh" stop >&2 || true; fi
+  local pid
+  if want redis && grep -qx redis "$STARTED" && pid="$(redis_pid)"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then log "redis-server (pid $pid) has not stopped yet"; fi
   fi
-  : > "$STARTED"
-  log "stack down (stopped only what 'up' started)"
+  for p in "${parts[@]}"; do sed -i "/^$p\$/d" "$STARTED"; done
+  log "stack down (stopped only what 'up' started${1:+: $*})"
 }
 
 status() {
   local rc=0
   if bash "$ROOT/infra/kafka/kafka.sh" status >/dev/null 2>&1; then echo "kafka: up"; else echo "kafka: down"; rc=1; fi
   if bash "$ROOT/infra/schema-registry/registry.sh" status >/dev/null 2>&1; then echo "registry: up"; else echo "registry: down"; rc=1; fi
-  if [ -n "${REDIS_URL:-}" ] || redis_ping 127.0.0.1 6379 || { [ -f "$STATE_DIR/redis/port" ] && redis_ping 127.0.0.1 "$(cat "$STATE_DIR/redis/port")"; }; then echo "redis: up"; else echo "redis: down"; rc=1; fi
+  if user_redis_url; then echo "redis: REDIS_URL is set ($(mask_url "$REDIS_URL")), not the stack's"
+  elif redis_auth_ping "$REDIS_PORT"; then echo "redis: up (127.0.0.1:$REDIS_PORT, login pfm, default user off)"
+  else echo "redis: down"; rc=1; fi
   return $rc
 }
 
 case "${1:-status}" in
   up) up ;;
-  down) down ;;
+  down) shift; down "$@" ;;
   status) status ;;
   *) die "usage: stack.sh up|down|status" ;;
 esac

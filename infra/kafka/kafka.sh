@@ -2,7 +2,7 @@
 # Single-node Apache Kafka (KRaft, combined broker+controller) from the official jars on
 # Maven Central, for local development and CI on machines without Docker.
 #
-#   infra/kafka/kafka.sh fetch | start | stop | status | logs [-f] | help
+#   infra/kafka/kafka.sh fetch | start | stop | status | logs [-f] | prepare | secure | help
 #
 # See infra/kafka/README.md for details and the environment variables.
 set -euo pipefail
@@ -502,6 +502,35 @@ cmd_status() {
   return 1
 }
 
+# The secrets, TLS material and SASL tool of a broker that runs elsewhere (a container of
+# a test stack, @pfm/testkit): the same passwords file, admin settings, CA and broker
+# certificate as a native start makes, in this state dir, for PFM_KAFKA_PORT.
+cmd_prepare() {
+  [[ "$SASL" == 1 ]] || die "prepare is for a broker with SASL (PFM_KAFKA_SASL=1)"
+  lock_state
+  cmd_fetch >/dev/null
+  ensure_secrets
+  ensure_tls
+  compile_security
+  printf 'PASSWORDS_FILE=%s\n' "$PASSWORDS_FILE"
+  [[ "$TLS" == 1 ]] && printf 'BROKER_PEM=%s\nCA_CRT=%s\n' "$BROKER_PEM" "$CA_CRT"
+  return 0
+}
+
+# Once a prepared broker answers at $BOOTSTRAP: every principal's SCRAM credential and
+# the ACLs of acls.txt, as the admin over PLAIN, exactly as a native start does.
+cmd_secure() {
+  [[ "$SASL" == 1 ]] || die "secure is for a broker with SASL (PFM_KAFKA_SASL=1)"
+  [[ -f "$ADMIN_PROPERTIES" ]] || die "no admin settings at $ADMIN_PROPERTIES: run $0 prepare first"
+  local plain out rc=0
+  plain="$(mktemp "$SECRETS_DIR/.plain.XXXXXX")"
+  admin_plain_properties >"$plain"
+  out="$(ADMIN_PROPERTIES="$plain" probe "$START_TIMEOUT" 0 "$PASSWORDS_FILE" "$ACLS_FILE" 2>&1)" || rc=$?
+  rm -f "$plain"
+  (( rc == 0 )) || die "could not put the SCRAM credentials and ACLs in place at $BOOTSTRAP: $out"
+  say "$out"
+}
+
 cmd_logs() {
   [[ -f "$LOG_FILE" ]] || die "no log yet at $LOG_FILE"
   if [[ "${1:-}" == "-f" ]]; then
@@ -512,13 +541,16 @@ cmd_logs() {
 
 usage() {
   cat <<EOF
-usage: $(basename "$0") fetch | start | stop | status | logs [-f|N]
+usage: $(basename "$0") fetch | start | stop | status | logs [-f|N] | prepare | secure
 
   fetch    copy the Kafka $KAFKA_VERSION jars from Maven into $LIBS_DIR (skipped when cached)
   start    fetch if needed, format storage once, start the broker, wait until it answers
   stop     stop the broker started by this script (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s)
   status   print "up" and exit 0 if the broker answers at $BOOTSTRAP, else "down", exit 1
   logs     print the last lines of $LOG_FILE (-f to follow, N for N lines)
+  prepare  passwords, admin settings, CA and broker certificate for a broker run elsewhere
+           (a test container) on PFM_KAFKA_PORT, in PFM_STATE_DIR
+  secure   put the SCRAM credentials and ACLs in place on that broker once it answers
 
 environment: PFM_KAFKA_VERSION PFM_KAFKA_PORT PFM_KAFKA_CONTROLLER_PORT PFM_CACHE_DIR
              PFM_KAFKA_SASL (1|0) PFM_KAFKA_TLS (1|0) PFM_KAFKA_ACLS_FILE PFM_STATE_DIR PFM_KAFKA_HEAP_OPTS PFM_KAFKA_START_TIMEOUT PFM_KAFKA_STOP_TIMEOUT JAVA_HOME
@@ -531,6 +563,8 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
+  prepare) cmd_prepare ;;
+  secure) cmd_secure ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

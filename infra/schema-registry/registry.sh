@@ -512,7 +512,7 @@ cmd_logs() {
 
 usage() {
   cat <<EOF
-usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | help
+usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | prepare | help
 
   build    fetch + unpack Apicurio Registry $VERSION into $HOME_DIR (skipped when present)
   start    build if needed, start on $HOST:$PORT, wait until $URL answers and the
@@ -521,6 +521,7 @@ usage: $0 build [--force] | start | stop | status | logs [-f|N] | url | help
   status   exit 0 and print "up ..." when the API answers, else exit 1
   logs     last 100 log lines (N lines, or -f to follow)
   url      print the SCHEMA_REGISTRY_URL for this port
+  prepare  the logins (passwords, users and roles) for a registry run elsewhere (a test container)
 
 env: PFM_REGISTRY_VERSION PFM_REGISTRY_PORT PFM_REGISTRY_MGMT_PORT PFM_CACHE_DIR PFM_STATE_DIR
      PFM_REGISTRY_HEAP_OPTS PFM_REGISTRY_START_TIMEOUT PFM_REGISTRY_STOP_TIMEOUT
@@ -539,6 +540,10 @@ case "${1:-help}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "${1:-}" ;;
   url) echo "$URL" ;;
+  # The logins (passwords and the users/roles config) for a registry run elsewhere (a test
+  # container, @pfm/testkit), in PFM_STATE_DIR: the same principals and roles as a native start.
+  prepare) [[ "$AUTH" == 1 ]] || die "prepare is for a registry with logins (PFM_REGISTRY_AUTH=1)"
+    ensure_secrets; printf 'PASSWORDS_FILE=%s\nUSERS_CONFIG=%s\n' "$PASSWORDS_FILE" "$USERS_CONFIG" ;;
   help|-h|--help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

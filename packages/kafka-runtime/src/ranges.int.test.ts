@@ -84,3 +84,33 @@ describe('readRanges with seeks between ranges while other partitions are slow',
     expect(r.messages).toBe(200 + 40);
   }, 60_000);
 });
+
+describe('readRanges across a rejoin of its group', () => {
+  let scratch: ScratchTopic | undefined;
+  const topic = uniqueName('ranges-rejoin');
+  // 30 record batches of 5 messages on one partition.
+  const sends = Array.from({ length: 30 }, (_, i) => ({ partition: 0, values: numbered(`r${i}-`, 5) }));
+
+  beforeAll(async () => {
+    scratch = await openScratchTopic(topic, 1, sends, kafkaClientConfig);
+  });
+
+  afterAll(async () => {
+    await scratch?.close();
+  });
+
+  it('hands every message over once when a slow caller outlasts the session and the group rejoins', async () => {
+    // The first hand-over takes longer than the session timeout: the broker drops the
+    // member, the consumer joins again, and its uncommitted group would start it again
+    // from the start of the log.
+    const seen: string[] = [];
+    let first = true;
+    const r = await readRanges(scratch!.kafka, topic, new Map([[0, [{ from: 20n, to: 140n }]]]), async (_p, msgs) => {
+      seen.push(...msgs.map((m) => m.offset));
+      if (first) { first = false; await new Promise((res) => setTimeout(res, 9_000)); }
+    }, { groupPrefix: topic, maxBytesPerPartition: 1, sessionTimeoutMs: 6_000 });
+    expect(r.joins).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => String(20 + i)));
+    expect(r.messages).toBe(120);
+  }, 90_000);
+});

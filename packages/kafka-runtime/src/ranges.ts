@@ -25,6 +25,8 @@ export interface ReadRangesOptions {
   partitionsConcurrently?: number;
   /** The topic's bounds if the caller has just read them (saves a round trip). */
   bounds?: Map<number, { low: bigint; high: bigint }>;
+  /** The throwaway group's session timeout (kafkajs's default, 30 s, when not given). */
+  sessionTimeoutMs?: number;
 }
 
 const KIB = 1024;
@@ -80,24 +82,33 @@ export async function readRanges(
   kafka: Kafka, topic: string, ranges: Map<number, OffsetRange[]>,
   onMessages: (partition: number, messages: KafkaMessage[]) => Promise<void>,
   opts: ReadRangesOptions,
-): Promise<{ messages: number }> {
+): Promise<{ messages: number; joins: number }> {
   const bounds = opts.bounds ?? await partitionBounds(kafka, topic);
   const todo = normaliseRanges(ranges, bounds);
-  if (!todo.size) return { messages: 0 };
+  if (!todo.size) return { messages: 0, joins: 0 };
   let read = 0;
+  let joins = 0;
   let failed = false;
   // Short fetch waits: a range ends at data already written, and a disconnect waits for the fetch in flight.
-  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? fetchBytesFor(todo), maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomBytes(4).toString('hex')}`, maxBytesPerPartition: opts.maxBytesPerPartition ?? fetchBytesFor(todo), maxWaitTimeInMs: 100, ...(opts.sessionTimeoutMs ? { sessionTimeout: opts.sessionTimeoutMs } : {}) });
+  // Per partition: the offset it was last sent to (a seek) and has not been fetched from
+  // yet. A batch fetched from anywhere else was fetched before that seek: kafkajs may
+  // hand one over after the seek is applied, and handing it over moves the consumer past
+  // it. Such a batch is not read and the seek is repeated; reading it would take its end
+  // for the end of the range and skip the range.
+  const sought = new Map<number, bigint>();
+  const seek = (p: number, offset: bigint) => { sought.set(p, offset); consumer.seek({ topic, partition: p, offset: offset.toString() }); };
+  // The group commits nothing, so a rejoin (a caller slower than the session timeout, a
+  // coordinator move) would start every partition again from the start of the log. Each
+  // range's start moves past what has been handed over, and a rejoin seeks every
+  // partition back to it: nothing is handed over twice, nothing re-read from the start.
+  const removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+    joins += 1;
+    if (joins > 1 && !failed) for (const [p, q] of todo) if (q.length) seek(p, q[0]!.from);
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    // Per partition: the offset it was last sent to (a seek) and has not been fetched from
-    // yet. A batch fetched from anywhere else was fetched before that seek: kafkajs may
-    // hand one over after the seek is applied, and handing it over moves the consumer past
-    // it. Such a batch is not read and the seek is repeated; reading it would take its end
-    // for the end of the range and skip the range.
-    const sought = new Map<number, bigint>();
-    const seek = (p: number, offset: bigint) => { sought.set(p, offset); consumer.seek({ topic, partition: p, offset: offset.toString() }); };
     await new Promise<void>((resolve, reject) => {
       consumer.run({
         autoCommit: false,
@@ -121,6 +132,7 @@ export async function readRanges(
               // The caller's failure ends the read (kafkajs would otherwise retry the batch forever).
               try { await onMessages(p, msgs); } catch (err) { failed = true; todo.clear(); reject(err as Error); return; }
               read += msgs.length;
+              r.from = BigInt(msgs[msgs.length - 1]!.offset) + 1n;
             }
             if (last + 1n < r.to) return; // the range goes on in the next fetch
             q.shift();
@@ -143,7 +155,8 @@ export async function readRanges(
       if (idle.length) consumer.pause([{ topic, partitions: idle }]);
     });
   } finally {
+    removeJoinListener();
     await consumer.disconnect();
   }
-  return { messages: read };
+  return { messages: read, joins };
 }

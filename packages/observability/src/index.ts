@@ -8,16 +8,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type { Logger };
 
 /**
- * Fields that may hold patient data and never belong in a log: Redis errors carry their
- * command's arguments (patient state JSON), reject records their raw input.
+ * Fields that may hold patient data or secrets and never belong in a log: Redis errors carry
+ * their command's arguments (patient state JSON; AUTH's user and password when a login is
+ * refused), reject records their raw input.
  */
 export const REDACT_PATHS = [
   'err.command.args', 'err.args', 'err.raw', 'err.body', 'err.previousErrors[*].command.args', '*.err.command.args',
   'raw', '*.raw', 'body', 'nhsNumber', '*.nhsNumber', 'dob', '*.dob', 'birthDate', '*.birthDate',
 ];
 const NHS_LIKE = /\b\d{3}[ -]?\d{3}[ -]?\d{4}\b/g;
-/** Error text may quote data too (a server's message, a parser's): NHS-number-shaped digits are masked. */
-const scrub = (s: unknown): unknown => (typeof s === 'string' ? s.replace(NHS_LIKE, '[nhs-number]') : s);
+/** The password of a URL's login: redis://pfm:<password>@host (REDIS_URL carries one). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
+/** A URL (or text quoting one) with the password of its login masked: redis://pfm:***@127.0.0.1:6380. */
+export const maskUrlPassword = (s: string): string => s.replace(URL_PASSWORD, '$1:***@');
+/**
+ * Error text may quote data too (a server's message, a parser's): NHS-number-shaped digits
+ * are masked, and so are URL passwords (a bad REDIS_URL's error quotes it, in `input`).
+ */
+const scrub = (s: unknown): unknown => (typeof s === 'string' ? maskUrlPassword(s).replace(NHS_LIKE, '[nhs-number]') : s);
 
 export function createLogger(service: string, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
@@ -26,7 +34,7 @@ export function createLogger(service: string, destination?: pino.DestinationStre
     serializers: {
       err: (e: unknown) => {
         const out = pino.stdSerializers.err(e as Error) as unknown as Record<string, unknown>;
-        return { ...out, message: scrub(out.message), stack: scrub(out.stack) };
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, scrub(v)]));
       },
     },
   };

@@ -29,3 +29,36 @@ it('a Redis error with patient data in its arguments is logged without it', asyn
     redis.disconnect();
   }
 });
+
+it('a refused Redis login and an error quoting a URL with a password are logged without the password', async () => {
+  const stack = await requireStack();
+  const lines: string[] = [];
+  const logger = createLogger('redact-test', new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } }));
+  const password = `pw-${uniqueName('redact')}`;
+  const url = new URL(stack.redisUrl);
+  url.username = 'pfm';
+  url.password = password;
+  const redis = new Redis(url.toString(), { maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+  const seen: unknown[] = [];
+  redis.on('error', (e) => seen.push(e));
+  try {
+    const err = await redis.ping().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    // The open door: ioredis's error carries the AUTH command, password and all.
+    expect(JSON.stringify((err as { command?: unknown }).command)).toContain(password);
+    logger.error({ err }, 'Redis refused the login');
+    for (const e of seen) logger.error({ err: e }, 'Redis connection error');
+    // A URL in an error's text or fields (a bad REDIS_URL: Node's URL error quotes it in `input`).
+    const badUrl = `redis://pfm:${password}@127.0.0.1:not-a-port`;
+    const urlErr = (() => { try { return new URL(badUrl); } catch (e) { return e; } })();
+    expect(JSON.stringify(urlErr, Object.getOwnPropertyNames(urlErr))).toContain(password);
+    logger.error({ err: urlErr }, 'bad REDIS_URL');
+    logger.error({ err: new Error(`could not reach ${url.toString()}`) }, 'quoted');
+    const out = lines.join('');
+    expect(out).toMatch(/WRONGPASS/);
+    expect(out).toContain('redis://pfm:***@');
+    expect(out).not.toContain(password);
+  } finally {
+    redis.disconnect();
+  }
+});

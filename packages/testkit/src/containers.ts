@@ -4,9 +4,14 @@
 // kill and start again (Kafka keeps its log volume; Redis restarts empty), stop and start,
 // and cutting a container off its network and back. stop() removes everything it started;
 // call it in afterAll, so a failing test still cleans up.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { ensureContainerEngine, imageNames } from './engine';
-import { freePort } from './services';
+import { freePort, repoRoot } from './services';
 import { waitFor } from './index';
 
 export type StackPart = 'kafka' | 'registry' | 'redis';
@@ -40,6 +45,8 @@ export interface ContainerStack {
   redis?: StackContainer;
   /** KAFKA_BROKERS, SCHEMA_REGISTRY_URL and REDIS_URL for services started against this stack. */
   env: Record<string, string>;
+  /** The logins of a `secure` stack (passwords files, CA), removed by stop(). */
+  security?: StackSecurity;
   /** Seconds the parallel start took (reported in docs/testing.md). */
   startSeconds: number;
   stop(): Promise<void>;
@@ -73,8 +80,89 @@ async function readLogs(c: StartedTestContainer, opts: { since?: number; tail?: 
 
 const host = () => process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1';
 
-async function kafkaSpec(network: StartedNetwork): Promise<PartSpec> {
-  const hostPort = await freePort();
+/**
+ * The logins of a secure stack, made by the native stack's own scripts (`kafka.sh prepare`,
+ * `registry.sh prepare`) in a directory of the stack's own: the same principals, passwords
+ * files, local CA and broker certificate, users and roles as `./pfm stack up` makes.
+ */
+export interface StackSecurity {
+  dir: string;
+  kafkaPasswordsFile: string;
+  kafkaPasswords: Map<string, string>;
+  brokerPem: string;
+  caFile: string;
+  registryPasswordsFile: string;
+  registryPasswords: Map<string, string>;
+  registryUsersConfig: string;
+  redisPassword: string;
+}
+
+const readPasswords = (file: string) => new Map(readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => l.split(' ') as [string, string]));
+const scriptOut = (out: string, key: string) => {
+  const line = out.split('\n').find((l) => l.startsWith(`${key}=`));
+  if (!line) throw new Error(`expected ${key}= in: ${out}`);
+  return line.slice(key.length + 1);
+};
+
+function prepareSecurity(kafkaHostPort: number): StackSecurity {
+  const dir = mkdtempSync(join(tmpdir(), 'pfm-stack-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PFM_STATE_DIR: dir, PFM_KAFKA_PORT: String(kafkaHostPort), PFM_KAFKA_SASL: '1', PFM_KAFKA_TLS: '1', PFM_REGISTRY_AUTH: '1' };
+  delete env.PFM_KAFKA_PASSWORDS_FILE; delete env.PFM_REGISTRY_PASSWORDS_FILE;
+  try {
+    const run = (script: string) => execFileSync('bash', [join(repoRoot, 'infra', script), 'prepare'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    const k = run('kafka/kafka.sh');
+    const r = run('schema-registry/registry.sh');
+    const kafkaPasswordsFile = scriptOut(k, 'PASSWORDS_FILE');
+    const registryPasswordsFile = scriptOut(r, 'PASSWORDS_FILE');
+    return {
+      dir, kafkaPasswordsFile, kafkaPasswords: readPasswords(kafkaPasswordsFile), brokerPem: scriptOut(k, 'BROKER_PEM'), caFile: scriptOut(k, 'CA_CRT'),
+      registryPasswordsFile, registryPasswords: readPasswords(registryPasswordsFile), registryUsersConfig: scriptOut(r, 'USERS_CONFIG'),
+      redisPassword: randomBytes(24).toString('base64url'),
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`could not make the secure stack's logins: ${err.stderr || err.message}`);
+  }
+}
+
+const pw = (m: Map<string, string>, name: string) => {
+  const v = m.get(name);
+  if (!v) throw new Error(`no password for the ${name} principal`);
+  return v;
+};
+
+/**
+ * The native stack's security (infra/kafka/kafka.sh render_config) as KAFKA_* settings:
+ * clients on SASL_SSL with SCRAM-SHA-512 (PLAIN for the admin and the test principal, as
+ * kcat needs), the broker's own listeners SASL_PLAINTEXT on the container's loopback,
+ * ACLs closed by default with admin the only super user.
+ */
+function secureKafkaEnv(sec: StackSecurity, hostPort: number): Record<string, string> {
+  const admin = pw(sec.kafkaPasswords, 'admin');
+  const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${admin}" user_admin="${admin}";`;
+  const clientJaas = `${jaas.slice(0, -1)} user_test="${pw(sec.kafkaPasswords, 'test')}";`;
+  return {
+    KAFKA_LISTENERS: 'SASL_SSL://0.0.0.0:9092,INTERNAL://127.0.0.1:19092,CONTROLLER://127.0.0.1:9093',
+    KAFKA_ADVERTISED_LISTENERS: `SASL_SSL://${host()}:${hostPort},INTERNAL://127.0.0.1:19092`,
+    KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'SASL_SSL:SASL_SSL,INTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+    KAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512,PLAIN',
+    KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL: 'PLAIN', KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL: 'PLAIN',
+    KAFKA_LISTENER_NAME_SASL__SSL_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512,PLAIN',
+    KAFKA_LISTENER_NAME_SASL__SSL_PLAIN_SASL_JAAS_CONFIG: clientJaas,
+    KAFKA_LISTENER_NAME_SASL__SSL_SCRAM___SHA___512_SASL_JAAS_CONFIG: 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    KAFKA_LISTENER_NAME_INTERNAL_SASL_ENABLED_MECHANISMS: 'PLAIN', KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG: jaas,
+    KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS: 'PLAIN', KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG: jaas,
+    KAFKA_AUTHORIZER_CLASS_NAME: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: 'false', KAFKA_SUPER_USERS: 'User:admin',
+    KAFKA_SSL_KEYSTORE_TYPE: 'PEM', KAFKA_SSL_KEYSTORE_LOCATION: '/etc/pfm-kafka/broker.pem',
+    KAFKA_SSL_TRUSTSTORE_TYPE: 'PEM', KAFKA_SSL_TRUSTSTORE_LOCATION: '/etc/pfm-kafka/ca.crt',
+    KAFKA_SSL_CLIENT_AUTH: 'none',
+  };
+}
+
+async function kafkaSpec(network: StartedNetwork, sec?: StackSecurity, hostPort?: number): Promise<PartSpec> {
+  hostPort ??= await freePort();
   // The native stack's server.properties (infra/kafka) as the apache/kafka image reads env;
   // the local image renders the same template and applies these on top.
   const env: Record<string, string> = {
@@ -90,37 +178,58 @@ async function kafkaSpec(network: StartedNetwork): Promise<PartSpec> {
     KAFKA_DEFAULT_REPLICATION_FACTOR: '1', KAFKA_MIN_INSYNC_REPLICAS: '1',
     KAFKA_NUM_NETWORK_THREADS: '2', KAFKA_NUM_IO_THREADS: '4',
     KAFKA_HEAP_OPTS: process.env.PFM_CONTAINER_KAFKA_HEAP ?? '-Xms128m -Xmx512m',
+    ...(sec ? secureKafkaEnv(sec, hostPort) : {}),
   };
+  const container = new GenericContainer(imageNames().kafka).withNetwork(network).withNetworkAliases('kafka').withEnvironment(env);
+  // The broker's key and certificate chain, and the CA (a throwaway CA of this stack's own).
+  if (sec) container.withCopyFilesToContainer([{ source: sec.brokerPem, target: '/etc/pfm-kafka/broker.pem', mode: 0o644 }, { source: sec.caFile, target: '/etc/pfm-kafka/ca.crt', mode: 0o644 }]);
   return {
     port: 9092, hostPort,
-    container: new GenericContainer(imageNames().kafka).withNetwork(network).withNetworkAliases('kafka').withEnvironment(env)
+    container: container
       .withExposedPorts({ container: 9092, host: hostPort }).withWaitStrategy(Wait.forLogMessage(/Kafka Server started/)),
     ready: (c, since) => logLine(c, /Kafka Server started/, since),
   };
 }
 
-async function registrySpec(network: StartedNetwork): Promise<PartSpec> {
+async function registrySpec(network: StartedNetwork, sec?: StackSecurity): Promise<PartSpec> {
   const hostPort = await freePort();
+  // With logins, readiness is asked as the test principal (anonymous gets 401).
+  const login = sec ? { user: 'test', password: pw(sec.registryPasswords, 'test') } : undefined;
+  const headers: Record<string, string> = login ? { authorization: `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}` } : {};
   const ready = async (c: StartedTestContainer) => {
-    await waitFor(async () => (await fetch(`http://${host()}:${hostPort}/apis/ccompat/v7/subjects`).catch(() => undefined))?.ok, { timeoutMs: STARTUP_MS, intervalMs: 250, what: `${c.getName()} (registry) to answer` });
+    await waitFor(async () => (await fetch(`http://${host()}:${hostPort}/apis/ccompat/v7/subjects`, { headers }).catch(() => undefined))?.ok, { timeoutMs: STARTUP_MS, intervalMs: 250, what: `${c.getName()} (registry) to answer` });
   };
+  const wait = Wait.forHttp('/apis/ccompat/v7/subjects', 8080);
+  if (login) wait.withBasicCredentials(login.user, login.password);
+  const container = new GenericContainer(imageNames().registry).withNetwork(network).withNetworkAliases('registry')
+    .withEnvironment({
+      APICURIO_STORAGE_KIND: 'sql', APICURIO_STORAGE_SQL_KIND: 'h2', APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED: 'false', APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD',
+      // The native registry's logins (registry.sh): HTTP basic against the embedded users
+      // and roles of users.properties, role-based authorization with roles from the identity.
+      ...(sec ? {
+        QUARKUS_HTTP_AUTH_BASIC: 'true', APICURIO_AUTH_ROLE_BASED_AUTHORIZATION: 'true', APICURIO_AUTH_ROLE_SOURCE: 'token',
+        APICURIO_AUTHN_BASIC_CLIENT_CREDENTIALS_ENABLED: 'false', QUARKUS_OIDC_TENANT_ENABLED: 'false',
+        QUARKUS_CONFIG_LOCATIONS: '/etc/pfm-registry/users.properties',
+      } : {}),
+    });
+  if (sec) container.withCopyFilesToContainer([{ source: sec.registryUsersConfig, target: '/etc/pfm-registry/users.properties', mode: 0o644 }]);
   return {
     port: 8080, hostPort,
     // In-memory storage: a suite's registry needs no Kafka, so all three start at once.
-    container: new GenericContainer(imageNames().registry).withNetwork(network).withNetworkAliases('registry')
-      .withEnvironment({ APICURIO_STORAGE_KIND: 'sql', APICURIO_STORAGE_SQL_KIND: 'h2', APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED: 'false', APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' })
-      .withExposedPorts({ container: 8080, host: hostPort }).withWaitStrategy(Wait.forHttp('/apis/ccompat/v7/subjects', 8080)),
+    container: container.withExposedPorts({ container: 8080, host: hostPort }).withWaitStrategy(wait),
     ready,
   };
 }
 
-async function redisSpec(network: StartedNetwork): Promise<PartSpec> {
+async function redisSpec(network: StartedNetwork, sec?: StackSecurity): Promise<PartSpec> {
   const hostPort = await freePort();
+  // With logins, as the native stack's Redis: the default user off, one pfm login.
+  const logins = sec ? ['--user', 'default', 'off', '--user', 'pfm', 'on', `>${sec.redisPassword}`, '~*', '&*', '+@all'] : [];
   return {
     port: 6379, hostPort,
     // No persistence, as the native stack's redis-server: a restart comes back empty.
     container: new GenericContainer(imageNames().redis).withNetwork(network).withNetworkAliases('redis')
-      .withCommand(['redis-server', '--port', '6379', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
+      .withCommand(['redis-server', '--port', '6379', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', ...logins])
       .withExposedPorts({ container: 6379, host: hostPort }).withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/)),
     ready: (c, since) => logLine(c, /Ready to accept connections/, since),
   };
@@ -163,10 +272,12 @@ function control(name: StackPart, c: StartedTestContainer, network: StartedNetwo
  * Starts the suite's own stack (all three parts by default, in parallel) and returns its
  * addresses. Parts left out keep the shared stack's address from the environment.
  */
-export async function startContainerStack(opts: { parts?: StackPart[] } = {}): Promise<ContainerStack> {
+export async function startContainerStack(opts: { parts?: StackPart[]; secure?: boolean } = {}): Promise<ContainerStack> {
   const t0 = Date.now();
   await ensureContainerEngine();
   const parts = opts.parts ?? ['kafka', 'registry', 'redis'];
+  const kafkaPort = await freePort();
+  const sec = opts.secure ? prepareSecurity(kafkaPort) : undefined;
   const network = await new Network().start();
   // Every container of this stack carries its id, so stop() finds even one whose start failed.
   const stackId = network.getName();
@@ -182,9 +293,10 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
       await c.remove({ force: true, v: true }).catch(() => undefined);
     }));
     await network.stop().catch(() => undefined);
+    if (sec) rmSync(sec.dir, { recursive: true, force: true });
   };
   try {
-    const makers = { kafka: kafkaSpec, registry: registrySpec, redis: redisSpec };
+    const makers = { kafka: (n: StartedNetwork) => kafkaSpec(n, sec, kafkaPort), registry: (n: StartedNetwork) => registrySpec(n, sec), redis: (n: StartedNetwork) => redisSpec(n, sec) };
     for (const p of parts) specs[p] = await makers[p](network);
     for (const p of parts) specs[p]!.container.withLabels({ 'org.pfm.stack': stackId, 'org.pfm.part': p, 'org.pfm.owner': String(process.pid) });
     const results = await Promise.allSettled(parts.map(async (p) => {
@@ -192,6 +304,10 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
     }));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    // Every principal's SCRAM credential and the ACLs of infra/kafka/acls.txt, as a native start puts them.
+    if (sec && started.kafka) {
+      execFileSync('bash', [join(repoRoot, 'infra', 'kafka', 'kafka.sh'), 'secure'], { env: { ...process.env, PFM_STATE_DIR: sec.dir, PFM_KAFKA_PORT: String(kafkaPort), PFM_KAFKA_SASL: '1', PFM_KAFKA_TLS: '1' }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    }
   } catch (e) {
     await stop();
     throw e;
@@ -200,18 +316,26 @@ export async function startContainerStack(opts: { parts?: StackPart[] } = {}): P
   const at = (p: StackPart) => `${host()}:${specs[p]!.hostPort}`;
   const kafkaBrokers = started.kafka ? [at('kafka')] : shared.kafka.split(',');
   const schemaRegistryUrl = started.registry ? `http://${at('registry')}/apis/ccompat/v7` : shared.registry;
-  const redisUrl = started.redis ? `redis://${at('redis')}` : shared.redis;
+  const redisUrl = started.redis ? `redis://${sec ? `pfm:${encodeURIComponent(sec.redisPassword)}@` : ''}${at('redis')}` : shared.redis;
   const ctl = (p: StackPart) => (started[p] ? control(p, started[p], network, specs[p]!) : undefined);
   return {
     kafkaBrokers, schemaRegistryUrl, redisUrl,
     kafka: ctl('kafka'), registry: ctl('registry'), redis: ctl('redis'),
-    // A suite's own broker is PLAINTEXT (no credentials, no TLS) and its own registry open:
-    // services started on them must not try the logins of the environment
-    // (KAFKA_SASL_USERNAME, KAFKA_SSL_CA_FILE, SCHEMA_REGISTRY_USERNAME from .stack/stack.env).
+    // Without `secure`, a suite's own broker is PLAINTEXT (no credentials, no TLS) and its
+    // own registry open: services started on them must not try the logins of the
+    // environment (KAFKA_SASL_USERNAME, KAFKA_SSL_CA_FILE, SCHEMA_REGISTRY_USERNAME from
+    // .stack/stack.env). With `secure`, the same variables as the native stack's stack.env.
     env: {
       KAFKA_BROKERS: kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: schemaRegistryUrl, REDIS_URL: redisUrl,
-      ...(started.kafka ? { KAFKA_SASL_USERNAME: '', KAFKA_SSL_CA_FILE: '' } : {}), ...(started.registry ? { SCHEMA_REGISTRY_USERNAME: '' } : {}),
+      ...(started.kafka ? (sec ? {
+        KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'test', KAFKA_SASL_PASSWORD: pw(sec.kafkaPasswords, 'test'),
+        KAFKA_SSL_CA_FILE: sec.caFile, PFM_KAFKA_PASSWORDS_FILE: sec.kafkaPasswordsFile,
+      } : { KAFKA_SASL_USERNAME: '', KAFKA_SSL_CA_FILE: '' }) : {}),
+      ...(started.registry ? (sec ? {
+        SCHEMA_REGISTRY_USERNAME: 'test', SCHEMA_REGISTRY_PASSWORD: pw(sec.registryPasswords, 'test'), PFM_REGISTRY_PASSWORDS_FILE: sec.registryPasswordsFile,
+      } : { SCHEMA_REGISTRY_USERNAME: '' }) : {}),
     },
+    security: sec,
     startSeconds: (Date.now() - t0) / 1000,
     stop,
   };

@@ -34,7 +34,15 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
 
 /** Fails loudly (with how to fix it) when a stack component does not accept TCP connections. */
 export async function requireReachable(name: string, hostPort: string): Promise<void> {
-  const [host, port] = hostPort.replace(/^\w+:\/\//, '').split('/')[0]!.split(':') as [string, string];
+  // host:port or a URL, which may carry a login (redis://pfm:<password>@127.0.0.1:6380): never printed.
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(hostPort) ? hostPort : `tcp://${hostPort}`);
+  } catch {
+    throw new Error(`${name}: not a host:port or URL (the value is not shown: it may hold a password)`);
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port || ({ 'redis:': '6379', 'rediss:': '6379', 'http:': '80', 'https:': '443' } as Record<string, string>)[url.protocol] || '';
   await new Promise<void>((resolve, reject) => {
     const s = new Socket();
     const fail = (why: string) => { s.destroy(); reject(new Error(`${name} is not reachable at ${host}:${port} (${why}). Start the stack: ./pfm stack up, then source .stack/stack.env`)); };
