@@ -92,7 +92,9 @@ const ALERT_VERSIONS_KEPT = 200_000;
 /** Longest timer Node accepts (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims; release?: () => void }>;
+/** What the gateway keeps on a connection: the reader's claims, and how to give back its places under the connection caps. */
+interface SocketData { claims: Claims; release?: () => void }
+type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Open connections per key (a reader, an address), each counted while its socket lives. */
 class ConnectionCounts {
@@ -112,7 +114,7 @@ class ConnectionCounts {
 
 export class Gateway {
   readonly app: FastifyInstance;
-  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   private consumer: Consumer | undefined;
   private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
