@@ -22,12 +22,16 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/src/**/*.int.test.ts', '<rootDir>/services/*/src/**/*.int.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
+      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
+      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/**/*.e2e.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
+      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
+      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
     },
     {
       // Suites on stacks of their own (testcontainers: Docker, or podman here): `./pfm test-containers`.

@@ -1,0 +1,20 @@
+// Jest global set-up of the integration and e2e projects: with PFM_TEST_STACK=containers,
+// a secure container stack of this run's own (Kafka on SASL_SSL with SCRAM and ACLs, the
+// registry with logins, Redis with a login; @pfm/testkit) is started before any suite and
+// its addresses and logins replace the shared stack's in the environment every suite and
+// every service a suite starts reads. Otherwise the suites use the stack the environment
+// names (the native stack, ./pfm stack up).
+import { startContainerStack, type ContainerStack } from '../../packages/testkit/src/containers';
+
+declare global {
+  // Handed from set-up to tear-down (same process).
+  var pfmTestStack: ContainerStack | undefined;
+}
+
+export default async function setup(): Promise<void> {
+  if (process.env.PFM_TEST_STACK !== 'containers') return;
+  const stack = await startContainerStack({ secure: true });
+  globalThis.pfmTestStack = stack;
+  Object.assign(process.env, stack.env);
+  process.stdout.write(`\n[stack] a container stack of this run's own, started in ${stack.startSeconds.toFixed(1)} s: Kafka ${stack.kafkaBrokers.join(',')} (SASL_SSL), registry ${stack.schemaRegistryUrl}, Redis ${stack.redisUrl.replace(/\/\/[^@]*@/, '//')}\n`);
+}
