@@ -8,7 +8,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FlowEventInput, WardSummary } from '@pfm/contracts';
+import type { Alert, FlowEventInput, WardSummary } from '@pfm/contracts';
 import { namespaceGroups } from '@pfm/kafka-runtime';
 import { freePort, logReady, startService, waitFor, type RunningService } from '@pfm/testkit';
 import { createSimulation, defaultTrust, wardsOf, type Delivery } from '../services/simulator/src';
@@ -91,8 +91,18 @@ describe('demo: simulated trust through the real services', () => {
     expect(sum((w) => w.crfd)).toBeGreaterThan(0);
     expect(sum((w) => w.onLeave)).toBeGreaterThan(0);
     expect(sum((w) => w.outOfArea)).toBeGreaterThan(0);
-    const alerts = await fetch(`${product.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<unknown[]>);
+    const alertList = () => fetch(`${product!.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<Alert[]>);
+    const alerts = await alertList();
     expect(alerts.length).toBeGreaterThan(0);
+
+    // An acknowledgement on the board: the gateway writes it to the flow log (as the gateway
+    // principal), the engine applies it (as the engine principal), the board shows it.
+    const target = alerts.find((a) => !a.acknowledged)!;
+    const socket = await product.connect(token);
+    await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+    expect(await new Promise((resolve) => socket.emit('acknowledge', { alertId: target.alertId }, resolve))).toEqual({ ok: true });
+    const acked = await waitFor(async () => (await alertList()).find((a) => a.alertId === target.alertId && a.acknowledged), { timeoutMs: 30_000, what: 'the acknowledgement on the board' });
+    expect(acked.acknowledged).toMatchObject({ by: 'bm-test' });
 
     // The warehouse joins as the demo starts it: as the insights principal, in a group its live rule covers.
     const port = await freePort();
