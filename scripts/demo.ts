@@ -1,6 +1,8 @@
 // ./pfm demo: the live product on the local stack, fed by a synthetic trust.
 //   1. the trust's ward registry -> PFM_WARDS_FILE; a JWT secret kept in .stack/demo-secret
-//   2. ingest, flow-engine and board-gateway as child processes (logs in .stack/logs/),
+//   2. ingest, flow-engine and board-gateway as child processes (logs in .stack/logs/), each
+//      logged in to Kafka and the registry as its own principal (the stack's password files;
+//      acls.txt's rules granted on the demo's topic namespace, when it has one),
 //      on event time (PFM_CLOCK=event), so time-compressed demo time is one clock; once the
 //      board is ready, the insights warehouse too (.stack/insights-<namespace>.v<schema>.duckdb)
 //   3. warm start: the last N days of history sent as fast as the pipeline takes them
@@ -15,7 +17,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaClientConfig } from '@pfm/kafka-runtime';
+import { grantNamespaceAcls, kafkaClientConfig, namespaceGroups, passwordFilesFromEnv, servicePrincipalEnv, SERVICE_PRINCIPALS, type KafkaService } from '@pfm/kafka-runtime';
 import type { WardSummary } from '@pfm/contracts';
 import { Auth } from '../services/board-gateway/src/auth';
 import { SCHEMA_VERSION as WAREHOUSE_SCHEMA_VERSION } from '../services/insights/src/schema';
@@ -72,17 +74,41 @@ async function checkPorts(p: Ports): Promise<void> {
   await requirePortFree(p.gateway, 'board-gateway', 'PFM_GATEWAY_PORT');
 }
 
-/** Starts ingest, the engine and the gateway; stops those already started if one fails. */
-async function startServices(env: Record<string, string>, p: Ports): Promise<Child[]> {
+/** Each service's own logins (Kafka and registry principals), or none on a stack without logins. */
+type Logins = (service: KafkaService) => Record<string, string>;
+
+/**
+ * Reads the stack's password files (PFM_KAFKA_PASSWORDS_FILE, PFM_REGISTRY_PASSWORDS_FILE)
+ * and checks every service's principal is there before anything starts; on a stack
+ * without Kafka logins (PFM_KAFKA_SASL=0) the services keep the environment's.
+ */
+function serviceLogins(): Logins {
+  const files = passwordFilesFromEnv();
+  if (!files) return () => ({});
+  const logins = new Map((Object.keys(SERVICE_PRINCIPALS) as KafkaService[]).map((s) => [s, servicePrincipalEnv(s, files)]));
+  return (s) => logins.get(s)!;
+}
+
+/** Grants acls.txt's service rules on a namespace's topics (nothing for the live names, which kafka.sh grants). */
+async function grantDemoAcls(namespace: string): Promise<void> {
+  const files = passwordFilesFromEnv();
+  if (!files || !namespace) return;
+  const aclsFile = process.env.PFM_KAFKA_ACLS_FILE ?? join(repoRoot, 'infra', 'kafka', 'acls.txt');
+  const rules = await grantNamespaceAcls({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), namespace, aclsFile, kafka: files.kafka });
+  say(`granted the services' ${rules.length} topic rules of acls.txt on namespace "${namespace}"`);
+}
+
+/** Starts ingest, the engine and the gateway, each as its own principal; stops those already started if one fails. */
+async function startServices(env: Record<string, string>, p: Ports, logins: Logins): Promise<Child[]> {
   const started: Child[] = [];
   try {
-    say('starting ingest, flow-engine and board-gateway (logs: .stack/logs/<service>.log)');
+    say(`starting ingest, flow-engine and board-gateway (logs: .stack/logs/<service>.log)${logins('ingest').KAFKA_SASL_USERNAME ? ', each as its own Kafka and registry principal' : ''}`);
     const [ingest, engine] = await Promise.all([
-      startChild('ingest', env, files.logs, httpOk(`http://127.0.0.1:${p.http}/readyz`)),
-      startChild('flow-engine', env, files.logs, logSays('flow-engine running')),
+      startChild('ingest', { ...env, ...logins('ingest') }, files.logs, httpOk(`http://127.0.0.1:${p.http}/readyz`)),
+      startChild('flow-engine', { ...env, ...logins('flow-engine') }, files.logs, logSays('flow-engine running')),
     ]);
     started.push(ingest, engine);
-    started.push(await startChild('board-gateway', env, files.logs, httpOk(`http://127.0.0.1:${p.gateway}/healthz`)));
+    started.push(await startChild('board-gateway', { ...env, ...logins('board-gateway') }, files.logs, httpOk(`http://127.0.0.1:${p.gateway}/healthz`)));
     say(`services ready after ${since()}`);
     return started;
   } catch (e) {
@@ -205,6 +231,7 @@ async function demo(o: Opts): Promise<void> {
   const thresholdsFile = join(files.dir, 'thresholds.json');
   writeFileSync(thresholdsFile, `${JSON.stringify(settingsOf(trust), null, 2)}\n`);
   const secret = demoSecret(files.secret);
+  const logins = serviceLogins();
 
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
   const kafka = new Kafka(kafkaClientConfig({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo', logLevel: logLevel.NOTHING }));
@@ -244,6 +271,7 @@ async function demo(o: Opts): Promise<void> {
       state = { version: 1, seed: o.seed, start, historyDays: o.historyDays, faults: o.faults, namespace, site: trust.site, confirmedUntil: start, createdAt: new Date().toISOString() };
     }
     await prepareNamespace(kafka, registry, (state as DemoState).namespace);
+    await grantDemoAcls((state as DemoState).namespace);
   } finally {
     redis.disconnect();
   }
@@ -262,7 +290,7 @@ async function demo(o: Opts): Promise<void> {
     // Traces only when asked, whatever the shell has set.
     PFM_OTLP_TRACES_URL: o.traces ?? '',
   };
-  const children = await startServices(env, p);
+  const children = await startServices(env, p, logins);
   const stop = stopSignal();
   const ingestUrl = `http://127.0.0.1:${p.http}`;
   const gatewayUrl = `http://127.0.0.1:${p.gateway}`;
@@ -326,7 +354,7 @@ async function demo(o: Opts): Promise<void> {
       // is where everything in it comes from, and the old file is left alone).
       const insightsDb = join(stateDir, `insights-${st.namespace || 'live'}.v${WAREHOUSE_SCHEMA_VERSION}.duckdb`);
       children.push(await startChild('insights', {
-        ...env, PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: `${st.namespace || 'live'}-insights`, PFM_INSIGHTS_PORT: insightsPort,
+        ...env, ...logins('insights'), PFM_INSIGHTS_DB: insightsDb, PFM_INSIGHTS_SECRET: `${secret}:insights`, PFM_INSIGHTS_GROUP: namespaceGroups(st.namespace).insights, PFM_INSIGHTS_PORT: insightsPort,
       }, files.logs, logSays('insights running')));
       say(`insights warehouse: ${insightsDb} (after Ctrl-C, for analysts: PFM_INSIGHTS_DB=${insightsDb} ./pfm insights export --out DIR)`);
       say(`Insights view (analyst): ${gatewayUrl}/#/insights?token=${analystToken}`);
@@ -380,14 +408,16 @@ async function load(o: Opts): Promise<void> {
   const prefix = ns.replace(/-/g, '_');
   const loadSenders = demoSenders(files.dir, sites);
   const env: Record<string, string> = {
-    PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SENDERS_FILE: loadSenders.file,
+    PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: namespaceGroups(ns).engine, PFM_SENDERS_FILE: loadSenders.file,
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'info', // the engine's readiness is read from its log
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
   say(`load: ${plan.totalEvents} events at ${o.rate}/s over ${o.sites} site(s) (${plan.simulatedDaysPerSite.toFixed(1)} simulated days each), namespace ${ns}`);
   const kafka = new Kafka(kafkaClientConfig({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'pfm-demo-load', logLevel: logLevel.NOTHING }));
+  const logins = serviceLogins();
   await prepareNamespace(kafka, process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7', ns);
-  const children = await startServices(env, p);
+  await grantDemoAcls(ns);
+  const children = await startServices(env, p, logins);
   const stop = stopSignal();
   const sender = new TrustSender({ ingestUrl: `http://127.0.0.1:${p.http}`, mllp: { host: '127.0.0.1', port: p.mllp, connections: o.connections }, trusts, maxInFlight: 20_000, senderKey: loadSenders.key });
   const extra: string[] = [];

@@ -1,11 +1,16 @@
 // The demo's pipeline end to end: a seeded synthetic trust (30 days of history, delivery
 // faults on) sent by the simulator's senders (HL7 v2 over MLLP, FHIR ServiceRequest
 // bundles, JSON) through the real ingest, flow-engine and board-gateway on the real stack,
-// on event time as in ./pfm demo. The board (REST) must show realistic numbers, and the
+// on event time as in ./pfm demo, each service logged in as its own Kafka and registry
+// principal (acls.txt's rules, on the test's namespace). The board (REST) must show realistic numbers, and the
 // engine's beds must match the model's own census for the same instant: duplicates sent
 // on purpose must not count twice.
-import type { FlowEventInput, WardSummary } from '@pfm/contracts';
-import { waitFor } from '@pfm/testkit';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Alert, FlowEventInput, WardSummary } from '@pfm/contracts';
+import { namespaceGroups } from '@pfm/kafka-runtime';
+import { freePort, logReady, startService, waitFor, type RunningService } from '@pfm/testkit';
 import { createSimulation, defaultTrust, wardsOf, type Delivery } from '../services/simulator/src';
 import { sendAll, TrustSender } from '../services/simulator/src/send';
 import { SENDER, startProduct, type ProductUnderTest } from './support/stack';
@@ -15,13 +20,15 @@ const ADT_BED_TYPES = new Set(['patient.admitted', 'patient.transferred', 'patie
 describe('demo: simulated trust through the real services', () => {
   let product: ProductUnderTest | undefined;
   let sender: TrustSender | undefined;
+  let insights: RunningService | undefined;
   afterAll(async () => {
+    await insights?.stop();
     await sender?.close();
     await product?.stop();
   });
 
   it('shows a realistic board whose occupied beds match the model, duplicates counted once', async () => {
-    product = await startProduct({ wards: wardsOf(defaultTrust), extraEnv: { PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000' } });
+    product = await startProduct({ wards: wardsOf(defaultTrust), extraEnv: { PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000' }, ownPrincipals: true });
     const start = Date.UTC(2026, 4, 1, 12);
     // Duplicates well above the demo's 1%, so that double counting could not hide.
     const sim = createSimulation({ seed: 'demo-e2e', start, historyDays: 30, faults: { duplicate: 0.05, late: 0.01, badNhs: 0.002, cancel: 0.01 } });
@@ -84,7 +91,28 @@ describe('demo: simulated trust through the real services', () => {
     expect(sum((w) => w.crfd)).toBeGreaterThan(0);
     expect(sum((w) => w.onLeave)).toBeGreaterThan(0);
     expect(sum((w) => w.outOfArea)).toBeGreaterThan(0);
-    const alerts = await fetch(`${product.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<unknown[]>);
+    const alertList = () => fetch(`${product!.gatewayUrl}/api/v1/alerts`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<Alert[]>);
+    const alerts = await alertList();
     expect(alerts.length).toBeGreaterThan(0);
+
+    // An acknowledgement on the board: the gateway writes it to the flow log (as the gateway
+    // principal), the engine applies it (as the engine principal), the board shows it.
+    const target = alerts.find((a) => !a.acknowledged)!;
+    const socket = await product.connect(token);
+    await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+    expect(await new Promise((resolve) => socket.emit('acknowledge', { alertId: target.alertId }, resolve))).toEqual({ ok: true });
+    const acked = await waitFor(async () => (await alertList()).find((a) => a.alertId === target.alertId && a.acknowledged), { timeoutMs: 30_000, what: 'the acknowledgement on the board' });
+    expect(acked.acknowledged).toMatchObject({ by: 'bm-test' });
+
+    // The warehouse joins as the demo starts it: as the insights principal, in a group its live rule covers.
+    const port = await freePort();
+    insights = await startService('insights', {
+      ...product.envOf('insights'), PFM_INSIGHTS_DB: join(mkdtempSync(join(tmpdir(), 'pfm-demo-insights-')), 'insights.duckdb'),
+      PFM_INSIGHTS_SECRET: 'demo-e2e-insights-secret-0123456789abcdef', PFM_INSIGHTS_GROUP: namespaceGroups(product.ns).insights, PFM_INSIGHTS_PORT: String(port),
+    }, (s) => logReady('insights running')(s) && logReady('insights caught up with the log')(s), 120_000);
+    const series = await fetch(`http://127.0.0.1:${port}/api/v1/insights/series?measure=admissions&period=month`, { headers: { authorization: `Bearer ${token}` } });
+    expect(series.status).toBe(200);
+    const body = (await series.json()) as { segments: { points: { numerator: number }[] }[] };
+    expect(body.segments.flatMap((x) => x.points).reduce((n, p) => n + p.numerator, 0)).toBeGreaterThan(100);
   });
 });

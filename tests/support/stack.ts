@@ -1,11 +1,13 @@
 // The product running end to end for a test: ingest, flow-engine and board-gateway as
 // real processes on the real stack, isolated by topic namespace, Redis key prefix,
-// consumer groups and a ward registry of the test's own.
+// consumer groups and a ward registry of the test's own. With `ownPrincipals`, each
+// service logs in to Kafka and the registry as its own principal (the stack's password
+// files), with the rules of infra/kafka/acls.txt granted on the test's namespace.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka } from 'kafkajs';
-import { kafkaClientConfig } from '@pfm/kafka-runtime';
+import { grantNamespaceAcls, kafkaClientConfig, namespaceGroups, passwordFilesFromEnv, servicePrincipalEnv, type KafkaService } from '@pfm/kafka-runtime';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type ClientToServerEvents, type ServerToClientEvents, type Ward } from '@pfm/contracts';
@@ -26,6 +28,8 @@ export interface ProductUnderTest {
   topics: ReturnType<typeof topicsFor>;
   services: Record<'ingest' | 'engine' | 'gateway', RunningService | undefined>;
   env: Record<string, string>;
+  /** `env` with a service's own logins (ownPrincipals), for starting it or another service as itself. */
+  envOf(service: KafkaService): Record<string, string>;
   kafka: Kafka;
   redis: Redis;
   token(claims?: Partial<ClaimsInput>): Promise<string>;
@@ -39,7 +43,9 @@ export const DEFAULT_WARDS: Ward[] = [
   { site: 'RXT', code: 'ELM', name: 'Elm Ward', type: 'picu', beds: 6 },
 ];
 
-export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; extraEnv?: Record<string, string>; stack?: ReturnType<typeof stackEnv> } = {}): Promise<ProductUnderTest> {
+export const ACLS_FILE = process.env.PFM_KAFKA_ACLS_FILE ?? join(__dirname, '..', '..', 'infra', 'kafka', 'acls.txt');
+
+export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; extraEnv?: Record<string, string>; stack?: ReturnType<typeof stackEnv>; ownPrincipals?: boolean } = {}): Promise<ProductUnderTest> {
   // The shared stack, or the addresses given (a suite's own container stack).
   const stack = opts.stack ?? await requireStack();
   const ns = uniqueName('e2e');
@@ -55,8 +61,15 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
     KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
     PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '3', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile,
     PFM_INGEST_HTTP_PORT: String(ingestPort), PFM_MLLP_PORT: String(mllpPort), PFM_GATEWAY_PORT: String(gatewayPort), PFM_JWT_SECRET: SECRET, PFM_SENDERS_FILE: sendersFile,
-    PFM_ENGINE_GROUP: `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '500', ...opts.extraEnv,
+    PFM_ENGINE_GROUP: opts.ownPrincipals ? namespaceGroups(ns).engine : `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '500', ...opts.extraEnv,
   };
+  // Each service as itself: its principal's logins, and acls.txt's rules on this namespace's topics.
+  const principals = opts.ownPrincipals ? passwordFilesFromEnv() : undefined;
+  if (opts.ownPrincipals) {
+    if (!principals) throw new Error('ownPrincipals needs the stack\'s password files: source .stack/stack.env (PFM_KAFKA_PASSWORDS_FILE, PFM_REGISTRY_PASSWORDS_FILE)');
+    await grantNamespaceAcls({ brokers: stack.kafkaBrokers, namespace: ns, aclsFile: ACLS_FILE, kafka: principals.kafka });
+  }
+  const envOf = (service: KafkaService): Record<string, string> => (principals ? { ...env, ...servicePrincipalEnv(service, principals) } : env);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const services: ProductUnderTest['services'] = { ingest: undefined, engine: undefined, gateway: undefined };
@@ -65,7 +78,7 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
   const redis = new Redis(stack.redisUrl);
   const sockets: Socket[] = [];
   const product: ProductUnderTest = {
-    ns, prefix, ingestUrl, gatewayUrl, topics: topicsFor(ns), services, env, kafka, redis,
+    ns, prefix, ingestUrl, gatewayUrl, topics: topicsFor(ns), services, env, envOf, kafka, redis,
     token: (claims = {}) => auth.issue({ sub: 'bm-test', role: 'bed_manager', sites: ['RXT'], ...claims } as ClaimsInput),
     connect: async (token) => {
       const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(gatewayUrl, { auth: { token }, transports: ['websocket'], reconnection: false });
@@ -73,7 +86,7 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
       return s;
     },
     startEngine: async () => {
-      services.engine = await startService('flow-engine', env, logReady('flow-engine running'));
+      services.engine = await startService('flow-engine', envOf('flow-engine'), logReady('flow-engine running'));
       return services.engine;
     },
     stop: async () => {
@@ -85,9 +98,9 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
     },
   };
   try {
-    services.ingest = await startService('ingest', env, httpReady(`${ingestUrl}/readyz`));
+    services.ingest = await startService('ingest', envOf('ingest'), httpReady(`${ingestUrl}/readyz`));
     if (opts.engine !== false) await product.startEngine();
-    services.gateway = await startService('board-gateway', env, httpReady(`${gatewayUrl}/healthz`));
+    services.gateway = await startService('board-gateway', envOf('board-gateway'), httpReady(`${gatewayUrl}/healthz`));
   } catch (e) {
     await product.stop();
     throw e;

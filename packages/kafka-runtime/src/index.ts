@@ -8,3 +8,4 @@ export * from './ranges';
 export * from './runner';
 export * from './supervise';
 export * from './registry';
+export * from './principals';

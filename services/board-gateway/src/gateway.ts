@@ -48,6 +48,10 @@ export interface GatewayDeps {
   idleTimeoutMs?: number;
   /** The insights service's base URL: /api/v1/insights/* is passed to it (unset: 503). */
   insightsUrl?: string;
+  /** socket.io connections open at once for one reader (the token's subject); beyond it the connection is refused (default 20). */
+  maxSocketsPerUser?: number;
+  /** socket.io connections open at once from one client address, whoever holds them (default 500). */
+  maxSocketsPerAddress?: number;
 }
 
 /**
@@ -88,11 +92,29 @@ const ALERT_VERSIONS_KEPT = 200_000;
 /** Longest timer Node accepts (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
+/** What the gateway keeps on a connection: the reader's claims, and how to give back its places under the connection caps. */
+interface SocketData { claims: Claims; release?: () => void }
+type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** Open connections per key (a reader, an address), each counted while its socket lives. */
+class ConnectionCounts {
+  private readonly open = new Map<string, number>();
+  count(key: string): number { return this.open.get(key) ?? 0; }
+  take(key: string): () => void {
+    this.open.set(key, this.count(key) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = this.count(key) - 1;
+      if (n > 0) this.open.set(key, n); else this.open.delete(key);
+    };
+  }
+}
 
 export class Gateway {
   readonly app: FastifyInstance;
-  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { claims: Claims }>;
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   private consumer: Consumer | undefined;
   private readonly clockKind: 'wall' | 'engine';
   private readonly topics;
@@ -504,10 +526,41 @@ export class Gateway {
   }
 
   private sockets(): void {
+    const perUser = new ConnectionCounts();
+    const perAddress = new ConnectionCounts();
+    const maxPerUser = this.d.maxSocketsPerUser ?? 20;
+    const maxPerAddress = this.d.maxSocketsPerAddress ?? 500;
+    /** The connect_error clients get for a connection over a cap: message for people, data.code + data.status for code. */
+    const tooMany = (message: string, limit: number) => Object.assign(new Error(message), { data: { code: 'too_many_connections', status: 429, limit } });
     this.io.use((socket, next) => {
+      const address = socket.handshake.address;
+      // The address first, before the token costs anything to check.
+      if (perAddress.count(address) >= maxPerAddress) {
+        this.d.logger.warn({ limit: maxPerAddress }, 'socket.io connection refused: too many from one client address');
+        next(tooMany(`Too many live connections from this address (at most ${maxPerAddress}): close other boards first.`, maxPerAddress));
+        return;
+      }
       const token = (socket.handshake.auth as { token?: unknown }).token;
       verifyBoardReader(this.d.auth, typeof token === 'string' ? token : undefined)
-        .then((claims) => { socket.data.claims = claims; next(); })
+        .then((claims) => {
+          // One issuer per deployment: the subject names the reader.
+          const user = claims.sub;
+          if (perUser.count(user) >= maxPerUser) {
+            this.audit({ at: new Date().toISOString(), who: claims.sub, role: claims.role, action: 'connect', status: 429 });
+            next(tooMany(`Too many live connections for this user (at most ${maxPerUser}): close other boards or tabs first.`, maxPerUser));
+            return;
+          }
+          if (perAddress.count(address) >= maxPerAddress) {
+            next(tooMany(`Too many live connections from this address (at most ${maxPerAddress}): close other boards first.`, maxPerAddress));
+            return;
+          }
+          // Counted from here until the socket closes.
+          const u = perUser.take(user);
+          const a = perAddress.take(address);
+          socket.data.release = () => { u(); a(); };
+          socket.data.claims = claims;
+          next();
+        })
         .catch((e: unknown) => {
           // The shape clients rely on: message for people, data.code + data.status for code.
           const code = e instanceof AuthError ? e.code : 'invalid_token';
@@ -524,7 +577,7 @@ export class Gateway {
         socket.emit('problem', { code: 'token_expired', message: 'The access token has expired: ask for a new board link.' });
         socket.disconnect(true);
       }, Math.min(MAX_TIMER_MS, Math.max(0, exp * 1000 - Date.now())));
-      socket.on('disconnect', () => { this.connections?.dec(); clearTimeout(expiry); });
+      socket.on('disconnect', () => { this.connections?.dec(); clearTimeout(expiry); socket.data.release?.(); });
       socket.on('join', (raw, ack) => {
         const reply = typeof ack === 'function' ? ack : () => undefined;
         const parsed = roomSchema.safeParse(raw);

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const store = new FlowStore(redis, new Keys(config.PFM_KEY_PREFIX), WardRegistry.fromFile(config.PFM_WARDS_FILE), loadThresholds(config.PFM_THRESHOLDS_FILE));
   const { kafka, producer, codec, topics } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-board-gateway', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger, metrics });
 
-  const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, clock: config.PFM_CLOCK === 'event' ? 'engine' : 'wall', topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts }, rateLimitPerMinute: config.PFM_GATEWAY_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_GATEWAY_IDLE_TIMEOUT_MS, insightsUrl: config.PFM_INSIGHTS_URL || undefined });
+  const gateway = new Gateway({ store, kafka, producer, codec, auth, logger, metrics, clock: config.PFM_CLOCK === 'event' ? 'engine' : 'wall', topics: { flowEvents: topics.flowEvents, boardUpdates: topics.boardUpdates, alerts: topics.alerts }, rateLimitPerMinute: config.PFM_GATEWAY_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_GATEWAY_IDLE_TIMEOUT_MS, maxSocketsPerUser: config.PFM_GATEWAY_MAX_SOCKETS_PER_USER, maxSocketsPerAddress: config.PFM_GATEWAY_MAX_SOCKETS_PER_ADDRESS, insightsUrl: config.PFM_INSIGHTS_URL || undefined });
   // Each instance has its own group (it must see every update), named here so its lag can be read.
   const group = config.PFM_GATEWAY_GROUP ?? `pfm-gateway-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const opsAdmin = kafka.admin();

@@ -1,8 +1,10 @@
 // The MLLP doors on the real stack: only listed peers may connect, one peer cannot take
-// every connection slot, idle sockets and frames that never finish are closed, and a good
+// every connection slot, idle sockets and frames that never finish are closed, a sender
+// that does not read its ACKs is not read from (nothing piles up for it), and a good
 // sender still gets its ACK while all that happens.
+import { connect, type Socket } from 'node:net';
 import { waitFor } from '@pfm/testkit';
-import { VT } from './mllp';
+import { frame, MllpFramer, VT } from './mllp';
 import { testAccess } from './testing/access';
 import { ackCode, hl7Fixture, withControlId } from './testing/fixtures';
 import { startTestIngest, type IngestUnderTest } from './testing/ingest-under-test';
@@ -76,5 +78,68 @@ describe('MLLP allow-list', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('MLLP back-pressure on ACK writes', () => {
+  let t: IngestUnderTest;
+  afterAll(async () => { await t?.stop(); });
+
+  it('a sender that pipelines messages and never reads its ACKs is paused, with at most one ACK past the socket\'s high-water mark buffered; a good sender still gets through; reading again gets every ACK', async () => {
+    t = await startTestIngest({}, 'mllpbp');
+    // The listener's side of each connection, and every ACK write on it: what it buffers for the peer.
+    const serverSide: Socket[] = [];
+    let maxBuffered = 0;
+    let maxWrite = 0;
+    t.ingest.mllpServer.on('connection', (s: Socket) => {
+      serverSide.push(s);
+      const write = s.write.bind(s) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+      (s as unknown as { write: typeof write }).write = (chunk: Buffer, ...rest: unknown[]) => {
+        const ok = write(chunk, ...rest);
+        maxBuffered = Math.max(maxBuffered, s.writableLength);
+        maxWrite = Math.max(maxWrite, chunk.length);
+        return ok;
+      };
+    });
+
+    // The hostile sender: 2,000 admissions written back to back, its socket never read. Each
+    // names a 32 KB receiving application (MSH-5), which its ACK quotes back (as MSH-3): 64 MB
+    // of ACKs, more than the kernel's socket buffers on both sides can hold (receive buffer
+    // at most net.ipv4.tcp_rmem's 32 MB, send buffer tcp_wmem's 4 MB; seen: ~12 MB taken).
+    const total = 2000;
+    const bulky = (i: number) => {
+      const [msh, ...rest] = withControlId(hl7Fixture('a01-admit'), `bp-${run}-${i}`).split('\r');
+      const fields = msh!.split('|');
+      fields[4] = `PFM-${'R'.repeat(32 * 1024)}`;
+      return Buffer.from([fields.join('|'), ...rest].join('\r'));
+    };
+    const hostile = connect({ host: '127.0.0.1', port: t.ingest.mllpPort });
+    hostile.pause();
+    hostile.on('error', () => undefined);
+    await new Promise<void>((resolve) => hostile.once('connect', () => resolve()));
+    const listener = await waitFor(() => serverSide[0], { what: 'the listener\'s side of the connection' });
+    for (let i = 0; i < total; i++) hostile.write(frame(bulky(i)));
+
+    // The listener stops reading it (paused) once its ACKs back up, so the sender's own
+    // writes back up too; what the listener holds for it stays at the high-water mark plus one ACK.
+    await waitFor(() => listener.isPaused() && listener.writableLength > 0 && hostile.writableLength > 0, { what: 'the listener to pause the sender that does not read', timeoutMs: 60_000 });
+    expect(maxBuffered).toBeLessThanOrEqual(listener.writableHighWaterMark + maxWrite);
+
+    // Meanwhile another sender is answered.
+    const good = await MllpClient.connect(t.ingest.mllpPort);
+    expect(ackCode(await good.send(admit()))).toBe('AA');
+    await good.close();
+
+    // Reading again, the paused sender gets an ACK for every message, in order.
+    const framer = new MllpFramer(1024 * 1024);
+    const acks: string[] = [];
+    hostile.on('data', (chunk: Buffer) => { for (const f of framer.push(chunk)) if (f.kind === 'message') acks.push(f.data.toString('utf8')); });
+    hostile.resume();
+    await waitFor(() => acks.length === total, { what: `all ${total} ACKs (${acks.length} so far)`, timeoutMs: 120_000 });
+    expect(acks.every((a) => ackCode(a) === 'AA')).toBe(true);
+    expect(acks[0]).toContain(`bp-${run}-0`);
+    expect(acks[total - 1]).toContain(`bp-${run}-${total - 1}`);
+    expect(maxBuffered).toBeLessThanOrEqual(listener.writableHighWaterMark + maxWrite);
+    hostile.destroy();
   });
 });

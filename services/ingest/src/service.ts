@@ -3,7 +3,7 @@
 // main.ts runs it as a process; tests and the benchmark run it in-process.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { ConfigResourceTypes } from 'kafkajs';
@@ -24,6 +24,8 @@ export interface IngestService {
   httpUrl: string;
   mllpHost: string;
   mllpPort: number;
+  /** The MLLP listener itself (its 'connection' / 'secureConnection' events give each connection's socket). */
+  mllpServer: Server;
   topics: ReturnType<typeof topicsFor>;
   rejects: RejectIndex;
   metrics: Metrics;
@@ -151,6 +153,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
     httpUrl: `http://${config.PFM_BIND_HOST === '0.0.0.0' ? '127.0.0.1' : config.PFM_BIND_HOST}:${http.port}`,
     mllpHost: mllp.host,
     mllpPort: mllp.port,
+    mllpServer: mllp.server,
     topics,
     rejects,
     metrics,

@@ -359,6 +359,8 @@ export class LiveBoard {
     });
     sock.on('connect_error', (err) => {
       if (isAuthProblem(err)) { this.authFailed(); return; }
+      // Refused because this reader (or this address) has too many boards open: say so, and keep retrying.
+      if ((err as { data?: { code?: unknown } }).data?.code === 'too_many_connections') this.setProblem('socket', `${err.message} Retrying.`);
       if (sock.active) this.set({ connection: navigator.onLine ? 'reconnecting' : 'offline' });
       else { this.set({ connection: 'offline' }); this.retryLater(); }
     });
