@@ -1,53 +1,32 @@
 // Every read of patient data on the gateway is audited: the REST reads and the room joins
 // of a verified reader, refusals included (who, role, what, where, when, the answer).
 // The gateway in-process on a loopback port over the real Redis (its own key prefix).
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, Room, ServerToClientEvents } from '@pfm/contracts';
-import { freePort, httpReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { waitFor } from '@pfm/testkit';
 import { Auth, type Claims } from './auth';
 import type { GatewayAuditEntry } from './gateway';
+import { startGatewayProcess, type GatewayProcess } from './testing/gateway-process';
 
 const SECRET = 'gateway-audit-secret-gateway-audit-secret';
 
 describe('gateway doors: audit of patient-data reads, slow clients, rate limit', () => {
   const auth = new Auth(SECRET);
-  let gateway: RunningService;
+  let gw: GatewayProcess | undefined;
   let base: string;
-  let prefix: string;
   let redis: Redis;
   /** The audit lines the gateway has logged so far (its default audit sink). */
-  const audited = (): GatewayAuditEntry[] => gateway.logs.flatMap((l) => {
+  const audited = (): GatewayAuditEntry[] => gw!.gateway.logs.flatMap((l) => {
     try { const j = JSON.parse(l) as { msg?: string; audit?: GatewayAuditEntry }; return j.msg === 'audit' && j.audit ? [j.audit] : []; } catch { return []; }
   });
 
   beforeAll(async () => {
-    const stack = await requireStack();
-    const ns = uniqueName('opssec-audit');
-    prefix = ns.replace(/-/g, '_');
-    redis = new Redis(stack.redisUrl);
-    const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-audit-'));
-    writeFileSync(join(dir, 'wards.json'), JSON.stringify([{ site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gateway = await startService('board-gateway', {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
-      PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '1', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'),
-      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info', PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: '40', PFM_GATEWAY_IDLE_TIMEOUT_MS: '1500',
-    }, httpReady(`${base}/healthz`));
+    gw = await startGatewayProcess('opssec-audit', SECRET, { PFM_GATEWAY_RATE_LIMIT_PER_MINUTE: '40', PFM_GATEWAY_IDLE_TIMEOUT_MS: '1500' });
+    ({ base, redis } = gw);
   });
-  afterAll(async () => {
-    await gateway?.stop();
-    if (redis) {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.unlink(...keys);
-      redis.disconnect();
-    }
-  });
+  afterAll(async () => { await gw?.stop(); });
 
   const token = (c: Partial<Claims> = {}) => auth.issue({ sub: 'nurse.jones', role: 'ward', sites: ['RXT'], wards: ['OAK'], ...c });
   const get = async (path: string, tok?: string) => (await fetch(`${base}${path}`, tok ? { headers: { authorization: `Bearer ${tok}` } } : {})).status;
@@ -99,16 +78,16 @@ describe('gateway doors: audit of patient-data reads, slow clients, rate limit',
 
   it('an internal failure is answered 500 with a fixed text; the error itself stays in the log', async () => {
     // A key of the wrong type makes the store's read fail inside Redis (WRONGTYPE).
-    await redis.set(`${prefix}:{RZZ}:alerts`, 'not-a-sorted-set');
+    await redis.set(`${gw!.prefix}:{RZZ}:alerts`, 'not-a-sorted-set');
     try {
       const r = await fetch(`${base}/api/v1/alerts?site=RZZ`, { headers: { authorization: `Bearer ${await token({ sub: 'bm.khan', role: 'bed_manager', sites: ['RZZ'], wards: undefined })}` } });
       const body = await r.text();
       expect(r.status).toBe(500);
       expect(JSON.parse(body)).toEqual({ error: 'internal', message: 'The board could not be read; try again.' });
       expect(body).not.toMatch(/WRONGTYPE|alerts|RZZ|redis/i);
-      await waitFor(() => gateway.logs.some((l) => l.includes('request failed') && l.includes('WRONGTYPE')), { what: 'the failure in the gateway log' });
+      await waitFor(() => gw!.gateway.logs.some((l) => l.includes('request failed') && l.includes('WRONGTYPE')), { what: 'the failure in the gateway log' });
     } finally {
-      await redis.del(`${prefix}:{RZZ}:alerts`);
+      await redis.del(`${gw!.prefix}:{RZZ}:alerts`);
     }
   });
 

@@ -3,14 +3,11 @@
 // websockets. The connection over a cap is refused with a connect_error that says why
 // (data.code too_many_connections, status 429); other readers still get in, and a closed
 // connection frees its place.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '@pfm/contracts';
-import { freePort, httpReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { waitFor } from '@pfm/testkit';
 import { Auth } from './auth';
+import { startGatewayProcess, type GatewayProcess } from './testing/gateway-process';
 
 const SECRET = 'gateway-sockets-secret-gateway-sockets-01';
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -18,37 +15,16 @@ type Outcome = { ok: true; socket: Client } | { ok: false; message: string; data
 
 describe('gateway: socket.io connections per reader and per address are capped', () => {
   const auth = new Auth(SECRET);
-  let gateway: RunningService;
+  let gw: GatewayProcess | undefined;
   let base: string;
-  let prefix: string;
-  let redis: Redis;
   const open: Client[] = [];
 
   beforeAll(async () => {
-    const stack = await requireStack();
-    const ns = uniqueName('gw-sockets');
-    prefix = ns.replace(/-/g, '_');
-    redis = new Redis(stack.redisUrl);
-    const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-sockets-'));
-    writeFileSync(join(dir, 'wards.json'), JSON.stringify([{ site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gateway = await startService('board-gateway', {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
-      PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '1', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'),
-      PFM_JWT_SECRET: SECRET, PFM_GATEWAY_PORT: String(port), PFM_LOG_LEVEL: 'info',
-      PFM_GATEWAY_MAX_SOCKETS_PER_USER: '3', PFM_GATEWAY_MAX_SOCKETS_PER_ADDRESS: '5',
-    }, httpReady(`${base}/healthz`));
+    gw = await startGatewayProcess('gw-sockets', SECRET, { PFM_GATEWAY_MAX_SOCKETS_PER_USER: '3', PFM_GATEWAY_MAX_SOCKETS_PER_ADDRESS: '5' });
+    ({ base } = gw);
   });
   afterEach(() => { for (const s of open.splice(0)) s.disconnect(); });
-  afterAll(async () => {
-    await gateway?.stop();
-    if (redis) {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.unlink(...keys);
-      redis.disconnect();
-    }
-  });
+  afterAll(async () => { await gw?.stop(); });
 
   const token = (sub: string) => auth.issue({ sub, role: 'bed_manager', sites: ['RXT'] });
   /** Connects as `sub`: the connected socket, or the connect_error it got. */
@@ -69,7 +45,7 @@ describe('gateway: socket.io connections per reader and per address are capped',
     const over = await connectAs('bm.one');
     expect(over.ok ? 'connected' : over).toEqual({ ok: false, message: 'Too many live connections for this user (at most 3): close other boards or tabs first.', data: { code: 'too_many_connections', status: 429, limit: 3 } });
     // The refused one is audited as such; the three held still work.
-    await waitFor(() => gateway.logs.some((l) => l.includes('"action":"connect"') && l.includes('"who":"bm.one"') && l.includes('"status":429')), { what: 'the refusal in the audit log' });
+    await waitFor(() => gw!.gateway.logs.some((l) => l.includes('"action":"connect"') && l.includes('"who":"bm.one"') && l.includes('"status":429')), { what: 'the refusal in the audit log' });
     for (const r of first) if (r.ok) expect(await joinWard(r.socket)).toEqual({ ok: true });
 
     const other = await connectAs('bm.two');
