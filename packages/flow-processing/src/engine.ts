@@ -287,13 +287,15 @@ export class FlowEngine {
     }
     const last = batch.messages[batch.messages.length - 1]!.offset;
     this.appliedHere.add(batch.partition);
+    // Observed at the apply, before the commit: whoever sees the group's committed offset
+    // (lag 0) also sees these events in the delay histogram.
+    const appliedAt = Date.now();
+    for (const m of batch.messages) this.applyDelay?.observe({ from: 'received' }, Math.max(0, appliedAt - Number(m.timestamp)) / 1000);
+    this.batchSizes?.observe(batch.messages.length);
     resolveOffset(last);
     await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
     await heartbeat();
     this.lag?.set({ partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n));
-    this.batchSizes?.observe(batch.messages.length);
-    const appliedAt = Date.now();
-    for (const m of batch.messages) this.applyDelay?.observe({ from: 'received' }, Math.max(0, appliedAt - Number(m.timestamp)) / 1000);
     await this.d.afterBatch?.({ partition: batch.partition, lastOffset: last, count: batch.messages.length });
   }
 
