@@ -28,6 +28,8 @@ interface CrfdRec { periodSeq: number; reasonSeq: number; reasonCode: string; wa
 interface SpellTrack {
   leaves: LeaveRec[]; crfd: CrfdRec[]; openLeave?: Open<LeaveRec>; openCrfd?: CrfdRec;
   stayOap: { outOfArea: boolean; oapReason?: string }[]; legalAtAdmission?: string; detained: boolean;
+  /** The spell as the walk last saw it (after the previous applied event): what each step changed is read against these. */
+  seenStatus?: string; seenCrfd?: string; seenStays: number;
 }
 
 const days = (from: number, to: number | undefined): number | null => (to === undefined ? null : (to - from) / DAY_MS);
@@ -42,39 +44,45 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
   const track = new Map<string, SpellTrack>();
   const referralExtra = new Map<string, { source?: string; area?: string }>();
 
+  // Each applied step is compared with the spells as the walk saw them after the previous
+  // applied step (a failed step changes nothing; removed events are never stepped): a spell
+  // with no track yet is one this step created.
   for (const e of state.events) {
     if (removed.has(e.eventId)) continue;
-    const before = new Map(Object.values(v.spells).map((s) => [s.spellId, { status: s.status, crfd: s.crfd?.reasonCode, stays: s.stays.length, ward: s.ward }]));
     if (!step(v, e).ok) continue;
-    observe(e, before);
+    observe(e);
   }
 
-  function observe(e: FlowEvent, before: Map<string, { status: string; crfd?: string; stays: number; ward: string }>): void {
+  function observe(e: FlowEvent): void {
     const at = e.occurredAt;
     if (e.type === 'referral.received') referralExtra.set(e.payload.referralId, { source: e.payload.referralSource, area: e.payload.area });
-    for (const s of Object.values(v.spells)) {
-      const b = before.get(s.spellId);
+    for (const id in v.spells) {
+      const s = v.spells[id]!;
       let t = track.get(s.spellId);
       if (!t) {
-        t = { leaves: [], crfd: [], stayOap: [], detained: false };
+        t = { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
         track.set(s.spellId, t);
         if (e.type === 'patient.admitted') t.legalAtAdmission = e.payload.legalStatus;
       }
+      const b = { status: t.seenStatus, crfd: t.seenCrfd, stays: t.seenStays };
+      t.seenStatus = s.status;
+      t.seenCrfd = s.crfd?.reasonCode;
+      t.seenStays = s.stays.length;
       if (isDetention(s.legalStatus)) t.detained = true;
-      for (let i = b?.stays ?? 0; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
+      for (let i = b.stays; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
       // Leave: a period opens on admitted -> on_leave and closes on return or discharge.
-      if (b?.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
+      if (b.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
         const rec: LeaveRec = { seq: t.leaves.length + 1, ward: s.ward, leaveType: s.leave.leaveType, startedAt: s.leave.startedAt, expectedReturnAt: s.leave.expectedReturnAt };
         t.leaves.push(rec);
         t.openLeave = { value: rec, seq: rec.seq };
-      } else if (b?.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
+      } else if (b.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
         t.openLeave.value.endedAt = at;
         t.openLeave.value.endReason = s.status === 'discharged' ? 'discharged' : 'returned';
         t.openLeave = undefined;
       }
       // CRFD: a reason change inside a period closes one row and opens the next.
       const now = s.crfd?.reasonCode;
-      if (b?.crfd !== now) {
+      if (b.crfd !== now) {
         if (t.openCrfd) {
           t.openCrfd.endedAt = at;
           t.openCrfd.endReason = now ? 'reason_changed' : s.status === 'discharged' ? 'discharged' : 'ended';
@@ -100,7 +108,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
   const spells = Object.values(v.spells).sort((a, b) => a.admittedAt - b.admittedAt);
   const domainCtx = { thresholds: ctx.thresholds, wardType: (w: string) => ctx.wardType(site, w) };
   for (const s of spells) {
-    const t = track.get(s.spellId) ?? { leaves: [], crfd: [], stayOap: [], detained: false };
+    const t = track.get(s.spellId) ?? { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
     const end = s.dischargedAt;
     let oapDays = 0;
     s.stays.forEach((st, i) => {
