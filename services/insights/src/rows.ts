@@ -104,7 +104,8 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
   const demo = { age_band: n(v.ageBand), sex: n(v.gender), ethnic_category: n(v.ethnicity), ethnic_group: ethnicGroup(v.ethnicity) };
   const area = ctx.areas.resolve(v.area);
   const out: PatientRows = { spells: [], ward_stays: [], leave_periods: [], crfd_periods: [], referrals: [] };
-  const base = { patient_key: patientKey, record_key: recordKey, site };
+  // Every row is one object literal, no spread: V8 built each spread row (a copy of a shared
+  // part, then a dozen properties added) several times slower (docs/benchmarks.md, "Insights warehouse").
   const spells = Object.values(v.spells).sort((a, b) => a.admittedAt - b.admittedAt);
   const domainCtx = { thresholds: ctx.thresholds, wardType: (w: string) => ctx.wardType(site, w) };
   for (const s of spells) {
@@ -116,13 +117,13 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
       const oap = t.stayOap[i] ?? { outOfArea: false };
       if (oap.outOfArea && next !== undefined) oapDays += next - st.from;
       out.ward_stays.push({
-        ...base, spell_id: s.spellId, stay_seq: i + 1, ward: st.ward, ward_type: ctx.wardType(site, st.ward), started_at: st.from,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, stay_seq: i + 1, ward: st.ward, ward_type: ctx.wardType(site, st.ward), started_at: st.from,
         ended_at: n(next), out_of_area: oap.outOfArea, oap_reason: n(oap.oapReason), days: days(st.from, next),
       });
     });
     for (const l of t.leaves) {
       out.leave_periods.push({
-        ...base, spell_id: s.spellId, leave_seq: l.seq, ward: l.ward, leave_type: n(l.leaveType), started_at: l.startedAt,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, leave_seq: l.seq, ward: l.ward, leave_type: n(l.leaveType), started_at: l.startedAt,
         expected_return_at: n(l.expectedReturnAt), ended_at: n(l.endedAt), end_reason: n(l.endReason), days: days(l.startedAt, l.endedAt),
       });
     }
@@ -130,7 +131,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     for (const r of t.crfd) {
       if (r.endedAt !== undefined) crfdMs += r.endedAt - r.startedAt;
       out.crfd_periods.push({
-        ...base, spell_id: s.spellId, period_seq: r.periodSeq, reason_seq: r.reasonSeq, reason_code: r.reasonCode, ward: r.ward,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, period_seq: r.periodSeq, reason_seq: r.reasonSeq, reason_code: r.reasonCode, ward: r.ward,
         started_at: r.startedAt, ended_at: n(r.endedAt), end_reason: n(r.endReason), days: days(r.startedAt, r.endedAt),
       });
     }
@@ -139,11 +140,12 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     const followUp = followUpOutcome(s, domainCtx, v.area);
     const readmitted = closed ? spells.some((o) => o !== s && o.admittedAt > end && o.admittedAt <= end + 30 * DAY_MS) : null;
     out.spells.push({
-      ...base, spell_id: s.spellId, admitted_at: s.admittedAt, discharged_at: n(end), los_days: closed ? losDays(ctx.thresholds, s.admittedAt, end) : null,
+      patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, admitted_at: s.admittedAt, discharged_at: n(end), los_days: closed ? losDays(ctx.thresholds, s.admittedAt, end) : null,
       admission_source: n(s.admissionSource), admission_method: n(s.admissionMethod), legal_status_at_admission: n(t.legalAtAdmission),
       detained_at_any_point: t.detained || isDetention(t.legalAtAdmission),
       first_ward: first.ward, first_ward_type: ctx.wardType(site, first.ward), last_ward: s.ward, last_ward_type: ctx.wardType(site, s.ward),
-      discharge_method: n(s.dischargeMethod), discharge_destination: n(s.destination), ...demo,
+      discharge_method: n(s.dischargeMethod), discharge_destination: n(s.destination),
+      age_band: demo.age_band, sex: demo.sex, ethnic_category: demo.ethnic_category, ethnic_group: demo.ethnic_group,
       local_area: n(area.localArea), deprivation_quintile: n(area.deprivationQuintile),
       out_of_area: t.stayOap.some((o) => o.outOfArea), oap_reason: n(t.stayOap.find((o) => o.outOfArea)?.oapReason), distance_from_home_km: n(s.distanceFromHomeKm),
       oap_bed_days: closed ? oapDays / DAY_MS : null, crfd_days: closed ? crfdMs / DAY_MS : null, readmitted_30d: readmitted,
@@ -156,7 +158,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     const extra = referralExtra.get(r.referralId) ?? {};
     const hours = r.respondedAt === undefined ? null : (r.respondedAt - r.receivedAt) / HOUR_MS;
     out.referrals.push({
-      ...base, referral_id: r.referralId, received_at: r.receivedAt, team: r.team, team_type: r.teamType, urgency: r.urgency,
+      patient_key: patientKey, record_key: recordKey, site, referral_id: r.referralId, received_at: r.receivedAt, team: r.team, team_type: r.teamType, urgency: r.urgency,
       referral_source: n(extra.source), local_area: n(ctx.areas.resolve(extra.area ?? v.area).localArea), status: r.status,
       first_response_at: n(r.respondedAt), response_hours: hours, within_4h: hours !== null && hours <= 4, within_24h: hours !== null && hours <= 24,
     });
