@@ -318,7 +318,7 @@ function writeCell(app: DuckDBAppender, w: CellWriter, v: Cell, table: string): 
 
 /**
  * DuckDB's checkpoint threshold while catching up: a two-year warehouse's write-ahead log
- * (every row and every record's state) is about 100 MB, so a catch-up checkpoints once, at
+ * (every row and every record's state) is about 73 MiB (the simulator's trust), so a catch-up checkpoints once, at
  * its end; a longer one still checkpoints every 1 GiB (the replay after a crash stays bounded).
  */
 export const CATCH_UP_CHECKPOINT_THRESHOLD = '1GiB';
