@@ -249,9 +249,8 @@ export class Warehouse {
 
   /**
    * Catching up (a rebuild, a backfill, a restart far behind the log): DuckDB checkpoints
-   * (writes the write-ahead log into the file) at its threshold, 16 MiB by default, and a
-   * checkpoint rewrites each table's last, partly filled row group, so a catch-up in
-   * large batches rewrote the same rows, above all the records' state, batch after batch.
+   * (writes the write-ahead log into the file) at its threshold, 16 MiB by default, so in
+   * large batches nearly every COMMIT waited for a checkpoint of the records' state and rows.
    * Until `endCatchUp` the threshold is CATCH_UP_CHECKPOINT_THRESHOLD. Nothing about
    * durability changes: every batch's transaction is in the write-ahead log when its
    * COMMIT returns, and a crash replays the log on the next open (only that replay is longer).
