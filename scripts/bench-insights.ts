@@ -13,7 +13,7 @@
 //   pnpm -s tsx scripts/bench-insights.ts --queries [--warehouse FILE] [--days 730] [--seed 7] [--reps 10]
 //   (also: pnpm bench --insights [--queries ...])
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Auth } from '@pfm/access';
@@ -115,14 +115,23 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const cpu0 = process.cpuUsage();
     await consumer.start();
     await consumer.untilCaughtUp();
-    const whMs = Math.max(1, Date.now() - (firstBatch || startedAt));
-    const cpu = process.cpuUsage(cpu0);
-    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    const foldMs = Math.max(1, Date.now() - (firstBatch || startedAt));
+    const cpuFold = process.cpuUsage(cpu0);
     await consumer.stop();
+    // Up to the file as a caught-up consumer leaves it: what is still only in the write-ahead
+    // log checkpointed into the file (the consumer's catch-up mode does most of this before
+    // it reports caught up; without this the rest would be written by the untimed close).
+    const ck0 = Date.now();
+    const cpuCk0 = process.cpuUsage();
+    await warehouse.run('CHECKPOINT');
+    const checkpointMs = Date.now() - ck0;
+    const cpuCk = process.cpuUsage(cpuCk0);
+    const whMs = foldMs + checkpointMs;
+    const cpuMs = Math.round((cpuFold.user + cpuFold.system + cpuCk.user + cpuCk.system) / 1000);
     const whRate = total / (whMs / 1000);
     const stages = (consumer.stats as { ms?: Record<string, number> }).ms ?? {};
     for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
-    log(`warehouse fold: ${total} events in ${whMs} ms = ${whRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each; ratio to raw ${(whRate / rawRate).toFixed(3)})`);
+    log(`warehouse fold: ${total} events in ${whMs} ms (${checkpointMs} ms of it a final checkpoint) = ${whRate.toFixed(0)} events/s (${batches} batches, ${Math.round(total / Math.max(1, batches))} events each; ratio to raw ${(whRate / rawRate).toFixed(3)})`);
     const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
     for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
     log(`  CPU: ${cpuMs} ms (${Math.round(total / (cpuMs / 1000))} events per CPU-second); time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}`);
@@ -189,10 +198,12 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
  * fold, rows, one transaction with the offset) partition after partition, round robin, as
  * the consumer takes them. Prints the stage times, the CPU of the process and a
  * fingerprint of every table (count and an order-free hash), so two codes can be compared
- * for equal contents as well as for speed.
- *   pnpm -s tsx scripts/bench-insights.ts --no-kafka [--days 365] [--seed 7] [--batch-events 3000] [--partitions 6]
+ * for equal contents as well as for speed. Timed up to a final CHECKPOINT (the file as a
+ * caught-up consumer leaves it), in the consumer's catch-up mode (Warehouse.beginCatchUp)
+ * when the code under test has it, unless --no-catch-up.
+ *   pnpm -s tsx scripts/bench-insights.ts --no-kafka [--days 365] [--seed 7] [--batch-events 3000] [--partitions 6] [--no-catch-up]
  */
-export async function benchFold(o: { days: number; seed: number; partitions: number; batchEvents: number; keep?: string }): Promise<Record<string, unknown>> {
+export async function benchFold(o: { days: number; seed: number; partitions: number; batchEvents: number; keep?: string; /** Use the catch-up mode when the code has it (default). */ catchUp?: boolean }): Promise<Record<string, unknown>> {
   const { events, registry } = simulatedLog(o.days, o.seed, START);
   const parts: FlowEvent[][] = Array.from({ length: o.partitions }, () => []);
   for (const e of events) parts[createHash('md5').update(partitionKey(e)).digest().readUInt32BE(0) % o.partitions]!.push(e);
@@ -211,16 +222,27 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
     const consumer = new InsightsConsumer({ kafka: undefined as never, codec: undefined as never, warehouse, ctx, logger, groupId: 'bench-fold', topics: { flowEvents: 'bench-fold', alerts: 'bench-fold-alerts' } });
     const apply = (consumer as unknown as { applyDecoded?: (e: FlowEvent[], off: { topic: string; partition: number; next: string }) => Promise<void> }).applyDecoded;
     if (!apply) throw new Error(`the code under test (${src}) has no applyDecoded: the fold without Kafka needs it`);
+    // The consumer's catch-up mode (one checkpoint at the end; Warehouse.beginCatchUp), when the code under test has it.
+    const catchUp = warehouse as { beginCatchUp?: () => Promise<void>; endCatchUp?: () => Promise<void> };
+    const mode = o.catchUp && catchUp.beginCatchUp ? 'catch-up' : 'plain';
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    if (mode === 'catch-up') await catchUp.beginCatchUp!();
     for (const b of batches) await apply.call(consumer, b.events, { topic: 'bench-fold', partition: b.partition, next: String(b.next) });
+    const foldMs = performance.now() - t0;
+    const walBytes = existsSync(`${db}.wal`) ? statSync(`${db}.wal`).size : 0;
+    // Timed to the file as a caught-up consumer leaves it: everything checkpointed into the file
+    // (without it, the last batches' write-ahead log would be written by the untimed close).
+    if (mode === 'catch-up') await catchUp.endCatchUp!();
+    await warehouse.run('CHECKPOINT');
     const ms = Math.round(performance.now() - t0);
+    const checkpointMs = Math.round(ms - foldMs);
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
     const stages = { ...(consumer.stats as { ms: Record<string, number> }).ms };
     for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
     const total = events.length;
-    log(`fold without Kafka: ${total} events in ${batches.length} batches (${o.partitions} partitions, <= ${o.batchEvents} events each): ${ms} ms wall = ${Math.round(total / (ms / 1000))} events/s; CPU ${cpuMs} ms = ${Math.round(total / (cpuMs / 1000))} events per CPU-second`);
+    log(`fold without Kafka (${mode}): ${total} events in ${batches.length} batches (${o.partitions} partitions, <= ${o.batchEvents} events each): ${ms} ms wall (${checkpointMs} ms of it the checkpoint at the end, of a ${(walBytes / 2 ** 20).toFixed(1)} MiB write-ahead log) = ${Math.round(total / (ms / 1000))} events/s; CPU ${cpuMs} ms = ${Math.round(total / (cpuMs / 1000))} events per CPU-second`);
     const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
     for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
     log(`  time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -233,7 +255,7 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
     log(`  tables (count/hash): ${JSON.stringify(fingerprint)}`);
     warehouse.close();
     if (o.keep) copyFileSync(db, o.keep);
-    return { days: o.days, events: total, batches: batches.length, wallMs: ms, cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), stages, cpuStages, fingerprint, load: loadavg() };
+    return { days: o.days, events: total, batches: batches.length, mode, wallMs: ms, checkpointMs, walBytes, cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), stages, cpuStages, fingerprint, load: loadavg() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -341,7 +363,7 @@ function arg(name: string, fallback: number): number {
 export async function main(): Promise<void> {
   if (process.argv.includes('--no-kafka')) {
     const keepAt = process.argv.indexOf('--keep');
-    const r = await benchFold({ days: arg('days', 365), seed: arg('seed', 7), partitions: arg('partitions', 6), batchEvents: arg('batch-events', 3000), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined });
+    const r = await benchFold({ days: arg('days', 365), seed: arg('seed', 7), partitions: arg('partitions', 6), batchEvents: arg('batch-events', 3000), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, catchUp: !process.argv.includes('--no-catch-up') });
     log(`code under test: ${src}`);
     console.log(JSON.stringify(r));
     return;

@@ -77,6 +77,8 @@ export class InsightsConsumer {
     await this.admin.connect();
     this.stored = await this.d.warehouse.recordKeys();
     await this.alignGroupOffsets();
+    // Far behind the log: checkpoint once when caught up rather than every 16 MiB (Warehouse.beginCatchUp).
+    if (!(await this.isCaughtUp())) await this.d.warehouse.beginCatchUp();
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
     // One partition at a time: the warehouse has one writer connection and one transaction at a time.
@@ -173,6 +175,12 @@ export class InsightsConsumer {
 
   private async noteIfCaughtUp(): Promise<void> {
     if (!(await this.isCaughtUp())) { this.caughtUpLogged = false; return; }
+    try {
+      await this.d.warehouse.endCatchUp();
+    } catch (e) {
+      // A reader's open transaction can refuse the checkpoint: DuckDB's own threshold makes the next one.
+      this.d.logger.warn({ err: (e as Error).message }, 'checkpoint after catching up failed');
+    }
     if (!this.caughtUpLogged) this.d.logger.info({ events: this.stats.events, alerts: this.stats.alerts }, 'insights caught up with the log');
     this.caughtUpLogged = true;
     const w = this.waiters;

@@ -28,6 +28,8 @@ interface CrfdRec { periodSeq: number; reasonSeq: number; reasonCode: string; wa
 interface SpellTrack {
   leaves: LeaveRec[]; crfd: CrfdRec[]; openLeave?: Open<LeaveRec>; openCrfd?: CrfdRec;
   stayOap: { outOfArea: boolean; oapReason?: string }[]; legalAtAdmission?: string; detained: boolean;
+  /** The spell as the walk last saw it (after the previous applied event): what each step changed is read against these. */
+  seenStatus?: string; seenCrfd?: string; seenStays: number;
 }
 
 const days = (from: number, to: number | undefined): number | null => (to === undefined ? null : (to - from) / DAY_MS);
@@ -42,39 +44,45 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
   const track = new Map<string, SpellTrack>();
   const referralExtra = new Map<string, { source?: string; area?: string }>();
 
+  // Each applied step is compared with the spells as the walk saw them after the previous
+  // applied step (a failed step changes nothing; removed events are never stepped): a spell
+  // with no track yet is one this step created.
   for (const e of state.events) {
     if (removed.has(e.eventId)) continue;
-    const before = new Map(Object.values(v.spells).map((s) => [s.spellId, { status: s.status, crfd: s.crfd?.reasonCode, stays: s.stays.length, ward: s.ward }]));
     if (!step(v, e).ok) continue;
-    observe(e, before);
+    observe(e);
   }
 
-  function observe(e: FlowEvent, before: Map<string, { status: string; crfd?: string; stays: number; ward: string }>): void {
+  function observe(e: FlowEvent): void {
     const at = e.occurredAt;
     if (e.type === 'referral.received') referralExtra.set(e.payload.referralId, { source: e.payload.referralSource, area: e.payload.area });
-    for (const s of Object.values(v.spells)) {
-      const b = before.get(s.spellId);
+    for (const id in v.spells) {
+      const s = v.spells[id]!;
       let t = track.get(s.spellId);
       if (!t) {
-        t = { leaves: [], crfd: [], stayOap: [], detained: false };
+        t = { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
         track.set(s.spellId, t);
         if (e.type === 'patient.admitted') t.legalAtAdmission = e.payload.legalStatus;
       }
+      const b = { status: t.seenStatus, crfd: t.seenCrfd, stays: t.seenStays };
+      t.seenStatus = s.status;
+      t.seenCrfd = s.crfd?.reasonCode;
+      t.seenStays = s.stays.length;
       if (isDetention(s.legalStatus)) t.detained = true;
-      for (let i = b?.stays ?? 0; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
+      for (let i = b.stays; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
       // Leave: a period opens on admitted -> on_leave and closes on return or discharge.
-      if (b?.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
+      if (b.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
         const rec: LeaveRec = { seq: t.leaves.length + 1, ward: s.ward, leaveType: s.leave.leaveType, startedAt: s.leave.startedAt, expectedReturnAt: s.leave.expectedReturnAt };
         t.leaves.push(rec);
         t.openLeave = { value: rec, seq: rec.seq };
-      } else if (b?.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
+      } else if (b.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
         t.openLeave.value.endedAt = at;
         t.openLeave.value.endReason = s.status === 'discharged' ? 'discharged' : 'returned';
         t.openLeave = undefined;
       }
       // CRFD: a reason change inside a period closes one row and opens the next.
       const now = s.crfd?.reasonCode;
-      if (b?.crfd !== now) {
+      if (b.crfd !== now) {
         if (t.openCrfd) {
           t.openCrfd.endedAt = at;
           t.openCrfd.endReason = now ? 'reason_changed' : s.status === 'discharged' ? 'discharged' : 'ended';
@@ -96,11 +104,12 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
   const demo = { age_band: n(v.ageBand), sex: n(v.gender), ethnic_category: n(v.ethnicity), ethnic_group: ethnicGroup(v.ethnicity) };
   const area = ctx.areas.resolve(v.area);
   const out: PatientRows = { spells: [], ward_stays: [], leave_periods: [], crfd_periods: [], referrals: [] };
-  const base = { patient_key: patientKey, record_key: recordKey, site };
+  // Every row is one object literal, no spread: V8 built each spread row (a copy of a shared
+  // part, then a dozen properties added) several times slower (docs/benchmarks.md, "Insights warehouse").
   const spells = Object.values(v.spells).sort((a, b) => a.admittedAt - b.admittedAt);
   const domainCtx = { thresholds: ctx.thresholds, wardType: (w: string) => ctx.wardType(site, w) };
   for (const s of spells) {
-    const t = track.get(s.spellId) ?? { leaves: [], crfd: [], stayOap: [], detained: false };
+    const t = track.get(s.spellId) ?? { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
     const end = s.dischargedAt;
     let oapDays = 0;
     s.stays.forEach((st, i) => {
@@ -108,13 +117,13 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
       const oap = t.stayOap[i] ?? { outOfArea: false };
       if (oap.outOfArea && next !== undefined) oapDays += next - st.from;
       out.ward_stays.push({
-        ...base, spell_id: s.spellId, stay_seq: i + 1, ward: st.ward, ward_type: ctx.wardType(site, st.ward), started_at: st.from,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, stay_seq: i + 1, ward: st.ward, ward_type: ctx.wardType(site, st.ward), started_at: st.from,
         ended_at: n(next), out_of_area: oap.outOfArea, oap_reason: n(oap.oapReason), days: days(st.from, next),
       });
     });
     for (const l of t.leaves) {
       out.leave_periods.push({
-        ...base, spell_id: s.spellId, leave_seq: l.seq, ward: l.ward, leave_type: n(l.leaveType), started_at: l.startedAt,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, leave_seq: l.seq, ward: l.ward, leave_type: n(l.leaveType), started_at: l.startedAt,
         expected_return_at: n(l.expectedReturnAt), ended_at: n(l.endedAt), end_reason: n(l.endReason), days: days(l.startedAt, l.endedAt),
       });
     }
@@ -122,7 +131,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     for (const r of t.crfd) {
       if (r.endedAt !== undefined) crfdMs += r.endedAt - r.startedAt;
       out.crfd_periods.push({
-        ...base, spell_id: s.spellId, period_seq: r.periodSeq, reason_seq: r.reasonSeq, reason_code: r.reasonCode, ward: r.ward,
+        patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, period_seq: r.periodSeq, reason_seq: r.reasonSeq, reason_code: r.reasonCode, ward: r.ward,
         started_at: r.startedAt, ended_at: n(r.endedAt), end_reason: n(r.endReason), days: days(r.startedAt, r.endedAt),
       });
     }
@@ -131,11 +140,12 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     const followUp = followUpOutcome(s, domainCtx, v.area);
     const readmitted = closed ? spells.some((o) => o !== s && o.admittedAt > end && o.admittedAt <= end + 30 * DAY_MS) : null;
     out.spells.push({
-      ...base, spell_id: s.spellId, admitted_at: s.admittedAt, discharged_at: n(end), los_days: closed ? losDays(ctx.thresholds, s.admittedAt, end) : null,
+      patient_key: patientKey, record_key: recordKey, site, spell_id: s.spellId, admitted_at: s.admittedAt, discharged_at: n(end), los_days: closed ? losDays(ctx.thresholds, s.admittedAt, end) : null,
       admission_source: n(s.admissionSource), admission_method: n(s.admissionMethod), legal_status_at_admission: n(t.legalAtAdmission),
       detained_at_any_point: t.detained || isDetention(t.legalAtAdmission),
       first_ward: first.ward, first_ward_type: ctx.wardType(site, first.ward), last_ward: s.ward, last_ward_type: ctx.wardType(site, s.ward),
-      discharge_method: n(s.dischargeMethod), discharge_destination: n(s.destination), ...demo,
+      discharge_method: n(s.dischargeMethod), discharge_destination: n(s.destination),
+      age_band: demo.age_band, sex: demo.sex, ethnic_category: demo.ethnic_category, ethnic_group: demo.ethnic_group,
       local_area: n(area.localArea), deprivation_quintile: n(area.deprivationQuintile),
       out_of_area: t.stayOap.some((o) => o.outOfArea), oap_reason: n(t.stayOap.find((o) => o.outOfArea)?.oapReason), distance_from_home_km: n(s.distanceFromHomeKm),
       oap_bed_days: closed ? oapDays / DAY_MS : null, crfd_days: closed ? crfdMs / DAY_MS : null, readmitted_30d: readmitted,
@@ -148,7 +158,7 @@ export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
     const extra = referralExtra.get(r.referralId) ?? {};
     const hours = r.respondedAt === undefined ? null : (r.respondedAt - r.receivedAt) / HOUR_MS;
     out.referrals.push({
-      ...base, referral_id: r.referralId, received_at: r.receivedAt, team: r.team, team_type: r.teamType, urgency: r.urgency,
+      patient_key: patientKey, record_key: recordKey, site, referral_id: r.referralId, received_at: r.receivedAt, team: r.team, team_type: r.teamType, urgency: r.urgency,
       referral_source: n(extra.source), local_area: n(ctx.areas.resolve(extra.area ?? v.area).localArea), status: r.status,
       first_response_at: n(r.respondedAt), response_hours: hours, within_4h: hours !== null && hours <= 4, within_24h: hours !== null && hours <= 24,
     });

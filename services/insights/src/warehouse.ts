@@ -210,7 +210,19 @@ export class Warehouse {
    */
   private async insert(t: Table, rows: Row[]): Promise<void> {
     if (!rows.length) return;
-    await this.append(t.name, t.columns.map((c) => c.type), rows.map((r) => t.columns.map((c) => r[c.name] ?? null)));
+    const names = t.columns.map((c) => c.name);
+    const writers = t.columns.map((c) => CELL_WRITERS[c.type]);
+    const app = await this.conn.createAppender(t.name);
+    try {
+      // Straight from the row objects: no array of cells per row, no closure per cell.
+      for (const r of rows) {
+        for (let i = 0; i < names.length; i++) writeCell(app, writers[i]!, r[names[i]!] ?? null, t.name);
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
   }
 
   private async insertRaw(table: string, cols: string[], rows: Cell[][]): Promise<void> {
@@ -219,16 +231,44 @@ export class Warehouse {
   }
 
   private async append(table: string, types: ColumnType[], rows: Cell[][]): Promise<void> {
+    const writers = types.map((type) => CELL_WRITERS[type]);
     const app = await this.conn.createAppender(table);
     try {
       for (const r of rows) {
-        types.forEach((type, i) => appendCell(app, type, r[i] ?? null, table));
+        for (let i = 0; i < writers.length; i++) writeCell(app, writers[i]!, r[i] ?? null, table);
         app.endRow();
       }
       app.flushSync();
     } finally {
       app.closeSync();
     }
+  }
+
+  /** The checkpoint threshold to restore when a catch-up ends (set while one runs). */
+  private thresholdBeforeCatchUp: string | undefined;
+
+  /**
+   * Catching up (a rebuild, a backfill, a restart far behind the log): DuckDB checkpoints
+   * (writes the write-ahead log into the file) at its threshold, 16 MiB by default, so in
+   * large batches nearly every COMMIT waited for a checkpoint of the records' state and rows.
+   * Until `endCatchUp` the threshold is CATCH_UP_CHECKPOINT_THRESHOLD. Nothing about
+   * durability changes: every batch's transaction is in the write-ahead log when its
+   * COMMIT returns, and a crash replays the log on the next open (only that replay is longer).
+   */
+  async beginCatchUp(): Promise<void> {
+    if (this.thresholdBeforeCatchUp !== undefined) return;
+    const v = (await this.rows("SELECT current_setting('checkpoint_threshold') AS v"))[0]?.v;
+    await this.conn.run(`SET GLOBAL checkpoint_threshold = '${CATCH_UP_CHECKPOINT_THRESHOLD}'`);
+    this.thresholdBeforeCatchUp = String(v);
+  }
+
+  /** The catch-up is over: the usual threshold again, and one checkpoint of everything the catch-up wrote. */
+  async endCatchUp(): Promise<void> {
+    const v = this.thresholdBeforeCatchUp;
+    if (v === undefined) return;
+    this.thresholdBeforeCatchUp = undefined;
+    await this.conn.run(`SET GLOBAL checkpoint_threshold = '${v.replace(/'/g, "''")}'`);
+    await this.conn.run('CHECKPOINT');
   }
 
   async watermark(): Promise<number | undefined> { return readsOn(this.conn).watermark(); }
@@ -259,18 +299,28 @@ export class Warehouse {
   }
 }
 
-function appendCell(app: DuckDBAppender, type: ColumnType, v: Cell, table: string): void {
+/** Appends one non-null cell of a column type; false when the value is not of that type. */
+type CellWriter = { type: ColumnType; write: (app: DuckDBAppender, v: Exclude<Cell, null>) => boolean };
+const CELL_WRITERS: Record<ColumnType, CellWriter> = {
+  VARCHAR: { type: 'VARCHAR', write: (app, v) => { app.appendVarchar(String(v)); return true; } },
+  BOOLEAN: { type: 'BOOLEAN', write: (app, v) => { if (typeof v !== 'boolean') return false; app.appendBoolean(v); return true; } },
+  INTEGER: { type: 'INTEGER', write: (app, v) => { if (typeof v !== 'number' || !Number.isInteger(v)) return false; app.appendInteger(v); return true; } },
+  DOUBLE: { type: 'DOUBLE', write: (app, v) => { if (typeof v !== 'number') return false; app.appendDouble(v); return true; } },
+  TIMESTAMP: { type: 'TIMESTAMP', write: (app, v) => { if (typeof v !== 'number' || !Number.isFinite(v)) return false; app.appendTimestamp(timestampValue(BigInt(Math.round(v)) * 1000n)); return true; } },
+  DATE: { type: 'DATE', write: (app, v) => { if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false; app.appendDate(dateValue(Date.parse(`${v}T00:00:00Z`) / 86_400_000)); return true; } },
+};
+
+function writeCell(app: DuckDBAppender, w: CellWriter, v: Cell, table: string): void {
   if (v === null) { app.appendNull(); return; }
-  const bad = () => new TypeError(`${table}: ${typeof v} ${String(v)} is not a ${type}`);
-  switch (type) {
-    case 'VARCHAR': app.appendVarchar(String(v)); return;
-    case 'BOOLEAN': if (typeof v !== 'boolean') throw bad(); app.appendBoolean(v); return;
-    case 'INTEGER': if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(); app.appendInteger(v); return;
-    case 'DOUBLE': if (typeof v !== 'number') throw bad(); app.appendDouble(v); return;
-    case 'TIMESTAMP': if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(); app.appendTimestamp(timestampValue(BigInt(Math.round(v)) * 1000n)); return;
-    case 'DATE': if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad(); app.appendDate(dateValue(Date.parse(`${v}T00:00:00Z`) / 86_400_000)); return;
-  }
+  if (!w.write(app, v)) throw new TypeError(`${table}: ${typeof v} ${String(v)} is not a ${w.type}`);
 }
+
+/**
+ * DuckDB's checkpoint threshold while catching up: a two-year warehouse's write-ahead log
+ * (every row and every record's state) is about 73 MiB (the simulator's trust), so a catch-up checkpoints once, at
+ * its end; a longer one still checkpoints every 1 GiB (the replay after a crash stays bounded).
+ */
+export const CATCH_UP_CHECKPOINT_THRESHOLD = '1GiB';
 
 /** The analysts' tables (no internal ones), in dictionary order. */
 export const ANALYST_TABLES = TABLES.map((t) => t.name);
