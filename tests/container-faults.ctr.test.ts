@@ -51,8 +51,12 @@ async function finish(s: Scratch, run: EngineRun, what: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  stack = await startContainerStack();
-  log(`stack of this suite started in ${stack.startSeconds.toFixed(1)} s: ${stack.env.KAFKA_BROKERS}, ${stack.env.SCHEMA_REGISTRY_URL}, ${stack.env.REDIS_URL}`);
+  // The native stack's doors on containers: Kafka on SASL_SSL with SCRAM and ACLs, the
+  // registry with logins, Redis with a login; this process and every service it starts
+  // take the stack's logins from the environment, as from .stack/stack.env.
+  stack = await startContainerStack({ secure: true });
+  Object.assign(process.env, stack.env);
+  log(`stack of this suite started in ${stack.startSeconds.toFixed(1)} s: ${stack.env.KAFKA_BROKERS} (SASL_SSL), ${stack.env.SCHEMA_REGISTRY_URL}, ${stack.redisUrl.replace(/\/\/[^@]*@/, '//')}`);
   redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined); // the faults below break its connection on purpose; commands wait and retry
   // The clean run every fault is compared with: the same events, no fault.
