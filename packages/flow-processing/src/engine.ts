@@ -6,6 +6,7 @@
 // consumer seeks to Redis's applied offset + 1 (or the log's start when Redis has no
 // record, which rebuilds lost state); Kafka commits follow Redis writes and serve lag
 // monitoring only.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
@@ -89,8 +90,10 @@ interface Run { site: string; first: string; last: string; units: Unit[] }
  * refusal says nothing about who owns the partition now.
  */
 export class CommitRefused extends Error {
-  constructor(readonly reason: 'applied-before' | 'fenced', readonly partition: number, readonly applied?: string, readonly stale = false) {
-    super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused` : `partition ${partition}: events up to offset ${applied} were applied before`);
+  constructor(readonly reason: 'applied-before' | 'fenced' | 'state-lost', readonly partition: number, readonly applied?: string, readonly stale = false) {
+    super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused`
+      : reason === 'state-lost' ? `partition ${partition}: Redis lost the flow state since this process last committed: commit refused`
+        : `partition ${partition}: events up to offset ${applied} were applied before`);
     this.name = 'CommitRefused';
   }
 }
@@ -115,6 +118,13 @@ export class FlowEngine {
   private readonly cache = new Map<string, Cached>();
   /** This process's ownership epoch per partition (claimed at its first batch after an assignment). */
   private readonly epochs = new Map<number, number>();
+  /**
+   * Per site, the state id this process has seen in Redis (lua/applyBatch-1.lua): a commit
+   * that finds it gone is refused (Redis lost the state since), instead of writing into an
+   * empty store. Forgotten at each assignment and each rebuild.
+   */
+  private readonly stateIds = new Map<string, string>();
+  private readonly stateIdProposal = randomBytes(8).toString('hex');
   /** Partitions whose commits were refused as another owner's: left alone until the next assignment. */
   private readonly fenced = new Set<number>();
   /**
@@ -208,7 +218,7 @@ export class FlowEngine {
    */
   assigned(): void {
     this.generation += 1;
-    this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear();
+    this.positioned.clear(); this.appliedHere.clear(); this.cache.clear(); this.epochs.clear(); this.stateIds.clear();
     // Partitions set aside after a refused commit: fetched again if this assignment has them.
     if (this.fenced.size) this.consumer?.resume([{ topic: this.d.topics.flowEvents, partitions: [...this.fenced] }]);
     this.fenced.clear();
@@ -240,6 +250,7 @@ export class FlowEngine {
         this.positioned.delete(batch.partition);
         this.appliedHere.delete(batch.partition);
         this.cache.clear();
+        this.stateIds.clear();
       }
     }
     if (!this.positioned.has(batch.partition)) {
@@ -262,6 +273,20 @@ export class FlowEngine {
       if (err instanceof CommitRefused) {
         // Nothing of the refused run was applied; what was planned on top of it is stale.
         this.cache.clear();
+        if (err.reason === 'state-lost') {
+          // Redis lost the state between this process's commits (restarted empty, flushed)
+          // and a commit found it out: rebuild the partition from the log, as the check
+          // before a batch does.
+          this.d.logger.warn({ partition: batch.partition }, 'flow state missing from Redis (found at commit): rebuilding the partition from the log');
+          this.rebuilds?.inc();
+          this.stateIds.clear();
+          this.positioned.delete(batch.partition);
+          this.appliedHere.delete(batch.partition);
+          const start = await this.expectedStart(batch.partition);
+          this.positioned.add(batch.partition);
+          this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: start });
+          return;
+        }
         if (err.reason === 'fenced' && (err.stale || generation !== this.generation)) {
           this.d.logger.info({ partition: batch.partition }, 'a batch of the previous assignment was refused: the new assignment resumes from the Redis record');
           return;
@@ -434,8 +459,10 @@ export class FlowEngine {
   private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => void): Promise<void> {
     const { store } = this.d;
     const once = async (r: Run): Promise<void> => {
-      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, ops: r.units.flatMap((u) => u.ops) });
+      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(r.site), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
+      if (out.status === 'state-lost') throw new CommitRefused('state-lost', partition);
       if (out.status === 'applied') {
+        if (out.stateId) this.stateIds.set(r.site, out.stateId);
         this.commits.calls += 1;
         this.commits.micros += out.micros;
         if (out.micros > this.commits.maxMicros) { this.commits.maxMicros = out.micros; this.commits.maxEvents = r.units.length; }

@@ -49,6 +49,34 @@ describe('batch commit on real Redis', () => {
     expect((await store.appliedOffsets('pfm.flow-events.v1')).get(0)).toBe('2');
   });
 
+  it('refuses a run into a store that lost the site\'s state since the caller last committed (restarted empty, flushed)', async () => {
+    const k2 = new Keys(uniqueName('batch-lost').replace(/-/g, '_'));
+    const s2 = new FlowStore(redis, k2, new WardRegistry([{ site: 'RXT', code: 'W12', name: 'Oak Ward', type: 'adult_acute', beds: 10 }]), DEFAULT_THRESHOLDS);
+    try {
+      await s2.noteSite('RXT');
+      const epoch = await s2.claimPartition('pfm.flow-events.v1', 0);
+      const plan = (id: string, at: number): KeyedOp[] => s2.planApply({ site: 'RXT', patientId: id, before: fold([]).view, after: evolve(emptyPatient('RXT', id), ev('patient.admitted', { spellId: `S-${id}`, ward: 'W12', bed: id }, at, { patientId: id })).view, state: evolve(emptyPatient('RXT', id), ev('patient.admitted', { spellId: `S-${id}`, ward: 'W12', bed: id }, at, { patientId: id })).state, offsetField: '', offset: '0' }).changes;
+      const run = { site: 'RXT', field: FIELD, epoch };
+      // The first commit records the caller's proposed id; later ones hand it back.
+      const a = await s2.commitRun({ ...run, stateId: { seen: undefined, proposal: 'sid-a' }, ops: plan('L1', T0), first: '0', last: '0' });
+      expect(a).toMatchObject({ status: 'applied', stateId: 'sid-a' });
+      expect(await s2.commitRun({ ...run, stateId: { seen: 'sid-a', proposal: 'sid-b' }, ops: plan('L2', T0), first: '1', last: '1' })).toMatchObject({ status: 'applied', stateId: 'sid-a' });
+      // Redis loses everything (as a restart without persistence would): a run planned
+      // before the loss and delivered after it is refused, and writes nothing.
+      await s2.clear();
+      expect(await s2.commitRun({ ...run, stateId: { seen: 'sid-a', proposal: 'sid-c' }, ops: plan('L3', T0), first: '2', last: '2' })).toEqual({ status: 'state-lost' });
+      expect(await s2.patient('RXT', 'L3')).toBeNull();
+      expect((await s2.appliedOffsets('pfm.flow-events.v1')).get(0)).toBeUndefined();
+      expect(await redis.hgetall(k2.fence('RXT'))).toEqual({});
+      // A caller that has seen no id yet (a rebuild from the log) starts the site afresh.
+      expect(await s2.commitRun({ ...run, stateId: { seen: undefined, proposal: 'sid-d' }, ops: plan('L1', T0), first: '0', last: '0' })).toMatchObject({ status: 'applied', stateId: 'sid-d' });
+      // Without a state id (the header of before), a run is not checked: as before.
+      expect(await s2.commitRun({ ...run, ops: plan('L2', T0), first: '1', last: '1' })).toMatchObject({ status: 'applied' });
+    } finally {
+      await s2.clear();
+    }
+  });
+
   it('applies nothing of a run that Redis refuses (a key of the wrong type half way)', async () => {
     const epoch = await store.claimPartition('pfm.flow-events.v1', 1);
     await redis.set(keys.index('RXT', 'ward:W99', 'los'), 'not a sorted set');

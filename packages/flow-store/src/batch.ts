@@ -74,8 +74,14 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   return out;
 }
 
+/**
+ * The site's state id a committer checks (lua/applyBatch-1.lua): the id it has seen in this
+ * Redis for the site (undefined: none yet), and the id to record when the site has none.
+ */
+export interface StateIdCheck { seen: string | undefined; proposal: string }
+
 /** KEYS and ARGV of one applyBatch call: offsets and fence keys first, then every key the ops name. */
-export function encodeRun(args: { offsetsKey: string; fenceKey: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): { keys: string[]; argv: string[] } {
+export function encodeRun(args: { offsetsKey: string; fenceKey: string; field: string; first: string; last: string; epoch: number; stateId?: StateIdCheck; ops: readonly KeyedOp[] }): { keys: string[]; argv: string[] } {
   const keys = [args.offsetsKey, args.fenceKey];
   const index = new Map<string, number>();
   const k = (key: string): number => {
@@ -83,7 +89,7 @@ export function encodeRun(args: { offsetsKey: string; fenceKey: string; field: s
     if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
     return i;
   };
-  const argv = [args.field, args.first, args.last, String(args.epoch)];
+  const argv = [args.field, args.first, args.last, args.stateId ? `${args.epoch}${US}${args.stateId.seen ?? '-'}${US}${args.stateId.proposal}` : String(args.epoch)];
   for (const o of netOps(args.ops)) {
     let b = o.b;
     if (o.refs?.length) {

@@ -7,7 +7,7 @@ import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
   admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
-import { encodeRun, type KeyedOp } from './batch';
+import { encodeRun, type KeyedOp, type StateIdCheck } from './batch';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
 
@@ -35,9 +35,11 @@ export interface ApplyPlan {
 
 /** What a batch commit came to: applied, refused because (part of) the run was applied before, or refused because another owner holds the partition. */
 export type RunOutcome =
-  | { status: 'applied'; ops: number; micros: number }
+  | { status: 'applied'; ops: number; micros: number; stateId?: string }
   | { status: 'applied-before'; applied: string }
-  | { status: 'fenced'; owner: number };
+  | { status: 'fenced'; owner: number }
+  /** The site's state id the caller had seen is gone (or another): Redis lost the state since. */
+  | { status: 'state-lost' };
 
 const CLAIM_FENCE = `
 local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -48,7 +50,7 @@ interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
-  pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?]>;
+  pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?, string?]>;
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
@@ -329,11 +331,12 @@ export class FlowStore {
    * Commits a run of consecutive events of one partition and one site (offsets first..last)
    * in one atomic script call, fenced by the owner's epoch and the applied offset.
    */
-  async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
+  async commitRun(run: { site: string; field: string; first: string; last: string; epoch: number; stateId?: StateIdCheck; ops: readonly KeyedOp[] }): Promise<RunOutcome> {
     const { keys, argv } = encodeRun({ offsetsKey: this.keys.offsets(run.site), fenceKey: this.keys.fence(run.site), ...run });
-    const [status, value, micros] = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv));
-    if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0 };
+    const [status, value, micros, stateId] = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmApplyBatch1(keys.length, ...keys, ...argv));
+    if (status === 1) return { status: 'applied', ops: value, micros: micros ?? 0, ...(stateId !== undefined ? { stateId: String(stateId) } : {}) };
     if (status === -1) return { status: 'applied-before', applied: String(value) };
+    if (status === -3) return { status: 'state-lost' };
     return { status: 'fenced', owner: value };
   }
 

@@ -13,7 +13,14 @@
   ARGV[1]  field "<topic>:<partition>"
   ARGV[2]  first offset of the run
   ARGV[3]  last offset of the run
-  ARGV[4]  epoch of the caller's ownership of the partition
+  ARGV[4]  epoch of the caller's ownership of the partition, optionally followed by
+           <US> the state id the caller has seen for this site ('-': none yet) <US> a new
+           state id to record when the site has none. The state id lives in the fence
+           hash (field '~sid'): a caller that has seen one and finds none (or another) is
+           talking to a Redis that lost or replaced this site's state since (restarted
+           empty, flushed): its run is refused, so that a commit sent before the loss and
+           delivered after it (a client's offline queue, a resend on reconnect) cannot
+           write into the empty store as if nothing happened.
   ARGV[5..] ops, four arguments each: op, keyIndex, a, b ('' when unused):
              "set" value                      (a patient's state JSON)
              "hincr" field by                 (field deleted at 0, except "seq")
@@ -30,12 +37,21 @@
   Returns  { 1, ops, micros }     applied (micros: time spent in the script)
            { -1, lastApplied }    refused: this run, or part of it, was applied before
            { -2, ownerEpoch }     refused: another owner holds the partition (zombie)
+           { -3, 0 }              refused: the site's state id is gone or another (state lost)
+  An applied run returns the site's state id as a fourth element when the header carries one.
 ]]
 --#include alerts.lua
 
 local t0 = redis.call('TIME')
-local field, first, last, epoch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local field, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local epochArg, sidSeen, sidNew = string.match(ARGV[4], '^([^\31]*)\31([^\31]*)\31([^\31]*)$')
+if not epochArg then epochArg = ARGV[4] end
+local epoch = tonumber(epochArg)
 if not first or not last or not epoch or first > last then return redis.error_reply('bad run header') end
+if sidSeen and (sidSeen == '' or sidNew == '') then return redis.error_reply('bad run header') end
+
+local sid = redis.call('HGET', KEYS[2], '~sid')
+if sidSeen and sidSeen ~= '-' and sid ~= sidSeen then return { -3, 0 } end
 
 local owner = tonumber(redis.call('HGET', KEYS[2], field) or '0')
 if owner > epoch then return { -2, owner } end
@@ -79,7 +95,11 @@ for i = 5, #ARGV, 4 do
 end
 
 redis.call('HSET', KEYS[1], field, ARGV[3])
-if owner < epoch then redis.call('HSET', KEYS[2], field, ARGV[4]) end
+if owner < epoch then redis.call('HSET', KEYS[2], field, epochArg) end
+if sidSeen and not sid then
+  redis.call('HSET', KEYS[2], '~sid', sidNew)
+  sid = sidNew
+end
 
 local n = 0
 for i = 5, #ARGV, 4 do
@@ -112,4 +132,6 @@ for i = 5, #ARGV, 4 do
   end
 end
 local t1 = redis.call('TIME')
-return { 1, n, (tonumber(t1[1]) - tonumber(t0[1])) * 1000000 + tonumber(t1[2]) - tonumber(t0[2]) }
+local micros = (tonumber(t1[1]) - tonumber(t0[1])) * 1000000 + tonumber(t1[2]) - tonumber(t0[2])
+if sidSeen then return { 1, n, micros, sid } end
+return { 1, n, micros }
