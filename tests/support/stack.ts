@@ -1,8 +1,9 @@
 // The product running end to end for a test: ingest, flow-engine and board-gateway as
 // real processes on the real stack, isolated by topic namespace, Redis key prefix,
-// consumer groups and a ward registry of the test's own. With `ownPrincipals`, each
-// service logs in to Kafka and the registry as its own principal (the stack's password
-// files), with the rules of infra/kafka/acls.txt granted on the test's namespace.
+// consumer groups and a ward registry of the test's own. Each service logs in to Kafka
+// and the registry as its own principal where the stack has the password files (the
+// native stack and the secure container stacks; `ownPrincipals: false` for the test
+// principal), with the rules of infra/kafka/acls.txt granted on the test's namespace.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,9 @@ export const ACLS_FILE = process.env.PFM_KAFKA_ACLS_FILE ?? join(__dirname, '..'
 export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; extraEnv?: Record<string, string>; stack?: ReturnType<typeof stackEnv>; ownPrincipals?: boolean } = {}): Promise<ProductUnderTest> {
   // The shared stack, or the addresses given (a suite's own container stack).
   const stack = opts.stack ?? await requireStack();
+  // Each service as its own principal wherever the stack has the password files (the
+  // native stack and the secure container stacks do); the test principal otherwise.
+  const own = opts.ownPrincipals ?? passwordFilesFromEnv() !== undefined;
   const ns = uniqueName('e2e');
   const prefix = ns.replace(/-/g, '_');
   const dir = mkdtempSync(join(tmpdir(), 'pfm-e2e-'));
@@ -61,11 +65,11 @@ export async function startProduct(opts: { wards?: Ward[]; engine?: boolean; ext
     KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
     PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '3', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile,
     PFM_INGEST_HTTP_PORT: String(ingestPort), PFM_MLLP_PORT: String(mllpPort), PFM_GATEWAY_PORT: String(gatewayPort), PFM_JWT_SECRET: SECRET, PFM_SENDERS_FILE: sendersFile,
-    PFM_ENGINE_GROUP: opts.ownPrincipals ? namespaceGroups(ns).engine : `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '500', ...opts.extraEnv,
+    PFM_ENGINE_GROUP: own ? namespaceGroups(ns).engine : `${ns}-engine`, PFM_SCAN_INTERVAL_MS: '500', ...opts.extraEnv,
   };
   // Each service as itself: its principal's logins, and acls.txt's rules on this namespace's topics.
-  const principals = opts.ownPrincipals ? passwordFilesFromEnv() : undefined;
-  if (opts.ownPrincipals) {
+  const principals = own ? passwordFilesFromEnv() : undefined;
+  if (own) {
     if (!principals) throw new Error('ownPrincipals needs the stack\'s password files: source .stack/stack.env (PFM_KAFKA_PASSWORDS_FILE, PFM_REGISTRY_PASSWORDS_FILE)');
     await grantNamespaceAcls({ brokers: stack.kafkaBrokers, namespace: ns, aclsFile: ACLS_FILE, kafka: principals.kafka });
   }

@@ -125,6 +125,18 @@ describe('Kafka in docker-compose.yml', () => {
     expect(mounts(compose.services['schema-registry']!)['kafka-ca']).toBe('/pfm/kafka-ca:ro');
   });
 
+  it('acls.txt lets each service write every live topic it publishes to', () => {
+    // What the code sends where (engine: FlowEngine's outputs, rejects included; ingest: accepted events and rejects).
+    const publishes: Record<string, string[]> = {
+      engine: ['pfm.flow-events.v1', 'pfm.board-updates.v1', 'pfm.alerts.v1', 'pfm.flow-events.dlq.v1', 'pfm.ingest-rejects.v1'],
+      ingest: ['pfm.flow-events.v1', 'pfm.ingest-rejects.v1'],
+    };
+    for (const [who, topics] of Object.entries(publishes)) {
+      const missing = topics.filter((t) => !acls.some((a) => a[0] === who && a[1] === 'TOPIC' && a[2] === 'LITERAL' && a[3] === t && a[4] === 'WRITE'));
+      expect({ who, missing }).toEqual({ who, missing: [] });
+    }
+  });
+
   it('acls.txt grants no service cluster administration and no wildcard topic or group', () => {
     const services = ['ingest', 'engine', 'gateway', 'insights', 'replay', 'simulator', 'registry'];
     const granted = acls.filter((a) => services.includes(a[0]!));
