@@ -65,10 +65,15 @@ export class FlowEventCodec {
         return this.schemaId;
       } catch (e) {
         const status = registryStatus(e);
-        const pending = status === 404 || (status === undefined && /not found/i.test((e as Error).message));
-        if (!pending || Date.now() >= deadline) {
-          throw new InfrastructureError(`schema registry: this principal may not register ${this.subject} (read-only) and ${pending ? `no writer (ingest) registered this schema within ${waitMs} ms` : 'could not look it up'}: ${(e as Error).message}`, { cause: e });
+        const msg = (e as Error).message;
+        const pending = status === 404 || (status === undefined && /not found/i.test(msg));
+        // A registry that is slow or briefly away (a request timeout, a refused or reset
+        // connection, a 5xx) is asked again until the deadline, as a schema not yet registered is.
+        const transient = !pending && (/timeout|ECONNREFUSED|ECONNRESET|socket hang up/i.test(msg) || (status !== undefined && status >= 500));
+        if ((!pending && !transient) || Date.now() >= deadline) {
+          throw new InfrastructureError(`schema registry: this principal may not register ${this.subject} (read-only) and ${pending ? `no writer (ingest) registered this schema within ${waitMs} ms` : 'could not look it up'}: ${msg}`, { cause: e });
         }
+        if (transient) this.logger?.warn({ registry: this.registryUrl, subject: this.subject, status }, `schema registry: looking up ${this.subject} failed: ${msg}; asking again`);
         await new Promise((r) => setTimeout(r, 500));
       }
     }

@@ -53,3 +53,39 @@ describe('a registry that never answers', () => {
     expect(() => registryTimeoutFromEnv({ SCHEMA_REGISTRY_TIMEOUT_MS: '0' })).toThrow(/SCHEMA_REGISTRY_TIMEOUT_MS must be a positive number/);
   });
 });
+
+describe('a read-only principal looking its schema up while the registry is slow', () => {
+  it('asks again after a request that timed out, and gets the id', async () => {
+    // A local registry: registering is forbidden (a read-only principal), the first lookup
+    // is never answered (a request timeout), the second answers with the id.
+    let lookups = 0;
+    const hung: import('node:http').ServerResponse[] = [];
+    const http = await import('node:http');
+    const reg = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const path = req.url ?? '';
+        if (req.method === 'POST' && /\/versions$/.test(path)) {
+          res.writeHead(403, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify({ error_code: 40301, message: 'forbidden' }));
+        } else if (req.method === 'POST' && /^\/subjects\/[^/]+$/.test(path.split('?')[0]!)) {
+          lookups += 1;
+          if (lookups === 1) { hung.push(res); return; }
+          res.writeHead(200, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify({ subject: 't-ro-value', id: 42, version: 1, schema: '{}' }));
+        } else {
+          res.writeHead(404).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => reg.listen(0, '127.0.0.1', resolve));
+    const addr = reg.address();
+    const regUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    try {
+      const codec = new FlowEventCodec(regUrl, 't-ro-value', {}, { timeoutMs: 300 });
+      expect(await codec.init(2, 10_000)).toBe(42);
+      expect(lookups).toBe(2);
+    } finally {
+      for (const r of hung) r.destroy();
+      await new Promise((resolve) => reg.close(resolve));
+    }
+  });
+});
