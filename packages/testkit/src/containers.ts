@@ -82,6 +82,9 @@ async function readLogs(c: StartedTestContainer, opts: { since?: number; tail?: 
 
 const host = () => process.env.TESTCONTAINERS_HOST_OVERRIDE ?? '127.0.0.1';
 
+/** The log line that says a (re)started part is ready. */
+const READY_LOG = { kafka: /Kafka Server started/, redis: /Ready to accept connections/ } as const;
+
 /**
  * The logins of a secure stack, made by the native stack's own scripts (`kafka.sh prepare`,
  * `registry.sh prepare`) in a directory of the stack's own: the same principals, passwords
@@ -188,8 +191,8 @@ async function kafkaSpec(network: StartedNetwork, sec?: StackSecurity, hostPort?
   return {
     port: 9092, hostPort,
     container: container
-      .withExposedPorts({ container: 9092, host: hostPort }).withWaitStrategy(Wait.forLogMessage(/Kafka Server started/)),
-    ready: (c, since) => logLine(c, /Kafka Server started/, since),
+      .withExposedPorts({ container: 9092, host: hostPort }).withWaitStrategy(Wait.forLogMessage(READY_LOG.kafka)),
+    ready: (c, since) => logLine(c, READY_LOG.kafka, since),
   };
 }
 
@@ -232,8 +235,8 @@ async function redisSpec(network: StartedNetwork, sec?: StackSecurity): Promise<
     // No persistence, as the native stack's redis-server: a restart comes back empty.
     container: new GenericContainer(imageNames().redis).withNetwork(network).withNetworkAliases('redis')
       .withCommand(['redis-server', '--port', '6379', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', ...logins])
-      .withExposedPorts({ container: 6379, host: hostPort }).withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/)),
-    ready: (c, since) => logLine(c, /Ready to accept connections/, since),
+      .withExposedPorts({ container: 6379, host: hostPort }).withWaitStrategy(Wait.forLogMessage(READY_LOG.redis)),
+    ready: (c, since) => logLine(c, READY_LOG.redis, since),
   };
 }
 
@@ -351,9 +354,7 @@ export interface StackPartControl {
   start(): Promise<void>;
 }
 
-const READY_LOG: Record<StackPart, RegExp> = { kafka: /Kafka Server started/, registry: /Installed features|started in/, redis: /Ready to accept connections/ };
-
-export async function stackPart(stackId: string, part: StackPart): Promise<StackPartControl> {
+export async function stackPart(stackId: string, part: 'kafka' | 'redis'): Promise<StackPartControl> {
   await ensureContainerEngine();
   const client = await getContainerRuntimeClient();
   const [found] = await client.container.dockerode.listContainers({ all: true, filters: { label: [`org.pfm.stack=${stackId}`, `org.pfm.part=${part}`] } });
