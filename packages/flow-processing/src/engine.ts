@@ -245,12 +245,7 @@ export class FlowEngine {
       if (!applied.has(batch.partition)) {
         // Redis lost the state this process built (flushed, failed over empty): rebuild
         // this partition from the start of the log before serving anything newer.
-        this.d.logger.warn({ partition: batch.partition }, 'flow state missing from Redis: rebuilding the partition from the log');
-        this.rebuilds?.inc();
-        this.positioned.delete(batch.partition);
-        this.appliedHere.delete(batch.partition);
-        this.cache.clear();
-        this.stateIds.clear();
+        this.forgetLostState(batch.partition, 'flow state missing from Redis: rebuilding the partition from the log');
       }
     }
     if (!this.positioned.has(batch.partition)) {
@@ -277,11 +272,7 @@ export class FlowEngine {
           // Redis lost the state between this process's commits (restarted empty, flushed)
           // and a commit found it out: rebuild the partition from the log, as the check
           // before a batch does.
-          this.d.logger.warn({ partition: batch.partition }, 'flow state missing from Redis (found at commit): rebuilding the partition from the log');
-          this.rebuilds?.inc();
-          this.stateIds.clear();
-          this.positioned.delete(batch.partition);
-          this.appliedHere.delete(batch.partition);
+          this.forgetLostState(batch.partition, 'flow state missing from Redis (found at commit): rebuilding the partition from the log');
           const start = await this.expectedStart(batch.partition);
           this.positioned.add(batch.partition);
           this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: start });
@@ -438,6 +429,20 @@ export class FlowEngine {
   private cached(site: string, patientId: string, state: PatientState): Cached {
     const f = fold(state.events);
     return { state, derived: this.d.store.derive(site, patientId, f.view), clean: f.failures.length === 0 };
+  }
+
+  /**
+   * Redis lost the state this process built (flushed, restarted empty): forget what this
+   * process knew of the partition, so that it is positioned from Redis's (missing) record,
+   * i.e. rebuilt from the start of the log.
+   */
+  private forgetLostState(partition: number, message: string): void {
+    this.d.logger.warn({ partition }, message);
+    this.rebuilds?.inc();
+    this.positioned.delete(partition);
+    this.appliedHere.delete(partition);
+    this.cache.clear();
+    this.stateIds.clear();
   }
 
   /** This process's epoch for the partition, claimed (fencing out any previous owner) on first use after an assignment. */
