@@ -6,9 +6,11 @@
 // alerts topic (each alert and version with its content; repeats allowed, delivery being
 // at least once).
 import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import type { FlowEvent } from '@pfm/contracts';
 import { startContainerStack, syntheticEvents, waitFor, type ContainerStack, type RunningService } from '@pfm/testkit';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { createProducer, kafkaClientConfig, sendFlowEvents } from '@pfm/kafka-runtime';
 import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
 import { alertChanges, alertDifferences, canonical, differences, logEnds, startEngineRun, type EngineRun } from './support/container-faults';
 import { openScratch, type Scratch } from './support/scratch';
@@ -168,6 +170,42 @@ it.each(MID_STREAM_FAULTS)('$title', async (f) => {
   await expectSameAsClean(s, run);
   f.atEnd?.(run, logLinesBefore);
 }, 600_000);
+
+it('broker frozen with sends in flight, past the producer\'s request timeout: its retries are written once, every event is in the log exactly once', async () => {
+  const s = await scratch('kafka-freeze-send');
+  // The product's producer on a client that gives up on a request after 4 s (the services
+  // wait 30 s), so that a 12 s freeze outlasts requests the broker has still to read: it
+  // reads them when it resumes, after the producer has sent them again.
+  const kafka = new Kafka(kafkaClientConfig({ brokers: stack.env.KAFKA_BROKERS!.split(','), clientId: `${s.ns}-retries`, logLevel: logLevel.NOTHING, requestTimeout: 4000, retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 } }));
+  const producer = createProducer(kafka);
+  let timeouts = 0;
+  producer.on(producer.events.REQUEST_TIMEOUT, () => { timeouts += 1; });
+  await producer.connect();
+  try {
+    const half = Math.floor(EVENTS.length / 2);
+    for (let i = 0; i < half; i += 50) await sendFlowEvents(producer, s.codec, EVENTS.slice(i, Math.min(i + 50, half)), s.topics.flowEvents);
+    let done = false;
+    const sending = (async () => {
+      for (let i = half; i < EVENTS.length; i += 50) await sendFlowEvents(producer, s.codec, EVENTS.slice(i, i + 50), s.topics.flowEvents);
+      done = true;
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    await stack.kafka!.pause();
+    log('broker frozen for 12 s with the second half being sent (request timeout 4 s)');
+    await new Promise((r) => setTimeout(r, 12_000));
+    await stack.kafka!.unpause();
+    log('broker resumed');
+    await sending;
+    log(`every event sent; the producer saw ${timeouts} request timeouts`);
+    // The freeze outlasted requests in flight: they were sent again.
+    expect(timeouts).toBeGreaterThan(0);
+    const ends = await logEnds(s.admin, s.topics.flowEvents);
+    expect([...ends.values()].reduce((n, e) => n + e + 1n, 0n)).toBe(BigInt(EVENTS.length));
+  } finally {
+    await producer.disconnect();
+  }
+}, 300_000);
 
 /** Admissions of `n` patients to OAK, the first `discharged` of them discharged later (canonical JSON, as a sender posts them). */
 function admissions(run: string, n: number, discharged: number): unknown[] {
