@@ -2,13 +2,13 @@
 // rate of the same topic (no-op handler), measured in the same run on the same machine,
 // and Redis memory per admitted patient. Figures and method: docs/benchmarks.md.
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { Alert } from '@pfm/contracts';
+import type { Alert, FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEventChunks, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
-import { main as insightsMain } from './bench-insights';
+import { main as insightsMain, simulatedLog } from './bench-insights';
 import { main as timeTravelMain } from './bench-time-travel';
 import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-processing';
 
@@ -26,21 +26,38 @@ async function redisCpu(redis: { info(section: string): Promise<string> }): Prom
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 
-export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; commitCap?: number } = {}): Promise<Record<string, number | string>> {
+/** The simulator's trust over `days` of history (its realistic stream), in chunks as the synthetic generator gives them. */
+function* simulatorChunks(days: number, size: number): Generator<FlowEvent[]> {
+  const { events } = simulatedLog(days, 7, Date.parse('2024-01-01T00:00:00Z'));
+  for (let i = 0; i < events.length; i += size) yield events.slice(i, i + size);
+}
+
+/**
+ * The engine and a replay on one stream: the synthetic one of `total` events (dense: about
+ * one alert change per event), or with `simulatorDays` the simulator's trust over that many
+ * days of history (`total` is then the number of events it makes).
+ */
+export async function benchEngine(total: number, opts: { replayOnly?: boolean; noReplay?: boolean; commitCap?: number; simulatorDays?: number } = {}): Promise<Record<string, number | string>> {
   const scratch = await openScratch('bench');
   const { ns, topics: t, kafka, redis, codec, producer } = scratch;
-  const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
+  const registry = opts.simulatorDays ? simulatedLog(1, 7, Date.parse('2024-01-01T00:00:00Z')).registry : new WardRegistry([]);
+  const store = new FlowStore(redis, new Keys(ns.replace(/-/g, '_')), registry, DEFAULT_THRESHOLDS);
   try {
     const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
     const loadAtStart = load();
-    log(`producing ${total} synthetic events (load average ${loadAtStart})`);
+    const stream = opts.simulatorDays ? `the simulator's trust, ${opts.simulatorDays} days` : 'synthetic';
+    if (opts.simulatorDays) total = 0;
+    log(`producing ${opts.simulatorDays ? '' : `${total} `}events: ${stream} (load average ${loadAtStart})`);
     // The events are made and sorted in a compact form, then sent a chunk at a time (only
     // the chunk in hand is held as objects: 10M as objects would take ~2.4 GiB of heap).
     const produceStart = Date.now();
     const patientIds = new Set<string>();
+    const sites = new Set<string>();
     let sent = 0;
-    for (const chunk of syntheticEventChunks({ total, seed: 3 }, 10_000)) {
-      for (const e of chunk) patientIds.add(e.patientId);
+    const chunks = opts.simulatorDays ? simulatorChunks(opts.simulatorDays, 10_000) : syntheticEventChunks({ total, seed: 3 }, 10_000);
+    for (const chunk of chunks) {
+      for (const e of chunk) { patientIds.add(e.patientId); sites.add(e.site); }
+      if (opts.simulatorDays) total += chunk.length;
       await scratch.send(chunk);
       sent += chunk.length;
       if (total >= 1_000_000 && sent % Math.ceil(total / 10) < chunk.length) log(`produce progress: ${sent} events in ${Date.now() - produceStart} ms (load average ${load()})`);
@@ -123,11 +140,13 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       await engine.stop();
       // Expected: every version of every alert Redis holds (raised = 1, each later change + 1).
       let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', store.keys.alert('RXT', '*'), 'COUNT', 2000);
-        cursor = next;
-        if (keys.length) for (const raw of await redis.mget(...keys)) if (raw) alerts.expected += (JSON.parse(raw) as Alert).version ?? 1;
-      } while (cursor !== '0');
+      for (const site of sites) {
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', store.keys.alert(site, '*'), 'COUNT', 2000);
+          cursor = next;
+          if (keys.length) for (const raw of await redis.mget(...keys)) if (raw) alerts.expected += (JSON.parse(raw) as Alert).version ?? 1;
+        } while (cursor !== '0');
+      }
       const high = await scratch.admin.fetchTopicOffsets(t.alerts);
       const onTopic = high.reduce((n, p) => n + Number(p.high), 0);
       await waitFor(() => published >= onTopic, { timeoutMs: 120000, what: 'the alerts topic read to its end' });
@@ -152,7 +171,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const s = (Date.now() - replayT0) / 1000;
       log(`replay progress: ${done} messages handed to the engine in ${s.toFixed(0)} s = ${(done / s).toFixed(0)} /s (load average ${load()})`);
     };
-    const rep = opts.noReplay ? { events: 0, ms: 1, store: { clear: async () => 0 }, phases: undefined } : await replay({ kafka, redis, producer, codec, registry: new WardRegistry([]), logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents, onProgress });
+    const rep = opts.noReplay ? { events: 0, ms: 1, store: { clear: async () => 0 }, phases: undefined } : await replay({ kafka, redis, producer, codec, registry, logger: replayLogger }, { name: `${ns}-r`.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '_'), thresholds: DEFAULT_THRESHOLDS, sourceTopic: t.flowEvents, onProgress });
     // Per event of the topic, not per message handed to the engine: the range reader can
     // hand messages over again (1,985,342 for 1,000,000 events in a loaded 1M run; the
     // engine's fence skips what was applied), which would flatter the rate.
@@ -176,13 +195,17 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
     log(`Node peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadAtStart} at the start, ${load()} now`);
     await rep.store.clear();
     let admitted = 0;
-    for (const ward of await store.wardCodes('RXT')) admitted += (await store.wardSummaries('RXT', [ward], Date.now()))[0]!.occupied;
-    const patients = opts.replayOnly ? 1 : (await redis.keys(`${store.keys.prefix}:{RXT}:p:*`)).length;
-    const sample = await store.patient('RXT', 'SYN1');
+    let patients = 0;
+    for (const site of sites) {
+      for (const ward of await store.wardCodes(site)) admitted += (await store.wardSummaries(site, [ward], Date.now()))[0]!.occupied;
+      patients += opts.replayOnly ? 0 : (await redis.keys(`${store.keys.prefix}:{${site}}:p:*`)).length;
+    }
+    patients = Math.max(1, patients);
+    const sample = opts.simulatorDays ? undefined : await store.patient('RXT', 'SYN1');
     const perPatient = (memAfter - memBefore) / patients;
     if (!opts.replayOnly) log(`Redis: ${((memAfter - memBefore) / 1048576).toFixed(1)} MiB for ${patients} patients (${admitted} currently admitted) = ${(perPatient / 1024).toFixed(2)} KiB per patient; sample events per patient ${sample ? fold(sample.events) && sample.events.length : 0}`);
     return {
-      events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
+      stream, events: total, rawMs, rawRate: Math.round(rawRate), engineMs, engineRate: Math.round(engineRate), ratio: Number((engineRate / rawRate).toFixed(3)),
       produceMs, replayMs: rep.ms, replayRate: Math.round(replayRate), replayRatio: Number((replayRate / rawRate).toFixed(3)),
       replayNodeUsPerEvent: Math.round(replayNodeUsPerEvent), replayRedisUsPerEvent: Math.round(replayRedisUsPerEvent), replayScriptUsPerEvent: Math.round(replayScriptUsPerEvent), sandboxBytes,
       nodeUsPerEvent: Math.round(nodeUsPerEvent), redisUsPerEvent: Math.round(redisUsPerEvent), redisScriptUsPerEvent: Math.round(redisScriptUsPerEvent), commitMeanUs: Math.round(commitMeanUs), commitMaxUs,
@@ -201,8 +224,11 @@ async function main(): Promise<void> {
   if (process.argv.includes('--time-travel')) return timeTravelMain();
   // ./pfm bench --insights [--queries [--warehouse FILE]] [...]: the insights warehouse (scripts/bench-insights.ts).
   if (process.argv.includes('--insights')) return insightsMain();
-  const total = Number(process.argv[2] ?? 200_000);
-  const r = await benchEngine(total, { replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
+  // ./pfm bench [N] [--simulator DAYS]: N synthetic events (200,000), or the simulator's trust over DAYS of history.
+  const total = Number(process.argv[2]?.startsWith('--') ? 200_000 : process.argv[2] ?? 200_000);
+  const simulatorDays = process.argv.includes('--simulator') ? Number(process.argv[process.argv.indexOf('--simulator') + 1]) : undefined;
+  if (simulatorDays !== undefined && !(Number.isInteger(simulatorDays) && simulatorDays > 0)) throw new Error('--simulator takes a whole number of days, e.g. --simulator 730');
+  const r = await benchEngine(total, { simulatorDays, replayOnly: process.argv.includes('--replay-only'), noReplay: process.argv.includes('--no-replay'), commitCap: process.argv.includes('--commit-cap') ? Number(process.argv[process.argv.indexOf('--commit-cap') + 1]) : undefined });
   log(`machine: ${r.machine}`);
   if (!process.argv.includes('--replay-only')) log(`engine/raw ratio: ${r.ratio} (${r.engineRate} vs ${r.rawRate} events/s)`);
   if (!process.argv.includes('--no-replay')) log(`replay/raw ratio: ${r.replayRatio} (${r.replayRate} vs ${r.rawRate} events/s)`);
