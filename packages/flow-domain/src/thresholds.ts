@@ -84,11 +84,15 @@ export const SOURCES = {
  * definition) as discharge destination codes, grouped by why. Codes unconfirmed.
  */
 export const FOLLOW_UP_EXCLUSIONS = {
-  died: ['79', 'died', 'death'],
+  /** 'exp' ("Expired"): FHIR R4 Encounter.hospitalization.dischargeDisposition (terminology.hl7.org discharge-disposition). */
+  died: ['79', 'died', 'death', 'exp'],
   /** Penal establishment, court or police custody. */
   custody: ['37', '38', '40', '42', 'prison', 'police_custody', 'court'],
-  /** Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital. */
-  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
+  /**
+   * Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital;
+   * 'psy' ("Psychiatric hospital") as a FHIR R4 dischargeDisposition.
+   */
+  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit', 'psy'],
 } as const;
 
 export type Urgency = (typeof URGENCIES)[number];
