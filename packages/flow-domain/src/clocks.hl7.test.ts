@@ -68,3 +68,34 @@ describe('mental-health clocks through HL7 v2', () => {
     expect(clocksOf(awol.state, 'awol')).toEqual([expect.objectContaining({ dueAt: awol.at[1] })]);
   });
 });
+
+describe('the queue for a bed through HL7 v2: a registration that ends without an admission leaves it', () => {
+  // An A04 (emergency class, e.g. a decision unit) or A05 puts the patient in the queue with a
+  // 12-hour clock; a PAS cancels it (A11 for A04, A38 for A05) or ends the visit (A03) under
+  // the same visit number (PV1-19).
+  const reg = (trigger: 'A04' | 'A05', when: string) => adt(trigger, when, { pv1: { 2: trigger === 'A04' ? 'E' : 'P', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } });
+  const queued = (state: PatientState) => {
+    const v = fold(state.events).view;
+    return { waiting: v.awaitingAdmission !== undefined, clocks: timers('RXT', state.patientId, v, ctx).filter((t) => t.rule === 'admission_wait').length, parked: state.parked.length };
+  };
+
+  it('A04 then A11 of the same visit: out of the queue, no 12-hour clock', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A11', '20261101100000', { pv1: { 2: 'E', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A05 then A38 (cancel pre-admit) of the same visit: out of the queue, no 12-hour clock', () => {
+    const { state } = run([reg('A05', '20261101090000'), adt('A38', '20261101100000', { pv1: { 2: 'P', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A04 then A03 of the same visit (sent home from the decision unit): out of the queue, nothing parked', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A03', '20261101110000', { pv1: { 2: 'E', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A04, then A01 under another spell and its A11: back in the queue (the decision stands), the A04 visit untouched', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A01', '20261101120000'), adt('A11', '20261101130000')]);
+    expect(queued(state)).toEqual({ waiting: true, clocks: 1, parked: 0 });
+  });
+});

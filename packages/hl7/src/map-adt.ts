@@ -45,7 +45,7 @@ export interface MapFail {
 export type MapResult = MapOk | MapFail;
 
 /** The ADT triggers this package maps to canonical events; anything else becomes `message.unmapped`. */
-export const MAPPED_TRIGGERS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A17', 'A21', 'A22', 'A40', 'A52', 'A53'] as const;
+export const MAPPED_TRIGGERS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A17', 'A21', 'A22', 'A38', 'A40', 'A52', 'A53'] as const;
 export type MappedTrigger = (typeof MAPPED_TRIGGERS)[number];
 const isMapped = (t: string): t is MappedTrigger => (MAPPED_TRIGGERS as readonly string[]).includes(t);
 
@@ -513,7 +513,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     }
     case 'A04':
     case 'A05':
-      return one(draft('admission.decided', { ward: place.ward, gender: who.gender }, who, site, sources));
+      // PV1-19 (when sent) ties the decision to its visit: an A11 or A38 of that visit cancels it, its A03 ends it.
+      return one(draft('admission.decided', { ward: place.ward, gender: who.gender, spellId }, who, site, sources));
     case 'A08': {
       const list = [draft('patient.updated', { spellId, legalStatus: m.zmh().legalStatus, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
       if (edd !== null && edd !== undefined) {
@@ -526,6 +527,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
       return { list, at };
     }
     case 'A11':
+    case 'A38':
+      // A11 cancels an admission (A01) or a registration (A04); A38 a pre-admission (A05).
       return one(draft('admission.cancelled', { spellId: sid }, who, site, sources));
     case 'A12':
       return one(draft('transfer.cancelled', { spellId: sid }, who, site, sources));
