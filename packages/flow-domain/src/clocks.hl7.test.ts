@@ -3,7 +3,7 @@
 import { mapAdt, type MapContext } from '@pfm/hl7';
 import { msg, seg } from '@pfm/hl7/src/testing/fixtures';
 import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, oapSince, spellOutOfArea, timers, type DomainContext, type PatientState } from './index';
 
 const mapCtx: MapContext = { defaultSite: 'RXT', siteForFacility: () => 'RXT' };
 const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: () => 'adult_acute' };
@@ -97,5 +97,18 @@ describe('the queue for a bed through HL7 v2: a registration that ends without a
   it('A04, then A01 under another spell and its A11: back in the queue (the decision stands), the A04 visit untouched', () => {
     const { state } = run([reg('A04', '20261101090000'), adt('A01', '20261101120000'), adt('A11', '20261101130000')]);
     expect(queued(state)).toEqual({ waiting: true, clocks: 1, parked: 0 });
+  });
+});
+
+describe('out-of-area placements through HL7 v2', () => {
+  // The registry knows the local ward W1; the independent unit INDEP is not (yet) in it, so the sender's ZMH-2 decides there.
+  const oapCtx = { external: (ward: string) => (ward === 'W1' ? false : undefined) };
+
+  it('A02 to a unit the registry lacks, with ZMH-2 = Y and a reason: an out-of-area placement from the move; the A02 home ends it', () => {
+    const out = run([adt('A01', '20261101090000'), adt('A02', '20261103090000', { pv1: { 3: 'INDEP^^B2^RXT01' }, zmh: { 2: 'Y', 3: 'no local bed' } })]);
+    const s = fold(out.state.events).view.spells.S1!;
+    expect({ oap: spellOutOfArea(s, oapCtx), since: oapSince(s, oapCtx), reason: s.oapReason }).toEqual({ oap: true, since: out.at[1], reason: 'no local bed' });
+    const home = run([adt('A01', '20261101090000'), adt('A02', '20261103090000', { pv1: { 3: 'INDEP^^B2^RXT01' }, zmh: { 2: 'Y' } }), adt('A02', '20261110090000', { pv1: { 3: 'W1^^B1^RXT01' } })]);
+    expect(spellOutOfArea(fold(home.state.events).view.spells.S1!, oapCtx)).toBe(false);
   });
 });

@@ -505,8 +505,11 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
         expectedDischargeAt: edd ?? undefined, referralId: z.referralId,
       }, who, site, sources));
     }
-    case 'A02':
-      return one(draft('patient.transferred', { spellId: sid, ward: place.ward as string, bed: place.bed }, who, site, sources));
+    case 'A02': {
+      // ZMH-2/3: the sender's word on whether the new unit is an out-of-area placement (the ward registry decides for units it knows).
+      const z = m.zmh();
+      return one(draft('patient.transferred', { spellId: sid, ward: place.ward as string, bed: place.bed, outOfArea: z.outOfArea, oapReason: z.oapReason }, who, site, sources));
+    }
     case 'A03': {
       const { dischargeMethod, destination } = m.visitCodes(g);
       return one(draft('patient.discharged', { spellId: sid, dischargeMethod, destination }, who, site, sources));
