@@ -64,6 +64,9 @@ describe('mental-health clocks through HL7 v2', () => {
   it('A21 with PV2-47 expected return: overdue when it passes; ZMH-7 = AWOL: AWOL at once', () => {
     const leave = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { pv2: { 47: '20261105180000' }, zmh: { 7: 'S17' } })]);
     expect(clocksOf(leave.state, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-11-05T18:00:00Z') })]);
+    // A PAS that records the day of return only: the leave still starts; overdue once that (local) day is out.
+    const byDay = run([adt('A01', '20260801090000'), adt('A21', '20260805100000', { pv2: { 47: '20260806' }, zmh: { 7: 'HOME' } })]);
+    expect(clocksOf(byDay.state, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-08-06T23:59:59.999+01:00') })]);
     const awol = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { zmh: { 7: 'AWOL' } })]);
     expect(clocksOf(awol.state, 'awol')).toEqual([expect.objectContaining({ dueAt: awol.at[1] })]);
   });

@@ -321,20 +321,28 @@ class AdtMapper {
 
   /** PV2-9 expected discharge; a date without a time means "by the end of that day". */
   edd(g: Group): number | undefined | null {
-    const pv2 = g.pv2;
-    if (!pv2?.has(9)) return null;
-    const v = parseDtm(pv2.get(9, 1), { timeZone: this.tz, minPrecision: 'day' });
-    if (!v) return this.error(loc(pv2, 'PV2', 9), 102, 'PV2-9 expected discharge date is not a valid date/time');
+    return this.expectedBy(g.pv2, 9, 'expected discharge date');
+  }
+
+  /**
+   * PV2-47 expected return from leave; a date without a time (a PAS that records the day of
+   * return only) means "by the end of that day", as for the EDD, so the overdue clock never
+   * runs before the day is out.
+   */
+  expectedReturn(g: Group): number | undefined | null {
+    return this.expectedBy(g.pv2, 47, 'expected return from leave');
+  }
+
+  /** An expected time in PV2: null when empty, undefined (an error) when invalid; a date alone is the end of that local day. */
+  private expectedBy(pv2: Seg | undefined, field: number, what: string): number | undefined | null {
+    if (!pv2?.has(field)) return null;
+    const v = parseDtm(pv2.get(field, 1), { timeZone: this.tz, minPrecision: 'day' });
+    if (!v) return this.error(loc(pv2, 'PV2', field), 102, `PV2-${field} ${what} is not a valid date/time`);
     if (v.precision === 'day' && !v.hasOffset) {
       const next = new Date(Date.UTC(v.local.year, v.local.month - 1, v.local.day + 1));
       return localToEpochMs({ year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() }, this.tz) - 1;
     }
     return v.epochMs;
-  }
-
-  /** PV2-47 expected return from leave. */
-  expectedReturn(g: Group): number | undefined | null {
-    return this.time(g.pv2, 'PV2', 47, 'minute');
   }
 
   /**
