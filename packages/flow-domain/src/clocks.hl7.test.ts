@@ -3,7 +3,7 @@
 import { mapAdt, type MapContext } from '@pfm/hl7';
 import { msg, seg } from '@pfm/hl7/src/testing/fixtures';
 import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, oapSince, spellOutOfArea, timers, type DomainContext, type PatientState } from './index';
+import { admissionWaiting, DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, oapSince, spellOutOfArea, timers, type DomainContext, type PatientState } from './index';
 
 const mapCtx: MapContext = { defaultSite: 'RXT', siteForFacility: () => 'RXT' };
 const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: () => 'adult_acute' };
@@ -113,5 +113,22 @@ describe('out-of-area placements through HL7 v2', () => {
     expect({ oap: spellOutOfArea(s, oapCtx), since: oapSince(s, oapCtx), reason: s.oapReason }).toEqual({ oap: true, since: out.at[1], reason: 'no local bed' });
     const home = run([adt('A01', '20261101090000'), adt('A02', '20261103090000', { pv1: { 3: 'INDEP^^B2^RXT01' }, zmh: { 2: 'Y' } }), adt('A02', '20261110090000', { pv1: { 3: 'W1^^B1^RXT01' } })]);
     expect(spellOutOfArea(fold(home.state.events).view.spells.S1!, oapCtx)).toBe(false);
+  });
+});
+
+describe('planned and emergency decisions to admit through HL7 v2 (PV1-4)', () => {
+  const a05 = (pv1_4: string) => adt('A05', '20261101090000', { pv1: { 2: 'P', 3: 'ELM^^^RXT01', 4: pv1_4, 19: 'V5', 44: '' } });
+  const status = (state: PatientState) => {
+    const v = fold(state.events).view;
+    return { queued: admissionWaiting(state.patientId, v, Date.parse('2026-11-02T09:00:00Z'), DEFAULT_THRESHOLDS)?.emergency, clocks: timers('RXT', state.patientId, v, ctx).filter((t) => t.rule === 'admission_wait').length };
+  };
+
+  it.each([['11 (waiting list)', '11'], ['12 (booked)', '12'], ['13 (planned)', '13'], ['C (HL7 elective)', 'C']])('A05 with PV1-4 %s: queued as planned, no 12-hour clock', (_what, code) => {
+    expect(status(run([a05(code)]).state)).toEqual({ queued: false, clocks: 0 });
+  });
+
+  it('A05 with PV1-4 21 (emergency), or none: the 12-hour clock runs (fails safe)', () => {
+    expect(status(run([a05('21')]).state)).toEqual({ queued: true, clocks: 1 });
+    expect(status(run([a05('')]).state)).toEqual({ queued: true, clocks: 1 });
   });
 });

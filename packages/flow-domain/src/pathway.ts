@@ -57,7 +57,7 @@ export interface PatientView {
   spells: Record<string, Spell>;
   referrals: Record<string, Referral>;
   /** `spellId`: the visit the decision came with (A04/A05 PV1-19), when the sender gave one. */
-  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string; spellId?: string };
+  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string; spellId?: string; admissionMethod?: string };
   initials?: string;
   ageBand?: string;
   gender?: string;
@@ -177,7 +177,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       return { ok: true };
     }
     case 'admission.decided':
-      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender, ...(e.payload.spellId ? { spellId: e.payload.spellId } : {}) };
+      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender, ...(e.payload.spellId ? { spellId: e.payload.spellId } : {}), ...(e.payload.admissionMethod ? { admissionMethod: e.payload.admissionMethod } : {}) };
       if (e.payload.gender) v.gender = e.payload.gender;
       return { ok: true };
     case 'patient.admitted': {

@@ -57,6 +57,13 @@ export interface Thresholds {
    * queue without it. A decision with no referral keeps the clock (fails safe).
    */
   admissionWaitTeamTypes: string[];
+  /**
+   * Admission types / methods (PV1-4 of an A04/A05, `admissionMethod` of a decision to admit)
+   * that mean a planned admission, so no 12-hour clock runs whatever the referral: NHS Data
+   * Dictionary admission method 11 (waiting list), 12 (booked), 13 (planned), and HL7 table
+   * 0007 C (elective) and R (routine). Any other value, or none, keeps the clock (fails safe).
+   */
+  plannedAdmissionMethods: string[];
   /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
   teamsByArea: Record<string, string>;
   /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
@@ -160,6 +167,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   teamsByArea: {},
   admissionWaitHours: 12,
   admissionWaitTeamTypes: ['liaison', 'crisis', 'home_treatment'],
+  plannedAdmissionMethods: ['11', '12', '13', 'C', 'R'],
   escalation: DEFAULT_ESCALATION,
 };
 

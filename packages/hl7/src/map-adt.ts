@@ -525,7 +525,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
     case 'A04':
     case 'A05':
       // PV1-19 (when sent) ties the decision to its visit: an A11 or A38 of that visit cancels it, its A03 ends it.
-      return one(draft('admission.decided', { ward: place.ward, gender: who.gender, spellId }, who, site, sources));
+      // PV1-4 tells a planned admission (no 12-hour clock) from an emergency one.
+      return one(draft('admission.decided', { ward: place.ward, gender: who.gender, spellId, admissionMethod: m.visitCodes(g).admissionMethod }, who, site, sources));
     case 'A08': {
       const list = [draft('patient.updated', { spellId, legalStatus: m.zmh().legalStatus, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
       if (edd !== null && edd !== undefined) {
