@@ -598,6 +598,20 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     });
   });
 
+  it('A04 registrations that end without an admission leave the queue: cancelled (A11) or sent home (A03); the 12-hour breach resolves', async () => {
+    await send('A04', { pid: 'DTA3', spell: 'V-DTA3', ward: 'OAK', at: now - 13 * HOUR });
+    await send('A04', { pid: 'DTA4', spell: 'V-DTA4', ward: 'OAK', at: now - 14 * HOUR });
+    await until('12-hour wait alerts for both', async () => { const x = await alerts(); return activeAlert(x, 'DTA3', 'admission_wait') && activeAlert(x, 'DTA4', 'admission_wait'); });
+    await send('A11', { pid: 'DTA3', spell: 'V-DTA3', ward: 'OAK', at: now - 12 * HOUR });
+    await send('A03', { pid: 'DTA4', spell: 'V-DTA4', ward: 'OAK', at: now - 11 * HOUR });
+    await until('DTA3 and DTA4 out of the queue, alerts resolved', async () => {
+      const q = await get<{ admissionQueue: { entries: { patientId: string }[] } }>('/api/v1/site');
+      const x = await alerts();
+      return !q.admissionQueue.entries.some((e) => e.patientId === 'DTA3' || e.patientId === 'DTA4') && !activeAlert(x, 'DTA3', 'admission_wait') && !activeAlert(x, 'DTA4', 'admission_wait');
+    });
+    for (const pid of ['DTA3', 'DTA4']) expect((await store.patient('RXT', pid))?.parked).toEqual([]);
+  });
+
   it('AWOL: the return (A22) resolves the alert', async () => {
     await send('A22', { pid: 'AW1', spell: 'SP-AW1', ward: 'OAK', bed: 'O6', at: now - 5 * MIN });
     await until('AWOL resolved, AW1 present', async () => !activeAlert(await alerts(), 'AW1', 'awol') && (await rowOf('OAK', 'AW1'))?.status === 'admitted');

@@ -32,7 +32,13 @@ export const payloads = {
   'referral.assessed': record('ReferralAssessed', { referralId: id() }),
   'referral.accepted': record('ReferralAccepted', { referralId: id() }),
   'referral.closed': record('ReferralClosed', { referralId: id(), reason: opt(f.string({ max: 200 })) }),
-  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()), gender: opt(code()) }),
+  /**
+   * `spellId`: the visit the decision belongs to when the sender has one (A04/A05 PV1-19, a
+   * planned FHIR Encounter's identifier), so a cancel (A11/A38) or the end of that visit
+   * (A03) takes the patient out of the queue for a bed. `admissionMethod`: the admission
+   * type or method the sender gave (PV1-4), which tells a planned admission from an emergency one.
+   */
+  'admission.decided': record('AdmissionDecided', { referralId: opt(id()), ward: opt(code()), gender: opt(code()), spellId: opt(id()), admissionMethod: opt(code()) }),
   'patient.admitted': record('PatientAdmitted', {
     spellId: id(), ward: code(), bed: opt(code()),
     admissionMethod: opt(code()), admissionSource: opt(code()), legalStatus: opt(code()),

@@ -3,7 +3,7 @@
 import { mapAdt, type MapContext } from '@pfm/hl7';
 import { msg, seg } from '@pfm/hl7/src/testing/fixtures';
 import type { FlowEvent, FlowEventInput } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
+import { admissionWaiting, DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, oapSince, spellOutOfArea, timers, type DomainContext, type PatientState } from './index';
 
 const mapCtx: MapContext = { defaultSite: 'RXT', siteForFacility: () => 'RXT' };
 const ctx: DomainContext = { thresholds: DEFAULT_THRESHOLDS, wardType: () => 'adult_acute' };
@@ -64,7 +64,71 @@ describe('mental-health clocks through HL7 v2', () => {
   it('A21 with PV2-47 expected return: overdue when it passes; ZMH-7 = AWOL: AWOL at once', () => {
     const leave = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { pv2: { 47: '20261105180000' }, zmh: { 7: 'S17' } })]);
     expect(clocksOf(leave.state, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-11-05T18:00:00Z') })]);
+    // A PAS that records the day of return only: the leave still starts; overdue once that (local) day is out.
+    const byDay = run([adt('A01', '20260801090000'), adt('A21', '20260805100000', { pv2: { 47: '20260806' }, zmh: { 7: 'HOME' } })]);
+    expect(clocksOf(byDay.state, 'leave_overdue')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-08-06T23:59:59.999+01:00') })]);
     const awol = run([adt('A01', '20261101090000'), adt('A21', '20261105100000', { zmh: { 7: 'AWOL' } })]);
     expect(clocksOf(awol.state, 'awol')).toEqual([expect.objectContaining({ dueAt: awol.at[1] })]);
+  });
+});
+
+describe('the queue for a bed through HL7 v2: a registration that ends without an admission leaves it', () => {
+  // An A04 (emergency class, e.g. a decision unit) or A05 puts the patient in the queue with a
+  // 12-hour clock; a PAS cancels it (A11 for A04, A38 for A05) or ends the visit (A03) under
+  // the same visit number (PV1-19).
+  const reg = (trigger: 'A04' | 'A05', when: string) => adt(trigger, when, { pv1: { 2: trigger === 'A04' ? 'E' : 'P', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } });
+  const queued = (state: PatientState) => {
+    const v = fold(state.events).view;
+    return { waiting: v.awaitingAdmission !== undefined, clocks: timers('RXT', state.patientId, v, ctx).filter((t) => t.rule === 'admission_wait').length, parked: state.parked.length };
+  };
+
+  it('A04 then A11 of the same visit: out of the queue, no 12-hour clock', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A11', '20261101100000', { pv1: { 2: 'E', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A05 then A38 (cancel pre-admit) of the same visit: out of the queue, no 12-hour clock', () => {
+    const { state } = run([reg('A05', '20261101090000'), adt('A38', '20261101100000', { pv1: { 2: 'P', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A04 then A03 of the same visit (sent home from the decision unit): out of the queue, nothing parked', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A03', '20261101110000', { pv1: { 2: 'E', 3: 'CDU^^^RXT01', 19: 'V9', 44: '' } })]);
+    expect(queued(state)).toEqual({ waiting: false, clocks: 0, parked: 0 });
+  });
+
+  it('A04, then A01 under another spell and its A11: back in the queue (the decision stands), the A04 visit untouched', () => {
+    const { state } = run([reg('A04', '20261101090000'), adt('A01', '20261101120000'), adt('A11', '20261101130000')]);
+    expect(queued(state)).toEqual({ waiting: true, clocks: 1, parked: 0 });
+  });
+});
+
+describe('out-of-area placements through HL7 v2', () => {
+  // The registry knows the local ward W1; the independent unit INDEP is not (yet) in it, so the sender's ZMH-2 decides there.
+  const oapCtx = { external: (ward: string) => (ward === 'W1' ? false : undefined) };
+
+  it('A02 to a unit the registry lacks, with ZMH-2 = Y and a reason: an out-of-area placement from the move; the A02 home ends it', () => {
+    const out = run([adt('A01', '20261101090000'), adt('A02', '20261103090000', { pv1: { 3: 'INDEP^^B2^RXT01' }, zmh: { 2: 'Y', 3: 'no local bed' } })]);
+    const s = fold(out.state.events).view.spells.S1!;
+    expect({ oap: spellOutOfArea(s, oapCtx), since: oapSince(s, oapCtx), reason: s.oapReason }).toEqual({ oap: true, since: out.at[1], reason: 'no local bed' });
+    const home = run([adt('A01', '20261101090000'), adt('A02', '20261103090000', { pv1: { 3: 'INDEP^^B2^RXT01' }, zmh: { 2: 'Y' } }), adt('A02', '20261110090000', { pv1: { 3: 'W1^^B1^RXT01' } })]);
+    expect(spellOutOfArea(fold(home.state.events).view.spells.S1!, oapCtx)).toBe(false);
+  });
+});
+
+describe('planned and emergency decisions to admit through HL7 v2 (PV1-4)', () => {
+  const a05 = (pv1_4: string) => adt('A05', '20261101090000', { pv1: { 2: 'P', 3: 'ELM^^^RXT01', 4: pv1_4, 19: 'V5', 44: '' } });
+  const status = (state: PatientState) => {
+    const v = fold(state.events).view;
+    return { queued: admissionWaiting(state.patientId, v, Date.parse('2026-11-02T09:00:00Z'), DEFAULT_THRESHOLDS)?.emergency, clocks: timers('RXT', state.patientId, v, ctx).filter((t) => t.rule === 'admission_wait').length };
+  };
+
+  it.each([['11 (waiting list)', '11'], ['12 (booked)', '12'], ['13 (planned)', '13'], ['C (HL7 elective)', 'C']])('A05 with PV1-4 %s: queued as planned, no 12-hour clock', (_what, code) => {
+    expect(status(run([a05(code)]).state)).toEqual({ queued: false, clocks: 0 });
+  });
+
+  it('A05 with PV1-4 21 (emergency), or none: the 12-hour clock runs (fails safe)', () => {
+    expect(status(run([a05('21')]).state)).toEqual({ queued: true, clocks: 1 });
+    expect(status(run([a05('')]).state)).toEqual({ queued: true, clocks: 1 });
   });
 });

@@ -242,11 +242,13 @@ const DTA_SOURCE: Record<string, string> = { liaison: 'A&E', crisis: 'crisis tea
 
 /**
  * Whether the patient's decision to admit is an emergency admission, so the 12-hour wait
- * clock applies: the referring team's type is one of `admissionWaitTeamTypes`, or there is
- * no referral to tell (fails safe).
+ * clock applies: the decision's admission method is not a planned one (`plannedAdmissionMethods`,
+ * e.g. an A05 pre-admission booked from the waiting list), and the referring team's type is
+ * one of `admissionWaitTeamTypes`, or there is no referral to tell (fails safe).
  */
-export function emergencyAdmission(v: PatientView, t: Pick<Thresholds, 'admissionWaitTeamTypes'>): boolean {
+export function emergencyAdmission(v: PatientView, t: Pick<Thresholds, 'admissionWaitTeamTypes'> & Partial<Pick<Thresholds, 'plannedAdmissionMethods'>>): boolean {
   const a = v.awaitingAdmission;
+  if (a?.admissionMethod && (t.plannedAdmissionMethods ?? []).includes(a.admissionMethod.toUpperCase())) return false;
   const ref = a?.referralId ? v.referrals[a.referralId] : undefined;
   return !ref || t.admissionWaitTeamTypes.includes(ref.teamType);
 }
@@ -255,7 +257,7 @@ export function emergencyAdmission(v: PatientView, t: Pick<Thresholds, 'admissio
 export interface AdmissionWaiting { patientId: string; decidedAt: number; waitedHours: number; source: string; emergency: boolean; sex?: string; referralId?: string; ward?: string }
 
 /** A patient in the decision-to-admit queue (undefined when not waiting for a bed). */
-export function admissionWaiting(patientId: string, v: PatientView, now: number, t: Pick<Thresholds, 'admissionWaitTeamTypes'> = DEFAULT_THRESHOLDS): AdmissionWaiting | undefined {
+export function admissionWaiting(patientId: string, v: PatientView, now: number, t: Pick<Thresholds, 'admissionWaitTeamTypes'> & Partial<Pick<Thresholds, 'plannedAdmissionMethods'>> = DEFAULT_THRESHOLDS): AdmissionWaiting | undefined {
   const a = v.awaitingAdmission;
   if (!a) return undefined;
   const ref = a.referralId ? v.referrals[a.referralId] : undefined;

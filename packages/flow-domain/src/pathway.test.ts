@@ -212,6 +212,9 @@ describe('timers and alerts', () => {
     ['another NHS psychiatric unit', { destination: '53' }],
     ['a non-NHS hospital', { destination: '87' }],
     ['death recorded only as discharge method 4', { dischargeMethod: '4', destination: '19' }],
+    // A FHIR R4 Encounter's hospitalization.dischargeDisposition code is the destination (services/ingest README).
+    ['death sent as a FHIR dischargeDisposition (exp, "Expired")', { destination: 'exp' }],
+    ['a psychiatric hospital sent as a FHIR dischargeDisposition (psy)', { destination: 'psy' }],
   ])('given a discharge to %s, no 72h follow-up clock starts (NHS Standard Contract exclusions)', (_what, how) => {
     const d = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', ...how }, T0 + days(10))]);
     expect(timers('RXT', 'P1', d.view, ctx).filter((t) => t.rule === 'followup_missed')).toEqual([]);

@@ -56,7 +56,8 @@ export interface Referral {
 export interface PatientView {
   spells: Record<string, Spell>;
   referrals: Record<string, Referral>;
-  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string };
+  /** `spellId`: the visit the decision came with (A04/A05 PV1-19), when the sender gave one. */
+  awaitingAdmission?: { decidedAt: number; ward?: string; referralId?: string; gender?: string; spellId?: string; admissionMethod?: string };
   initials?: string;
   ageBand?: string;
   gender?: string;
@@ -93,8 +94,11 @@ export interface CancelShadow { spellId: string; fromIndex: number; toIndex: num
 
 /**
  * Pairs each cancel with the latest earlier, not yet cancelled event of the type it
- * cancels in the same spell. Returns the ids of both sides, the cancels that found
- * nothing to cancel, and each pair's shadow (the events of that spell between them).
+ * cancels in the same spell. An admission cancel (A11, A38) that finds no admission of
+ * its spell cancels the decision to admit of that visit (an A04 registration or A05
+ * pre-admission sent with the same PV1-19), so the patient leaves the queue for a bed.
+ * Returns the ids of both sides, the cancels that found nothing to cancel, and each
+ * pair's shadow (the events of that spell between them).
  */
 export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<string>; orphans: FlowEvent[]; shadows: CancelShadow[] } {
   const removed = new Set<string>();
@@ -105,20 +109,24 @@ export function resolveCancels(events: readonly FlowEvent[]): { removed: Set<str
     const tt = targetType(c);
     if (!tt) continue;
     const spellId = (c.payload as { spellId: string }).spellId;
-    let found = false;
-    for (let j = i - 1; j >= 0; j--) {
-      const t = events[j]!;
-      if (t.type === tt && !removed.has(t.eventId) && (t.payload as { spellId?: string }).spellId === spellId) {
-        removed.add(t.eventId);
-        removed.add(c.eventId);
-        shadows.push({ spellId, fromIndex: j, toIndex: i, cancelled: tt });
-        found = true;
-        break;
-      }
-    }
+    const found = pairCancel(events, i, tt, spellId, removed, shadows) || (tt === 'patient.admitted' && pairCancel(events, i, 'admission.decided', spellId, removed, shadows));
     if (!found) orphans.push(c);
   }
   return { removed, orphans, shadows };
+}
+
+/** Pairs the cancel at `i` with the latest earlier, not yet cancelled event of type `tt` in its spell. */
+function pairCancel(events: readonly FlowEvent[], i: number, tt: FlowEventType, spellId: string, removed: Set<string>, shadows: CancelShadow[]): boolean {
+  for (let j = i - 1; j >= 0; j--) {
+    const t = events[j]!;
+    if (t.type === tt && !removed.has(t.eventId) && (t.payload as { spellId?: string }).spellId === spellId) {
+      removed.add(t.eventId);
+      removed.add(events[i]!.eventId);
+      shadows.push({ spellId, fromIndex: j, toIndex: i, cancelled: tt });
+      return true;
+    }
+  }
+  return false;
 }
 
 function closeCrfdReason(s: Spell, at: number): void {
@@ -169,7 +177,7 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       return { ok: true };
     }
     case 'admission.decided':
-      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender };
+      v.awaitingAdmission = { decidedAt: at, ward: e.payload.ward, referralId: e.payload.referralId, gender: e.payload.gender, ...(e.payload.spellId ? { spellId: e.payload.spellId } : {}), ...(e.payload.admissionMethod ? { admissionMethod: e.payload.admissionMethod } : {}) };
       if (e.payload.gender) v.gender = e.payload.gender;
       return { ok: true };
     case 'patient.admitted': {
@@ -263,6 +271,12 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
       return { ok: true };
     }
     case 'patient.discharged': {
+      // The end (A03) of a visit that never became an inpatient spell (registered with A04,
+      // e.g. in a decision unit, then sent home): the decision to admit it carried is over.
+      if (!v.spells[e.payload.spellId] && v.awaitingAdmission?.spellId === e.payload.spellId) {
+        v.awaitingAdmission = undefined;
+        return { ok: true };
+      }
       const s = needSpell(v, e.payload.spellId, 'discharge');
       if (!('spellId' in s)) return s;
       if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `discharge of already discharged spell ${s.spellId}` };

@@ -57,6 +57,13 @@ export interface Thresholds {
    * queue without it. A decision with no referral keeps the clock (fails safe).
    */
   admissionWaitTeamTypes: string[];
+  /**
+   * Admission types / methods (PV1-4 of an A04/A05, `admissionMethod` of a decision to admit)
+   * that mean a planned admission, so no 12-hour clock runs whatever the referral: NHS Data
+   * Dictionary admission method 11 (waiting list), 12 (booked), 13 (planned), and HL7 table
+   * 0007 C (elective) and R (routine). Any other value, or none, keeps the clock (fails safe).
+   */
+  plannedAdmissionMethods: string[];
   /** Catchment area -> the team responsible for follow-up after discharge (routes 72h follow-up alerts and the due worklist). */
   teamsByArea: Record<string, string>;
   /** Leave types that mean the patient is absent without leave (recorded by the ward; no ADT trigger exists for AWOL). */
@@ -84,11 +91,15 @@ export const SOURCES = {
  * definition) as discharge destination codes, grouped by why. Codes unconfirmed.
  */
 export const FOLLOW_UP_EXCLUSIONS = {
-  died: ['79', 'died', 'death'],
+  /** 'exp' ("Expired"): FHIR R4 Encounter.hospitalization.dischargeDisposition (terminology.hl7.org discharge-disposition). */
+  died: ['79', 'died', 'death', 'exp'],
   /** Penal establishment, court or police custody. */
   custody: ['37', '38', '40', '42', 'prison', 'police_custody', 'court'],
-  /** Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital. */
-  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit'],
+  /**
+   * Another inpatient unit: NHS (high secure, medium secure, general, psychiatric) or independent hospital;
+   * 'psy' ("Psychiatric hospital") as a FHIR R4 dischargeDisposition.
+   */
+  inpatient: ['48', '49', '50', '51', '52', '53', '84', '87', 'psychiatric_unit', 'psy'],
 } as const;
 
 export type Urgency = (typeof URGENCIES)[number];
@@ -156,6 +167,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   teamsByArea: {},
   admissionWaitHours: 12,
   admissionWaitTeamTypes: ['liaison', 'crisis', 'home_treatment'],
+  plannedAdmissionMethods: ['11', '12', '13', 'C', 'R'],
   escalation: DEFAULT_ESCALATION,
 };
 

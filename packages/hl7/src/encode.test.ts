@@ -142,7 +142,7 @@ describe('encodeAdt', () => {
         ethnicity: fc.constantFrom('A', 'B', 'J', 'S', 'Z'), area: fc.constantFrom('NORTH', 'SOUTH', 'CITY'), expectedDischargeAt: time, referralId: id,
       }, { requiredKeys: ['spellId', 'ward'] }),
     }),
-    fc.record({ type: fc.constant('patient.transferred' as const), payload: fc.record({ spellId: id, ward: code, bed: code }, { requiredKeys: ['spellId', 'ward'] }) }),
+    fc.record({ type: fc.constant('patient.transferred' as const), payload: fc.record({ spellId: id, ward: code, bed: code, outOfArea: fc.boolean(), oapReason: fc.constantFrom('no local bed', 'specialist care') }, { requiredKeys: ['spellId', 'ward'] }) }),
     fc.record({ type: fc.constant('patient.discharged' as const), payload: fc.record({ spellId: id, dischargeMethod: fc.constantFrom('1', '2', '4'), destination: fc.constantFrom('19', '29', '53', '79') }, { requiredKeys: ['spellId'] }) }),
     fc.record({ type: fc.constant('leave.started' as const), payload: fc.record({ spellId: id, leaveType: fc.constantFrom('S17', 'HOME'), expectedReturnAt: time }, { requiredKeys: ['spellId'] }) }),
     fc.record({ type: fc.constantFrom('leave.ended' as const, 'admission.cancelled' as const, 'transfer.cancelled' as const, 'discharge.cancelled' as const), payload: fc.record({ spellId: id }) }),

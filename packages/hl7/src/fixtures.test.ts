@@ -19,6 +19,7 @@ const EXPECTED: Record<string, string> = {
   'a08-update': 'AA patient.updated',
   'a08-update-edd': 'AA patient.updated edd.set',
   'a11-cancel-admit': 'AA admission.cancelled',
+  'a38-cancel-preadmit': 'AA admission.cancelled',
   'a12-cancel-transfer': 'AA transfer.cancelled',
   'a13-cancel-discharge': 'AA discharge.cancelled',
   'a17-swap': 'AA patient.transferred patient.transferred',

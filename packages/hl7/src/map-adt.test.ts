@@ -64,14 +64,14 @@ describe('mapAdt: one fixture per trigger', () => {
   });
   it('A04 (emergency class) -> admission.decided with the ward when known', () => {
     const e = only(mapAdt(fixture('a04-register'), ctx));
-    expect(e).toMatchObject({ type: 'admission.decided', patientId: 'RXT1000004', payload: { ward: 'CDU' } });
+    expect(e).toMatchObject({ type: 'admission.decided', patientId: 'RXT1000004', payload: { ward: 'CDU', spellId: 'SP26000105' } });
   });
   it('A04 for an outpatient class -> message.unmapped, not a bed request', () => {
     const e = only(mapAdt(fixture('a04-register-outpatient'), ctx));
     expect(e).toMatchObject({ type: 'message.unmapped', patientId: 'RXT1000003', payload: { trigger: 'ADT^A04' } });
   });
   it('A05 -> admission.decided', () => {
-    expect(only(mapAdt(fixture('a05-preadmit'), ctx))).toMatchObject({ type: 'admission.decided', payload: { ward: 'ELM' } });
+    expect(only(mapAdt(fixture('a05-preadmit'), ctx))).toMatchObject({ type: 'admission.decided', payload: { ward: 'ELM', spellId: 'SP26000107' } });
   });
   it('A08 -> patient.updated', () => {
     expect(only(mapAdt(fixture('a08-update'), ctx))).toMatchObject({ eventId: 'RXT-PAS-000108', type: 'patient.updated', payload: { spellId: 'SP26000101', initials: 'AJS' } });
@@ -85,6 +85,7 @@ describe('mapAdt: one fixture per trigger', () => {
   });
   it.each([
     ['a11-cancel-admit', 'admission.cancelled', { spellId: 'SP26000102' }],
+    ['a38-cancel-preadmit', 'admission.cancelled', { spellId: 'SP26000107' }],
     ['a12-cancel-transfer', 'transfer.cancelled', { spellId: 'SP26000101' }],
     ['a13-cancel-discharge', 'discharge.cancelled', { spellId: 'SP26000101', ward: 'ASH', bed: 'BED05' }],
     ['a22-leave-return', 'leave.ended', { spellId: 'SP26000101' }],

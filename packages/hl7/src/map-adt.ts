@@ -45,7 +45,7 @@ export interface MapFail {
 export type MapResult = MapOk | MapFail;
 
 /** The ADT triggers this package maps to canonical events; anything else becomes `message.unmapped`. */
-export const MAPPED_TRIGGERS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A17', 'A21', 'A22', 'A40', 'A52', 'A53'] as const;
+export const MAPPED_TRIGGERS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A17', 'A21', 'A22', 'A38', 'A40', 'A52', 'A53'] as const;
 export type MappedTrigger = (typeof MAPPED_TRIGGERS)[number];
 const isMapped = (t: string): t is MappedTrigger => (MAPPED_TRIGGERS as readonly string[]).includes(t);
 
@@ -321,20 +321,28 @@ class AdtMapper {
 
   /** PV2-9 expected discharge; a date without a time means "by the end of that day". */
   edd(g: Group): number | undefined | null {
-    const pv2 = g.pv2;
-    if (!pv2?.has(9)) return null;
-    const v = parseDtm(pv2.get(9, 1), { timeZone: this.tz, minPrecision: 'day' });
-    if (!v) return this.error(loc(pv2, 'PV2', 9), 102, 'PV2-9 expected discharge date is not a valid date/time');
+    return this.expectedBy(g.pv2, 9, 'expected discharge date');
+  }
+
+  /**
+   * PV2-47 expected return from leave; a date without a time (a PAS that records the day of
+   * return only) means "by the end of that day", as for the EDD, so the overdue clock never
+   * runs before the day is out.
+   */
+  expectedReturn(g: Group): number | undefined | null {
+    return this.expectedBy(g.pv2, 47, 'expected return from leave');
+  }
+
+  /** An expected time in PV2: null when empty, undefined (an error) when invalid; a date alone is the end of that local day. */
+  private expectedBy(pv2: Seg | undefined, field: number, what: string): number | undefined | null {
+    if (!pv2?.has(field)) return null;
+    const v = parseDtm(pv2.get(field, 1), { timeZone: this.tz, minPrecision: 'day' });
+    if (!v) return this.error(loc(pv2, 'PV2', field), 102, `PV2-${field} ${what} is not a valid date/time`);
     if (v.precision === 'day' && !v.hasOffset) {
       const next = new Date(Date.UTC(v.local.year, v.local.month - 1, v.local.day + 1));
       return localToEpochMs({ year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() }, this.tz) - 1;
     }
     return v.epochMs;
-  }
-
-  /** PV2-47 expected return from leave. */
-  expectedReturn(g: Group): number | undefined | null {
-    return this.time(g.pv2, 'PV2', 47, 'minute');
   }
 
   /**
@@ -505,15 +513,20 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
         expectedDischargeAt: edd ?? undefined, referralId: z.referralId,
       }, who, site, sources));
     }
-    case 'A02':
-      return one(draft('patient.transferred', { spellId: sid, ward: place.ward as string, bed: place.bed }, who, site, sources));
+    case 'A02': {
+      // ZMH-2/3: the sender's word on whether the new unit is an out-of-area placement (the ward registry decides for units it knows).
+      const z = m.zmh();
+      return one(draft('patient.transferred', { spellId: sid, ward: place.ward as string, bed: place.bed, outOfArea: z.outOfArea, oapReason: z.oapReason }, who, site, sources));
+    }
     case 'A03': {
       const { dischargeMethod, destination } = m.visitCodes(g);
       return one(draft('patient.discharged', { spellId: sid, dischargeMethod, destination }, who, site, sources));
     }
     case 'A04':
     case 'A05':
-      return one(draft('admission.decided', { ward: place.ward, gender: who.gender }, who, site, sources));
+      // PV1-19 (when sent) ties the decision to its visit: an A11 or A38 of that visit cancels it, its A03 ends it.
+      // PV1-4 tells a planned admission (no 12-hour clock) from an emergency one.
+      return one(draft('admission.decided', { ward: place.ward, gender: who.gender, spellId, admissionMethod: m.visitCodes(g).admissionMethod }, who, site, sources));
     case 'A08': {
       const list = [draft('patient.updated', { spellId, legalStatus: m.zmh().legalStatus, initials: who.initials, expectedDischargeAt: edd ?? undefined }, who, site, sources)];
       if (edd !== null && edd !== undefined) {
@@ -526,6 +539,8 @@ function buildDrafts(m: AdtMapper, type: string, trigger: string): { list: Draft
       return { list, at };
     }
     case 'A11':
+    case 'A38':
+      // A11 cancels an admission (A01) or a registration (A04); A38 a pre-admission (A05).
       return one(draft('admission.cancelled', { spellId: sid }, who, site, sources));
     case 'A12':
       return one(draft('transfer.cancelled', { spellId: sid }, who, site, sources));

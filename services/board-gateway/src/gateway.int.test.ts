@@ -17,6 +17,8 @@ const SECRET = 'gateway-int-secret-gateway-int-secret-01';
 const WARDS: Ward[] = [
   { site: 'RXT', code: 'OAK', name: 'Oak Ward', type: 'adult_acute', beds: 10 },
   { site: 'RXT', code: 'ELM', name: 'Elm Ward', type: 'picu', beds: 6 },
+  // A second site with its own occupancy line (thresholds file `sites.RYY.occupancyPct`).
+  { site: 'RYY', code: 'MAPLE', name: 'Maple Ward', type: 'adult_acute', beds: 2 },
 ];
 const HOUR = 3_600_000;
 
@@ -75,7 +77,7 @@ describe('board-gateway on the real stack', () => {
     const stack = await requireStack();
     const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-int-'));
     writeFileSync(join(dir, 'wards.json'), JSON.stringify(WARDS));
-    writeFileSync(join(dir, 'thresholds.json'), JSON.stringify({ teamsByArea: { NORTH: 'CRHT-N', SOUTH: 'CRHT-S' } }));
+    writeFileSync(join(dir, 'thresholds.json'), JSON.stringify({ teamsByArea: { NORTH: 'CRHT-N', SOUTH: 'CRHT-S' }, sites: { RYY: { occupancyPct: 40 } } }));
     const env: Record<string, string> = {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
       PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '2', PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: join(dir, 'wards.json'), PFM_THRESHOLDS_FILE: join(dir, 'thresholds.json'),
@@ -213,6 +215,19 @@ describe('board-gateway on the real stack', () => {
     await waitFor(() => bm.alerts.find((a) => a.alertId === v1.alertId && a.ward === 'ELM'), { timeoutMs: 10000, what: 'the bed manager on OAK shown where it went' });
     expect(oakNurse.alerts.filter((a) => a.alertId === v1.alertId).map((a) => a.version)).toEqual([1]);
     expect(elmNurse.gone).toEqual([]);
+  });
+
+  it('a site\'s own occupancy line (thresholds sites.<site>.occupancyPct) decides its pressure, not the trust\'s 85%', async () => {
+    const pid = `Y${++n}`;
+    await send([{ ...admit('MAPLE', pid), site: 'RYY' }]);
+    const tok = await token({ sites: ['RYY'] });
+    await waitFor(async () => {
+      const wards = (await (await get(`${gateways[0]}/api/v1/wards?site=RYY`, tok)).json()) as { ward: string; occupied: number }[];
+      return wards.find((w) => w.ward === 'MAPLE')?.occupied === 1;
+    }, { timeoutMs: 30000, what: 'the admission on MAPLE (RYY)' });
+    const status = (await (await get(`${gateways[0]}/api/v1/site?site=RYY`, tok)).json()) as SiteStatus;
+    // 1 of 2 beds: 50%, over RYY's own 40% line (under the trust's 85%).
+    expect(status.pressure).toMatchObject({ level: 2, reasons: ['occupancy incl. leave 50% > 40%'] });
   });
 
   it('a site room gets the site status after joining and again when it changes (referrals waiting)', async () => {

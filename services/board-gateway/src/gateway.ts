@@ -309,7 +309,7 @@ export class Gateway {
     const wards = await store.wardSummaries(site, (await store.wardCodes(site)).filter((w) => canSeeWard(c, site, w)), now);
     const teams = await store.teamCounts(site);
     return {
-      site, pressure: sitePressure(wards, store.thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams,
+      site, pressure: sitePressure(wards, store.ctxFor(site).thresholds.occupancyPct), referralsWaiting: Object.values(teams).reduce((a, b) => a + b, 0), referralsByTeam: teams,
       outOfArea: await outOfArea(store, site, wards, now),
       admissionQueue: admissionQueueStatus(await store.admissionQueue(site, now), store.ctxFor(site).thresholds.admissionWaitHours),
       expectedDischarges: await store.expectedDischarges(site, wards.filter(isLocalWard).map((w) => w.ward), now),

@@ -95,7 +95,7 @@ describe('Encounter', () => {
 
   it('planned -> admission.decided (ward from the planned location); cancelled -> admission.cancelled', () => {
     const planned = ok(mapEncounter(encounter({ status: 'planned', period: undefined, meta: { lastUpdated: '2026-11-01T08:00:00Z' }, location: [{ location: { reference: 'Location/ELM' }, status: 'planned' }] }), ctx));
-    expect(planned.events[0]).toMatchObject({ type: 'admission.decided', occurredAt: Date.parse('2026-11-01T08:00:00Z'), payload: { ward: 'ELM' } });
+    expect(planned.events[0]).toMatchObject({ type: 'admission.decided', occurredAt: Date.parse('2026-11-01T08:00:00Z'), payload: { ward: 'ELM', spellId: 'SP1' } });
     const cancelled = ok(mapEncounter(encounter({ status: 'cancelled' }), ctx));
     expect(cancelled.events[0]).toMatchObject({ type: 'admission.cancelled', occurredAt: ctx.now, payload: { spellId: 'SP1' } });
   });

@@ -298,7 +298,8 @@ export function mapEncounter(input: unknown, ctx: FhirContext, base = 'Encounter
     case 'triaged': {
       const i = locs.findIndex((_, k) => kindOf(k) === 'ward' && codeAt(k));
       const ward = i >= 0 ? codeAt(i) : undefined;
-      add('dec', 'admission.decided', undated, ward ? { ward } : {}, { 'payload.ward': `${base}.location[${i}].location`, occurredAt: `${base}.meta.lastUpdated` });
+      // spellId: a later `cancelled` of this Encounter (admission.cancelled of the same spell) cancels the decision.
+      add('dec', 'admission.decided', undated, { spellId, ...(ward ? { ward } : {}) }, { 'payload.ward': `${base}.location[${i}].location`, occurredAt: `${base}.meta.lastUpdated` });
       break;
     }
     case 'cancelled':

@@ -23,6 +23,7 @@ const EXPECTED: Record<string, FlowEventType[]> = {
   'a08-update': ['patient.updated'],
   'a08-update-edd': ['patient.updated', 'edd.set'],
   'a11-cancel-admit': ['admission.cancelled'],
+  'a38-cancel-preadmit': ['admission.cancelled'],
   'a12-cancel-transfer': ['transfer.cancelled'],
   'a13-cancel-discharge': ['discharge.cancelled'],
   'a17-swap': ['patient.transferred', 'patient.transferred'],

@@ -140,6 +140,12 @@ export const FIXTURES: Record<string, string> = {
     pid(PEOPLE.sam),
     pv1({ ward: 'OAK', bed: 'BED11', facility: 'RXT02', spell: 'SP26000102' }),
   ),
+  'a38-cancel-preadmit': msg(
+    msh('A38', 'RXT-PAS-000130', '20261104130000', 'ADT_A38'),
+    evn('A38', '20261104130000'),
+    pid(PEOPLE.jo),
+    pv1({ cls: 'P', ward: 'ELM', spell: 'SP26000107' }),
+  ),
   'a12-cancel-transfer': msg(
     msh('A12', 'RXT-PAS-000111', '20261103143000', 'ADT_A09'),
     evn('A12', '20261103143000'),
