@@ -80,6 +80,8 @@ local function checkKey(idx, want)
   end
   return t == 'none' or t == want
 end
+-- Each history list's length, read by the check and used by the write (per op's ARGV index).
+local histLen = {}
 for i = 5, #ARGV, 4 do
   local kind, idx, a, b = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local want = TYPE[kind]
@@ -89,8 +91,9 @@ for i = 5, #ARGV, 4 do
   if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
   if kind == 'hist' then
-    local problem = historyProblem(KEYS[tonumber(idx)], a)
+    local problem, len = historyProblem(KEYS[tonumber(idx)], a)
     if problem then return redis.error_reply(problem) end
+    histLen[i] = len
   end
   if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'move' or kind == 'resolve' then
     local r = refs(b)
@@ -114,7 +117,7 @@ for i = 5, #ARGV, 4 do
   if kind == 'set' then
     redis.call('SET', key, a)
   elseif kind == 'hist' then
-    historyWrite(key, a, b)
+    historyWrite(key, a, b, histLen[i])
   elseif kind == 'hincr' then
     if redis.call('HINCRBY', key, a, b) == 0 and a ~= 'seq' then redis.call('HDEL', key, a) end
   elseif kind == 'zadd' then

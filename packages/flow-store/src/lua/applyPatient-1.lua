@@ -32,6 +32,8 @@
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
 local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, hist = true, set = true, ack = true, own = true, move = true, resolve = true }
+-- Each history list's length, read by the check and used by the write (per op's ARGV index).
+local histLen = {}
 for i = 4, #ARGV, 4 do
   local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
   if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
@@ -42,8 +44,9 @@ for i = 4, #ARGV, 4 do
   if kind == 'hist' then
     local t = redis.call('TYPE', KEYS[idx])['ok']
     if t ~= 'none' and t ~= 'list' then return redis.error_reply('op hist names no key of type list') end
-    local problem = historyProblem(KEYS[idx], ARGV[i + 2])
+    local problem, len = historyProblem(KEYS[idx], ARGV[i + 2])
     if problem then return redis.error_reply(problem) end
+    histLen[i] = len
   end
 end
 
@@ -90,7 +93,7 @@ for i = 4, #ARGV, 4 do
   elseif kind == 'rpush' then
     redis.call('RPUSH', key, op[3])
   elseif kind == 'hist' then
-    historyWrite(key, op[3], op[4])
+    historyWrite(key, op[3], op[4], histLen[i])
   elseif kind == 'ack' then
     ackAlert(key, op[3], KEYS[tonumber(op[4])])
   elseif kind == 'own' then

@@ -8,19 +8,22 @@
   `keep` (0 = the whole list).
 ]]
 
--- Why a history op cannot apply (or nil): the list must hold at least `keep` items.
+-- Why a history op cannot apply (nil when it can), and the list's length (for historyWrite).
 local function historyProblem(key, keep)
   local k = tonumber(keep)
-  if not k or k < 0 or k % 1 ~= 0 then return 'hist keeps a non-count' end
-  if k > 0 and redis.call('LLEN', key) < k then return 'hist keeps more events than the history holds' end
-  return nil
+  if not k or k < 0 or k % 1 ~= 0 then return 'hist keeps a non-count', 0 end
+  if k == 0 then return nil, 0 end
+  local len = redis.call('LLEN', key)
+  if len < k then return 'hist keeps more events than the history holds', len end
+  return nil, len
 end
 
-local function historyWrite(key, keep, items)
+-- Keeps the first `keep` items of the list (`len` long, as historyProblem read it), appends `items`.
+local function historyWrite(key, keep, items, len)
   local k = tonumber(keep)
   if k == 0 then
     redis.call('DEL', key)
-  elseif redis.call('LLEN', key) > k then
+  elseif len > k then
     redis.call('LTRIM', key, 0, k - 1)
   end
   local chunk = {}
