@@ -51,6 +51,7 @@ interface ScriptedRedis {
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?, string?]>;
+  pfmLoadPatients1(numKeys: number, ...args: string[]): Promise<[string | null, string[]][]>;
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
@@ -69,11 +70,27 @@ export function scriptSource(file: string): string {
     .replace(/^--#include ([\w.-]+\.lua)$/gm, (_, fragment: string) => readFileSync(join(LUA_DIR, fragment), 'utf8').trimEnd());
 }
 
+/**
+ * Reads patients in one call: for each of the n patients, its state (KEYS[i]) and its
+ * history list (KEYS[n + i]), as { state or nil, items }. One command where a pipeline
+ * of a GET and an LRANGE per patient would write each to the socket (the scanner reads
+ * patients one at a time).
+ */
+const LOAD_PATIENTS = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  out[i] = { redis.call('GET', KEYS[i]), redis.call('LRANGE', KEYS[n + i], 0, -1) }
+end
+return out`;
+const LOAD_PATIENTS_NAME = 'pfmLoadPatients1';
+
 export function defineScripts(redis: Redis): void {
   for (const s of Object.values(SCRIPTS)) {
     if ((redis as unknown as Record<string, unknown>)[s.name]) continue;
     redis.defineCommand(s.name, { lua: scriptSource(s.file) });
   }
+  if (!(redis as unknown as Record<string, unknown>)[LOAD_PATIENTS_NAME]) redis.defineCommand(LOAD_PATIENTS_NAME, { lua: LOAD_PATIENTS });
 }
 
 const DUE_SEP = '\u001f';
@@ -193,21 +210,13 @@ export class FlowStore {
     if (refs.length === 0) return [];
     const keys = refs.map((r) => this.keys.patient(r.site, r.patientId));
     const histories = refs.map((r) => this.keys.history(r.site, r.patientId));
-    const res = await this.withKeys([...keys, ...histories], async () => {
-      const p = this.redis.pipeline();
-      p.mget(...keys);
-      for (const h of histories) p.lrange(h, 0, -1);
-      return (await p.exec()) ?? [];
-    });
-    const value = (i: number): unknown => { const [err, v] = res[i]!; if (err) throw err; return v; };
-    return (value(0) as (string | null)[]).map((raw, i) => {
+    const all = [...keys, ...histories];
+    const res = await this.withKeys(all, () => (this.redis as unknown as ScriptedRedis).pfmLoadPatients1(all.length, ...all));
+    return res.map(([raw, items]) => {
       if (!raw) return null;
       const state = JSON.parse(raw) as PatientState;
       if (state.events.length) this.wholeStates.add(state);
-      else {
-        const items = value(i + 1) as string[];
-        if (items.length) state.events = JSON.parse(`[${items.join(',')}]`) as PatientState['events'];
-      }
+      else if (items.length) state.events = JSON.parse(`[${items.join(',')}]`) as PatientState['events'];
       return state;
     });
   }
