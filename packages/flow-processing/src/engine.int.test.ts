@@ -2,7 +2,7 @@
 import Redis from 'ioredis';
 import { Kafka, type Consumer } from 'kafkajs';
 import { topicsFor, type Alert, type BoardUpdate, type FlowEvent, type Reject } from '@pfm/contracts';
-import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
 import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { createProducer, FlowEventCodec, sendFlowEvents } from '@pfm/kafka-runtime';
@@ -63,6 +63,17 @@ describe('flow-engine on the real stack', () => {
     await waitFor(async () => (await oak()).occupied === 2 && out.updates.some((u) => u.change?.eventId === a2.eventId), { what: 'two admissions applied' });
     expect(engine.stats.duplicate).toBeGreaterThanOrEqual(1);
     expect((await oak()).occupied).toBe(2);
+  });
+
+  it('applies an event to a patient stored in the old single-key form: its whole history goes to the list', async () => {
+    // As a version before the history list wrote it: every event inside the state's JSON.
+    const admitted = evolve(emptyPatient('RXT', 'OLD1'), ev('patient.admitted', { spellId: 'SO1', ward: 'OAK', bed: 'B9' }, T0, { patientId: 'OLD1' })).state;
+    await redis.set(store.keys.patient('RXT', 'OLD1'), JSON.stringify(admitted));
+    const leave = ev('leave.started', { spellId: 'SO1' }, T0 + days(1), { patientId: 'OLD1' });
+    await send([leave]);
+    await waitFor(async () => (await store.patient('RXT', 'OLD1'))?.events.length === 2, { what: 'the event applied after the stored history' });
+    expect((await store.patient('RXT', 'OLD1'))!.events.map((e) => e.eventId)).toEqual([admitted.events[0]!.eventId, leave.eventId]);
+    expect((await redis.lrange(store.keys.history('RXT', 'OLD1'), 0, -1)).map((x) => (JSON.parse(x) as FlowEvent).eventId)).toEqual([admitted.events[0]!.eventId, leave.eventId]);
   });
 
   it('parks a transfer for an unknown spell and applies it when the admission arrives', async () => {

@@ -571,7 +571,7 @@ export class FlowEngine {
     const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
     const own = e.type === 'alert.owned' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, name: e.payload.owner, by: e.payload.by, at: e.occurredAt } : undefined;
     const plan = store.planApply({
-      site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null,
+      site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null, prior: cached.state,
       offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also,
     });
     for (const op of plan.changes) ops.push(op);

@@ -109,8 +109,8 @@ export function snapshotVersion(topic: string, thresholds: Thresholds, registry:
   return createHash('sha256').update(doc).digest('hex').slice(0, 16);
 }
 
-/** Keys an on-demand restore copies on first use: patients' states and alerts (the aggregates, a few per ward, are copied at once). */
-const ON_DEMAND = /^:\{[^}]*\}:[pa]:/;
+/** Keys an on-demand restore copies on first use: patients' states and histories, and alerts (the aggregates, a few per ward, are copied at once). */
+const ON_DEMAND = /^:\{[^}]*\}:[pha]:/;
 
 /**
  * The KeyFiller of an on-demand restore: per key not copied yet, where the snapshot

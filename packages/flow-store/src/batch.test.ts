@@ -1,6 +1,6 @@
 // Netting a run's ops keeps every key's final value exactly as applying them one by one.
 import fc from 'fast-check';
-import { encodeRun, invalidOp, netOps, type KeyedOp } from './batch';
+import { encodeRun, historyOp, invalidOp, netOps, RS, type KeyedOp } from './batch';
 
 /** A model of the keys the ops touch, applied one op at a time (what Redis would hold). */
 function applyAll(ops: readonly KeyedOp[]): Map<string, unknown> {
@@ -10,6 +10,11 @@ function applyAll(ops: readonly KeyedOp[]): Map<string, unknown> {
   const s = (k: string) => (m.get(k) as Set<string> | undefined) ?? m.set(k, new Set()).get(k) as Set<string>;
   for (const o of ops) {
     if (o.op === 'set') m.set(o.key, o.a);
+    if (o.op === 'hist') {
+      const list = (m.get(o.key) as string[] | undefined) ?? [];
+      if (Number(o.a) > list.length) throw new Error(`refused: keep ${o.a} of ${list.length}`);
+      m.set(o.key, [...list.slice(0, Number(o.a)), ...(o.b === '' ? [] : o.b.split(RS))]);
+    }
     if (o.op === 'hincr') { const x = h(o.key); const v = (x.get(o.a) ?? 0) + Number(o.b); if (v === 0 && o.a !== 'seq') x.delete(o.a); else x.set(o.a, v); }
     if (o.op === 'zadd') z(o.key).set(o.a, Number(o.b));
     if (o.op === 'zrem') z(o.key).delete(o.a);
@@ -28,7 +33,39 @@ const opArb: fc.Arbitrary<KeyedOp> = fc.oneof(
   fc.record({ op: fc.constantFrom('sadd' as const, 'srem' as const), key: fc.constantFrom('beds', 'wards'), a: fc.constantFrom('B1', 'B2'), b: fc.constant('') }),
 );
 
+/**
+ * Runs of a patient's history ops as the engine makes them: each keeps part of the list
+ * the one before left (all of it: an event appended; less: a late event, a merge) and
+ * appends events. `start`: the list's length before the run.
+ */
+const historyRunArb = (start: number): fc.Arbitrary<KeyedOp[]> => fc.array(fc.tuple(fc.constantFrom('h:1', 'h:2'), fc.nat(4), fc.nat(3), fc.boolean()), { maxLength: 30 }).map((steps) => {
+  const len = new Map<string, number>([['h:1', start], ['h:2', start]]);
+  let n = 0;
+  return steps.map(([key, back, add, append]) => {
+    const have = len.get(key)!;
+    const keep = append ? have : Math.max(0, have - back);
+    const items = Array.from({ length: add }, () => `{"e":${n++}}`);
+    len.set(key, keep + add);
+    return historyOp(key, keep, items);
+  });
+});
+
 describe('batch ops', () => {
+  it('netting a patient\'s history ops leaves the list one by one would', () => {
+    const runs = fc.nat(3).chain((start) => historyRunArb(start).map((ops) => ({ start, ops })));
+    fc.assert(fc.property(runs, ({ start, ops }) => {
+      const stored = Array.from({ length: start }, (_, i) => `{"s":${i}}`);
+      const before = [historyOp('h:1', 0, stored), historyOp('h:2', 0, stored)];
+      const net = netOps(ops);
+      expect(net.filter((o) => o.op === 'hist').length).toBeLessThanOrEqual(2);
+      expect(applyAll([...before, ...net])).toEqual(applyAll([...before, ...ops]));
+    }), { numRuns: 800, seed: 5 });
+    // Appends stay appends: keep the list, add the events in order.
+    expect(netOps([historyOp('h', 3, ['{"a":1}']), historyOp('h', 4, ['{"a":2}']), historyOp('h', 5, [])])).toEqual([historyOp('h', 3, ['{"a":1}', '{"a":2}'])]);
+    // Keeping more than the list would hold is refused whole, whatever follows.
+    expect(netOps([historyOp('h', 0, ['{"a":1}']), historyOp('h', 2, []), historyOp('h', 0, [])])[0]!.a).toBe(String(Number.MAX_SAFE_INTEGER));
+  });
+
   it('netting keeps the final value of every key', () => {
     fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
       expect(applyAll(netOps(ops))).toEqual(applyAll(ops));
@@ -56,6 +93,9 @@ describe('batch ops', () => {
     expect(invalidOp({ op: 'frob' as KeyedOp['op'], key: 'k', a: '', b: '' })).toBe('unknown op frob');
     expect(invalidOp({ op: 'set', key: '', a: 'x', b: '' })).toBe('op set names no key');
     expect(invalidOp({ op: 'zadd', key: 'z', a: 'm', b: '3' })).toBeUndefined();
+    expect(invalidOp({ op: 'hist', key: 'h', a: '-1', b: '' })).toBe('hist keeps a non-count');
+    expect(invalidOp({ op: 'hist', key: 'h', a: '2', b: `{}${RS}` })).toBe('hist appends an empty event');
+    expect(invalidOp(historyOp('h', 2, ['{}', '{}']))).toBeUndefined();
     // A raise names when the alert first escalates ('-': never), with the schedule's key.
     expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
     expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001f-', refs: ['i', 'o', 'c'] })).toBe('op raise has bad key references');

@@ -4,17 +4,25 @@
 // Netting keeps the final state of every key exactly as applying the ops one by one
 // would leave it: a patient's state is written once (its last), counter increments are
 // summed (a field at 0 is deleted, as one by one), and sorted-set and set membership
-// keep the last op per member. Alert ops (raise, acknowledge, own, move, resolve) read what they
+// keep the last op per member, and a patient's history ops (keep the first n events,
+// append some) are folded into one. Alert ops (raise, acknowledge, own, move, resolve) read what they
 // change, so they stay in order; they touch only alert keys, the alert index and the
 // outbox, and counters' seq (an increment, which commutes).
 
-export type OpKind = 'set' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'own' | 'move' | 'resolve';
+export type OpKind = 'set' | 'hist' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'own' | 'move' | 'resolve';
 
 /** One change to one key. `refs`: other keys the op writes (alert index, outbox, counters), passed by index. */
 export interface KeyedOp { op: OpKind; key: string; a: string; b: string; refs?: string[] }
 
 const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 4, ack: 1, own: 1, move: 1, resolve: 2 };
 const US = '\u001f';
+/** Separates the event JSONs of a history op ('hist': a = events kept, b = events appended). */
+export const RS = '\u001e';
+
+/** A history op: keep the first `keep` items of the patient's history list, then append `items`. */
+export function historyOp(key: string, keep: number, items: readonly string[]): KeyedOp {
+  return { op: 'hist', key, a: String(keep), b: items.join(RS) };
+}
 
 const isNumber = (s: string): boolean => s.trim() !== '' && Number.isFinite(Number(s));
 
@@ -28,17 +36,26 @@ export function invalidOp(o: KeyedOp): string | undefined {
   if (o.op === 'zadd' && !isNumber(o.b)) return 'zadd with a non-number score';
   if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
   if (o.op === 'set' && o.a === '') return 'set of an empty value';
+  if (o.op === 'hist' && !(isNumber(o.a) && Number.isInteger(Number(o.a)) && Number(o.a) >= 0)) return 'hist keeps a non-count';
+  if (o.op === 'hist' && o.b.split(RS).some((item, i, all) => item === '' && all.length > 1)) return 'hist appends an empty event';
   if (o.op === 'raise' && (o.b.split(US).length !== 3 || !isNumber(o.b.split(US)[0]!) || !(o.b.split(US)[2] === '-' || isNumber(o.b.split(US)[2]!)))) return 'raise without its time, id and escalation time';
   if ((o.op === 'raise' || o.op === 'ack' || o.op === 'own' || o.op === 'move') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
   return undefined;
 }
 
-const KIND: Record<OpKind, true> = { set: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, move: true, resolve: true };
+const KIND: Record<OpKind, true> = { set: true, hist: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, move: true, resolve: true };
 
+
+function countItems(b: string): number {
+  let n = 1;
+  for (let i = b.indexOf(RS); i >= 0; i = b.indexOf(RS, i + 1)) n++;
+  return n;
+}
 
 /** The ops of a run after netting, in the order the script applies them. */
 export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   const sets = new Map<string, KeyedOp>();
+  const histories = new Map<string, { keep: number; b: string; n: number }>();
   // By key, then field or member: no joined strings to build and hash per op.
   const counters = new Map<string, Map<string, number>>();
   const members = new Map<string, Map<string, KeyedOp>>();
@@ -46,6 +63,24 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   for (const o of ops) {
     switch (o.op) {
       case 'set': sets.delete(o.key); sets.set(o.key, o); break;
+      case 'hist': {
+        // Each op is relative to the list the one before left: keep k of it, append some.
+        const keep = Number(o.a);
+        const n = o.b === '' ? 0 : countItems(o.b);
+        const h = histories.get(o.key);
+        if (h?.keep === Number.MAX_SAFE_INTEGER) break;
+        if (!h || keep <= h.keep) histories.set(o.key, { keep, b: o.b, n });
+        // Keeping more than the list would hold: Redis refuses it, as it would the op alone.
+        else if (keep > h.keep + h.n) histories.set(o.key, { keep: Number.MAX_SAFE_INTEGER, b: '', n: 0 });
+        else if (keep === h.keep + h.n) histories.set(o.key, { keep: h.keep, b: h.b === '' ? o.b : o.b === '' ? h.b : h.b + RS + o.b, n: h.n + n });
+        else {
+          // Keeps part of what the earlier op appended (rare: a late event after an append).
+          const kept = h.b.split(RS).slice(0, keep - h.keep);
+          if (o.b !== '') kept.push(o.b);
+          histories.set(o.key, { keep: h.keep, b: kept.join(RS), n: keep - h.keep + n });
+        }
+        break;
+      }
       case 'hincr': {
         let c = counters.get(o.key);
         if (!c) { c = new Map(); counters.set(o.key, c); }
@@ -65,6 +100,7 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   }
   const out: KeyedOp[] = [];
   for (const o of sets.values()) out.push(o);
+  for (const [key, h] of histories) out.push({ op: 'hist', key, a: String(h.keep), b: h.b });
   for (const m of members.values()) for (const o of m.values()) out.push(o);
   for (const [key, c] of counters) {
     // A net 0 still runs: a field left at 0 is deleted, as one by one would leave it.

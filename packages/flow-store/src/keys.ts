@@ -39,8 +39,17 @@ export class Keys {
   }
   /** Global set of sites seen (single-key operations only). */
   sites(): string { return `${this.prefix}:sites`; }
-  /** Patient state (JSON). */
+  /**
+   * Patient state (JSON) without its history: `events` is written as `[]` and the events
+   * are in the list `history()`. A value written before the history had its own key holds
+   * every event here (read as it is; rewritten in two keys at the patient's next change).
+   */
   patient(site: string, patientId: string): string { return `${this.tag(site)}:p:${patientId}`; }
+  /**
+   * A patient's applied events, oldest first, one JSON per list item: an event that
+   * extends the history is appended (RPUSH), not the whole history written again.
+   */
+  history(site: string, patientId: string): string { return `${this.tag(site)}:h:${patientId}`; }
   /** Hash "<topic>:<partition>" -> last applied offset, for this site's events. */
   offsets(site: string): string { return `${this.tag(site)}:offsets`; }
   /** Hash of counters for a scope ("ward:W12", "team:CRISIS", "site"), plus "seq". */

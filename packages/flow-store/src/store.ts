@@ -7,7 +7,7 @@ import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
   admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
-import { encodeRun, type KeyedOp, type StateIdCheck } from './batch';
+import { encodeRun, historyOp, type KeyedOp, type StateIdCheck } from './batch';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
 
@@ -26,10 +26,10 @@ export interface Derived { view: PatientView; facts: Fact[]; timers: Timer[] }
 /** One event's change: the per-event script call (keys, argv) and the same change as keyed ops for a batch commit. */
 export interface ApplyPlan {
   site: string; patientKey: string; offsetField: string; offset: string;
-  /** The patient's new state JSON ('' = unchanged). */
+  /** The patient's new state JSON without its events ('' = unchanged); the events are the 'hist' op of `changes`. */
   state: string;
   scopes: string[];
-  /** Every change as keyed ops, the patient's state first when it changed. */
+  /** Every change as keyed ops, the patient's state and history first when it changed. */
   changes: KeyedOp[];
 }
 
@@ -51,6 +51,7 @@ interface ScriptedRedis {
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?, string?]>;
+  pfmLoadPatients1(numKeys: number, ...args: string[]): Promise<[string | null, string[]][]>;
 }
 type ScriptedPipeline = ChainableCommander & {
   pfmApplyPatient1(numKeys: number, ...args: string[]): ChainableCommander;
@@ -69,11 +70,27 @@ export function scriptSource(file: string): string {
     .replace(/^--#include ([\w.-]+\.lua)$/gm, (_, fragment: string) => readFileSync(join(LUA_DIR, fragment), 'utf8').trimEnd());
 }
 
+/**
+ * Reads patients in one call: for each of the n patients, its state (KEYS[i]) and its
+ * history list (KEYS[n + i]), as { state or nil, items }. One command where a pipeline
+ * of a GET and an LRANGE per patient would write each to the socket (the scanner reads
+ * patients one at a time).
+ */
+const LOAD_PATIENTS = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  out[i] = { redis.call('GET', KEYS[i]), redis.call('LRANGE', KEYS[n + i], 0, -1) }
+end
+return out`;
+const LOAD_PATIENTS_NAME = 'pfmLoadPatients1';
+
 export function defineScripts(redis: Redis): void {
   for (const s of Object.values(SCRIPTS)) {
     if ((redis as unknown as Record<string, unknown>)[s.name]) continue;
     redis.defineCommand(s.name, { lua: scriptSource(s.file) });
   }
+  if (!(redis as unknown as Record<string, unknown>)[LOAD_PATIENTS_NAME]) redis.defineCommand(LOAD_PATIENTS_NAME, { lua: LOAD_PATIENTS });
 }
 
 const DUE_SEP = '\u001f';
@@ -96,6 +113,14 @@ local items = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, v in ipairs(items) do redis.call('XADD', KEYS[2], '*', 'a', v) end
 redis.call('DEL', KEYS[1])
 return #items`;
+
+/** A patient's state JSON as one value (its events in it), from the state and its history list. */
+function withHistory(raw: string, items: string[]): string {
+  const state = JSON.parse(raw) as PatientState;
+  if (state.events.length || !items.length) return raw;
+  state.events = JSON.parse(`[${items.join(',')}]`) as PatientState['events'];
+  return JSON.stringify(state);
+}
 
 function parseEntries(raw: [string, string[] | null][]): OutboxEntry[] {
   return raw.map(([id, fields]) => {
@@ -174,11 +199,50 @@ export class FlowStore {
     if (this.filler?.pending(keys)) throw new Error('a change queued on a pipeline would touch keys not filled yet: call need() with them first');
   }
 
+  /**
+   * States read in the form written before a patient's history had its own list (every
+   * event in the state's JSON): their next write rewrites the history whole (migration on
+   * first touch), never appends to a list that does not hold it.
+   */
+  private readonly wholeStates = new WeakSet<PatientState>();
+
   async loadPatients(refs: { site: string; patientId: string }[]): Promise<(PatientState | null)[]> {
     if (refs.length === 0) return [];
     const keys = refs.map((r) => this.keys.patient(r.site, r.patientId));
-    const raw = await this.withKeys(keys, () => this.redis.mget(...keys));
-    return raw.map((r) => (r ? (JSON.parse(r) as PatientState) : null));
+    const histories = refs.map((r) => this.keys.history(r.site, r.patientId));
+    const all = [...keys, ...histories];
+    const res = await this.withKeys(all, () => (this.redis as unknown as ScriptedRedis).pfmLoadPatients1(all.length, ...all));
+    return res.map(([raw, items]) => {
+      if (!raw) return null;
+      const state = JSON.parse(raw) as PatientState;
+      if (state.events.length) this.wholeStates.add(state);
+      else if (items.length) state.events = JSON.parse(`[${items.join(',')}]`) as PatientState['events'];
+      return state;
+    });
+  }
+
+  /**
+   * Writes a patient's state: the state without its events (`events: []`, so the JSON keeps
+   * its shape and key order) and the history list from the first event that differs from
+   * `prior`'s (the state as stored before, or as the same commit left it): an event that
+   * extends the history appends one item. Without `prior` (or one read in the old form)
+   * the whole history is written. Returns the state's JSON.
+   */
+  private stateOps(changes: KeyedOp[], site: string, patientId: string, state: PatientState, prior: PatientState | undefined): string {
+    const rest = JSON.stringify({ ...state, events: [] });
+    changes.push({ op: 'set', key: this.keys.patient(site, patientId), a: rest, b: '' });
+    const before = prior && !this.wholeStates.has(prior) ? prior.events : undefined;
+    const events = state.events;
+    let keep = 0;
+    if (before) {
+      const most = Math.min(before.length, events.length);
+      while (keep < most && before[keep] === events[keep]) keep++;
+      if (keep === before.length && keep === events.length) return rest;
+    }
+    const items: string[] = [];
+    for (let i = keep; i < events.length; i++) items.push(JSON.stringify(events[i]));
+    changes.push(historyOp(this.keys.history(site, patientId), keep, items));
+    return rest;
   }
 
   /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
@@ -190,10 +254,12 @@ export class FlowStore {
   /**
    * Plans the script call that moves a patient from `before` to `after`: new state,
    * aggregate differences, clock changes, offset guard. `state` null = state unchanged
-   * (duplicates and rejects still record their offset).
+   * (duplicates and rejects still record their offset). `prior`: the state `state` follows
+   * (as read from this store or planned before it in the same commit), so that only the
+   * events after the part of the history they share are written; absent = all of them.
    */
   planApply(args: {
-    site: string; patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState | null;
+    site: string; patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState | null; prior?: PatientState;
     offsetField: string; offset: string; acknowledge?: { alertId: string; by: string; at: number; note?: string };
     /** A named person takes (or is given) the alert: written on the alert, a new version to the outbox. */
     own?: { alertId: string; name: string; by: string; at: number };
@@ -209,13 +275,12 @@ export class FlowStore {
     const changes: KeyedOp[] = [];
     const scopes = new Set<string>();
     // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
-    const state = args.state ? JSON.stringify(args.state) : '';
-    if (state) changes.push({ op: 'set', key: keys.patient(site, patientId), a: state, b: '' });
+    const state = args.state ? this.stateOps(changes, site, patientId, args.state, args.prior) : '';
     if (before !== after) this.diffInto(changes, scopes, site, patientId, before, after, args.at);
     // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
     for (const o of args.also ?? []) {
       this.diffInto(changes, scopes, site, o.patientId, this.asDerived(site, o.patientId, o.before), this.asDerived(site, o.patientId, o.after), args.at);
-      changes.push({ op: 'set', key: keys.patient(site, o.patientId), a: JSON.stringify(o.state), b: '' });
+      this.stateOps(changes, site, o.patientId, o.state, undefined);
       if (o.state.parked.length === 0) changes.push({ op: 'zrem', key: keys.parked(site), a: o.patientId, b: '' });
     }
     if (args.state && (args.state.parked.length || (before !== after && args.state.parked.length === 0))) {
@@ -753,12 +818,19 @@ export class FlowStore {
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
-    for (const key of [...new Set(keys)].sort()) {
+    const all = new Set(keys);
+    // A patient's history list is shown inside its state, as one JSON (the form before the
+    // list existed): the canonical dump is the same whichever form Redis holds.
+    const tagged = new RegExp(`^(${this.keys.prefix.replace(/[.]/g, '\\.')}:\\{[^}]*\\}):([ph]):(.*)$`, 's');
+    for (const key of [...all].sort()) {
       if (opts.exclude?.test(key)) continue;
       // Partition ownership epochs are bookkeeping of the processes, not state.
       if (key.endsWith(':fence') || key.startsWith(`${this.keys.prefix}:fence:`)) continue;
+      const patient = tagged.exec(key);
+      if (patient?.[2] === 'h' && all.has(`${patient[1]}:p:${patient[3]}`)) continue;
       const type = await this.redis.type(key);
-      if (type === 'string') out[key] = await this.redis.get(key);
+      if (type === 'string' && patient?.[2] === 'p') out[key] = withHistory((await this.redis.get(key))!, await this.redis.lrange(`${patient[1]}:h:${patient[3]}`, 0, -1));
+      else if (type === 'string') out[key] = await this.redis.get(key);
       else if (type === 'hash') out[key] = Object.fromEntries(Object.entries(await this.redis.hgetall(key)).sort());
       else if (type === 'zset') out[key] = await this.redis.zrange(key, 0, -1, 'WITHSCORES');
       else if (type === 'set') out[key] = (await this.redis.smembers(key)).sort();

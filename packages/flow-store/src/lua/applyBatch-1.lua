@@ -22,7 +22,8 @@
            delivered after it (a client's offline queue, a resend on reconnect) cannot
            write into the empty store as if nothing happened.
   ARGV[5..] ops, four arguments each: op, keyIndex, a, b ('' when unused):
-             "set" value                      (a patient's state JSON)
+             "set" value                      (a patient's state JSON, its events in its history list)
+             "hist" keep items                (the history list: first `keep` items kept, items appended; history.lua)
              "hincr" field by                 (field deleted at 0, except "seq")
              "zadd" member score | "zrem" member
              "sadd" member | "srem" member
@@ -41,6 +42,7 @@
   An applied run returns the site's state id as a fourth element when the header carries one.
 ]]
 --#include alerts.lua
+--#include history.lua
 
 local t0 = redis.call('TIME')
 local field, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -58,7 +60,7 @@ if owner > epoch then return { -2, owner } end
 local applied = redis.call('HGET', KEYS[1], field)
 if applied and tonumber(applied) >= first then return { -1, tonumber(applied) } end
 
-local TYPE = { set = 'string', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', move = 'string', resolve = 'string' }
+local TYPE = { set = 'string', hist = 'list', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', move = 'string', resolve = 'string' }
 local function refs(s)
   local out = {}
   for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
@@ -78,6 +80,8 @@ local function checkKey(idx, want)
   end
   return t == 'none' or t == want
 end
+-- Each history list's length, read by the check and used by the write (per op's ARGV index).
+local histLen = {}
 for i = 5, #ARGV, 4 do
   local kind, idx, a, b = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local want = TYPE[kind]
@@ -86,6 +90,11 @@ for i = 5, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(b) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
+  if kind == 'hist' then
+    local problem, len = historyProblem(KEYS[tonumber(idx)], a)
+    if problem then return redis.error_reply(problem) end
+    histLen[i] = len
+  end
   if kind == 'raise' or kind == 'ack' or kind == 'own' or kind == 'move' or kind == 'resolve' then
     local r = refs(b)
     if kind == 'raise' and (#r ~= 7 or not checkKey(r[1], 'zset') or not checkKey(r[2], 'stream') or not checkKey(r[3], 'hash') or not checkKey(r[4], 'zset') or not tonumber(r[5]) or not (r[7] == '-' or tonumber(r[7]))) then return redis.error_reply('raise with bad references') end
@@ -107,6 +116,8 @@ for i = 5, #ARGV, 4 do
   local kind, key, a, b = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
   if kind == 'set' then
     redis.call('SET', key, a)
+  elseif kind == 'hist' then
+    historyWrite(key, a, b, histLen[i])
   elseif kind == 'hincr' then
     if redis.call('HINCRBY', key, a, b) == 0 and a ~= 'seq' then redis.call('HDEL', key, a) end
   elseif kind == 'zadd' then

@@ -21,15 +21,19 @@
            An acknowledged, owned, moved or resolved alert gets the next version and is added to
            the site's alert outbox stream (field 'a'), in the same transaction.
              "rpush" value
+             "hist" keep items                (a patient's history list: history.lua)
 
   Returns  -1 when this offset was already applied (nothing changed),
            otherwise the number of ops applied.
 ]]
 --#include alerts.lua
+--#include history.lua
 
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
-local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, set = true, ack = true, own = true, move = true, resolve = true }
+local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, hist = true, set = true, ack = true, own = true, move = true, resolve = true }
+-- Each history list's length, read by the check and used by the write (per op's ARGV index).
+local histLen = {}
 for i = 4, #ARGV, 4 do
   local kind, idx = ARGV[i], tonumber(ARGV[i + 1])
   if not known[kind] then return redis.error_reply('unknown op ' .. tostring(kind)) end
@@ -37,6 +41,13 @@ for i = 4, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(ARGV[i + 3]) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(ARGV[i + 3]) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(ARGV[i + 2]) then return redis.error_reply('resolve at a non-number time') end
+  if kind == 'hist' then
+    local t = redis.call('TYPE', KEYS[idx])['ok']
+    if t ~= 'none' and t ~= 'list' then return redis.error_reply('op hist names no key of type list') end
+    local problem, len = historyProblem(KEYS[idx], ARGV[i + 2])
+    if problem then return redis.error_reply(problem) end
+    histLen[i] = len
+  end
 end
 
 local offsetField = ARGV[1]
@@ -81,6 +92,8 @@ for i = 4, #ARGV, 4 do
     redis.call('SET', key, op[3])
   elseif kind == 'rpush' then
     redis.call('RPUSH', key, op[3])
+  elseif kind == 'hist' then
+    historyWrite(key, op[3], op[4], histLen[i])
   elseif kind == 'ack' then
     ackAlert(key, op[3], KEYS[tonumber(op[4])])
   elseif kind == 'own' then
