@@ -7,9 +7,9 @@ import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
 import { BatchRunner, createConsumer, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
-import { evolveAll } from './fold';
+import { evolveAllWithRows } from './fold';
 import { noteRow } from './improvements';
-import { patientRows, type Row, type RowContext } from './rows';
+import type { Row, RowContext } from './rows';
 import type { RecordWrite, Warehouse } from './warehouse';
 
 export interface InsightsTopics { flowEvents: string; alerts: string }
@@ -282,18 +282,19 @@ export class InsightsConsumer {
     }
     if (missing.length) for (const [k, s] of await this.exclusive(() => this.d.warehouse.loadStates(missing))) known.set(k, s);
     lap('load');
-    const touched = new Map<string, { state: PatientState; stored: boolean }>();
-    for (const [k, events] of byRecord) {
-      const start = known.get(k);
-      touched.set(k, { state: evolveAll(start ?? emptyPatient(events[0]!.site, events[0]!.patientId), events), stored: start !== undefined });
+    // Each record's new state and rows, in one walk of its history where evolveAll's one-fold
+    // shortcut holds (evolveAllWithRows): the "fold" stage is then only the rest.
+    const records: RecordWrite[] = [];
+    for (const [recordKey, events] of byRecord) {
+      const start = known.get(recordKey);
+      const { state, rows } = evolveAllWithRows(start ?? emptyPatient(events[0]!.site, events[0]!.patientId), events, this.d.ctx);
+      records.push({ recordKey, state, stored: start !== undefined, rows });
     }
-    lap('fold');
-    const records: RecordWrite[] = [...touched].map(([recordKey, { state, stored }]) => ({ recordKey, state, stored, rows: patientRows(state, this.d.ctx) }));
     lap('rows');
     await this.exclusive(() => this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark, notes: [...notes.values()] }));
     lap('write');
     this.stats.events += decoded.length;
-    for (const [k, { state }] of touched) { this.cache.delete(k); this.cache.set(k, state); stored.add(k); }
+    for (const { recordKey: k, state } of records) { this.cache.delete(k); this.cache.set(k, state); stored.add(k); }
     for (const k of this.cache.keys()) {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(k);
