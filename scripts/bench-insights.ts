@@ -6,7 +6,7 @@
 //   3. the read API's series queries segmented by local area over the whole warehouse
 //      (p50 / p95 per measure, answered through HTTP with SPC, as an analyst asks them).
 // Figures and method: docs/benchmarks.md ("Insights warehouse").
-//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE] [--no-queries]
+//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE] [--no-queries] [--concurrency N]
 // --queries: the read API only, on a warehouse built as above (or a copy of --warehouse FILE,
 // one kept by --keep): every call the Insights and equity views make when they open, and
 // every measure of the catalogue by week and month, whole trust and by a segment (p50 / p95).
@@ -50,7 +50,7 @@ const root = join(__dirname, '..');
 /** The simulated trust's history ends here (the day the log catches up with). */
 const START = Date.parse('2026-11-01T00:00:00Z');
 
-export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string; /** Build only (no series queries). */ noQueries?: boolean }
+export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string; /** Build only (no series queries). */ noQueries?: boolean; /** The consumer's concurrentPartitions (its default when not given; codes without it ignore it). */ concurrency?: number }
 
 /** The simulator's events as they are on the topic (recorded when they happened, as in a backfill). */
 export function simulatedLog(days: number, seed: number, start: number): { events: FlowEvent[]; registry: WardRegistry } {
@@ -109,6 +109,7 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const consumer = new InsightsConsumer({
       kafka: scratch.kafka, codec: scratch.codec, warehouse, ctx, logger, groupId: `${scratch.ns}-wh`,
       topics: { flowEvents: scratch.topics.flowEvents, alerts: scratch.topics.alerts }, maxBatchBytes: o.maxBatchBytes,
+      ...(o.concurrency ? { concurrentPartitions: o.concurrency } : {}),
       afterBatch: () => { if (!firstBatch) firstBatch = Date.now(); batches += 1; },
     });
     const startedAt = Date.now();
@@ -405,6 +406,7 @@ export async function main(): Promise<void> {
   const r = await benchInsights({
     days: arg('days', 730), seed: arg('seed', 7), reps: arg('reps', 20), partitions: arg('partitions', 6),
     maxBatchBytes: arg('max-batch-bytes', 8 * 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, noQueries: process.argv.includes('--no-queries'),
+    concurrency: process.argv.includes('--concurrency') ? arg('concurrency', 1) : undefined,
   });
   log(`machine: ${String(r.machine)}; code under test: ${src}`);
   console.log(JSON.stringify(r));
