@@ -100,7 +100,7 @@ export class InsightsConsumer {
     if (!(await this.isCaughtUp())) await this.exclusive(() => this.d.warehouse.beginCatchUp());
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
-    // Partitions side by side (concurrentPartitions); the writer connection is still used one batch at a time (exclusive).
+    // One partition at a time unless concurrentPartitions says more; the writer connection serves one batch at a time either way (exclusive).
     await new BatchRunner({
       consumer, logger: this.d.logger, partitionsConsumedConcurrently: this.d.concurrentPartitions ?? DEFAULT_CONCURRENT_PARTITIONS,
       resumeAt: (topic, partition) => this.expectedStart(topic, partition),
