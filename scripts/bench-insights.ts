@@ -6,7 +6,7 @@
 //   3. the read API's series queries segmented by local area over the whole warehouse
 //      (p50 / p95 per measure, answered through HTTP with SPC, as an analyst asks them).
 // Figures and method: docs/benchmarks.md ("Insights warehouse").
-//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE] [--no-queries]
+//   pnpm -s tsx scripts/bench-insights.ts [--days 730] [--seed 7] [--reps 20] [--partitions 6] [--keep FILE] [--no-queries] [--concurrency N]
 // --queries: the read API only, on a warehouse built as above (or a copy of --warehouse FILE,
 // one kept by --keep): every call the Insights and equity views make when they open, and
 // every measure of the catalogue by week and month, whole trust and by a segment (p50 / p95).
@@ -38,7 +38,8 @@ type Pseudonym = typeof import('../services/insights/src/pseudonym');
 type WarehouseMod = typeof import('../services/insights/src/warehouse');
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { buildInsightsApi } = require(join(src, 'api')) as Api;
-const { InsightsConsumer } = require(join(src, 'consumer')) as Consumer;
+const consumerModule = require(join(src, 'consumer')) as Consumer;
+const { InsightsConsumer } = consumerModule;
 const { loadCatalogue, loadPopulation } = require(join(src, 'measures')) as Measures;
 const { LocalAreas, Pseudonymiser } = require(join(src, 'pseudonym')) as Pseudonym;
 const { Warehouse } = require(join(src, 'warehouse')) as WarehouseMod;
@@ -49,7 +50,7 @@ const root = join(__dirname, '..');
 /** The simulated trust's history ends here (the day the log catches up with). */
 const START = Date.parse('2026-11-01T00:00:00Z');
 
-export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string; /** Build only (no series queries). */ noQueries?: boolean }
+export interface InsightsBenchOptions { days: number; seed: number; reps: number; partitions: number; maxBatchBytes: number; keep?: string; /** Build only (no series queries). */ noQueries?: boolean; /** The consumer's concurrentPartitions (its default when not given; codes without it ignore it). */ concurrency?: number }
 
 /** The simulator's events as they are on the topic (recorded when they happened, as in a backfill). */
 export function simulatedLog(days: number, seed: number, start: number): { events: FlowEvent[]; registry: WardRegistry } {
@@ -108,6 +109,7 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
     const consumer = new InsightsConsumer({
       kafka: scratch.kafka, codec: scratch.codec, warehouse, ctx, logger, groupId: `${scratch.ns}-wh`,
       topics: { flowEvents: scratch.topics.flowEvents, alerts: scratch.topics.alerts }, maxBatchBytes: o.maxBatchBytes,
+      ...(o.concurrency ? { concurrentPartitions: o.concurrency } : {}),
       afterBatch: () => { if (!firstBatch) firstBatch = Date.now(); batches += 1; },
     });
     const startedAt = Date.now();
@@ -201,9 +203,9 @@ export async function benchInsights(o: InsightsBenchOptions): Promise<Record<str
  * for equal contents as well as for speed. Timed up to a final CHECKPOINT (the file as a
  * caught-up consumer leaves it), in the consumer's catch-up mode (Warehouse.beginCatchUp)
  * when the code under test has it, unless --no-catch-up.
- *   pnpm -s tsx scripts/bench-insights.ts --no-kafka [--days 365] [--seed 7] [--batch-events 3000] [--partitions 6] [--no-catch-up]
+ *   pnpm -s tsx scripts/bench-insights.ts --no-kafka [--days 365] [--seed 7] [--batch-events 3000] [--partitions 6] [--no-catch-up] [--concurrency N]
  */
-export async function benchFold(o: { days: number; seed: number; partitions: number; batchEvents: number; keep?: string; /** Use the catch-up mode when the code has it (default). */ catchUp?: boolean }): Promise<Record<string, unknown>> {
+export async function benchFold(o: { days: number; seed: number; partitions: number; batchEvents: number; keep?: string; /** Use the catch-up mode when the code has it (default). */ catchUp?: boolean; /** Partitions in flight (default: the code's DEFAULT_CONCURRENT_PARTITIONS, 1 when it has none). */ concurrency?: number }): Promise<Record<string, unknown>> {
   const { events, registry } = simulatedLog(o.days, o.seed, START);
   const parts: FlowEvent[][] = Array.from({ length: o.partitions }, () => []);
   for (const e of events) parts[createHash('md5').update(partitionKey(e)).digest().readUInt32BE(0) % o.partitions]!.push(e);
@@ -225,10 +227,23 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
     // The consumer's catch-up mode (one checkpoint at the end; Warehouse.beginCatchUp), when the code under test has it.
     const catchUp = warehouse as { beginCatchUp?: () => Promise<void>; endCatchUp?: () => Promise<void> };
     const mode = o.catchUp && catchUp.beginCatchUp ? 'catch-up' : 'plain';
+    // Partitions folded side by side, as the consumer runs them, when the code under test does (it then serialises its writes).
+    const lanes = o.concurrency ?? (consumerModule as { DEFAULT_CONCURRENT_PARTITIONS?: number }).DEFAULT_CONCURRENT_PARTITIONS ?? 1;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     if (mode === 'catch-up') await catchUp.beginCatchUp!();
-    for (const b of batches) await apply.call(consumer, b.events, { topic: 'bench-fold', partition: b.partition, next: String(b.next) });
+    // As kafkajs hands them to the consumer: up to `lanes` partitions' batches in flight, each partition's in order.
+    const after = new Map<number, Promise<void>>();
+    let i = 0;
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      while (i < batches.length) {
+        const b = batches[i++]!;
+        await after.get(b.partition);
+        const done = apply.call(consumer, b.events, { topic: 'bench-fold', partition: b.partition, next: String(b.next) });
+        after.set(b.partition, done);
+        await done;
+      }
+    }));
     const foldMs = performance.now() - t0;
     const walBytes = existsSync(`${db}.wal`) ? statSync(`${db}.wal`).size : 0;
     // Timed to the file as a caught-up consumer leaves it: everything checkpointed into the file
@@ -242,7 +257,7 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
     const stages = { ...(consumer.stats as { ms: Record<string, number> }).ms };
     for (const k of Object.keys(stages)) stages[k] = Math.round(stages[k]!);
     const total = events.length;
-    log(`fold without Kafka (${mode}): ${total} events in ${batches.length} batches (${o.partitions} partitions, <= ${o.batchEvents} events each): ${ms} ms wall (${checkpointMs} ms of it the checkpoint at the end, of a ${(walBytes / 2 ** 20).toFixed(1)} MiB write-ahead log) = ${Math.round(total / (ms / 1000))} events/s; CPU ${cpuMs} ms = ${Math.round(total / (cpuMs / 1000))} events per CPU-second`);
+    log(`fold without Kafka (${mode}, ${lanes} partition(s) at a time): ${total} events in ${batches.length} batches (${o.partitions} partitions, <= ${o.batchEvents} events each): ${ms} ms wall (${checkpointMs} ms of it the checkpoint at the end, of a ${(walBytes / 2 ** 20).toFixed(1)} MiB write-ahead log) = ${Math.round(total / (ms / 1000))} events/s; CPU ${cpuMs} ms = ${Math.round(total / (cpuMs / 1000))} events per CPU-second`);
     const cpuStages = { ...((consumer.stats as { cpuMs?: Record<string, number> }).cpuMs ?? {}) };
     for (const k of Object.keys(cpuStages)) cpuStages[k] = Math.round(cpuStages[k]!);
     log(`  time by stage (ms, wall): ${JSON.stringify(stages)}; CPU by stage (ms): ${JSON.stringify(cpuStages)}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -255,7 +270,7 @@ export async function benchFold(o: { days: number; seed: number; partitions: num
     log(`  tables (count/hash): ${JSON.stringify(fingerprint)}`);
     warehouse.close();
     if (o.keep) copyFileSync(db, o.keep);
-    return { days: o.days, events: total, batches: batches.length, mode, wallMs: ms, checkpointMs, walBytes, cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), stages, cpuStages, fingerprint, load: loadavg() };
+    return { days: o.days, events: total, batches: batches.length, mode, lanes, wallMs: ms, checkpointMs, walBytes, cpuMs, eventsPerCpuSecond: Math.round(total / (cpuMs / 1000)), stages, cpuStages, fingerprint, load: loadavg() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -363,7 +378,7 @@ function arg(name: string, fallback: number): number {
 export async function main(): Promise<void> {
   if (process.argv.includes('--no-kafka')) {
     const keepAt = process.argv.indexOf('--keep');
-    const r = await benchFold({ days: arg('days', 365), seed: arg('seed', 7), partitions: arg('partitions', 6), batchEvents: arg('batch-events', 3000), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, catchUp: !process.argv.includes('--no-catch-up') });
+    const r = await benchFold({ days: arg('days', 365), seed: arg('seed', 7), partitions: arg('partitions', 6), batchEvents: arg('batch-events', 3000), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, catchUp: !process.argv.includes('--no-catch-up'), concurrency: process.argv.includes('--concurrency') ? arg('concurrency', 1) : undefined });
     log(`code under test: ${src}`);
     console.log(JSON.stringify(r));
     return;
@@ -391,6 +406,7 @@ export async function main(): Promise<void> {
   const r = await benchInsights({
     days: arg('days', 730), seed: arg('seed', 7), reps: arg('reps', 20), partitions: arg('partitions', 6),
     maxBatchBytes: arg('max-batch-bytes', 8 * 1024 * 1024), keep: keepAt > 0 ? process.argv[keepAt + 1] : undefined, noQueries: process.argv.includes('--no-queries'),
+    concurrency: process.argv.includes('--concurrency') ? arg('concurrency', 1) : undefined,
   });
   log(`machine: ${String(r.machine)}; code under test: ${src}`);
   console.log(JSON.stringify(r));

@@ -7,9 +7,9 @@ import { alertSchema, type Alert, type FlowEvent } from '@pfm/contracts';
 import { emptyPatient, type PatientState } from '@pfm/flow-domain';
 import { BatchRunner, createConsumer, JsonCodec, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger } from '@pfm/observability';
-import { evolveAll } from './fold';
+import { evolveAllWithRows } from './fold';
 import { noteRow } from './improvements';
-import { patientRows, type Row, type RowContext } from './rows';
+import type { Row, RowContext } from './rows';
 import type { RecordWrite, Warehouse } from './warehouse';
 
 export interface InsightsTopics { flowEvents: string; alerts: string }
@@ -29,6 +29,14 @@ export interface InsightsDeps {
    * watermark (a rebuild, a backfill, a restart after downtime) takes batches this large.
    */
   maxBatchBytes?: number;
+  /**
+   * Partitions whose batches are folded side by side (default DEFAULT_CONCURRENT_PARTITIONS).
+   * Each partition's batches stay in log order and every use of the warehouse's one writer
+   * connection (a batch's transaction, the states' lookup, the offsets, the checkpoint) is
+   * still one at a time; only the JavaScript work of one partition's batch (decode, fold,
+   * rows) runs while DuckDB writes another's.
+   */
+  concurrentPartitions?: number;
   /** Called after each committed batch (progress, tests). */
   afterBatch?: (info: { topic: string; partition: number; next: string; count: number }) => void;
 }
@@ -43,6 +51,15 @@ const MAX_CACHE = 200_000;
  */
 export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
+/**
+ * One partition at a time. Two would decode, fold and build the rows of one partition's
+ * batch while DuckDB runs another's statements and COMMIT (records never span partitions,
+ * so two batches in flight never touch the same record), but on the shared 2-core machine
+ * it was measured no faster and used more CPU through Kafka (docs/benchmarks.md,
+ * "Insights warehouse"); `concurrentPartitions` lets a machine with a free core try it.
+ */
+export const DEFAULT_CONCURRENT_PARTITIONS = 1;
+
 export class InsightsConsumer {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
@@ -53,6 +70,8 @@ export class InsightsConsumer {
   private caughtUpLogged = false;
   private stopping = false;
   private waiters: (() => void)[] = [];
+  /** The tail of the queue of work on the warehouse's writer connection (see `exclusive`). */
+  private writerTail: Promise<unknown> = Promise.resolve();
   /** Counts, and the milliseconds spent in each stage of the flow-event batches (benchmark, profiling). */
   readonly stats = {
     events: 0, alerts: 0, undecodable: 0, batches: 0, ms: { decode: 0, load: 0, fold: 0, rows: 0, write: 0 },
@@ -75,15 +94,15 @@ export class InsightsConsumer {
     });
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
-    this.stored = await this.d.warehouse.recordKeys();
+    this.stored = await this.exclusive(() => this.d.warehouse.recordKeys());
     await this.alignGroupOffsets();
     // Far behind the log: checkpoint once when caught up rather than every 16 MiB (Warehouse.beginCatchUp).
-    if (!(await this.isCaughtUp())) await this.d.warehouse.beginCatchUp();
+    if (!(await this.isCaughtUp())) await this.exclusive(() => this.d.warehouse.beginCatchUp());
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
-    // One partition at a time: the warehouse has one writer connection and one transaction at a time.
+    // One partition at a time unless concurrentPartitions says more; the writer connection serves one batch at a time either way (exclusive).
     await new BatchRunner({
-      consumer, logger: this.d.logger, partitionsConsumedConcurrently: 1,
+      consumer, logger: this.d.logger, partitionsConsumedConcurrently: this.d.concurrentPartitions ?? DEFAULT_CONCURRENT_PARTITIONS,
       resumeAt: (topic, partition) => this.expectedStart(topic, partition),
       apply: (batch) => this.apply(batch),
       onFailure: (err, batch) => {
@@ -102,7 +121,7 @@ export class InsightsConsumer {
    * be positioned. The seek on each partition's first batch stays as the guard.
    */
   private async alignGroupOffsets(): Promise<void> {
-    const stored = await this.d.warehouse.offsets();
+    const stored = await this.exclusive(() => this.d.warehouse.offsets());
     for (const topic of [this.d.topics.flowEvents, this.d.topics.alerts]) {
       const partitions = (await this.admin!.fetchTopicOffsets(topic)).map((p) => {
         const s = stored.get(`${topic}:${p.partition}`);
@@ -140,7 +159,7 @@ export class InsightsConsumer {
     const admin = this.admin ?? this.d.kafka.admin();
     if (!this.admin) await admin.connect();
     try {
-      const stored = await this.d.warehouse.offsets();
+      const stored = await this.exclusive(() => this.d.warehouse.offsets());
       for (const topic of [this.d.topics.flowEvents, this.d.topics.alerts]) {
         for (const p of await admin.fetchTopicOffsets(topic)) {
           const next = BigInt(stored.get(`${topic}:${p.partition}`) ?? p.low);
@@ -154,7 +173,7 @@ export class InsightsConsumer {
   }
 
   private async expectedStart(topic: string, partition: number): Promise<string> {
-    const stored = (await this.d.warehouse.offsets()).get(`${topic}:${partition}`);
+    const stored = (await this.exclusive(() => this.d.warehouse.offsets())).get(`${topic}:${partition}`);
     const low = (await this.admin!.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
     if (stored === undefined) return low;
     return BigInt(stored) < BigInt(low) ? low : stored;
@@ -176,7 +195,7 @@ export class InsightsConsumer {
   private async noteIfCaughtUp(): Promise<void> {
     if (!(await this.isCaughtUp())) { this.caughtUpLogged = false; return; }
     try {
-      await this.d.warehouse.endCatchUp();
+      await this.exclusive(() => this.d.warehouse.endCatchUp());
     } catch (e) {
       // A reader's open transaction can refuse the checkpoint: DuckDB's own threshold makes the next one.
       this.d.logger.warn({ err: (e as Error).message }, 'checkpoint after catching up failed');
@@ -191,10 +210,13 @@ export class InsightsConsumer {
   private async applyFlowEvents(messages: KafkaMessage[], offset: { topic: string; partition: number; next: string }): Promise<void> {
     const t = performance.now();
     const c = process.cpuUsage();
+    // The writer schemas of the batch fetched once (a registry that cannot be reached fails
+    // the batch, to be retried), then every message decoded without a round trip.
+    await this.d.codec.prepare(messages.map((m) => m.value));
     const decoded: FlowEvent[] = [];
     for (const m of messages) {
       try {
-        decoded.push(await this.d.codec.decode(m.value!));
+        decoded.push(this.d.codec.decodeSync(m.value!));
       } catch (e) {
         // The engine sends these to the rejects topic; the warehouse only passes over them.
         this.stats.undecodable += 1;
@@ -249,26 +271,46 @@ export class InsightsConsumer {
       else byRecord.set(k, [e]);
       watermark = Math.max(watermark ?? e.occurredAt, e.occurredAt);
     }
-    const stored = this.stored ??= await this.d.warehouse.recordKeys();
-    const missing = [...byRecord.keys()].filter((k) => !this.cache.has(k) && stored.has(k));
-    const loaded = missing.length ? await this.d.warehouse.loadStates(missing) : new Map<string, PatientState>();
-    lap('load');
-    const touched = new Map<string, { state: PatientState; stored: boolean }>();
-    for (const [k, events] of byRecord) {
-      const known = this.cache.get(k) ?? loaded.get(k);
-      touched.set(k, { state: evolveAll(known ?? emptyPatient(events[0]!.site, events[0]!.patientId), events), stored: known !== undefined });
+    const stored = this.stored ??= await this.exclusive(() => this.d.warehouse.recordKeys());
+    // The states this batch starts from, taken now: another partition's batch may clear the
+    // cache (a failed batch) while this one waits for the writer connection.
+    const known = new Map<string, PatientState>();
+    const missing: string[] = [];
+    for (const k of byRecord.keys()) {
+      const s = this.cache.get(k);
+      if (s) known.set(k, s);
+      else if (stored.has(k)) missing.push(k);
     }
-    lap('fold');
-    const records: RecordWrite[] = [...touched].map(([recordKey, { state, stored }]) => ({ recordKey, state, stored, rows: patientRows(state, this.d.ctx) }));
+    if (missing.length) for (const [k, s] of await this.exclusive(() => this.d.warehouse.loadStates(missing))) known.set(k, s);
+    lap('load');
+    // Each record's new state and rows, in one walk of its history where evolveAll's one-fold
+    // shortcut holds (evolveAllWithRows): the "fold" stage is then only the rest.
+    const records: RecordWrite[] = [];
+    for (const [recordKey, events] of byRecord) {
+      const start = known.get(recordKey);
+      const { state, rows } = evolveAllWithRows(start ?? emptyPatient(events[0]!.site, events[0]!.patientId), events, this.d.ctx);
+      records.push({ recordKey, state, stored: start !== undefined, rows });
+    }
     lap('rows');
-    await this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark, notes: [...notes.values()] });
+    await this.exclusive(() => this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark, notes: [...notes.values()] }));
     lap('write');
     this.stats.events += decoded.length;
-    for (const [k, { state }] of touched) { this.cache.delete(k); this.cache.set(k, state); stored.add(k); }
+    for (const { recordKey: k, state } of records) { this.cache.delete(k); this.cache.set(k, state); stored.add(k); }
     for (const k of this.cache.keys()) {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(k);
     }
+  }
+
+  /**
+   * Runs `work` on the warehouse's writer connection once everything queued before it has
+   * finished (failed or not): one transaction, one statement at a time, whichever
+   * partition's batch asks.
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writerTail.then(work, work);
+    this.writerTail = run.catch(() => undefined);
+    return run;
   }
 
   private async applyAlerts(messages: KafkaMessage[], offset: { topic: string; partition: number; next: string }): Promise<void> {
@@ -286,7 +328,7 @@ export class InsightsConsumer {
       latest.delete(String(row.alert_id));
       latest.set(String(row.alert_id), row);
     }
-    await this.d.warehouse.commit({ records: [], alerts: [...latest.values()], offsets: [offset] });
+    await this.exclusive(() => this.d.warehouse.commit({ records: [], alerts: [...latest.values()], offsets: [offset] }));
     this.stats.alerts += messages.length;
   }
 }

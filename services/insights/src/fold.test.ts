@@ -2,8 +2,10 @@
 // engine's rules), whatever the events: out of order, duplicated, cancels, merges.
 import fc from 'fast-check';
 import type { FlowEvent } from '@pfm/contracts';
-import { emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
-import { canAppend, evolveAll } from './fold';
+import { DEFAULT_THRESHOLDS, emptyPatient, evolve, type PatientState } from '@pfm/flow-domain';
+import { canAppend, evolveAll, evolveAllWithRows } from './fold';
+import { LocalAreas, Pseudonymiser } from './pseudonym';
+import { patientRows, type RowContext } from './rows';
 
 const D = 86_400_000;
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -52,6 +54,26 @@ describe('evolveAll', () => {
         expect(fast).toEqual(slow);
       }
     }), { numRuns: 300, seed: 20261202 });
+  });
+
+  // The consumer's path: state and rows from one walk where the shortcut holds, else evolveAll then patientRows.
+  const ctx: RowContext = {
+    thresholds: DEFAULT_THRESHOLDS, wardType: (_s, w) => (w === 'W1' ? 'adult_acute' : 'picu'),
+    pseudo: new Pseudonymiser('x'.repeat(40)), areas: new LocalAreas([], 'locality'),
+  };
+  it('evolveAllWithRows gives evolveAll\'s state and patientRows\' rows of it, batch after batch', () => {
+    fc.assert(fc.property(logArb, (batches) => {
+      let fast = emptyPatient('RXT', 'P1');
+      let slow = emptyPatient('RXT', 'P1');
+      for (const b of batches) {
+        const r = evolveAllWithRows(fast, b, ctx);
+        fast = r.state;
+        slow = evolveAll(slow, b);
+        expect(fast).toEqual(slow);
+        expect(JSON.stringify(fast)).toBe(JSON.stringify(slow));
+        expect(r.rows).toEqual(patientRows(slow, ctx));
+      }
+    }), { numRuns: 500, seed: 20261203 });
   });
 
   const ev = (id: string, type: FlowEvent['type'], payload: object, day: number) =>

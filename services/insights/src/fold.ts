@@ -4,6 +4,7 @@
 // whole history to check each event, which made a backfill quadratic in a record's length.
 import type { FlowEvent } from '@pfm/contracts';
 import { compareEvents, evolve, fold, type PatientState } from '@pfm/flow-domain';
+import { patientRows, rowsIfEveryStepApplies, type PatientRows, type RowContext } from './rows';
 
 /** Event types that change how earlier events fold (a cancel pairs with, and can void, what came before it). */
 const isCancel = (e: FlowEvent): boolean => e.type.endsWith('.cancelled');
@@ -22,16 +23,35 @@ const isCancel = (e: FlowEvent): boolean => e.type.endsWith('.cancelled');
 export function evolveAll(state: PatientState, events: readonly FlowEvent[]): PatientState {
   if (events.length === 0) return state;
   if (events.length > 1 && canAppend(state, events)) {
-    const all = [...state.events, ...events];
-    if (fold(all).failures.length === 0) {
-      let nhsNumber = state.nhsNumber;
-      for (const e of events) nhsNumber = e.nhsNumber ?? nhsNumber;
-      return { ...state, nhsNumber, events: all, parked: [] };
-    }
+    const next = appended(state, events);
+    if (fold(next.events).failures.length === 0) return next;
   }
   let s = state;
   for (const e of events) s = evolve(s, e, e.recordedAt).state;
   return s;
+}
+
+/**
+ * evolveAll's state and its rows (patientRows), with one walk of the history where
+ * evolveAll would take its one-fold shortcut and the history holds no cancel: that fold
+ * only checks that every event applies, which the rows' walk finds out as it goes. Anything
+ * else, or an event that does not apply, goes through evolveAll and patientRows.
+ */
+export function evolveAllWithRows(state: PatientState, events: readonly FlowEvent[], ctx: RowContext): { state: PatientState; rows: PatientRows } {
+  if (events.length > 1 && canAppend(state, events)) {
+    const next = appended(state, events);
+    const rows = rowsIfEveryStepApplies(next, ctx);
+    if (rows) return { state: next, rows };
+  }
+  const s = evolveAll(state, events);
+  return { state: s, rows: patientRows(s, ctx) };
+}
+
+/** The state with `events` appended, as the shortcut gives it. */
+function appended(state: PatientState, events: readonly FlowEvent[]): PatientState {
+  let nhsNumber = state.nhsNumber;
+  for (const e of events) nhsNumber = e.nhsNumber ?? nhsNumber;
+  return { ...state, nhsNumber, events: [...state.events, ...events], parked: [] };
 }
 
 /** Whether the one-fold shortcut may be tried: see evolveAll. */

@@ -35,72 +35,103 @@ interface SpellTrack {
 const days = (from: number, to: number | undefined): number | null => (to === undefined ? null : (to - from) / DAY_MS);
 const n = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
-export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
-  const { site, patientId } = state;
-  const patientKey = ctx.pseudo.patientKey(site, patientId, state.nhsNumber);
-  const recordKey = ctx.pseudo.recordKey(site, patientId);
-  const { removed } = resolveCancels(state.events);
-  const v = emptyView();
-  const track = new Map<string, SpellTrack>();
-  const referralExtra = new Map<string, { source?: string; area?: string }>();
+type View = ReturnType<typeof emptyView>;
+/** What one walk of a record's history gives the rows: the view at the end, and what each spell's steps showed. */
+interface Walk { v: View; track: Map<string, SpellTrack>; referralExtra: Map<string, { source?: string; area?: string }> }
 
+export function patientRows(state: PatientState, ctx: RowContext): PatientRows {
+  const { removed } = resolveCancels(state.events);
+  return rowsOf(state, ctx, walk(state.events, removed, false)!);
+}
+
+/**
+ * The rows of `state` when its history has no cancel and every one of its events applies
+ * in turn (what `fold` finds with no failures): one walk serves both, so the caller need
+ * not fold the history first (src/fold.ts, evolveAllWithRows). Undefined as soon as an
+ * event is a cancel or does not apply; the rows are then patientRows' (the same walk,
+ * since without cancels nothing is removed).
+ */
+export function rowsIfEveryStepApplies(state: PatientState, ctx: RowContext): PatientRows | undefined {
+  const w = walk(state.events, undefined, true);
+  return w && rowsOf(state, ctx, w);
+}
+
+const isCancel = (e: FlowEvent): boolean => e.type.endsWith('.cancelled');
+
+/**
+ * Steps `events` with the engine's rules (`removed` left out), watching each applied step.
+ * A failed step changes nothing and is passed over, unless `strict`: then a failed step
+ * or a cancel ends the walk with undefined.
+ */
+function walk(events: readonly FlowEvent[], removed: ReadonlySet<string> | undefined, strict: boolean): Walk | undefined {
+  const w: Walk = { v: emptyView(), track: new Map(), referralExtra: new Map() };
   // Each applied step is compared with the spells as the walk saw them after the previous
   // applied step (a failed step changes nothing; removed events are never stepped): a spell
   // with no track yet is one this step created.
-  for (const e of state.events) {
-    if (removed.has(e.eventId)) continue;
-    if (!step(v, e).ok) continue;
-    observe(e);
+  for (const e of events) {
+    if (removed?.has(e.eventId)) continue;
+    if (strict && isCancel(e)) return undefined;
+    if (!step(w.v, e).ok) {
+      if (strict) return undefined;
+      continue;
+    }
+    observe(w, e);
   }
+  return w;
+}
 
-  function observe(e: FlowEvent): void {
-    const at = e.occurredAt;
-    if (e.type === 'referral.received') referralExtra.set(e.payload.referralId, { source: e.payload.referralSource, area: e.payload.area });
-    for (const id in v.spells) {
-      const s = v.spells[id]!;
-      let t = track.get(s.spellId);
-      if (!t) {
-        t = { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
-        track.set(s.spellId, t);
-        if (e.type === 'patient.admitted') t.legalAtAdmission = e.payload.legalStatus;
+function observe({ v, track, referralExtra }: Walk, e: FlowEvent): void {
+  const at = e.occurredAt;
+  if (e.type === 'referral.received') referralExtra.set(e.payload.referralId, { source: e.payload.referralSource, area: e.payload.area });
+  for (const id in v.spells) {
+    const s = v.spells[id]!;
+    let t = track.get(s.spellId);
+    if (!t) {
+      t = { leaves: [], crfd: [], stayOap: [], detained: false, seenStays: 0 };
+      track.set(s.spellId, t);
+      if (e.type === 'patient.admitted') t.legalAtAdmission = e.payload.legalStatus;
+    }
+    const b = { status: t.seenStatus, crfd: t.seenCrfd, stays: t.seenStays };
+    t.seenStatus = s.status;
+    t.seenCrfd = s.crfd?.reasonCode;
+    t.seenStays = s.stays.length;
+    if (isDetention(s.legalStatus)) t.detained = true;
+    for (let i = b.stays; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
+    // Leave: a period opens on admitted -> on_leave and closes on return or discharge.
+    if (b.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
+      const rec: LeaveRec = { seq: t.leaves.length + 1, ward: s.ward, leaveType: s.leave.leaveType, startedAt: s.leave.startedAt, expectedReturnAt: s.leave.expectedReturnAt };
+      t.leaves.push(rec);
+      t.openLeave = { value: rec, seq: rec.seq };
+    } else if (b.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
+      t.openLeave.value.endedAt = at;
+      t.openLeave.value.endReason = s.status === 'discharged' ? 'discharged' : 'returned';
+      t.openLeave = undefined;
+    }
+    // CRFD: a reason change inside a period closes one row and opens the next.
+    const now = s.crfd?.reasonCode;
+    if (b.crfd !== now) {
+      if (t.openCrfd) {
+        t.openCrfd.endedAt = at;
+        t.openCrfd.endReason = now ? 'reason_changed' : s.status === 'discharged' ? 'discharged' : 'ended';
       }
-      const b = { status: t.seenStatus, crfd: t.seenCrfd, stays: t.seenStays };
-      t.seenStatus = s.status;
-      t.seenCrfd = s.crfd?.reasonCode;
-      t.seenStays = s.stays.length;
-      if (isDetention(s.legalStatus)) t.detained = true;
-      for (let i = b.stays; i < s.stays.length; i++) t.stayOap[i] = { outOfArea: !!s.outOfArea, oapReason: s.outOfArea ? s.oapReason : undefined };
-      // Leave: a period opens on admitted -> on_leave and closes on return or discharge.
-      if (b.status !== 'on_leave' && s.status === 'on_leave' && s.leave) {
-        const rec: LeaveRec = { seq: t.leaves.length + 1, ward: s.ward, leaveType: s.leave.leaveType, startedAt: s.leave.startedAt, expectedReturnAt: s.leave.expectedReturnAt };
-        t.leaves.push(rec);
-        t.openLeave = { value: rec, seq: rec.seq };
-      } else if (b.status === 'on_leave' && s.status !== 'on_leave' && t.openLeave) {
-        t.openLeave.value.endedAt = at;
-        t.openLeave.value.endReason = s.status === 'discharged' ? 'discharged' : 'returned';
-        t.openLeave = undefined;
-      }
-      // CRFD: a reason change inside a period closes one row and opens the next.
-      const now = s.crfd?.reasonCode;
-      if (b.crfd !== now) {
-        if (t.openCrfd) {
-          t.openCrfd.endedAt = at;
-          t.openCrfd.endReason = now ? 'reason_changed' : s.status === 'discharged' ? 'discharged' : 'ended';
-        }
-        const prev = t.openCrfd;
-        t.openCrfd = undefined;
-        if (now) {
-          const rec: CrfdRec = {
-            periodSeq: s.crfdPeriods, reasonSeq: prev && prev.periodSeq === s.crfdPeriods ? prev.reasonSeq + 1 : 1,
-            reasonCode: now, ward: s.ward, startedAt: prev && prev.periodSeq === s.crfdPeriods ? at : s.crfd!.startedAt,
-          };
-          t.crfd.push(rec);
-          t.openCrfd = rec;
-        }
+      const prev = t.openCrfd;
+      t.openCrfd = undefined;
+      if (now) {
+        const rec: CrfdRec = {
+          periodSeq: s.crfdPeriods, reasonSeq: prev && prev.periodSeq === s.crfdPeriods ? prev.reasonSeq + 1 : 1,
+          reasonCode: now, ward: s.ward, startedAt: prev && prev.periodSeq === s.crfdPeriods ? at : s.crfd!.startedAt,
+        };
+        t.crfd.push(rec);
+        t.openCrfd = rec;
       }
     }
   }
+}
 
+function rowsOf(state: PatientState, ctx: RowContext, { v, track, referralExtra }: Walk): PatientRows {
+  const { site, patientId } = state;
+  const patientKey = ctx.pseudo.patientKey(site, patientId, state.nhsNumber);
+  const recordKey = ctx.pseudo.recordKey(site, patientId);
   const demo = { age_band: n(v.ageBand), sex: n(v.gender), ethnic_category: n(v.ethnicity), ethnic_group: ethnicGroup(v.ethnicity) };
   const area = ctx.areas.resolve(v.area);
   const out: PatientRows = { spells: [], ward_stays: [], leave_periods: [], crfd_periods: [], referrals: [] };

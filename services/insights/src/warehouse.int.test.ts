@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
+import type { FlowEventCodec } from '@pfm/kafka-runtime';
+import { createLogger } from '@pfm/observability';
+import type { Batch } from 'kafkajs';
+import { InsightsConsumer } from './consumer';
 import { LocalAreas, Pseudonymiser } from './pseudonym';
 import { patientRows, type RowContext } from './rows';
 import { Warehouse } from './warehouse';
@@ -80,6 +84,22 @@ describe('Warehouse (DuckDB file)', () => {
       '01 4 1 1 0 0 1', '02 4 2 2 0 0 1', '03 4 2 2 0 0 1', '04 4 1 1 0 0 1', '05 4 1 1 0 0 1', '06 4 1 1 0 0 1', '07 4 1 1 0 0 1',
       '08 4 1 0 1 0 1', '09 4 1 1 1 1 1',
     ]);
+    w.close();
+  });
+
+  it('a flow-event batch whose writer schema cannot be fetched fails, to be retried, and commits nothing (its events are not skipped as undecodable)', async () => {
+    const w = await Warehouse.open(join(dir, 'registry-down.duckdb'), { thresholds: DEFAULT_THRESHOLDS });
+    // What the codec throws when the registry cannot be reached (a retriable error, kafka-runtime's tests).
+    const down = (): never => { throw new Error('schema registry: connect ECONNREFUSED 127.0.0.1:8081'); };
+    const codec = { prepare: async () => down(), decode: async () => down(), decodeSync: () => down() } as unknown as FlowEventCodec;
+    const logger = createLogger('warehouse-test');
+    logger.level = 'silent';
+    const consumer = new InsightsConsumer({ kafka: undefined as never, codec, warehouse: w, ctx, logger, groupId: 'g', topics: { flowEvents: 'flow', alerts: 'alerts' } });
+    const batch = { topic: 'flow', partition: 0, highWatermark: '2', messages: [0, 1].map((i) => ({ offset: String(i), value: Buffer.from([0, 0, 0, 0, 1, i]) })) } as unknown as Batch;
+    const apply = (consumer as unknown as { apply(b: Batch): Promise<void> }).apply.bind(consumer);
+    await expect(apply(batch)).rejects.toThrow(/ECONNREFUSED/);
+    expect(consumer.stats.undecodable).toBe(0);
+    expect([...(await w.offsets())]).toEqual([]);
     w.close();
   });
 });
