@@ -7,7 +7,8 @@
 //   node --max-old-space-size=8192 --import tsx scripts/bench-replay.ts 200000 \
 //     --tree old=/tmp/pfm-parent --tree new=. [--rounds 2] [--fingerprint]
 //
-// Per run: wall time, read and apply, final scan, Redis server CPU and script time per
+// Per run: messages the reader handed to the engine (more than the events when it read a
+// partition again), wall time, read and apply, final scan, Redis server CPU and script time per
 // event, XADD and script calls, the Redis's used_memory_peak and used_memory at the end
 // (over the empty server's), the active alerts, and with --fingerprint a SHA-256 of the
 // sandbox's canonical dump (prefix removed), so the trees' states can be compared.
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
           const evalsha = { calls: cmdstat(after.cmd, 'evalsha').calls - cmdstat(before.cmd, 'evalsha').calls, usec: cmdstat(after.cmd, 'evalsha').usec - cmdstat(before.cmd, 'evalsha').usec };
           const base = info(before.mem, 'used_memory');
           const r: Record<string, unknown> = {
-            tree: tree.label, round, events: total, wallMs: rep.ms, readMs: rep.phases.readMs, applyMs: rep.phases.applyMs, scanMs: rep.phases.scanMs,
+            tree: tree.label, round, events: total, handed: rep.events, wallMs: rep.ms, readMs: rep.phases.readMs, applyMs: rep.phases.applyMs, scanMs: rep.phases.scanMs,
             redisCpuUsPerEvent: Number(((cpu(after.cpu) - cpu(before.cpu)) / total).toFixed(1)), scriptUsPerEvent: Number((evalsha.usec / total).toFixed(1)), scriptCalls: evalsha.calls,
             xaddPerEvent: Number(((cmdstat(after.cmd, 'xadd').calls - cmdstat(before.cmd, 'xadd').calls) / total).toFixed(3)),
             peakMiB: Number(((info(after.mem, 'used_memory_peak') - base) / 1048576).toFixed(1)), endMiB: Number(((info(after.mem, 'used_memory') - base) / 1048576).toFixed(1)),
