@@ -75,7 +75,9 @@ export const sandboxNamespace = (name: string): string => `sbx-${sandboxPrefix(n
 
 export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayResult> {
   const topic = o.sourceTopic ?? TOPICS.flowEvents;
-  const store = new FlowStore(d.redis, new Keys(sandboxPrefix(o.name)), d.registry, o.thresholds);
+  // Without outputs nothing would ever read the sandbox's alert outbox: its alert changes
+  // are written to none (Keys `alertOutbox: false`; the state and alerts are the same).
+  const store = new FlowStore(d.redis, new Keys(sandboxPrefix(o.name), { alertOutbox: !!o.outputs }), d.registry, o.thresholds);
   if (o.fresh !== false) await store.clear();
   const t0 = Date.now();
   const bounds = await partitionBounds(d.kafka, topic);
@@ -118,7 +120,7 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
     kafka: d.kafka, producer: d.producer, codec: d.codec, store, clock, logger: d.logger, groupId: `pfm-replay-${o.name}-${randomBytes(3).toString('hex')}`,
     topics: { ...engineTopics(out), flowEvents: topic }, publish: !!o.outputs, accept,
   });
-  const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false });
+  const scanner = new Scanner({ store, engine, clock, producer: d.producer, codec: d.codec, flowTopic: topic, logger: d.logger, parkWaitMs: o.thresholds.parkMinutes * 60_000, expireParked: false, pagedRaise: true });
 
   // Each partition's range(s) applied in order, partitions side by side (as the live
   // engine does: the result does not depend on how they interleave).
@@ -137,7 +139,8 @@ export async function replay(d: ReplayDeps, o: ReplayOptions): Promise<ReplayRes
   phase('readMs');
   // Clocks with no later event fire at the end, on the replay's own clock; time travel
   // ends at T (clocks due later would raise alerts that became true after T, which the
-  // board at T does not show).
+  // board at T does not show). Nothing else writes the sandbox now: a page of clocks is
+  // raised with one script call (pagedRaise).
   clock.finish(o.until);
   await scanner.scanOnce();
   for (const site of await store.sites()) await store.setClock(site, clock.now());

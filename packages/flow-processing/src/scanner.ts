@@ -7,7 +7,7 @@
 // version of the alert in the outbox, written once, so the role now responsible is told.
 // Clock: wall clock live, event time in replay.
 import type { Producer } from 'kafkajs';
-import type { FlowEvent } from '@pfm/contracts';
+import type { Alert, FlowEvent } from '@pfm/contracts';
 import { alertFor, escalationStep, fold } from '@pfm/flow-domain';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
@@ -27,6 +27,15 @@ export interface ScannerDeps {
   parkWaitMs: number;
   /** Write park.expired control events (live); false in sandboxes that must not write to the log. */
   expireParked?: boolean;
+  /**
+   * Raise a page of due clocks with one script call after reading the page's patients at
+   * once (store.raiseAlerts), instead of reading each patient just before its own raise.
+   * Only where nothing changes the patients during a pass: a replay's final scan, after
+   * its engine has stopped. Live (default false), an event applied between the page's
+   * read and its raise could move a patient whose clock runs on (a transfer keeps the
+   * clock's due time) and the alert would name the ward it left.
+   */
+  pagedRaise?: boolean;
 }
 
 export class Scanner {
@@ -66,6 +75,7 @@ export class Scanner {
       for (;;) {
         const due = await store.dueClocks(site, now);
         if (!due.length) break;
+        if (this.d.pagedRaise) { await this.raisePage(site, due, now, wards); continue; }
         // An on-demand sandbox: the page's patients and alerts copied in at once (a no-op
         // elsewhere). Each patient is still read just before its alert is raised: live,
         // the engine may change it meanwhile (a page read at once raised alerts of clocks
@@ -88,6 +98,37 @@ export class Scanner {
       await this.d.engine.drainOutbox(site);
       if (this.d.expireParked !== false) await this.expireParked(site, now);
     }
+  }
+
+  /**
+   * One page of due clocks raised with one script call: the page's patients read with one
+   * MGET, each folded once, each clock's alert decided as the one-by-one path decides it,
+   * clocks with no alert dropped with one ZREM, the rest raised in page order by
+   * raiseAlerts-1.lua (each once, guarded by the scan time): the state the one-by-one
+   * path leaves when nothing changes the patients meanwhile (see pagedRaise).
+   */
+  private async raisePage(site: string, due: Awaited<ReturnType<FlowStore['dueClocks']>>, now: number, wards: Set<string>): Promise<void> {
+    const { store } = this.d;
+    const ids = [...new Set(due.map((c) => c.patientId))];
+    await store.need(due.map((c) => store.keys.alert(site, c.alertId)));
+    const states = await store.loadPatients(ids.map((patientId) => ({ site, patientId })));
+    const patients = new Map(ids.map((id, i) => [id, states[i] ?? null]));
+    const views = new Map<string, ReturnType<typeof fold>['view'] | undefined>();
+    const drops: string[] = [];
+    const items: { alert: Alert; dueMember: string }[] = [];
+    for (const c of due) {
+      const patient = patients.get(c.patientId) ?? null;
+      let view = views.get(c.patientId);
+      if (patient && !views.has(c.patientId)) { view = fold(patient.events).view; views.set(c.patientId, view); }
+      const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
+      const alert = patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, store.ctxFor(site), timer, now) : null;
+      if (!alert) { drops.push(c.member); continue; }
+      items.push({ alert, dueMember: c.member });
+      if (alert.ward) wards.add(alert.ward);
+    }
+    await store.dropClocks(site, drops);
+    const raised = await store.raiseAlerts(site, items, now);
+    raised.forEach((r, i) => { if (r) this.raised?.inc({ rule: items[i]!.alert.rule }); });
   }
 
   /**

@@ -13,17 +13,25 @@ const COUNTS = 0;
 const BEDS = 1;
 const INDEX: Record<'los' | 'edd' | 'dta', number> = { los: 2, edd: 3, dta: 4 };
 
+/** The outbox key suffix of a sandbox that publishes nothing: the scripts write nothing to it (lua/alerts.lua, toOutbox). */
+const OUTBOX_OFF = 'aout.off';
+
 export class Keys {
   private readonly sitesMemo = new Map<string, SiteKeys>();
-  constructor(readonly prefix: string = 'pfm') {
+  /** False in a replay sandbox that publishes nothing: its alert changes go to no outbox (see alertOutbox). */
+  readonly alertOutboxOn: boolean;
+  constructor(readonly prefix: string = 'pfm', opts: { alertOutbox?: boolean } = {}) {
     if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${prefix}`);
+    this.alertOutboxOn = opts.alertOutbox !== false;
+    // Only a sandbox may go without an outbox: live state (and any other prefix) always has one.
+    if (!this.alertOutboxOn && !prefix.startsWith('sbx.')) throw new Error(`the alert outbox can only be left out in a replay sandbox (prefix sbx.*), not under ${prefix}`);
   }
   private tag(site: string): string { return `${this.prefix}:{${site}}`; }
   private of(site: string): SiteKeys {
     let k = this.sitesMemo.get(site);
     if (!k) {
       const t = this.tag(site);
-      k = { due: `${t}:due`, wards: `${t}:wards`, teams: `${t}:teams`, parked: `${t}:parked`, alerts: `${t}:alerts`, outbox: `${t}:aout`, scoped: [new Map(), new Map(), new Map(), new Map(), new Map()] };
+      k = { due: `${t}:due`, wards: `${t}:wards`, teams: `${t}:teams`, parked: `${t}:parked`, alerts: `${t}:alerts`, outbox: `${t}:${this.alertOutboxOn ? 'aout' : OUTBOX_OFF}`, scoped: [new Map(), new Map(), new Map(), new Map(), new Map()] };
       if (this.sitesMemo.size < MEMO_LIMIT) this.sitesMemo.set(site, k);
     }
     return k;
@@ -71,7 +79,9 @@ export class Keys {
   alerts(site: string): string { return this.of(site).alerts; }
   /**
    * Stream of alert changes (raised, acknowledged, resolved) waiting to be published to
-   * Kafka, read through a consumer group so concurrent drains never share an entry.
+   * Kafka, read through a consumer group so concurrent drains never share an entry. In a
+   * sandbox made with `alertOutbox: false` (a replay that publishes nothing) the key is
+   * `<sbx.name>:{site}:aout.off`, which the scripts never write and the store never reads.
    */
   alertOutbox(site: string): string { return this.of(site).outbox; }
   /**

@@ -15,6 +15,7 @@ export const SCRIPTS = {
   applyPatient: { name: 'pfmApplyPatient1', file: 'applyPatient-1.lua' },
   applyBatch: { name: 'pfmApplyBatch1', file: 'applyBatch-1.lua' },
   raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
+  raiseAlerts: { name: 'pfmRaiseAlerts1', file: 'raiseAlerts-1.lua' },
   escalateAlert: { name: 'pfmEscalateAlert1', file: 'escalateAlert-1.lua' },
 } as const;
 
@@ -49,6 +50,7 @@ return cur`;
 interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
+  pfmRaiseAlerts1(numKeys: number, ...args: string[]): Promise<number[]>;
   pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?, string?]>;
   pfmLoadPatients1(numKeys: number, ...args: string[]): Promise<[string | null, string[]][]>;
@@ -478,6 +480,37 @@ export class FlowStore {
     return (await this.withKeys(rest.slice(0, Number(n)), () => (this.redis as unknown as ScriptedRedis).pfmRaiseAlert1(Number(n), ...rest))) === 1;
   }
 
+  /**
+   * Raises a page of fired clocks' alerts of one site in one script call
+   * (raiseAlerts-1.lua): each exactly as raiseAlert() would, in this order (once, its due
+   * clock removed, guarded by `dueBy` when given). Returns, per item, true when this call
+   * raised it. The whole page is one atomic call: for callers that read the page's
+   * patients together with nothing changing them meanwhile (a replay's final scan).
+   */
+  async raiseAlerts(site: string, items: readonly { alert: Alert; dueMember: string }[], dueBy?: number): Promise<boolean[]> {
+    if (!items.length) return [];
+    const keys = [this.keys.alerts(site), this.keys.due(site), this.keys.alertOutbox(site), this.keys.escalations(site)];
+    const index = new Map<string, number>();
+    const k = (key: string): string => {
+      let i = index.get(key);
+      if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
+      return String(i);
+    };
+    const argv = [dueBy === undefined ? '' : String(dueBy)];
+    for (const { alert, dueMember } of items) {
+      if (alert.site !== site) throw new Error(`raiseAlerts: an alert of site ${alert.site} in a page of site ${site}`);
+      const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+      argv.push(k(this.keys.alert(site, alert.alertId)), k(this.keys.counts(site, scope)), JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), dueMember, this.escalateAt(alert));
+    }
+    const out = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmRaiseAlerts1(keys.length, ...keys, ...argv));
+    return out.map((n) => Number(n) === 1);
+  }
+
+  /** Removes these clocks from the due set (one call; the same as dropClock for each). */
+  async dropClocks(site: string, members: readonly string[]): Promise<void> {
+    if (members.length) await this.redis.zrem(this.keys.due(site), ...members);
+  }
+
   /** Queues raising an alert on a pipeline (ordered with the patient changes around it). */
   queueRaiseAlert(p: ChainableCommander, alert: Alert, dueMember: string): void {
     const [n, ...rest] = this.raiseArgs(alert, dueMember);
@@ -531,11 +564,17 @@ export class FlowStore {
   async enrolEscalations(site: string): Promise<number> {
     const policy = this.ctxFor(site).thresholds.escalation;
     let n = 0;
-    for (const a of await this.alerts(site, { limit: 1_000_000 })) {
-      if (a.acknowledged || a.resolvedAt !== undefined || !policy[a.severity]) continue;
-      const at = firstEscalationAt(a, policy);
-      if (at === undefined) continue;
-      n += Number(await this.redis.zadd(this.keys.escalations(site), 'NX', at, a.alertId));
+    // The ZADDs of a page of alerts in one round trip (same writes, same count).
+    const alerts = await this.alerts(site, { limit: 1_000_000 });
+    for (let i = 0; i < alerts.length; i += 1000) {
+      const p = this.redis.pipeline();
+      for (const a of alerts.slice(i, i + 1000)) {
+        if (a.acknowledged || a.resolvedAt !== undefined || !policy[a.severity]) continue;
+        const at = firstEscalationAt(a, policy);
+        if (at === undefined) continue;
+        p.zadd(this.keys.escalations(site), 'NX', at, a.alertId);
+      }
+      for (const [err, added] of (await p.exec()) ?? []) { if (err) throw err; n += Number(added); }
     }
     return n;
   }
@@ -572,6 +611,8 @@ export class FlowStore {
    * publishing and acknowledging).
    */
   async readOutbox(site: string, consumer: string, opts: { max?: number; pending?: boolean } = {}): Promise<OutboxEntry[]> {
+    // A sandbox without outputs: the scripts write no outbox, so there is nothing to read (and no stream to make).
+    if (!this.keys.alertOutboxOn) return [];
     const key = this.keys.alertOutbox(site);
     for (let attempt = 0; ; attempt++) {
       await this.ensureOutboxGroup(site);
@@ -588,6 +629,7 @@ export class FlowStore {
 
   /** Takes over entries other consumers read and left unacknowledged for `minIdleMs` (they died). */
   async claimOutbox(site: string, consumer: string, minIdleMs: number, max = 1000): Promise<OutboxEntry[]> {
+    if (!this.keys.alertOutboxOn) return [];
     await this.ensureOutboxGroup(site);
     const res = (await this.redis.xautoclaim(this.keys.alertOutbox(site), OUTBOX_GROUP, consumer, minIdleMs, '0-0', 'COUNT', max)) as [string, [string, string[] | null][], string[]?];
     return parseEntries(res[1] ?? []);
@@ -603,6 +645,7 @@ export class FlowStore {
 
   /** Alert changes in the outbox not yet acknowledged (waiting or in flight). */
   async outboxDepth(site: string): Promise<number> {
+    if (!this.keys.alertOutboxOn) return 0;
     return this.redis.xlen(this.keys.alertOutbox(site));
   }
 

@@ -4,8 +4,18 @@
   `--#include alerts.lua` line when it loads the script, so a script is still one text
   (its SHA changes only with its content or this one's) and the alert rules are
   written once. Every alert change goes to the site's alert outbox stream (field 'a')
-  in the same script call.
+  in the same script call (toOutbox), except in a sandbox that publishes nothing.
 ]]
+
+-- Adds an alert change to the site's outbox. A replay sandbox without outputs names its
+-- outbox '<sbx.name>:{site}:aout.off' (Keys, `alertOutbox: false`): nothing would ever
+-- read it, so nothing is written there. Only a key of a sandbox prefix ('sbx.') so named
+-- is skipped; every other outbox key is written as always, so the live outbox cannot be
+-- switched off.
+local function toOutbox(outboxKey, alertJson)
+  if string.sub(outboxKey, 1, 4) == 'sbx.' and string.sub(outboxKey, -9) == ':aout.off' then return end
+  redis.call('XADD', outboxKey, '*', 'a', alertJson)
+end
 
 -- Raises an alert exactly once: SET NX (version 1), index it (score = becameTrueAt),
 -- add it to the outbox, bump the scope's seq, and put it on the escalation schedule
@@ -14,7 +24,7 @@
 local function raiseAlert(key, alertJson, indexKey, outboxKey, countsKey, becameTrueAt, alertId, escKey, escalateAt)
   if not redis.call('SET', key, alertJson, 'NX') then return false end
   redis.call('ZADD', indexKey, becameTrueAt, alertId)
-  redis.call('XADD', outboxKey, '*', 'a', alertJson)
+  toOutbox(outboxKey, alertJson)
   redis.call('HINCRBY', countsKey, 'seq', 1)
   if escKey and tonumber(escalateAt) then redis.call('ZADD', escKey, escalateAt, alertId) end
   return true
@@ -42,7 +52,7 @@ local function escalateAlert(key, escJson, level, nextAt, escKey, outboxKey, ale
   alert['version'] = (tonumber(alert['version']) or 1) + 1
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')
-  redis.call('XADD', outboxKey, '*', 'a', out)
+  toOutbox(outboxKey, out)
   if tonumber(nextAt) then redis.call('ZADD', escKey, nextAt, alertId) else redis.call('ZREM', escKey, alertId) end
   return true
 end
@@ -65,7 +75,7 @@ local function ackAlert(key, ackJson, outboxKey)
   alert['acknowledged'] = cjson.decode(ackJson)
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')
-  redis.call('XADD', outboxKey, '*', 'a', out)
+  toOutbox(outboxKey, out)
 end
 
 -- A named person owns the alert (a later owner replaces the earlier one; the same owner
@@ -81,7 +91,7 @@ local function ownAlert(key, ownerJson, outboxKey)
   alert['version'] = (tonumber(alert['version']) or 1) + 1
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')
-  redis.call('XADD', outboxKey, '*', 'a', out)
+  toOutbox(outboxKey, out)
 end
 
 -- The alert follows the patient (a transfer moved the clock that raised it): the ward,
@@ -105,7 +115,7 @@ local function moveAlert(key, placeJson, outboxKey)
   alert['version'] = (tonumber(alert['version']) or 1) + 1
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'KEEPTTL')
-  redis.call('XADD', outboxKey, '*', 'a', out)
+  toOutbox(outboxKey, out)
 end
 
 -- Resolves an alert once (a gone alert is left alone): the next version, out of the
@@ -117,5 +127,5 @@ local function resolveAlert(key, resolvedAt, indexKey, outboxKey)
   local out = cjson.encode(alert)
   redis.call('SET', key, out, 'PX', 2592000000)
   redis.call('ZREM', indexKey, alert['alertId'])
-  redis.call('XADD', outboxKey, '*', 'a', out)
+  toOutbox(outboxKey, out)
 end
