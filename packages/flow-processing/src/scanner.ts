@@ -8,7 +8,7 @@
 // Clock: wall clock live, event time in replay.
 import type { Producer } from 'kafkajs';
 import type { Alert, FlowEvent } from '@pfm/contracts';
-import { alertFor, escalationStep, fold } from '@pfm/flow-domain';
+import { alertFor, escalationStep, fold, type PatientState, type PatientView } from '@pfm/flow-domain';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -83,9 +83,7 @@ export class Scanner {
         await store.need(due.flatMap((c) => [store.keys.patient(site, c.patientId), store.keys.alert(site, c.alertId)]));
         for (const c of due) {
           const patient = await store.patient(site, c.patientId);
-          const view = patient ? fold(patient.events).view : undefined;
-          const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
-          const alert = patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, store.ctxFor(site), timer, now) : null;
+          const alert = this.alertOf(site, c, patient, patient ? fold(patient.events).view : undefined, now);
           if (!alert) { await store.dropClock(site, c.member); continue; }
           // Guarded by the scan time: an event that stopped this clock since it was read wins.
           if (await store.raiseAlert(alert, c.member, now)) this.raised?.inc({ rule: alert.rule });
@@ -100,9 +98,15 @@ export class Scanner {
     }
   }
 
+  /** The alert a due clock raises now, decided from the patient's current view; null when the clock no longer holds. */
+  private alertOf(site: string, c: { patientId: string; alertId: string; dueAt: number }, patient: PatientState | null, view: PatientView | undefined, now: number): Alert | null {
+    const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
+    return patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, this.d.store.ctxFor(site), timer, now) : null;
+  }
+
   /**
    * One page of due clocks raised with one script call: the page's patients read with one
-   * MGET, each folded once, each clock's alert decided as the one-by-one path decides it,
+   * call (store.loadPatients), each folded once, each clock's alert decided as the one-by-one path decides it,
    * clocks with no alert dropped with one ZREM, the rest raised in page order by
    * raiseAlerts-1.lua (each once, guarded by the scan time): the state the one-by-one
    * path leaves when nothing changes the patients meanwhile (see pagedRaise).
@@ -120,8 +124,7 @@ export class Scanner {
       const patient = patients.get(c.patientId) ?? null;
       let view = views.get(c.patientId);
       if (patient && !views.has(c.patientId)) { view = fold(patient.events).view; views.set(c.patientId, view); }
-      const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
-      const alert = patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, store.ctxFor(site), timer, now) : null;
+      const alert = this.alertOf(site, c, patient, view, now);
       if (!alert) { drops.push(c.member); continue; }
       items.push({ alert, dueMember: c.member });
       if (alert.ward) wards.add(alert.ward);
