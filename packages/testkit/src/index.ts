@@ -13,7 +13,10 @@ export const stackEnv = () => ({
 /** A short unique name for topics, groups and key prefixes, so tests never share state. */
 export const uniqueName = (label: string): string => `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
-/** Waits for a condition, polling; never a fixed sleep. Throws with the last error or value seen. */
+/** Thrown from a waitFor condition when waiting longer cannot help (a process that exited): waitFor rethrows it at once. */
+export class GiveUp extends Error {}
+
+/** Waits for a condition, polling; never a fixed sleep. Throws with the last error or value seen, or at once on a GiveUp. */
 export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30000);
   let last: unknown;
@@ -23,6 +26,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
       if (v) return v as NonNullable<T>;
       last = v;
     } catch (e) {
+      if (e instanceof GiveUp) throw e;
       last = e;
     }
     if (Date.now() > deadline) {

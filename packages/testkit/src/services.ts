@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './index';
+import { GiveUp, waitFor } from './index';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
 
@@ -53,7 +53,8 @@ export async function startService(name: string, env: Record<string, string>, re
   const svc = new RunningService(name, child);
   try {
     await waitFor(async () => {
-      if (!svc.running) throw new Error(`${name} exited:\n${svc.tail()}`);
+      // A service that exited will not become ready: say so now, not at the deadline.
+      if (!svc.running) throw new GiveUp(`${name} exited:\n${svc.tail()}`);
       return ready(svc);
     }, { timeoutMs, intervalMs: 200, what: `${name} to be ready` });
   } catch (e) {
