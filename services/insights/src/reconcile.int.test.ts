@@ -28,7 +28,7 @@ import { Warehouse } from './warehouse';
 
 const DAY = 86_400_000;
 /** Days of live events after the opening census: long enough for 30-day readmissions to be seen. */
-const DAYS = Number(process.env.RECONCILE_DAYS ?? 45);
+const DAYS = Number(process.env.RECONCILE_DAYS ?? 120);
 const START = Date.parse('2026-06-01T00:00:00Z');
 const root = join(__dirname, '..', '..', '..');
 
