@@ -1,7 +1,7 @@
 // Kafka clients for the product: one place for client settings, logging, topic setup
 // and the idempotent producer every service uses.
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Admin, type Consumer, type ConsumerConfig, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type Consumer, type ConsumerConfig, type KafkaConfig, type Producer, type ProducerRecord, type RecordMetadata, type SASLOptions, type logCreator } from 'kafkajs';
 import { topicSpecs, type TopicSpec } from '@pfm/contracts';
 import type { Logger, Metrics } from '@pfm/observability';
 import { countKafkaErrors } from './client-errors';
@@ -101,11 +101,39 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[] = topicSpecs
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return;
+  await createTopicsReady(admin, missing.map((s) => ({ ...s, replicationFactor: 1 })));
+}
+
+/**
+ * Creates `topics` (one that exists already, made by another service between a list and
+ * this call, is left as it is) and returns once the broker serves every partition of each
+ * with a leader. kafkajs's own wait (`waitForLeaders`) retries only while a leader is being
+ * elected; a loaded broker can answer the metadata request just after the create with
+ * UNKNOWN_TOPIC_OR_PARTITION ("does not host this topic-partition") before its metadata
+ * holds the new topic, and that error is retriable: it is waited out here, up to `timeoutMs`.
+ */
+export async function createTopicsReady(admin: Pick<Admin, 'createTopics' | 'fetchTopicMetadata'>, topics: ITopicConfig[], timeoutMs = 30_000, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<void> {
   try {
-    await admin.createTopics({ topics: missing.map((s) => ({ ...s, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.createTopics({ topics, waitForLeaders: false });
   } catch (e) {
-    // Another service may have created them between list and create.
     if (!String((e as Error).message).includes('already exists')) throw e;
+  }
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no leader yet';
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: names });
+      const want = new Map(topics.map((t) => [t.topic, t.numPartitions ?? 1]));
+      const waiting = found.filter((t) => t.partitions.length < (want.get(t.name) ?? 1) || t.partitions.some((p) => p.leader < 0)).map((t) => t.name);
+      if (found.length === names.length && waiting.length === 0) return;
+      last = `no leader yet for ${waiting.join(', ') || 'every topic'}`;
+    } catch (e) {
+      if ((e as { retriable?: boolean }).retriable !== true) throw e;
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} were created but the broker did not serve them within ${timeoutMs} ms (last: ${last})`);
+    await sleep(wait);
   }
 }
 

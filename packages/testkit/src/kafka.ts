@@ -1,7 +1,7 @@
 // A topic of a test's own on the real broker, with its messages in it before the test
 // starts: the setup the kafka-runtime integration tests share.
 import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
-import { requireStack } from './index';
+import { requireStack, waitFor } from './index';
 
 export interface ScratchTopic {
   topic: string;
@@ -26,7 +26,10 @@ export async function openScratchTopic(topic: string, partitions: number, sends:
   const kafka = new Kafka(withCredentials({ brokers: env.kafkaBrokers, clientId: topic, logLevel: logLevel.NOTHING }));
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false });
+  // A loaded broker can say it does not host the new topic for a moment after the create
+  // (kafkajs's waitForLeaders gives up on that): wait until every partition has a leader.
+  await waitFor(async () => { const ps = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? []; return ps.length === partitions && ps.every((p) => p.leader >= 0); }, { timeoutMs: 30_000, intervalMs: 100, what: `topic ${topic} to be served` });
   const producer = kafka.producer();
   await producer.connect();
   for (const s of sends) await producer.send({ topic, messages: s.values.map((value) => ({ partition: s.partition, value })) });
