@@ -82,7 +82,8 @@ read -r -a CLI <<<"$cli"
 if ! docker_engine; then
   ensure_containers
   # The local images (the product's rebuilt when its sources changed), for the commands that start containers.
-  case "${1:-}" in up|create|run|start|restart) bash "$ROOT/infra/images/build.sh" --service ;; esac
+  # (pnpm and the workspace's packages first: the product's image installs them offline from this machine's pnpm store.)
+  case "${1:-}" in up|create|run|start|restart) ensure_deps; bash "$ROOT/infra/images/build.sh" --service ;; esac
   export PFM_IMAGE_SERVICE="${PFM_IMAGE_SERVICE:-localhost/pfm-service:latest}" PFM_IMAGE_NODE="${PFM_IMAGE_NODE:-localhost/pfm-node:20}"
   export PFM_IMAGE_KAFKA="${PFM_IMAGE_KAFKA:-localhost/pfm-kafka:4.4.0}" PFM_IMAGE_REGISTRY="${PFM_IMAGE_REGISTRY:-localhost/pfm-registry:3.3.3}" PFM_IMAGE_REDIS="${PFM_IMAGE_REDIS:-localhost/pfm-redis:7}"
   PODMAN=1
