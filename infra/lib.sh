@@ -94,6 +94,22 @@ ensure_containers() {
   export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
 }
 
+# A Compose CLI for docker-compose.yml (./pfm compose, tests/compose.ctr.test.ts): `docker
+# compose` (v2) when the Docker CLI has it, else the standalone `docker-compose`, installed
+# from Debian (1.29) when root with apt and neither is there. Prints the command words.
+ensure_compose_cli() {
+  if docker compose version >/dev/null 2>&1; then echo "docker compose"; return 0; fi
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing Debian's docker-compose (no \`docker compose\` here)" >&2
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      die "no Compose CLI: install Docker Compose v2 (docker compose) or docker-compose (apt-get install docker-compose)"
+    fi
+  fi
+  echo "docker-compose"
+}
+
 # 0 when ensure_containers can give the tests an engine: DOCKER_HOST, a Docker socket that
 # answers, podman on the machine, or podman installable (root with apt).
 containers_possible() {

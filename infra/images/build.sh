@@ -141,24 +141,42 @@ build_registry() {
 # The product's service image (infra/docker/Dockerfile, non-root) on a Node 20 image made
 # from the Debian base and this machine's Node, when the public node image is not reachable.
 build_service() {
-  local h ctx nodebin
+  local h ctx nodebin pnpmdir store offline=()
   if local_name "$IMAGE_NODE"; then
     nodebin="$(command -v node)"
-    h="$( { cat "$HERE/node/Containerfile"; label_of "$IMAGE_BASE"; "$nodebin" --version; } | hash)"
+    # pnpm as ./pfm installs it (infra/lib.sh ensure_pnpm): the package directory.
+    pnpmdir="$(dirname "$(dirname "$(readlink -f "$(command -v pnpm)")")")"
+    [ -f "$pnpmdir/package.json" ] || die "no pnpm package next to $(command -v pnpm) to copy into $IMAGE_NODE"
+    h="$( { cat "$HERE/node/Containerfile"; label_of "$IMAGE_BASE"; "$nodebin" --version; cat "$pnpmdir/package.json"; } | hash)"
     if current "$IMAGE_NODE" "$h"; then say "$IMAGE_NODE is current"; else
       ctx="$(stage node)"
       mkdir -p "$ctx/node/bin" "$ctx/node/lib"
       cp "$nodebin" "$ctx/node/bin/node"
       link_tree "$(dirname "$(dirname "$(readlink -f "$nodebin")")")/lib/node_modules" "$ctx/node/lib/node_modules"
+      rm -rf "$ctx/node/lib/node_modules/pnpm"; link_tree "$pnpmdir" "$ctx/node/lib/node_modules/pnpm"
       build_image "$IMAGE_NODE" "$ctx" "$h"
       rm -rf "$ctx"
     fi
+    # The packages from this machine's pnpm store (./pfm's install filled it): the build
+    # needs no registry (here the npm registry is reached through a TLS proxy whose CA
+    # only the host trusts). pnpm writes into the store it installs from (it registers the
+    # project), so the build gets a copy of hard links, not the store itself.
+    # (`pnpm store path` names the versioned directory, v10; --store-dir takes its parent.)
+    store="$(cd "$ROOT" && pnpm store path)"
+    [ -d "$store" ] || die "no pnpm store at $store: run pnpm install (./pfm test does) first"
+    rm -rf "$WORK/pnpm-store"; mkdir -p "$WORK/pnpm-store"
+    link_tree "$store" "$WORK/pnpm-store/$(basename "$store")"
+    offline=(--build-arg PNPM_OFFLINE=1 -v "$WORK/pnpm-store:/pnpm-store")
   fi
   h="$( { label_of "$IMAGE_NODE"; cd "$ROOT" && git ls-files -s; git -C "$ROOT" diff HEAD; } | hash)"
   if current "$IMAGE_SERVICE" "$h"; then say "$IMAGE_SERVICE is current"; return; fi
-  local t0; t0="$(now)"
-  "$ENGINE" build -q --label "org.pfm.inputs=$h" --build-arg "NODE_IMAGE=$IMAGE_NODE" -t "$IMAGE_SERVICE" -f "$ROOT/infra/docker/Dockerfile" "$ROOT" >"$WORK/build-service.log" 2>&1 \
+  local t0 old; t0="$(now)"
+  old="$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE_SERVICE" 2>/dev/null || true)"
+  "$ENGINE" build -q --label "org.pfm.inputs=$h" --build-arg "NODE_IMAGE=$IMAGE_NODE" "${offline[@]}" -t "$IMAGE_SERVICE" -f "$ROOT/infra/docker/Dockerfile" "$ROOT" >"$WORK/build-service.log" 2>&1 \
     || { tail -n 30 "$WORK/build-service.log" >&2; die "building $IMAGE_SERVICE failed"; }
+  rm -rf "$WORK/pnpm-store"
+  # The image it replaces (rebuilt on every source change, ~650 MB): removed unless a container still uses it.
+  [ -z "$old" ] || [ "$old" = "$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE_SERVICE")" ] || "$ENGINE" rmi "$old" >/dev/null 2>&1 || true
   say "built $IMAGE_SERVICE in $(elapsed "$t0")s"
 }
 

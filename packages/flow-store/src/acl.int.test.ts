@@ -1,6 +1,6 @@
 // The services' Redis ACL user on the real Redis: a user made from serviceAclRules (its
 // own name and key prefix, deleted afterwards; the shared default user is not touched)
-// runs the store's work (the apply and alert scripts, the outbox stream, reads, clean-up)
+// runs the store's work (the apply, batch and alert scripts, the outbox stream, reads, clean-up)
 // and is refused everything else: other keys, FLUSHALL/FLUSHDB, KEYS, CONFIG, ACL, pub/sub.
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
@@ -49,8 +49,14 @@ describe('the services\' Redis ACL user', () => {
     }
     await store.noteSite('RXT');
     expect(await store.sites()).toEqual(['RXT']);
+    // The engine's path: a partition claimed, then a run of events committed in one call of
+    // the batch script (which reads the server's clock, TIME).
+    const epoch = await store.claimPartition('pfm.flow-events.v1', 1);
+    const admitP2 = evolve(emptyPatient('RXT', 'P2'), ev('patient.admitted', { spellId: 'S2', ward: 'W12', bed: 'B2' }, T0, { patientId: 'P2' }));
+    const ops = store.planApply({ site: 'RXT', patientId: 'P2', before: fold([]).view, after: admitP2.view, state: admitP2.state as PatientState, offsetField: '', offset: '0' }).changes;
+    expect(await store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:1', epoch, first: '0', last: '0', ops })).toMatchObject({ status: 'applied' });
     const [w12] = await store.wardSummaries('RXT', ['W12'], T0 + days(8));
-    expect(w12).toMatchObject({ occupied: 1, crfd: 1, stranded: 1 });
+    expect(w12).toMatchObject({ occupied: 2, crfd: 1, stranded: 2 });
     const clock = (await store.dueClocks('RXT', T0 + days(8))).find((d) => d.alertId.startsWith('stranded'))!;
     const alert = { alertId: clock.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P1', becameTrueAt: clock.dueAt, raisedAt: clock.dueAt };
     expect(await store.raiseAlert(alert, clock.member)).toBe(true);
@@ -58,7 +64,7 @@ describe('the services\' Redis ACL user', () => {
     expect(entries.map((e) => e.alert?.alertId)).toEqual([alert.alertId]);
     await store.ackOutbox('RXT', entries.map((e) => e.id));
     expect((await store.alerts('RXT')).map((a) => a.alertId)).toEqual([alert.alertId]);
-    expect((await store.patientsOnWard('RXT', 'W12', T0 + days(8))).map((p) => p.patientId)).toEqual(['P1']);
+    expect((await store.patientsOnWard('RXT', 'W12', T0 + days(8))).map((p) => p.patientId).sort()).toEqual(['P1', 'P2']);
     expect(await store.clear()).toBeGreaterThan(5);
     // A replay sandbox's keys are the user's too.
     await svc.set('sbx.acl-test:k', '1');

@@ -13,6 +13,8 @@ export const SERVICE_COMMAND_RULES = [
   '-@dangerous',
   // ioredis's ready check on connect.
   '+info',
+  // The engine's apply script reads the server's clock (TIME is in no category but @fast).
+  '+time',
   // Server-side functions and the script cache are administration.
   '-function', '-script|flush', '-script|kill', '-script|debug',
 ] as const;

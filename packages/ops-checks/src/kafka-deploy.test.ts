@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { registryConfigFiles } from './compose-registry-config';
 
 const root = join(__dirname, '..', '..', '..');
-type Service = { environment?: Record<string, string | number>; depends_on?: Record<string, { condition: string }>; volumes?: string[]; ports?: string[]; user?: string; entrypoint?: string[] };
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; configs: Record<string, { content: string }>; volumes: Record<string, unknown> };
+type Service = { environment?: Record<string, string | number>; depends_on?: Record<string, { condition: string }>; volumes?: string[]; ports?: string[]; user?: string; entrypoint?: string[]; command?: string[]; image?: string };
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const registryKafkaClient = registryConfigFiles().kafkaClient;
 /** Listener name -> security protocol. */
 const protocolMap = (env: Record<string, string | number>) => Object.fromEntries(String(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).split(',').map((p) => p.split(':') as [string, string]));
 /** Listener name -> host:port of a KAFKA_LISTENERS-style value. */
@@ -28,6 +30,8 @@ describe('Kafka in docker-compose.yml', () => {
     expect(kafka.KAFKA_SUPER_USERS).toBe('User:admin');
     // PLAIN knows the admin alone (one user_ entry on every listener).
     for (const l of ['EXTERNAL', 'INTERNAL', 'CONTROLLER']) expect(String(kafka[`KAFKA_LISTENER_NAME_${l}_PLAIN_SASL_JAAS_CONFIG`]).match(/user_\w+=/g)).toEqual(['user_admin=']);
+    // SCRAM (the services' logins) on the two client listeners: a login module each, no users in it.
+    for (const l of ['EXTERNAL', 'INTERNAL']) expect(kafka[`KAFKA_LISTENER_NAME_${l}_SCRAM___SHA___512_SASL_JAAS_CONFIG`]).toBe('org.apache.kafka.common.security.scram.ScramLoginModule required;');
   });
 
   it('runs each service as its own principal, with rights in acls.txt and a password kafka-setup registers', () => {
@@ -46,11 +50,10 @@ describe('Kafka in docker-compose.yml', () => {
   });
 
   it('has the registry\'s KafkaSQL storage log in as `registry` for all three of its clients', () => {
-    const content = compose.configs['registry-kafka-client']!.content;
     for (const client of ['producer', 'consumer', 'admin']) {
-      expect(content).toMatch(new RegExp(`apicurio\\.kafkasql\\.${client}\\.sasl\\.jaas\\.config=\\S+ScramLoginModule required username="registry"`));
+      expect(registryKafkaClient).toContain(`apicurio.kafkasql.${client}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="registry" password="<PFM_KAFKA_PASSWORD_REGISTRY>";`);
     }
-    expect(String(compose.services['schema-registry']!.environment!.QUARKUS_CONFIG_LOCATIONS).split(',')).toContain('/pfm/kafka-client.properties');
+    expect(String(compose.services['schema-registry']!.environment!.QUARKUS_CONFIG_LOCATIONS).split(',')).toContain('/pfm/registry/kafka-client.properties');
   });
 
   it('takes TLS (SASL_SSL) on every listener a client reaches; the controller stays on the broker\'s own loopback', () => {
@@ -82,7 +85,7 @@ describe('Kafka in docker-compose.yml', () => {
     const tls = compose.services['kafka-tls']!;
     const names = String(tls.environment!.PFM_KAFKA_TLS_NAMES).split(',');
     for (const hostPort of Object.values(listeners(kafka.KAFKA_ADVERTISED_LISTENERS))) {
-      const host = hostPort.replace(/:\d+$/, '');
+      const host = hostPort.replace(/:(\d+|\$\{[^}]*\})$/, '');
       expect(names).toContain(/^\d+\.\d+\.\d+\.\d+$/.test(host) ? `ip:${host}` : `dns:${host}`);
     }
     expect(tls.entrypoint).toEqual(['bash', '/pfm/compose-tls.sh']);
@@ -110,17 +113,17 @@ describe('Kafka in docker-compose.yml', () => {
       expect({ name, ca: svc.environment!.KAFKA_SSL_CA_FILE }).toEqual({ name, ca: '/pfm/kafka-ca/ca.crt' });
       expect({ name, mount: mounts(svc)['kafka-ca'] }).toEqual({ name, mount: '/pfm/kafka-ca:ro' });
     }
+    // kafka-setup: the product's own command (setup-cli.ts) in the product's image, on TLS to the compose network's listener.
     const setup = compose.services['kafka-setup']!;
-    expect(setup.environment!.PFM_KAFKA_SETUP_CA_FILE).toBe('/pfm/kafka-ca/ca.crt');
+    expect(setup.image).toBe(compose.services.ingest!.image);
+    expect(setup.command).toEqual(['pnpm', '-s', 'tsx', 'packages/kafka-runtime/src/setup-cli.ts']);
+    expect(setup.environment!.KAFKA_SSL_CA_FILE).toBe('/pfm/kafka-ca/ca.crt');
+    expect(setup.environment!.KAFKA_BROKERS).toBe('kafka:19092');
     expect(mounts(setup)['kafka-ca']).toBe('/pfm/kafka-ca:ro');
-    const script = readFileSync(join(root, 'infra', 'kafka', 'compose-setup.sh'), 'utf8');
-    expect(script).toContain('security.protocol=SASL_SSL');
-    expect(script).toContain('ssl.truststore.location=$PFM_KAFKA_SETUP_CA_FILE');
-    const content = compose.configs['registry-kafka-client']!.content;
     for (const client of ['producer', 'consumer', 'admin']) {
-      expect(content).toContain(`apicurio.kafkasql.${client}.security.protocol=SASL_SSL`);
-      expect(content).toContain(`apicurio.kafkasql.${client}.ssl.truststore.type=PEM`);
-      expect(content).toContain(`apicurio.kafkasql.${client}.ssl.truststore.location=/pfm/kafka-ca/ca.crt`);
+      expect(registryKafkaClient).toContain(`apicurio.kafkasql.${client}.security.protocol=SASL_SSL`);
+      expect(registryKafkaClient).toContain(`apicurio.kafkasql.${client}.ssl.truststore.type=PEM`);
+      expect(registryKafkaClient).toContain(`apicurio.kafkasql.${client}.ssl.truststore.location=/pfm/kafka-ca/ca.crt`);
     }
     expect(mounts(compose.services['schema-registry']!)['kafka-ca']).toBe('/pfm/kafka-ca:ro');
   });

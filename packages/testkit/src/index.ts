@@ -67,6 +67,7 @@ export * from './services';
 export * from './pathways';
 export * from './engine';
 export * from './containers';
+export * from './compose';
 export * from './kafka';
 export * from './metrics';
 export * from './logs';
