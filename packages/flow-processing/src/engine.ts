@@ -339,15 +339,26 @@ export class FlowEngine {
       if (outcome.ok) decoded.push({ ...d, event: outcome.event });
       else poison(d, outcome.kind, outcome.reason, outcome.detail, outcome.event);
     }
-    // Load every patient of the batch not in the cache, in one round trip.
+    // The batch's patients, held by the batch itself from here to its commit: the shared
+    // cache only lends them. Another partition's batch may clear the shared cache while this
+    // one waits on Redis (its commit refused or failed), and an event planned on a patient
+    // that vanished would go aside as a rules error: a good event not applied.
+    // Every patient not in the cache is loaded in one round trip.
+    const mine = new Map<string, Cached>();
     const missing = new Map<string, { site: string; patientId: string }>();
     for (const d of decoded) {
       if (!d.event) continue;
       const k = `${d.event.site}/${d.event.patientId}`;
-      if (!this.cache.has(k)) missing.set(k, { site: d.event.site, patientId: d.event.patientId });
+      const hit = this.cache.get(k);
+      if (hit) mine.set(k, hit);
+      else missing.set(k, { site: d.event.site, patientId: d.event.patientId });
     }
     const loaded = await store.loadPatients([...missing.values()]);
-    [...missing.values()].forEach((ref, i) => this.cache.set(`${ref.site}/${ref.patientId}`, this.cached(ref.site, ref.patientId, loaded[i] ?? emptyPatient(ref.site, ref.patientId))));
+    [...missing.entries()].forEach(([k, ref], i) => {
+      const c = this.cached(ref.site, ref.patientId, loaded[i] ?? emptyPatient(ref.site, ref.patientId));
+      mine.set(k, c);
+      this.cache.set(k, c);
+    });
     const epoch = await this.epochFor(topic, partition);
 
     const rejects: Reject[] = [];
@@ -367,13 +378,13 @@ export class FlowEngine {
       run.units.push(unit);
       // The patient as before this event: restored if the event goes aside.
       const key = `${e.site}/${e.patientId}`;
-      const before = this.cache.get(key);
+      const before = mine.get(key);
       try {
-        await this.planEvent(unit.ops, d as { offset: string; event: FlowEvent; raw: Buffer | null }, partition, { rejects, touched, changes, sites });
+        await this.planEvent(unit.ops, d as { offset: string; event: FlowEvent; raw: Buffer | null }, partition, { rejects, touched, changes, sites, mine });
       } catch (err) {
         // A bug or data the rules cannot handle: this event only goes aside, its offset
         // recorded as passed over, and the partition moves on.
-        this.restore(key, before);
+        this.restore(mine, key, before);
         poison(d, 'rules', 'the flow rules could not apply this event', (err as Error).message, e);
         unit.ops = [];
         continue;
@@ -382,7 +393,7 @@ export class FlowEngine {
       let bad: string | undefined;
       for (let j = 0; j < unit.ops.length && bad === undefined; j++) bad = invalidOp(unit.ops[j]!);
       if (bad) {
-        this.restore(key, before);
+        this.restore(mine, key, before);
         this.d.logger.error({ partition, offset: d.offset, error: bad }, 'the change of one event is not valid; it goes to the dead-letter topic');
         poison(d, 'redis_refused', 'Redis would refuse the change this event makes', bad, e);
         unit.ops = [];
@@ -419,10 +430,16 @@ export class FlowEngine {
     for (const site of sites) await this.drainOutbox(site);
   }
 
-  /** Puts a patient's cache entry back as it was before an event that went aside. */
-  private restore(key: string, before: Cached | undefined): void {
-    if (before) this.cache.set(key, before);
-    else this.cache.delete(key);
+  /** Puts a patient's entry (the batch's and the cache's) back as it was before an event that went aside. */
+  private restore(mine: Map<string, Cached>, key: string, before: Cached | undefined): void {
+    if (before) { mine.set(key, before); this.cache.set(key, before); } else { mine.delete(key); this.cache.delete(key); }
+  }
+
+  /** A patient's entry after a planned event: the batch's own, and the cache's for the next batch. */
+  private keep(mine: Map<string, Cached>, key: string, c: Cached): void {
+    mine.set(key, c);
+    this.cache.delete(key); // re-insert: the Map's order is then least recently used first
+    this.cache.set(key, c);
   }
 
   /** A patient's cache entry from its state: its view, what it contributes, its clocks. */
@@ -502,17 +519,16 @@ export class FlowEngine {
   }
 
   /** Moves a retired record into the survivor (A40); undefined when there is nothing to move. */
-  private async mergeRetired(site: string, retiredId: string, survivor: PatientState): Promise<{ survivor: PatientState; also: { patientId: string; before: Derived; after: Derived; state: PatientState }[] } | undefined> {
+  private async mergeRetired(mine: Map<string, Cached>, site: string, retiredId: string, survivor: PatientState): Promise<{ survivor: PatientState; also: { patientId: string; before: Derived; after: Derived; state: PatientState }[] } | undefined> {
     const { store } = this.d;
     const rk = `${site}/${retiredId}`;
-    let rc = this.cache.get(rk);
+    let rc = mine.get(rk) ?? this.cache.get(rk);
     if (!rc) rc = this.cached(site, retiredId, (await store.loadPatients([{ site, patientId: retiredId }]))[0] ?? emptyPatient(site, retiredId));
     const m = mergePatients(survivor, rc.state);
     if (m.moved === 0 && m.retired === rc.state) return undefined;
     if (m.conflicts.length) this.d.logger.warn({ site, conflicts: m.conflicts.length }, 'A40 merge: some moved events do not apply to the surviving record');
     const after = store.derive(site, retiredId, fold(m.retired.events).view);
-    this.cache.delete(rk);
-    this.cache.set(rk, { state: m.retired, derived: after, clean: true });
+    this.keep(mine, rk, { state: m.retired, derived: after, clean: true });
     return { survivor: m.survivor, also: [{ patientId: retiredId, before: rc.derived, after, state: m.retired }] };
   }
 
@@ -543,15 +559,15 @@ export class FlowEngine {
   /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
   private async planEvent(
     ops: KeyedOp[], d: { offset: string; event: FlowEvent; raw: Buffer | null }, partition: number,
-    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string> },
+    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string>; mine: Map<string, Cached> },
   ): Promise<void> {
     const { store } = this.d;
-    const { rejects, touched, changes, sites } = out;
+    const { rejects, touched, changes, sites, mine } = out;
     const e = d.event;
     sites.add(e.site);
     this.d.clock.observe(e.occurredAt, partition);
     const k = `${e.site}/${e.patientId}`;
-    const cached = this.cache.get(k)!;
+    const cached = mine.get(k)!;
     // Not about a patient (an improvement note) or passed over (time travel): only its offset is recorded, with the run's.
     if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) return;
     this.fireDueClocks(ops, e, cached, touched);
@@ -560,7 +576,7 @@ export class FlowEngine {
     let r = evolve(cached.state, e, this.d.clock.now(), cached.clean ? cached.derived.view : undefined);
     let clean = r.outcome.kind === 'applied' ? true : cached.clean;
     // A40: the retired record's history moves to the survivor in the same atomic commit.
-    const merge = e.type === 'patient.merged' && r.outcome.kind === 'applied' ? await this.mergeRetired(e.site, e.payload.mergedPatientId, r.state) : undefined;
+    const merge = e.type === 'patient.merged' && r.outcome.kind === 'applied' ? await this.mergeRetired(mine, e.site, e.payload.mergedPatientId, r.state) : undefined;
     if (merge) {
       const f = fold(merge.survivor.events);
       r = { ...r, state: merge.survivor, view: f.view };
@@ -575,8 +591,7 @@ export class FlowEngine {
       offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also,
     });
     for (const op of plan.changes) ops.push(op);
-    this.cache.delete(k); // re-insert: the Map's order is then least recently used first
-    this.cache.set(k, { state: r.state, derived, clean });
+    this.keep(mine, k, { state: r.state, derived, clean });
     this.count(r.outcome.kind);
     if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
     if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));

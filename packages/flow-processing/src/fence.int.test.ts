@@ -91,4 +91,36 @@ describe('fenced batch commits', () => {
       await own.clear();
     }
   });
+
+  it('a batch whose patients leave the shared cache while it waits on Redis (another partition cleared it) still applies every event', async () => {
+    // Two stores on their own prefixes: one engine runs undisturbed, the other has its
+    // shared cache cleared just as each batch's patient load returns, as a batch of
+    // another partition does when its commit is refused or fails.
+    const mk = (label: string) => new FlowStore(stack.redis, new Keys(uniqueName(label).replace(/-/g, '_')), new WardRegistry([]), DEFAULT_THRESHOLDS);
+    const calm = mk('fence-calm');
+    const cleared = mk('fence-cleared');
+    const a = new FlowEngine({ ...stack, store: calm, clock: new EventTimeClock(), logger, groupId: `${ns}-calm`, topics: engineTopics(t), publish: false, maxEventsPerCommit: 100 });
+    const b = new FlowEngine({ ...stack, store: cleared, clock: new EventTimeClock(), logger, groupId: `${ns}-cleared`, topics: engineTopics(t), publish: false, maxEventsPerCommit: 100 });
+    try {
+      const load = cleared.loadPatients.bind(cleared);
+      jest.spyOn(cleared, 'loadPatients').mockImplementation(async (refs) => {
+        const got = await load(refs);
+        (b as unknown as { cache: Map<string, unknown> }).cache.clear();
+        return got;
+      });
+      for (let i = 0; i < 600; i += 100) {
+        await a.processMessages(t.flowEvents, 0, messages.slice(i, i + 100));
+        await b.processMessages(t.flowEvents, 0, messages.slice(i, i + 100));
+      }
+      // Later batches meet patients of earlier ones (cache hits before the clear).
+      expect(b.stats.dead_lettered).toBe(0);
+      expect(b.stats).toEqual(a.stats);
+      const canon = async (st: FlowStore) => Object.fromEntries(Object.entries(await st.dump()).map(([k, v]) => [k.replace(st.keys.prefix, '<p>'), v]));
+      expect(await canon(cleared)).toEqual(await canon(calm));
+    } finally {
+      jest.restoreAllMocks();
+      await calm.clear();
+      await cleared.clear();
+    }
+  });
 });
