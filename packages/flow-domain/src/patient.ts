@@ -55,6 +55,8 @@ type TryResult = { ok: true; events: FlowEvent[]; view: PatientView } | { ok: fa
 
 const CANCEL_TYPES: ReadonlySet<string> = new Set(['admission.cancelled', 'transfer.cancelled', 'discharge.cancelled', 'leave.cancelled']);
 
+const copySpell = (s: PatientView['spells'][string]): PatientView['spells'][string] => ({ ...s, stays: s.stays.slice(), crfdReasons: s.crfdReasons.map((p) => ({ ...p })) });
+
 /**
  * A copy of a view that step() can change without touching the original: records and
  * arrays step writes into are copied, values it only replaces are shared.
@@ -63,11 +65,56 @@ export function copyView(v: PatientView): PatientView {
   const spells: PatientView['spells'] = {};
   for (const id in v.spells) {
     const s = v.spells[id]!;
-    spells[id] = { ...s, stays: s.stays.slice(), crfdReasons: s.crfdReasons.map((p) => ({ ...p })) };
+    spells[id] = copySpell(s);
   }
   const referrals: PatientView['referrals'] = {};
   for (const id in v.referrals) referrals[id] = { ...v.referrals[id]! };
   return { ...v, spells, referrals, closedBeds: { ...v.closedBeds }, acknowledged: { ...v.acknowledged }, mergedFrom: v.mergedFrom.slice() };
+}
+
+/**
+ * The copy step() needs for this one event: the top level always (it replaces fields
+ * there), and of the records and arrays only those this event's type writes into (the
+ * one spell an event about a spell changes, every spell for an admission or a patient
+ * update, the referral of a referral's reply, closed beds, acknowledgements, merges).
+ * Everything else is shared with `v`, which step() then leaves as it was. An event type
+ * not named here gets the whole copy (copyView).
+ */
+export function copyViewFor(v: PatientView, e: FlowEvent): PatientView {
+  switch (e.type) {
+    case 'patient.transferred': case 'leave.started': case 'leave.ended': case 'crfd.started': case 'crfd.ended':
+    case 'edd.set': case 'patient.discharged': case 'followup.made': {
+      const s = v.spells[e.payload.spellId];
+      if (!s) return { ...v };
+      const spells = { ...v.spells };
+      spells[e.payload.spellId] = copySpell(s);
+      return { ...v, spells };
+    }
+    case 'admission.decided': case 'message.unmapped': case 'alert.owned': case 'park.expired': case 'improvement.noted':
+      return { ...v };
+    case 'referral.received':
+      return { ...v, referrals: { ...v.referrals } };
+    case 'referral.assessed': case 'referral.accepted': case 'referral.closed': {
+      const r = v.referrals[e.payload.referralId];
+      if (!r) return { ...v };
+      const referrals = { ...v.referrals };
+      referrals[e.payload.referralId] = { ...r };
+      return { ...v, referrals };
+    }
+    case 'bed.opened': case 'bed.closed':
+      return { ...v, closedBeds: { ...v.closedBeds } };
+    case 'alert.acknowledged':
+      return { ...v, acknowledged: { ...v.acknowledged } };
+    case 'patient.merged':
+      return { ...v, mergedFrom: v.mergedFrom.slice() };
+    case 'patient.admitted': case 'patient.updated': {
+      const spells: PatientView['spells'] = {};
+      for (const id in v.spells) spells[id] = copySpell(v.spells[id]!);
+      return { ...v, spells };
+    }
+    default:
+      return copyView(v);
+  }
 }
 
 /**
@@ -81,7 +128,8 @@ function tryStep(events: readonly FlowEvent[], e: FlowEvent, known: PatientView)
   if (CANCEL_TYPES.has(e.type)) return undefined;
   const last = events[events.length - 1];
   if (last && compareEvents(last, e) >= 0) return undefined;
-  const view = copyView(known);
+  // Only what this event writes into is copied: `known` stays as it was (the engine keeps it as the view before).
+  const view = copyViewFor(known, e);
   if (!step(view, e).ok) return undefined;
   const out = events.slice();
   out.push(e);
