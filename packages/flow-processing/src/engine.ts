@@ -339,27 +339,15 @@ export class FlowEngine {
       if (outcome.ok) decoded.push({ ...d, event: outcome.event });
       else poison(d, outcome.kind, outcome.reason, outcome.detail, outcome.event);
     }
-    // This batch's patients: from the cache, and every one not in it loaded with one round
-    // trip. The batch plans from this map (and keeps it up to date), so that a cache cleared
-    // or trimmed meanwhile by another partition's batch (runs of partitions are committed
-    // in turn) cannot take a patient away half way through this batch.
-    const pinned = new Map<string, Cached>();
+    // Load every patient of the batch not in the cache, in one round trip.
     const missing = new Map<string, { site: string; patientId: string }>();
     for (const d of decoded) {
       if (!d.event) continue;
       const k = `${d.event.site}/${d.event.patientId}`;
-      if (pinned.has(k) || missing.has(k)) continue;
-      const c = this.cache.get(k);
-      if (c) pinned.set(k, c);
-      else missing.set(k, { site: d.event.site, patientId: d.event.patientId });
+      if (!this.cache.has(k)) missing.set(k, { site: d.event.site, patientId: d.event.patientId });
     }
     const loaded = await store.loadPatients([...missing.values()]);
-    let n = 0;
-    for (const [k, ref] of missing) {
-      const c = this.cached(ref.site, ref.patientId, loaded[n++] ?? emptyPatient(ref.site, ref.patientId));
-      this.cache.set(k, c);
-      pinned.set(k, c);
-    }
+    [...missing.values()].forEach((ref, i) => this.cache.set(`${ref.site}/${ref.patientId}`, this.cached(ref.site, ref.patientId, loaded[i] ?? emptyPatient(ref.site, ref.patientId))));
     const epoch = await this.epochFor(topic, partition);
 
     const rejects: Reject[] = [];
@@ -369,66 +357,54 @@ export class FlowEngine {
     const offsetField = `${topic}:${partition}`;
     const cap = this.d.maxEventsPerCommit ?? MAX_EVENTS_PER_COMMIT;
     // Consecutive events of one site form a run, committed by one script call, in order.
-    // Each run is committed as soon as it is planned: only one run's ops are held at a time
-    // (not the whole batch's, which the garbage collector would copy and promote).
-    const noted = new Set<string>();
-    let refusedAny = false;
-    const commitNow = async (run: Run): Promise<void> => {
-      if (!noted.has(run.site)) { noted.add(run.site); await store.noteSite(run.site); }
-      await this.commit(run, offsetField, partition, epoch, generation, (u, err) => {
+    const runs: Run[] = [];
+    for (const [i, d] of decoded.entries()) {
+      const e = d.event!;
+      let run = runs[runs.length - 1];
+      if (!run || run.site !== e.site || run.units.length >= cap) { run = { site: e.site, first: d.offset, last: d.offset, units: [] }; runs.push(run); }
+      run.last = d.offset;
+      const unit: Unit = { index: i, offset: d.offset, ops: [] };
+      run.units.push(unit);
+      // The patient as before this event: restored if the event goes aside.
+      const key = `${e.site}/${e.patientId}`;
+      const before = this.cache.get(key);
+      try {
+        await this.planEvent(unit.ops, d as { offset: string; event: FlowEvent; raw: Buffer | null }, partition, { rejects, touched, changes, sites });
+      } catch (err) {
+        // A bug or data the rules cannot handle: this event only goes aside, its offset
+        // recorded as passed over, and the partition moves on.
+        this.restore(key, before);
+        poison(d, 'rules', 'the flow rules could not apply this event', (err as Error).message, e);
+        unit.ops = [];
+        continue;
+      }
+      // Every op checked before the call: an event whose change Redis would refuse goes aside alone.
+      let bad: string | undefined;
+      for (let j = 0; j < unit.ops.length && bad === undefined; j++) bad = invalidOp(unit.ops[j]!);
+      if (bad) {
+        this.restore(key, before);
+        this.d.logger.error({ partition, offset: d.offset, error: bad }, 'the change of one event is not valid; it goes to the dead-letter topic');
+        poison(d, 'redis_refused', 'Redis would refuse the change this event makes', bad, e);
+        unit.ops = [];
+      }
+    }
+    for (const site of sites) await store.noteSite(site);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= MAX_CACHE) break;
+      this.cache.delete(key);
+    }
+    try {
+      for (const run of runs) await this.commit(run, offsetField, partition, epoch, generation, (u, err) => {
         const d = decoded[u.index]!;
-        // Later events of the batch are planned on top of the refused change: once the batch
-        // is done, what Redis holds is read back (the cache is cleared then, not mid-batch).
-        refusedAny = true;
+        // Later events of the batch were planned on top of the refused change: read back what Redis holds.
+        this.cache.clear();
         this.d.logger.error({ partition, offset: d.offset, error: err.message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
         poison(d, 'redis_refused', 'Redis refused the change this event makes', err.message, d.event);
       });
-    };
-    try {
-      let run: Run | undefined;
-      for (let i = 0; i < decoded.length; i++) {
-        const d = decoded[i]!;
-        const e = d.event!;
-        if (!run || run.site !== e.site || run.units.length >= cap) {
-          if (run) await commitNow(run);
-          run = { site: e.site, first: d.offset, last: d.offset, units: [] };
-        }
-        run.last = d.offset;
-        const unit: Unit = { index: i, offset: d.offset, ops: [] };
-        run.units.push(unit);
-        // The patient as before this event: restored if the event goes aside.
-        const key = `${e.site}/${e.patientId}`;
-        const before = pinned.get(key);
-        try {
-          await this.planEvent(unit.ops, d as { offset: string; event: FlowEvent; raw: Buffer | null }, partition, { rejects, touched, changes, sites, pinned });
-        } catch (err) {
-          // A bug or data the rules cannot handle: this event only goes aside, its offset
-          // recorded as passed over, and the partition moves on.
-          this.restore(key, before, pinned);
-          poison(d, 'rules', 'the flow rules could not apply this event', (err as Error).message, e);
-          unit.ops = [];
-          continue;
-        }
-        // Every op checked before the call: an event whose change Redis would refuse goes aside alone.
-        let bad: string | undefined;
-        for (let j = 0; j < unit.ops.length && bad === undefined; j++) bad = invalidOp(unit.ops[j]!);
-        if (bad) {
-          this.restore(key, before, pinned);
-          this.d.logger.error({ partition, offset: d.offset, error: bad }, 'the change of one event is not valid; it goes to the dead-letter topic');
-          poison(d, 'redis_refused', 'Redis would refuse the change this event makes', bad, e);
-          unit.ops = [];
-        }
-      }
-      if (run) await commitNow(run);
     } catch (err) {
       // The cache holds what was planned and not committed.
       this.cache.clear();
       throw err;
-    }
-    if (refusedAny) this.cache.clear();
-    for (const key of this.cache.keys()) {
-      if (this.cache.size <= MAX_CACHE) break;
-      this.cache.delete(key);
     }
     const appliedAt = Date.now();
     for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
@@ -444,9 +420,9 @@ export class FlowEngine {
   }
 
   /** Puts a patient's cache entry back as it was before an event that went aside. */
-  private restore(key: string, before: Cached | undefined, pinned: Map<string, Cached>): void {
-    if (before) { this.cache.set(key, before); pinned.set(key, before); }
-    else { this.cache.delete(key); pinned.delete(key); }
+  private restore(key: string, before: Cached | undefined): void {
+    if (before) this.cache.set(key, before);
+    else this.cache.delete(key);
   }
 
   /** A patient's cache entry from its state: its view, what it contributes, its clocks. */
@@ -567,7 +543,7 @@ export class FlowEngine {
   /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
   private async planEvent(
     ops: KeyedOp[], d: { offset: string; event: FlowEvent; raw: Buffer | null }, partition: number,
-    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string>; pinned: Map<string, Cached> },
+    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string> },
   ): Promise<void> {
     const { store } = this.d;
     const { rejects, touched, changes, sites } = out;
@@ -575,7 +551,7 @@ export class FlowEngine {
     sites.add(e.site);
     this.d.clock.observe(e.occurredAt, partition);
     const k = `${e.site}/${e.patientId}`;
-    const cached = out.pinned.get(k)!;
+    const cached = this.cache.get(k)!;
     // Not about a patient (an improvement note) or passed over (time travel): only its offset is recorded, with the run's.
     if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) return;
     this.fireDueClocks(ops, e, cached, touched);
@@ -599,10 +575,8 @@ export class FlowEngine {
       offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also,
     });
     for (const op of plan.changes) ops.push(op);
-    const next = { state: r.state, derived, clean };
     this.cache.delete(k); // re-insert: the Map's order is then least recently used first
-    this.cache.set(k, next);
-    out.pinned.set(k, next);
+    this.cache.set(k, { state: r.state, derived, clean });
     this.count(r.outcome.kind);
     if (r.outcome.kind === 'rejected') rejects.push(this.reject(`engine:${e.eventId}`, r.outcome.reason, '', d.raw, e));
     if (r.outcome.kind === 'expired') rejects.push(this.reject(`engine:${r.outcome.event.eventId}`, r.outcome.reason, '', null, r.outcome.event));
