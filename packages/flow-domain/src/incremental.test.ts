@@ -55,7 +55,10 @@ describe('incremental step', () => {
         let known: PatientView | undefined = fold([]).view;
         for (const e of events) {
           const a = evolve(full, e, e.recordedAt);
+          // The view given is the engine's view before the event (kept for the clock and aggregate diff): never changed.
+          const knownBefore = known && structuredClone(known);
           const b = evolve(inc, e, e.recordedAt, known);
+          expect(known).toEqual(knownBefore);
           expect(b.outcome).toEqual(a.outcome);
           expect(b.state).toEqual(a.state);
           expect(b.view).toEqual(a.view);

@@ -59,8 +59,17 @@ describe('time travel from snapshots', () => {
 
   it('answers every instant exactly as a replay from the start, reading less of the log', async () => {
     const progress: number[] = [];
+    // The builder's work sandbox publishes nothing, so it writes no alert outbox (no stream under its prefix while it builds).
+    const streamsSeen: Promise<string[]>[] = [];
+    const workStreams = async () => {
+      const out: string[] = [];
+      for (const key of await stack.redis.keys(`sbx.ttb-${snapshots.version}:*`)) if ((await stack.redis.type(key)) === 'stream') out.push(key);
+      return out;
+    };
     const builder = new SnapshotBuilder({ ...deps, snapshots, everyEvents: 300, blockEvents: 40 });
-    const first = await builder.catchUp((p) => progress.push(p.done));
+    const first = await builder.catchUp((p) => { progress.push(p.done); streamsSeen.push(workStreams()); });
+    expect(streamsSeen.length).toBeGreaterThan(3);
+    expect((await Promise.all(streamsSeen)).flat()).toEqual([]);
     // A snapshot per 300 events while at least 300 are new; the rest is indexed in blocks only.
     expect(first.snapshots).toBe(3);
     expect(first.events + first.indexed).toBe(1100);

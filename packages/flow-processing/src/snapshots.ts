@@ -370,7 +370,8 @@ export class SnapshotBuilder {
     const every = this.d.everyEvents ?? 2000;
     const token = `${process.pid}-${Date.now()}-${Math.random()}`;
     if ((await redis.set(ss.lockKey(), token, 'PX', 600_000, 'NX')) !== 'OK') return { snapshots: 0, events: 0, indexed: 0, skipped: 'locked' };
-    const work = new FlowStore(redis, new Keys(`sbx.ttb-${ss.version}`), ss.registry, ss.thresholds);
+    // Publishes nothing (publish: false below), so its alert changes go to no outbox, as in replay().
+    const work = new FlowStore(redis, new Keys(`sbx.ttb-${ss.version}`, { alertOutbox: false }), ss.registry, ss.thresholds);
     try {
       const dropped = await ss.dropOtherVersions();
       if (dropped) logger.info({ keys: dropped, version: ss.version }, 'time-travel snapshots of an older version (rules, registry, contract or code changed) deleted');

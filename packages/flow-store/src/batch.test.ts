@@ -96,6 +96,14 @@ describe('batch ops', () => {
     expect(invalidOp({ op: 'hist', key: 'h', a: '-1', b: '' })).toBe('hist keeps a non-count');
     expect(invalidOp({ op: 'hist', key: 'h', a: '2', b: `{}${RS}` })).toBe('hist appends an empty event');
     expect(invalidOp(historyOp('h', 2, ['{}', '{}']))).toBeUndefined();
+    expect(invalidOp({ op: 'hist', key: 'h', a: '2', b: `{}${RS}${RS}{}` })).toBe('hist appends an empty event');
+    expect(invalidOp({ op: 'hist', key: 'h', a: '2', b: `${RS}{}` })).toBe('hist appends an empty event');
+    expect(invalidOp({ op: 'hist', key: 'h', a: '0', b: '' })).toBeUndefined();
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: 'x\u001fx\u001f-', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001f-\u001f2', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
+    expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001fsoon', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
+    expect(invalidOp({ op: 'raise', key: 'a', a: '[]', b: '1\u001fx\u001f5', refs: ['i', 'o', 'c', 'e'] })).toBe('raise with a value that is not a JSON object');
+    expect(invalidOp({ op: 'move', key: 'a', a: 'x', b: '', refs: ['o'] })).toBe('move with a value that is not a JSON object');
     // A raise names when the alert first escalates ('-': never), with the schedule's key.
     expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx', refs: ['i', 'o', 'c', 'e'] })).toBe('raise without its time, id and escalation time');
     expect(invalidOp({ op: 'raise', key: 'a', a: '{}', b: '1\u001fx\u001f-', refs: ['i', 'o', 'c'] })).toBe('op raise has bad key references');

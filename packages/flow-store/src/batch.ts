@@ -26,21 +26,35 @@ export function historyOp(key: string, keep: number, items: readonly string[]): 
 
 const isNumber = (s: string): boolean => s.trim() !== '' && Number.isFinite(Number(s));
 
-/** Why Redis would refuse this op, or undefined when it is well formed. Checked before any call. */
+/** Why Redis would refuse this op, or undefined when it is well formed. Checked before any call (once per op: no arrays made). */
 export function invalidOp(o: KeyedOp): string | undefined {
   if (!(o.op in KIND)) return `unknown op ${String(o.op)}`;
   if (typeof o.key !== 'string' || o.key === '') return `op ${o.op} names no key`;
   if (typeof o.a !== 'string' || typeof o.b !== 'string') return `op ${o.op} has a non-string argument`;
-  if ((o.refs?.length ?? 0) !== (REF_COUNT[o.op] ?? 0) || o.refs?.some((r) => typeof r !== 'string' || r === '')) return `op ${o.op} has bad key references`;
-  if (o.op === 'hincr' && !(isNumber(o.b) && Number.isInteger(Number(o.b)))) return 'hincr by a non-integer';
-  if (o.op === 'zadd' && !isNumber(o.b)) return 'zadd with a non-number score';
-  if (o.op === 'resolve' && !isNumber(o.a)) return 'resolve at a non-number time';
-  if (o.op === 'set' && o.a === '') return 'set of an empty value';
-  if (o.op === 'hist' && !(isNumber(o.a) && Number.isInteger(Number(o.a)) && Number(o.a) >= 0)) return 'hist keeps a non-count';
-  if (o.op === 'hist' && o.b.split(RS).some((item, i, all) => item === '' && all.length > 1)) return 'hist appends an empty event';
-  if (o.op === 'raise' && (o.b.split(US).length !== 3 || !isNumber(o.b.split(US)[0]!) || !(o.b.split(US)[2] === '-' || isNumber(o.b.split(US)[2]!)))) return 'raise without its time, id and escalation time';
-  if ((o.op === 'raise' || o.op === 'ack' || o.op === 'own' || o.op === 'move') && !o.a.startsWith('{')) return `${o.op} with a value that is not a JSON object`;
-  return undefined;
+  const refs = o.refs;
+  if ((refs?.length ?? 0) !== (REF_COUNT[o.op] ?? 0)) return `op ${o.op} has bad key references`;
+  if (refs) for (let i = 0; i < refs.length; i++) if (typeof refs[i] !== 'string' || refs[i] === '') return `op ${o.op} has bad key references`;
+  switch (o.op) {
+    case 'hincr': return isNumber(o.b) && Number.isInteger(Number(o.b)) ? undefined : 'hincr by a non-integer';
+    case 'zadd': return isNumber(o.b) ? undefined : 'zadd with a non-number score';
+    case 'resolve': return isNumber(o.a) ? undefined : 'resolve at a non-number time';
+    case 'set': return o.a === '' ? 'set of an empty value' : undefined;
+    case 'hist':
+      if (!(isNumber(o.a) && Number.isInteger(Number(o.a)) && Number(o.a) >= 0)) return 'hist keeps a non-count';
+      // An empty item among several: a separator at either end or two in a row.
+      if (o.b.startsWith(RS) || o.b.endsWith(RS) || o.b.includes(RS + RS)) return 'hist appends an empty event';
+      return undefined;
+    case 'raise': {
+      const i = o.b.indexOf(US);
+      const j = i < 0 ? -1 : o.b.indexOf(US, i + 1);
+      const last = j < 0 ? '' : o.b.slice(j + 1);
+      if (j < 0 || last.includes(US) || !isNumber(o.b.slice(0, i)) || !(last === '-' || isNumber(last))) return 'raise without its time, id and escalation time';
+      return o.a.startsWith('{') ? undefined : 'raise with a value that is not a JSON object';
+    }
+    case 'ack': case 'own': case 'move':
+      return o.a.startsWith('{') ? undefined : `${o.op} with a value that is not a JSON object`;
+    default: return undefined;
+  }
 }
 
 const KIND: Record<OpKind, true> = { set: true, hist: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, move: true, resolve: true };

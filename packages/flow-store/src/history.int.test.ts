@@ -88,6 +88,25 @@ describe('patient history on real Redis', () => {
     expect((await store.dump())[keys.patient('RXT', 'H2')]).toBe(JSON.stringify(next.state));
   });
 
+  it('writes the state key only when more than the history changed', async () => {
+    const sets = (ops: KeyedOp[]) => ops.filter((o) => o.op === 'set');
+    // A new patient: no state stored yet, so it is written.
+    const a = plan(emptyPatient('RXT', 'H5'), [ev('patient.admitted', { spellId: 'S5', ward: 'W12', bed: 'B5' }, T0, { patientId: 'H5' })]);
+    expect(sets(a.ops)).toHaveLength(1);
+    expect(await commit(a.ops)).toMatchObject({ status: 'applied' });
+    // Only the history grows: one append, the stored state left as it is, and read back the same.
+    const b = plan((await store.patient('RXT', 'H5'))!, [ev('leave.started', { spellId: 'S5' }, T0 + days(1), { patientId: 'H5' })]);
+    expect(sets(b.ops)).toEqual([]);
+    expect(await commit(b.ops)).toMatchObject({ status: 'applied' });
+    expect(await store.patient('RXT', 'H5')).toEqual(b.state);
+    // The event brings an NHS number the state did not have: the state is written again.
+    const c = plan(b.state, [ev('leave.ended', { spellId: 'S5' }, T0 + days(2), { patientId: 'H5', nhsNumber: '9434765919' })]);
+    expect(sets(c.ops)).toHaveLength(1);
+    expect(await commit(c.ops)).toMatchObject({ status: 'applied' });
+    expect(await store.patient('RXT', 'H5')).toEqual(c.state);
+    expect((await store.dump())[keys.patient('RXT', 'H5')]).toBe(JSON.stringify(c.state));
+  });
+
   it('applies nothing of a run whose history op keeps more than the list holds', async () => {
     const a = plan(emptyPatient('RXT', 'H3'), [ev('patient.admitted', { spellId: 'S3', ward: 'W12', bed: 'B3' }, T0, { patientId: 'H3' })]);
     expect(await commit(a.ops)).toMatchObject({ status: 'applied' });

@@ -151,6 +151,19 @@ export interface KeyFiller {
   pending(keys: readonly string[]): boolean;
 }
 
+/**
+ * True when two states have the same fields apart from their history: the same values (the
+ * arrays of parked and rejected events are replaced, never changed in place, by evolve and
+ * merges), so their JSON without events is the same text.
+ */
+function sameRest(a: PatientState, b: PatientState): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const k in x) if (k !== 'events' && x[k] !== y[k]) return false;
+  for (const k in y) if (k !== 'events' && y[k] !== undefined && !(k in x)) return false;
+  return true;
+}
+
 export class FlowStore {
   /** Set while the store's keys are filled on first use (see KeyFiller); cleared by clear(). */
   filler: KeyFiller | undefined;
@@ -224,16 +237,19 @@ export class FlowStore {
   }
 
   /**
-   * Writes a patient's state: the state without its events (`events: []`, so the JSON keeps
+   * Writes a patient's state (returns '' when its key need not be written): the state without its events (`events: []`, so the JSON keeps
    * its shape and key order) and the history list from the first event that differs from
    * `prior`'s (the state as stored before, or as the same commit left it): an event that
    * extends the history appends one item. Without `prior` (or one read in the old form)
    * the whole history is written. Returns the state's JSON.
    */
   private stateOps(changes: KeyedOp[], site: string, patientId: string, state: PatientState, prior: PatientState | undefined): string {
-    const rest = JSON.stringify({ ...state, events: [] });
-    changes.push({ op: 'set', key: this.keys.patient(site, patientId), a: rest, b: '' });
     const before = prior && !this.wholeStates.has(prior) ? prior.events : undefined;
+    // A prior with a history is stored (its state key written with it): when nothing but the
+    // history changed, the stored JSON is already this state's, and only the history is written.
+    const unchanged = before !== undefined && before.length > 0 && sameRest(state, prior!);
+    const rest = unchanged ? '' : JSON.stringify({ ...state, events: [] });
+    if (!unchanged) changes.push({ op: 'set', key: this.keys.patient(site, patientId), a: rest, b: '' });
     const events = state.events;
     let keep = 0;
     if (before) {
