@@ -30,8 +30,8 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/**/*.e2e.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
-      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
-      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
+      // A stack of each suite's own on containers (scripts/jest/suite-stack-env.ts).
+      testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
     },
     {
       // Suites on stacks of their own (testcontainers: Docker, or podman here): `./pfm test-containers`.

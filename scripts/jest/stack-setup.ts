@@ -1,4 +1,5 @@
-// Jest global set-up of the integration and e2e projects: with PFM_TEST_STACK=containers,
+// Jest global set-up of the integration project (each e2e file has a stack of its own:
+// suite-stack-env.ts): with PFM_TEST_STACK=containers,
 // a secure container stack of this run's own (Kafka on SASL_SSL with SCRAM and ACLs, the
 // registry with logins, Redis with a login; @pfm/testkit) is started before any suite and
 // its addresses and logins replace the shared stack's in the environment every suite and
