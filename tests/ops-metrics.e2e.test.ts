@@ -37,13 +37,15 @@ describe('ops metrics of the running services', () => {
     expect(admitted.status).toBe(202);
     await waitFor(() => updates.find((u) => u.change?.eventId === 'ops-adm-1'), { timeoutMs: 30000, what: 'the admission on the board' });
 
-    // The engine's group has applied everything and committed: lag 0 on every partition.
+    // The engine's group has applied everything and committed: lag 0 on every partition, in
+    // a scrape that also holds the admission's apply (a lag read before the event reached
+    // the topic is 0 as well, and a loaded machine can serve that one first).
     const engineGroup = p.env.PFM_ENGINE_GROUP!;
     const engine = await waitFor(async () => {
       const t = await scrape(engineUrl);
       const lags = [0, 1, 2].map((partition) => metricSample(t, 'pfm_kafka_consumer_lag', { group: engineGroup, topic: p.topics.flowEvents, partition: String(partition) }));
-      return lags.every((l) => l === 0) ? t : undefined;
-    }, { timeoutMs: 30000, what: 'engine lag 0 on all 3 partitions' });
+      return lags.every((l) => l === 0) && metricSample(t, 'pfm_engine_apply_delay_seconds_count', { from: 'received' }) !== undefined ? t : undefined;
+    }, { timeoutMs: 30000, what: 'engine lag 0 on all 3 partitions, after the admission was applied' });
     const ingest = await scrape(p.ingestUrl);
     const gateway = await waitFor(async () => {
       const t = await scrape(p.gatewayUrl);
