@@ -22,8 +22,8 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/src/**/*.int.test.ts', '<rootDir>/services/*/src/**/*.int.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
-      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
-      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
+      // A stack of each suite's own on containers, of the parts its `@pfm-stack` pragma names.
+      testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
     },
     {
       ...common,

@@ -131,7 +131,7 @@ build_kafka() {
 build_registry() {
   local app="$CACHE/schema-registry-$REGISTRY_VERSION/quarkus-app" h ctx
   [ -f "$app/quarkus-run.jar" ] || bash "$ROOT/infra/schema-registry/registry.sh" build >&2
-  h="$( { cat "$HERE/registry/Containerfile"; label_of "$IMAGE_JAVA"; files_hash "$app"; } | hash)"
+  h="$( { cat "$HERE/registry/"*; label_of "$IMAGE_JAVA"; files_hash "$app"; } | hash)"
   if current "$IMAGE_REGISTRY" "$h"; then say "$IMAGE_REGISTRY is current"; return; fi
   ctx="$(stage registry)"; link_tree "$app" "$ctx/quarkus-app"
   build_image "$IMAGE_REGISTRY" "$ctx" "$h" --build-arg "BASE=$IMAGE_JAVA"

@@ -4,7 +4,9 @@
 # overrides applied the way the apache/kafka image reads them (KAFKA_ADVERTISED_LISTENERS
 # -> advertised.listeners, '_' -> '.', '__' -> '_', '___' -> '-'), so the testkit
 # configures either image with the same variables. Storage is formatted once, on the
-# first start with an empty data directory (a restart from the volume keeps the log).
+# first start with an empty data directory (a restart from the volume keeps the log);
+# with PFM_KAFKA_PREFORMATTED=1 (test stacks) the image's preformatted storage is copied
+# in instead (kafka-train.sh).
 set -euo pipefail
 CONF=/opt/kafka/config/server.properties
 DATA="${KAFKA_LOG_DIRS:-/var/lib/kafka/data}"
@@ -22,13 +24,21 @@ while IFS='=' read -r name value; do
   printf '%s=%s\n' "$key" "$value" >> "$CONF.tmp"
   mv "$CONF.tmp" "$CONF"
 done < <(env)
+if [ ! -f "$DATA/meta.properties" ] && [ "${PFM_KAFKA_PREFORMATTED:-0}" = 1 ] && [ -f /opt/kafka/preformatted/meta.properties ]; then
+  # A throwaway test stack: the image's preformatted storage (kafka-train.sh), no storage-tool run.
+  cp -a /opt/kafka/preformatted/. "$DATA/"
+fi
 if [ ! -f "$DATA/meta.properties" ]; then
   cluster_id="${CLUSTER_ID:--}"
   while [[ "$cluster_id" == -* ]]; do cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; done
   java -Xmx256m -Dpfm.log.level=WARN -Dlog4j2.configurationFile=/opt/kafka/log4j2.properties \
     -cp '/opt/kafka/libs/*' kafka.tools.StorageTool format --config "$CONF" --cluster-id "$cluster_id" --ignore-formatted
 fi
+# KAFKA_OPTS: more JVM options, as the apache/kafka image takes them. The ahead-of-time
+# cache of a training start (kafka-train.sh), when the image has one.
+aot=()
+[ -f /opt/kafka/kafka.aot ] && aot=(-XX:AOTCache=/opt/kafka/kafka.aot '-Xlog:aot*=off')
 # shellcheck disable=SC2086
-exec java -server ${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+exec java -server ${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m} ${KAFKA_OPTS:-} "${aot[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
   -Dpfm.log.level=INFO -Dlog4j2.configurationFile=/opt/kafka/log4j2.properties \
   -cp '/opt/kafka/libs/*' kafka.Kafka "$CONF"

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // Paging on the real broker: Critical alerts read from a real alerts topic reach a paging
 // service (a real HTTP server on loopback) at least once, through its failures, and across
 // a restart of the pager; nothing else pages, and no page carries a patient identifier.

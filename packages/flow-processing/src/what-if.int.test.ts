@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // What-if on real Redis: the alert comparison counts every alert raised in the range,
 // also those resolved before the end of the run (a clock that fired and then stopped).
 import Redis from 'ioredis';

@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // The services' Redis ACL user on the real Redis: a user made from serviceAclRules (its
 // own name and key prefix, deleted afterwards; the shared default user is not touched)
 // runs the store's work (the apply, batch and alert scripts, the outbox stream, reads, clean-up)

@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // Redis is closed by default, as Kafka and the registry are (infra/stack.sh: the stack's own
 // redis-server with an ACL file, the `default` user off, a `pfm` user whose password is in
 // the stack's state directory), met on the real Redis of the stack: a client without a

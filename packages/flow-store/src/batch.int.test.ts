@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // Batch commits on real Redis: one fenced script call per run; a redelivered or
 // overlapping run and a zombie owner's run are refused; a run Redis refuses leaves nothing.
 import Redis from 'ioredis';

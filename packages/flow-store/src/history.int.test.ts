@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // A patient's history on real Redis: an event that extends it is appended, a late event
 // rewrites it from where it lands, a state stored in the old single-key form is read as
 // it is and rewritten in two keys at its next change, and reads and the canonical dump

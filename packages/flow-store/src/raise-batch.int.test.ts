@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // A page of fired clocks raised in one script call (raiseAlerts-1.lua) against the same
 // clocks raised one by one (raiseAlert-1.lua), on the real Redis: the same state (every
 // key), the same outbox entries in the same order and the same answers, with alerts

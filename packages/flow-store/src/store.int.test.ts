@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 import Redis from 'ioredis';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';

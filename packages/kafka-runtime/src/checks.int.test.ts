@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Dependency checks against the real registry and broker, and against a port where
 // nothing listens (what a scrape reports when the registry is down).
 import { Kafka, logLevel } from 'kafkajs';

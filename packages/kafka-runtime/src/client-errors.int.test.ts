@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // Kafka client errors by class, met on the real broker: a send the broker refuses for
 // good, and a consumer whose handler keeps failing with an infrastructure error.
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';

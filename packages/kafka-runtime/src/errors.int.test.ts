@@ -1,3 +1,4 @@
+/** @pfm-stack registry */
 // How decode failures are classified, with the errors the real registry client raises
 // (logged in as the environment's registry principal, as the product's clients are).
 import { requireStack } from '@pfm/testkit';

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // Consumer lag read from the real broker: committed offsets of a real group against the
 // partitions' high watermarks, and the Prometheus text a scrape of it produces.
 import type { Admin, Kafka } from 'kafkajs';

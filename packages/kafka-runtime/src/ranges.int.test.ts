@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // The range reader on the real broker: several ranges per partition, in order, clipped to
 // the log; a failure of the caller ends the read with that error.
 import type { Kafka } from 'kafkajs';

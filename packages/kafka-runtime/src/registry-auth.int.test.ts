@@ -1,3 +1,4 @@
+/** @pfm-stack registry */
 // The schema registry is closed too (infra/schema-registry: HTTP basic auth against the
 // registry's own users, Apicurio's role-based authorization), met on the real registry of
 // the stack: no answer without a login or with a wrong password, a read-only principal

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // A registry that accepts connections and never answers (a real local TCP server standing
 // in for a hung registry): every request of the product's registry client times out, the
 // codec's registration retries with a warning per failed attempt and then stops with an

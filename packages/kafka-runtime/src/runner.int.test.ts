@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // The batch runner on the real broker: a partition starts at the store's record (not
 // Kafka's), a failed batch is applied again, offsets are committed after the apply, and
 // a partition stays paused while the service is overloaded.

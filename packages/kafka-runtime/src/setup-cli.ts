@@ -30,7 +30,7 @@ export function principalsFromEnv(env: NodeJS.ProcessEnv): { user: string; passw
     .sort((a, b) => a.user.localeCompare(b.user));
 }
 
-export async function setupKafka(env: NodeJS.ProcessEnv = process.env): Promise<{ users: string[]; acls: number }> {
+export async function setupKafka(env: NodeJS.ProcessEnv = process.env, log: (m: string) => void = say): Promise<{ users: string[]; acls: number }> {
   const adminPassword = env.PFM_KAFKA_PASSWORD_ADMIN;
   if (!adminPassword) throw new Error('set PFM_KAFKA_PASSWORD_ADMIN (the admin principal\'s password)');
   const brokers = (env.KAFKA_BROKERS ?? 'kafka:19092').split(',').map((b) => b.trim()).filter(Boolean);
@@ -47,11 +47,11 @@ export async function setupKafka(env: NodeJS.ProcessEnv = process.env): Promise<
       break;
     } catch (e) {
       if (Date.now() > deadline) throw e;
-      if (attempt === 1 || attempt % 10 === 0) say(`waiting for ${brokers[0]} (${(e as Error).message})`);
+      if (attempt === 1 || attempt % 10 === 0) log(`waiting for ${brokers[0]} (${(e as Error).message})`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  for (const u of users) say(`SCRAM-SHA-512 credential for ${u.user}`);
+  for (const u of users) log(`SCRAM-SHA-512 credential for ${u.user}`);
 
   const adminEnv = { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'admin', KAFKA_SASL_PASSWORD: adminPassword, ...(caFile ? { KAFKA_SSL_CA_FILE: caFile } : {}) };
   const admin = new Kafka(kafkaClientConfig({ brokers, clientId: 'pfm-kafka-setup', logLevel: logLevel.NOTHING }, adminEnv)).admin();
@@ -61,7 +61,7 @@ export async function setupKafka(env: NodeJS.ProcessEnv = process.env): Promise<
   } finally {
     await admin.disconnect();
   }
-  say(`${rules.length} ACL rules of acls.txt in place`);
+  log(`${rules.length} ACL rules of acls.txt in place`);
   return { users: users.map((u) => u.user), acls: rules.length };
 }
 

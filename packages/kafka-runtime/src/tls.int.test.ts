@@ -1,3 +1,4 @@
+/** @pfm-stack kafka */
 // Kafka's client listener speaks TLS only (infra/kafka: SASL_SSL, the broker's certificate
 // from the stack's local CA), met on the real broker of the stack: a client without TLS
 // is dropped before it can log in, a client that trusts another CA refuses the broker,

@@ -1,3 +1,4 @@
+/** @pfm-stack redis */
 // A forced Redis error logged the way the services log errors must not carry patient data:
 // ioredis puts the command's arguments (patient state JSON, NHS numbers) on its errors.
 import { Writable } from 'node:stream';

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // docker-compose.yml's kafka-tls step (infra/kafka/compose-tls.sh) run here as it runs in the
 // Kafka image (keytool from the JRE the native stack's Kafka needs too): the keystore it
 // gives the broker serves TLS that a client trusting only the CA certificate it publishes

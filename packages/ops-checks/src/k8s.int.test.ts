@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // Both overlays rendered by the real `kubectl kustomize`, and the rendered objects held
 // to the product's deployment rules (checkManifests).
 import { join } from 'node:path';

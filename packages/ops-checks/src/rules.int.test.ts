@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The alert rules checked and unit-tested by Prometheus's own promtool (Debian's
 // `prometheus` package; ./pfm test installs it when missing).
 import { execFileSync } from 'node:child_process';

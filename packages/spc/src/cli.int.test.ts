@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // `pfm spc` as an analyst runs it: the real command spawned on temporary CSV files
 // (no stack needed). Checks the JSON shape, CSV output, options, every bad-input
 // error with its line number, and the SVG file.

@@ -4,11 +4,12 @@
 // kill and start again (Kafka keeps its log volume; Redis restarts empty), stop and start,
 // and cutting a container off its network and back. stop() removes everything it started;
 // call it in afterAll, so a failing test still cleans up.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { ensureContainerEngine, imageNames } from './engine';
 import { freePort, repoRoot } from './services';
@@ -51,10 +52,20 @@ export interface ContainerStack {
   security?: StackSecurity;
   /** Seconds the parallel start took (reported in docs/testing.md). */
   startSeconds: number;
+  /** Seconds from the start until each step was done: logins, each part ready, the broker secured. */
+  phases: Record<string, number>;
   stop(): Promise<void>;
 }
 
+const execFileAsync = promisify(execFile);
 const STARTUP_MS = Number(process.env.PFM_CONTAINER_STARTUP_MS ?? 240_000);
+/**
+ * JVM options of a test stack's broker and registry: the client compiler only (no C2).
+ * A test stack lives for one suite, where the JVM's start is most of its work: measured
+ * 2026-12-03 (docs/testing.md), a broker's start took 2.8 s of CPU against 4.2 s, the
+ * registry's 3.8 s against 6.4 s. PFM_CONTAINER_JVM_OPTS replaces them.
+ */
+const TEST_JVM_OPTS = '-XX:TieredStopAtLevel=1';
 
 interface PartSpec {
   container: GenericContainer;
@@ -99,7 +110,6 @@ export interface StackSecurity {
   registryPasswordsFile: string;
   registryPasswords: Map<string, string>;
   registryUsersConfig: string;
-  redisPassword: string;
 }
 
 const readPasswords = (file: string) => new Map(readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => l.split(' ') as [string, string]));
@@ -109,20 +119,19 @@ const scriptOut = (out: string, key: string) => {
   return line.slice(key.length + 1);
 };
 
-function prepareSecurity(kafkaHostPort: number): StackSecurity {
+async function prepareSecurity(kafkaHostPort: number): Promise<StackSecurity> {
   const dir = mkdtempSync(join(tmpdir(), 'pfm-stack-'));
   const env: NodeJS.ProcessEnv = { ...process.env, PFM_STATE_DIR: dir, PFM_KAFKA_PORT: String(kafkaHostPort), PFM_KAFKA_SASL: '1', PFM_KAFKA_TLS: '1', PFM_REGISTRY_AUTH: '1' };
   delete env.PFM_KAFKA_PASSWORDS_FILE; delete env.PFM_REGISTRY_PASSWORDS_FILE;
   try {
-    const run = (script: string) => execFileSync('bash', [join(repoRoot, 'infra', script), 'prepare'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-    const k = run('kafka/kafka.sh');
-    const r = run('schema-registry/registry.sh');
+    // Both scripts at once (they take the state directory's lock in turn), while the caller starts the network and Redis.
+    const run = async (script: string) => (await execFileAsync('bash', [join(repoRoot, 'infra', script), 'prepare'], { env, encoding: 'utf8', timeout: 300_000 })).stdout;
+    const [k, r] = await Promise.all([run('kafka/kafka.sh'), run('schema-registry/registry.sh')]);
     const kafkaPasswordsFile = scriptOut(k, 'PASSWORDS_FILE');
     const registryPasswordsFile = scriptOut(r, 'PASSWORDS_FILE');
     return {
       dir, kafkaPasswordsFile, kafkaPasswords: readPasswords(kafkaPasswordsFile), brokerPem: scriptOut(k, 'BROKER_PEM'), caFile: scriptOut(k, 'CA_CRT'),
       registryPasswordsFile, registryPasswords: readPasswords(registryPasswordsFile), registryUsersConfig: scriptOut(r, 'USERS_CONFIG'),
-      redisPassword: randomBytes(24).toString('base64url'),
     };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -183,6 +192,9 @@ async function kafkaSpec(network: StartedNetwork, sec?: StackSecurity, hostPort?
     KAFKA_DEFAULT_REPLICATION_FACTOR: '1', KAFKA_MIN_INSYNC_REPLICAS: '1',
     KAFKA_NUM_NETWORK_THREADS: '2', KAFKA_NUM_IO_THREADS: '4',
     KAFKA_HEAP_OPTS: process.env.PFM_CONTAINER_KAFKA_HEAP ?? '-Xms128m -Xmx512m',
+    KAFKA_OPTS: process.env.PFM_CONTAINER_JVM_OPTS ?? TEST_JVM_OPTS,
+    // A throwaway stack: the local image's preformatted storage, no storage-tool start (infra/images/kafka).
+    PFM_KAFKA_PREFORMATTED: '1',
     ...(sec ? secureKafkaEnv(sec, hostPort) : {}),
   };
   const container = new GenericContainer(imageNames().kafka).withNetwork(network).withNetworkAliases('kafka').withEnvironment(env);
@@ -208,6 +220,7 @@ async function registrySpec(network: StartedNetwork, sec?: StackSecurity): Promi
   if (login) wait.withBasicCredentials(login.user, login.password);
   const container = new GenericContainer(imageNames().registry).withNetwork(network).withNetworkAliases('registry')
     .withEnvironment({
+      JAVA_OPTS_APPEND: process.env.PFM_CONTAINER_JVM_OPTS ?? TEST_JVM_OPTS,
       APICURIO_STORAGE_KIND: 'sql', APICURIO_STORAGE_SQL_KIND: 'h2', APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED: 'false', APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD',
       // The native registry's logins (registry.sh): HTTP basic against the embedded users
       // and roles of users.properties, role-based authorization with roles from the identity.
@@ -226,10 +239,10 @@ async function registrySpec(network: StartedNetwork, sec?: StackSecurity): Promi
   };
 }
 
-async function redisSpec(network: StartedNetwork, sec?: StackSecurity): Promise<PartSpec> {
+async function redisSpec(network: StartedNetwork, password?: string): Promise<PartSpec> {
   const hostPort = await freePort();
   // With logins, as the native stack's Redis: the default user off, one pfm login.
-  const logins = sec ? ['--user', 'default', 'off', '--user', 'pfm', 'on', `>${sec.redisPassword}`, '~*', '&*', '+@all'] : [];
+  const logins = password ? ['--user', 'default', 'off', '--user', 'pfm', 'on', `>${password}`, '~*', '&*', '+@all'] : [];
   return {
     port: 6379, hostPort,
     // No persistence, as the native stack's redis-server: a restart comes back empty.
@@ -274,16 +287,37 @@ function control(name: StackPart, c: StartedTestContainer, network: StartedNetwo
 }
 
 /**
+ * Puts every principal's SCRAM credential and the ACLs in place on a secure stack's broker
+ * once it answers (as the admin over PLAIN, trusting `caFile`). Given by the caller (the
+ * test environments pass the product's own setup, @pfm/kafka-runtime's setupKafka, which
+ * needs no JVM start); without it, the native stack's Java tool does it (kafka.sh secure).
+ */
+export type SecureKafka = (p: { brokers: string; caFile: string; passwords: ReadonlyMap<string, string> }) => Promise<void>;
+
+/**
  * Starts the suite's own stack (all three parts by default, in parallel) and returns its
  * addresses. Parts left out keep the shared stack's address from the environment.
  */
-export async function startContainerStack(opts: { parts?: StackPart[]; secure?: boolean } = {}): Promise<ContainerStack> {
+export async function startContainerStack(opts: { parts?: StackPart[]; secure?: boolean; secureKafka?: SecureKafka } = {}): Promise<ContainerStack> {
   const t0 = Date.now();
   await ensureContainerEngine();
   const parts = opts.parts ?? ['kafka', 'registry', 'redis'];
   const kafkaPort = await freePort();
-  const sec = opts.secure ? prepareSecurity(kafkaPort) : undefined;
-  const network = await new Network().start();
+  const phases: Record<string, number> = {};
+  const mark = (what: string) => { phases[what] = (Date.now() - t0) / 1000; };
+  // The Kafka and registry logins (a CA, a certificate, passwords: ~1 s) only for a stack
+  // with either, made while the network and Redis start.
+  const secMade = opts.secure && (parts.includes('kafka') || parts.includes('registry'))
+    ? prepareSecurity(kafkaPort).then((made) => { mark('logins'); return made; })
+    : Promise.resolve(undefined);
+  secMade.catch(() => undefined); // awaited below; its failure is the start's
+  let sec: StackSecurity | undefined;
+  const redisPassword = opts.secure ? randomBytes(24).toString('base64url') : undefined;
+  const network = await new Network().start().catch(async (e: unknown) => {
+    const made = await secMade.catch(() => undefined);
+    if (made) rmSync(made.dir, { recursive: true, force: true });
+    throw e;
+  });
   // Every container of this stack carries its id, so stop() finds even one whose start failed.
   const stackId = network.getName();
   const specs: Partial<Record<StackPart, PartSpec>> = {};
@@ -298,19 +332,29 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
       await c.remove({ force: true, v: true }).catch(() => undefined);
     }));
     await network.stop().catch(() => undefined);
-    if (sec) rmSync(sec.dir, { recursive: true, force: true });
+    const made = await secMade.catch(() => undefined);
+    if (made) rmSync(made.dir, { recursive: true, force: true });
   };
   try {
-    const makers = { kafka: (n: StartedNetwork) => kafkaSpec(n, sec, kafkaPort), registry: (n: StartedNetwork) => registrySpec(n, sec), redis: (n: StartedNetwork) => redisSpec(n, sec) };
-    for (const p of parts) specs[p] = await makers[p](network);
-    for (const p of parts) specs[p]!.container.withLabels({ 'org.pfm.stack': stackId, 'org.pfm.part': p, 'org.pfm.owner': String(process.pid) });
+    const makers = {
+      kafka: async (n: StartedNetwork) => kafkaSpec(n, await secMade, kafkaPort),
+      registry: async (n: StartedNetwork) => registrySpec(n, await secMade),
+      redis: (n: StartedNetwork) => redisSpec(n, redisPassword),
+    };
     const results = await Promise.allSettled(parts.map(async (p) => {
+      specs[p] = await makers[p](network);
+      specs[p].container.withLabels({ 'org.pfm.stack': stackId, 'org.pfm.part': p, 'org.pfm.owner': String(process.pid) });
       started[p] = await specs[p]!.container.withStartupTimeout(STARTUP_MS).start();
+      mark(p);
     }));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    sec = await secMade;
     // Every principal's SCRAM credential and the ACLs of infra/kafka/acls.txt, as a native start puts them.
-    if (sec && started.kafka) {
+    if (sec && started.kafka && opts.secureKafka) {
+      await opts.secureKafka({ brokers: `${host()}:${kafkaPort}`, caFile: sec.caFile, passwords: sec.kafkaPasswords });
+      mark('secured');
+    } else if (sec && started.kafka) {
       execFileSync('bash', [join(repoRoot, 'infra', 'kafka', 'kafka.sh'), 'secure'], { env: { ...process.env, PFM_STATE_DIR: sec.dir, PFM_KAFKA_PORT: String(kafkaPort), PFM_KAFKA_SASL: '1', PFM_KAFKA_TLS: '1' }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
     }
   } catch (e) {
@@ -321,7 +365,7 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
   const at = (p: StackPart) => `${host()}:${specs[p]!.hostPort}`;
   const kafkaBrokers = started.kafka ? [at('kafka')] : shared.kafka.split(',');
   const schemaRegistryUrl = started.registry ? `http://${at('registry')}/apis/ccompat/v7` : shared.registry;
-  const redisUrl = started.redis ? `redis://${sec ? `pfm:${encodeURIComponent(sec.redisPassword)}@` : ''}${at('redis')}` : shared.redis;
+  const redisUrl = started.redis ? `redis://${redisPassword ? `pfm:${encodeURIComponent(redisPassword)}@` : ''}${at('redis')}` : shared.redis;
   const ctl = (p: StackPart) => (started[p] ? control(p, started[p], network, specs[p]!) : undefined);
   return {
     id: stackId, kafkaBrokers, schemaRegistryUrl, redisUrl,
@@ -342,6 +386,7 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
     },
     security: sec,
     startSeconds: (Date.now() - t0) / 1000,
+    phases,
     stop,
   };
 }

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The gateway's security headers on a real loopback server (what a browser receives).
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';

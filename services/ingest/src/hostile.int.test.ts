@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Hostile input against the live listener and HTTP app (in-process, real Kafka), fast-check
 // bounded to 200 runs per channel: random bytes, truncated and mutated messages, oversized
 // bodies, deep JSON, huge strings, prototype-pollution keys, HL7 with odd delimiters.

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The HTTP app in-process on a loopback port, with an in-memory sink instead of Kafka
 // (the Kafka paths are in ingest.int.test.ts): statuses, reasons, limits, re-drive.
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Ingest in-process against the real Kafka and schema registry: every mapped HL7 trigger
 // over MLLP to an event on the flow topic (decoded with FlowEventCodec), every ACK code,
 // framing on a live socket, the FHIR and JSON paths, rejects and re-drive from the topic.

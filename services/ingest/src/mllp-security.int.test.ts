@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The MLLP doors on the real stack: only listed peers may connect, one peer cannot take
 // every connection slot, idle sockets and frames that never finish are closed, a sender
 // that does not read its ACKs is not read from (nothing piles up for it), and a good

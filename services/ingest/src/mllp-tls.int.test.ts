@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // MLLP over TLS on the real stack: a sender that trusts the listener's certificate gets
 // its AA over TLS; plain TCP gets nothing; with a CA configured (mutual TLS), only a
 // sender presenting a certificate that CA issued gets through.

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The MLLP listener on a loopback port with a stub handler: shutdown finishes the message in
 // hand and answers it, even when the peer keeps its side of the connection open.
 import { createLogger } from '@pfm/observability';

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Raw rejected input encrypted at rest, on the real stack: the record in the rejects
 // topic holds the input sealed with its key id; an instance holding the key (rotated or
 // not) shows and re-drives it; one without the key can neither read nor re-drive it; a

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Raw rejected input is kept only as long as ops choose: ingest applies
 // PFM_REJECTS_RETENTION_DAYS to the rejects topic on start (default 30 days).
 import { ConfigResourceTypes } from 'kafkajs';

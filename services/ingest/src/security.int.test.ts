@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // Every door of ingest's HTTP app, tried as an attacker would: no key, a wrong key, a key
 // used outside its scope, product-only events (forged acknowledgements), a cross-site
 // text/plain post, rejects read without an ops token. The app runs on a loopback port with

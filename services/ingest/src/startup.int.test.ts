@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Ingest's start on a registry that accepts connections and never answers (a real local
 // TCP server standing in for a hung registry; Kafka is the real stack's): the start fails
 // with the registry's timeout and the subject instead of hanging, and the test helper's

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // Ingest in-process with an in-memory span exporter, against the real Kafka and registry:
 // an HL7 message received over MLLP is one trace (receipt -> publish), and the message on
 // the flow topic carries that trace's W3C traceparent in its headers.

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The read API over a real DuckDB warehouse file built from synthetic events: tokens,
 // roles and site scope, field-level 400s, the series with SPC per segment, the audit line,
 // and reads that never see a batch still in flight on the writer's connection.

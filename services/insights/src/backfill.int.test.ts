@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // A backfill's batch size changes how often each record is rewritten, never what the
 // warehouse holds: the simulator's trust folded through the consumer's own per-batch path
 // (applyDecoded: load, fold, rows, one transaction with the offset) in small batches, as

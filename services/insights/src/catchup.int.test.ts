@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The catch-up mode (Warehouse.beginCatchUp: DuckDB checkpoints once, when the consumer
 // has caught up, instead of every 16 MiB of write-ahead log) changes when the file is
 // written, never what the warehouse holds: the simulator's trust folded through the

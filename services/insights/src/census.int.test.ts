@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The stored bed days (census_patient_days, kept batch by batch) against the definition
 // they replace: the view every query used to compute, copied here as it was (schema 1).
 // 120 days of the simulator's trust (fixed seed), delivered the way Kafka delivers them

@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // Export round trip: every table written as Parquet and read back with DuckDB equals
 // the warehouse, row for row (but for columns never exported: an improvement note's
 // author); CSV has the same row counts; the dictionary sits beside.

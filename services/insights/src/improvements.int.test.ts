@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The improvement loop's API on the real Kafka and schema registry: a POST puts an
 // improvement.noted event on the flow log, the consumer folds it into the warehouse, and
 // the GET shows it with its outcomes; a second warehouse built from the log has it too.

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The insights service as a real child process on the real Kafka and schema registry:
 // a clean run, and a run SIGKILLed twice mid-stream then restarted, must give the same
 // warehouse, table by table, row by row.

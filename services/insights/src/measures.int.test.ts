@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // Measures over a small warehouse whose figures are known by hand, and every measure of
 // the catalogue by every segment it offers runs against DuckDB.
 import { readFileSync } from 'node:fs';

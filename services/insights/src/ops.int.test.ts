@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The insights service's ops surface as a real child process on the real Kafka and
 // schema registry: /healthz, /readyz, and /metrics with the group's consumer lag per
 // topic and partition (0 once the warehouse holds the log) and its dependency checks.

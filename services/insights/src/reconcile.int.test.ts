@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The simulator's trust through Kafka (Avro, the schema registry) and the insights
 // consumer into a DuckDB warehouse, reconciled with the simulator's own ground truth:
 // - the model's bed census at every midnight of the run (sim.census(), its own state,

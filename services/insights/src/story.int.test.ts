@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The simulator's planted change, read the way the product reads it: 120 days of the
 // synthetic trust (fixed seed) folded into a warehouse with the insights rules, the
 // change recorded as an improvement note, and the note's outcome from the weekly CRFD

@@ -1,3 +1,4 @@
+/** @pfm-stack kafka registry */
 // The DuckDB warehouse on its own (embedded, a real file): batch atomicity, offsets,
 // and the daily census view against rows folded from events.
 import { mkdtempSync, rmSync } from 'node:fs';

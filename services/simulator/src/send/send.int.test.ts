@@ -1,3 +1,4 @@
+/** @pfm-stack none */
 // The senders against a fake ingest on loopback (no Kafka needed): MLLP framing, ACK
 // waiting, resend on timeout, reconnect, AE handling; and a few simulated days through
 // every channel, checking per-patient order and that planned bad NHS numbers (and only

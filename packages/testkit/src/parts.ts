@@ -1,0 +1,27 @@
+// Which parts of a container stack a suite file gets: the ones its first docblock names
+// with the `@pfm-stack` pragma (scripts/jest/suite-stack-env.ts reads it), and addresses
+// where nothing answers for the others.
+import type { StackPart } from './containers';
+
+export const STACK_PARTS: readonly StackPart[] = ['kafka', 'registry', 'redis'];
+
+/** The parts a suite's `@pfm-stack` pragma names: any of kafka, registry, redis, or none; all three without one. */
+export function stackParts(pragma: string | string[] | undefined, file: string): StackPart[] {
+  if (pragma === undefined) return [...STACK_PARTS];
+  const words = (Array.isArray(pragma) ? pragma.join(' ') : pragma).split(/[\s,]+/).filter(Boolean);
+  if (words.length === 1 && words[0] === 'none') return [];
+  const unknown = words.filter((w) => !STACK_PARTS.includes(w as StackPart));
+  if (unknown.length || !words.length) throw new Error(`${file}: @pfm-stack names ${unknown.join(', ') || 'nothing'}; name any of ${STACK_PARTS.join(', ')}, or none`);
+  return STACK_PARTS.filter((p) => words.includes(p));
+}
+
+/**
+ * The environment of a part a suite did not name: an address where nothing answers
+ * (port 1) and no logins, so a suite that uses it fails at once, and never reaches a
+ * stack it does not own (the machine's native stack, say).
+ */
+export const ABSENT_PART_ENV: Readonly<Record<StackPart, Readonly<Record<string, string>>>> = {
+  kafka: { KAFKA_BROKERS: '127.0.0.1:1', KAFKA_SASL_USERNAME: '', KAFKA_SSL_CA_FILE: '' },
+  registry: { SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1/apis/ccompat/v7', SCHEMA_REGISTRY_USERNAME: '' },
+  redis: { REDIS_URL: 'redis://127.0.0.1:1' },
+};
