@@ -75,12 +75,14 @@ export async function compareWithLive(live: FlowStore, sandbox: FlowStore, repla
     for (const [k, v] of Object.entries(dump)) {
       const key = k.replace(s.keys.prefix, '<p>');
       if (/:c:/.test(key) && v && typeof v === 'object' && !Array.isArray(v)) { const { seq: _seq, ...rest } = v as Record<string, string>; out[key] = rest; continue; }
-      if (key.endsWith(':due') || key.endsWith(':alerts')) {
+      if (key.endsWith(':due') || key.endsWith(':fu') || key.endsWith(':alerts')) {
         const arr = v as string[];
         const kept: string[] = [];
+        // Clocks (a patient's next due time, a follow-up still to fire) after both clocks; alerts up to the earlier.
+        const clocks = !key.endsWith(':alerts');
         for (let i = 0; i < arr.length; i += 2) {
           const score = Number(arr[i + 1]);
-          if (key.endsWith(':due') ? score > Math.max(replayWatermark, liveClock === Number.POSITIVE_INFINITY ? 0 : liveClock) : score <= watermark) kept.push(arr[i]!, arr[i + 1]!);
+          if (clocks ? score > Math.max(replayWatermark, liveClock === Number.POSITIVE_INFINITY ? 0 : liveClock) : score <= watermark) kept.push(arr[i]!, arr[i + 1]!);
         }
         out[key] = kept;
         continue;
