@@ -17,11 +17,14 @@ import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-proc
  * calls (INFO commandstats evalsha, which includes the commands a script runs), in µs.
  * Every client of the server counts: on a shared Redis, others' work is included.
  */
-async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<{ server: number; scripts: number }> {
+async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<{ server: number; scripts: number; zadd: number; zrem: number }> {
   const cpu = await redis.info('cpu');
   const f = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
-  const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+),/.exec(await redis.info('commandstats'))?.[1];
-  return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0) };
+  const stats = await redis.info('commandstats');
+  const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+),/.exec(stats)?.[1];
+  // Calls of a command, those a script makes included (commandstats counts them).
+  const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+),`).exec(stats)?.[1] ?? 0);
+  return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0), zadd: calls('zadd'), zrem: calls('zrem') };
 }
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -127,6 +130,7 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const redis1 = await redisCpu(redis);
       redisUsPerEvent = (redis1.server - redis0.server) / total;
       redisScriptUsPerEvent = (redis1.scripts - redis0.scripts) / total;
+      log(`sorted-set writes: ZADD ${((redis1.zadd - redis0.zadd) / total).toFixed(3)}, ZREM ${((redis1.zrem - redis0.zrem) / total).toFixed(3)} calls/event (commandstats, script calls included; a shared Redis counts its other clients too)`);
       engineRate = total / (engineMs / 1000);
       const c = (engine as Partial<Pick<FlowEngine, 'commits'>>).commits;
       if (c?.calls) {
