@@ -68,6 +68,8 @@ describe('the services\' Redis ACL user', () => {
     await store.ackOutbox('RXT', entries.map((e) => e.id));
     expect((await store.alerts('RXT')).map((a) => a.alertId)).toEqual([alert.alertId]);
     expect((await store.patientsOnWard('RXT', 'W12', T0 + days(8))).map((p) => p.patientId).sort()).toEqual(['P1', 'P2']);
+    // The follow-up worklist's reads (the follow-up index, and a ZSCAN of the due set for members of the older form).
+    expect(await store.followUpsDue('RXT', T0 + days(8))).toEqual([]);
     expect(await store.clear()).toBeGreaterThan(5);
     // A replay sandbox's keys are the user's too.
     await svc.set('sbx.acl-test:k', '1');
