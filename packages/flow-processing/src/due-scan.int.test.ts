@@ -154,6 +154,27 @@ describe('due set: one member per patient, raised from the patient\'s clocks', (
     expect(await raised('PC')).toEqual(['stranded']);
   });
 
+  it('an event on a patient of the older form writes its patient member for the clock it starts; the clocks the older members cover still raise', async () => {
+    await stack.redis.del(keys.due('RXT'));
+    await apply([ev('patient.admitted', { spellId: 'SG', ward: 'OAK', bed: 'B7' }, T0 + days(60), { patientId: 'PG' })]);
+    // Left by an older version: per-clock members only.
+    const view = fold((await store.patient('RXT', 'PG'))!.events).view;
+    const clocks = store.derive('RXT', 'PG', view).timers;
+    await stack.redis.del(keys.due('RXT'));
+    await stack.redis.zadd(keys.due('RXT'), ...clocks.flatMap((c) => [c.dueAt, store.dueMember('PG', c.alertId)]));
+    // An EDD set now starts a clock before the others: the patient's member names it; the older members stay.
+    await apply([ev('edd.set', { spellId: 'SG', expectedDischargeAt: T0 + days(62) }, T0 + days(61), { patientId: 'PG' })]);
+    expect(await stack.redis.zscore(keys.due('RXT'), 'PG')).toBe(String(T0 + days(62)));
+    expect(await stack.redis.zcard(keys.due('RXT'))).toBe(clocks.length + 1);
+    await scanAt(T0 + days(62) + hours(1));
+    expect(await raised('PG')).toEqual(['edd_passed']);
+    expect(await stack.redis.zscore(keys.due('RXT'), 'PG')).toBe(String(T0 + days(67)));
+    // Stranded (day 67), covered by its older member and by the re-armed patient member: raised once; the older members go.
+    await scanAt(T0 + days(67) + hours(1));
+    expect(await raised('PG')).toEqual(['edd_passed', 'stranded']);
+    expect(await due()).toEqual(['PG', String(T0 + days(81))]);
+  });
+
   it('the follow-up worklist lists a discharge waiting for its follow-up from the follow-up index, and drops it when the clock fires', async () => {
     await apply([
       ev('patient.admitted', { spellId: 'SF', ward: 'OAK', bed: 'B6', area: 'NORTH' }, T0 + days(50), { patientId: 'PF' }),
