@@ -4,7 +4,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Alert, FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, fold } from '@pfm/flow-domain';
-import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
+import { FlowStore, Keys, netOps, WardRegistry } from '@pfm/flow-store';
 import { createLogger } from '@pfm/observability';
 import { syntheticEventChunks, waitFor } from '@pfm/testkit';
 import { openScratch } from '../tests/support/scratch';
@@ -17,11 +17,14 @@ import { engineTopics, EventTimeClock, replay, FlowEngine } from '@pfm/flow-proc
  * calls (INFO commandstats evalsha, which includes the commands a script runs), in µs.
  * Every client of the server counts: on a shared Redis, others' work is included.
  */
-async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<{ server: number; scripts: number }> {
+async function redisCpu(redis: { info(section: string): Promise<string> }): Promise<{ server: number; scripts: number; zadd: number; zrem: number }> {
   const cpu = await redis.info('cpu');
   const f = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
-  const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+),/.exec(await redis.info('commandstats'))?.[1];
-  return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0) };
+  const stats = await redis.info('commandstats');
+  const scripts = /cmdstat_evalsha:calls=\d+,usec=(\d+),/.exec(stats)?.[1];
+  // Calls of a command, those a script makes included (commandstats counts them).
+  const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+),`).exec(stats)?.[1] ?? 0);
+  return { server: (f('used_cpu_user') + f('used_cpu_sys')) * 1e6, scripts: Number(scripts ?? 0), zadd: calls('zadd'), zrem: calls('zrem') };
 }
 
 const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -113,6 +116,20 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
         beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); } },
         afterBatch: ({ count }) => { applied += count; batches += 1; },
       });
+      // PFM_BENCH_COUNT_OPS=1: the sorted-set ops the commits send, after netting, counted
+      // (a separate run: netting each run twice costs CPU). Per op one ZADD or ZREM at most.
+      const counted = { dueSet: 0, zadd: 0, zrem: 0 };
+      if (process.env.PFM_BENCH_COUNT_OPS) {
+        const commitRun = store.commitRun.bind(store);
+        store.commitRun = (run) => {
+          for (const o of netOps(run.ops)) {
+            if (o.key === store.keys.due(run.site)) counted.dueSet += 1;
+            if (o.op === 'zadd') counted.zadd += 1;
+            else if (o.op === 'zrem') counted.zrem += 1;
+          }
+          return commitRun(run);
+        };
+      }
       const startedAt = Date.now();
       const redis0 = await redisCpu(redis);
       await engine.start();
@@ -127,6 +144,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const redis1 = await redisCpu(redis);
       redisUsPerEvent = (redis1.server - redis0.server) / total;
       redisScriptUsPerEvent = (redis1.scripts - redis0.scripts) / total;
+      if (process.env.PFM_BENCH_COUNT_OPS) log(`sorted-set ops committed (after netting): due set ${(counted.dueSet / total).toFixed(3)}, zadd ${(counted.zadd / total).toFixed(3)}, zrem ${(counted.zrem / total).toFixed(3)} per event (due-set ops: ${counted.dueSet}, each at most one ZADD or ZREM)`);
+      log(`sorted-set writes: ZADD ${((redis1.zadd - redis0.zadd) / total).toFixed(3)}, ZREM ${((redis1.zrem - redis0.zrem) / total).toFixed(3)} calls/event (commandstats, script calls included; a shared Redis counts its other clients too)`);
       engineRate = total / (engineMs / 1000);
       const c = (engine as Partial<Pick<FlowEngine, 'commits'>>).commits;
       if (c?.calls) {

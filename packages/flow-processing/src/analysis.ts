@@ -1,6 +1,7 @@
 // What ops do with a replayed sandbox: the board as it was at T, a what-if comparison
 // of alerts under other thresholds, and the determinism check against live state.
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
+import { fold } from '@pfm/flow-domain';
 import type { FlowStore } from '@pfm/flow-store';
 
 export interface BoardAt { at: number; sites: { site: string; wards: WardSummary[]; flagged: PatientRow[]; alerts: Alert[] }[] }
@@ -55,6 +56,31 @@ export async function diffAlerts(baseline: FlowStore, candidate: FlowStore, rang
   return { byRule, byRuleAndWard, onlyCandidate: c.filter((a) => !bKeys.has(key(a))).length, onlyBaseline: b.filter((a) => !cKeys.has(key(a))).length, lines };
 }
 
+/**
+ * A due set as a scan up to `after` would leave it: each patient with its time (members of
+ * the older per-clock form folded into their patient); a patient due by then (one store's
+ * clock may not have reached it yet, its member then names an earlier clock than the other
+ * store's) at its first clock after `after` from its own state, or left out when it runs none.
+ */
+async function dueAfter(s: FlowStore, site: string, members: string[], after: number): Promise<string[]> {
+  const by = new Map<string, number>();
+  for (let i = 0; i < members.length; i += 2) {
+    const pid = members[i]!.split('\u001f')[0]!;
+    by.set(pid, Math.min(by.get(pid) ?? Number.POSITIVE_INFINITY, Number(members[i + 1])));
+  }
+  const out: string[] = [];
+  for (const [pid, score] of [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    let at: number | undefined = score;
+    if (score <= after) {
+      const st = await s.patient(site, pid);
+      at = undefined;
+      for (const t of st ? s.derive(site, pid, fold(st.events).view).timers : []) if (t.dueAt > after && (at === undefined || t.dueAt < at)) at = t.dueAt;
+    }
+    if (at !== undefined) out.push(pid, String(at));
+  }
+  return out;
+}
+
 export interface Determinism { equal: boolean; keysCompared: number; differences: string[]; alertsCompared: number; alertDifferences: string[] }
 
 /**
@@ -69,18 +95,22 @@ export async function compareWithLive(live: FlowStore, sandbox: FlowStore, repla
   const liveClocks = await Promise.all((await live.sites()).map((s) => live.clock(s)));
   const liveClock = Math.min(...liveClocks.map((c) => c ?? Number.POSITIVE_INFINITY));
   const watermark = Math.min(replayWatermark, liveClock);
+  const after = Math.max(replayWatermark, liveClock === Number.POSITIVE_INFINITY ? 0 : liveClock);
   const norm = async (s: FlowStore) => {
     const dump = await s.dump({ exclude: /:(clock|outbox|aout|esc)$|:a:/ });
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(dump)) {
       const key = k.replace(s.keys.prefix, '<p>');
+      if (key.endsWith(':due')) { out[key] = await dueAfter(s, /:\{([^}]*)\}:due$/.exec(k)![1]!, v as string[], after); continue; }
       if (/:c:/.test(key) && v && typeof v === 'object' && !Array.isArray(v)) { const { seq: _seq, ...rest } = v as Record<string, string>; out[key] = rest; continue; }
-      if (key.endsWith(':due') || key.endsWith(':alerts')) {
+      if (key.endsWith(':fu') || key.endsWith(':alerts')) {
         const arr = v as string[];
         const kept: string[] = [];
+        // Follow-up clocks still to fire after both clocks; alerts up to the earlier.
+        const clocks = key.endsWith(':fu');
         for (let i = 0; i < arr.length; i += 2) {
           const score = Number(arr[i + 1]);
-          if (key.endsWith(':due') ? score > Math.max(replayWatermark, liveClock === Number.POSITIVE_INFINITY ? 0 : liveClock) : score <= watermark) kept.push(arr[i]!, arr[i + 1]!);
+          if (clocks ? score > after : score <= watermark) kept.push(arr[i]!, arr[i + 1]!);
         }
         out[key] = kept;
         continue;

@@ -570,7 +570,7 @@ export class FlowEngine {
     const cached = mine.get(k)!;
     // Not about a patient (an improvement note) or passed over (time travel): only its offset is recorded, with the run's.
     if (!movesLiveState(e) || (this.d.accept && !this.d.accept(e))) return;
-    this.fireDueClocks(ops, e, cached, touched);
+    const fired = this.fireDueClocks(ops, e, cached, touched);
     // Parking time on the engine's clock: wall time live, event time in replay and demos.
     // A clean cached view lets evolve step the event instead of re-folding the history.
     let r = evolve(cached.state, e, this.d.clock.now(), cached.clean ? cached.derived.view : undefined);
@@ -588,7 +588,7 @@ export class FlowEngine {
     const own = e.type === 'alert.owned' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, name: e.payload.owner, by: e.payload.by, at: e.occurredAt } : undefined;
     const plan = store.planApply({
       site: e.site, patientId: e.patientId, before: cached.derived, after: derived, state: changed ? r.state : null, prior: cached.state,
-      offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also,
+      offsetField: '', offset: d.offset, acknowledge: ack, own, at: e.occurredAt, also: merge?.also, fired,
     });
     for (const op of plan.changes) ops.push(op);
     this.keep(mine, k, { state: r.state, derived, clean });
@@ -607,22 +607,26 @@ export class FlowEngine {
    * Clocks of this patient that fell due between their previous event and this one
    * are raised now, against the state before this event: the same alerts whether time
    * is the wall clock or a replay's event time, and independent of how partitions
-   * interleave. Clocks with no later event are raised by the scanner.
+   * interleave. Clocks with no later event are raised by the scanner. Returns the ids of
+   * the clocks raised (the patient's next due time moves past them, `planApply({ fired })`).
    */
-  private fireDueClocks(ops: KeyedOp[], e: FlowEvent, cached: Cached, touched: Map<string, Set<string>>): void {
+  private fireDueClocks(ops: KeyedOp[], e: FlowEvent, cached: Cached, touched: Map<string, Set<string>>): string[] | undefined {
     const prev = cached.state.events.length ? cached.state.events[cached.state.events.length - 1]!.occurredAt : Number.POSITIVE_INFINITY;
+    let fired: string[] | undefined;
     for (const timer of cached.derived.timers) {
       if (timer.dueAt <= prev || timer.dueAt > e.occurredAt) continue;
       const raisedAt = this.d.clock.kind === 'event' ? timer.dueAt : this.d.clock.now();
       // The view's clocks are the cached ones (derived from the same view): not computed again.
       const alert = alertFor(e.site, e.patientId, cached.state.nhsNumber, cached.derived.view, this.d.store.ctxFor(e.site), timer, raisedAt, cached.derived.timers);
       if (!alert) continue;
-      for (const op of this.d.store.raiseOps(alert, this.d.store.dueMember(e.patientId, timer.alertId))) ops.push(op);
+      for (const op of this.d.store.raiseOps(alert)) ops.push(op);
+      (fired ??= []).push(timer.alertId);
       if (alert.ward) {
         if (!touched.has(e.site)) touched.set(e.site, new Set());
         touched.get(e.site)!.add(alert.ward);
       }
     }
+    return fired;
   }
 
   async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {

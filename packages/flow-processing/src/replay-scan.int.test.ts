@@ -57,7 +57,7 @@ describe('replay final scan by pages, no outbox without outputs', () => {
     await readRanges(stack.kafka, t.flowEvents, ranges, (p, msgs) => engine.processMessages(t.flowEvents, p, msgs), { groupPrefix: `${ns}-old`, bounds, partitionsConcurrently: ranges.size });
     const outboxWritten = await stack.redis.xlen(store.keys.alertOutbox('RXT'));
     clock.finish();
-    const dueAtEnd = (await store.dueClocks('RXT', clock.now(), 1_000_000)).length;
+    const dueAtEnd = (await store.duePatients('RXT', clock.now(), 1_000_000)).length;
     await scanner.scanOnce();
     for (const site of await store.sites()) await store.setClock(site, clock.now());
     return { store, dueAtEnd, outboxWritten };

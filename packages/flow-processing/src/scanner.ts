@@ -1,6 +1,9 @@
 // The scanner makes time move with no event: it fires due clocks (stranded at day 7 at
-// 03:00 on a quiet ward, referral response breaches, missed 72h follow-ups), raises
-// each crossing's alert exactly once (deterministic id, SET NX), refreshes the boards
+// 03:00 on a quiet ward, referral response breaches, missed 72h follow-ups). The due set
+// names each patient once, at its earliest clock still to fire; for a due patient the
+// scanner reads its state, works out from it which of its clocks are due (the pure rules),
+// raises each crossing's alert exactly once (deterministic id, SET NX) only if the
+// patient is still as it read it, re-arms the patient at its next clock, refreshes the boards
 // of the wards concerned, and expires parked events by writing a park.expired control
 // event into the patient's own partition. It also escalates unacknowledged alerts whose
 // next level fell due (escalation schedule, pure rule escalationStep): each step is a new
@@ -8,7 +11,7 @@
 // Clock: wall clock live, event time in replay.
 import type { Producer } from 'kafkajs';
 import type { Alert, FlowEvent } from '@pfm/contracts';
-import { alertFor, escalationStep, fold, type PatientState, type PatientView } from '@pfm/flow-domain';
+import { alertFor, escalationStep, fold, timers, type PatientState } from '@pfm/flow-domain';
 import type { FlowStore } from '@pfm/flow-store';
 import { sendFlowEvents, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -28,8 +31,8 @@ export interface ScannerDeps {
   /** Write park.expired control events (live); false in sandboxes that must not write to the log. */
   expireParked?: boolean;
   /**
-   * Raise a page of due clocks with one script call after reading the page's patients at
-   * once (store.raiseAlerts), instead of reading each patient just before its own raise.
+   * Handle a page of due patients with one script call after reading them at once
+   * (store.raiseDue), instead of reading each patient just before its own raise.
    * Only where nothing changes the patients during a pass: a replay's final scan, after
    * its engine has stopped. Live (default false), an event applied between the page's
    * read and its raise could move a patient whose clock runs on (a transfer keeps the
@@ -72,23 +75,17 @@ export class Scanner {
       const now = this.d.clock.scanTime();
       await store.setClock(site, now);
       const wards = new Set<string>();
+      // Patients left due this pass (they kept changing under the scanner): the next pass retries them.
+      const left = new Set<string>();
       for (;;) {
-        const due = await store.dueClocks(site, now);
+        const due = (await store.duePatients(site, now)).filter((p) => !left.has(p.patientId));
         if (!due.length) break;
-        if (this.d.pagedRaise) { await this.raisePage(site, due, now, wards); continue; }
-        // An on-demand sandbox: the page's patients and alerts copied in at once (a no-op
-        // elsewhere). Each patient is still read just before its alert is raised: live,
-        // the engine may change it meanwhile (a page read at once raised alerts of clocks
-        // the engine had just stopped).
-        await store.need(due.flatMap((c) => [store.keys.patient(site, c.patientId), store.keys.alert(site, c.alertId)]));
-        for (const c of due) {
-          const patient = await store.patient(site, c.patientId);
-          const alert = this.alertOf(site, c, patient, patient ? fold(patient.events).view : undefined, now);
-          if (!alert) { await store.dropClock(site, c.member); continue; }
-          // Guarded by the scan time: an event that stopped this clock since it was read wins.
-          if (await store.raiseAlert(alert, c.member, now)) this.raised?.inc({ rule: alert.rule });
-          if (alert.ward) wards.add(alert.ward);
-        }
+        if (this.d.pagedRaise) { for (const id of await this.raisePage(site, due, now, wards)) left.add(id); continue; }
+        // An on-demand sandbox: the page's patients copied in at once (a no-op elsewhere).
+        // Each patient is still read just before its own raise: live, the engine may change
+        // it meanwhile, and the raise then writes nothing and the patient is read again.
+        await store.need(due.flatMap((p) => [store.keys.patient(site, p.patientId), store.keys.history(site, p.patientId)]));
+        for (const p of due) if (!(await this.raiseOne(site, p, now, wards))) left.add(p.patientId);
       }
       if (wards.size) await this.d.engine.publishBoards(new Map([[site, wards]]));
       await this.escalate(site, now);
@@ -98,40 +95,79 @@ export class Scanner {
     }
   }
 
-  /** The alert a due clock raises now, decided from the patient's current view; null when the clock no longer holds. */
-  private alertOf(site: string, c: { patientId: string; alertId: string; dueAt: number }, patient: PatientState | null, view: PatientView | undefined, now: number): Alert | null {
-    const timer = { alertId: c.alertId, rule: 'stranded' as const, dueAt: c.dueAt, threshold: { value: 0, unit: 'days' as const } };
-    return patient && view ? alertFor(site, c.patientId, patient.nhsNumber, view, this.d.store.ctxFor(site), timer, now) : null;
+  /**
+   * What the scanner writes for a due patient, decided from the patient's own state as
+   * read (the pure rules of @pfm/flow-domain): the alerts of its clocks due by `now`
+   * (each raised once however often this runs: SET NX), its next due time (the earliest
+   * of its clocks after `now`; none when none runs on), and the per-clock members of the
+   * due set's older form to take out (those read, and one per clock it runs).
+   */
+  private decide(site: string, due: { patientId: string; members: readonly string[] }, state: PatientState | null, now: number): { alerts: Alert[]; next: number | undefined; legacy: string[] } {
+    const { store } = this.d;
+    const legacy = due.members.filter((m) => m !== due.patientId);
+    if (!state) return { alerts: [], next: undefined, legacy };
+    const view = fold(state.events).view;
+    const ctx = store.ctxFor(site);
+    const running = timers(site, due.patientId, view, ctx);
+    const alerts: Alert[] = [];
+    let next: number | undefined;
+    for (let i = 0; i < running.length; i++) {
+      const t = running[i]!;
+      // With a repeated id the last one counts (as the store's clock diff reads them).
+      if (running.findLastIndex((x) => x.alertId === t.alertId) !== i) continue;
+      if (t.dueAt > now) { if (next === undefined || t.dueAt < next) next = t.dueAt; continue; }
+      const alert = alertFor(site, due.patientId, state.nhsNumber, view, ctx, t, now, running);
+      if (alert) alerts.push(alert);
+    }
+    // Members of the older form name one clock each; the re-armed member covers every clock.
+    if (due.members.some((m) => m !== due.patientId)) for (const t of running) { const m = store.dueMember(due.patientId, t.alertId); if (!legacy.includes(m)) legacy.push(m); }
+    return { alerts, next, legacy };
+  }
+
+  /** One due patient read and handled; false when it kept changing under the scanner (left due for the next pass). */
+  private async raiseOne(site: string, due: { patientId: string; members: readonly string[] }, now: number, wards: Set<string>): Promise<boolean> {
+    const { store } = this.d;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [read] = await store.loadStamped(site, [due.patientId]);
+      const work = this.decide(site, due, read!.state, now);
+      await store.need(work.alerts.map((a) => store.keys.alert(site, a.alertId)));
+      const [raised] = await store.raiseDue(site, [{ patientId: due.patientId, stamp: read!.stamp, ...work }]);
+      // Changed since it was read (an event applied meanwhile): nothing written; read it again.
+      if (!raised) continue;
+      this.count(work.alerts, raised, wards);
+      return true;
+    }
+    this.d.logger.warn({ site, patientId: due.patientId }, 'a due patient kept changing while the scanner read it: left for the next pass');
+    return false;
+  }
+
+  private count(alerts: readonly Alert[], raised: readonly boolean[], wards: Set<string>): void {
+    alerts.forEach((a, i) => {
+      if (raised[i]) this.raised?.inc({ rule: a.rule });
+      if (a.ward) wards.add(a.ward);
+    });
   }
 
   /**
-   * One page of due clocks raised with one script call: the page's patients read with one
-   * call (store.loadPatients), each folded once, each clock's alert decided as the one-by-one path decides it,
-   * clocks with no alert dropped with one ZREM, the rest raised in page order by
-   * raiseAlerts-1.lua (each once, guarded by the scan time): the state the one-by-one
-   * path leaves when nothing changes the patients meanwhile (see pagedRaise).
+   * A page of due patients handled with one read and one script call: the page's patients
+   * read at once (store.loadStamped), each decided as the one-by-one path decides it, and
+   * written by one raiseDue call (each patient's part only if it is unchanged). Where
+   * nothing changes the patients during a pass (see pagedRaise) that is the state the
+   * one-by-one path leaves; a patient that did change is handled one by one. Returns the
+   * patients left due (they kept changing).
    */
-  private async raisePage(site: string, due: Awaited<ReturnType<FlowStore['dueClocks']>>, now: number, wards: Set<string>): Promise<void> {
+  private async raisePage(site: string, due: Awaited<ReturnType<FlowStore['duePatients']>>, now: number, wards: Set<string>): Promise<string[]> {
     const { store } = this.d;
-    const ids = [...new Set(due.map((c) => c.patientId))];
-    await store.need(due.map((c) => store.keys.alert(site, c.alertId)));
-    const states = await store.loadPatients(ids.map((patientId) => ({ site, patientId })));
-    const patients = new Map(ids.map((id, i) => [id, states[i] ?? null]));
-    const views = new Map<string, ReturnType<typeof fold>['view'] | undefined>();
-    const drops: string[] = [];
-    const items: { alert: Alert; dueMember: string }[] = [];
-    for (const c of due) {
-      const patient = patients.get(c.patientId) ?? null;
-      let view = views.get(c.patientId);
-      if (patient && !views.has(c.patientId)) { view = fold(patient.events).view; views.set(c.patientId, view); }
-      const alert = this.alertOf(site, c, patient, view, now);
-      if (!alert) { drops.push(c.member); continue; }
-      items.push({ alert, dueMember: c.member });
-      if (alert.ward) wards.add(alert.ward);
+    const reads = await store.loadStamped(site, due.map((p) => p.patientId));
+    const items = due.map((p, i) => ({ patientId: p.patientId, stamp: reads[i]!.stamp, ...this.decide(site, p, reads[i]!.state, now) }));
+    await store.need(items.flatMap((it) => it.alerts.map((a) => store.keys.alert(site, a.alertId))));
+    const out = await store.raiseDue(site, items);
+    const left: string[] = [];
+    for (const [i, raised] of out.entries()) {
+      if (raised) this.count(items[i]!.alerts, raised, wards);
+      else if (!(await this.raiseOne(site, due[i]!, now, wards))) left.push(due[i]!.patientId);
     }
-    await store.dropClocks(site, drops);
-    const raised = await store.raiseAlerts(site, items, now);
-    raised.forEach((r, i) => { if (r) this.raised?.inc({ rule: items[i]!.alert.rule }); });
+    return left;
   }
 
   /**

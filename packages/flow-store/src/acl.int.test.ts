@@ -58,14 +58,19 @@ describe('the services\' Redis ACL user', () => {
     expect(await store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:1', epoch, first: '0', last: '0', ops })).toMatchObject({ status: 'applied' });
     const [w12] = await store.wardSummaries('RXT', ['W12'], T0 + days(8));
     expect(w12).toMatchObject({ occupied: 2, crfd: 1, stranded: 2 });
-    const clock = (await store.dueClocks('RXT', T0 + days(8))).find((d) => d.alertId.startsWith('stranded'))!;
+    // The scanner's path: due patients read, each read with its stamp, its due clocks raised and the patient re-armed in one call.
+    expect((await store.duePatients('RXT', T0 + days(8))).map((d) => d.patientId).sort()).toEqual(['P1', 'P2']);
+    const [p1] = await store.loadStamped('RXT', ['P1']);
+    const clock = store.derive('RXT', 'P1', fold(p1!.state!.events).view).timers.find((t) => t.rule === 'stranded')!;
     const alert = { alertId: clock.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P1', becameTrueAt: clock.dueAt, raisedAt: clock.dueAt };
-    expect(await store.raiseAlert(alert, clock.member)).toBe(true);
+    expect(await store.raiseDue('RXT', [{ patientId: 'P1', stamp: p1!.stamp, next: T0 + days(21), legacy: [], alerts: [alert] }])).toEqual([[true]]);
     const entries = await store.readOutbox('RXT', 'acl-reader');
     expect(entries.map((e) => e.alert?.alertId)).toEqual([alert.alertId]);
     await store.ackOutbox('RXT', entries.map((e) => e.id));
     expect((await store.alerts('RXT')).map((a) => a.alertId)).toEqual([alert.alertId]);
     expect((await store.patientsOnWard('RXT', 'W12', T0 + days(8))).map((p) => p.patientId).sort()).toEqual(['P1', 'P2']);
+    // The follow-up worklist's reads (the follow-up index, and a ZSCAN of the due set for members of the older form).
+    expect(await store.followUpsDue('RXT', T0 + days(8))).toEqual([]);
     expect(await store.clear()).toBeGreaterThan(5);
     // A replay sandbox's keys are the user's too.
     await svc.set('sbx.acl-test:k', '1');

@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, type PatientState } from '@pfm/flow-domain';
 import { days, ev, T0 } from '@pfm/flow-domain/src/testing';
 import { requireReachable, stackEnv, uniqueName } from '@pfm/testkit';
+import { dueOp } from './batch';
 import { FlowStore, Keys, WardRegistry, type KeyedOp } from './index';
 
 const FIELD = 'pfm.flow-events.v1:0';
@@ -48,6 +49,35 @@ describe('batch commit on real Redis', () => {
     expect(await store.commitRun({ ...run, epoch: second, ops: admit('P3', T0), first: '2', last: '2' })).toMatchObject({ status: 'applied' });
     expect((await store.wardSummaries('RXT', ['W12'], T0 + days(2)))[0]).toMatchObject({ occupied: 3, seq: 3 });
     expect((await store.appliedOffsets('pfm.flow-events.v1')).get(0)).toBe('2');
+  });
+
+  it('moves a patient\'s due time as the due steps say: once per commit, only when it changes', async () => {
+    const epoch = await store.claimPartition('pfm.flow-events.v1', 7);
+    let n = 100;
+    const commit = async (...steps: [string, number | undefined, number[]][]) => {
+      const ops = steps.map(([pid, low, kept]) => dueOp(keys.due('RXT'), pid, low, kept));
+      const at = String(n++);
+      expect(await store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:7', epoch, first: at, last: at, ops })).toMatchObject({ status: 'applied' });
+    };
+    const score = async (pid: string) => redis.zscore(keys.due('RXT'), pid);
+    // No member yet: the new clocks' earliest time; clocks that ran on unchanged are another member's (older form) to cover.
+    await commit(['D1', 50, [10, 100]]);
+    expect(await score('D1')).toBe('50');
+    // The clock at 50 fired at an event: the next one kept at or after 50.
+    await commit(['D1', undefined, [10, 100, 200]]);
+    expect(await score('D1')).toBe('100');
+    // A clock started earlier than the member's time.
+    await commit(['D1', 30, [100, 200]]);
+    expect(await score('D1')).toBe('30');
+    // The scanner re-armed the patient at 100 meanwhile: a step counts from what Redis holds.
+    await redis.zadd(keys.due('RXT'), 100, 'D1');
+    await commit(['D1', undefined, [30, 200]]);
+    expect(await score('D1')).toBe('200');
+    // Two events of one commit, the second stopping the last clock: folded in order, no member left.
+    await commit(['D1', undefined, [200, 300]], ['D1', undefined, []]);
+    expect(await score('D1')).toBeNull();
+    // Refused whole when a step is not well formed.
+    await expect(store.commitRun({ site: 'RXT', field: 'pfm.flow-events.v1:7', epoch, first: String(n), last: String(n), ops: [{ op: 'due', key: keys.due('RXT'), a: 'D1', b: 'x;1' }] })).rejects.toThrow(/due with bad steps/);
   });
 
   it('refuses a run into a store that lost the site\'s state since the caller last committed (restarted empty, flushed)', async () => {
@@ -94,7 +124,7 @@ describe('batch commit on real Redis', () => {
     const own = (name: string, at: number): KeyedOp[] => store.planApply({ site: 'RXT', patientId: 'P9', before: fold([]).view, after: fold([]).view, state: null, offsetField: '', offset: '0', own: { alertId: alert.alertId, name, by: 'bm-1', at } }).changes;
     const run = (first: number, ops: KeyedOp[]) => store.commitRun({ site: 'RXT', field: 'own-test:0', first: String(first), last: String(first), epoch: 1, ops });
     const outboxLength = () => redis.xlen(keys.alertOutbox('RXT'));
-    await run(1, store.raiseOps(alert, 'P9\u001fown-1'));
+    await run(1, store.raiseOps(alert));
     const raisedOut = await outboxLength();
     expect(await run(2, own('Dr A Patel', T0 + 1))).toMatchObject({ status: 'applied' });
     expect(await store.alert('RXT', alert.alertId)).toMatchObject({ owner: { name: 'Dr A Patel', by: 'bm-1', at: T0 + 1 }, version: 2 });
@@ -113,8 +143,8 @@ describe('batch commit on real Redis', () => {
     const alert = { alertId: 'esc-1', rule: 'awol', severity: 'critical', threshold: { value: 0, unit: 'hours' }, source: 't', message: 'AWOL', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: T0, raisedAt: T0 } as const;
     const run = (first: number, ops: KeyedOp[]) => store.commitRun({ site: 'RXT', field: 'esc-test:0', first: String(first), last: String(first), epoch: 1, ops });
     const outboxLength = () => redis.xlen(keys.alertOutbox('RXT'));
-    await run(1, store.raiseOps(alert, 'P9\u001fesc-1'));
-    await run(2, store.raiseOps({ ...alert, alertId: 'esc-info', severity: 'info' }, 'P9\u001fesc-info'));
+    await run(1, store.raiseOps(alert));
+    await run(2, store.raiseOps({ ...alert, alertId: 'esc-info', severity: 'info' }));
     // Default policy: the ward's for 30 minutes, then the bed manager.
     expect(Number(await redis.zscore(keys.escalations('RXT'), 'esc-1'))).toBe(T0 + 30 * 60_000);
     expect(await redis.zscore(keys.escalations('RXT'), 'esc-info')).toBeNull();

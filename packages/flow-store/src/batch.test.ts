@@ -18,6 +18,18 @@ function applyAll(ops: readonly KeyedOp[]): Map<string, unknown> {
     if (o.op === 'hincr') { const x = h(o.key); const v = (x.get(o.a) ?? 0) + Number(o.b); if (v === 0 && o.a !== 'seq') x.delete(o.a); else x.set(o.a, v); }
     if (o.op === 'zadd') z(o.key).set(o.a, Number(o.b));
     if (o.op === 'zrem') z(o.key).delete(o.a);
+    if (o.op === 'due') {
+      // As lua/due.lua: each step takes the time to min(low, the least kept time at or after it).
+      const x = z(o.key);
+      let cur = x.get(o.a);
+      for (const step of o.b.split('|')) {
+        const [low, kept] = step.split(';') as [string, string];
+        let best = low === '' ? undefined : Number(low);
+        if (cur !== undefined) for (const k of kept === '' ? [] : kept.split(',').map(Number)) if (k >= cur && (best === undefined || k < best)) best = k;
+        cur = best;
+      }
+      if (cur === undefined) x.delete(o.a); else x.set(o.a, cur);
+    }
     if (o.op === 'sadd') s(o.key).add(o.a);
     if (o.op === 'srem') s(o.key).delete(o.a);
   }
@@ -31,6 +43,10 @@ const opArb: fc.Arbitrary<KeyedOp> = fc.oneof(
   fc.record({ op: fc.constant('hincr' as const), key: fc.constantFrom('c:W1', 'c:W2'), a: fc.constantFrom('occupied', 'seq', 'crfd'), b: fc.integer({ min: -2, max: 2 }).map(String) }),
   fc.record({ op: fc.constantFrom('zadd' as const, 'zrem' as const), key: fc.constantFrom('due', 'i:los'), a: fc.constantFrom('m1', 'm2', 'm3'), b: fc.integer({ min: 0, max: 9 }).map(String) }),
   fc.record({ op: fc.constantFrom('sadd' as const, 'srem' as const), key: fc.constantFrom('beds', 'wards'), a: fc.constantFrom('B1', 'B2'), b: fc.constant('') }),
+  fc.record({
+    op: fc.constant('due' as const), key: fc.constantFrom('due', 'due2'), a: fc.constantFrom('P1', 'P2'),
+    b: fc.tuple(fc.option(fc.integer({ min: 0, max: 9 }), { nil: undefined }), fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 3 })).map(([low, kept]) => `${low ?? ''};${kept.join(',')}`),
+  }),
 );
 
 /**

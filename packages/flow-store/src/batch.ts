@@ -7,9 +7,11 @@
 // keep the last op per member, and a patient's history ops (keep the first n events,
 // append some) are folded into one. Alert ops (raise, acknowledge, own, move, resolve) read what they
 // change, so they stay in order; they touch only alert keys, the alert index and the
-// outbox, and counters' seq (an increment, which commutes).
+// outbox, and counters' seq (an increment, which commutes). A patient's due-time steps
+// ('due') on one due set are joined in order into one op (the script folds them and writes
+// the patient's member at most once).
 
-export type OpKind = 'set' | 'hist' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'raise' | 'ack' | 'own' | 'move' | 'resolve';
+export type OpKind = 'set' | 'hist' | 'hincr' | 'zadd' | 'zrem' | 'sadd' | 'srem' | 'due' | 'raise' | 'ack' | 'own' | 'move' | 'resolve';
 
 /** One change to one key. `refs`: other keys the op writes (alert index, outbox, counters), passed by index. */
 export interface KeyedOp { op: OpKind; key: string; a: string; b: string; refs?: string[] }
@@ -18,6 +20,31 @@ const REF_COUNT: Partial<Record<OpKind, number>> = { raise: 4, ack: 1, own: 1, m
 const US = '\u001f';
 /** Separates the event JSONs of a history op ('hist': a = events kept, b = events appended). */
 export const RS = '\u001e';
+
+/**
+ * A patient's next due time after one event (key: the site's due set, a: the patient id):
+ * `low` the earliest due time of the clocks the event started or moved (undefined: none),
+ * `kept` the due times of the clocks that run on unchanged and were not raised by it. The
+ * script takes the member's score `cur` (none = no clock pending) to min(low, the least of
+ * `kept` at or after `cur`): the clocks before `cur` were raised or dropped already, the
+ * event's new ones count whenever they fall due (lua/due.lua).
+ */
+export function dueOp(key: string, patientId: string, low: number | undefined, kept: readonly number[]): KeyedOp {
+  return { op: 'due', key, a: patientId, b: `${low === undefined ? '' : String(low)};${kept.join(',')}` };
+}
+
+/** Steps of a 'due' op: "low;k,k" each, joined by '|' (several events of one run). */
+function invalidDueSteps(b: string): string | undefined {
+  for (const step of b.split('|')) {
+    const semi = step.indexOf(';');
+    if (semi < 0) return 'due step without its separator';
+    const low = step.slice(0, semi);
+    if (low !== '' && !isNumber(low)) return 'due with a non-number time';
+    const kept = step.slice(semi + 1);
+    if (kept !== '') for (const k of kept.split(',')) if (!isNumber(k)) return 'due with a non-number time';
+  }
+  return undefined;
+}
 
 /** A history op: keep the first `keep` items of the patient's history list, then append `items`. */
 export function historyOp(key: string, keep: number, items: readonly string[]): KeyedOp {
@@ -37,6 +64,7 @@ export function invalidOp(o: KeyedOp): string | undefined {
   switch (o.op) {
     case 'hincr': return isNumber(o.b) && Number.isInteger(Number(o.b)) ? undefined : 'hincr by a non-integer';
     case 'zadd': return isNumber(o.b) ? undefined : 'zadd with a non-number score';
+    case 'due': return o.a === '' ? 'due of no patient' : invalidDueSteps(o.b);
     case 'resolve': return isNumber(o.a) ? undefined : 'resolve at a non-number time';
     case 'set': return o.a === '' ? 'set of an empty value' : undefined;
     case 'hist':
@@ -57,7 +85,7 @@ export function invalidOp(o: KeyedOp): string | undefined {
   }
 }
 
-const KIND: Record<OpKind, true> = { set: true, hist: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, raise: true, ack: true, own: true, move: true, resolve: true };
+const KIND: Record<OpKind, true> = { set: true, hist: true, hincr: true, zadd: true, zrem: true, sadd: true, srem: true, due: true, raise: true, ack: true, own: true, move: true, resolve: true };
 
 
 function countItems(b: string): number {
@@ -73,6 +101,8 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   // By key, then field or member: no joined strings to build and hash per op.
   const counters = new Map<string, Map<string, number>>();
   const members = new Map<string, Map<string, KeyedOp>>();
+  // Due steps by key, then patient: applied in order by the script, so they are joined in order.
+  const dues = new Map<string, Map<string, string>>();
   const ordered: KeyedOp[] = [];
   for (const o of ops) {
     switch (o.op) {
@@ -109,6 +139,13 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
         m.set(o.a, o);
         break;
       }
+      case 'due': {
+        let m = dues.get(o.key);
+        if (!m) { m = new Map(); dues.set(o.key, m); }
+        const b = m.get(o.a);
+        m.set(o.a, b === undefined ? o.b : `${b}|${o.b}`);
+        break;
+      }
       default: ordered.push(o);
     }
   }
@@ -116,6 +153,7 @@ export function netOps(ops: readonly KeyedOp[]): KeyedOp[] {
   for (const o of sets.values()) out.push(o);
   for (const [key, h] of histories) out.push({ op: 'hist', key, a: String(h.keep), b: h.b });
   for (const m of members.values()) for (const o of m.values()) out.push(o);
+  for (const [key, m] of dues) for (const [a, b] of m) out.push({ op: 'due', key, a, b });
   for (const [key, c] of counters) {
     // A net 0 still runs: a field left at 0 is deleted, as one by one would leave it.
     for (const [field, by] of c) out.push({ op: 'hincr', key, a: field, b: String(by) });

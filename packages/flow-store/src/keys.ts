@@ -6,7 +6,7 @@
  * used again is not built, flattened and hashed again (netting and encoding key maps on
  * them; docs/benchmarks.md). Patient and alert keys are not kept (one per patient or alert).
  */
-interface SiteKeys { due: string; wards: string; teams: string; parked: string; alerts: string; outbox: string; scoped: Map<string, string>[] }
+interface SiteKeys { due: string; followups: string; wards: string; teams: string; parked: string; alerts: string; outbox: string; scoped: Map<string, string>[] }
 /** Sites (and scopes per site and kind) whose keys are kept; beyond that they are built on each call. */
 const MEMO_LIMIT = 10_000;
 const COUNTS = 0;
@@ -31,7 +31,7 @@ export class Keys {
     let k = this.sitesMemo.get(site);
     if (!k) {
       const t = this.tag(site);
-      k = { due: `${t}:due`, wards: `${t}:wards`, teams: `${t}:teams`, parked: `${t}:parked`, alerts: `${t}:alerts`, outbox: `${t}:${this.alertOutboxOn ? 'aout' : OUTBOX_OFF}`, scoped: [new Map(), new Map(), new Map(), new Map(), new Map()] };
+      k = { due: `${t}:due`, followups: `${t}:fu`, wards: `${t}:wards`, teams: `${t}:teams`, parked: `${t}:parked`, alerts: `${t}:alerts`, outbox: `${t}:${this.alertOutboxOn ? 'aout' : OUTBOX_OFF}`, scoped: [new Map(), new Map(), new Map(), new Map(), new Map()] };
       if (this.sitesMemo.size < MEMO_LIMIT) this.sitesMemo.set(site, k);
     }
     return k;
@@ -70,8 +70,17 @@ export class Keys {
   wards(site: string): string { return this.of(site).wards; }
   /** Set of team codes seen in referrals. */
   teams(site: string): string { return this.of(site).teams; }
-  /** Sorted set of running clocks: member "patientId\u001falertId", score = due time. */
+  /**
+   * Sorted set of patients with a clock still to fire: member patientId, score = the
+   * earliest due time among that patient's clocks not raised yet (one member per patient,
+   * written at most once per commit). An older version kept one member per clock,
+   * "patientId\u001falertId" scored by that clock's due time: such members are still read
+   * (the scanner takes them as "this patient is due") and taken out when the scanner
+   * handles the patient.
+   */
   due(site: string): string { return this.of(site).due; }
+  /** Sorted set of running 72 h follow-up clocks not raised yet: member "patientId\u001falertId", score = due time (the follow-up worklist). */
+  followups(site: string): string { return this.of(site).followups; }
   /** Sorted set of parked patients: member patientId, score = earliest expiry. */
   parked(site: string): string { return this.of(site).parked; }
   /** Alert (JSON), and the site's alert index scored by becameTrueAt. */

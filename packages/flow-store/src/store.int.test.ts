@@ -75,18 +75,21 @@ describe('FlowStore on real Redis', () => {
   });
 
   it('raises a crossing alert exactly once and queues it in the outbox', async () => {
-    const due = await store.dueClocks('RXT', T0 + days(7) + 1);
-    const clock = due.find((d) => d.patientId === 'P9' && d.alertId.startsWith('stranded'));
-    expect(clock).toBeDefined();
-    const alert = { alertId: clock!.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: clock!.dueAt, raisedAt: clock!.dueAt };
-    expect(await store.raiseAlert(alert, clock!.member)).toBe(true);
-    expect(await store.raiseAlert(alert, clock!.member)).toBe(false);
+    // The due set names the patient once, at its earliest clock (stranded, day 7).
+    const due = await store.duePatients('RXT', T0 + days(7) + 1);
+    const timers = store.derive('RXT', 'P9', fold((await store.patient('RXT', 'P9'))!.events).view).timers;
+    const clock = timers.find((t) => t.rule === 'stranded')!;
+    expect(due.find((d) => d.patientId === 'P9')).toEqual({ patientId: 'P9', dueAt: Math.min(...timers.map((t) => t.dueAt)), members: ['P9'] });
+    expect(clock.dueAt).toBe(Math.min(...timers.map((t) => t.dueAt)));
+    const member = store.dueMember('P9', clock.alertId);
+    const alert = { alertId: clock.alertId, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'P9', becameTrueAt: clock.dueAt, raisedAt: clock.dueAt };
+    expect(await store.raiseAlert(alert, member)).toBe(true);
+    expect(await store.raiseAlert(alert, member)).toBe(false);
     const entries = await store.readOutbox('RXT', 'test-reader');
     expect(entries.filter((e) => e.alert?.alertId === alert.alertId).map((e) => e.alert?.version)).toEqual([1]);
     await store.ackOutbox('RXT', entries.map((e) => e.id));
     expect(await store.readOutbox('RXT', 'test-reader')).toEqual([]);
     expect(await store.outboxDepth('RXT')).toBe(0);
-    expect((await store.dueClocks('RXT', T0 + days(7) + 1)).find((d) => d.member === clock!.member)).toBeUndefined();
   });
 
   it('a raise guarded by the scan time does nothing once an event has stopped or moved the clock', async () => {
@@ -146,7 +149,7 @@ describe('FlowStore on real Redis', () => {
     const alertKey = keys.alert('RXT', 'ack-2');
     const ackOp = (at: number): KeyedOp => ({ op: 'ack', key: alertKey, a: JSON.stringify({ by: 'u2', at }), b: '', refs: [keys.alertOutbox('RXT')] });
     const resolveOp = (at: number): KeyedOp => ({ op: 'resolve', key: alertKey, a: String(at), b: '', refs: [keys.alerts('RXT'), keys.alertOutbox('RXT')] });
-    const ops = [...store.raiseOps(alert('ack-2'), 'ack-2-clock'), ackOp(T0 + 3), resolveOp(T0 + 4)];
+    const ops = [...store.raiseOps(alert('ack-2')), ackOp(T0 + 3), resolveOp(T0 + 4)];
     expect(await store.commitRun({ site: 'RXT', field, first: '0', last: '0', epoch, ops })).toMatchObject({ status: 'applied' });
     expect(await store.commitRun({ site: 'RXT', field, first: '1', last: '1', epoch, ops: [ackOp(T0 + 5), resolveOp(T0 + 6)] })).toMatchObject({ status: 'applied' });
     expect(await store.alert('RXT', 'ack-2')).toMatchObject({ version: 3, acknowledged: { by: 'u2', at: T0 + 3 }, resolvedAt: T0 + 4 });
@@ -162,12 +165,12 @@ describe('FlowStore on real Redis', () => {
     };
     // Per event (applyPatient-1.lua): stranded and EDD passed raised on W12, the EDD one acknowledged there.
     await apply([ev('patient.admitted', { spellId: 'SM', ward: 'W12', bed: 'B5', expectedDischargeAt: T0 + days(5) }, T0, { patientId: 'PM' })]);
-    const due = (await store.dueClocks('RXT', T0 + days(8))).filter((d) => d.patientId === 'PM');
+    const due = store.derive('RXT', 'PM', fold((await store.patient('RXT', 'PM'))!.events).view).timers;
     const raised: string[] = [];
     for (const rule of ['stranded', 'edd_passed'] as const) {
       const clock = due.find((d) => d.alertId.startsWith(`${rule}:`))!;
       const alert = { alertId: clock.alertId, rule, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 's', message: 'm', site: 'RXT', ward: 'W12', patientId: 'PM', spellId: 'SM', becameTrueAt: clock.dueAt, raisedAt: T0 + days(8) };
-      expect(await store.raiseAlert(alert, clock.member)).toBe(true);
+      expect(await store.raiseAlert(alert, store.dueMember('PM', clock.alertId))).toBe(true);
       raised.push(clock.alertId);
     }
     const [strandedId, eddId] = raised as [string, string];

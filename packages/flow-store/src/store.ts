@@ -7,7 +7,7 @@ import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
   admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
-import { encodeRun, historyOp, type KeyedOp, type StateIdCheck } from './batch';
+import { dueOp, encodeRun, historyOp, type KeyedOp, type StateIdCheck } from './batch';
 import { Keys } from './keys';
 import type { WardRegistry } from './registry';
 
@@ -16,6 +16,7 @@ export const SCRIPTS = {
   applyBatch: { name: 'pfmApplyBatch1', file: 'applyBatch-1.lua' },
   raiseAlert: { name: 'pfmRaiseAlert1', file: 'raiseAlert-1.lua' },
   raiseAlerts: { name: 'pfmRaiseAlerts1', file: 'raiseAlerts-1.lua' },
+  raiseDue: { name: 'pfmRaiseDue1', file: 'raiseDue-1.lua' },
   escalateAlert: { name: 'pfmEscalateAlert1', file: 'escalateAlert-1.lua' },
 } as const;
 
@@ -51,6 +52,8 @@ interface ScriptedRedis {
   pfmApplyPatient1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmRaiseAlerts1(numKeys: number, ...args: string[]): Promise<number[]>;
+  pfmRaiseDue1(numKeys: number, ...args: string[]): Promise<(number | number[])[]>;
+  pfmLoadStamped1(numKeys: number, ...args: string[]): Promise<[string | null, string[], string][]>;
   pfmEscalateAlert1(numKeys: number, ...args: string[]): Promise<number>;
   pfmApplyBatch1(numKeys: number, ...args: string[]): Promise<[number, number, number?, string?]>;
   pfmLoadPatients1(numKeys: number, ...args: string[]): Promise<[string | null, string[]][]>;
@@ -87,12 +90,29 @@ end
 return out`;
 const LOAD_PATIENTS_NAME = 'pfmLoadPatients1';
 
+/**
+ * As LOAD_PATIENTS, with each patient's stamp: the SHA-1 of its state and history as
+ * Redis holds them (the state, US, the history's items joined by RS). raiseDue-1.lua
+ * computes the same and writes nothing for a patient whose stamp changed since.
+ */
+const LOAD_STAMPED = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  local state = redis.call('GET', KEYS[i])
+  local items = redis.call('LRANGE', KEYS[n + i], 0, -1)
+  out[i] = { state, items, redis.sha1hex((state or '') .. '\\31' .. table.concat(items, '\\30')) }
+end
+return out`;
+const LOAD_STAMPED_NAME = 'pfmLoadStamped1';
+
 export function defineScripts(redis: Redis): void {
   for (const s of Object.values(SCRIPTS)) {
     if ((redis as unknown as Record<string, unknown>)[s.name]) continue;
     redis.defineCommand(s.name, { lua: scriptSource(s.file) });
   }
   if (!(redis as unknown as Record<string, unknown>)[LOAD_PATIENTS_NAME]) redis.defineCommand(LOAD_PATIENTS_NAME, { lua: LOAD_PATIENTS });
+  if (!(redis as unknown as Record<string, unknown>)[LOAD_STAMPED_NAME]) redis.defineCommand(LOAD_STAMPED_NAME, { lua: LOAD_STAMPED });
 }
 
 const DUE_SEP = '\u001f';
@@ -285,6 +305,8 @@ export class FlowStore {
     at?: number;
     /** Other patients of the same site this event changes (A40: the retired record), committed in the same call. */
     also?: { patientId: string; before: Derived | PatientView; after: Derived | PatientView; state: PatientState }[];
+    /** Clocks of `before` whose alerts the same commit raises (the engine fires them at this event): no longer to fire. */
+    fired?: readonly string[];
   }): ApplyPlan {
     const { site, patientId } = args;
     const keys = this.keys;
@@ -294,10 +316,11 @@ export class FlowStore {
     const scopes = new Set<string>();
     // The patient's own state first: a batch commit nets it with the rest; the per-event script takes it apart.
     const state = args.state ? this.stateOps(changes, site, patientId, args.state, args.prior) : '';
-    if (before !== after) this.diffInto(changes, scopes, site, patientId, before, after, args.at);
+    if (before !== after) this.diffInto(changes, scopes, site, patientId, before, after, args.at, args.fired);
+    else if (args.fired?.length) this.dueInto(changes, site, patientId, before.timers, before.timers, args.fired);
     // Other patients changed by the same event (the record an A40 merge retires), in the same atomic call.
     for (const o of args.also ?? []) {
-      this.diffInto(changes, scopes, site, o.patientId, this.asDerived(site, o.patientId, o.before), this.asDerived(site, o.patientId, o.after), args.at);
+      this.diffInto(changes, scopes, site, o.patientId, this.asDerived(site, o.patientId, o.before), this.asDerived(site, o.patientId, o.after), args.at, undefined);
       this.stateOps(changes, site, o.patientId, o.state, undefined);
       if (o.state.parked.length === 0) changes.push({ op: 'zrem', key: keys.parked(site), a: o.patientId, b: '' });
     }
@@ -321,8 +344,33 @@ export class FlowStore {
     return 'facts' in d && 'timers' in d && 'view' in d ? (d as Derived) : this.derive(site, patientId, d as PatientView);
   }
 
+  /**
+   * The patient's next due time after an event (a 'due' op, lua/due.lua), when its clocks
+   * changed or some were fired: the earliest due time of the clocks started or moved, and
+   * the due times of those that run on unchanged and were not fired. With a repeated id
+   * the last one counts. No op when nothing changes for the due set.
+   */
+  private dueInto(changes: KeyedOp[], site: string, pid: string, tb: readonly Timer[], ta: readonly Timer[], fired: readonly string[] | undefined): void {
+    let low: number | undefined;
+    let changed = false;
+    const kept: number[] = [];
+    for (let i = 0; i < ta.length; i++) {
+      const t = ta[i]!;
+      if (lastTimer(ta, t.alertId) !== i) continue;
+      const j = lastTimer(tb, t.alertId);
+      if (j < 0 || tb[j]!.dueAt !== t.dueAt) { changed = true; if (low === undefined || t.dueAt < low) low = t.dueAt; continue; }
+      if (fired?.includes(t.alertId)) { changed = true; continue; }
+      kept.push(t.dueAt);
+    }
+    if (!changed && tb !== ta) {
+      // A clock stopped: the next due time may move on.
+      for (let i = 0; i < tb.length && !changed; i++) if (lastTimer(tb, tb[i]!.alertId) === i && lastTimer(ta, tb[i]!.alertId) < 0) changed = true;
+    }
+    if (changed) changes.push(dueOp(this.keys.due(site), pid, low, kept));
+  }
+
   /** The ops moving one patient's aggregates and clocks from `b` to `a` (scopes touched are added to `scopes`). */
-  private diffInto(changes: KeyedOp[], scopes: Set<string>, site: string, pid: string, b: Derived, a: Derived, at: number | undefined): void {
+  private diffInto(changes: KeyedOp[], scopes: Set<string>, site: string, pid: string, b: Derived, a: Derived, at: number | undefined, fired: readonly string[] | undefined): void {
     const keys = this.keys;
     for (const op of diffFacts(b.facts, a.facts)) {
       if (!scopes.has(op.scope)) {
@@ -341,22 +389,27 @@ export class FlowStore {
         case 'beddel': changes.push({ op: 'srem', key: keys.beds(site, op.scope), a: `${op.bed}${DUE_SEP}${op.member}`, b: '' }); break;
       }
     }
-    if (b.timers === a.timers) return;
+    if (b.timers === a.timers) {
+      if (fired?.length) this.dueInto(changes, site, pid, b.timers, a.timers, fired);
+      return;
+    }
     // A handful of clocks per patient: plain scans, no maps. With a repeated id the last one counts.
     const tb = b.timers;
     const ta = a.timers;
+    this.dueInto(changes, site, pid, tb, ta, fired);
     for (let i = 0; i < tb.length; i++) {
-      const id = tb[i]!.alertId;
+      const t = tb[i]!;
+      const id = t.alertId;
       if (lastTimer(tb, id) !== i || lastTimer(ta, id) >= 0) continue;
-      changes.push({ op: 'zrem', key: keys.due(site), a: `${pid}${DUE_SEP}${id}`, b: '' });
+      if (t.rule === 'followup_missed') changes.push({ op: 'zrem', key: keys.followups(site), a: `${pid}${DUE_SEP}${id}`, b: '' });
       // The clock stopped: an alert it raised is no longer true.
       if (at !== undefined) changes.push({ op: 'resolve', key: keys.alert(site, id), a: String(at), b: '', refs: [keys.alerts(site), keys.alertOutbox(site)] });
     }
     for (let i = 0; i < ta.length; i++) {
       const t = ta[i]!;
-      if (lastTimer(ta, t.alertId) !== i) continue;
+      if (t.rule !== 'followup_missed' || lastTimer(ta, t.alertId) !== i) continue;
       const j = lastTimer(tb, t.alertId);
-      if (j < 0 || tb[j]!.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.due(site), a: `${pid}${DUE_SEP}${t.alertId}`, b: String(t.dueAt) });
+      if (j < 0 || tb[j]!.dueAt !== t.dueAt) changes.push({ op: 'zadd', key: keys.followups(site), a: `${pid}${DUE_SEP}${t.alertId}`, b: String(t.dueAt) });
     }
     // A clock that runs on but names another ward, team or area (a transfer): the alert it
     // raised, if any, follows the patient (same alert, next version; nothing when not raised).
@@ -384,14 +437,17 @@ export class FlowStore {
     return { keys, argv };
   }
 
-  /** Raising an alert (once; its due clock removed; on the escalation schedule when its severity escalates) as keyed ops for a batch commit. */
-  raiseOps(alert: Alert, dueMember: string): KeyedOp[] {
+  /**
+   * Raising an alert (once; on the escalation schedule when its severity escalates; a
+   * follow-up clock's entry off the worklist) as keyed ops for a batch commit. The
+   * patient's due time is the plan's (`planApply({ fired })`).
+   */
+  raiseOps(alert: Alert): KeyedOp[] {
     const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
     const refs = [this.keys.alerts(alert.site), this.keys.alertOutbox(alert.site), this.keys.counts(alert.site, scope), this.keys.escalations(alert.site)];
-    return [
-      { op: 'zrem', key: this.keys.due(alert.site), a: dueMember, b: '' },
-      { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}\u001f${this.escalateAt(alert)}`, refs },
-    ];
+    const raise: KeyedOp = { op: 'raise', key: this.keys.alert(alert.site, alert.alertId), a: JSON.stringify({ ...alert, version: 1 }), b: `${alert.becameTrueAt}\u001f${alert.alertId}\u001f${this.escalateAt(alert)}`, refs };
+    if (alert.rule !== 'followup_missed' || !alert.patientId) return [raise];
+    return [{ op: 'zrem', key: this.keys.followups(alert.site), a: `${alert.patientId}${DUE_SEP}${alert.alertId}`, b: '' }, raise];
   }
 
   /** When a newly raised alert first falls due for escalation under its site's policy ('-': never). */
@@ -464,20 +520,70 @@ export class FlowStore {
 
   // ---- clocks and alerts ------------------------------------------------------
 
-  /** Clocks due at or before `now`: [patientId, alertId, dueAt]. */
-  async dueClocks(site: string, now: number, limit = 500): Promise<{ patientId: string; alertId: string; dueAt: number; member: string }[]> {
+  /**
+   * Patients due at or before `now`, earliest first, from the first `limit` members of the
+   * due set: one entry per patient with the members naming it (its own, the patient id,
+   * and per-clock members "patientId<US>alertId" an older version wrote).
+   */
+  async duePatients(site: string, now: number, limit = 500): Promise<{ patientId: string; dueAt: number; members: string[] }[]> {
     const r = await this.redis.zrangebyscore(this.keys.due(site), '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit);
-    const out = [];
+    const by = new Map<string, { patientId: string; dueAt: number; members: string[] }>();
     for (let i = 0; i < r.length; i += 2) {
       const member = r[i]!;
-      const [patientId, alertId] = member.split(DUE_SEP) as [string, string];
-      out.push({ patientId, alertId, dueAt: Number(r[i + 1]), member });
+      const sep = member.indexOf(DUE_SEP);
+      const patientId = sep < 0 ? member : member.slice(0, sep);
+      let e = by.get(patientId);
+      if (!e) { e = { patientId, dueAt: Number(r[i + 1]), members: [] }; by.set(patientId, e); }
+      e.members.push(member);
     }
-    return out;
+    return [...by.values()];
   }
 
-  async dropClock(site: string, member: string): Promise<void> {
-    await this.redis.zrem(this.keys.due(site), member);
+  /**
+   * Patients as the scanner reads them: each state (null: none) with its stamp, the SHA-1 of
+   * the state and history as Redis holds them; `raiseDue` writes nothing for a patient whose
+   * stamp has changed since (an event was applied in between).
+   */
+  async loadStamped(site: string, patientIds: readonly string[]): Promise<{ state: PatientState | null; stamp: string }[]> {
+    if (!patientIds.length) return [];
+    const all = [...patientIds.map((id) => this.keys.patient(site, id)), ...patientIds.map((id) => this.keys.history(site, id))];
+    const res = await this.withKeys(all, () => (this.redis as unknown as ScriptedRedis).pfmLoadStamped1(all.length, ...all));
+    return res.map(([raw, items, stamp]) => {
+      if (!raw) return { state: null, stamp };
+      const state = JSON.parse(raw) as PatientState;
+      if (state.events.length) this.wholeStates.add(state);
+      else if (items.length) state.events = JSON.parse(`[${items.join(',')}]`) as PatientState['events'];
+      return { state, stamp };
+    });
+  }
+
+  /**
+   * The scanner's writes for due patients of one site, in one script call (raiseDue-1.lua):
+   * for each patient whose stamp is unchanged, its alerts raised (each once, in the order
+   * given), its per-clock members of the older form (`legacy`) taken out, and its member
+   * re-armed at `next` (undefined: taken out). Per patient: null when it changed since it
+   * was read (nothing written for it), else per alert true when this call raised it.
+   */
+  async raiseDue(site: string, items: readonly { patientId: string; stamp: string; next: number | undefined; legacy: readonly string[]; alerts: readonly Alert[] }[]): Promise<(boolean[] | null)[]> {
+    if (!items.length) return [];
+    const keys = [this.keys.due(site), this.keys.alerts(site), this.keys.alertOutbox(site), this.keys.escalations(site), this.keys.followups(site)];
+    const index = new Map<string, number>();
+    const k = (key: string): string => {
+      let i = index.get(key);
+      if (i === undefined) { keys.push(key); i = keys.length; index.set(key, i); }
+      return String(i);
+    };
+    const argv: string[] = [];
+    for (const it of items) {
+      argv.push(it.patientId, k(this.keys.patient(site, it.patientId)), k(this.keys.history(site, it.patientId)), it.stamp, it.next === undefined ? '' : String(it.next), String(it.legacy.length), ...it.legacy, String(it.alerts.length));
+      for (const alert of it.alerts) {
+        if (alert.site !== site) throw new Error(`raiseDue: an alert of site ${alert.site} in a call of site ${site}`);
+        const scope = alert.ward ? `ward:${alert.ward}` : alert.team ? `team:${alert.team}` : 'site';
+        argv.push(k(this.keys.alert(site, alert.alertId)), k(this.keys.counts(site, scope)), JSON.stringify({ ...alert, version: 1 }), alert.alertId, String(alert.becameTrueAt), this.escalateAt(alert), alert.rule === 'followup_missed' ? '1' : '');
+      }
+    }
+    const out = await this.withKeys(keys, () => (this.redis as unknown as ScriptedRedis).pfmRaiseDue1(keys.length, ...keys, ...argv));
+    return out.map((r) => (Array.isArray(r) ? r.map((n) => Number(n) === 1) : null));
   }
 
   private raiseArgs(alert: Alert, dueMember: string, dueBy?: number): string[] {
@@ -487,9 +593,11 @@ export class FlowStore {
   }
 
   /**
-   * Raises once; returns true when this call raised it. With `dueBy` (the scanner's scan
-   * time) it raises only while `dueMember` is still due by then: a clock an event stopped or
-   * moved after the scanner read it raises nothing.
+   * Raises once; returns true when this call raised it. `dueMember` is a per-clock member of
+   * the due set's older form ("patientId<US>alertId"), taken out; with `dueBy` it raises only
+   * while that member is still due by then. The scanner raises with `raiseDue` (the due set's
+   * members are patients now); this stays for alerts raised one by one (tests, tools) and
+   * per-clock members still held.
    */
   async raiseAlert(alert: Alert, dueMember: string, dueBy?: number): Promise<boolean> {
     const [n, ...rest] = this.raiseArgs(alert, dueMember, dueBy);
@@ -500,8 +608,8 @@ export class FlowStore {
    * Raises a page of fired clocks' alerts of one site in one script call
    * (raiseAlerts-1.lua): each exactly as raiseAlert() would, in this order (once, its due
    * clock removed, guarded by `dueBy` when given). Returns, per item, true when this call
-   * raised it. The whole page is one atomic call: for callers that read the page's
-   * patients together with nothing changing them meanwhile (a replay's final scan).
+   * raised it. The whole page is one atomic call. Per-clock members of the due set's older
+   * form, like `raiseAlert`; the scanner raises with `raiseDue`.
    */
   async raiseAlerts(site: string, items: readonly { alert: Alert; dueMember: string }[], dueBy?: number): Promise<boolean[]> {
     if (!items.length) return [];
@@ -522,11 +630,6 @@ export class FlowStore {
     return out.map((n) => Number(n) === 1);
   }
 
-  /** Removes these clocks from the due set (one call; the same as dropClock for each). */
-  async dropClocks(site: string, members: readonly string[]): Promise<void> {
-    if (members.length) await this.redis.zrem(this.keys.due(site), ...members);
-  }
-
   /** Queues raising an alert on a pipeline (ordered with the patient changes around it). */
   queueRaiseAlert(p: ChainableCommander, alert: Alert, dueMember: string): void {
     const [n, ...rest] = this.raiseArgs(alert, dueMember);
@@ -534,6 +637,7 @@ export class FlowStore {
     (p as ScriptedPipeline).pfmRaiseAlert1(Number(n), ...rest);
   }
 
+  /** A per-clock member of the due set's older form (still read; see Keys.due). */
   dueMember(patientId: string, alertId: string): string { return `${patientId}${DUE_SEP}${alertId}`; }
 
   // ---- escalation ---------------------------------------------------------------
@@ -739,8 +843,16 @@ export class FlowStore {
    * soonest due first (overdue ones stay on it, with negative hours left, until made).
    */
   async followUpsDue(site: string, now: number): Promise<FollowUpDue[]> {
-    const members = await this.redis.zrangebyscore(this.keys.due(site), '-inf', '+inf');
-    const ids = [...new Set(members.filter((m) => m.split(DUE_SEP)[1]?.startsWith('followup_missed:')).map((m) => m.split(DUE_SEP)[0]!))];
+    // Patients with a follow-up clock still to fire: the follow-up index, and per-clock
+    // members of the due set an older version wrote (until the scanner takes them out).
+    const members = await this.redis.zrange(this.keys.followups(site), 0, -1);
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.zscan(this.keys.due(site), cursor, 'MATCH', `*${DUE_SEP}followup_missed:*`, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < page.length; i += 2) members.push(page[i]!);
+    } while (cursor !== '0');
+    const ids = [...new Set(members.map((m) => m.split(DUE_SEP)[0]!))];
     const states = await this.loadPatients(ids.map((patientId) => ({ site, patientId })));
     const ctx = this.ctxFor(site);
     return states

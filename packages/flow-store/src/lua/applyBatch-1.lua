@@ -26,6 +26,7 @@
              "hist" keep items                (the history list: first `keep` items kept, items appended; history.lua)
              "hincr" field by                 (field deleted at 0, except "seq")
              "zadd" member score | "zrem" member
+             "due" patientId steps            (the patient's next due time; due.lua)
              "sadd" member | "srem" member
              "raise" alertJSON "alertsIdx<US>outboxIdx<US>countsIdx<US>escIdx<US>becameTrueAt<US>alertId<US>escalateAt"
              "ack" ackJSON "outboxIdx"
@@ -43,6 +44,7 @@
 ]]
 --#include alerts.lua
 --#include history.lua
+--#include due.lua
 
 local t0 = redis.call('TIME')
 local field, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -60,7 +62,7 @@ if owner > epoch then return { -2, owner } end
 local applied = redis.call('HGET', KEYS[1], field)
 if applied and tonumber(applied) >= first then return { -1, tonumber(applied) } end
 
-local TYPE = { set = 'string', hist = 'list', hincr = 'hash', zadd = 'zset', zrem = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', move = 'string', resolve = 'string' }
+local TYPE = { set = 'string', hist = 'list', hincr = 'hash', zadd = 'zset', zrem = 'zset', due = 'zset', sadd = 'set', srem = 'set', raise = 'string', ack = 'string', own = 'string', move = 'string', resolve = 'string' }
 local function refs(s)
   local out = {}
   for v in string.gmatch(s, '[^\31]+') do out[#out + 1] = v end
@@ -90,6 +92,7 @@ for i = 5, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(b) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(b) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(a) then return redis.error_reply('resolve at a non-number time') end
+  if kind == 'due' and (a == '' or not dueStepsValid(b)) then return redis.error_reply('due with bad steps') end
   if kind == 'hist' then
     local problem, len = historyProblem(KEYS[tonumber(idx)], a)
     if problem then return redis.error_reply(problem) end
@@ -124,6 +127,8 @@ for i = 5, #ARGV, 4 do
     redis.call('ZADD', key, b, a)
   elseif kind == 'zrem' then
     redis.call('ZREM', key, a)
+  elseif kind == 'due' then
+    dueApply(key, a, b)
   elseif kind == 'sadd' then
     redis.call('SADD', key, a)
   elseif kind == 'srem' then

@@ -11,6 +11,7 @@
   ARGV[3]  new patient state JSON; '' = unchanged; '-' = delete
   ARGV[4..] ops, four arguments each: op, keyIndex, a, b ('' when unused):
              "hincr" field by | "zadd" member score | "zrem" member
+             "due" patientId steps (the patient's next due time in a due set; due.lua)
              "hset" field value | "hdelif" field value (delete when it equals value)
              "sadd" member | "srem" member | "hsetnx" field value
              "set" value (another patient's state, e.g. the record an A40 merge retires)
@@ -28,10 +29,11 @@
 ]]
 --#include alerts.lua
 --#include history.lua
+--#include due.lua
 
 -- Check every op before writing anything: a script that fails half way would leave a
 -- half-applied change (Redis does not roll back a script's writes).
-local known = { hincr = true, zadd = true, zrem = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, hist = true, set = true, ack = true, own = true, move = true, resolve = true }
+local known = { hincr = true, zadd = true, zrem = true, due = true, hset = true, hsetnx = true, hdelif = true, sadd = true, srem = true, rpush = true, hist = true, set = true, ack = true, own = true, move = true, resolve = true }
 -- Each history list's length, read by the check and used by the write (per op's ARGV index).
 local histLen = {}
 for i = 4, #ARGV, 4 do
@@ -41,6 +43,11 @@ for i = 4, #ARGV, 4 do
   if kind == 'hincr' and not tonumber(ARGV[i + 3]) then return redis.error_reply('hincr by a non-number') end
   if kind == 'zadd' and not tonumber(ARGV[i + 3]) then return redis.error_reply('zadd with a non-number score') end
   if kind == 'resolve' and not tonumber(ARGV[i + 2]) then return redis.error_reply('resolve at a non-number time') end
+  if kind == 'due' then
+    local t = redis.call('TYPE', KEYS[idx])['ok']
+    if t ~= 'none' and t ~= 'zset' then return redis.error_reply('op due names no key of type zset') end
+    if ARGV[i + 2] == '' or not dueStepsValid(ARGV[i + 3]) then return redis.error_reply('due with bad steps') end
+  end
   if kind == 'hist' then
     local t = redis.call('TYPE', KEYS[idx])['ok']
     if t ~= 'none' and t ~= 'list' then return redis.error_reply('op hist names no key of type list') end
@@ -78,6 +85,8 @@ for i = 4, #ARGV, 4 do
     redis.call('ZADD', key, op[4], op[3])
   elseif kind == 'zrem' then
     redis.call('ZREM', key, op[3])
+  elseif kind == 'due' then
+    dueApply(key, op[3], op[4])
   elseif kind == 'hset' then
     redis.call('HSET', key, op[3], op[4])
   elseif kind == 'hsetnx' then
