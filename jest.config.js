@@ -22,8 +22,12 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/src/**/*.int.test.ts', '<rootDir>/services/*/src/**/*.int.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
-      // A stack of each suite's own on containers, of the parts its `@pfm-stack` pragma names.
+      // On containers: a stack of each suite's own, of the parts its `@pfm-stack` pragma names,
+      // on 4 CPUs or more; one stack for the project on fewer (PFM_SUITE_STACKS overrides).
       testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
+      testEnvironmentOptions: { stacks: 'auto' },
+      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
+      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
     },
     {
       ...common,
@@ -32,6 +36,7 @@ module.exports = {
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-e2e.js'],
       // A stack of each suite's own on containers (scripts/jest/suite-stack-env.ts).
       testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
+      testEnvironmentOptions: { stacks: 'file' },
     },
     {
       // Suites on stacks of their own (testcontainers: Docker, or podman here): `./pfm test-containers`.

@@ -1,6 +1,7 @@
 // Jest test environment of the integration and e2e projects: with PFM_TEST_STACK=containers
 // (what ./pfm test sets where a container engine can be had), each suite file gets a
-// secure container stack of its own (Kafka on SASL_SSL with SCRAM and ACLs, the registry
+// secure container stack of its own (e2e always; integration on a machine with 4 CPUs or
+// more, or PFM_SUITE_STACKS=file: on fewer, the project's one stack, stack-setup.ts) (Kafka on SASL_SSL with SCRAM and ACLs, the registry
 // with logins, Redis with a login; @pfm/testkit), started before the file's first test and
 // removed after its last, also when a test fails. A suite that stops its broker
 // (back-pressure) or kills the engine (the fault test) then disturbs no other suite, and
@@ -21,24 +22,27 @@
 // the environment names.
 import { TestEnvironment } from 'jest-environment-node';
 import { startContainerStack, type ContainerStack, type StackPart } from '../../packages/testkit/src/containers';
-import { ABSENT_PART_ENV, STACK_PARTS, stackParts } from '../../packages/testkit/src/parts';
+import { ABSENT_PART_ENV, STACK_PARTS, stackParts, suiteStacks, type SuiteStacks } from '../../packages/testkit/src/parts';
 import { secureKafka } from './secure-kafka';
 
 type Args = ConstructorParameters<typeof TestEnvironment>;
 
 export default class SuiteStackEnvironment extends TestEnvironment {
   private readonly parts: StackPart[];
+  private readonly stacks: SuiteStacks;
   private stack: ContainerStack | undefined;
   private saved: Record<string, string | undefined> = {};
 
   constructor(config: Args[0], context: Args[1]) {
     super(config, context);
     this.parts = stackParts(context.docblockPragmas['pfm-stack'], context.testPath);
+    // testEnvironmentOptions.stacks: 'file', 'project' (the global set-up's stack), or 'auto'.
+    this.stacks = suiteStacks(config.projectConfig.testEnvironmentOptions.stacks);
   }
 
   override async setup(): Promise<void> {
     await super.setup();
-    if (process.env.PFM_TEST_STACK !== 'containers') return;
+    if (process.env.PFM_TEST_STACK !== 'containers' || this.stacks === 'project') return;
     const env: Record<string, string> = { PFM_TEST_STACK_PARTS: this.parts.join(',') };
     let said = 'no stack: this suite names none';
     if (this.parts.length) {

@@ -1,4 +1,4 @@
-import { ABSENT_PART_ENV, stackParts } from './parts';
+import { ABSENT_PART_ENV, stackParts, suiteStacks } from './parts';
 
 describe('a suite file names the parts of its stack (@pfm-stack)', () => {
   it('gets all three without the pragma', () => {
@@ -26,5 +26,24 @@ describe('a suite file names the parts of its stack (@pfm-stack)', () => {
     expect(ABSENT_PART_ENV.kafka.KAFKA_SASL_USERNAME).toBe('');
     expect(new URL(ABSENT_PART_ENV.registry.SCHEMA_REGISTRY_URL!).port).toBe('1');
     expect(new URL(ABSENT_PART_ENV.redis.REDIS_URL!).port).toBe('1');
+  });
+});
+
+describe('how a project gets its stacks', () => {
+  it('takes what the project asks for, file or project', () => {
+    expect(suiteStacks('file', {}, 2)).toBe('file');
+    expect(suiteStacks('project', { PFM_SUITE_STACKS: 'file' }, 8)).toBe('project');
+  });
+
+  it('on auto: PFM_SUITE_STACKS, else a stack per file with 4 CPUs or more, one for the project below', () => {
+    expect(suiteStacks('auto', { PFM_SUITE_STACKS: 'file' }, 2)).toBe('file');
+    expect(suiteStacks('auto', { PFM_SUITE_STACKS: 'project' }, 16)).toBe('project');
+    expect(suiteStacks('auto', {}, 4)).toBe('file');
+    expect(suiteStacks('auto', {}, 2)).toBe('project');
+    expect(suiteStacks(undefined, {}, 3)).toBe('project');
+  });
+
+  it('refuses a PFM_SUITE_STACKS it does not know', () => {
+    expect(() => suiteStacks('auto', { PFM_SUITE_STACKS: 'suite' }, 2)).toThrow("PFM_SUITE_STACKS is 'suite'; say file or project");
   });
 });

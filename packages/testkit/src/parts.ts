@@ -1,6 +1,7 @@
 // Which parts of a container stack a suite file gets: the ones its first docblock names
 // with the `@pfm-stack` pragma (scripts/jest/suite-stack-env.ts reads it), and addresses
 // where nothing answers for the others.
+import { availableParallelism } from 'node:os';
 import type { StackPart } from './containers';
 
 export const STACK_PARTS: readonly StackPart[] = ['kafka', 'registry', 'redis'];
@@ -25,3 +26,21 @@ export const ABSENT_PART_ENV: Readonly<Record<StackPart, Readonly<Record<string,
   registry: { SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1/apis/ccompat/v7', SCHEMA_REGISTRY_USERNAME: '' },
   redis: { REDIS_URL: 'redis://127.0.0.1:1' },
 };
+
+/**
+ * How a project's suites get container stacks: `file` (each suite file a stack of its own,
+ * of the parts it names) or `project` (one stack, all three parts, for the whole project;
+ * suites keep apart by topic namespace, group and key prefix). The integration project asks
+ * `auto`: PFM_SUITE_STACKS when set, else `file` on a machine with 4 or more CPUs and
+ * `project` on fewer. On 2 CPUs the per-file stacks cost ~6.5 minutes of a run that must stay
+ * under 20 (the stack starts are CPU-bound: docs/testing.md).
+ */
+export type SuiteStacks = 'file' | 'project';
+
+export function suiteStacks(asked: unknown, env: NodeJS.ProcessEnv = process.env, cpus = availableParallelism()): SuiteStacks {
+  if (asked === 'file' || asked === 'project') return asked;
+  const given = env.PFM_SUITE_STACKS;
+  if (given === 'file' || given === 'project') return given;
+  if (given) throw new Error(`PFM_SUITE_STACKS is '${given}'; say file or project`);
+  return cpus >= 4 ? 'file' : 'project';
+}
