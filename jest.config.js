@@ -23,7 +23,7 @@ module.exports = {
       testMatch: ['<rootDir>/packages/*/src/**/*.int.test.ts', '<rootDir>/services/*/src/**/*.int.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/scripts/jest/timeout-integration.js'],
       // On containers: a stack of each suite's own, of the parts its `@pfm-stack` pragma names,
-      // on 4 CPUs or more; one stack for the project on fewer (PFM_SUITE_STACKS overrides).
+      // on 4 CPUs or more; on fewer one per worker, emptied between files (PFM_SUITE_STACKS overrides).
       testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
       testEnvironmentOptions: { stacks: 'auto' },
       globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',

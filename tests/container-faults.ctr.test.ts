@@ -184,16 +184,18 @@ it('broker frozen with sends in flight, past the producer\'s request timeout: it
   try {
     const half = Math.floor(EVENTS.length / 2);
     for (let i = 0; i < half; i += 50) await sendFlowEvents(producer, s.codec, EVENTS.slice(i, Math.min(i + 50, half)), s.topics.flowEvents);
+    // Frozen first, then the second half sent: every request of it is written to a broker
+    // that cannot read it, so each one is certainly in flight during the freeze (a send
+    // started before the pause could complete before the pause took hold).
+    await stack.kafka!.pause();
+    log('broker frozen for 12 s; the second half is sent into the freeze (request timeout 4 s)');
     let done = false;
     const sending = (async () => {
       for (let i = half; i < EVENTS.length; i += 50) await sendFlowEvents(producer, s.codec, EVENTS.slice(i, i + 50), s.topics.flowEvents);
       done = true;
     })();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(done).toBe(false);
-    await stack.kafka!.pause();
-    log('broker frozen for 12 s with the second half being sent (request timeout 4 s)');
     await new Promise((r) => setTimeout(r, 12_000));
+    expect(done).toBe(false);
     await stack.kafka!.unpause();
     log('broker resumed');
     await sending;

@@ -1,11 +1,15 @@
-// Jest global set-up of the integration project when its suites share one stack (fewer than
-// 4 CPUs, or PFM_SUITE_STACKS=project: parts.ts suiteStacks; otherwise each file has a stack
-// of its own, suite-stack-env.ts): with PFM_TEST_STACK=containers,
-// a secure container stack of this run's own (Kafka on SASL_SSL with SCRAM and ACLs, the
-// registry with logins, Redis with a login; @pfm/testkit) is started before any suite and
-// its addresses and logins replace the shared stack's in the environment every suite and
-// every service a suite starts reads. Otherwise the suites use the stack the environment
-// names (the native stack, ./pfm stack up).
+// Jest global set-up of the integration project, with PFM_TEST_STACK=containers (otherwise
+// the suites use the stack the environment names: the native stack, ./pfm stack up):
+// - `worker` stacks (fewer than 4 CPUs; parts.ts suiteStacks): a directory where each
+//   worker notes the stack it starts (suite-stack-env.ts), for stack-teardown.ts to remove;
+// - `project` (PFM_SUITE_STACKS=project): one secure container stack of this run's own
+//   (Kafka on SASL_SSL with SCRAM and ACLs, the registry with logins, Redis with a login;
+//   @pfm/testkit), started before any suite, its addresses and logins put in the
+//   environment every suite and every service a suite starts reads;
+// - `file`: nothing (each file starts and removes its own).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startContainerStack, type ContainerStack } from '../../packages/testkit/src/containers';
 import { suiteStacks } from '../../packages/testkit/src/parts';
 import { secureKafka } from './secure-kafka';
@@ -16,7 +20,15 @@ declare global {
 }
 
 export default async function setup(_global: unknown, project: { testEnvironmentOptions?: Record<string, unknown> }): Promise<void> {
-  if (process.env.PFM_TEST_STACK !== 'containers' || suiteStacks(project.testEnvironmentOptions?.stacks) !== 'project') return;
+  if (process.env.PFM_TEST_STACK !== 'containers') return;
+  const mode = suiteStacks(project.testEnvironmentOptions?.stacks);
+  if (mode === 'worker') {
+    // Workers are started after the global set-up and inherit this.
+    process.env.PFM_WORKER_STACKS_DIR = mkdtempSync(join(tmpdir(), 'pfm-worker-stacks-'));
+    process.stdout.write('\n[stack] a container stack per jest worker, emptied between suite files\n');
+    return;
+  }
+  if (mode !== 'project') return;
   const stack = await startContainerStack({ secure: true, secureKafka });
   globalThis.pfmTestStack = stack;
   Object.assign(process.env, stack.env);

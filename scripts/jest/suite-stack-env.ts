@@ -1,11 +1,15 @@
 // Jest test environment of the integration and e2e projects: with PFM_TEST_STACK=containers
 // (what ./pfm test sets where a container engine can be had), each suite file gets a
-// secure container stack of its own (e2e always; integration on a machine with 4 CPUs or
-// more, or PFM_SUITE_STACKS=file: on fewer, the project's one stack, stack-setup.ts) (Kafka on SASL_SSL with SCRAM and ACLs, the registry
-// with logins, Redis with a login; @pfm/testkit), started before the file's first test and
-// removed after its last, also when a test fails. A suite that stops its broker
-// (back-pressure) or kills the engine (the fault test) then disturbs no other suite, and
-// no suite sees another's state.
+// secure container stack (Kafka on SASL_SSL with SCRAM and ACLs, the registry with logins,
+// Redis with a login; @pfm/testkit) that no other file is using and that holds nothing an
+// earlier file made. How (testEnvironmentOptions.stacks, parts.ts suiteStacks):
+// - `file` (e2e always; integration on 4 CPUs or more): a stack of the file's own, started
+//   before its first test and removed after its last, also when a test fails. A suite that
+//   stops its broker (back-pressure) or kills the engine (the fault test) disturbs no other.
+// - `worker` (integration on fewer CPUs): one stack per jest worker, started for its first
+//   file and emptied back to its start before each next one (@pfm/testkit reset.ts); one
+//   that cannot be emptied is replaced. The global tear-down removes them (stack-teardown.ts).
+// - `project` (PFM_SUITE_STACKS=project): the global set-up's one stack, shared.
 //
 // A file names the parts it uses in its docblock, and gets only those (a broker and a
 // registry are the slow starts):
@@ -21,9 +25,46 @@
 // Without containers (PFM_TEST_STACK=native) it is jest's node environment, on the stack
 // the environment names.
 import { TestEnvironment } from 'jest-environment-node';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startContainerStack, type ContainerStack, type StackPart } from '../../packages/testkit/src/containers';
 import { ABSENT_PART_ENV, STACK_PARTS, stackParts, suiteStacks, type SuiteStacks } from '../../packages/testkit/src/parts';
+import { resetStack, stackBaseline, type StackBaseline } from '../../packages/testkit/src/reset';
 import { secureKafka } from './secure-kafka';
+
+/**
+ * This worker's stack in `worker` mode. Jest loads the environment's module once per
+ * worker process, so it outlives one file's environment.
+ */
+let workerStack: { stack: ContainerStack; baseline: StackBaseline; used: readonly StackPart[]; files: number } | undefined;
+
+/** This worker's stack, emptied of what the last file made, or a new one; and what was done, for the log. */
+async function takeWorkerStack(parts: readonly StackPart[]): Promise<{ stack: ContainerStack; said: string }> {
+  let said = '';
+  if (workerStack) {
+    const w = workerStack;
+    try {
+      const r = await resetStack(w.stack, w.baseline, w.used);
+      said = `this worker's stack (file ${w.files + 1} on it), emptied in ${r.seconds.toFixed(1)} s of ${r.topics} topics, ${r.groups} groups, ${r.acls} ACLs, ${r.subjects} subjects, ${r.redisKeys} Redis keys, ${r.redisUsers} Redis users`;
+    } catch (e) {
+      said = `a new stack for this worker (the last one could not be emptied: ${(e as Error).message})`;
+      workerStack = undefined;
+      await w.stack.stop().catch(() => undefined);
+    }
+  }
+  if (!workerStack) {
+    const registry = process.env.PFM_WORKER_STACKS_DIR;
+    if (!registry) throw new Error('PFM_WORKER_STACKS_DIR is not set: worker stacks need the project\'s global set-up (scripts/jest/stack-setup.ts), which removes them at the end');
+    const stack = await startContainerStack({ secure: true, secureKafka });
+    // Written before anything else can fail, so the global tear-down finds it.
+    writeFileSync(join(registry, `${stack.id}.json`), JSON.stringify({ id: stack.id, securityDir: stack.security?.dir }));
+    workerStack = { stack, baseline: await stackBaseline(stack), used: [], files: 0 };
+    said ||= `this worker's stack, started in ${stack.startSeconds.toFixed(1)} s`;
+  }
+  workerStack.used = parts;
+  workerStack.files += 1;
+  return { stack: workerStack.stack, said };
+}
 
 type Args = ConstructorParameters<typeof TestEnvironment>;
 
@@ -45,7 +86,11 @@ export default class SuiteStackEnvironment extends TestEnvironment {
     if (process.env.PFM_TEST_STACK !== 'containers' || this.stacks === 'project') return;
     const env: Record<string, string> = { PFM_TEST_STACK_PARTS: this.parts.join(',') };
     let said = 'no stack: this suite names none';
-    if (this.parts.length) {
+    if (this.parts.length && this.stacks === 'worker') {
+      const taken = await takeWorkerStack(this.parts);
+      Object.assign(env, taken.stack.env, { PFM_TEST_STACK_ID: taken.stack.id });
+      said = `${taken.said}; this suite uses ${this.parts.join(', ')}`;
+    } else if (this.parts.length) {
       const stack = await startContainerStack({ secure: true, parts: this.parts, secureKafka });
       this.stack = stack;
       Object.assign(env, stack.env, { PFM_TEST_STACK_ID: stack.id });

@@ -15,7 +15,7 @@
 //   PFM_KAFKA_SETUP_WAIT_MS   how long to wait for the broker (default 180000)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { kafkaClientConfig } from './client';
 import { grantAcls, parseAcls } from './principals';
 import { upsertScramCredentials } from './scram';
@@ -30,7 +30,12 @@ export function principalsFromEnv(env: NodeJS.ProcessEnv): { user: string; passw
     .sort((a, b) => a.user.localeCompare(b.user));
 }
 
-export async function setupKafka(env: NodeJS.ProcessEnv = process.env, log: (m: string) => void = say): Promise<{ users: string[]; acls: number }> {
+/**
+ * `coordinator`: also wait until the broker's group coordinator exists (a new broker makes
+ * its offsets topic on the first lookup and answers "coordinator not available" until then,
+ * which a client that does not retry would take for the answer): the test stacks ask it.
+ */
+export async function setupKafka(env: NodeJS.ProcessEnv = process.env, log: (m: string) => void = say, opts: { coordinator?: boolean } = {}): Promise<{ users: string[]; acls: number }> {
   const adminPassword = env.PFM_KAFKA_PASSWORD_ADMIN;
   if (!adminPassword) throw new Error('set PFM_KAFKA_PASSWORD_ADMIN (the admin principal\'s password)');
   const brokers = (env.KAFKA_BROKERS ?? 'kafka:19092').split(',').map((b) => b.trim()).filter(Boolean);
@@ -58,11 +63,21 @@ export async function setupKafka(env: NodeJS.ProcessEnv = process.env, log: (m: 
   await admin.connect();
   try {
     await grantAcls(admin, rules);
+    log(`${rules.length} ACL rules of acls.txt in place`);
+    if (opts.coordinator) await groupCoordinator(admin, deadline);
   } finally {
     await admin.disconnect();
   }
-  log(`${rules.length} ACL rules of acls.txt in place`);
   return { users: users.map((u) => u.user), acls: rules.length };
+}
+
+async function groupCoordinator(admin: Admin, deadline: number): Promise<void> {
+  for (;;) {
+    const found = await admin.describeGroups(['pfm-kafka-setup-ready']).then((d) => d.groups.length === 1, (e: Error) => e);
+    if (found === true) return;
+    if (Date.now() > deadline) throw new Error(`the broker's group coordinator did not appear: ${found instanceof Error ? found.message : 'no answer'}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 if (require.main === module) {

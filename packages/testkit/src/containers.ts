@@ -391,6 +391,24 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
   };
 }
 
+/**
+ * Removes a stack by its id, from any process: its containers (by their org.pfm.stack
+ * label), its network (named by the id) and its logins directory. For stacks whose owner
+ * cannot stop them itself (a jest worker's stack, removed by the global tear-down).
+ */
+export async function removeStack(stackId: string, securityDir?: string): Promise<void> {
+  await ensureContainerEngine();
+  const client = await getContainerRuntimeClient();
+  const mine = (await client.container.dockerode.listContainers({ all: true, filters: { label: [`org.pfm.stack=${stackId}`] } })).map((c) => c.Id);
+  await Promise.all(mine.map(async (id) => {
+    const c = client.container.getById(id);
+    await c.unpause().catch(() => undefined);
+    await c.remove({ force: true, v: true }).catch(() => undefined);
+  }));
+  await client.container.dockerode.getNetwork(stackId).remove().catch(() => undefined);
+  if (securityDir) rmSync(securityDir, { recursive: true, force: true });
+}
+
 /** Stops and starts a part of a stack by its labels: a stack jest's global set-up started (PFM_TEST_STACK_ID). */
 export interface StackPartControl {
   /** Graceful stop (SIGTERM); the container and its volume stay. */

@@ -75,6 +75,7 @@ export * from './pathways';
 export * from './engine';
 export * from './containers';
 export * from './parts';
+export * from './reset';
 export * from './compose';
 export * from './kafka';
 export * from './metrics';

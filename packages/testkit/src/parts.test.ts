@@ -30,20 +30,22 @@ describe('a suite file names the parts of its stack (@pfm-stack)', () => {
 });
 
 describe('how a project gets its stacks', () => {
-  it('takes what the project asks for, file or project', () => {
+  it('takes what the project asks for, file, worker or project', () => {
     expect(suiteStacks('file', {}, 2)).toBe('file');
+    expect(suiteStacks('worker', { PFM_SUITE_STACKS: 'file' }, 8)).toBe('worker');
     expect(suiteStacks('project', { PFM_SUITE_STACKS: 'file' }, 8)).toBe('project');
   });
 
-  it('on auto: PFM_SUITE_STACKS, else a stack per file with 4 CPUs or more, one for the project below', () => {
+  it('on auto: PFM_SUITE_STACKS, else a stack per file with 4 CPUs or more, one per worker, emptied between files, below', () => {
     expect(suiteStacks('auto', { PFM_SUITE_STACKS: 'file' }, 2)).toBe('file');
     expect(suiteStacks('auto', { PFM_SUITE_STACKS: 'project' }, 16)).toBe('project');
     expect(suiteStacks('auto', {}, 4)).toBe('file');
-    expect(suiteStacks('auto', {}, 2)).toBe('project');
-    expect(suiteStacks(undefined, {}, 3)).toBe('project');
+    expect(suiteStacks('auto', { PFM_SUITE_STACKS: 'worker' }, 16)).toBe('worker');
+    expect(suiteStacks('auto', {}, 2)).toBe('worker');
+    expect(suiteStacks(undefined, {}, 3)).toBe('worker');
   });
 
   it('refuses a PFM_SUITE_STACKS it does not know', () => {
-    expect(() => suiteStacks('auto', { PFM_SUITE_STACKS: 'suite' }, 2)).toThrow("PFM_SUITE_STACKS is 'suite'; say file or project");
+    expect(() => suiteStacks('auto', { PFM_SUITE_STACKS: 'suite' }, 2)).toThrow("PFM_SUITE_STACKS is 'suite'; say file, worker or project");
   });
 });

@@ -28,19 +28,25 @@ export const ABSENT_PART_ENV: Readonly<Record<StackPart, Readonly<Record<string,
 };
 
 /**
- * How a project's suites get container stacks: `file` (each suite file a stack of its own,
- * of the parts it names) or `project` (one stack, all three parts, for the whole project;
- * suites keep apart by topic namespace, group and key prefix). The integration project asks
- * `auto`: PFM_SUITE_STACKS when set, else `file` on a machine with 4 or more CPUs and
- * `project` on fewer. On 2 CPUs the per-file stacks cost ~6.5 minutes of a run that must stay
- * under 20 (the stack starts are CPU-bound: docs/testing.md).
+ * How a project's suites get container stacks:
+ * - `file`: each suite file a stack of its own, of the parts it names, removed after it;
+ * - `worker`: each jest worker one stack (all three parts) for the files it runs one after
+ *   another, emptied back to its start between files (reset.ts: topics, groups, ACLs,
+ *   schema subjects, Redis keys, scripts and users), and replaced when it cannot be; every
+ *   file still meets an empty stack no other file is using;
+ * - `project`: one stack for the whole project, files running at once on it (they keep
+ *   apart by topic namespace, group and key prefix).
+ * The integration project asks `auto`: PFM_SUITE_STACKS when set, else `file` on a machine
+ * with 4 or more CPUs and `worker` on fewer. On 2 CPUs per-file stacks cost ~6 minutes of
+ * a run that must stay under 20 (the stack starts are CPU-bound: docs/testing.md).
  */
-export type SuiteStacks = 'file' | 'project';
+export type SuiteStacks = 'file' | 'worker' | 'project';
+const MODES: readonly SuiteStacks[] = ['file', 'worker', 'project'];
 
 export function suiteStacks(asked: unknown, env: NodeJS.ProcessEnv = process.env, cpus = availableParallelism()): SuiteStacks {
-  if (asked === 'file' || asked === 'project') return asked;
+  if (MODES.includes(asked as SuiteStacks)) return asked as SuiteStacks;
   const given = env.PFM_SUITE_STACKS;
-  if (given === 'file' || given === 'project') return given;
-  if (given) throw new Error(`PFM_SUITE_STACKS is '${given}'; say file or project`);
-  return cpus >= 4 ? 'file' : 'project';
+  if (MODES.includes(given as SuiteStacks)) return given as SuiteStacks;
+  if (given) throw new Error(`PFM_SUITE_STACKS is '${given}'; say file, worker or project`);
+  return cpus >= 4 ? 'file' : 'worker';
 }
