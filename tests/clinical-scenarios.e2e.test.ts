@@ -191,6 +191,28 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     expect(f).toMatchObject({ spellId: 'SP-OOO1', ward: 'ELM' });
   });
 
+  it('two clocks: an A03 stamped 10 minutes before the A02 the ward sent first still discharges the patient and frees the bed they are in; a later A08 repeating PV2-9 is no reject', async () => {
+    await send('A01', { pid: 'SKEW1', spell: 'SP-SKEW1', ward: 'OAK', bed: 'O20', at: now - 5 * DAY });
+    const tr = ctl('A02');
+    await send('A02', { ctl: tr, pid: 'SKEW1', spell: 'SP-SKEW1', ward: 'BIRCH', bed: 'B2', at: now - 2 * HOUR });
+    await applied('SKEW1', tr);
+    expect(await rowOf('BIRCH', 'SKEW1')).toBeDefined();
+    const dis = ctl('A03');
+    await send('A03', { ctl: dis, pid: 'SKEW1', spell: 'SP-SKEW1', ward: 'BIRCH', bed: 'B2', at: now - 2 * HOUR - 10 * MIN, recorded: now, destination: '19' });
+    await applied('SKEW1', dis);
+    expect(await rowOf('BIRCH', 'SKEW1')).toBeUndefined();
+    expect(await rowOf('OAK', 'SKEW1')).toBeUndefined();
+    const f = await until('follow-up worklist entry', async () => (await followups()).find((x) => x.patientId === 'SKEW1'));
+    expect(f).toMatchObject({ spellId: 'SP-SKEW1', ward: 'BIRCH' });
+    expect((await engineRejects()).filter((x) => x.eventId?.startsWith(dis))).toEqual([]);
+    // The PAS's next A08 repeats PV2-9 after the discharge: taken, changes nothing, no reject.
+    const upd = ctl('A08');
+    await send('A08', { ctl: upd, pid: 'SKEW1', spell: 'SP-SKEW1', ward: 'BIRCH', bed: 'B2', at: now - 30 * MIN, edd: dateOnly(now + 3 * DAY) });
+    await applied('SKEW1', `${upd}-2`);
+    expect((await engineRejects()).filter((x) => x.eventId?.startsWith(upd))).toEqual([]);
+    expect(await rowOf('BIRCH', 'SKEW1')).toBeUndefined();
+  });
+
   it('A13 cancel discharge: the patient is back in the bed, counted, with no follow-up clock', async () => {
     await send('A01', { pid: 'CD1', spell: 'SP-CD1', ward: 'OAK', bed: 'O3', at: now - 3 * DAY });
     const a03 = ctl('A03');

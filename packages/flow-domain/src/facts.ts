@@ -1,7 +1,7 @@
 // What a patient contributes to shared aggregates, and which clocks they have running.
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
-import type { Alert, AlertRule, WardType } from '@pfm/contracts';
+import type { Alert, AlertRule, FlowEvent, WardType } from '@pfm/contracts';
 import type { PatientView, Spell, WardStay } from './pathway';
 import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
@@ -185,56 +185,112 @@ function losTimer(out: Timer[], t: Thresholds, site: string, patientId: string, 
 }
 
 export function timers(site: string, patientId: string, v: PatientView, ctx: DomainContext): Timer[] {
-  const t = ctx.thresholds;
+  const out: Timer[] = [];
+  for (const s of Object.values(v.spells)) spellTimers(out, site, patientId, v, s, ctx);
+  waitTimer(out, site, patientId, v, ctx);
+  for (const r of Object.values(v.referrals)) referralTimer(out, site, r, ctx);
+  return out;
+}
+
+/**
+ * What one event can change of a patient's clocks: the clocks of its own spell (a
+ * transfer, leave, CRFD, EDD or follow-up contact: each writes into its spell alone, as
+ * `copyViewFor` copies) or of its own referral; undefined when it may change anything (an
+ * admission ends a decision to admit and stops an earlier spell's follow-up clock, a
+ * discharge may end a decision, an update or a new referral may move the patient's area
+ * or age band, cancels and merges re-shape the history).
+ */
+export type ClockScope = { spellId: string; referralId?: undefined } | { referralId: string; spellId?: undefined };
+
+export function clockScope(e: FlowEvent): ClockScope | undefined {
+  switch (e.type) {
+    case 'patient.transferred': case 'leave.started': case 'leave.ended': case 'crfd.started': case 'crfd.ended':
+    case 'edd.set': case 'followup.made':
+      return { spellId: e.payload.spellId };
+    case 'referral.assessed': case 'referral.accepted': case 'referral.closed':
+      return { referralId: e.payload.referralId };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The patient's clocks after an event of `scope`, from the clocks before it: that spell's
+ * or referral's computed again, the decision-to-admit clock computed again (a referral's
+ * team type decides whether it runs), every other clock as it was; in the order `timers`
+ * gives. Equal to `timers(site, patientId, v, ctx)` when `prior` is the clocks of the view
+ * before the event and the event changed nothing outside its scope (`clockScope`);
+ * `properties.test.ts` checks it on random pathways. Without a scope: `timers`.
+ */
+export function timersAfter(site: string, patientId: string, v: PatientView, ctx: DomainContext, prior: readonly Timer[], scope: ClockScope | undefined): Timer[] {
+  if (!scope) return timers(site, patientId, v, ctx);
   const out: Timer[] = [];
   for (const s of Object.values(v.spells)) {
-    if (s.status !== 'discharged') {
-      const ward = s.ward;
-      const rules = losRulesFor(t, ctx.wardType(ward));
-      if (rules.strandedDays !== null) losTimer(out, t, site, patientId, s, 'stranded', rules.strandedDays);
-      if (rules.superStrandedDays !== null) losTimer(out, t, site, patientId, s, 'super_stranded', rules.superStrandedDays);
-      for (const d of rules.longStayDays) losTimer(out, t, site, patientId, s, 'long_stay', d);
-      if (s.status === 'on_leave' && s.leave) {
-        if (s.leave.leaveType && t.awolLeaveTypes.includes(s.leave.leaveType.toUpperCase())) {
-          out.push({ alertId: spellAlertId('awol', site, patientId, s.spellId, s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
-        } else if (s.leave.expectedReturnAt !== undefined) {
-          out.push({ alertId: spellAlertId('leave_overdue', site, patientId, s.spellId, s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
-        }
-      }
-      const adultSince = v.ageBand === '0-17' ? adultWardSince(s, ctx) : undefined;
-      if (adultSince !== undefined) {
-        out.push({ alertId: spellAlertId('under18_adult_ward', site, patientId, s.spellId, adultSince), rule: 'under18_adult_ward', dueAt: adultSince + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
-      }
-      const mha = mhaClock(s, t.mhaClocks);
-      if (mha) {
-        out.push({
-          alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
-          threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
-          detail: `${mha.clock.label} expires ${new Date(mha.since + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-        });
-      }
-      if (s.expectedDischargeAt !== undefined) {
-        out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
-      }
-    } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
-      const team = v.area ? t.teamsByArea[v.area] : undefined;
-      out.push({
-        // One alert per discharge, not per spell: after an A13 and a real discharge the new clock's alert is a new one.
-        alertId: `followup_missed:${site}:${patientId}:${s.spellId}:${s.dischargedAt}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
-        threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
-      });
-    }
+    if (s.spellId === scope.spellId) spellTimers(out, site, patientId, v, s, ctx);
+    else for (const t of prior) if (t.spellId === s.spellId) out.push(t);
   }
-  if (v.awaitingAdmission && emergencyAdmission(v, t)) {
-    const h = t.admissionWaitHours;
-    out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
-  }
+  waitTimer(out, site, patientId, v, ctx);
   for (const r of Object.values(v.referrals)) {
-    if (r.status !== 'waiting') continue;
-    const hours = responseHoursFor(t, r.teamType, r.urgency);
-    out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
+    if (r.referralId === scope.referralId) referralTimer(out, site, r, ctx);
+    else for (const t of prior) if (t.referralId === r.referralId && t.spellId === undefined) out.push(t);
   }
   return out;
+}
+
+/** The clocks of one spell: length of stay, leave, under-18s, Mental Health Act, EDD while open; the 72 h follow-up once discharged. */
+function spellTimers(out: Timer[], site: string, patientId: string, v: PatientView, s: Spell, ctx: DomainContext): void {
+  const t = ctx.thresholds;
+  if (s.status !== 'discharged') {
+    const ward = s.ward;
+    const rules = losRulesFor(t, ctx.wardType(ward));
+    if (rules.strandedDays !== null) losTimer(out, t, site, patientId, s, 'stranded', rules.strandedDays);
+    if (rules.superStrandedDays !== null) losTimer(out, t, site, patientId, s, 'super_stranded', rules.superStrandedDays);
+    for (const d of rules.longStayDays) losTimer(out, t, site, patientId, s, 'long_stay', d);
+    if (s.status === 'on_leave' && s.leave) {
+      if (s.leave.leaveType && t.awolLeaveTypes.includes(s.leave.leaveType.toUpperCase())) {
+        out.push({ alertId: spellAlertId('awol', site, patientId, s.spellId, s.leave.startedAt), rule: 'awol', dueAt: s.leave.startedAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+      } else if (s.leave.expectedReturnAt !== undefined) {
+        out.push({ alertId: spellAlertId('leave_overdue', site, patientId, s.spellId, s.leave.expectedReturnAt), rule: 'leave_overdue', dueAt: s.leave.expectedReturnAt, threshold: { value: 0, unit: 'hours' }, ward, spellId: s.spellId });
+      }
+    }
+    const adultSince = v.ageBand === '0-17' ? adultWardSince(s, ctx) : undefined;
+    if (adultSince !== undefined) {
+      out.push({ alertId: spellAlertId('under18_adult_ward', site, patientId, s.spellId, adultSince), rule: 'under18_adult_ward', dueAt: adultSince + t.under18Hours * HOUR_MS, threshold: { value: t.under18Hours, unit: 'hours' }, ward, spellId: s.spellId });
+    }
+    const mha = mhaClock(s, t.mhaClocks);
+    if (mha) {
+      out.push({
+        alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
+        threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
+        detail: `${mha.clock.label} expires ${new Date(mha.since + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      });
+    }
+    if (s.expectedDischargeAt !== undefined) {
+      out.push({ alertId: `edd_passed:${site}:${patientId}:${s.spellId}:${s.expectedDischargeAt}`, rule: 'edd_passed', dueAt: s.expectedDischargeAt, threshold: { value: 0, unit: 'days' }, ward, spellId: s.spellId });
+    }
+  } else if (s.followUpAt === undefined && followUpOutcome(s, ctx, v.area)?.eligible) {
+    const team = v.area ? t.teamsByArea[v.area] : undefined;
+    out.push({
+      // One alert per discharge, not per spell: after an A13 and a real discharge the new clock's alert is a new one.
+      alertId: `followup_missed:${site}:${patientId}:${s.spellId}:${s.dischargedAt}`, rule: 'followup_missed', dueAt: followUpOutcome(s, ctx, v.area)!.dueAt,
+      threshold: { value: t.followUpHours, unit: 'hours' }, ward: s.ward, spellId: s.spellId, ...(team ? { team } : {}), ...(v.area ? { area: v.area } : {}),
+    });
+  }
+}
+
+/** The 12-hour clock of an emergency decision to admit still waiting for a bed. */
+function waitTimer(out: Timer[], site: string, patientId: string, v: PatientView, ctx: DomainContext): void {
+  const t = ctx.thresholds;
+  if (!v.awaitingAdmission || !emergencyAdmission(v, t)) return;
+  const h = t.admissionWaitHours;
+  out.push({ alertId: `admission_wait:${site}:${patientId}:${v.awaitingAdmission.decidedAt}`, rule: 'admission_wait', dueAt: v.awaitingAdmission.decidedAt + h * HOUR_MS, threshold: { value: h, unit: 'hours' }, ...(v.awaitingAdmission.ward ? { ward: v.awaitingAdmission.ward } : {}), ...(v.area ? { area: v.area } : {}) });
+}
+
+/** A waiting referral's response clock. */
+function referralTimer(out: Timer[], site: string, r: PatientView['referrals'][string], ctx: DomainContext): void {
+  if (r.status !== 'waiting') return;
+  const hours = responseHoursFor(ctx.thresholds, r.teamType, r.urgency);
+  out.push({ alertId: `referral_response:${site}:${r.referralId}:${hours}h`, rule: 'referral_response', dueAt: r.receivedAt + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' }, team: r.team, referralId: r.referralId });
 }
 
 /** Where a decision to admit came from, by the referring team's type. */

@@ -70,6 +70,60 @@ describe('pathway', () => {
     expect(view.spells.S1!.ward).toBe('W20');
   });
 
+  describe('a discharge dated before events of its spell already applied (an A03 stamped minutes before the A02 sent first)', () => {
+    const minutes = (n: number) => n * 60_000;
+    const transfer = () => ev('patient.transferred', { spellId: 'S1', ward: 'W14', bed: 'B7' }, T0 + days(5), { recordedAt: T0 + days(5) });
+    const early = () => ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(5) - minutes(10), { recordedAt: T0 + days(5) + minutes(2) });
+
+    it('ends the spell and releases the bed it is in, as at the transfer', () => {
+      const { view, outcomes, state } = applyAll([admit(), transfer(), early()]);
+      expect(outcomes).toEqual(['applied', 'applied', 'applied']);
+      expect(view.spells.S1).toMatchObject({ status: 'discharged', ward: 'W14', dischargedAt: T0 + days(5) + 1, destination: 'home' });
+      expect(view.spells.S1!.stays.map((x) => x.ward)).toEqual(['W12', 'W14']);
+      expect(facts('P1', view).filter((f) => f.kind === 'count' && f.name === 'occupied')).toEqual([]);
+      // The history folds clean, so a rebuild or the warehouse gets the same.
+      expect(fold(state.events).failures).toEqual([]);
+      expect(state.events.map((e) => e.type)).toEqual(['patient.admitted', 'patient.transferred', 'patient.discharged']);
+    });
+
+    it('through leave: the discharge comes after a leave start applied before it', () => {
+      const leave = ev('leave.started', { spellId: 'S1' }, T0 + days(5) + minutes(30), { recordedAt: T0 + days(5) + minutes(30) });
+      const late = ev('patient.discharged', { spellId: 'S1' }, T0 + days(5), { recordedAt: T0 + days(5) + hours(1) });
+      const { view, outcomes } = applyAll([admit(), transfer(), leave, late]);
+      expect(outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+      expect(view.spells.S1).toMatchObject({ status: 'discharged', dischargedAt: T0 + days(5) + minutes(30) + 1 });
+    });
+
+    it('an A13 then cancels it: the patient is back in the bed on W14', () => {
+      const cancel = ev('discharge.cancelled', { spellId: 'S1' }, T0 + days(5) + hours(1), { recordedAt: T0 + days(5) + hours(1) });
+      const { view, outcomes } = applyAll([admit(), transfer(), early(), cancel]);
+      expect(outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+      expect(view.spells.S1).toMatchObject({ status: 'admitted', ward: 'W14', bed: 'B7' });
+    });
+
+    it('leaves a discharge dated before the admission to the rules as before (parked: no spell then), and still refuses a transfer after the discharge', () => {
+      const beforeAdmission = ev('patient.discharged', { spellId: 'S1' }, T0 - hours(1), { recordedAt: T0 + hours(1) });
+      expect(applyAll([admit(), beforeAdmission]).outcomes).toEqual(['applied', 'parked']);
+      const afterDischarge = ev('patient.transferred', { spellId: 'S1', ward: 'W20' }, T0 + days(6), { recordedAt: T0 + days(6) });
+      expect(applyAll([admit(), transfer(), early(), afterDischarge]).outcomes).toEqual(['applied', 'applied', 'applied', 'rejected']);
+    });
+
+    it('still refuses it when an event of another spell lies between (a readmission)', () => {
+      const d1 = ev('patient.discharged', { spellId: 'S1' }, T0 + days(3));
+      const readmit = admit(T0 + days(4), 'W20', 'S2');
+      // A second discharge of S1 dated inside S2: it would invalidate nothing of S1's own after it, and S1 is closed.
+      const again = ev('patient.discharged', { spellId: 'S1' }, T0 + days(2), { recordedAt: T0 + days(6) });
+      expect(applyAll([admit(), d1, readmit, again]).outcomes).toEqual(['applied', 'applied', 'applied', 'rejected']);
+    });
+  });
+
+  it('an EDD after the discharge (an A08 repeating PV2-9) is taken and changes nothing: no reject, no EDD clock', () => {
+    const r = applyAll([admit(), ev('patient.discharged', { spellId: 'S1', destination: 'home' }, T0 + days(4)), ev('edd.set', { spellId: 'S1', expectedDischargeAt: T0 + days(9) }, T0 + days(5))]);
+    expect(r.outcomes).toEqual(['applied', 'applied', 'applied']);
+    expect(r.view.spells.S1).toMatchObject({ status: 'discharged', expectedDischargeAt: undefined, eddChanges: 0 });
+    expect(timers('RXT', 'P1', r.view, ctx).filter((t) => t.rule === 'edd_passed')).toEqual([]);
+  });
+
   it('parks an event for an unknown spell and applies it when the admission arrives', () => {
     const transfer = ev('patient.transferred', { spellId: 'S1', ward: 'W14' }, T0 + days(1));
     const r = applyAll([transfer, admit()]);

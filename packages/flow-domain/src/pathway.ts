@@ -265,7 +265,10 @@ export function step(v: PatientView, e: FlowEvent): StepResult {
     case 'edd.set': {
       const s = needSpell(v, e.payload.spellId, 'EDD');
       if (!('spellId' in s)) return s;
-      if (!isOpen(s)) return { ok: false, kind: 'invalid', reason: `EDD set on discharged spell ${s.spellId}` };
+      // After the discharge an EDD says nothing (a PAS's A08 repeats PV2-9 on every update,
+      // also after the patient has gone): kept in the history, changes nothing, and is not
+      // a reject for the ops queue to chase.
+      if (!isOpen(s)) return { ok: true };
       if (s.expectedDischargeAt !== undefined && s.expectedDischargeAt !== e.payload.expectedDischargeAt) s.eddChanges += 1;
       s.expectedDischargeAt = e.payload.expectedDischargeAt;
       return { ok: true };

@@ -3,7 +3,7 @@
 // no-ops; a late event is accepted when the re-folded history stays valid; an event
 // for an unknown spell is parked and retried whenever the patient's history grows.
 import type { FlowEvent } from '@pfm/contracts';
-import { compareEvents, fold, step, type PatientView, type Spell } from './pathway';
+import { compareEvents, fold, step, type FoldResult, type PatientView, type Spell } from './pathway';
 
 export interface ParkedEvent { event: FlowEvent; parkedAt: number; reason: string }
 
@@ -176,7 +176,34 @@ function tryAccept(events: readonly FlowEvent[], e: FlowEvent, known?: PatientVi
     return { ok: false, park: unknownSpell, reason: own.result.reason };
   }
   const first = failures[0]!;
+  const asLate = dischargeAfterSpellEvents(events, e, failures);
+  if (asLate) return asLate;
   return { ok: false, park: false, reason: `out of order: would invalidate later event ${first.event.eventId} (${first.result.reason})` };
+}
+
+/**
+ * A discharge dated before events of its spell that are already applied (an A03 stamped
+ * minutes before the A02 the ward sent first: two systems' clocks, or a transfer keyed in
+ * late) still ends the spell: a bed is released on a real discharge, never kept because
+ * of its time stamp. It is taken as at the latest of those events (the spell's stays and
+ * leave end there, not before they began: a millisecond after it); the event keeps its id
+ * and everything else.
+ * Only when every event it would invalidate is of its own spell and dated after it, and
+ * the history then folds clean; otherwise undefined and the discharge is refused as before.
+ */
+function dischargeAfterSpellEvents(events: readonly FlowEvent[], e: FlowEvent, failures: FoldResult['failures']): TryResult | undefined {
+  if (e.type !== 'patient.discharged') return undefined;
+  const spellId = e.payload.spellId;
+  let latest = e.occurredAt;
+  for (const f of failures) {
+    if ((f.event.payload as { spellId?: string }).spellId !== spellId || f.event.occurredAt < e.occurredAt) return undefined;
+    latest = Math.max(latest, f.event.occurredAt);
+  }
+  // A millisecond after the latest, so it sorts after it whatever the two were recorded at.
+  const taken: FlowEvent = { ...e, occurredAt: latest + 1 };
+  const candidate = insertSorted(events, taken);
+  const { view, failures: left } = fold(candidate);
+  return left.length === 0 ? { ok: true, events: candidate, view } : undefined;
 }
 
 /**

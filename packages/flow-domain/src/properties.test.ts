@@ -2,7 +2,7 @@
 // always equal the sum of what patients contribute; a cancel restores the state before.
 import fc from 'fast-check';
 import type { FlowEvent } from '@pfm/contracts';
-import { diffFacts, emptyPatient, evolve, facts, factKey, fold, mergePatients, type Fact, type PatientState } from './index';
+import { clockScope, DEFAULT_THRESHOLDS, diffFacts, emptyPatient, evolve, facts, factKey, fold, mergePatients, timers, timersAfter, type Fact, type PatientState } from './index';
 import { days, T0 } from './testing';
 
 const wards = ['W1', 'W2', 'W3', 'X1'];
@@ -144,5 +144,97 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// Clocks computed again only for what an event changed (timersAfter, as the engine does)
+// equal the clocks of the whole view, on random pathways with referrals, decisions to
+// admit, updates, leave with a return time and every cancel.
+describe('clocks of what changed', () => {
+  const clockCtx = { thresholds: { ...DEFAULT_THRESHOLDS, teamsByArea: { A1: 'CRHT-N', A2: 'CRHT-S' } }, wardType: (w: string) => (w === 'W3' ? 'picu' as const : 'adult_acute' as const) };
+  const anyArb: fc.Arbitrary<Omit<FlowEvent, 'eventId'>> = fc
+    .tuple(
+      fc.constantFrom(
+        'patient.admitted', 'patient.transferred', 'leave.started', 'leave.ended', 'crfd.started', 'crfd.ended', 'edd.set', 'patient.discharged', 'followup.made',
+        'transfer.cancelled', 'discharge.cancelled', 'admission.cancelled', 'leave.cancelled', 'referral.received', 'referral.assessed', 'referral.accepted', 'referral.closed',
+        'admission.decided', 'patient.updated',
+      ),
+      fc.constantFrom(...spellIds),
+      fc.constantFrom(...wards),
+      fc.integer({ min: -30, max: 3 }),
+      fc.constantFrom('R1', 'R2'),
+      fc.constantFrom('A1', 'A2'),
+      fc.boolean(),
+    )
+    .map(([type, spellId, ward, late, referralId, area, flag]) => {
+      // Times set by position below (each event ~6 h after the one before), a few of them late by up to 30 h.
+      const at = T0 + Math.min(late, 0) * 3_600_000;
+      let payload: Record<string, unknown> = { spellId };
+      if (type === 'patient.admitted') payload = { spellId, ward, area, ageBand: flag ? '0-17' : '18-64', legalStatus: flag ? '04' : undefined };
+      if (type === 'patient.transferred') payload.ward = ward;
+      if (type === 'leave.started') payload = { spellId, expectedReturnAt: at + days(1), leaveType: flag ? 'AWOL' : undefined };
+      if (type === 'leave.cancelled') payload = { spellId, which: flag ? 'start' : 'end' };
+      if (type === 'crfd.started') payload.reasonCode = '14';
+      if (type === 'edd.set') payload.expectedDischargeAt = at + days(3);
+      if (type === 'patient.discharged') payload = { spellId, destination: flag ? '19' : '39' };
+      if (type === 'referral.received') payload = { referralId, team: 'CRHT', teamType: flag ? 'crisis' : 'liaison', urgency: flag ? 'emergency' : 'urgent', area };
+      if (type.startsWith('referral.') && type !== 'referral.received') payload = { referralId };
+      if (type === 'admission.decided') payload = { ward, referralId: flag ? referralId : undefined, spellId: flag ? undefined : spellId };
+      if (type === 'patient.updated') payload = { spellId: flag ? spellId : undefined, legalStatus: flag ? '02' : '03', expectedDischargeAt: flag ? at + days(2) : undefined };
+      for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
+      return { type, payload, occurredAt: at, recordedAt: at, site: 'RXT', patientId: 'P1', sourceSystem: 'T', channel: 'json' } as Omit<FlowEvent, 'eventId'>;
+    });
+
+  it('equal the whole view\'s clocks after every event applied', () => {
+    let compared = 0;
+    let scoped = 0;
+    const outcomes: Record<string, number> = {};
+    const opening = (type: string, payload: Record<string, unknown>) => ({ type, payload, occurredAt: T0, recordedAt: T0, site: 'RXT', patientId: 'P1', sourceSystem: 'T', channel: 'json' }) as Omit<FlowEvent, 'eventId'>;
+    const starts = fc.constantFrom(
+      [opening('patient.admitted', { spellId: 'S1', ward: 'W1', area: 'A1' }), opening('referral.received', { referralId: 'R1', team: 'CRHT', teamType: 'crisis', urgency: 'urgent' })],
+      [opening('referral.received', { referralId: 'R2', team: 'LIA', teamType: 'liaison', urgency: 'emergency', area: 'A2' }), opening('admission.decided', { ward: 'W2', referralId: 'R2' }), opening('patient.admitted', { spellId: 'S2', ward: 'W3', ageBand: '0-17', legalStatus: '04' })],
+    );
+    fc.assert(fc.property(starts, fc.array(anyArb, { minLength: 10, maxLength: 60 }), (start, rest) => {
+      const raw = [...start, ...rest];
+      let state = emptyPatient('RXT', 'P1');
+      let view = fold([]).view;
+      let clocks = timers('RXT', 'P1', view, clockCtx);
+      raw.forEach((x, i) => {
+        const shift = i * 6 * 3_600_000;
+        const p: Record<string, unknown> = { ...(x.payload as Record<string, unknown>) };
+        for (const k of ['expectedReturnAt', 'expectedDischargeAt']) if (typeof p[k] === 'number') p[k] = (p[k] as number) + shift;
+        const e = { ...x, payload: p, eventId: `E${i}`, occurredAt: x.occurredAt + shift, recordedAt: T0 + shift } as FlowEvent;
+        const r = evolve(state, e, e.recordedAt, view);
+        outcomes[r.outcome.kind] = (outcomes[r.outcome.kind] ?? 0) + 1;
+        if (r.outcome.kind === 'applied') {
+          const whole = timers('RXT', 'P1', r.view, clockCtx);
+          if (r.released.length === 0) {
+            const scope = clockScope(e);
+            expect(timersAfter('RXT', 'P1', r.view, clockCtx, clocks, scope)).toEqual(whole);
+            compared += 1;
+            if (scope && whole.length > 1) scoped += 1;
+          }
+          clocks = whole;
+          view = r.view;
+        }
+        state = r.state;
+      });
+    }), { numRuns: 1000 });
+    process.stdout.write(`[clocks] ${compared} events compared, ${scoped} of them scoped with other clocks kept; outcomes ${JSON.stringify(outcomes)}\n`);
+    expect(scoped).toBeGreaterThan(500);
+  });
+
+  it('fail to equal them when a scope is claimed for an event that changes more (a referral that moves the area)', () => {
+    const rec = (id: string, area: string, at: number) => ({ eventId: id, type: 'referral.received', payload: { referralId: id, team: 'CRHT', teamType: 'crisis', urgency: 'urgent', area }, occurredAt: at, recordedAt: at, site: 'RXT', patientId: 'P1', sourceSystem: 'T', channel: 'json' }) as FlowEvent;
+    const base = [
+      { eventId: 'a', type: 'patient.admitted', payload: { spellId: 'S1', ward: 'W1', area: 'A1' }, occurredAt: T0, recordedAt: T0, site: 'RXT', patientId: 'P1', sourceSystem: 'T', channel: 'json' },
+      { eventId: 'd', type: 'patient.discharged', payload: { spellId: 'S1', destination: '19' }, occurredAt: T0 + days(3), recordedAt: T0 + days(3), site: 'RXT', patientId: 'P1', sourceSystem: 'T', channel: 'json' },
+    ] as FlowEvent[];
+    const before = fold(base).view;
+    const after = fold([...base, rec('R9', 'A2', T0 + days(3) + 1000)]).view;
+    const prior = timers('RXT', 'P1', before, clockCtx);
+    expect(clockScope(rec('R9', 'A2', 0))).toBeUndefined();
+    // Had the new referral been scoped to itself, the follow-up clock would keep the old area's team.
+    expect(timersAfter('RXT', 'P1', after, clockCtx, prior, { referralId: 'R9' })).not.toEqual(timers('RXT', 'P1', after, clockCtx));
   });
 });

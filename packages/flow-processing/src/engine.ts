@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { flowEventSchema, isPlainFlowEvent, type BoardUpdate, type FlowEvent, type Reject, type TopicSet } from '@pfm/contracts';
-import { alertFor, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
+import { alertFor, clockScope, emptyPatient, evolve, fold, mergePatients, movesLiveState, type PatientState } from '@pfm/flow-domain';
 import { invalidOp, type Derived, type FlowStore, type KeyedOp, type OutboxEntry } from '@pfm/flow-store';
 import { createConsumer, InfrastructureError, isRetriableDecodeError, sendChunked, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
@@ -583,7 +583,10 @@ export class FlowEngine {
       clean = f.failures.length === 0;
     }
     const changed = r.outcome.kind !== 'duplicate';
-    const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view) : cached.derived;
+    // Only the clocks of what the event changed are computed again, when the view is the
+    // one before plus this event alone (a clean history, nothing released, no merge).
+    const since = cached.clean && !merge && r.released.length === 0 ? { prior: cached.derived, scope: clockScope(e) } : undefined;
+    const derived = r.outcome.kind === 'applied' ? store.derive(e.site, e.patientId, r.view, since) : cached.derived;
     const ack = e.type === 'alert.acknowledged' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, by: e.payload.by, at: e.occurredAt, note: e.payload.note } : undefined;
     const own = e.type === 'alert.owned' && r.outcome.kind === 'applied' ? { alertId: e.payload.alertId, name: e.payload.owner, by: e.payload.by, at: e.occurredAt } : undefined;
     const plan = store.planApply({

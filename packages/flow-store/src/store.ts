@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Alert, PatientRow, WardSummary } from '@pfm/contracts';
 import {
-  admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, type DomainContext, type PatientState, type PatientView, type Thresholds,
+  admissionWaiting, type AdmissionWaiting, crfdDelayDays, firstEscalationAt, dayStartIn, diffFacts, facts, fold, followUpDue, type FollowUpDue, oapSince, spellOutOfArea, type Fact, type Timer, losCrossingAt, losDays, losRulesFor, movedClocks, thresholdsForSite, timers, timersAfter, type ClockScope, type DomainContext, type PatientState, type PatientView, type Thresholds,
 } from '@pfm/flow-domain';
 import { dueOp, encodeRun, historyOp, type KeyedOp, type StateIdCheck } from './batch';
 import { Keys } from './keys';
@@ -284,9 +284,16 @@ export class FlowStore {
   }
 
   /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
-  derive(site: string, patientId: string, view: PatientView): Derived {
+  /**
+   * `since`: the derived state before one event and that event's clock scope
+   * (`clockScope`): only the clocks of that spell or referral are computed again, the
+   * others kept (`timersAfter`). Give it only when the view is the one before plus that
+   * event alone (no parked events released, no merge, a history that folded clean).
+   */
+  derive(site: string, patientId: string, view: PatientView, since?: { prior: Derived; scope: ClockScope | undefined }): Derived {
     const ctx = this.ctxFor(site);
-    return { view, facts: facts(patientId, view, ctx), timers: timers(site, patientId, view, ctx) };
+    const clocks = since ? timersAfter(site, patientId, view, ctx, since.prior.timers, since.scope) : timers(site, patientId, view, ctx);
+    return { view, facts: facts(patientId, view, ctx), timers: clocks };
   }
 
   /**
