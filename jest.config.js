@@ -37,6 +37,8 @@ module.exports = {
       // A stack of each suite's own on containers (scripts/jest/suite-stack-env.ts).
       testEnvironment: '<rootDir>/scripts/jest/suite-stack-env.ts',
       testEnvironmentOptions: { stacks: 'file' },
+      globalSetup: '<rootDir>/scripts/jest/stack-setup.ts',
+      globalTeardown: '<rootDir>/scripts/jest/stack-teardown.ts',
     },
     {
       // Suites on stacks of their own (testcontainers: Docker, or podman here): `./pfm test-containers`.

@@ -1,12 +1,12 @@
 // Jest global set-up of the integration project, with PFM_TEST_STACK=containers (otherwise
 // the suites use the stack the environment names: the native stack, ./pfm stack up):
-// - `worker` stacks (fewer than 4 CPUs; parts.ts suiteStacks): a directory where each
-//   worker notes the stack it starts (suite-stack-env.ts), for stack-teardown.ts to remove;
+// - `worker` stacks (fewer than 4 CPUs; parts.ts suiteStacks) and `file` stacks: a
+//   directory where each worker notes the stacks it starts for later (a worker's stack, the
+//   next file's spare: suite-stack-env.ts), for stack-teardown.ts to remove;
 // - `project` (PFM_SUITE_STACKS=project): one secure container stack of this run's own
 //   (Kafka on SASL_SSL with SCRAM and ACLs, the registry with logins, Redis with a login;
 //   @pfm/testkit), started before any suite, its addresses and logins put in the
 //   environment every suite and every service a suite starts reads;
-// - `file`: nothing (each file starts and removes its own).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +22,10 @@ declare global {
 export default async function setup(_global: unknown, project: { testEnvironmentOptions?: Record<string, unknown> }): Promise<void> {
   if (process.env.PFM_TEST_STACK !== 'containers') return;
   const mode = suiteStacks(project.testEnvironmentOptions?.stacks);
-  if (mode === 'worker') {
+  if (mode === 'worker' || mode === 'file') {
     // Workers are started after the global set-up and inherit this.
     process.env.PFM_WORKER_STACKS_DIR = mkdtempSync(join(tmpdir(), 'pfm-worker-stacks-'));
-    process.stdout.write('\n[stack] a container stack per jest worker, emptied between suite files\n');
+    process.stdout.write(mode === 'worker' ? '\n[stack] a container stack per jest worker, emptied between suite files\n' : '\n[stack] a container stack per suite file, the next one started while a file runs\n');
     return;
   }
   if (mode !== 'project') return;

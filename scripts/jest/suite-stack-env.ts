@@ -4,8 +4,9 @@
 // Redis with a login; @pfm/testkit) that no other file is using and that holds nothing an
 // earlier file made. How (testEnvironmentOptions.stacks, parts.ts suiteStacks):
 // - `file` (e2e always; integration on 4 CPUs or more): a stack of the file's own, started
-//   before its first test and removed after its last, also when a test fails. A suite that
-//   stops its broker (back-pressure) or kills the engine (the fault test) disturbs no other.
+//   before its first test (or while the file before it ran: `planSpare`) and removed after
+//   its last, also when a test fails. A suite that stops its broker (back-pressure) or kills
+//   the engine (the fault test) disturbs no other.
 // - `worker` (integration on fewer CPUs): one stack per jest worker, started for its first
 //   file and emptied back to its start before each next one (@pfm/testkit reset.ts); one
 //   that cannot be emptied is replaced. The global tear-down removes them (stack-teardown.ts).
@@ -66,6 +67,57 @@ async function takeWorkerStack(parts: readonly StackPart[]): Promise<{ stack: Co
   return { stack: workerStack.stack, said };
 }
 
+/**
+ * `file` mode: the next file's stack, started while this file runs (a stack start is JVM
+ * starts, ~9 s here, where the file's own tests leave a core idle much of the time), a
+ * while after this file's set-up so as not to compete with its services' starts
+ * (PFM_SPARE_STACK_DELAY_MS, default 8 s; PFM_SPARE_STACK=0: none). The next file takes
+ * it when its parts cover that file's, and removes it after its last test as its own; one
+ * left over at the end is removed by the global tear-down (noted in PFM_WORKER_STACKS_DIR).
+ */
+let spare: { parts: readonly StackPart[]; timer?: NodeJS.Timeout; started?: Promise<ContainerStack> } | undefined;
+
+function planSpare(parts: readonly StackPart[]): void {
+  const registry = process.env.PFM_WORKER_STACKS_DIR;
+  if (process.env.PFM_SPARE_STACK === '0' || !registry || !parts.length) return;
+  const s: NonNullable<typeof spare> = { parts };
+  s.timer = setTimeout(() => {
+    s.timer = undefined;
+    s.started = startContainerStack({ secure: true, parts: [...parts], secureKafka }).then((stack) => {
+      writeFileSync(join(registry, `${stack.id}.json`), JSON.stringify({ id: stack.id, securityDir: stack.security?.dir }));
+      return stack;
+    });
+    s.started.catch(() => undefined); // taken (or not) by the next file, which reports a failure
+  }, Number(process.env.PFM_SPARE_STACK_DELAY_MS ?? 8_000));
+  s.timer.unref();
+  spare = s;
+}
+
+/** At the end of the run (the global tear-down, same process when jest runs in band): no spare is started any more, and one started is removed. */
+export async function settleSpare(): Promise<void> {
+  const s = spare;
+  spare = undefined;
+  if (s?.timer) clearTimeout(s.timer);
+  const stack = await s?.started?.catch(() => undefined);
+  await stack?.stop();
+}
+
+/** This file's stack: the spare when it is ready or on its way and covers the parts, else a new one. */
+async function takeFileStack(parts: readonly StackPart[]): Promise<{ stack: ContainerStack; said: string }> {
+  const s = spare;
+  spare = undefined;
+  if (s?.timer) clearTimeout(s.timer);
+  if (s?.started && parts.every((p) => s.parts.includes(p))) {
+    const t0 = Date.now();
+    const stack = await s.started.catch(() => undefined);
+    if (stack) return { stack, said: `a stack of this suite's own (${s.parts.join(', ')}), started while the suite before ran (${stack.startSeconds.toFixed(1)} s), waited for ${((Date.now() - t0) / 1000).toFixed(1)} s` };
+  } else if (s?.started) {
+    void s.started.then((stack) => stack.stop(), () => undefined);
+  }
+  const stack = await startContainerStack({ secure: true, parts: [...parts], secureKafka });
+  return { stack, said: `a stack of this suite's own (${parts.join(', ')}), started in ${stack.startSeconds.toFixed(1)} s` };
+}
+
 type Args = ConstructorParameters<typeof TestEnvironment>;
 
 export default class SuiteStackEnvironment extends TestEnvironment {
@@ -91,10 +143,11 @@ export default class SuiteStackEnvironment extends TestEnvironment {
       Object.assign(env, taken.stack.env, { PFM_TEST_STACK_ID: taken.stack.id });
       said = `${taken.said}; this suite uses ${this.parts.join(', ')}`;
     } else if (this.parts.length) {
-      const stack = await startContainerStack({ secure: true, parts: this.parts, secureKafka });
-      this.stack = stack;
-      Object.assign(env, stack.env, { PFM_TEST_STACK_ID: stack.id });
-      said = `a stack of this suite's own (${this.parts.join(', ')}), started in ${stack.startSeconds.toFixed(1)} s`;
+      const taken = await takeFileStack(this.parts);
+      this.stack = taken.stack;
+      Object.assign(env, taken.stack.env, { PFM_TEST_STACK_ID: taken.stack.id });
+      said = taken.said;
+      planSpare(this.parts);
     }
     for (const p of STACK_PARTS) if (!this.parts.includes(p)) Object.assign(env, ABSENT_PART_ENV[p]);
     for (const [k, v] of Object.entries(env)) {
