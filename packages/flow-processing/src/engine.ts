@@ -66,7 +66,7 @@ export interface EngineDeps {
    */
   sealReject?: (r: Reject) => Reject;
   /** Called when a batch is delivered, before it is applied (timing). */
-  beforeBatch?: (info: { partition: number; count: number }) => void;
+  beforeBatch?: (info: { partition: number; count: number }) => void | Promise<void>;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
   afterBatch?: (info: { partition: number; lastOffset: string; count: number }) => Promise<void> | void;
 }
@@ -89,6 +89,14 @@ interface Run { site: string; first: string; last: string; units: Unit[] }
  * this process has since left (a rebalance happened while it was in flight), so the
  * refusal says nothing about who owns the partition now.
  */
+/**
+ * Redis refusing a history op because it holds fewer of the patient's events than the plan
+ * kept (flow-store lua/history.lua): the history was lost under the plan (Redis restarted
+ * empty or flushed between the patient's load and the commit), so the partition rebuilds;
+ * the event is not a bad one and never goes to the dead-letter topic for it.
+ */
+const HISTORY_GONE = /hist keeps more events than the history holds/;
+
 export class CommitRefused extends Error {
   constructor(readonly reason: 'applied-before' | 'fenced' | 'state-lost', readonly partition: number, readonly applied?: string, readonly stale = false) {
     super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused`
@@ -119,11 +127,14 @@ export class FlowEngine {
   /** This process's ownership epoch per partition (claimed at its first batch after an assignment). */
   private readonly epochs = new Map<number, number>();
   /**
-   * Per site, the state id this process has seen in Redis (lua/applyBatch-1.lua): a commit
-   * that finds it gone is refused (Redis lost the state since), instead of writing into an
-   * empty store. Forgotten at each assignment and each rebuild.
+   * Per partition and site, the state id this process's commits of that partition have seen
+   * in Redis (lua/applyBatch-1.lua): a commit that finds it gone is refused (Redis lost the
+   * state since), instead of writing into an empty store. Forgotten at each assignment, and
+   * for a partition when that partition rebuilds: never for the others, whose batches in
+   * flight were planned on the state Redis lost and must be refused and rebuild in turn.
    */
   private readonly stateIds = new Map<string, string>();
+  private readonly stateIdKey = (partition: number, site: string): string => `${partition}|${site}`;
   private readonly stateIdProposal = randomBytes(8).toString('hex');
   /** Partitions whose commits were refused as another owner's: left alone until the next assignment. */
   private readonly fenced = new Set<number>();
@@ -258,7 +269,7 @@ export class FlowEngine {
         return;
       }
     }
-    this.d.beforeBatch?.({ partition: batch.partition, count: batch.messages.length });
+    await this.d.beforeBatch?.({ partition: batch.partition, count: batch.messages.length });
     const traced = new BatchTrace(batch.topic, batch.partition, batch.messages);
     try {
       await this.processMessages(batch.topic, batch.partition, batch.messages);
@@ -459,7 +470,7 @@ export class FlowEngine {
     this.positioned.delete(partition);
     this.appliedHere.delete(partition);
     this.cache.clear();
-    this.stateIds.clear();
+    for (const k of [...this.stateIds.keys()]) if (k.startsWith(`${partition}|`)) this.stateIds.delete(k);
   }
 
   /** This process's epoch for the partition, claimed (fencing out any previous owner) on first use after an assignment. */
@@ -481,10 +492,10 @@ export class FlowEngine {
   private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => void): Promise<void> {
     const { store } = this.d;
     const once = async (r: Run): Promise<void> => {
-      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(r.site), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
+      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(this.stateIdKey(partition, r.site)), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
       if (out.status === 'state-lost') throw new CommitRefused('state-lost', partition);
       if (out.status === 'applied') {
-        if (out.stateId) this.stateIds.set(r.site, out.stateId);
+        if (out.stateId) this.stateIds.set(this.stateIdKey(partition, r.site), out.stateId);
         this.commits.calls += 1;
         this.commits.micros += out.micros;
         if (out.micros > this.commits.maxMicros) { this.commits.maxMicros = out.micros; this.commits.maxEvents = r.units.length; }
@@ -505,12 +516,15 @@ export class FlowEngine {
     } catch (err) {
       // Redis answered, and refused this call: the data, not the connection.
       if (!(err instanceof Error) || err.name !== 'ReplyError') throw err;
+      if (HISTORY_GONE.test(err.message)) throw new CommitRefused('state-lost', partition);
       for (const u of run.units) {
         const single: Run = { site: run.site, first: u.offset, last: u.offset, units: [u] };
         try {
           await once(single);
         } catch (e) {
           if (!(e instanceof Error) || e.name !== 'ReplyError' || u.ops.length === 0) throw e;
+          // A history that Redis no longer holds is lost state, not a bad event: rebuild.
+          if (HISTORY_GONE.test(e.message)) throw new CommitRefused('state-lost', partition);
           refused(u, e);
           await once({ ...single, units: [{ ...u, ops: [] }] });
         }
