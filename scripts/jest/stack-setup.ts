@@ -25,7 +25,7 @@ export default async function setup(_global: unknown, project: { testEnvironment
   if (mode === 'worker' || mode === 'file') {
     // Workers are started after the global set-up and inherit this.
     process.env.PFM_WORKER_STACKS_DIR = mkdtempSync(join(tmpdir(), 'pfm-worker-stacks-'));
-    process.stdout.write(mode === 'worker' ? '\n[stack] a container stack per jest worker, emptied between suite files\n' : '\n[stack] a container stack per suite file, the next one started while a file runs\n');
+    process.stdout.write(mode === 'worker' ? '\n[stack] a container stack per jest worker, emptied between suite files\n' : (process.env.PFM_SPARE_STACK === '1' ? '\n[stack] a container stack per suite file, the next one started while a file runs\n' : '\n[stack] a container stack per suite file\n'));
     return;
   }
   if (mode !== 'project') return;

@@ -33,6 +33,12 @@ import { ABSENT_PART_ENV, STACK_PARTS, stackParts, suiteStacks, type SuiteStacks
 import { resetStack, stackBaseline, type StackBaseline } from '../../packages/testkit/src/reset';
 import { secureKafka } from './secure-kafka';
 
+/** Notes a stack the global tear-down is to remove if nothing else does (written at once, before anything else can fail). */
+function noteStack(registry: string, stack: ContainerStack): ContainerStack {
+  writeFileSync(join(registry, `${stack.id}.json`), JSON.stringify({ id: stack.id, securityDir: stack.security?.dir }));
+  return stack;
+}
+
 /**
  * This worker's stack in `worker` mode. Jest loads the environment's module once per
  * worker process, so it outlives one file's environment.
@@ -56,9 +62,7 @@ async function takeWorkerStack(parts: readonly StackPart[]): Promise<{ stack: Co
   if (!workerStack) {
     const registry = process.env.PFM_WORKER_STACKS_DIR;
     if (!registry) throw new Error('PFM_WORKER_STACKS_DIR is not set: worker stacks need the project\'s global set-up (scripts/jest/stack-setup.ts), which removes them at the end');
-    const stack = await startContainerStack({ secure: true, secureKafka });
-    // Written before anything else can fail, so the global tear-down finds it.
-    writeFileSync(join(registry, `${stack.id}.json`), JSON.stringify({ id: stack.id, securityDir: stack.security?.dir }));
+    const stack = noteStack(registry, await startContainerStack({ secure: true, secureKafka }));
     workerStack = { stack, baseline: await stackBaseline(stack), used: [], files: 0 };
     said ||= `this worker's stack, started in ${stack.startSeconds.toFixed(1)} s`;
   }
@@ -71,7 +75,10 @@ async function takeWorkerStack(parts: readonly StackPart[]): Promise<{ stack: Co
  * `file` mode: the next file's stack, started while this file runs (a stack start is JVM
  * starts, ~9 s here, where the file's own tests leave a core idle much of the time), a
  * while after this file's set-up so as not to compete with its services' starts
- * (PFM_SPARE_STACK_DELAY_MS, default 8 s; PFM_SPARE_STACK=0: none). The next file takes
+ * (PFM_SPARE_STACK_DELAY_MS, default 8 s). Off unless PFM_SPARE_STACK=1: a stack start
+ * makes a network (a bridge and veth interfaces on the host), and a browser the running
+ * file drives then aborts its navigation with net::ERR_NETWORK_CHANGED (board.e2e failed
+ * so in a newcomer's run of ./pfm test at 75ad936). The next file takes
  * it when its parts cover that file's, and removes it after its last test as its own; one
  * left over at the end is removed by the global tear-down (noted in PFM_WORKER_STACKS_DIR).
  */
@@ -79,14 +86,11 @@ let spare: { parts: readonly StackPart[]; timer?: NodeJS.Timeout; started?: Prom
 
 function planSpare(parts: readonly StackPart[]): void {
   const registry = process.env.PFM_WORKER_STACKS_DIR;
-  if (process.env.PFM_SPARE_STACK === '0' || !registry || !parts.length) return;
+  if (process.env.PFM_SPARE_STACK !== '1' || !registry || !parts.length) return;
   const s: NonNullable<typeof spare> = { parts };
   s.timer = setTimeout(() => {
     s.timer = undefined;
-    s.started = startContainerStack({ secure: true, parts: [...parts], secureKafka }).then((stack) => {
-      writeFileSync(join(registry, `${stack.id}.json`), JSON.stringify({ id: stack.id, securityDir: stack.security?.dir }));
-      return stack;
-    });
+    s.started = startContainerStack({ secure: true, parts: [...parts], secureKafka }).then((stack) => noteStack(registry, stack));
     s.started.catch(() => undefined); // taken (or not) by the next file, which reports a failure
   }, Number(process.env.PFM_SPARE_STACK_DELAY_MS ?? 8_000));
   s.timer.unref();
@@ -129,7 +133,7 @@ export default class SuiteStackEnvironment extends TestEnvironment {
   constructor(config: Args[0], context: Args[1]) {
     super(config, context);
     this.parts = stackParts(context.docblockPragmas['pfm-stack'], context.testPath);
-    // testEnvironmentOptions.stacks: 'file', 'project' (the global set-up's stack), or 'auto'.
+    // testEnvironmentOptions.stacks: 'file', 'worker', 'project' (the global set-up's stack), or 'auto'.
     this.stacks = suiteStacks(config.projectConfig.testEnvironmentOptions.stacks);
   }
 
