@@ -232,7 +232,7 @@ export function timersAfter(site: string, patientId: string, v: PatientView, ctx
   waitTimer(out, site, patientId, v, ctx);
   for (const r of Object.values(v.referrals)) {
     if (r.referralId === scope.referralId) referralTimer(out, site, r, ctx);
-    else for (const t of prior) if (t.referralId === r.referralId && t.spellId === undefined) out.push(t);
+    else for (const t of prior) if (t.referralId === r.referralId) out.push(t);
   }
   return out;
 }

@@ -371,7 +371,8 @@ export type FoldResult = {
   voided: string[];
 };
 
-const spellOf = (e: FlowEvent): string | undefined => (e.payload as { spellId?: string }).spellId;
+/** The spell an event names, if any. */
+export const spellOf = (e: FlowEvent): string | undefined => (e.payload as { spellId?: string }).spellId;
 
 /**
  * Folds sorted events into a view; cancels (and what they cancel) are removed first.

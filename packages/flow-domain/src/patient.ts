@@ -3,7 +3,7 @@
 // no-ops; a late event is accepted when the re-folded history stays valid; an event
 // for an unknown spell is parked and retried whenever the patient's history grows.
 import type { FlowEvent } from '@pfm/contracts';
-import { compareEvents, fold, step, type FoldResult, type PatientView, type Spell } from './pathway';
+import { compareEvents, fold, spellOf, step, type FoldResult, type PatientView, type Spell } from './pathway';
 
 export interface ParkedEvent { event: FlowEvent; parkedAt: number; reason: string }
 
@@ -196,7 +196,7 @@ function dischargeAfterSpellEvents(events: readonly FlowEvent[], e: FlowEvent, f
   const spellId = e.payload.spellId;
   let latest = e.occurredAt;
   for (const f of failures) {
-    if ((f.event.payload as { spellId?: string }).spellId !== spellId || f.event.occurredAt < e.occurredAt) return undefined;
+    if (spellOf(f.event) !== spellId || f.event.occurredAt < e.occurredAt) return undefined;
     latest = Math.max(latest, f.event.occurredAt);
   }
   // A millisecond after the latest, so it sorts after it whatever the two were recorded at.

@@ -84,12 +84,6 @@ interface Unit { index: number; offset: string; ops: KeyedOp[] }
 interface Run { site: string; first: string; last: string; units: Unit[] }
 
 /**
- * A commit the fence refused: part of the run was applied before (resume after `applied`),
- * or another owner holds the partition. `stale`: the run was planned under an assignment
- * this process has since left (a rebalance happened while it was in flight), so the
- * refusal says nothing about who owns the partition now.
- */
-/**
  * Redis refusing a history op because it holds fewer of the patient's events than the plan
  * kept (flow-store lua/history.lua): the history was lost under the plan (Redis restarted
  * empty or flushed between the patient's load and the commit), so the partition rebuilds;
@@ -97,6 +91,12 @@ interface Run { site: string; first: string; last: string; units: Unit[] }
  */
 const HISTORY_GONE = /hist keeps more events than the history holds/;
 
+/**
+ * A commit the fence refused: part of the run was applied before (resume after `applied`),
+ * or another owner holds the partition. `stale`: the run was planned under an assignment
+ * this process has since left (a rebalance happened while it was in flight), so the
+ * refusal says nothing about who owns the partition now.
+ */
 export class CommitRefused extends Error {
   constructor(readonly reason: 'applied-before' | 'fenced' | 'state-lost', readonly partition: number, readonly applied?: string, readonly stale = false) {
     super(reason === 'fenced' ? `partition ${partition} is owned by another engine: commit refused`
@@ -133,8 +133,7 @@ export class FlowEngine {
    * for a partition when that partition rebuilds: never for the others, whose batches in
    * flight were planned on the state Redis lost and must be refused and rebuild in turn.
    */
-  private readonly stateIds = new Map<string, string>();
-  private readonly stateIdKey = (partition: number, site: string): string => `${partition}|${site}`;
+  private readonly stateIds = new Map<number, Map<string, string>>();
   private readonly stateIdProposal = randomBytes(8).toString('hex');
   /** Partitions whose commits were refused as another owner's: left alone until the next assignment. */
   private readonly fenced = new Set<number>();
@@ -470,7 +469,7 @@ export class FlowEngine {
     this.positioned.delete(partition);
     this.appliedHere.delete(partition);
     this.cache.clear();
-    for (const k of [...this.stateIds.keys()]) if (k.startsWith(`${partition}|`)) this.stateIds.delete(k);
+    this.stateIds.delete(partition);
   }
 
   /** This process's epoch for the partition, claimed (fencing out any previous owner) on first use after an assignment. */
@@ -492,10 +491,14 @@ export class FlowEngine {
   private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => void): Promise<void> {
     const { store } = this.d;
     const once = async (r: Run): Promise<void> => {
-      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(this.stateIdKey(partition, r.site)), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
+      const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(partition)?.get(r.site), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
       if (out.status === 'state-lost') throw new CommitRefused('state-lost', partition);
       if (out.status === 'applied') {
-        if (out.stateId) this.stateIds.set(this.stateIdKey(partition, r.site), out.stateId);
+        if (out.stateId) {
+          const seen = this.stateIds.get(partition) ?? new Map<string, string>();
+          seen.set(r.site, out.stateId);
+          this.stateIds.set(partition, seen);
+        }
         this.commits.calls += 1;
         this.commits.micros += out.micros;
         if (out.micros > this.commits.maxMicros) { this.commits.maxMicros = out.micros; this.commits.maxEvents = r.units.length; }

@@ -283,9 +283,9 @@ export class FlowStore {
     return rest;
   }
 
-  /** What a patient's view contributes and which clocks it runs (computed once per state, cacheable). */
   /**
-   * `since`: the derived state before one event and that event's clock scope
+   * What a patient's view contributes and which clocks it runs (computed once per state,
+   * cacheable). `since`: the derived state before one event and that event's clock scope
    * (`clockScope`): only the clocks of that spell or referral are computed again, the
    * others kept (`timersAfter`). Give it only when the view is the one before plus that
    * event alone (no parked events released, no merge, a history that folded clean).

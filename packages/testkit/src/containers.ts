@@ -322,19 +322,7 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
   const stackId = network.getName();
   const specs: Partial<Record<StackPart, PartSpec>> = {};
   const started: Partial<Record<StackPart, StartedTestContainer>> = {};
-  const stop = async () => {
-    await ensureContainerEngine().catch(() => undefined);
-    const client = await getContainerRuntimeClient();
-    const mine = (await client.container.dockerode.listContainers({ all: true, filters: { label: [`org.pfm.stack=${stackId}`] } })).map((c) => c.Id);
-    await Promise.all(mine.map(async (id) => {
-      const c = client.container.getById(id);
-      await c.unpause().catch(() => undefined); // a paused container cannot be removed
-      await c.remove({ force: true, v: true }).catch(() => undefined);
-    }));
-    await network.stop().catch(() => undefined);
-    const made = await secMade.catch(() => undefined);
-    if (made) rmSync(made.dir, { recursive: true, force: true });
-  };
+  const stop = async () => removeStack(stackId, (await secMade.catch(() => undefined))?.dir);
   try {
     const makers = {
       kafka: async (n: StartedNetwork) => kafkaSpec(n, await secMade, kafkaPort),
@@ -393,16 +381,16 @@ export async function startContainerStack(opts: { parts?: StackPart[]; secure?: 
 
 /**
  * Removes a stack by its id, from any process: its containers (by their org.pfm.stack
- * label), its network (named by the id) and its logins directory. For stacks whose owner
- * cannot stop them itself (a jest worker's stack, removed by the global tear-down).
+ * label), its network (named by the id) and its logins directory. A stack's own stop()
+ * is this; the global tear-down calls it for stacks a jest worker cannot stop itself.
  */
 export async function removeStack(stackId: string, securityDir?: string): Promise<void> {
-  await ensureContainerEngine();
+  await ensureContainerEngine().catch(() => undefined);
   const client = await getContainerRuntimeClient();
   const mine = (await client.container.dockerode.listContainers({ all: true, filters: { label: [`org.pfm.stack=${stackId}`] } })).map((c) => c.Id);
   await Promise.all(mine.map(async (id) => {
     const c = client.container.getById(id);
-    await c.unpause().catch(() => undefined);
+    await c.unpause().catch(() => undefined); // a paused container cannot be removed
     await c.remove({ force: true, v: true }).catch(() => undefined);
   }));
   await client.container.dockerode.getNetwork(stackId).remove().catch(() => undefined);

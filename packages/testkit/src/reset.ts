@@ -55,12 +55,14 @@ async function aclBindings(admin: Admin): Promise<Binding[]> {
 
 const redisAdmin = (stack: ContainerStack) => new Redis(stack.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
 
-function registryAdmin(stack: ContainerStack): (path: string, method?: string) => Promise<Response> {
+function registryAdmin(stack: ContainerStack): (path: string, method?: string, body?: unknown) => Promise<Response> {
   const sec = stack.security;
   if (!sec) throw new Error('resetStack needs a secure stack (its admin logins)');
   const auth = `Basic ${Buffer.from(`admin:${sec.registryPasswords.get('admin') ?? ''}`).toString('base64')}`;
-  return async (path, method = 'GET') => {
-    const res = await fetch(`${stack.schemaRegistryUrl}${path}`, { method, headers: { authorization: auth } });
+  return async (path, method = 'GET', body) => {
+    const res = await fetch(`${stack.schemaRegistryUrl}${path}`, {
+      method, headers: { authorization: auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     if (!res.ok && res.status !== 404) throw new Error(`registry ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
     return res;
   };
@@ -156,12 +158,7 @@ async function resetRegistry(stack: ContainerStack, report: ResetReport): Promis
   }
   report.subjects = subjects.length;
   // The compatibility rule back to the stack's start (a suite may have changed it).
-  const res = await fetch(`${stack.schemaRegistryUrl}/config`, {
-    method: 'PUT',
-    headers: { authorization: `Basic ${Buffer.from(`admin:${stack.security?.registryPasswords.get('admin') ?? ''}`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ compatibility: 'BACKWARD' }),
-  });
-  if (!res.ok) throw new Error(`registry PUT /config: HTTP ${res.status} ${await res.text()}`);
+  await call('/config', 'PUT', { compatibility: 'BACKWARD' });
   const left = (await (await call('/subjects?deleted=true')).json()) as string[];
   if (left.length) throw new Error(`registry not clean after the reset: ${left.length} subjects left (${left.slice(0, 3).join(', ')})`);
 }
