@@ -4,7 +4,7 @@
 // `update` whose change.eventId is the event, minus the moment ingest answered 202 for it
 // (same process, same monotonic clock). Memory per connection = the gateway process's
 // VmRSS after connecting and joining, minus before, over N.
-//   pnpm tsx scripts/bench-fanout.ts [--clients 1000] [--wards 10] [--events 500] [--rate 20] [--baseline] [--write]
+//   pnpm tsx scripts/bench-fanout.ts [--clients 1000] [--wards 10] [--events 500] [--rate 20] [--board-window MS] [--baseline] [--write]
 // --baseline runs the same events with one client per ward first; --write puts the
 // figures in docs/benchmarks.md (its "Fan-out" section only).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ export interface FanoutOptions {
   events?: number;
   /** Events per second sent (default 20); one HTTP request per event. */
   rate?: number;
+  /** The engine's board window (PFM_BOARD_WINDOW_MS); unset: the engine's default. */
+  boardWindowMs?: number;
   log?: (m: string) => void;
 }
 
@@ -42,6 +44,17 @@ export interface FanoutResult {
   deliveries: number;
   expectedDeliveries: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; min: number };
+  /**
+   * Every event, whether or not it had an update of its own: from ingest's 202 to the first
+   * update at a client of its ward whose count of occupied beds includes it (the k-th
+   * admission of a ward is visible once a client sees occupied >= k), over every client.
+   */
+  visibleMs: { p50: number; p90: number; p99: number; max: number };
+  /** (event, client) pairs that became visible, of those expected. */
+  visible: { seen: number; expected: number };
+  /** Board updates received by all clients (socket messages). */
+  updatesReceived: number;
+  boardWindowMs?: number;
   connectSeconds: number;
   gatewayRssMiB: { before: number; after: number };
   kibPerConnection: number;
@@ -68,19 +81,26 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
   const log = opts.log ?? ((m: string) => process.stdout.write(`[bench-fanout] ${m}\n`));
   const wards: Ward[] = Array.from({ length: nWards }, (_, i) => ({ site: 'RXT', code: `BW${String(i + 1).padStart(2, '0')}`, name: `Bench Ward ${i + 1}`, type: 'adult_acute', beds: Math.ceil(nEvents / nWards) + 10 }));
   const loadBefore = loadavg()[0]!;
-  const p = await startProduct({ wards });
+  const p = await startProduct({ wards, extraEnv: opts.boardWindowMs === undefined ? {} : { PFM_BOARD_WINDOW_MS: String(opts.boardWindowMs) } });
   const clients: Client[] = [];
   try {
     const gatewayPid = serviceProcess(p.services.gateway!.child.pid!);
     const token = await p.token({ sub: 'bench' });
     const arrivals = new Map<string, number[]>(); // eventId -> receipt times
+    // Per client: firstAt[k] = when it first saw its ward with at least k beds occupied.
+    const firstAt: number[][] = [];
+    let updatesReceived = 0;
     const connectOne = async (i: number): Promise<void> => {
       const ward = wards[i % nWards]!.code;
+      const reached: number[] = [];
+      firstAt[i] = reached;
       // forceNew: one connection per client (socket.io-client shares one per URL otherwise).
       const s: Client = io(p.gatewayUrl, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
       clients.push(s);
       s.on('update', (u: BoardUpdate) => {
         const t = performance.now();
+        updatesReceived += 1;
+        for (let k = reached.length; k <= u.summary.occupied; k++) reached[k] = t;
         if (!u.change) return;
         const list = arrivals.get(u.change.eventId);
         if (list) list.push(t); else arrivals.set(u.change.eventId, [t]);
@@ -102,6 +122,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
     log(`${nClients} clients connected and joined in ${connectSeconds.toFixed(1)} s; gateway RSS ${(before / 1024).toFixed(1)} -> ${(after / 1024).toFixed(1)} MiB (${kibPerConnection.toFixed(1)} KiB per connection)`);
 
     const accepted = new Map<string, number>();
+    const acceptedAt: number[] = [];
     const cpu0 = { gateway: cpuSeconds(gatewayPid), clients: process.cpuUsage() };
     const start = performance.now();
     const runId = Date.now().toString(36);
@@ -116,6 +137,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
         payload: { spellId: `FS${i}`, ward, bed: `B${i}`, initials: 'ZZ' },
       }]);
       accepted.set(eventId, performance.now());
+      acceptedAt[i] = accepted.get(eventId)!;
     }
     const perWard = nClients / nWards;
     // Done when every event's last update has arrived everywhere, or nothing more comes.
@@ -133,10 +155,22 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
       for (const t of got) latencies.push(t - at);
     }
     latencies.sort((a, b) => a - b);
+    // Event i is the (floor(i / nWards) + 1)-th admission of ward i % nWards (wards start empty).
+    const visibleAfter: number[] = [];
+    for (let i = 0; i < nEvents; i++) {
+      const k = Math.floor(i / nWards) + 1;
+      for (let c = i % nWards; c < nClients; c += nWards) {
+        const t = firstAt[c]?.[k];
+        if (t !== undefined) visibleAfter.push(t - acceptedAt[i]!);
+      }
+    }
+    visibleAfter.sort((a, b) => a - b);
     const result: FanoutResult = {
       clients: nClients, wards: nWards, events: nEvents, rate, eventsMeasured: measured, deliveries: latencies.length,
       expectedDeliveries: Math.round(measured * perWard),
       latencyMs: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!), min: round(latencies[0]!) },
+      visibleMs: { p50: round(percentile(visibleAfter, 50)), p90: round(percentile(visibleAfter, 90)), p99: round(percentile(visibleAfter, 99)), max: round(visibleAfter.at(-1)!) },
+      visible: { seen: visibleAfter.length, expected: nEvents * perWard }, updatesReceived, boardWindowMs: opts.boardWindowMs,
       connectSeconds: round(connectSeconds), gatewayRssMiB: { before: round(before / 1024), after: round(after / 1024) }, kibPerConnection: round(kibPerConnection),
       cpuSeconds: cpu, machine: machine(), load: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
     };
@@ -192,7 +226,7 @@ export function writeFanoutSection(r: FanoutResult, command: string, baseline?: 
 if (require.main === module) {
   const args = process.argv.slice(2);
   const num = (name: string): number | undefined => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : undefined; };
-  const opts: FanoutOptions = { clients: num('clients'), wards: num('wards'), events: num('events'), rate: num('rate') };
+  const opts: FanoutOptions = { clients: num('clients'), wards: num('wards'), events: num('events'), rate: num('rate'), boardWindowMs: num('board-window') };
   const run = async () => {
     // --baseline: the same events with one client per ward first, for comparison.
     const baseline = args.includes('--baseline') ? await benchFanout({ ...opts, clients: opts.wards ?? 10 }) : undefined;

@@ -16,6 +16,7 @@ import { invalidOp, type Derived, type FlowStore, type KeyedOp, type OutboxEntry
 import { createConsumer, InfrastructureError, isRetriableDecodeError, sendChunked, superviseConsumer, type FlowEventCodec } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { BatchTrace } from './batch-trace';
+import { BoardWindow, type WardChange, type WardSend } from './board-window';
 import type { Clock } from './clock';
 
 export interface EngineTopics {
@@ -65,6 +66,12 @@ export interface EngineDeps {
    * stored in clear (development only; production refuses to start without keys).
    */
   sealReject?: (r: Reject) => Reject;
+  /**
+   * Board updates: a ward updated within this many ms is held and published once at the
+   * window's end (board-window.ts). 0 = every ward a batch touched is published with the
+   * batch. Default BOARD_WINDOW_MS.
+   */
+  boardWindowMs?: number;
   /** Called when a batch is delivered, before it is applied (timing). */
   beforeBatch?: (info: { partition: number; count: number }) => void | Promise<void>;
   /** Called after each batch is committed (progress reporting, scanners in event-time mode). */
@@ -74,6 +81,8 @@ export interface EngineDeps {
 const MAX_CACHE = 200_000;
 /** Default cap of events per commit (docs/benchmarks.md: Redis blocked time per call). */
 export const MAX_EVENTS_PER_COMMIT = 100;
+/** Default board window (ms): the issue's 100-250 ms, at its short end (docs/benchmarks.md "Board window"). */
+export const BOARD_WINDOW_MS = 100;
 
 /** A patient in the engine's cache: state, derived view, and whether its history folds with no failures (then evolve may step). */
 interface Cached { state: PatientState; derived: Derived; clean: boolean }
@@ -159,6 +168,7 @@ export class FlowEngine {
   private readonly applyDelay;
   private readonly batchFailures;
   private readonly deadLetterKinds;
+  private readonly boards: BoardWindow;
 
   constructor(private readonly d: EngineDeps) {
     this.counters = d.metrics?.counter('pfm_engine_events_total', 'Flow events processed, by outcome', ['outcome']);
@@ -176,6 +186,13 @@ export class FlowEngine {
     this.restarts = d.metrics?.counter('pfm_engine_consumer_restarts_total', 'Times the engine started its Kafka consumer again after kafkajs gave it up on an error it does not retry');
     this.restarts?.inc({}, 0);
     this.batchFailures = d.metrics?.counter('pfm_engine_batch_failures_total', 'Batches that failed and will be retried (Redis or Kafka trouble), by error class', ['class']);
+    const boardUpdates = d.metrics?.counter('pfm_engine_board_updates_total', 'Ward board updates: published at once, published at a window\'s end, or merged into one held for its window', ['how']);
+    for (const how of ['at_once', 'window_end', 'merged']) boardUpdates?.inc({ how }, 0);
+    this.boards = new BoardWindow({
+      windowMs: d.boardWindowMs ?? BOARD_WINDOW_MS, logger: d.logger, headersFor: (id) => BatchTrace.headersFor(id),
+      send: (site, wards) => this.sendBoards(site, wards),
+      onCount: (how, n) => boardUpdates?.inc({ how }, n),
+    });
   }
 
   async start(opts: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -237,6 +254,8 @@ export class FlowEngine {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.disconnect();
+    // Batches have stopped: what the window still holds goes out before the producer closes.
+    await this.boards.flush();
   }
 
   private async disconnect(): Promise<void> {
@@ -373,7 +392,7 @@ export class FlowEngine {
 
     const rejects: Reject[] = [];
     const touched = new Map<string, Set<string>>(); // site -> ward scopes
-    const changes = new Map<string, { eventId: string; type: string; spellId?: string }>();
+    const changes = new Map<string, WardChange>();
     const sites = new Set<string>();
     const offsetField = `${topic}:${partition}`;
     const cap = this.d.maxEventsPerCommit ?? MAX_EVENTS_PER_COMMIT;
@@ -576,7 +595,7 @@ export class FlowEngine {
   /** Queues one event's change: due clocks, the rules' outcome, its rejects and board changes. */
   private async planEvent(
     ops: KeyedOp[], d: { offset: string; event: FlowEvent; raw: Buffer | null }, partition: number,
-    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, { eventId: string; type: string; spellId?: string }>; sites: Set<string>; mine: Map<string, Cached> },
+    out: { rejects: Reject[]; touched: Map<string, Set<string>>; changes: Map<string, WardChange>; sites: Set<string>; mine: Map<string, Cached> },
   ): Promise<void> {
     const { store } = this.d;
     const { rejects, touched, changes, sites, mine } = out;
@@ -649,17 +668,25 @@ export class FlowEngine {
     return fired;
   }
 
-  async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, { eventId: string; type: string; spellId?: string }> = new Map()): Promise<void> {
+  /**
+   * Publishes the boards of the wards touched (by site), each with its newest change: at
+   * once for a ward not updated within the board window, else once at the window's end.
+   */
+  async publishBoards(touched: Map<string, Set<string>>, changes: Map<string, WardChange> = new Map()): Promise<void> {
+    if (!this.d.publish) return;
+    await this.boards.offer(touched, changes);
+  }
+
+  /** Reads the wards' summaries now and publishes one update each. */
+  private async sendBoards(site: string, wards: WardSend[]): Promise<void> {
     const now = this.d.clock.now();
-    const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
-    for (const [site, wards] of touched) {
-      const summaries = await this.d.store.wardSummaries(site, [...wards].sort(), now);
-      for (const s of summaries) {
-        const u: BoardUpdate = { site, ward: s.ward, seq: s.seq, at: now, summary: s, change: changes.get(`${site}/${s.ward}`) };
-        messages.push({ key: `${site}/${s.ward}`, value: JSON.stringify(u), headers: BatchTrace.headersFor(u.change?.eventId) });
-      }
-    }
-    if (messages.length && this.d.publish) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);
+    const summaries = await this.d.store.wardSummaries(site, wards.map((w) => w.ward), now);
+    const messages = summaries.map((s, i) => {
+      const w = wards[i]!;
+      const u: BoardUpdate = { site, ward: s.ward, seq: s.seq, at: now, summary: s, change: w.change };
+      return { key: `${site}/${s.ward}`, value: JSON.stringify(u), headers: w.headers };
+    });
+    if (messages.length) await sendChunked(this.d.producer, this.d.topics.boardUpdates, messages);
   }
 
   /**

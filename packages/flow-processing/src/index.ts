@@ -5,3 +5,4 @@ export * from './replay';
 export * from './analysis';
 export * from './snapshots';
 export * from './pager';
+export * from './board-window';

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const topics = engineTopics(t);
 
   const clock = config.PFM_CLOCK === 'event' ? new EventTimeClock() : new WallClock();
-  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, sealReject: rejectKeys && ((r) => rejectKeys.seal(r)), maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
+  const engine = new FlowEngine({ kafka, producer, codec, store, clock, logger, metrics, groupId: config.PFM_ENGINE_GROUP, outboxConsumer: `${config.PFM_ENGINE_INSTANCE ?? hostname()}/${config.PFM_ENGINE_GROUP}`, topics, publish: true, sealReject: rejectKeys && ((r) => rejectKeys.seal(r)), maxBatchBytes: config.PFM_ENGINE_MAX_BATCH_BYTES, boardWindowMs: config.PFM_BOARD_WINDOW_MS, sessionTimeoutMs: config.PFM_ENGINE_SESSION_TIMEOUT_MS });
   const scanner = new Scanner({ store, engine, clock, producer, codec, flowTopic: topics.flowEvents, logger, metrics, parkWaitMs: thresholds.parkMinutes * 60_000 });
 
   // Ops metrics read at scrape time: consumer lag from Kafka, dependencies, alerts in Redis.
