@@ -4,7 +4,7 @@
 // `update` whose change.eventId is the event, minus the moment ingest answered 202 for it
 // (same process, same monotonic clock). Memory per connection = the gateway process's
 // VmRSS after connecting and joining, minus before, over N.
-//   pnpm tsx scripts/bench-fanout.ts [--clients 1000] [--wards 10] [--events 500] [--rate 20] [--board-window MS] [--baseline] [--write]
+//   pnpm tsx scripts/bench-fanout.ts [--clients 1000] [--wards 10] [--events 500] [--rate 20] [--board-window MS] [--per-request N] [--baseline] [--write]
 // --baseline runs the same events with one client per ward first; --write puts the
 // figures in docs/benchmarks.md (its "Fan-out" section only).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ export interface FanoutOptions {
   events?: number;
   /** Events per second sent (default 20); one HTTP request per event. */
   rate?: number;
+  /** Events per HTTP request (default 1); several let one sending process reach high rates. */
+  perRequest?: number;
   /** The engine's board window (PFM_BOARD_WINDOW_MS); unset: the engine's default. */
   boardWindowMs?: number;
   log?: (m: string) => void;
@@ -45,13 +47,15 @@ export interface FanoutResult {
   expectedDeliveries: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; min: number };
   /**
-   * Every event, whether or not it had an update of its own: from ingest's 202 to the first
+   * Every event, whether or not it had an update of its own: from its request's start to the first
    * update at a client of its ward whose count of occupied beds includes it (the k-th
    * admission of a ward is visible once a client sees occupied >= k), over every client.
    */
   visibleMs: { p50: number; p90: number; p99: number; max: number };
   /** (event, client) pairs that became visible, of those expected. */
   visible: { seen: number; expected: number };
+  /** Events per second the sender reached (all answered), against `rate` asked. */
+  rateReached: number;
   /** Board updates received by all clients (socket messages). */
   updatesReceived: number;
   boardWindowMs?: number;
@@ -78,14 +82,19 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
   const nWards = opts.wards ?? 10;
   const nEvents = opts.events ?? 500;
   const rate = opts.rate ?? 20;
+  const perRequest = opts.perRequest ?? 1;
   const log = opts.log ?? ((m: string) => process.stdout.write(`[bench-fanout] ${m}\n`));
   const wards: Ward[] = Array.from({ length: nWards }, (_, i) => ({ site: 'RXT', code: `BW${String(i + 1).padStart(2, '0')}`, name: `Bench Ward ${i + 1}`, type: 'adult_acute', beds: Math.ceil(nEvents / nWards) + 10 }));
   const loadBefore = loadavg()[0]!;
-  const p = await startProduct({ wards, extraEnv: opts.boardWindowMs === undefined ? {} : { PFM_BOARD_WINDOW_MS: String(opts.boardWindowMs) } });
+  // Every client from this one address, each 20 under one reader (the gateway's caps per address and per user).
+  const extraEnv: Record<string, string> = { PFM_GATEWAY_MAX_SOCKETS_PER_ADDRESS: String(nClients + 10) };
+  if (opts.boardWindowMs !== undefined) extraEnv.PFM_BOARD_WINDOW_MS = String(opts.boardWindowMs);
+  const p = await startProduct({ wards, extraEnv });
   const clients: Client[] = [];
   try {
     const gatewayPid = serviceProcess(p.services.gateway!.child.pid!);
-    const token = await p.token({ sub: 'bench' });
+    const tokens: string[] = [];
+    for (let u = 0; u * 20 < nClients; u++) tokens.push(await p.token({ sub: `bench-${u}` }));
     const arrivals = new Map<string, number[]>(); // eventId -> receipt times
     // Per client: firstAt[k] = when it first saw its ward with at least k beds occupied.
     const firstAt: number[][] = [];
@@ -95,7 +104,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
       const reached: number[] = [];
       firstAt[i] = reached;
       // forceNew: one connection per client (socket.io-client shares one per URL otherwise).
-      const s: Client = io(p.gatewayUrl, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+      const s: Client = io(p.gatewayUrl, { auth: { token: tokens[Math.floor(i / 20)]! }, transports: ['websocket'], reconnection: false, forceNew: true });
       clients.push(s);
       s.on('update', (u: BoardUpdate) => {
         const t = performance.now();
@@ -126,23 +135,43 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
     const cpu0 = { gateway: cpuSeconds(gatewayPid), clients: process.cpuUsage() };
     const start = performance.now();
     const runId = Date.now().toString(36);
-    for (let i = 0; i < nEvents; i++) {
+    // Open loop: each event is sent at its due time whether or not earlier answers are in
+    // (up to 256 in flight), so a slow answer does not lower the rate asked. Concurrent
+    // requests may land out of order within a ward (see visibleMs).
+    const inFlight = new Set<Promise<void>>();
+    const sentAt: number[] = [];
+    for (let i = 0; i < nEvents; i += perRequest) {
       const due = start + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const ward = wards[i % nWards]!.code;
-      const eventId = `fanout-${runId}-${i}`;
-      await postAccepted(p.ingestUrl, [{
-        eventId, type: 'patient.admitted', occurredAt: new Date(Date.now() - 3_600_000).toISOString(), site: 'RXT', patientId: `FP${i}`,
-        payload: { spellId: `FS${i}`, ward, bed: `B${i}`, initials: 'ZZ' },
-      }]);
-      accepted.set(eventId, performance.now());
-      acceptedAt[i] = accepted.get(eventId)!;
+      while (inFlight.size >= 256) await Promise.race(inFlight);
+      const ids: [number, string][] = [];
+      const events = [];
+      for (let j = i; j < Math.min(nEvents, i + perRequest); j++) {
+        const eventId = `fanout-${runId}-${j}`;
+        ids.push([j, eventId]);
+        sentAt[j] = performance.now();
+        events.push({
+          eventId, type: 'patient.admitted', occurredAt: new Date(Date.now() - 3_600_000).toISOString(), site: 'RXT', patientId: `FP${j}`,
+          payload: { spellId: `FS${j}`, ward: wards[j % nWards]!.code, bed: `B${j}`, initials: 'ZZ' },
+        });
+      }
+      const sent = postAccepted(p.ingestUrl, events).then(() => {
+        const at = performance.now();
+        for (const [j, eventId] of ids) { accepted.set(eventId, at); acceptedAt[j] = at; }
+      });
+      inFlight.add(sent);
+      void sent.finally(() => inFlight.delete(sent));
     }
+    await Promise.all(inFlight);
+    const sendSeconds = (performance.now() - start) / 1000;
     const perWard = nClients / nWards;
-    // Done when every event's last update has arrived everywhere, or nothing more comes.
-    const lastId = `fanout-${runId}-${nEvents - 1}`;
-    await waitFor(() => (arrivals.get(lastId)?.length ?? 0) >= Math.floor(perWard), { timeoutMs: 120_000, what: 'the last event at every client of its ward' });
+    // Done when every client has seen its ward with all of its admissions (the newest
+    // change of a ward need not be the last event sent: requests in flight can overtake).
+    const finalCount = (c: number) => Math.floor((nEvents - 1 - (c % nWards)) / nWards) + 1;
+    const behind = () => { let n = 0; for (let c = 0; c < nClients; c++) if ((firstAt[c]?.length ?? 0) - 1 < finalCount(c)) n += 1; return n; };
+    await waitFor(() => behind() === 0, { timeoutMs: 120_000, what: 'every client to see its ward with all its admissions' })
+      .catch((e: Error) => { throw new Error(`${e.message}: ${behind()} of ${nClients} clients behind`); });
 
     const clientCpu = process.cpuUsage(cpu0.clients);
     const cpu = { gateway: round(cpuSeconds(gatewayPid) - cpu0.gateway), clients: round((clientCpu.user + clientCpu.system) / 1e6), wallSeconds: round((performance.now() - start) / 1000) };
@@ -161,7 +190,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
       const k = Math.floor(i / nWards) + 1;
       for (let c = i % nWards; c < nClients; c += nWards) {
         const t = firstAt[c]?.[k];
-        if (t !== undefined) visibleAfter.push(t - acceptedAt[i]!);
+        if (t !== undefined) visibleAfter.push(t - sentAt[i]!);
       }
     }
     visibleAfter.sort((a, b) => a - b);
@@ -170,7 +199,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
       expectedDeliveries: Math.round(measured * perWard),
       latencyMs: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!), min: round(latencies[0]!) },
       visibleMs: { p50: round(percentile(visibleAfter, 50)), p90: round(percentile(visibleAfter, 90)), p99: round(percentile(visibleAfter, 99)), max: round(visibleAfter.at(-1)!) },
-      visible: { seen: visibleAfter.length, expected: nEvents * perWard }, updatesReceived, boardWindowMs: opts.boardWindowMs,
+      visible: { seen: visibleAfter.length, expected: nEvents * perWard }, updatesReceived, boardWindowMs: opts.boardWindowMs, rateReached: round(nEvents / sendSeconds),
       connectSeconds: round(connectSeconds), gatewayRssMiB: { before: round(before / 1024), after: round(after / 1024) }, kibPerConnection: round(kibPerConnection),
       cpuSeconds: cpu, machine: machine(), load: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
     };
@@ -205,6 +234,8 @@ export function writeFanoutSection(r: FanoutResult, command: string, baseline?: 
     `| latency p90 ${col((x) => `${x.latencyMs.p90} ms`)}`,
     `| latency p99 ${col((x) => `${x.latencyMs.p99} ms`)}`,
     `| latency min / max ${col((x) => `${x.latencyMs.min} / ${x.latencyMs.max} ms`)}`,
+    `| every event: request sent -> visible at a client, p50 / p99 ${col((x) => `${x.visibleMs.p50} / ${x.visibleMs.p99} ms (${x.visible.seen} of ${x.visible.expected})`)}`,
+    `| board updates received / rate reached ${col((x) => `${x.updatesReceived} / ${x.rateReached} events/s`)}`,
     `| connect + join all clients ${col((x) => `${x.connectSeconds} s`)}`,
     `| gateway RSS before / after connecting ${col((x) => `${x.gatewayRssMiB.before} / ${x.gatewayRssMiB.after} MiB`)}`,
     `| memory per connection (RSS difference / clients) | **${r.kibPerConnection} KiB** |${baseline ? ' (too few to measure) |' : ''}`,
@@ -226,7 +257,7 @@ export function writeFanoutSection(r: FanoutResult, command: string, baseline?: 
 if (require.main === module) {
   const args = process.argv.slice(2);
   const num = (name: string): number | undefined => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : undefined; };
-  const opts: FanoutOptions = { clients: num('clients'), wards: num('wards'), events: num('events'), rate: num('rate'), boardWindowMs: num('board-window') };
+  const opts: FanoutOptions = { clients: num('clients'), wards: num('wards'), events: num('events'), rate: num('rate'), boardWindowMs: num('board-window'), perRequest: num('per-request') };
   const run = async () => {
     // --baseline: the same events with one client per ward first, for comparison.
     const baseline = args.includes('--baseline') ? await benchFanout({ ...opts, clients: opts.wards ?? 10 }) : undefined;
