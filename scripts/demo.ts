@@ -285,6 +285,8 @@ async function demo(o: Opts): Promise<void> {
     PFM_WARDS_FILE: wardsFile, PFM_THRESHOLDS_FILE: thresholdsFile, PFM_TOPIC_NAMESPACE: st.namespace, PFM_KEY_PREFIX: LIVE_PREFIX, PFM_JWT_SECRET: secret,
     PFM_SENDERS_FILE: senders.file, PFM_JWT_MAX_AGE_SECONDS: String(DEMO_TOKEN_DAYS * 86400),
     PFM_REJECTS_KEYS: demoRejectsKey(join(files.dir, 'rejects.key')),
+    // Demo time runs --speed times faster than the wall clock: events are dated ahead of it on purpose.
+    PFM_INGEST_MAX_AHEAD_MINUTES: '0',
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: process.env.PFM_LOG_LEVEL ?? 'info',
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: trust.site,
     // Traces only when asked, whatever the shell has set.
@@ -410,6 +412,7 @@ async function load(o: Opts): Promise<void> {
   const env: Record<string, string> = {
     PFM_WARDS_FILE: wardsFile, PFM_TOPIC_NAMESPACE: ns, PFM_KEY_PREFIX: prefix, PFM_JWT_SECRET: demoSecret(files.secret), PFM_ENGINE_GROUP: namespaceGroups(ns).engine, PFM_SENDERS_FILE: loadSenders.file,
     PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '1000', PFM_LOG_LEVEL: 'info', // the engine's readiness is read from its log
+    PFM_INGEST_MAX_AHEAD_MINUTES: '0', // the load's simulated days are compressed time, dated ahead of the wall clock
     PFM_INGEST_HTTP_PORT: String(p.http), PFM_MLLP_PORT: String(p.mllp), PFM_GATEWAY_PORT: String(p.gateway), PFM_DEFAULT_SITE: sites[0]!,
   };
   say(`load: ${plan.totalEvents} events at ${o.rate}/s over ${o.sites} site(s) (${plan.simulatedDaysPerSite.toFixed(1)} simulated days each), namespace ${ns}`);

@@ -54,7 +54,9 @@ describe('replay, time travel, what-if and rebuild', () => {
   };
 
   beforeAll(async () => {
-    p = await startProduct({ wards, extraEnv: { PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '300' } });
+    // The synthetic year runs from 2026-03-01 into 2027 on event time: ingest's limit on
+    // dates ahead of the wall clock is off, as in the demo's time-compressed feed.
+    p = await startProduct({ wards, extraEnv: { PFM_CLOCK: 'event', PFM_SCAN_INTERVAL_MS: '300', PFM_INGEST_MAX_AHEAD_MINUTES: '0' } });
     live = new FlowStore(p.redis, new Keys(p.prefix), registry, DEFAULT_THRESHOLDS);
     const codec = new FlowEventCodec(p.env.SCHEMA_REGISTRY_URL!, `${p.topics.flowEvents}-value`);
     await codec.init();

@@ -6,3 +6,4 @@ export * from './board';
 export * from './socket';
 export * from './nhs-number';
 export * from './crfd-reasons';
+export * from './event-time';

@@ -164,6 +164,19 @@ describe('mapAdt: bad messages', () => {
     expect(paths(mapAdt(msg(MSH('A02'), PID(), PV1({ 19: 'S'.repeat(65) })), ctx))).toEqual(['PV1-19:102']);
     expect(paths(mapAdt(msg(MSH('A02'), PID({ 3: 'L'.repeat(65) }), PV1()), ctx))).toEqual(['PID-3:102']);
   });
+  it('an event time far ahead of the receiving clock -> AE naming the field it came from; no clock given, no check', () => {
+    const now = Date.parse('2026-11-01T12:00:00Z');
+    const limited: MapContext = { ...ctx, now, maxAheadMs: 24 * 3_600_000 };
+    const r = fail(mapAdt(msg(MSH('A02'), seg('EVN', { 2: '20261101100000', 6: '20621101100000' }), PID(), PV1()), limited));
+    expect(r.errors.map((e) => `${e.path}:${e.code}`)).toEqual(['EVN-6:102']);
+    expect(r.ack).toBe('AE');
+    expect(r.errors[0]!.message).toMatch(/is 13148 days ahead of this server's clock .* refused as a wrong date/);
+    // From MSH-7 when nothing else dates it.
+    expect(paths(mapAdt(msg(MSH('A03', 'C', { 7: '20270101100000' }), PID(), PV1()), limited))).toEqual(['MSH-7:102']);
+    // Within the limit, and with no clock, the same message maps.
+    expect(only(mapAdt(msg(MSH('A02'), seg('EVN', { 6: '20261102080000' }), PID(), PV1()), limited)).occurredAt).toBe(Date.parse('2026-11-02T08:00:00Z'));
+    expect(only(mapAdt(msg(MSH('A02'), seg('EVN', { 6: '20621101100000' }), PID(), PV1()), ctx)).type).toBe('patient.transferred');
+  });
   it('an event time before 1970 fails the contract -> AE naming the time field', () => {
     expect(paths(mapAdt(msg(MSH('A02'), seg('EVN', { 2: '196901010000' }), PID(), PV1()), ctx))).toEqual(['EVN-2:102']);
   });

@@ -3,7 +3,7 @@
 // (missing or invalid required fields) -> AE, each naming its segment and field;
 // triggers nobody mapped -> one `message.unmapped` event, so a live feed never stalls.
 import type { Hl7Message } from '@medplum/core';
-import { flowEventInputSchema, normaliseNhsNumber, type FlowEventInput, type FlowEventType, type PayloadOf } from '@pfm/contracts';
+import { aheadOfClock, flowEventInputSchema, normaliseNhsNumber, type FlowEventInput, type FlowEventType, type PayloadOf } from '@pfm/contracts';
 import { ageAt, ageBandOf, genderOf, initialsOf } from './demographics';
 import { DEFAULT_TIME_ZONE, parseDtm, localToEpochMs, type DtmPrecision } from './dtm';
 import { type Hl7ErrorCode, type Hl7Issue, issueAt } from './issues';
@@ -22,6 +22,13 @@ export interface MapContext {
   timeZone?: string;
   /** Largest accepted message, in characters. */
   maxChars?: number;
+  /**
+   * The receiving server's clock: with `maxAheadMs`, an event time further ahead than that is
+   * an error at the field it came from (aheadOfClock). Unset: no check (mapping only).
+   */
+  now?: number;
+  /** 0 = no limit. */
+  maxAheadMs?: number;
 }
 
 export interface MapOk {
@@ -439,6 +446,11 @@ function mapUnsafe(message: string | Hl7Message, ctx: MapContext): MapResult {
   const fail = (): MapFail => ({ ok: false, ack: 'AE', errors: m.errors, messageType, controlId });
   if (!drafts || m.errors.length) return fail();
 
+  const ahead = ctx.now === undefined ? undefined : aheadOfClock(drafts.at.at, ctx.now, ctx.maxAheadMs ?? 0);
+  if (ahead) {
+    m.errors.push(issueAt(drafts.at.from, 102, ahead));
+    return fail();
+  }
   const sourceSystem = (ctx.sourceSystem ?? msh.get(3, 1)).slice(0, 64);
   const events: FlowEventInput[] = [];
   drafts.list.forEach((d, i) => {

@@ -50,6 +50,8 @@ export const ingestEnv = {
   PFM_REJECTS_INDEX_MAX: z.coerce.number().int().min(10).max(100000).default(1000),
   PFM_REJECTS_INDEX_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(32 * 1024 * 1024),
   /** Deepest JSON nesting accepted on the HTTP endpoints (FHIR resources nest about 6 deep). */
+  /** Events dated more than this many minutes ahead of the server's clock are refused as wrong dates; 0 = no limit (the demo's time-compressed feed). */
+  PFM_INGEST_MAX_AHEAD_MINUTES: z.coerce.number().int().min(0).max(366 * 24 * 60).default(24 * 60),
   PFM_MAX_JSON_DEPTH: z.coerce.number().int().min(4).max(1000).default(32),
 };
 

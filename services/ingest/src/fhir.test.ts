@@ -100,6 +100,18 @@ describe('Encounter', () => {
     expect(cancelled.events[0]).toMatchObject({ type: 'admission.cancelled', occurredAt: ctx.now, payload: { spellId: 'SP1' } });
   });
 
+  it('a date far ahead of the clock is refused at its element; within the limit, or with no limit, it is taken', () => {
+    const limited = { ...ctx, maxAheadMs: 24 * 3_600_000 };
+    // A discharge typed as 2062 on a real admission: the discharge is refused, not the admission.
+    const typo = mapEncounter(encounter({ status: 'finished', period: { start: '2026-11-01T09:15:00Z', end: '2062-11-20T10:00:00Z' } }), limited);
+    expect(exprs(typo)).toEqual(['Encounter.period.end']);
+    expect(typo.ok ? '' : typo.issues[0]!.message).toMatch(/^2062-11-20T10:00:00.000Z is 13148 days ahead of this server's clock \(2026-11-20T12:00:00.000Z\); more than 24 hours ahead is refused as a wrong date/);
+    expect(exprs(mapEncounter(encounter({ period: { start: '2027-11-01T09:15:00Z' }, location: [{ location: { identifier: { value: 'OAK' } } }] }), limited))).toEqual(['Encounter.period.start']);
+    // Twenty hours ahead (a sender's clock or zone off): taken.
+    expect(ok(mapEncounter(encounter({ period: { start: '2026-11-21T08:00:00Z' } }), limited)).events[0]!.occurredAt).toBe(Date.parse('2026-11-21T08:00:00Z'));
+    expect(ok(mapEncounter(encounter({ period: { start: '2062-11-01T09:15:00Z' } }), { ...ctx, maxAheadMs: 0 })).events).toHaveLength(1);
+  });
+
   it('finished without period.end names it', () => {
     expect(exprs(mapEncounter(encounter({ status: 'finished' }), ctx))).toEqual(['Encounter.period.end']);
   });

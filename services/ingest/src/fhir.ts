@@ -11,7 +11,7 @@
 // same ids for facts already sent, and the engine applies each fact once.
 // The mapping table is in services/ingest/README.md.
 import { z } from 'zod';
-import { flowEventInputSchema, normaliseNhsNumber, TEAM_TYPES, type FlowEventInput } from '@pfm/contracts';
+import { aheadOfClock, flowEventInputSchema, normaliseNhsNumber, TEAM_TYPES, type FlowEventInput } from '@pfm/contracts';
 import { digest } from './normalise';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -25,6 +25,8 @@ export interface FhirContext {
   sourceSystem: string;
   /** Used as the time of facts a resource does not date (planned, cancelled) when meta.lastUpdated is absent. */
   now: number;
+  /** Event times further ahead of `now` are refused at their element (aheadOfClock); unset or 0: no limit. */
+  maxAheadMs?: number;
   /** Patients from the same Bundle, by fullUrl and by "Patient/<id>". */
   patients?: ReadonlyMap<string, PatientIds>;
 }
@@ -209,12 +211,14 @@ function siteOf(ref: z.infer<typeof reference> | undefined, ctx: FhirContext, ex
 interface Draft { event: Record<string, unknown>; sources: Record<string, string> }
 
 /** Validates drafts against the canonical contract; a field that does not fit is reported at its FHIR element. */
-function finish(drafts: Draft[], base: string, issues: FhirIssue[]): FlowEventInput[] {
+function finish(drafts: Draft[], base: string, issues: FhirIssue[], ctx: FhirContext): FlowEventInput[] {
   const events: FlowEventInput[] = [];
   for (const d of drafts) {
     const r = flowEventInputSchema.safeParse(d.event);
     if (r.success) {
-      events.push(r.data);
+      const ahead = aheadOfClock(r.data.occurredAt, ctx.now, ctx.maxAheadMs ?? 0);
+      if (ahead) issues.push({ expression: d.sources.occurredAt ?? base, code: 'value', message: ahead });
+      else events.push(r.data);
       continue;
     }
     for (const i of r.error.issues) {
@@ -344,7 +348,7 @@ export function mapEncounter(input: unknown, ctx: FhirContext, base = 'Encounter
       }
     }
   }
-  const events = finish(drafts, base, issues);
+  const events = finish(drafts, base, issues, ctx);
   return issues.length ? { ok: false, issues } : { ok: true, resourceType: 'Encounter', events, warnings };
 }
 
@@ -407,7 +411,7 @@ export function mapServiceRequest(input: unknown, ctx: FhirContext, base = 'Serv
       sources: { ...sources, occurredAt: `${base}.meta.lastUpdated` },
     });
   }
-  const events = finish(drafts, base, issues);
+  const events = finish(drafts, base, issues, ctx);
   return issues.length ? { ok: false, issues } : { ok: true, resourceType: 'ServiceRequest', events, warnings };
 }
 

@@ -17,7 +17,7 @@ import { applicationError, buildAck, mapAdt, parseHl7, type AckCode, type Hl7Iss
 import type { FieldError, FlowEvent, FlowEventInput } from '@pfm/contracts';
 import { SpanKind, withSpan, type Logger, type Metrics } from '@pfm/observability';
 import type { Frame, FrameReply } from './mllp';
-import { canonicalise } from './normalise';
+import { canonicalise, DEFAULT_MAX_AHEAD_MS } from './normalise';
 import { UnavailableError, type EventSink } from './publisher';
 
 /** Processing ids (MSH-11.1, HL7 table 0103). */
@@ -32,6 +32,8 @@ export interface Hl7IntakeOptions {
   processingIds?: string[];
   maxMessageBytes: number;
   now?: () => number;
+  /** Event times further ahead of `now` are answered AE (0 = no limit; default DEFAULT_MAX_AHEAD_MS). */
+  maxAheadMs?: number;
   /** The sender a connection's peer ("address:port") belongs to: its types and sites bound what it may send. */
   senderOf?: (peer: string) => Sender | undefined;
 }
@@ -132,9 +134,9 @@ export class Hl7Intake {
     | { ok: false; ack: 'AE' | 'AR'; errors: Hl7Issue[]; controlId?: string } {
     const refused = this.checkProcessingId(text);
     if (refused) return { ok: false, ack: 'AR', errors: [refused] };
-    const r = mapAdt(text, { maxChars: this.o.maxMessageBytes, ...this.o.mapContext });
-    if (!r.ok) return { ok: false, ack: r.ack, errors: r.errors, ...(r.controlId ? { controlId: r.controlId } : {}) };
     const now = this.now();
+    const r = mapAdt(text, { maxChars: this.o.maxMessageBytes, ...this.o.mapContext, now, maxAheadMs: this.o.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS });
+    if (!r.ok) return { ok: false, ack: r.ack, errors: r.errors, ...(r.controlId ? { controlId: r.controlId } : {}) };
     const events = r.events.map((e: FlowEventInput) => canonicalise({ ...e, channel }, channel, e.sourceSystem ?? 'hl7v2', now));
     return { ok: true, events, messageType: r.messageType, controlId: r.controlId };
   }

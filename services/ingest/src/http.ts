@@ -15,7 +15,7 @@ import { AuthError, scopeErrors, SenderAuthError, typeAndSite, type Sender, type
 import type { Channel, FieldError } from '@pfm/contracts';
 import type { Logger } from '@pfm/observability';
 import { operationOutcome } from './fhir';
-import { jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
+import { DEFAULT_MAX_AHEAD_MS, jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
 import { UnavailableError, type EventSink } from './publisher';
 
 export interface HttpDeps {
@@ -33,6 +33,8 @@ export interface HttpDeps {
   idleTimeoutMs?: number;
   /** A whole request (headers and body) must arrive within this long. */
   requestTimeoutMs?: number;
+  /** Events dated further ahead of the clock are refused (0 = no limit; default DEFAULT_MAX_AHEAD_MS). */
+  maxAheadMs?: number;
 }
 
 declare module 'fastify' {
@@ -149,7 +151,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
         return reply.code(413).send({ error: 'batch_too_large', errors });
       }
       const now = Date.now();
-      const results = items.map((item) => validateItem(item, channel, sourceSystem, now));
+      const results = items.map((item) => validateItem(item, channel, sourceSystem, now, d.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS));
       const events = results.flatMap((r) => (r.ok ? [r.event] : []));
       if (events.length) await d.publisher.publish(events);
       const rejected: { index: number; rejectId: string; errors: FieldError[] }[] = [];

@@ -219,6 +219,37 @@ describe('HTTP: canonical JSON and FHIR R4', () => {
   });
 });
 
+describe('dates far ahead of the clock', () => {
+  it('are refused on every channel at the field that carries them, and kept in the rejects topic with the raw input', async () => {
+    // HL7: the event time (EVN-6) typed as 2062.
+    const raw = withControlId(hl7Fixture('a01-admit'), `${run}-ahead`).replace('|20261101091500', '|20621101091500');
+    expect(raw).toContain('|20621101091500');
+    const ack = await mllp.send(raw);
+    expect(ackCode(ack)).toBe('AE');
+    expect(ack).toMatch(/\rERR\|[^\r]*EVN\^1\^6[^\r]*\|102\^/);
+    expect(ack).toContain('ahead of this server');
+    const rec = await waitFor(() => rejects.items.find((r) => r.raw === raw), { what: 'the HL7 message dated ahead in the rejects topic' });
+    expect(rec.errors.map((e) => e.path)).toEqual(['EVN-6']);
+    // Canonical JSON: field-level reason on occurredAt.
+    const json = { eventId: `${run}-ahead-json`, type: 'patient.admitted', occurredAt: '2062-11-01T09:15:00Z', site: 'RXT', patientId: 'AH1', payload: { spellId: 'AHS1', ward: 'OAK' } };
+    const r = await post('/v1/events', json);
+    expect(r.status).toBe(422);
+    expect(JSON.stringify(r.body)).toMatch(/"path":"occurredAt","message":"2062-11-01T09:15:00.000Z is \d+ days ahead of this server's clock/);
+    await waitFor(() => rejects.items.some((x) => x.channel === 'json' && x.raw.includes(`${run}-ahead-json`)), { what: 'the JSON event dated ahead in the rejects topic' });
+    // FHIR: the element named in the OperationOutcome.
+    const enc = {
+      resourceType: 'Encounter', identifier: [{ value: `${run}-AHEAD` }], status: 'in-progress', subject: { reference: 'Patient/AH2' },
+      period: { start: '2062-11-01T09:15:00Z' }, location: [{ location: { reference: 'Location/OAK' } }],
+    };
+    const f = await post('/fhir/r4/Encounter', enc, 'application/fhir+json');
+    expect(f.status).toBe(422);
+    expect((f.body.issue as { expression?: string[] }[]).flatMap((i) => i.expression ?? [])).toContain('Encounter.period.start');
+    // Nothing of the three reached the flow topic.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events.items.filter((e) => e.eventId.startsWith(`${run}-ahead`) || (e.payload as { spellId?: string }).spellId === `${run}-AHEAD`)).toEqual([]);
+  });
+});
+
 describe('rejects and re-drive', () => {
   it('a second ingest instance lists the first one\'s rejects from the topic and re-drives one, once per event id', async () => {
     const bad = withControlId(hl7Fixture('bad-missing-pv1-19'), `${run}-redrive`);

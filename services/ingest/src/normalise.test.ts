@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { canonicalise, digest, jsonDepthExceeds, jsonSyntaxError } from './normalise';
+import { aheadOfClock, canonicalise, digest, jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
 
 describe('jsonDepthExceeds', () => {
   it('counts objects and arrays, not brackets inside strings', () => {
@@ -43,5 +43,28 @@ describe('jsonSyntaxError', () => {
       if (valid) expect(msg).toBe('not valid JSON');
       else expect(msg).toMatch(/^not valid JSON: [A-Za-z' ,:\\{}[\]]+ at position \d+$/);
     }), { numRuns: 1000 });
+  });
+});
+
+describe('dates ahead of the clock', () => {
+  const now = Date.parse('2026-12-03T12:00:00Z');
+  const H = 3_600_000;
+  it('refuses an event dated more than the limit ahead, saying by how much and what to check', () => {
+    expect(aheadOfClock(now + 24 * H, now, 24 * H)).toBeUndefined();
+    expect(aheadOfClock(now + 24 * H + 1, now, 24 * H)).toBe("2026-12-04T12:00:00.001Z is 24 hours ahead of this server's clock (2026-12-03T12:00:00.000Z); more than 24 hours ahead is refused as a wrong date: check the date in the message and the sending system's clock");
+    expect(aheadOfClock(now + 90 * 60_000, now, 60 * 60_000)).toMatch(/is 1 hours ahead .* more than 1 hours ahead/);
+    expect(aheadOfClock(now + 40 * 60_000, now, 30 * 60_000)).toMatch(/more than 30 minutes ahead/);
+    expect(aheadOfClock(Date.parse('2062-12-03T12:00:00Z'), now, 24 * H)).toMatch(/is 13149 days ahead/);
+    expect(aheadOfClock(Date.parse('2062-12-03T12:00:00Z'), now, 0)).toBeUndefined();
+    // The past is never "ahead".
+    expect(aheadOfClock(now - 400 * 24 * H, now, 24 * H)).toBeUndefined();
+  });
+  it('validateItem names occurredAt for a JSON event dated ahead', () => {
+    const item = { eventId: 'E1', type: 'patient.admitted', occurredAt: '2062-12-03T09:00:00Z', site: 'RXT', patientId: 'P1', payload: { spellId: 'S1', ward: 'OAK' } };
+    const r = validateItem(item, 'json', 'pas', now, 24 * H);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? [] : r.errors.map((e) => e.path)).toEqual(['occurredAt']);
+    expect(validateItem(item, 'json', 'pas', now, 0).ok).toBe(true);
+    expect(validateItem({ ...item, occurredAt: '2026-12-03T20:00:00Z' }, 'json', 'pas', now, 24 * H).ok).toBe(true);
   });
 });

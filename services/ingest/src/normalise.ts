@@ -3,7 +3,7 @@
 // that re-sends the same event after a timeout is deduplicated downstream.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { flowEventInputSchema, type Channel, type FieldError, type FlowEvent, type FlowEventInput } from '@pfm/contracts';
+import { aheadOfClock, DEFAULT_MAX_AHEAD_MS, flowEventInputSchema, type Channel, type FieldError, type FlowEvent, type FlowEventInput } from '@pfm/contracts';
 
 /**
  * Channel and sourceSystem always come from the caller (the channel the input came by, the
@@ -25,10 +25,15 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 
 export type ItemResult = { ok: true; event: FlowEvent } | { ok: false; errors: FieldError[] };
 
-export function validateItem(item: unknown, channel: Channel, sourceSystem: string, now: number): ItemResult {
+export { aheadOfClock, DEFAULT_MAX_AHEAD_MS };
+
+export function validateItem(item: unknown, channel: Channel, sourceSystem: string, now: number, maxAheadMs = 0): ItemResult {
   const r = flowEventInputSchema.safeParse(item);
   if (!r.success) return { ok: false, errors: fieldErrors(r.error) };
-  return { ok: true, event: canonicalise(r.data, channel, sourceSystem, now) };
+  const event = canonicalise(r.data, channel, sourceSystem, now);
+  const ahead = aheadOfClock(event.occurredAt, now, maxAheadMs);
+  if (ahead) return { ok: false, errors: [{ path: 'occurredAt', message: ahead }] };
+  return { ok: true, event };
 }
 
 /** A short stable digest of its parts, for ids derived from content. */

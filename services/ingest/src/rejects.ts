@@ -17,7 +17,7 @@ import { createConsumer } from '@pfm/kafka-runtime';
 import type { Logger, Metrics } from '@pfm/observability';
 import { mapBundle, mapResource, type FhirContext, type FhirIssue } from './fhir';
 import { decodeHl7, issuesToFieldErrors, type Hl7Intake } from './hl7-intake';
-import { canonicalise, digest, jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
+import { canonicalise, DEFAULT_MAX_AHEAD_MS, digest, jsonDepthExceeds, jsonSyntaxError, validateItem } from './normalise';
 import { TRUNCATED_PATH, type EventSink } from './publisher';
 
 export interface Redrive { at: number; eventIds: string[]; corrected: boolean }
@@ -123,6 +123,8 @@ export interface RedriverDeps {
   maxJsonDepth: number;
   now?: () => number;
   metrics?: Metrics;
+  /** JSON events dated further ahead of the clock stay refused (0 = no limit; default DEFAULT_MAX_AHEAD_MS). HL7 and FHIR re-drives use their intake's and context's. */
+  maxAheadMs?: number;
 }
 
 const fail = (status: 403 | 404 | 409 | 422, error: string, message: string, errors: FieldError[] = []): RedriveRefused => ({ ok: false, status, error, message, errors });
@@ -200,7 +202,7 @@ export class Redriver {
           // so an engine reject is re-driven under a new id, the same on every re-drive.
           const withId = isObj && !('eventId' in item) ? { ...item, eventId: `rd-${digest(r.rejectId)}-${i}` }
             : isObj && r.stage === 'engine' ? { ...item, eventId: `${String((item as { eventId: unknown }).eventId)}~rd` } : item;
-          const res = validateItem(withId, 'json', sourceSystem, now);
+          const res = validateItem(withId, 'json', sourceSystem, now, this.d.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS);
           if (res.ok) events.push(redrive(res.event));
           else errors.push(...res.errors.map((e) => ({ path: items.length > 1 ? `[${i}].${e.path}` : e.path, message: e.message })));
         });

@@ -1,6 +1,7 @@
 // Wires ingest together: Kafka producer and codec, the rejects index (fed from the rejects
 // topic), the HL7 intake behind the MLLP listener, and the HTTP app (JSON, FHIR, rejects).
 // main.ts runs it as a process; tests and the benchmark run it in-process.
+import { DEFAULT_MAX_AHEAD_MS } from './normalise';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
@@ -53,6 +54,8 @@ export interface IngestHttpDeps {
   auth: Auth;
   /** Where views and re-drives of raw input are recorded (default: the log, as audit lines). */
   audit?: (entry: AuditEntry) => void;
+  /** Events dated further ahead of the clock are refused (0 = no limit; default DEFAULT_MAX_AHEAD_MS). */
+  maxAheadMs?: number;
 }
 
 /** One view or re-drive of raw patient data: who, when, what. */
@@ -60,13 +63,13 @@ export interface AuditEntry { at: number; who: string; role: string; action: 're
 
 /** The HTTP app: canonical JSON, FHIR R4, rejects and re-drive, metrics. */
 export function buildIngestHttp(d: IngestHttpDeps): FastifyInstance {
-  const fhirContext = (sourceSystem: string): FhirContext => ({ defaultSite: d.defaultSite, ...(d.siteForFacility ? { siteForFacility: d.siteForFacility } : {}), sourceSystem, now: Date.now() });
-  const redriver = new Redriver(d.rejects, { publisher: d.sink, hl7: d.hl7, fhirContext, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, metrics: d.metrics });
+  const fhirContext = (sourceSystem: string): FhirContext => ({ defaultSite: d.defaultSite, ...(d.siteForFacility ? { siteForFacility: d.siteForFacility } : {}), sourceSystem, now: Date.now(), maxAheadMs: d.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS });
+  const redriver = new Redriver(d.rejects, { publisher: d.sink, hl7: d.hl7, fhirContext, maxAheadMs: d.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, metrics: d.metrics });
   const audit = d.audit ?? ((entry: AuditEntry) => d.logger.info({ audit: entry }, 'audit'));
   return buildHttpApp({
     publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxBodyBytes: d.maxBodyBytes, maxJsonDepth: d.maxJsonDepth, senders: d.senders,
     ...(d.rateLimitPerMinute ? { rateLimitPerMinute: d.rateLimitPerMinute } : {}), ...(d.idleTimeoutMs ? { idleTimeoutMs: d.idleTimeoutMs } : {}),
-    ...(d.ready ? { ready: d.ready } : {}),
+    ...(d.ready ? { ready: d.ready } : {}), ...(d.maxAheadMs !== undefined ? { maxAheadMs: d.maxAheadMs } : {}),
     extraRoutes: (a) => {
       registerFhirRoutes(a, { publisher: d.sink, logger: d.logger, maxBatch: d.maxBatch, maxJsonDepth: d.maxJsonDepth, context: fhirContext });
       registerRejectRoutes(a, d.rejects, redriver, { auth: d.auth, audit });
@@ -124,7 +127,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
 
   const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, registrySites(config.PFM_WARDS_FILE));
   const hl7 = new Hl7Intake({
-    publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility },
+    publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility }, maxAheadMs: config.PFM_INGEST_MAX_AHEAD_MINUTES * 60_000,
     processingIds: config.PFM_MLLP_PROCESSING_IDS, maxMessageBytes: config.PFM_MLLP_MAX_BYTES,
     // peer is "address:port"; the address names the sender (and so its scope).
     senderOf: (peer) => senders.peer(peer.slice(0, peer.lastIndexOf(':'))),
@@ -144,7 +147,7 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const app = buildIngestHttp({
     sink: publisher, hl7, rejects, logger, metrics, defaultSite: config.PFM_DEFAULT_SITE, siteForFacility,
     maxBatch: config.PFM_MAX_BATCH, maxBodyBytes: config.PFM_MAX_BODY_BYTES, maxJsonDepth: config.PFM_MAX_JSON_DEPTH,
-    ready: async () => feed.running, senders, auth, rateLimitPerMinute: config.PFM_HTTP_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_HTTP_IDLE_TIMEOUT_MS,
+    ready: async () => feed.running, senders, auth, maxAheadMs: config.PFM_INGEST_MAX_AHEAD_MINUTES * 60_000, rateLimitPerMinute: config.PFM_HTTP_RATE_LIMIT_PER_MINUTE, idleTimeoutMs: config.PFM_HTTP_IDLE_TIMEOUT_MS,
   });
   await app.listen({ port: config.PFM_INGEST_HTTP_PORT, host: config.PFM_BIND_HOST });
   const http = app.server.address() as AddressInfo;
