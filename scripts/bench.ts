@@ -113,6 +113,8 @@ export async function benchEngine(total: number, opts: { replayOnly?: boolean; n
       const engine = new FlowEngine({
         kafka, producer, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine`, publish: true,
         topics: engineTopics(t), maxEventsPerCommit: opts.commitCap,
+        // As the service takes it: PFM_ENGINE_MAX_BATCH_BYTES (the fetch per partition, so the events of one batch).
+        ...(process.env.PFM_ENGINE_MAX_BATCH_BYTES ? { maxBatchBytes: Number(process.env.PFM_ENGINE_MAX_BATCH_BYTES) } : {}),
         beforeBatch: () => { if (!engineStart) { engineStart = Date.now(); cpu0 = process.cpuUsage(); } },
         afterBatch: ({ count }) => { applied += count; batches += 1; },
       });
