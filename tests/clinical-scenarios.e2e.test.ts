@@ -711,4 +711,42 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     const st = await store.patient('RXT', 'FH1');
     expect(st?.events.filter((e) => e.type === 'patient.discharged')).toHaveLength(1);
   });
+
+  it('FHIR: a discharge undone (the Encounter reopened, its finished period closed in statusHistory) takes the bed again; the next discharge frees it and starts the 72 h clock', async () => {
+    const post = async (enc: Record<string, unknown>) => {
+      const r = await fetch(`${p.ingestUrl}/fhir/r4/Encounter`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: SENDER_HEADER }, body: JSON.stringify(enc) });
+      expect(r.status).toBe(202);
+    };
+    const iso = (t: number) => new Date(t).toISOString();
+    const admitted = now - 5 * DAY;
+    const wrongDischarge = now - 6 * HOUR;
+    const reopened = now - 5 * HOUR;
+    const base = {
+      resourceType: 'Encounter', identifier: [{ use: 'official', value: 'SP-FH2' }],
+      subject: { reference: 'Patient/FH2' }, serviceProvider: { identifier: { value: 'RXT' } },
+      location: [
+        { location: { reference: 'Location/OAK' }, period: { start: iso(admitted) } },
+        { location: { identifier: { value: 'O9' } }, physicalType: { coding: [{ code: 'bd' }] }, period: { start: iso(admitted) } },
+      ],
+      hospitalization: { dischargeDisposition: { coding: [{ code: '19' }] } },
+    };
+    await post({ ...base, status: 'in-progress', period: { start: iso(admitted) } });
+    expect(await until('FH2 on OAK', () => rowOf('OAK', 'FH2'))).toMatchObject({ bed: 'O9' });
+    // Discharged by mistake: the bed shows free.
+    await post({ ...base, status: 'finished', period: { start: iso(admitted), end: iso(wrongDischarge) } });
+    await until('FH2 discharged', async () => (await rowOf('OAK', 'FH2')) === undefined || false);
+    // The sender corrects it: in progress again, the finished period closed. The patient is back in O9, with no follow-up clock.
+    const history = [{ status: 'finished', period: { start: iso(wrongDischarge), end: iso(reopened) } }];
+    await post({ ...base, status: 'in-progress', period: { start: iso(admitted) }, statusHistory: history });
+    expect(await until('FH2 back on OAK', () => rowOf('OAK', 'FH2'))).toMatchObject({ bed: 'O9', status: 'admitted', losDays: 5 });
+    expect((await followups()).find((x) => x.patientId === 'FH2')).toBeUndefined();
+    // The real discharge later: a new fact (not taken for the undone one), the bed free again and the 72 h clock running.
+    await post({ ...base, status: 'finished', period: { start: iso(admitted), end: iso(now - 1 * HOUR) }, statusHistory: history });
+    const f = await until('FH2 follow-up worklist entry', async () => (await followups()).find((x) => x.patientId === 'FH2'));
+    expect(f).toMatchObject({ spellId: 'SP-FH2', ward: 'OAK' });
+    expect(await rowOf('OAK', 'FH2')).toBeUndefined();
+    const st = await store.patient('RXT', 'FH2');
+    expect(st?.events.map((e) => e.type)).toEqual(['patient.admitted', 'patient.discharged', 'discharge.cancelled', 'patient.discharged']);
+    expect((await engineRejects()).filter((x) => x.eventId?.startsWith('fhir-enc-'))).toEqual([]);
+  });
 });

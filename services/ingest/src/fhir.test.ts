@@ -112,6 +112,55 @@ describe('Encounter', () => {
     expect(ok(mapEncounter(encounter({ period: { start: '2062-11-01T09:15:00Z' } }), { ...ctx, maxAheadMs: 0 })).events).toHaveLength(1);
   });
 
+  it('a reopened Encounter (a finished period that ended) cancels its discharge, and a later discharge is a new fact', () => {
+    const finished = ok(mapEncounter(encounter({ status: 'finished', period: { start: '2026-11-01T09:15:00Z', end: '2026-11-10T11:00:00Z' } }), ctx));
+    const firstDischarge = finished.events.find((e) => e.type === 'patient.discharged')!;
+    // The discharge was wrong: the sender puts the Encounter back in progress, the finished period closed.
+    const corrected = ok(mapEncounter(encounter({
+      status: 'in-progress',
+      statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z', end: '2026-11-10T13:30:00Z' } }],
+    }), ctx));
+    expect(corrected.events.map((e) => [e.type, e.occurredAt])).toEqual([
+      ['patient.admitted', Date.parse('2026-11-01T09:15:00Z')],
+      ['patient.discharged', Date.parse('2026-11-10T11:00:00Z')],
+      ['discharge.cancelled', Date.parse('2026-11-10T13:30:00Z')],
+    ]);
+    // Same id as the discharge first sent: one discharge, which the cancel pairs with.
+    expect(corrected.events[1]!.eventId).toBe(firstDischarge.eventId);
+    expect(corrected.events[2]!.payload).toEqual({ spellId: 'SP1', ward: 'OAK' });
+    // Finished again later: a discharge with an id of its own, so it is not taken for the undone one.
+    const again = ok(mapEncounter(encounter({
+      status: 'finished', period: { start: '2026-11-01T09:15:00Z', end: '2026-11-15T10:00:00Z' },
+      statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z', end: '2026-11-10T13:30:00Z' } }],
+    }), ctx));
+    const ids = again.events.map((e) => e.eventId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.slice(0, 3)).toEqual(corrected.events.map((e) => e.eventId));
+    expect(again.events[3]).toMatchObject({ type: 'patient.discharged', occurredAt: Date.parse('2026-11-15T10:00:00Z') });
+    expect(again.events[3]!.eventId).toMatch(/-dis-1$/);
+  });
+
+  it('a discharge undone after a move puts the patient back where the Encounter says they are', () => {
+    const r = ok(mapEncounter(encounter({
+      location: [
+        { location: { identifier: { value: 'OAK' } }, period: { start: '2026-11-01T09:15:00Z', end: '2026-11-10T13:00:00Z' } },
+        { location: { identifier: { value: 'ELM' } }, period: { start: '2026-11-10T13:00:00Z' } },
+        { location: { identifier: { value: 'B7' } }, physicalType: { coding: [{ code: 'bd' }] }, period: { start: '2026-11-10T13:00:00Z' } },
+      ],
+      statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z', end: '2026-11-10T13:30:00Z' } }],
+    }), ctx));
+    expect(r.events.find((e) => e.type === 'discharge.cancelled')!.payload).toEqual({ spellId: 'SP1', ward: 'ELM', bed: 'B7' });
+  });
+
+  it('a finished period before another status needs its end, and an end after its start', () => {
+    expect(exprs(mapEncounter(encounter({ statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z' } }] }), ctx))).toEqual(['Encounter.statusHistory[0].period.end']);
+    expect(exprs(mapEncounter(encounter({ statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z', end: '2026-11-10T10:00:00Z' } }] }), ctx))).toEqual(['Encounter.statusHistory[0].period.end']);
+    expect(exprs(mapEncounter(encounter({ statusHistory: [{ status: 'finished', period: { end: '2026-11-10T10:00:00Z' } }] }), ctx))).toEqual(['Encounter.statusHistory[0].period.start']);
+    // The current finished period (no end) beside status finished is the discharge itself: taken.
+    const current = ok(mapEncounter(encounter({ status: 'finished', period: { start: '2026-11-01T09:15:00Z', end: '2026-11-10T11:00:00Z' }, statusHistory: [{ status: 'finished', period: { start: '2026-11-10T11:00:00Z' } }] }), ctx));
+    expect(current.events.map((e) => e.type)).toEqual(['patient.admitted', 'patient.discharged']);
+  });
+
   it('finished without period.end names it', () => {
     expect(exprs(mapEncounter(encounter({ status: 'finished' }), ctx))).toEqual(['Encounter.period.end']);
   });

@@ -340,11 +340,39 @@ export function mapEncounter(input: unknown, ctx: FhirContext, base = 'Encounter
       if (enc.status === 'onleave' && !openLeave) {
         issues.push({ expression: `${base}.statusHistory`, code: 'required', message: 'status onleave needs a statusHistory entry with status onleave and period.start (when the leave began), without period.end' });
       }
+      // A finished period that has ended is a discharge undone: the Encounter was reopened (a
+      // wrong discharge corrected). Each gives its discharge and a discharge.cancelled, so the
+      // bed is taken again; the ids count the reopenings, so a later discharge of the same
+      // spell is a new fact and not a duplicate of the undone one.
+      const reopenings: { i: number; start: number; end: number }[] = [];
+      history.forEach((h, i) => {
+        if (h.status !== 'finished') return;
+        const start = instantAt(h.period.start);
+        const end = instantAt(h.period.end);
+        const at = `${base}.statusHistory[${i}].period`;
+        if (h.period.end === undefined) {
+          if (enc.status !== 'finished') issues.push({ expression: `${at}.end`, code: 'required', message: `a finished period before status ${enc.status} needs its end (when the discharge was undone and the Encounter reopened)` });
+          return;
+        }
+        if (start === undefined) issues.push({ expression: `${at}.start`, code: 'required', message: 'a finished period needs its start (the discharge time: date, time and zone)' });
+        if (end === undefined) issues.push({ expression: `${at}.end`, code: 'value', message: 'needs a date and time with a zone' });
+        else if (start !== undefined && end < start) issues.push({ expression: `${at}.end`, code: 'value', message: 'the reopening (period.end) is before the discharge (period.start)' });
+        else if (start !== undefined) reopenings.push({ i, start, end });
+      });
+      reopenings.sort((a, b) => a.start - b.start);
+      const stayAt = (t: number): Stay => [...stays].reverse().find((s) => (s.start ?? -Infinity) <= t) ?? stays[0]!;
+      reopenings.forEach(({ i, start, end }, k) => {
+        const at = `${base}.statusHistory[${i}].period`;
+        add(k === 0 ? 'dis' : `dis-${k}`, 'patient.discharged', start, { spellId }, { occurredAt: `${at}.start` });
+        const back = stayAt(end);
+        add(`dcn-${k}`, 'discharge.cancelled', end, { spellId, ward: back.code, ...(back.bed ? { bed: back.bed } : {}) }, { occurredAt: `${at}.end`, 'payload.ward': `${base}.location[${back.index}].location` });
+      });
       if (enc.status === 'finished') {
         const end = instantAt(enc.period?.end);
         const destination = firstCode(enc.hospitalization?.dischargeDisposition);
+        const id = reopenings.length ? `dis-${reopenings.length}` : 'dis';
         if (end === undefined) issues.push({ expression: `${base}.period.end`, code: 'required', message: 'status finished needs the discharge time: period.end with a date, time and zone' });
-        else add('dis', 'patient.discharged', end, { spellId, ...(destination ? { destination } : {}) }, { occurredAt: `${base}.period.end`, 'payload.destination': `${base}.hospitalization.dischargeDisposition` });
+        else add(id, 'patient.discharged', end, { spellId, ...(destination ? { destination } : {}) }, { occurredAt: `${base}.period.end`, 'payload.destination': `${base}.hospitalization.dischargeDisposition` });
       }
     }
   }
