@@ -36,7 +36,7 @@ describe('backfill batch size', () => {
   for (const e of events) parts[[...`${e.site}/${e.patientId}`].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % PARTITIONS]!.push(e);
 
   /** The log folded in batches of at most `size` events per partition, taken round robin; every table's rows, sorted. */
-  async function build(name: string, size: number): Promise<Record<string, string[]>> {
+  async function build(name: string, size: number, lanes: 'one' | 'all' = 'one'): Promise<Record<string, string[]>> {
     const ctx: RowContext = {
       thresholds: DEFAULT_THRESHOLDS, wardType: (site, ward) => registry.typeOf(site, ward),
       pseudo: new Pseudonymiser('backfill-test-secret-0123456789abcdef'), areas: new LocalAreas([], 'area'),
@@ -46,11 +46,21 @@ describe('backfill batch size', () => {
     logger.level = 'warn';
     const consumer = new InsightsConsumer({ kafka: undefined as never, codec: undefined as never, warehouse, ctx, logger, groupId: 'g', topics: { flowEvents: 'flow', alerts: 'alerts' } });
     try {
-      for (let from = 0; parts.some((p) => p.length > from); from += size) {
-        for (const [partition, p] of parts.entries()) {
-          const batch = p.slice(from, from + size);
-          if (batch.length) await consumer.applyDecoded(batch, { topic: 'flow', partition, next: String(from + batch.length) });
+      if (lanes === 'one') {
+        for (let from = 0; parts.some((p) => p.length > from); from += size) {
+          for (const [partition, p] of parts.entries()) {
+            const batch = p.slice(from, from + size);
+            if (batch.length) await consumer.applyDecoded(batch, { topic: 'flow', partition, next: String(from + batch.length) });
+          }
         }
+      } else {
+        // Every partition's batches in flight at once (concurrentPartitions), each partition's in log order.
+        await Promise.all(parts.map(async (p, partition) => {
+          for (let from = 0; from < p.length; from += size) {
+            const batch = p.slice(from, from + size);
+            await consumer.applyDecoded(batch, { topic: 'flow', partition, next: String(from + batch.length) });
+          }
+        }));
       }
       expect(consumer.stats.events).toBe(events.length);
       const out: Record<string, string[]> = {};
@@ -68,5 +78,12 @@ describe('backfill batch size', () => {
     expect(small.census_patient_days!.length).toBeGreaterThan(200);
     expect(small.crfd_periods!.length + small.leave_periods!.length).toBeGreaterThan(0);
     for (const t of TABLES) expect({ table: t, rows: whole[t] }).toEqual({ table: t, rows: small[t] });
+  }, 600_000);
+
+  it('partitions folded side by side (PFM_INSIGHTS_CONCURRENT_PARTITIONS) give the same tables as one at a time', async () => {
+    const one = await build('one-lane', 400);
+    const all = await build('all-lanes', 400, 'all');
+    expect(one.spells!.length).toBeGreaterThan(20);
+    for (const t of TABLES) expect({ table: t, rows: all[t] }).toEqual({ table: t, rows: one[t] });
   }, 600_000);
 });

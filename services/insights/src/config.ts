@@ -1,6 +1,7 @@
 // The insights service's settings (read once from the environment, zod, fail fast).
 import { z } from 'zod';
 import { commonEnv, loadConfig } from '@pfm/config';
+import { DEFAULT_CONCURRENT_PARTITIONS } from './consumer';
 
 export const insightsEnv = {
   /** The warehouse file (DuckDB). */
@@ -18,6 +19,8 @@ export const insightsEnv = {
   /** Equity view: counts from 1 to this minus 1 are shown only as "<N" and left out of its CSV (NHS statistical disclosure control). */
   PFM_INSIGHTS_SUPPRESS_BELOW: z.coerce.number().int().min(1).max(100).default(5),
   PFM_INSIGHTS_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  /** Partitions whose batches are folded side by side (the consumer's concurrentPartitions): one is folded while DuckDB writes another. */
+  PFM_INSIGHTS_CONCURRENT_PARTITIONS: z.coerce.number().int().min(1).max(8).default(DEFAULT_CONCURRENT_PARTITIONS),
 };
 
 export type InsightsConfig = z.infer<z.ZodObject<typeof commonEnv & typeof insightsEnv>>;

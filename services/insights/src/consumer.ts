@@ -52,13 +52,13 @@ const MAX_CACHE = 200_000;
 export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
- * One partition at a time. Two would decode, fold and build the rows of one partition's
- * batch while DuckDB runs another's statements and COMMIT (records never span partitions,
- * so two batches in flight never touch the same record), but on the shared 2-core machine
- * it was measured no faster and used more CPU through Kafka (docs/benchmarks.md,
- * "Insights warehouse"); `concurrentPartitions` lets a machine with a free core try it.
+ * Two partitions in flight: one partition's batch is decoded, folded, turned into rows and
+ * its states into JSON while DuckDB runs another's statements and COMMIT (records never span
+ * partitions, so two batches in flight never touch the same record). On a quiet 2-core
+ * machine a two-year backfill went from about 55,000 to about 62,000 events/s with the same
+ * CPU (docs/benchmarks.md, "Insights warehouse"); 1 folds one partition at a time.
  */
-export const DEFAULT_CONCURRENT_PARTITIONS = 1;
+export const DEFAULT_CONCURRENT_PARTITIONS = 2;
 
 export class InsightsConsumer {
   private consumer: Consumer | undefined;
@@ -100,7 +100,7 @@ export class InsightsConsumer {
     if (!(await this.isCaughtUp())) await this.exclusive(() => this.d.warehouse.beginCatchUp());
     await consumer.connect();
     await consumer.subscribe({ topics: [this.d.topics.flowEvents, this.d.topics.alerts], fromBeginning: true });
-    // One partition at a time unless concurrentPartitions says more; the writer connection serves one batch at a time either way (exclusive).
+    // Partitions side by side (concurrentPartitions); the writer connection serves one batch at a time either way (exclusive).
     await new BatchRunner({
       consumer, logger: this.d.logger, partitionsConsumedConcurrently: this.d.concurrentPartitions ?? DEFAULT_CONCURRENT_PARTITIONS,
       resumeAt: (topic, partition) => this.expectedStart(topic, partition),
@@ -289,7 +289,7 @@ export class InsightsConsumer {
     for (const [recordKey, events] of byRecord) {
       const start = known.get(recordKey);
       const { state, rows } = evolveAllWithRows(start ?? emptyPatient(events[0]!.site, events[0]!.patientId), events, this.d.ctx);
-      records.push({ recordKey, state, stored: start !== undefined, rows });
+      records.push({ recordKey, state, stateJson: JSON.stringify(state), stored: start !== undefined, rows });
     }
     lap('rows');
     await this.exclusive(() => this.d.warehouse.commit({ records, alerts: [], offsets: [offset], watermark, notes: [...notes.values()] }));

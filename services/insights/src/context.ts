@@ -26,7 +26,7 @@ export async function openInsights(config: InsightsConfig, logger: Logger, dbPat
   try {
     const { kafka, producer, codec, topics } = await connectKafka({ brokers: config.KAFKA_BROKERS, clientId: 'pfm-insights', registryUrl: config.SCHEMA_REGISTRY_URL, namespace: config.PFM_TOPIC_NAMESPACE, logger, metrics });
     // The producer writes improvement notes (the API); callers that do not serve it disconnect it.
-    const consumer = new InsightsConsumer({ kafka, codec, warehouse, ctx, logger, groupId, topics: { flowEvents: topics.flowEvents, alerts: topics.alerts }, maxBatchBytes: config.PFM_INSIGHTS_MAX_BATCH_BYTES });
+    const consumer = new InsightsConsumer({ kafka, codec, warehouse, ctx, logger, groupId, topics: { flowEvents: topics.flowEvents, alerts: topics.alerts }, maxBatchBytes: config.PFM_INSIGHTS_MAX_BATCH_BYTES, concurrentPartitions: config.PFM_INSIGHTS_CONCURRENT_PARTITIONS });
     const sendNote = (e: FlowEvent) => sendFlowEvents(producer, codec, [e], topics.flowEvents);
     return { warehouse, consumer, ctx, kafka, topics, producer, sendNote };
   } catch (e) {
