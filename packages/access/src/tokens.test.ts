@@ -56,6 +56,17 @@ describe('HS256 (demo) tokens', () => {
     expect(await codeOf(auth.verify(await raw(good(), 'HS512')))).toBe('invalid_token');
   });
 
+  it('a signature spelled another way (the same bytes, other unused bits in its last character) is refused', async () => {
+    const token = await auth.issue(bm);
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const bytes = Buffer.from(sig, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twins = [...alphabet].map((c) => sig.slice(0, -1) + c).filter((s) => s !== sig && Buffer.from(s, 'base64url').equals(bytes));
+    expect(twins.length).toBe(3); // 32 bytes in 43 characters: the last one's 2 low bits are unused
+    for (const twin of twins) expect(await codeOf(auth.verify(`${h}.${p}.${twin}`))).toBe('invalid_token');
+    expect((await auth.verify(token)).sub).toBe(bm.sub);
+  });
+
   it('fuzz: arbitrary strings and mangled tokens never verify and never throw anything but AuthError', async () => {
     const token = await auth.issue(bm);
     await fc.assert(fc.asyncProperty(fc.oneof(

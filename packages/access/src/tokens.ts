@@ -104,7 +104,7 @@ export class Auth {
 
   async verify(token: string | undefined): Promise<Claims> {
     if (!token) throw new AuthError('missing_token', 'No access token: open the board with a link that carries a token.');
-    if (token.length > 8192) throw new AuthError('invalid_token', 'The access token is not valid.');
+    if (token.length > 8192 || !canonicalCompact(token)) throw new AuthError('invalid_token', 'The access token is not valid.');
     try {
       const { payload } = await jwtVerify(token, this.key as Uint8Array, {
         issuer: this.policy.issuer, audience: this.policy.audience, algorithms: this.algorithms,
@@ -119,6 +119,17 @@ export class Auth {
       throw new AuthError('invalid_token', 'The access token is not valid.');
     }
   }
+}
+
+/**
+ * Three base64url segments, each in its one canonical spelling. Base64url leaves a few bits of
+ * a segment's last character unused, so several strings decode to the same signature; the
+ * JWT library accepts them all. Only the spelling the signer wrote is accepted here, so a
+ * token has one string (what an audit record or a revocation list names is the token).
+ */
+function canonicalCompact(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p) && Buffer.from(p, 'base64url').toString('base64url') === p);
 }
 
 /** Throws `forbidden` unless the claims carry one of the roles. */
