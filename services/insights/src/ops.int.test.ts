@@ -59,4 +59,18 @@ describe('insights ops server', () => {
       expect({ dependency, up: metricSample(text, 'pfm_dependency_up', { dependency }) }).toEqual({ dependency, up: 1 });
     }
   });
+
+  it('says "caught up" once: events that arrive later are folded without the line again (a live log would repeat it all day)', async () => {
+    const caughtUpLines = () => svc!.logs.filter((l) => l.includes('insights caught up with the log')).length;
+    await waitFor(() => caughtUpLines() === 1, { timeoutMs: 30_000, what: 'the first "caught up" line' });
+    // Events on every partition: each partition's batch reaches its end while others are still behind.
+    await log!.send(syntheticEvents({ total: EVENTS, seed: 22 }));
+    // Lag is read from Kafka on each scrape: right after the send it counts the new events.
+    await waitFor(async () => {
+      const t = await (await fetch(`${url}/metrics`)).text();
+      const lags = [0, 1, 2].map((p) => metricSample(t, 'pfm_kafka_consumer_lag', { group, topic: topics.flowEvents, partition: String(p) }));
+      return lags.every((l) => l === 0) || undefined;
+    }, { timeoutMs: 60_000, what: 'the new events folded (lag 0 again)' });
+    expect(caughtUpLines()).toBe(1);
+  });
 });
