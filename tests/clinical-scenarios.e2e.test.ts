@@ -541,15 +541,25 @@ describe('clinical scenarios from domain.md, through the real product', () => {
     expect(a.threshold).toEqual({ value: 72, unit: 'hours' });
   });
 
-  it('s2 warns 72 h before its 28 days run out; s5(4) expires at 6 h', async () => {
+  it('s2 warns 72 h before its 28 days (beginning with the day of admission) run out; s5(4) expires at 6 h', async () => {
     await send('A01', { pid: 'S2a', spell: 'SP-S2a', ward: 'CEDAR', bed: 'C11', at: now - 25 * DAY - 1 * HOUR, zmh: { legal: '02' } });
     await send('A01', { pid: 'S2b', spell: 'SP-S2b', ward: 'CEDAR', bed: 'C12', at: now - 24 * DAY, zmh: { legal: '02' } });
     await send('A01', { pid: 'S54', spell: 'SP-S54', ward: 'OAK', bed: 'O18', at: now - 2 * DAY, zmh: { legal: '01' } });
     await send('A08', { pid: 'S54', spell: 'SP-S54', ward: 'OAK', at: now - 6 * HOUR - 5 * MIN, zmh: { legal: '06' } });
     const list = await until('s2 and s5(4) alerts', async () => { const x = await alerts(); return activeAlert(x, 'S2a', 'mha_expiry') && activeAlert(x, 'S54', 'mha_expiry') && x; });
-    expect(activeAlert(list, 'S2a', 'mha_expiry')).toMatchObject({ threshold: { value: 672, unit: 'hours' } });
+    expect(activeAlert(list, 'S2a', 'mha_expiry')).toMatchObject({ threshold: { value: 28, unit: 'days' } });
     expect(activeAlert(list, 'S54', 'mha_expiry')).toMatchObject({ threshold: { value: 6, unit: 'hours' } });
     expect(activeAlert(list, 'S2b', 'mha_expiry')).toBeUndefined();
+  });
+
+  it('s3 warns 4 weeks before its first 6 months (beginning with the day of admission) run out: the renewal is due', async () => {
+    // 6 months are 181-184 days: admitted 160 days ago the warning is due; 150 days ago, not yet.
+    await send('A01', { pid: 'S3a', spell: 'SP-S3a', ward: 'OAK', bed: 'O40', at: now - 160 * DAY, zmh: { legal: '03' } });
+    await send('A01', { pid: 'S3b', spell: 'SP-S3b', ward: 'OAK', bed: 'O41', at: now - 150 * DAY, zmh: { legal: '03' } });
+    const list = await until('s3 renewal alert', async () => { const x = await alerts(); return activeAlert(x, 'S3a', 'mha_expiry') && x; });
+    expect(activeAlert(list, 'S3a', 'mha_expiry')).toMatchObject({ severity: 'critical', threshold: { unit: 'days' }, message: expect.stringContaining('section 3') });
+    expect(activeAlert(list, 'S3a', 'mha_expiry')!.threshold.value).toBeGreaterThanOrEqual(181);
+    expect(activeAlert(list, 'S3b', 'mha_expiry')).toBeUndefined();
   });
 
   it('under-18: the 48 h runs from arrival on an adult ward, not from an earlier stay in a s136 suite', async () => {

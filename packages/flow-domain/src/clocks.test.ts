@@ -1,5 +1,5 @@
 // Mental-health clocks (domain.md "Mental Health Act and safeguarding clocks"): leave
-// overdue and AWOL, under-18s on adult wards, Mental Health Act holding powers and s2.
+// overdue and AWOL, under-18s on adult wards, Mental Health Act holding powers, s2 and s3.
 import type { FlowEvent } from '@pfm/contracts';
 import { alertFor, DEFAULT_THRESHOLDS, emptyPatient, evolve, fold, timers, type DomainContext, type PatientState } from './index';
 import { days, ev, hours, T0 } from './testing';
@@ -79,7 +79,33 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     ];
     const ts = clocks(events, 'mha_expiry');
     expect(ts).toHaveLength(1);
-    expect(ts[0]).toMatchObject({ dueAt: T0 + days(4) + days(28) - hours(72), threshold: { value: 28 * 24, unit: 'hours' } });
+    // 28 days beginning with 5 October (the day of the change, 09:00 in London): the last day
+    // is 1 November, so s2 ends at midnight starting 2 November (GMT by then), not 28 x 24 h
+    // after 09:00.
+    expect(ts[0]).toMatchObject({ dueAt: Date.parse('2026-11-02T00:00:00Z') - hours(72), threshold: { value: 28, unit: 'days' } });
+    expect(ts[0]!.detail).toContain('expires 2026-11-02 00:00 UTC');
+  });
+
+  it('given a s2 begun late in the evening, the day of admission still counts as day one', () => {
+    // 23:30 in London (BST) on 1 October is 22:30 UTC: day one is 1 October, not 2 October.
+    const events = [ev('patient.admitted', { spellId: 'S1', ward: 'W1', legalStatus: '02' } as never, Date.parse('2026-10-01T22:30:00Z'))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: Date.parse('2026-10-29T00:00:00Z') - hours(72) })]);
+  });
+
+  it('given a patient detained under s3, the clock warns 4 weeks before the first 6 months end (the renewal is due by then)', () => {
+    const events = [admit({ legalStatus: '03' })];
+    const ts = clocks(events, 'mha_expiry');
+    // 6 months beginning with 1 October 2026 end as 1 April 2027 begins in London (BST: 23:00 UTC the day before).
+    const endsAt = Date.parse('2027-03-31T23:00:00Z');
+    expect(ts).toEqual([expect.objectContaining({ dueAt: endsAt - days(28), threshold: { value: 182, unit: 'days' } })]);
+    const a = alertFor('RXT', 'P1', undefined, viewOf(events), ctx, ts[0]!, endsAt - days(28));
+    expect(a).toMatchObject({ rule: 'mha_expiry', severity: 'critical', message: expect.stringContaining('section 3') });
+    expect(a!.message).toContain('expires 2027-03-31 23:00 UTC');
+  });
+
+  it('given informal (01) or a status no clock is configured for, no Mental Health Act clock runs', () => {
+    expect(clocks([admit({ legalStatus: '01' })], 'mha_expiry')).toEqual([]);
+    expect(clocks([admit({ legalStatus: '37' })], 'mha_expiry')).toEqual([]);
   });
 
   it('given a patient brought under s136 to a place of safety, 24 h runs from arrival and the alert is critical', () => {

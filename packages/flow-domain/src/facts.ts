@@ -2,6 +2,8 @@
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, FlowEvent, WardType } from '@pfm/contracts';
+import { periodEnd } from './calendar';
+import { dayStartIn } from './occupancy';
 import type { PatientView, Spell, WardStay } from './pathway';
 import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
@@ -260,9 +262,9 @@ function spellTimers(out: Timer[], site: string, patientId: string, v: PatientVi
     const mha = mhaClock(s, t.mhaClocks);
     if (mha) {
       out.push({
-        alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.since + (mha.hours - mha.clock.warnBeforeHours) * HOUR_MS,
-        threshold: { value: mha.hours, unit: 'hours' }, ward, spellId: s.spellId,
-        detail: `${mha.clock.label} expires ${new Date(mha.since + mha.hours * HOUR_MS).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.endsAt - mha.clock.warnBeforeHours * HOUR_MS,
+        threshold: mha.threshold, ward, spellId: s.spellId,
+        detail: `${mha.clock.label} expires ${new Date(mha.endsAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
       });
     }
     if (s.expectedDischargeAt !== undefined) {
@@ -347,14 +349,24 @@ export function followUpDue(site: string, patientId: string, v: PatientView, ctx
  * that detention's start to the extension's hours. An extension recorded after the
  * detention expired extends nothing: the detention's own expiry stands.
  */
-export function mhaClock(s: Spell, clocks: Thresholds['mhaClocks']): { clock: MhaClock; since: number; hours: number } | undefined {
+export function mhaClock(s: Spell, clocks: Thresholds['mhaClocks']): { clock: MhaClock; since: number; endsAt: number; threshold: { value: number; unit: 'hours' | 'days' } } | undefined {
   const clock = s.legalStatus ? clocks[s.legalStatus] : undefined;
   if (!clock || s.legalSince === undefined) return undefined;
   const before = s.legalBefore;
   const base = clock.extends && before?.status === clock.extends ? clocks[clock.extends] : undefined;
-  if (!base || !before) return { clock, since: s.legalSince, hours: clock.hours };
-  const inTime = s.legalSince < before.since + base.hours * HOUR_MS;
-  return { clock, since: before.since, hours: inTime ? clock.hours : base.hours };
+  if (!base || !before) return { clock, since: s.legalSince, ...clockEnd(clock, s.legalSince) };
+  const inTime = s.legalSince < clockEnd(base, before.since).endsAt;
+  return { clock, since: before.since, ...clockEnd(inTime ? clock : base, before.since) };
+}
+
+/** When a clock started at `since` runs out, and its length as an alert's threshold (days for calendar periods). */
+export function clockEnd(clock: MhaClock, since: number): { endsAt: number; threshold: { value: number; unit: 'hours' | 'days' } } {
+  if (clock.days === undefined && clock.months === undefined) {
+    const hours = clock.hours ?? 0;
+    return { endsAt: since + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' } };
+  }
+  const endsAt = periodEnd(since, { days: clock.days, months: clock.months });
+  return { endsAt, threshold: { value: clock.days ?? Math.round((endsAt - dayStartIn(since)) / DAY_MS), unit: 'days' } };
 }
 
 /** Whether a discharge starts the 72 h follow-up clock; `area` is the patient's area of residence (catchment code) when known. */

@@ -3,4 +3,5 @@ export * from './pathway';
 export * from './patient';
 export * from './facts';
 export * from './occupancy';
+export * from './calendar';
 export * from './escalation';

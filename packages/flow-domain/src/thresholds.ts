@@ -83,7 +83,7 @@ export const SOURCES = {
   awol: 'Mental Health Act 1983 s18: absent without leave, recorded by the ward',
   under18_adult_ward: 'CQC: notify when a person under 18 is on an adult psychiatric ward for more than 48 hours',
   admission_wait: 'RCEM: 12-hour waits from decision to admit (23% of mental-health patients in A&E in 2023)',
-  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s136 24 h (+12 h)',
+  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s3 6 months (renewable), s136 24 h (+12 h)',
 } as const;
 
 /**
@@ -117,7 +117,13 @@ export function responseHoursFor(t: Thresholds, teamType: string, urgency: strin
  * (s136 extended by 12 h): entered while that one runs, the clock keeps counting from the
  * original start, to its own `hours`, instead of starting again.
  */
-export interface MhaClock { label: string; hours: number; warnBeforeHours: number; extends?: string }
+/**
+ * A Mental Health Act detention's limit. `hours` runs from the moment the status began
+ * (holding powers, s136). `days` and `months` are periods "beginning with the day" the
+ * status began (s2 28 days, s3 6 months), so they end at the local midnight (Europe/London)
+ * that closes the period's last day, whatever the time of admission. Exactly one is set.
+ */
+export interface MhaClock { label: string; hours?: number; days?: number; months?: number; warnBeforeHours: number; extends?: string }
 
 export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
@@ -155,7 +161,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   mhaClocks: {
     '05': { label: 'section 5(2) holding power', hours: 72, warnBeforeHours: 0 },
     '06': { label: 'section 5(4) nurse holding power', hours: 6, warnBeforeHours: 0 },
-    '02': { label: 'section 2 (28 days, not renewable)', hours: 28 * 24, warnBeforeHours: 72 },
+    '02': { label: 'section 2 (28 days, not renewable)', days: 28, warnBeforeHours: 72 },
+    // Renewable for 6 months, then a year at a time (s20): the feed carries no renewal, so the
+    // clock warns before the first period ends (H-19); a renewal is the clinician's to record.
+    '03': { label: 'section 3 (6 months; renewal due before it ends)', months: 6, warnBeforeHours: 28 * 24 },
     '20': { label: 'section 136 place of safety (24 h; extendable by 12 h)', hours: 24, warnBeforeHours: 0 },
     // A registered medical practitioner's 12-hour extension (Policing and Crime Act 2017):
     // a local status code (ZMH-1 / legal_status) the PAS sends while s136 runs; 36 h from arrival.

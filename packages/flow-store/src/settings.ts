@@ -8,6 +8,11 @@ export function loadThresholds(path?: string): Thresholds {
   const over = JSON.parse(readFileSync(path, 'utf8')) as Partial<Thresholds>;
   const unknown = Object.keys(over).filter((k) => !(k in DEFAULT_THRESHOLDS) && k !== 'sites');
   if (unknown.length) throw new Error(`thresholds file ${path}: unknown settings ${unknown.join(', ')}`);
+  for (const [code, c] of Object.entries(over.mhaClocks ?? {})) {
+    const lengths = (['hours', 'days', 'months'] as const).filter((k) => c[k] !== undefined);
+    const length: unknown = lengths.length === 1 ? c[lengths[0]!] : undefined;
+    if (typeof length !== 'number' || !(length > 0)) throw new Error(`thresholds file ${path}: mhaClocks.${code} needs exactly one of hours, days or months, a number above 0`);
+  }
   return {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },

@@ -1,0 +1,52 @@
+// Periods "beginning with the day" something happened, as the Mental Health Act counts
+// them (s2: 28 days; s3: 6 months): the day of admission is day one, whatever the hour,
+// and the period ends at the local midnight (Europe/London) that closes its last day.
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The local wall-clock fields of an instant. */
+function wallClock(at: number, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
+  const parts = formatter(timeZone).formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), min: get('minute'), s: get('second') };
+}
+
+/**
+ * The instant of local midnight starting a calendar date (month 1-12). Clocks change at
+ * 01:00 UTC in the UK, so a local midnight is never skipped or repeated there.
+ */
+export function localMidnight(y: number, m: number, d: number, timeZone = 'Europe/London'): number {
+  const asUtc = Date.UTC(y, m - 1, d);
+  const w = wallClock(asUtc, timeZone);
+  const offset = Date.UTC(w.y, w.m - 1, w.d, w.h, w.min, w.s) - asUtc;
+  return asUtc - offset;
+}
+
+/**
+ * The end of a period of `days` or `months` beginning with the local day of `since`: the
+ * local midnight after its last day. A month period ends on the day before the
+ * corresponding date; with no corresponding date (31 August + 6 months), at the end of the
+ * month (the last day of February).
+ */
+export function periodEnd(since: number, length: { days?: number | undefined; months?: number | undefined }, timeZone = 'Europe/London'): number {
+  const { y, m, d } = wallClock(since, timeZone);
+  if (length.months !== undefined) {
+    const first = new Date(Date.UTC(y, m - 1 + length.months, 1));
+    const ty = first.getUTCFullYear();
+    const tm = first.getUTCMonth() + 1;
+    const daysInMonth = new Date(Date.UTC(ty, tm, 0)).getUTCDate();
+    if (d <= daysInMonth) return localMidnight(ty, tm, d, timeZone);
+    const next = new Date(Date.UTC(ty, tm, 1)); // the first of the month after
+    return localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone);
+  }
+  const target = new Date(Date.UTC(y, m - 1, d + (length.days ?? 0)));
+  return localMidnight(target.getUTCFullYear(), target.getUTCMonth() + 1, target.getUTCDate(), timeZone);
+}
