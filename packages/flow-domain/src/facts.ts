@@ -2,8 +2,7 @@
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, FlowEvent, WardType } from '@pfm/contracts';
-import { periodEnd } from './calendar';
-import { dayStartIn } from './occupancy';
+import { period } from './calendar';
 import type { PatientView, Spell, WardStay } from './pathway';
 import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
@@ -365,8 +364,8 @@ export function clockEnd(clock: MhaClock, since: number): { endsAt: number; thre
     const hours = clock.hours ?? 0;
     return { endsAt: since + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' } };
   }
-  const endsAt = periodEnd(since, { days: clock.days, months: clock.months });
-  return { endsAt, threshold: { value: clock.days ?? Math.round((endsAt - dayStartIn(since)) / DAY_MS), unit: 'days' } };
+  const p = period(since, { days: clock.days, months: clock.months });
+  return { endsAt: p.endsAt, threshold: { value: p.days, unit: 'days' } };
 }
 
 /** Whether a discharge starts the 72 h follow-up clock; `area` is the patient's area of residence (catchment code) when known. */
