@@ -1,5 +1,5 @@
 // Periods "beginning with the day" (Mental Health Act s2 and s3), counted in London time.
-import { localMidnight, periodEnd } from './calendar';
+import { localMidnight, periodEnd, ukLimitText } from './calendar';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -42,5 +42,19 @@ describe('periodEnd', () => {
   it('crosses a year end', () => {
     expect(new Date(periodEnd(at('2026-11-30T10:00:00Z'), { months: 12 })).toISOString()).toBe('2027-11-30T00:00:00.000Z');
     expect(new Date(periodEnd(at('2026-12-31T10:00:00Z'), { days: 1 })).toISOString()).toBe('2027-01-01T00:00:00.000Z');
+  });
+});
+
+describe('ukLimitText', () => {
+  it('reads in UK time with its zone, and a limit at midnight as the day it closes', () => {
+    expect(ukLimitText(at('2026-07-14T13:05:00Z'))).toBe('14 Jul 2026 14:05 BST');
+    expect(ukLimitText(at('2026-12-04T15:20:00Z'))).toBe('4 Dec 2026 15:20 GMT');
+    expect(ukLimitText(at('2027-03-31T23:00:00Z'))).toBe('the end of 31 Mar 2027');
+    expect(ukLimitText(at('2026-11-02T00:00:00Z'))).toBe('the end of 1 Nov 2026');
+  });
+
+  it('tells the repeated hour apart when the clocks go back', () => {
+    expect(ukLimitText(at('2026-10-25T00:30:00Z'))).toBe('25 Oct 2026 01:30 BST');
+    expect(ukLimitText(at('2026-10-25T01:30:00Z'))).toBe('25 Oct 2026 01:30 GMT');
   });
 });

@@ -72,3 +72,23 @@ function computePeriod(since: number, length: { days?: number | undefined; month
     days: Math.round((end.getTime() - Date.UTC(y, m - 1, d)) / 86_400_000),
   };
 }
+
+const ukText = new Map<number, string>();
+const ukMinute = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+const ukDay = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'short', year: 'numeric' });
+
+/**
+ * A legal limit as a ward reads it, in UK time with its zone ("14 Jul 2026, 14:05 BST"); a
+ * limit at a local midnight as the day it closes ("the end of 31 Mar 2027"). Never UTC: in
+ * summer a UTC time reads an hour later than the limit. Memoised by instant.
+ */
+export function ukLimitText(at: number): string {
+  let t = ukText.get(at);
+  if (t === undefined) {
+    if (ukText.size >= 50_000) ukText.clear();
+    const w = wallClock(at, 'Europe/London');
+    t = w.h === 0 && w.min === 0 && w.s === 0 ? `the end of ${ukDay.format(at - 1)}` : ukMinute.format(at).replace(',', '');
+    ukText.set(at, t);
+  }
+  return t;
+}

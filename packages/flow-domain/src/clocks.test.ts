@@ -83,7 +83,7 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     // is 1 November, so s2 ends at midnight starting 2 November (GMT by then), not 28 x 24 h
     // after 09:00.
     expect(ts[0]).toMatchObject({ dueAt: Date.parse('2026-11-02T00:00:00Z') - hours(72), threshold: { value: 28, unit: 'days' } });
-    expect(ts[0]!.detail).toContain('expires 2026-11-02 00:00 UTC');
+    expect(ts[0]!.detail).toContain('expires the end of 1 Nov 2026');
   });
 
   it('given a s2 begun late in the evening, the day of admission still counts as day one', () => {
@@ -100,7 +100,7 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     expect(ts).toEqual([expect.objectContaining({ dueAt: endsAt - days(28), threshold: { value: 182, unit: 'days' } })]);
     const a = alertFor('RXT', 'P1', undefined, viewOf(events), ctx, ts[0]!, endsAt - days(28));
     expect(a).toMatchObject({ rule: 'mha_expiry', severity: 'critical', message: expect.stringContaining('section 3') });
-    expect(a!.message).toContain('expires 2027-03-31 23:00 UTC');
+    expect(a!.message).toContain('expires the end of 31 Mar 2027');
   });
 
   it('given informal (01) or a status no clock is configured for, no Mental Health Act clock runs', () => {
@@ -113,6 +113,13 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     const [t] = clocks(events, 'mha_expiry');
     expect(t).toMatchObject({ dueAt: T0 + hours(24) });
     expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, t!, T0 + hours(24))).toMatchObject({ severity: 'critical', message: expect.stringContaining('section 136') });
+  });
+
+  it('given a s136 in summer, the expiry reads in UK time (BST), never UTC an hour behind', () => {
+    const arrival = Date.parse('2026-07-14T13:05:00Z'); // 14:05 BST
+    const events = [ev('patient.admitted', { spellId: 'S1', ward: 'POS', legalStatus: '20' } as never, arrival)];
+    const [t] = clocks(events, 'mha_expiry');
+    expect(t!.detail).toBe('section 136 place of safety (24 h; extendable by 12 h) expires 15 Jul 2026 14:05 BST');
   });
 
   it('given a s136 extended by 12 h while it runs, the clock runs to 36 h from arrival (not 24, not a new 36 from the extension)', () => {

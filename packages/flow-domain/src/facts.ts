@@ -2,7 +2,7 @@
 // The store never increments a counter by hand: it diffs the facts before and after an
 // event and applies the difference, so ward counters always equal the sum of patients.
 import type { Alert, AlertRule, FlowEvent, WardType } from '@pfm/contracts';
-import { period } from './calendar';
+import { period, ukLimitText } from './calendar';
 import type { PatientView, Spell, WardStay } from './pathway';
 import { DAY_MS, DEFAULT_THRESHOLDS, HOUR_MS, losCrossingAt, losRulesFor, responseHoursFor, SOURCES, type MhaClock, type Thresholds } from './thresholds';
 
@@ -263,7 +263,7 @@ function spellTimers(out: Timer[], site: string, patientId: string, v: PatientVi
       out.push({
         alertId: spellAlertId('mha_expiry', site, patientId, s.spellId, `${s.legalStatus}:${s.legalSince}`), rule: 'mha_expiry', dueAt: mha.endsAt - mha.clock.warnBeforeHours * HOUR_MS,
         threshold: mha.threshold, ward, spellId: s.spellId,
-        detail: `${mha.clock.label} expires ${new Date(mha.endsAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        detail: `${mha.clock.label} expires ${ukLimitText(mha.endsAt)}`,
       });
     }
     if (s.expectedDischargeAt !== undefined) {
