@@ -42,15 +42,32 @@ describe('equity view', () => {
     const rows = equityCsv(equity(s, [], 5), 'detained_admission_share', 'ethnic_group').trim().split('\n').slice(1).map((l) => l.split(','));
     const listed = rows.filter((r) => r[2] !== 'TRUST');
     const trust = rows.find((r) => r[2] === 'TRUST')!;
-    // The trust row less the rows listed is what was left out: never one small segment alone.
+    // The trust row less the rows listed is what was left out: never one small segment alone
+    // (Asian 20/100 with Mixed 3/6: 23/106, published to the nearest 5).
     expect(listed.map((r) => r[2])).toEqual(['Black', 'White']);
-    expect(Number(trust[3]) - listed.reduce((a, r) => a + Number(r[3]), 0)).toBe(23);
-    expect(Number(trust[4]) - listed.reduce((a, r) => a + Number(r[4]), 0)).toBe(106);
+    expect(Number(trust[3]) - listed.reduce((a, r) => a + Number(r[3]), 0)).toBe(25);
+    expect(Number(trust[4]) - listed.reduce((a, r) => a + Number(r[4]), 0)).toBe(105);
     // Two small ones (1 and 1) would be given away by their sum (2) too: the next smallest goes with them as well.
     const two: Series = { ...s, points: [...s.points.slice(0, 3), pt('2026-01-01', 'Mixed', 1, 6), pt('2026-01-01', 'Other', 1, 9)] };
     expect(equityCsv(equity(two, [], 5), 'detained_admission_share', 'ethnic_group').split('\n').map((l) => l.split(',')[2])).toEqual(['segment', 'Black', 'White', 'TRUST', undefined]);
     // Nothing suppressed: every segment is listed.
     expect(equityCsv(equity({ ...s, points: s.points.slice(0, 3) }, [], 5), 'detained_admission_share', 'ethnic_group')).toMatch(/,Asian,20,100,/);
+  });
+
+  it('the CSV gives counts to the nearest 5, as published aggregates are; values and limits stay those of the exact counts', () => {
+    const s: Series = {
+      measure: measure('detained_admission_share', ['ethnic_group']), period: 'month', by: 'ethnic_group',
+      points: [pt('2026-01-01', 'White', 23, 101), pt('2026-01-01', 'Black', 37, 52)],
+    };
+    const e = equity(s, [], 5);
+    const rows = equityCsv(e, 'detained_admission_share', 'ethnic_group').trim().split('\n').slice(1).map((l) => l.split(','));
+    const white = rows.find((r) => r[2] === 'White')!;
+    expect(white.slice(3, 5)).toEqual(['25', '100']);
+    expect(Number(white[5])).toBeCloseTo((23 / 101) * 100, 5);
+    expect(rows.find((r) => r[2] === 'Black')!.slice(3, 5)).toEqual(['35', '50']);
+    expect(rows.find((r) => r[2] === 'TRUST')!.slice(3, 5)).toEqual(['60', '155']);
+    // The JSON the trust's own analysts read keeps the exact counts.
+    expect(e.segments.find((x) => x.segment === 'White')).toMatchObject({ numerator: 23, denominator: 101 });
   });
 
   it('counts become rates per 100,000 of the population file; the population is never suppressed', () => {

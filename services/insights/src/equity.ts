@@ -102,16 +102,24 @@ export function leftOutOfCsv(e: EquityOut): Set<string> {
   return out;
 }
 
-/** The equity table as CSV for a wider audience: suppressed segments are left out (with the next smallest: leftOutOfCsv). */
+/** A count as published: to the nearest 5 (domain.md, "published aggregates"). */
+export const roundToFive = (x: number): number => Math.round(x / 5) * 5;
+
+/**
+ * The equity table as CSV for a wider audience: suppressed segments are left out (with the
+ * next smallest: leftOutOfCsv), and numerators and denominators are rounded to the nearest
+ * 5, as published aggregates are; values and limits are those of the exact counts.
+ */
 export function equityCsv(e: EquityOut, measure: string, by: string): string {
   const rows = [['measure', 'dimension', 'segment', 'numerator', 'denominator', 'value', 'unit', 'lower_95', 'upper_95', 'lower_99_8', 'upper_99_8', 'flag']];
   const n = (x: number | null) => (x === null ? '' : String(Math.round(x * 1e6) / 1e6));
+  const count = (x: number | null) => (x === null ? '' : String(roundToFive(x)));
   const leftOut = leftOutOfCsv(e);
   for (const s of e.segments) {
     if (leftOut.has(s.segment)) continue;
-    rows.push([measure, by, s.segment, n(s.numerator), n(s.denominator), n(s.value), e.unit, n(s.lower95), n(s.upper95), n(s.lower998), n(s.upper998), s.flag ?? '']);
+    rows.push([measure, by, s.segment, count(s.numerator), count(s.denominator), n(s.value), e.unit, n(s.lower95), n(s.upper95), n(s.lower998), n(s.upper998), s.flag ?? '']);
   }
-  rows.push([measure, by, 'TRUST', n(e.trust.numerator), n(e.trust.denominator), n(e.trust.value), e.unit, '', '', '', '', '']);
+  rows.push([measure, by, 'TRUST', count(e.trust.numerator), count(e.trust.denominator), n(e.trust.value), e.unit, '', '', '', '', '']);
   const cell = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
   return `${rows.map((r) => r.map(cell).join(',')).join('\n')}\n`;
 }
