@@ -1,5 +1,7 @@
 // Periods "beginning with the day" (Mental Health Act s2 and s3), counted in London time.
-import { localMidnight, periodEnd, ukLimitText } from './calendar';
+import { localMidnight, period, ukLimitText } from './calendar';
+
+const periodEnd = (since: number, length: { days?: number; months?: number }) => period(since, length).endsAt;
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -16,7 +18,7 @@ describe('localMidnight (Europe/London)', () => {
   });
 });
 
-describe('periodEnd', () => {
+describe('period', () => {
   it('28 days beginning with a day end at the midnight after day 28, whatever the hour of day one', () => {
     // Day one 10 March (GMT); day 28 is 6 April (BST): the period ends as 7 April begins.
     expect(new Date(periodEnd(at('2026-03-10T00:05:00Z'), { days: 28 })).toISOString()).toBe('2026-04-06T23:00:00.000Z');

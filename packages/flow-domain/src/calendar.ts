@@ -13,7 +13,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** The local wall-clock fields of an instant. */
-function wallClock(at: number, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
+export function wallClock(at: number, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
   const parts = formatter(timeZone).formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), min: get('minute'), s: get('second') };
@@ -51,11 +51,6 @@ export function period(since: number, length: { days?: number | undefined; month
   return p;
 }
 const periods = new Map<string, Map<number, { endsAt: number; days: number }>>();
-
-/** `period(...).endsAt`. */
-export function periodEnd(since: number, length: { days?: number | undefined; months?: number | undefined }, timeZone = 'Europe/London'): number {
-  return period(since, length, timeZone).endsAt;
-}
 
 function computePeriod(since: number, length: { days?: number | undefined; months?: number | undefined }, timeZone: string): { endsAt: number; days: number } {
   const { y, m, d } = wallClock(since, timeZone);

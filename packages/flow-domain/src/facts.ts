@@ -359,7 +359,7 @@ export function mhaClock(s: Spell, clocks: Thresholds['mhaClocks']): { clock: Mh
 }
 
 /** When a clock started at `since` runs out, and its length as an alert's threshold (days for calendar periods). */
-export function clockEnd(clock: MhaClock, since: number): { endsAt: number; threshold: { value: number; unit: 'hours' | 'days' } } {
+function clockEnd(clock: MhaClock, since: number): { endsAt: number; threshold: { value: number; unit: 'hours' | 'days' } } {
   if (clock.days === undefined && clock.months === undefined) {
     const hours = clock.hours ?? 0;
     return { endsAt: since + hours * HOUR_MS, threshold: { value: hours, unit: 'hours' } };

@@ -2,6 +2,7 @@
 // own wards only: units outside the trust (ward registry `external`) hold out-of-area
 // placements, a separate measure (count, bed-days, distance from home), never local beds.
 import type { WardSummary } from '@pfm/contracts';
+import { wallClock } from './calendar';
 import { DAY_MS } from './thresholds';
 
 export interface SiteTotals {
@@ -49,16 +50,10 @@ export function siteTotals(wards: readonly WardSummary[]): SiteTotals {
   return t;
 }
 
-/** Formatters by time zone (building one costs about 100 µs). */
-const timeOfDay = new Map<string, Intl.DateTimeFormat>();
-
 /** Start of the local calendar day containing `now` (Europe/London by default: "today" on the board). */
 export function dayStartIn(now: number, timeZone = 'Europe/London'): number {
-  let f = timeOfDay.get(timeZone);
-  if (!f) timeOfDay.set(timeZone, (f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })));
-  const parts = f.formatToParts(now);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return now - (((get('hour') * 60 + get('minute')) * 60 + get('second')) * 1000 + (now % 1000));
+  const w = wallClock(now, timeZone);
+  return now - (((w.h * 60 + w.min) * 60 + w.s) * 1000 + (now % 1000));
 }
 
 export interface OapMeasures { placements: number; bedDays: number; meanDistanceKm?: number; maxDistanceKm?: number }

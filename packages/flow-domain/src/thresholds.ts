@@ -113,15 +113,13 @@ export function responseHoursFor(t: Thresholds, teamType: string, urgency: strin
 }
 
 /**
- * A Mental Health Act clock. `extends`: this status extends the detention of that status
- * (s136 extended by 12 h): entered while that one runs, the clock keeps counting from the
- * original start, to its own `hours`, instead of starting again.
- */
-/**
  * A Mental Health Act detention's limit. `hours` runs from the moment the status began
  * (holding powers, s136). `days` and `months` are periods "beginning with the day" the
  * status began (s2 28 days, s3 6 months), so they end at the local midnight (Europe/London)
  * that closes the period's last day, whatever the time of admission. Exactly one is set.
+ * `extends`: this status extends the detention of that status (s136 extended by 12 h):
+ * entered while that one runs, the clock keeps counting from the original start, to its
+ * own length, instead of starting again.
  */
 export interface MhaClock { label: string; hours?: number; days?: number; months?: number; warnBeforeHours: number; extends?: string }
 
