@@ -105,9 +105,12 @@ export async function alertChanges(kafka: Kafka, topic: string, ns: string): Pro
   return { changes, repeats };
 }
 
-/** Alert changes that differ between two runs (missing, extra or changed; at most 20). */
+/** Alert changes that differ between two runs, each named missing (in `a` only), extra (in `b` only) or changed; at most 20. */
 export function alertDifferences(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
-  for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) out.push(k);
+  for (const k of new Set([...a.keys(), ...b.keys()])) {
+    if (a.get(k) === b.get(k)) continue;
+    out.push(`${!b.has(k) ? 'missing' : !a.has(k) ? 'extra' : 'changed'} ${k}`);
+  }
   return out.slice(0, 20);
 }

@@ -9,7 +9,7 @@ import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
-import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics, type EngineStack } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 import { Scanner } from './scanner';
 
@@ -26,10 +26,10 @@ describe('alert outbox under concurrent drains', () => {
   let producer: ReturnType<typeof createProducer>;
   let reader: Consumer;
   let engine: FlowEngine;
+  let codec: EngineStack['codec'];
   const published: Alert[] = [];
 
   beforeAll(async () => {
-    let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
     reader = await readJsonTopics(kafka, `${ns}-reader`, [t.alerts], (_, a) => published.push(a as Alert));
@@ -107,5 +107,26 @@ describe('alert outbox under concurrent drains', () => {
     const ids = published.slice(before).filter((a) => a.site === 'DRN').map((a) => a.alertId);
     expect(new Set(ids).size).toBe(raised.length);
     expect(ids).toHaveLength(raised.length);
+  });
+  it('publishes on the next pass the alert changes whose publish failed, without waiting for another process to claim them', async () => {
+    // A second engine with its own producer and outbox reader name; the producer is
+    // disconnected while the changes are read, as when the broker goes away mid-publish.
+    const failing = createProducer(kafka);
+    await failing.connect();
+    const other = new FlowEngine({ kafka, producer: failing, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine-b`, topics, publish: true });
+    const raised = Array.from({ length: 40 }, (_, i) => ({ alertId: `fail-${i}`, rule: 'stranded' as const, severity: 'info' as const, threshold: { value: 7, unit: 'days' as const }, source: 'test', message: 'm', site: 'FLR', patientId: `F${i}`, becameTrueAt: i, raisedAt: i }));
+    for (const a of raised) await store.raiseAlert(a, `x-${a.alertId}`);
+    await failing.disconnect();
+    await expect(other.drainOutbox('FLR')).rejects.toThrow();
+    // Read under the second engine's name and not acknowledged: still in the outbox.
+    expect(await store.outboxDepth('FLR')).toBe(raised.length);
+    await failing.connect();
+    try {
+      expect(await other.drainOutbox('FLR')).toBe(raised.length);
+      expect(await store.outboxDepth('FLR')).toBe(0);
+      await waitFor(() => new Set(published.filter((a) => a.site === 'FLR').map((a) => a.alertId)).size === raised.length, { timeoutMs: 30_000, what: 'every change of the failed publish on the topic' });
+    } finally {
+      await failing.disconnect();
+    }
   });
 });

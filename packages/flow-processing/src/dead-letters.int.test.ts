@@ -12,7 +12,7 @@ import { createProducer, sendFlowEvents } from '@pfm/kafka-runtime';
 import { createLogger, Metrics } from '@pfm/observability';
 import { syntheticEvents, uniqueName, waitFor } from '@pfm/testkit';
 import { EventTimeClock } from './clock';
-import { closeEngineStack, openEngineStack, readJsonTopics } from './testing';
+import { closeEngineStack, openEngineStack, readJsonTopics, type EngineStack } from './testing';
 import { engineTopics, FlowEngine } from './engine';
 
 describe('dead letters', () => {
@@ -28,6 +28,7 @@ describe('dead letters', () => {
   let producer: ReturnType<typeof createProducer>;
   let reader: Consumer;
   let engine: FlowEngine;
+  let codec: EngineStack['codec'];
   const metrics = new Metrics('dlq-test');
   const sealKeys = RejectKeys.parse(`k1:${randomBytes(32).toString('base64')}`)!;
   const dead: Reject[] = [];
@@ -39,7 +40,6 @@ describe('dead letters', () => {
   };
 
   beforeAll(async () => {
-    let codec;
     ({ kafka, redis, codec, producer } = await openEngineStack(ns, t.flowEvents, 3));
     store = new FlowStore(redis, keys, new WardRegistry([]), DEFAULT_THRESHOLDS);
     reader = await readJsonTopics(kafka, `${ns}-reader`, [t.flowEventsDlq], (_, r) => dead.push(rejectSchema.parse(r)));
@@ -60,7 +60,9 @@ describe('dead letters', () => {
 
     engine = new FlowEngine({ kafka, producer, codec, store, clock: new EventTimeClock(), logger, metrics, groupId: `${ns}-engine`, topics, publish: true, sealReject: (r) => sealKeys.seal(r) });
     await engine.start();
-    await waitFor(() => dead.length >= 3 && engine.stats.applied + engine.stats.duplicate + engine.stats.parked + engine.stats.rejected + engine.stats.expired >= good.length, { timeoutMs: 120_000, what: 'every good event processed and the poison dead-lettered' });
+    // Redis's record of what is applied reaches the end of every partition (the good events, the poison and the note).
+    const sent = good.length + 4;
+    await waitFor(async () => dead.length >= 3 && [...(await store.appliedOffsets(t.flowEvents)).values()].reduce((n, o) => n + Number(o) + 1, 0) === sent, { timeoutMs: 120_000, what: 'every event applied or passed over, and the poison dead-lettered' });
   }, 180_000);
 
   afterAll(() => closeEngineStack({ engine, reader, producer, store, redis }));
@@ -113,5 +115,31 @@ describe('dead letters', () => {
     const last = good[good.length - 1]!;
     const state = await store.patient('RXT', last.patientId);
     expect(state!.events.some((e) => e.eventId === last.eventId)).toBe(true);
+  });
+  it('has what it sets aside on Kafka before it commits past it: a send that fails applies nothing, and the retry sends it', async () => {
+    // A second engine whose producer is disconnected for the first try, as when the broker
+    // goes away between the apply and the send. The messages are handed over as kafkajs
+    // hands a batch over, on a topic name of their own (the dead letters name it).
+    const topic = `${t.flowEvents}.direct`;
+    const sender = createProducer(kafka);
+    await sender.connect();
+    const other = new FlowEngine({ kafka, producer: sender, codec, store, clock: new EventTimeClock(), logger, groupId: `${ns}-engine-b`, topics, publish: true });
+    const event = syntheticEvents({ total: 1, seed: 77 })[0]!;
+    const messages = [
+      { offset: '0', key: null, value: Buffer.from('not an event'), timestamp: String(Date.now()), attributes: 0, headers: {} },
+      { offset: '1', key: null, value: await codec.encode({ ...event, site: 'DLR' }), timestamp: String(Date.now()), attributes: 0, headers: {} },
+    ];
+    await sender.disconnect();
+    await expect(other.processMessages(topic, 0, messages)).rejects.toThrow();
+    expect((await store.appliedOffsets(topic)).has(0)).toBe(false);
+    expect(await store.patient('DLR', event.patientId)).toBeNull();
+    await sender.connect();
+    try {
+      await other.processMessages(topic, 0, messages);
+      expect((await store.appliedOffsets(topic)).get(0)).toBe('1');
+      await waitFor(() => dead.some((d) => d.rejectId === `dlq:${topic}:0:0`), { timeoutMs: 30_000, what: 'the dead letter of the retried batch' });
+    } finally {
+      await sender.disconnect();
+    }
   });
 });

@@ -163,6 +163,11 @@ export class FlowEngine {
   private readonly rebuilds;
   private readonly alertsPublished;
   private readonly outboxConsumer: string;
+  /** Per site: the outbox pass waiting to start (shared by callers) and the end of the last one. */
+  private readonly drains = new Map<string, { queued?: Promise<number>; tail: Promise<void> }>();
+  /** Sites whose outbox holds entries this process read and could not confirm (publish or acknowledgement failed). */
+  private readonly unconfirmed = new Set<string>();
+  private readonly outboxFailures;
   readonly stats = { applied: 0, duplicate: 0, parked: 0, rejected: 0, expired: 0, redelivered: 0, dead_lettered: 0, fenced: 0 };
   private readonly batchSizes;
   private readonly applyDelay;
@@ -181,6 +186,8 @@ export class FlowEngine {
     this.rebuilds = d.metrics?.counter('pfm_engine_rebuilds_total', 'Partitions rebuilt from the log after Redis lost their state');
     this.alertsPublished = d.metrics?.counter('pfm_engine_alert_changes_published_total', 'Alert changes (raised, acknowledged, resolved) published to the alerts topic, by how they were read from the outbox', ['read']);
     this.outboxConsumer = d.outboxConsumer ?? `${hostname()}/${d.groupId}`;
+    this.outboxFailures = d.metrics?.counter('pfm_engine_alert_publish_failures_total', 'Outbox passes whose publish of alert changes (or their acknowledgement) failed; the changes are published again by the next pass');
+    this.outboxFailures?.inc({}, 0);
     this.batchSizes = d.metrics?.histogram('pfm_engine_batch_size', 'Messages per applied batch (one Redis pipeline)', [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000]);
     this.applyDelay = d.metrics?.histogram('pfm_engine_apply_delay_seconds', 'Time from an event to its apply in Redis: since its event time (from=event_time) or since ingest wrote it to Kafka (from=received)', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400], ['from']);
     this.restarts = d.metrics?.counter('pfm_engine_consumer_restarts_total', 'Times the engine started its Kafka consumer again after kafkajs gave it up on an error it does not retry');
@@ -256,6 +263,11 @@ export class FlowEngine {
     await this.disconnect();
     // Batches have stopped: what the window still holds goes out before the producer closes.
     await this.boards.flush();
+    // Alert changes whose publish failed: one more try now, rather than at this process's
+    // next start or another engine's claim of them.
+    for (const site of [...this.unconfirmed]) {
+      await this.drainOutbox(site).catch((err: unknown) => this.d.logger.error({ err, site }, 'alert changes still unpublished at stop: the next engine to start publishes them'));
+    }
   }
 
   private async disconnect(): Promise<void> {
@@ -433,13 +445,19 @@ export class FlowEngine {
       if (this.cache.size <= MAX_CACHE) break;
       this.cache.delete(key);
     }
+    // What goes aside is on Kafka before the commit that passes over it: a failed send
+    // fails the batch with nothing applied, and the retry sends it again under the same
+    // ids (the rejects view keeps one record per id). Sent after the commit, a send that
+    // failed would be lost: the retry finds the batch applied and moves on.
+    if (this.d.publish) await this.sendAside(deadLetters, rejects);
     try {
-      for (const run of runs) await this.commit(run, offsetField, partition, epoch, generation, (u, err) => {
+      for (const run of runs) await this.commit(run, offsetField, partition, epoch, generation, async (u, err) => {
         const d = decoded[u.index]!;
         // Later events of the batch were planned on top of the refused change: read back what Redis holds.
         this.cache.clear();
         this.d.logger.error({ partition, offset: d.offset, error: err.message }, 'Redis refused the change of one event; it goes to the dead-letter topic');
         poison(d, 'redis_refused', 'Redis refused the change this event makes', err.message, d.event);
+        if (this.d.publish) await this.sendAside(deadLetters.slice(-1), []);
       });
     } catch (err) {
       // The cache holds what was planned and not committed.
@@ -449,14 +467,14 @@ export class FlowEngine {
     const appliedAt = Date.now();
     for (const d of decoded) if (d.event) this.applyDelay?.observe({ from: 'event_time' }, Math.max(0, appliedAt - d.event.occurredAt) / 1000);
     if (!this.d.publish) return;
-    if (deadLetters.length) {
-      await sendChunked(this.d.producer, this.d.topics.deadLetters, deadLetters.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
-    }
-    if (rejects.length) {
-      await sendChunked(this.d.producer, this.d.topics.rejects, rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
-    }
     await this.publishBoards(touched, changes);
     for (const site of sites) await this.drainOutbox(site);
+  }
+
+  /** Sends events set aside: those that can never apply to the dead-letter topic, those the rules refused to the rejects topic. */
+  private async sendAside(deadLetters: readonly Reject[], rejects: readonly Reject[]): Promise<void> {
+    if (deadLetters.length) await sendChunked(this.d.producer, this.d.topics.deadLetters, deadLetters.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
+    if (rejects.length) await sendChunked(this.d.producer, this.d.topics.rejects, rejects.map((r) => ({ key: r.rejectId, value: JSON.stringify(r) })));
   }
 
   /** Puts a patient's entry (the batch's and the cache's) back as it was before an event that went aside. */
@@ -507,7 +525,7 @@ export class FlowEngine {
    * do). When Redis refuses the call itself, each event is committed on its own so that
    * only the one it refuses goes aside (`refused`), and the partition moves on.
    */
-  private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => void): Promise<void> {
+  private async commit(run: Run, field: string, partition: number, epoch: number, generation: number, refused: (u: Unit, err: Error) => Promise<void>): Promise<void> {
     const { store } = this.d;
     const once = async (r: Run): Promise<void> => {
       const out = await store.commitRun({ site: r.site, field, first: r.first, last: r.last, epoch, stateId: { seen: this.stateIds.get(partition)?.get(r.site), proposal: this.stateIdProposal }, ops: r.units.flatMap((u) => u.ops) });
@@ -547,7 +565,7 @@ export class FlowEngine {
           if (!(e instanceof Error) || e.name !== 'ReplyError' || u.ops.length === 0) throw e;
           // A history that Redis no longer holds is lost state, not a bad event: rebuild.
           if (HISTORY_GONE.test(e.message)) throw new CommitRefused('state-lost', partition);
-          refused(u, e);
+          await refused(u, e);
           await once({ ...single, units: [{ ...u, ops: [] }] });
         }
       }
@@ -691,11 +709,38 @@ export class FlowEngine {
 
   /**
    * Publishes the alert changes waiting in the site's outbox, then acknowledges them.
-   * Safe to call from every partition and the scanner at once: the outbox's consumer
-   * group hands each change to one caller only.
+   * Callable from every partition and the scanner at once: within this process one pass
+   * per site runs at a time, and a caller arriving during a pass waits for the next one
+   * (which starts after its own writes; callers arriving meanwhile share it). Across
+   * processes the outbox's consumer group hands each change to one reader only.
    */
-  async drainOutbox(site: string): Promise<number> {
+  drainOutbox(site: string): Promise<number> {
+    let q = this.drains.get(site);
+    if (!q) { q = { tail: Promise.resolve() }; this.drains.set(site, q); }
+    if (q.queued) return q.queued;
+    const queue = q;
+    const pass = queue.tail.then(() => { queue.queued = undefined; return this.drainPass(site); });
+    queue.queued = pass;
+    queue.tail = pass.then(() => undefined, () => undefined);
+    return pass;
+  }
+
+  /**
+   * One pass over a site's outbox: first the changes this process read before and could
+   * not confirm (a publish or acknowledgement failed: they are pending under its name and
+   * no later read of new entries returns them), then the new ones.
+   */
+  private async drainPass(site: string): Promise<number> {
     let n = 0;
+    if (this.unconfirmed.has(site)) {
+      for (;;) {
+        const mine = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000, pending: true });
+        if (!mine.length) break;
+        n += await this.publishOutbox(site, mine, 'recovered');
+      }
+      this.unconfirmed.delete(site);
+      if (n) this.d.logger.warn({ site, count: n }, 'published alert changes whose first publish failed');
+    }
     for (;;) {
       const entries = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000 });
       if (!entries.length) return n;
@@ -729,11 +774,18 @@ export class FlowEngine {
 
   private async publishOutbox(site: string, entries: OutboxEntry[], read: 'new' | 'recovered' | 'claimed'): Promise<number> {
     const alerts = entries.flatMap((e) => (e.alert ? [e.alert] : []));
-    if (this.d.publish && alerts.length) {
-      await sendChunked(this.d.producer, this.d.topics.alerts, alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })));
-      this.alertsPublished?.inc({ read }, alerts.length);
+    try {
+      if (this.d.publish && alerts.length) {
+        await sendChunked(this.d.producer, this.d.topics.alerts, alerts.map((a) => ({ key: `${a.site}/${a.alertId}`, value: JSON.stringify(a) })));
+        this.alertsPublished?.inc({ read }, alerts.length);
+      }
+      await this.d.store.ackOutbox(site, entries.map((e) => e.id));
+    } catch (err) {
+      // The entries stay pending under this process's name: the site's next pass reads them again.
+      this.unconfirmed.add(site);
+      this.outboxFailures?.inc();
+      throw err;
     }
-    await this.d.store.ackOutbox(site, entries.map((e) => e.id));
     return alerts.length;
   }
 
