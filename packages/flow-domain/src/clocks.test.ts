@@ -140,6 +140,17 @@ describe('Mental Health Act clocks from legal-status changes', () => {
     expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(10) + hours(36) })]);
   });
 
+  it("given a doctor's s5(2) report while the nurse's s5(4) runs, the 72 h run from the nurse's record (s5(5)), not from the report", () => {
+    const events = [admit({ legalStatus: '06' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(4))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72), threshold: { value: 72, unit: 'hours' } })]);
+    expect(alertFor('RXT', 'P1', undefined, viewOf(events), ctx, clocks(events, 'mha_expiry')[0]!, T0 + hours(72))).toMatchObject({ severity: 'critical', message: expect.stringContaining('section 5(2)') });
+  });
+
+  it("given a s5(2) report after the nurse's 6 h ran out, it is a holding power of its own: 72 h from the report", () => {
+    const events = [admit({ legalStatus: '06' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(7))];
+    expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(7) + hours(72) })]);
+  });
+
   it('given the same status repeated on an A08, the clock does not restart', () => {
     const events = [admit({ legalStatus: '05' }), ev('patient.updated', { spellId: 'S1', legalStatus: '05' }, T0 + hours(10))];
     expect(clocks(events, 'mha_expiry')).toEqual([expect.objectContaining({ dueAt: T0 + hours(72) })]);

@@ -346,15 +346,20 @@ export function followUpDue(site: string, patientId: string, v: PatientView, ctx
  * The Mental Health Act clock a spell's legal status runs: from when the status began, or,
  * for an extension (s136 + 12 h) entered while the detention it extends still ran, from
  * that detention's start to the extension's hours. An extension recorded after the
- * detention expired extends nothing: the detention's own expiry stands.
+ * detention expired extends nothing: the detention's own expiry stands. A status that
+ * counts from another (s5(2) reported during a s5(4)) counts from that one's start when
+ * entered while it ran, else from its own.
  */
 export function mhaClock(s: Spell, clocks: Thresholds['mhaClocks']): { clock: MhaClock; since: number; endsAt: number; threshold: { value: number; unit: 'hours' | 'days' } } | undefined {
   const clock = s.legalStatus ? clocks[s.legalStatus] : undefined;
   if (!clock || s.legalSince === undefined) return undefined;
+  const own = { clock, since: s.legalSince, ...clockEnd(clock, s.legalSince) };
   const before = s.legalBefore;
-  const base = clock.extends && before?.status === clock.extends ? clocks[clock.extends] : undefined;
-  if (!base || !before) return { clock, since: s.legalSince, ...clockEnd(clock, s.legalSince) };
+  const linked = clock.extends ?? clock.countsFrom;
+  const base = linked !== undefined && before?.status === linked ? clocks[linked] : undefined;
+  if (!base || !before) return own;
   const inTime = s.legalSince < clockEnd(base, before.since).endsAt;
+  if (clock.extends === undefined) return inTime ? { clock, since: before.since, ...clockEnd(clock, before.since) } : own;
   return { clock, since: before.since, ...clockEnd(inTime ? clock : base, before.since) };
 }
 

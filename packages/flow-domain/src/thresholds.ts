@@ -83,7 +83,7 @@ export const SOURCES = {
   awol: 'Mental Health Act 1983 s18: absent without leave, recorded by the ward',
   under18_adult_ward: 'CQC: notify when a person under 18 is on an adult psychiatric ward for more than 48 hours',
   admission_wait: 'RCEM: 12-hour waits from decision to admit (23% of mental-health patients in A&E in 2023)',
-  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h, s5(4) 6 h, s2 28 days, s3 6 months (renewable), s136 24 h (+12 h)',
+  mha_expiry: 'Mental Health Act 1983 (as amended): s5(2) 72 h (from the s5(4) record when reported during it, s5(5)), s5(4) 6 h, s2 28 days, s3 6 months (renewable), s136 24 h (+12 h)',
 } as const;
 
 /**
@@ -120,8 +120,11 @@ export function responseHoursFor(t: Thresholds, teamType: string, urgency: strin
  * `extends`: this status extends the detention of that status (s136 extended by 12 h):
  * entered while that one runs, the clock keeps counting from the original start, to its
  * own length, instead of starting again.
+ * `countsFrom`: entered while that status's clock still runs, this clock counts from that
+ * status's start (s5(2) reported during a nurse's s5(4): the 72 h run from the nurse's
+ * record, s5(5)); entered after it ran out, it is a power of its own from its own start.
  */
-export interface MhaClock { label: string; hours?: number; days?: number; months?: number; warnBeforeHours: number; extends?: string }
+export interface MhaClock { label: string; hours?: number; days?: number; months?: number; warnBeforeHours: number; extends?: string; countsFrom?: string }
 
 export interface WardTypeRules { strandedDays?: number | null; superStrandedDays?: number | null }
 
@@ -157,7 +160,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   // Mental Health Act 1983 (as amended; Policing and Crime Act 2017 for s136). Status codes
   // are the NHS Data Dictionary legal status classification (unconfirmed: configurable).
   mhaClocks: {
-    '05': { label: 'section 5(2) holding power', hours: 72, warnBeforeHours: 0 },
+    // A doctor's report made while a nurse's s5(4) runs: the 72 h run from the nurse's record (s5(5)).
+    '05': { label: 'section 5(2) holding power', hours: 72, warnBeforeHours: 0, countsFrom: '06' },
     '06': { label: 'section 5(4) nurse holding power', hours: 6, warnBeforeHours: 0 },
     '02': { label: 'section 2 (28 days, not renewable)', days: 28, warnBeforeHours: 72 },
     // Renewable for 6 months, then a year at a time (s20): the feed carries no renewal, so the

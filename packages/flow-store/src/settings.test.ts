@@ -27,6 +27,13 @@ describe('loadThresholds', () => {
     }
   });
 
+  it('refuses a clock that extends or counts from a status mhaClocks does not have, itself, or both at once', () => {
+    expect(() => loadThresholds(file({ mhaClocks: { '05': { label: 'x', hours: 72, warnBeforeHours: 0, countsFrom: '6' } } }))).toThrow(/mhaClocks\.05 countsFrom '6', which is not another status/);
+    expect(() => loadThresholds(file({ mhaClocks: { '21': { label: 'x', hours: 36, warnBeforeHours: 0, extends: '21' } } }))).toThrow(/mhaClocks\.21 extends '21'/);
+    expect(() => loadThresholds(file({ mhaClocks: { '21': { label: 'x', hours: 36, warnBeforeHours: 0, extends: '20', countsFrom: '20' } } }))).toThrow(/both extends and countsFrom/);
+    expect(loadThresholds(file({ mhaClocks: { '21': { label: 'x', hours: 36, warnBeforeHours: 0, countsFrom: '20' } } })).mhaClocks['21']).toMatchObject({ countsFrom: '20' });
+  });
+
   it('refuses an unknown setting, so a typo never passes silently', () => {
     expect(() => loadThresholds(file({ strandedDayz: 7 }))).toThrow(/unknown settings strandedDayz/);
   });

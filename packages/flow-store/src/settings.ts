@@ -13,6 +13,12 @@ export function loadThresholds(path?: string): Thresholds {
     const length: unknown = lengths.length === 1 ? c[lengths[0]!] : undefined;
     if (typeof length !== 'number' || !(length > 0)) throw new Error(`thresholds file ${path}: mhaClocks.${code} needs exactly one of hours, days or months, a number above 0`);
   }
+  const codes = { ...DEFAULT_THRESHOLDS.mhaClocks, ...over.mhaClocks };
+  for (const [code, c] of Object.entries(over.mhaClocks ?? {})) {
+    if (c.extends !== undefined && c.countsFrom !== undefined) throw new Error(`thresholds file ${path}: mhaClocks.${code} has both extends and countsFrom; a status either extends another's detention or counts from its start`);
+    const link = c.extends ?? c.countsFrom;
+    if (link !== undefined && (link === code || !(link in codes))) throw new Error(`thresholds file ${path}: mhaClocks.${code} ${c.extends !== undefined ? 'extends' : 'countsFrom'} '${link}', which is not another status of mhaClocks`);
+  }
   return {
     ...DEFAULT_THRESHOLDS, ...over,
     longStayDays: { ...DEFAULT_THRESHOLDS.longStayDays, ...over.longStayDays },
