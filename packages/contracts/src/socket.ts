@@ -42,6 +42,11 @@ export interface ServerToClientEvents {
    * ward it does not cover (the alert followed them there). Take it off the screen.
    */
   alertGone: (a: { site: string; alertId: string }) => void;
+  /**
+   * The gateway's feed from Kafka started again (a rejoin of its consumer group): changes
+   * published meanwhile may not have been passed on. Join your rooms again for fresh snapshots.
+   */
+  resync: () => void;
   patients: (p: { site: string; ward: string; patients: PatientRow[] }) => void;
   /** Site status for the client's scope: after joining a site room, and whenever it changes. */
   site: (s: SiteStatus) => void;

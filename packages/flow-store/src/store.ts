@@ -777,12 +777,15 @@ export class FlowStore {
   }
 
   /**
-   * Active alerts, newest first. `includeResolved`: every alert still kept (resolved ones
-   * are kept 30 days for audit), e.g. for a what-if over a range, where an alert raised
-   * and resolved inside the range counts as much as one still open.
+   * Active alerts, newest first: the newest `limit` (default 500), or with `limit: 'all'`
+   * every one (what a reader's screen or list must show: a cut by the site's newest would
+   * leave out a ward's older, most overdue alerts). `includeResolved`: every alert still
+   * kept (resolved ones are kept 30 days for audit), e.g. for a what-if over a range, where
+   * an alert raised and resolved inside the range counts as much as one still open.
    */
-  async alerts(site: string, opts: { limit?: number; includeResolved?: boolean } = {}): Promise<Alert[]> {
-    const ids = opts.includeResolved ? await this.allAlertIds(site) : await this.redis.zrevrange(this.keys.alerts(site), 0, (opts.limit ?? 500) - 1);
+  async alerts(site: string, opts: { limit?: number | 'all'; includeResolved?: boolean } = {}): Promise<Alert[]> {
+    const end = opts.limit === 'all' ? -1 : (opts.limit ?? 500) - 1;
+    const ids = opts.includeResolved ? await this.allAlertIds(site) : await this.redis.zrevrange(this.keys.alerts(site), 0, end);
     const out: Alert[] = [];
     // MGET in pages: a sandbox can hold hundreds of thousands of alerts.
     for (let i = 0; i < ids.length; i += 1000) {

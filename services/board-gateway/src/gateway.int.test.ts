@@ -9,6 +9,8 @@ import { io, type Socket } from 'socket.io-client';
 import { topicsFor, type Alert, type BoardUpdate, type ClientToServerEvents, type FlowEvent, type PatientRow, type Room, type ServerToClientEvents, type SiteStatus, type SnapshotPayload, type Ward } from '@pfm/contracts';
 import { createProducer, FlowEventCodec, kafkaClientConfig, partitionBounds, readRanges, sendFlowEvents } from '@pfm/kafka-runtime';
 import { freePort, httpReady, logReady, requireStack, startService, uniqueName, waitFor, type RunningService } from '@pfm/testkit';
+import { DEFAULT_THRESHOLDS } from '@pfm/flow-domain';
+import { FlowStore, Keys, WardRegistry } from '@pfm/flow-store';
 import { Auth, type Claims } from './auth';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -31,7 +33,9 @@ class Recorder {
   readonly sites: SiteStatus[] = [];
   readonly alerts: Alert[] = [];
   readonly gone: string[] = [];
+  resyncs = 0;
   constructor(readonly socket: Client) {
+    socket.on('resync', () => { this.resyncs += 1; });
     socket.on('alert', (a) => this.alerts.push(a));
     socket.on('alertGone', (g) => this.gone.push(g.alertId));
     socket.on('site', (s) => this.sites.push(s));
@@ -58,6 +62,7 @@ describe('board-gateway on the real stack', () => {
   let codec: FlowEventCodec;
   let redis: Redis;
   let n = 0;
+  let wardsFile = '';
 
   const token = (claims: Partial<Claims> = {}, ttl?: number) => auth.issue({ sub: 'int-test', role: 'bed_manager', sites: ['RXT'], ...claims }, ttl);
   const connect = (url: string, tok: string, opts: { reconnection?: boolean } = {}): Client => {
@@ -77,6 +82,7 @@ describe('board-gateway on the real stack', () => {
     const stack = await requireStack();
     const dir = mkdtempSync(join(tmpdir(), 'pfm-gw-int-'));
     writeFileSync(join(dir, 'wards.json'), JSON.stringify(WARDS));
+    wardsFile = join(dir, 'wards.json');
     writeFileSync(join(dir, 'thresholds.json'), JSON.stringify({ teamsByArea: { NORTH: 'CRHT-N', SOUTH: 'CRHT-S' }, sites: { RYY: { occupancyPct: 40 } } }));
     const env: Record<string, string> = {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl,
@@ -432,4 +438,53 @@ describe('board-gateway on the real stack', () => {
     expect(reason).toBe('io server disconnect');
     expect(shortLived.problems).toEqual([{ code: 'token_expired', message: expect.stringMatching(/expired/) }]);
   });
+  it('a snapshot and the alert list hold every active alert in scope, however many newer ones the site has', async () => {
+    // 10 alerts on Maple, older than 600 on another ward of the site: a cut by the site's
+    // newest 500 would leave Maple's reader with none of its own.
+    const store = new FlowStore(redis, new Keys(prefix), new WardRegistry([]), DEFAULT_THRESHOLDS);
+    const alert = (i: number, ward: string): Alert => ({
+      alertId: `many-${ward}-${i}`, rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 'test', message: 'stranded',
+      site: 'RYY', ward, patientId: `M-${ward}-${i}`, becameTrueAt: (ward === 'MAPLE' ? 1_000 : 1_000_000) + i, raisedAt: (ward === 'MAPLE' ? 1_000 : 1_000_000) + i,
+    });
+    const raised = [...Array.from({ length: 10 }, (_, i) => alert(i, 'MAPLE')), ...Array.from({ length: 600 }, (_, i) => alert(i, 'X9'))];
+    for (let i = 0; i < raised.length; i += 100) await store.raiseAlerts('RYY', raised.slice(i, i + 100).map((a) => ({ alert: a, dueMember: `x-${a.alertId}` })));
+    const tok = await token({ sub: 'maple-nurse', role: 'ward', sites: ['RYY'], wards: ['MAPLE'] });
+    const nurse = new Recorder(connect(gateways[0]!, tok));
+    await connected(nurse.socket);
+    expect(await nurse.join({ kind: 'ward', site: 'RYY', ward: 'MAPLE' })).toEqual({ ok: true });
+    expect(nurse.snapshots[0]!.alerts.filter((a) => a.alertId.startsWith('many-')).map((a) => a.alertId).sort()).toEqual(raised.slice(0, 10).map((a) => a.alertId).sort());
+    const listed = (await (await get(`${gateways[0]}/api/v1/alerts?site=RYY`, tok)).json()) as Alert[];
+    expect(listed.filter((a) => a.alertId.startsWith('many-'))).toHaveLength(10);
+    const manager = await token({ sub: 'bm-ryy', sites: ['RYY'] });
+    const all = (await (await get(`${gateways[0]}/api/v1/alerts?site=RYY`, manager)).json()) as Alert[];
+    expect(all.filter((a) => a.alertId.startsWith('many-'))).toHaveLength(610);
+  });
+  it('tells every connection to join its rooms again once its feed has rejoined the consumer group (positions may have moved past changes)', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const group = `${ns}-gw-known`;
+    const stack = await requireStack();
+    services.push(await startService('board-gateway', {
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl, REDIS_URL: stack.redisUrl, PFM_TOPIC_NAMESPACE: ns, PFM_TOPIC_PARTITIONS: '2',
+      PFM_KEY_PREFIX: prefix, PFM_WARDS_FILE: wardsFile, PFM_JWT_SECRET: SECRET, PFM_LOG_LEVEL: 'warn', PFM_GATEWAY_PORT: String(port), PFM_GATEWAY_GROUP: group,
+    }, httpReady(`${url}/healthz`)));
+    const reader = new Recorder(connect(url, await token()));
+    await connected(reader.socket);
+    expect(await reader.join({ kind: 'site', site: 'RXT' })).toEqual({ ok: true });
+    const before = reader.resyncs;
+    const snapshotsBefore = reader.snapshots.length;
+    // Another member joins the gateway's group: the group rebalances and the feed rejoins.
+    const other = kafka.consumer({ groupId: group });
+    await other.connect();
+    try {
+      await other.subscribe({ topics: [topics.boardUpdates, topics.alerts], fromBeginning: false });
+      await other.run({ eachMessage: async () => undefined });
+      await waitFor(() => reader.resyncs > before, { timeoutMs: 60_000, what: 'the resync after the rejoin' });
+    } finally {
+      await other.disconnect();
+    }
+    // What a board does when told (live.ts): join again, and a fresh snapshot comes.
+    expect(await reader.join({ kind: 'site', site: 'RXT' })).toEqual({ ok: true });
+    expect(reader.snapshots.length).toBeGreaterThan(snapshotsBefore);
+  }, 120_000);
 });

@@ -128,6 +128,7 @@ export class Gateway {
   private siteTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly feedRestarts;
+  private readonly feedResyncs;
   /** Highest version of each alert sent on: delivery is at least once, each change is shown once. */
   private readonly alertVersions = new Map<string, number>();
   /**
@@ -157,6 +158,8 @@ export class Gateway {
     this.replays = new ReplayBoards({ store: d.store, kafka: d.kafka, producer: d.producer, codec: d.codec, logger: d.logger, flowTopic: this.topics.flowEvents });
     this.feedRestarts = d.metrics?.counter('pfm_gateway_feed_restarts_total', 'Times the board feed consumer was started again after kafkajs gave it up');
     this.feedRestarts?.inc(0);
+    this.feedResyncs = d.metrics?.counter('pfm_gateway_feed_resyncs_total', 'Times every connection was told to join its rooms again for fresh snapshots, after the board feed (re)joined its consumer group');
+    this.feedResyncs?.inc(0);
     this.connections = d.metrics?.gauge('pfm_gateway_connections', 'Connected socket.io clients');
     this.alertsSeen = d.metrics?.counter('pfm_gateway_alerts_total', 'Alert changes received from the engine and sent to rooms, by rule, severity and state (raised, escalated, acknowledged, resolved)', ['rule', 'severity', 'state']);
     this.app = Fastify({
@@ -201,6 +204,19 @@ export class Gateway {
       logger: this.d.logger, what: 'board feed', stopped: () => this.closing,
       onRestart: () => this.feedRestarts?.inc(),
       restart: async () => { await this.consumer?.disconnect().catch(() => undefined); await this.runFeed(groupId); },
+    });
+    // Each join of the group (the first, a restart of the feed, a rejoin after a broker
+    // outage) may start a partition that had no committed offset at its end: what was
+    // published before it, after a reader's snapshot, would never reach that reader. Once
+    // the feed has fetched again (its positions settled, so whatever it skipped is in Redis
+    // by then), every connection is told to join its rooms again for fresh snapshots.
+    let joined = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+    consumer.on(consumer.events.FETCH, () => {
+      if (!joined) return;
+      joined = false;
+      this.feedResyncs?.inc();
+      this.io.emit('resync');
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topics.boardUpdates, this.topics.alerts], fromBeginning: false });
@@ -449,7 +465,7 @@ export class Gateway {
       // Who each unacknowledged alert is with now (Critical: ward or crisis team, then bed
       // manager, then ops). `escalated` is what the engine wrote and pushed; the level here
       // never reads lower than it (the engine writes a level within a scan interval of it falling due).
-      return (await store.alerts(site)).filter((a) => canSeeAlert(c, a)).map((a) => {
+      return (await store.alerts(site, { limit: 'all' })).filter((a) => canSeeAlert(c, a)).map((a) => {
         const esc = escalation(a, now, store.ctxFor(site).thresholds.escalation);
         if (!esc) return a;
         return { ...a, escalation: a.escalated && a.escalated.level > esc.level ? { level: a.escalated.level, role: a.escalated.role } : esc };
@@ -628,7 +644,8 @@ export class Gateway {
     const codes = room.kind === 'ward' ? [room.ward] : (await store.wardCodes(room.site)).filter((w) => canSeeWard(c, room.site, w));
     const wards = room.kind === 'team' ? [] : await store.wardSummaries(room.site, codes, now);
     const patients = room.kind === 'ward' ? await store.patientsOnWard(room.site, room.ward, now) : [];
-    const alerts = (await store.alerts(room.site)).filter((a) => canSeeAlert(c, a) && (room.kind !== 'team' || a.team === room.team) && (room.kind !== 'ward' || a.ward === room.ward));
+    // Every active alert in the room's scope, not the site's newest few hundred.
+    const alerts = (await store.alerts(room.site, { limit: 'all' })).filter((a) => canSeeAlert(c, a) && (room.kind !== 'team' || a.team === room.team) && (room.kind !== 'ward' || a.ward === room.ward));
     const status = room.kind === 'site' ? await this.siteStatus(c, room.site) : undefined;
     socket.emit('snapshot', { room, wards, patients, alerts, at: now });
     if (status) socket.emit('site', status);

@@ -13,6 +13,7 @@ import { classifyUpdate } from './seq';
 import { ruleLabel } from './labels';
 import { patientIdentifier } from './format';
 import { noteEscalation, type EscalationNotice } from './escalations';
+import { GONE_VERSION, mergeSnapshotAlerts, noteLiveChange, type LiveChange } from './alert-merge';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export type AckState =
@@ -97,6 +98,9 @@ export class LiveBoard {
   private readonly seq = new Map<string, number>();
   /** Wards whose patient list came from a socket snapshot or `patients` event. */
   private readonly livePatients = new Set<string>();
+  /** Alert changes seen live lately, and when each room's join was last sent: a snapshot read meanwhile does not undo them. */
+  private readonly liveAlerts = new Map<string, LiveChange>();
+  private readonly joinSentAt = new Map<string, number>();
   private socket: BoardSocket | null = null;
   private wardRoom: string | null = null;
   private notifyTimer: number | undefined;
@@ -373,6 +377,8 @@ export class LiveBoard {
     sock.on('alert', (a) => this.onAlert(a));
     sock.on('escalated', (a) => this.onEscalated(a));
     sock.on('alertGone', (g) => this.onAlertGone(g.site, g.alertId));
+    // The server's feed started again and may have skipped changes: fresh snapshots.
+    sock.on('resync', () => this.joinAll());
     sock.on('patients', (p) => this.onPatients(p.site, p.ward, p.patients));
     sock.on('site', (info) => {
       if (this.s.site && info.site !== this.s.site) return;
@@ -418,16 +424,27 @@ export class LiveBoard {
   private join(room: Room): void {
     const sock = this.socket;
     if (!sock?.connected) return; // joined on (re)connect
+    this.joinSentAt.set(roomKey(room), Date.now());
+    const again = () => window.setTimeout(() => { if (sock.connected && this.rooms().some((x) => roomKey(x) === roomKey(room))) this.join(room); }, 3000);
     sock.timeout(10_000).emit('join', room, (err, r) => {
       if (this.stopped) return;
       if (err) {
         // No answer: ask again unless the connection has gone (then connect re-joins).
-        window.setTimeout(() => { if (sock.connected && this.rooms().some((x) => roomKey(x) === roomKey(room))) this.join(room); }, 3000);
+        again();
       } else if (!r.ok) {
         // A ward room refused is a ward outside the token's scope, not a bad token.
         if (room.kind === 'ward' && /forbidden/i.test(r.error)) this.setProblem('server', `Ward ${room.ward} is outside your access: this board link only covers some wards.`);
         else if (isAuthProblem({ message: r.error })) this.authFailed();
-        else this.setProblem('server', `Could not join ${roomKey(room)}: ${r.error}`);
+        else {
+          this.setProblem('server', `Could not join ${roomKey(room)}: ${r.error}`);
+          // The server could not read the snapshot (Redis busy or away): what this screen
+          // missed comes only with one, so ask again.
+          if (/retry/i.test(r.error)) again();
+        }
+      } else if (this.problemKind === 'server' && this.s.problem?.startsWith(`Could not join ${roomKey(room)}`)) {
+        // Joined after all: the banner of the failed try goes.
+        this.problemKind = null;
+        this.set({ problem: null });
       }
     });
   }
@@ -452,13 +469,7 @@ export class LiveBoard {
       for (const p of snap.patients) byWard.set(p.ward, [...(byWard.get(p.ward) ?? []), p]);
       for (const [w, list] of byWard) { patients.set(w, list); this.livePatients.add(w); }
     }
-    let alerts: Map<string, Alert>;
-    if (snap.room.kind === 'site') {
-      alerts = new Map(snap.alerts.map((a) => [a.alertId, a]));
-    } else {
-      alerts = new Map(this.s.alerts);
-      for (const a of snap.alerts) alerts.set(a.alertId, a);
-    }
+    const alerts = mergeSnapshotAlerts(this.s.alerts, snap.alerts, snap.room.kind === 'site', this.liveAlerts, this.joinSentAt.get(roomKey(snap.room)) ?? Date.now());
     this.set({
       wards, wardsLoaded: this.s.wardsLoaded || snap.room.kind === 'site', patients,
       alerts: trimAlerts(alerts), alertsLoaded: this.s.alertsLoaded || snap.room.kind === 'site',
@@ -493,6 +504,7 @@ export class LiveBoard {
   /** An alert left this reader's scope (its patient moved to a ward the reader does not cover): off the feed. */
   private onAlertGone(site: string, alertId: string): void {
     if (this.s.site && site !== this.s.site) return;
+    noteLiveChange(this.liveAlerts, alertId, { version: GONE_VERSION, at: Date.now() });
     const alerts = new Map(this.s.alerts);
     if (!alerts.delete(alertId)) return;
     this.set({ alerts: trimAlerts(alerts), ...this.touched() });
@@ -502,6 +514,7 @@ export class LiveBoard {
     if (this.s.site && a.site !== this.s.site) return;
     // A change older than the one shown (delivery is at least once, versions order it).
     if ((this.s.alerts.get(a.alertId)?.version ?? 0) > (a.version ?? 1)) return;
+    noteLiveChange(this.liveAlerts, a.alertId, { version: a.version ?? 1, alert: a.resolvedAt === undefined ? a : undefined, at: Date.now() });
     const alerts = new Map(this.s.alerts);
     if (a.resolvedAt !== undefined) {
       // The condition stopped holding (discharged, followed up, answered): off the feed.

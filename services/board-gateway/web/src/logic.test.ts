@@ -9,6 +9,7 @@ import { compareWardsByPressure, escalationText, roleLabel, thresholdText, wardP
 import { escalatedOpen, noteEscalation, openNotices } from './escalations';
 import type { Alert } from '@pfm/contracts';
 import { parseRoute, routeHref } from './route';
+import { GONE_VERSION, mergeSnapshotAlerts, noteLiveChange, type LiveChange } from './alert-merge';
 
 test('seq: snapshot baseline, in-order apply, stale and gap', () => {
   assert.equal(classifyUpdate(undefined, 7), 'apply');
@@ -116,4 +117,37 @@ test('escalation notices: one per alert, a higher level replaces it, repeats and
   assert.equal(openNotices(two, new Map([['a1', a]])).length, 1);
   assert.equal(openNotices(two, new Map([['a1', { ...a, acknowledged: { by: 'n', at: 6 } }]])).length, 0);
   assert.deepEqual(escalatedOpen([{ ...a, alertId: 'b', raisedAt: 9 }, a, { ...a, alertId: 'c', escalated: undefined }]).map((x) => x.alertId), ['a1', 'b']);
+});
+
+test('alerts after a snapshot: a change that came live while the snapshot was read stands; an older one never wins', () => {
+  const alert = (id: string, version: number, extra: Partial<Alert> = {}): Alert => ({ alertId: id, rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 't', message: 'm', site: 'RXT', ward: 'OAK', becameTrueAt: 1, raisedAt: 1, version, ...extra });
+  const ids = (m: Map<string, Alert>) => [...m.keys()].sort();
+  // Site snapshot, read before A3 was raised, A1 resolved and A2 acknowledged (all live after the join at t=100).
+  const shown = new Map([['A0', alert('A0', 1)], ['A1', alert('A1', 1)], ['A2', alert('A2', 1)], ['A3', alert('A3', 1)]]);
+  const live = new Map<string, LiveChange>([
+    ['OLD', { version: 1, alert: alert('OLD', 1), at: 50 }],
+    ['A3', { version: 1, alert: alert('A3', 1), at: 110 }],
+    ['A1', { version: 2, at: 120 }],
+    ['A2', { version: 2, alert: alert('A2', 2, { acknowledged: { by: 'x', at: 5 } }), at: 130 }],
+  ]);
+  const site = mergeSnapshotAlerts(shown, [alert('A1', 1), alert('A2', 1), alert('A4', 1)], true, live, 100);
+  assert.deepEqual(ids(site), ['A2', 'A3', 'A4']);
+  assert.equal(site.get('A2')!.version, 2);
+  // A snapshot newer than the live change keeps its own version.
+  assert.equal(mergeSnapshotAlerts(new Map(), [alert('A2', 3)], true, live, 100).get('A2')!.version, 3);
+  // A ward snapshot adds, never over a newer version shown; a change out of scope since the join stays off.
+  const ward = mergeSnapshotAlerts(new Map([['B1', alert('B1', 4)]]), [alert('B1', 2), alert('B2', 1)], false, new Map([['B2', { version: GONE_VERSION, at: 200 }]]), 150);
+  assert.deepEqual(ids(ward), ['B1']);
+  assert.equal(ward.get('B1')!.version, 4);
+  // Without the live record, the snapshot read before the raise would have dropped A3.
+  assert.deepEqual(ids(mergeSnapshotAlerts(shown, [alert('A1', 1)], true, new Map(), 100)), ['A1']);
+});
+
+test('live changes: a repeat of an older version does not replace the newer one; old ones are forgotten', () => {
+  const live = new Map<string, LiveChange>();
+  noteLiveChange(live, 'A', { version: 2, at: 1000 });
+  noteLiveChange(live, 'A', { version: 1, at: 1001 });
+  assert.equal(live.get('A')!.version, 2);
+  noteLiveChange(live, 'B', { version: 1, at: 200_000 }, 120_000);
+  assert.deepEqual([...live.keys()], ['B']);
 });
