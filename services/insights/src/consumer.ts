@@ -328,6 +328,9 @@ export class InsightsConsumer {
         continue;
       }
       const row = alertRow(a, this.d.ctx);
+      // Delivery is at least once: an older version repeated after a newer one is not the latest.
+      const have = latest.get(String(row.alert_id));
+      if (have && Number(have.version) > Number(row.version)) continue;
       latest.delete(String(row.alert_id));
       latest.set(String(row.alert_id), row);
     }
@@ -343,6 +346,6 @@ export function alertRow(a: Alert, ctx: RowContext): Row {
     alert_id: ctx.pseudo.opaque(a.alertId), rule: a.rule, severity: a.severity, threshold_value: a.threshold.value, threshold_unit: a.threshold.unit,
     site: a.site, ward: a.ward ?? null, team: a.team ?? null, patient_key: hasPatient ? ctx.pseudo.patientKey(a.site, a.patientId!, a.nhsNumber) : null,
     spell_id: a.spellId ?? null, referral_id: a.referralId ?? null, became_true_at: a.becameTrueAt, raised_at: a.raisedAt,
-    acknowledged_at: a.acknowledged?.at ?? null, resolved_at: a.resolvedAt ?? null,
+    acknowledged_at: a.acknowledged?.at ?? null, resolved_at: a.resolvedAt ?? null, version: a.version ?? 1,
   };
 }

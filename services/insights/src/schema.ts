@@ -6,10 +6,13 @@ import { CRFD_GROUP_LABELS, CRFD_V5_CODES, CRFD_V6_CODES } from '@pfm/contracts'
 /**
  * The layout of the warehouse file this code reads and writes (kept in its _meta table as
  * "schema_version"). 1: census_patient_days was a view computed on every query. 2: it is a
- * table kept with each batch. The service refuses a file of another version (its numbers
- * would be wrong or missing); `./pfm insights rebuild --yes` folds the log into a new file.
+ * table kept with each batch. 3: alerts has the version of the alert each row is, so a
+ * repeat of an older version never replaces a newer row (a file of 2 is brought to 3 when
+ * opened: the column is added, empty for the rows it holds). The service refuses a file of
+ * another version (its numbers would be wrong or missing); `./pfm insights rebuild --yes`
+ * folds the log into a new file.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export type ColumnType = 'VARCHAR' | 'TIMESTAMP' | 'DATE' | 'DOUBLE' | 'INTEGER' | 'BOOLEAN';
 
@@ -141,6 +144,7 @@ export const TABLES: Table[] = [
       c('raised_at', 'TIMESTAMP', 'When the engine raised it.'),
       c('acknowledged_at', 'TIMESTAMP', 'When acknowledged; null when not.'),
       c('resolved_at', 'TIMESTAMP', 'When the condition stopped holding; null while active.'),
+      c('version', 'INTEGER', 'Version of the alert this row is (1 when raised, +1 per change: moved, escalated, acknowledged, owned, resolved). The alerts topic is delivered at least once and an older version can come after a newer one: it never replaces a newer row. Null for rows a warehouse of schema 2 held before it was brought to 3.'),
     ],
   },
   {

@@ -4,12 +4,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FlowEvent } from '@pfm/contracts';
+import type { Alert, FlowEvent } from '@pfm/contracts';
 import { DEFAULT_THRESHOLDS, emptyPatient, evolve } from '@pfm/flow-domain';
 import type { FlowEventCodec } from '@pfm/kafka-runtime';
 import { createLogger } from '@pfm/observability';
 import type { Batch } from 'kafkajs';
-import { InsightsConsumer } from './consumer';
+import { alertRow, InsightsConsumer } from './consumer';
 import { LocalAreas, Pseudonymiser } from './pseudonym';
 import { patientRows, type RowContext } from './rows';
 import { Warehouse } from './warehouse';
@@ -102,5 +102,30 @@ describe('Warehouse (DuckDB file)', () => {
     expect(consumer.stats.undecodable).toBe(0);
     expect([...(await w.offsets())]).toEqual([]);
     w.close();
+  });
+  it('keeps the newest version of an alert: an older version delivered again after it replaces nothing; a schema-2 file is brought to 3 when opened', async () => {
+    const path = join(dir, 'alert-versions.duckdb');
+    const w = await Warehouse.open(path, { thresholds: DEFAULT_THRESHOLDS });
+    const base: Alert = { alertId: 'stranded:RXT:P1:S1:7d', rule: 'stranded', severity: 'info', threshold: { value: 7, unit: 'days' }, source: 't', message: 'm', site: 'RXT', ward: 'OAK', patientId: 'P1', spellId: 'S1', becameTrueAt: T0, raisedAt: T0, version: 1 };
+    const v1 = alertRow(base, ctx);
+    const v2 = alertRow({ ...base, version: 2, resolvedAt: T0 + D }, ctx);
+    const read = async (x: Warehouse) => (await x.rows('SELECT version, resolved_at FROM alerts')).map((r) => ({ version: r.version === null ? null : Number(r.version), resolved: r.resolved_at !== null }));
+    await w.commit({ records: [], alerts: [v2], offsets: [] });
+    await w.commit({ records: [], alerts: [v1], offsets: [] });
+    expect(await read(w)).toEqual([{ version: 2, resolved: true }]);
+    // As a file of the schema before: no version column, the row left as it was.
+    await w.run('ALTER TABLE alerts DROP COLUMN version');
+    await w.run("UPDATE _meta SET v = 2 WHERE k = 'schema_version'");
+    w.close();
+    const again = await Warehouse.open(path, { thresholds: DEFAULT_THRESHOLDS });
+    try {
+      expect(await read(again)).toEqual([{ version: null, resolved: true }]);
+      expect(Number((await again.rows("SELECT v FROM _meta WHERE k = 'schema_version'"))[0]!.v)).toBe(3);
+      await again.commit({ records: [], alerts: [alertRow({ ...base, version: 3, resolvedAt: T0 + 2 * D }, ctx)], offsets: [] });
+      await again.commit({ records: [], alerts: [v1], offsets: [] });
+      expect(await read(again)).toEqual([{ version: 3, resolved: true }]);
+    } finally {
+      again.close();
+    }
   });
 });

@@ -91,6 +91,19 @@ export class Warehouse {
     const v = names.has('_meta') ? (await this.rows("SELECT v FROM _meta WHERE k = 'schema_version'"))[0]?.v : undefined;
     const version = v === undefined || v === null ? 1 : Number(v);
     if (version === SCHEMA_VERSION) return;
+    if (version === 2) {
+      // 2 -> 3: alerts gets its version column; the rows already held have none (any version replaces them).
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await this.conn.run('ALTER TABLE alerts ADD COLUMN IF NOT EXISTS version INTEGER');
+        await this.conn.run("UPDATE _meta SET v = 3 WHERE k = 'schema_version'");
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK');
+        throw e;
+      }
+      return;
+    }
     const why = version < SCHEMA_VERSION
       ? `was written by an older version of the insights service (warehouse schema ${version}; this version reads schema ${SCHEMA_VERSION}, which stores the bed days with each batch), so its bed-day measures would be wrong`
       : `was written by a newer version of the insights service (warehouse schema ${version}; this version reads schema ${SCHEMA_VERSION})`;
@@ -174,9 +187,13 @@ export class Warehouse {
       for (const name of PATIENT_TABLES) await this.insert(tableNamed(name), b.records.flatMap((r) => r.rows[name]));
       await this.insertRaw('_patients', ['record_key', 'state'], b.records.map((r) => [r.recordKey, r.stateJson ?? JSON.stringify(r.state)]));
       if (b.alerts.length) {
+        // A row is replaced only by the same or a newer version of its alert (a row of schema 2 has none: any replaces it).
         await this.stageKeys(b.alerts.map((a) => String(a.alert_id)));
+        const stored = new Map((await this.rows('SELECT alert_id, version FROM alerts WHERE alert_id IN (SELECT k FROM _batch_keys)')).map((r) => [String(r.alert_id), r.version === null ? undefined : Number(r.version)]));
+        const newer = b.alerts.filter((a) => { const v = stored.get(String(a.alert_id)); return v === undefined || Number(a.version) >= v; });
+        await this.stageKeys(newer.map((a) => String(a.alert_id)));
         await c.run('DELETE FROM alerts WHERE alert_id IN (SELECT k FROM _batch_keys)');
-        await this.insert(tableNamed('alerts'), b.alerts);
+        await this.insert(tableNamed('alerts'), newer);
       }
       if (b.notes?.length) {
         // Keyed by site and id: a note id used again at another site never touches this one.
