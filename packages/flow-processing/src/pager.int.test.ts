@@ -44,8 +44,9 @@ describe('the pager on the real stack', () => {
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
       req.on('end', () => {
-        const status = failFirst-- > 0 ? 503 : 200;
-        received.push({ status, page: JSON.parse(body) as Page, auth: req.headers.authorization, key: req.headers['idempotency-key'] as string | undefined });
+        const page = JSON.parse(body) as Page;
+        const status = page.alertId.startsWith('MALFORMED') ? 422 : failFirst-- > 0 ? 503 : 200;
+        received.push({ status, page, auth: req.headers.authorization, key: req.headers['idempotency-key'] as string | undefined });
         res.writeHead(status).end();
       });
     });
@@ -95,5 +96,14 @@ describe('the pager on the real stack', () => {
     await startPager();
     await waitFor(() => accepted().includes('RXT/B/0'), { timeoutMs: 60_000, what: 'the page sent while the pager was down' });
     expect([...new Set(accepted())].sort()).toEqual(['RXT/A/0', 'RXT/A/1', 'RXT/B/0']);
+  });
+  it('a page the paging service refuses as malformed on every try is given up after 3, loudly, and the pages after it go out', async () => {
+    await pager!.stop();
+    const metrics = new Metrics('pager-refused-test');
+    await startPager(metrics);
+    await send([alert('MALFORMED-1'), alert('C', { rule: 'awol', ward: 'NG-OAK' })]);
+    await waitFor(() => accepted().includes('RXT/C/0'), { timeoutMs: 60_000, what: 'the page after the refused one' });
+    expect(received.filter((r) => r.page.alertId === 'MALFORMED-1').map((r) => r.status)).toEqual([422, 422, 422]);
+    expect(await metrics.registry.getSingleMetricAsString('pfm_pager_pages_refused_total')).toContain('pfm_pager_pages_refused_total{rule="followup_missed",status="422",service="pager-refused-test"} 1');
   });
 });

@@ -99,10 +99,21 @@ export interface PagerOptions {
 export function pagerMetrics(metrics: Metrics) {
   return {
     delivered: metrics.counter('pfm_pager_pages_total', 'Pages the paging service accepted (Critical alerts, at raise and at each escalation level)', ['rule', 'level']),
-    failures: metrics.counter('pfm_pager_failures_total', 'Failed page deliveries (each is retried until the paging service accepts it)', ['reason']),
+    failures: metrics.counter('pfm_pager_failures_total', 'Failed page deliveries (each is retried until the paging service accepts it, or refuses that page as malformed REFUSED_ATTEMPTS times)', ['reason']),
+    refused: metrics.counter('pfm_pager_pages_refused_total', 'Pages the paging service refused as malformed (HTTP 400, 413, 415, 422) on every try: not sent again, so that they do not hold up every later page; the alert stays on the boards', ['rule', 'status']),
     restarts: metrics.counter('pfm_pager_consumer_restarts_total', 'Times the pager started its Kafka consumer again after kafkajs gave it up'),
   };
 }
+
+/**
+ * Answers by which the paging service refuses this one request (its body), not paging as a
+ * whole: sending the same page again cannot succeed. A page so refused this many times in a
+ * row is given up, loudly, rather than hold up every later page behind it. Every other
+ * failure (no answer, 5xx, 401/403/404: the service or the pager's settings) is retried
+ * until it passes, since every page would fail the same way.
+ */
+export const REFUSED_STATUSES = new Set([400, 413, 415, 422]);
+export const REFUSED_ATTEMPTS = 3;
 
 /** Reads the alerts topic and pages for Critical alerts until stopped. */
 export class Pager {
@@ -111,12 +122,14 @@ export class Pager {
   private readonly delivered: ReturnType<Metrics['counter']> | undefined;
   private readonly failures: ReturnType<Metrics['counter']> | undefined;
   private readonly restarts: ReturnType<Metrics['counter']> | undefined;
+  private readonly refused: ReturnType<Metrics['counter']> | undefined;
 
   constructor(private readonly o: PagerOptions) {
     const c = o.metrics && pagerMetrics(o.metrics);
     this.delivered = c?.delivered;
     this.failures = c?.failures;
     this.restarts = c?.restarts;
+    this.refused = c?.refused;
   }
 
   async start(): Promise<void> {
@@ -162,9 +175,13 @@ export class Pager {
     }
   }
 
-  /** Posts the page until the paging service accepts it; false if the pager stopped first. */
+  /**
+   * Posts the page until the paging service accepts it, or has refused this page as
+   * malformed REFUSED_ATTEMPTS times in a row; false if the pager stopped first.
+   */
   private async deliver(page: Page, running: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
     let wait = this.o.backoffMs ?? 1000;
+    let refusals = 0;
     for (let attempt = 1; running(); attempt++) {
       const reason = await this.post(page);
       if (reason === null) {
@@ -173,6 +190,13 @@ export class Pager {
         return true;
       }
       this.failures?.inc({ reason: reason.kind });
+      refusals = reason.status !== undefined && REFUSED_STATUSES.has(reason.status) ? refusals + 1 : 0;
+      if (refusals >= REFUSED_ATTEMPTS) {
+        this.refused?.inc({ rule: page.rule, status: String(reason.status) });
+        this.o.logger.error({ pageId: page.pageId, rule: page.rule, level: page.level, attempts: attempt, reason: reason.detail },
+          'the paging service refused this page as malformed on every try: it is not sent again, so that later pages are not held up; the alert stays on the boards and escalates there');
+        return true;
+      }
       this.o.logger.error({ pageId: page.pageId, attempt, reason: reason.detail, retryInMs: wait }, 'page not delivered: retrying');
       await heartbeat().catch(() => undefined);
       await new Promise((r) => setTimeout(r, wait));
@@ -182,13 +206,13 @@ export class Pager {
     return false;
   }
 
-  private async post(page: Page): Promise<{ kind: string; detail: string } | null> {
+  private async post(page: Page): Promise<{ kind: string; detail: string; status?: number } | null> {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': page.pageId };
       if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
       const res = await fetch(this.o.url, { method: 'POST', headers, body: JSON.stringify(page), signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000) });
       await res.arrayBuffer().catch(() => undefined);
-      return res.ok ? null : { kind: `http_${Math.floor(res.status / 100)}xx`, detail: `HTTP ${res.status}` };
+      return res.ok ? null : { kind: `http_${Math.floor(res.status / 100)}xx`, detail: `HTTP ${res.status}`, status: res.status };
     } catch (err) {
       const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       return { kind: timeout ? 'timeout' : 'network', detail: timeout ? 'no answer in time' : err instanceof Error ? err.message : String(err) };
