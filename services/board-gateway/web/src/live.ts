@@ -55,7 +55,6 @@ export interface LiveBoardOptions {
   connect?: (token: string, path: string) => BoardSocket;
 }
 
-const MAX_ALERTS = 1000;
 /** `problem` event codes that mean the token is no longer accepted. */
 const AUTH_CODES = new Set(['unauthorized', 'unauthorised', 'forbidden', 'token_expired', 'invalid_token', '401', '403']);
 const AUTH_WORDS = /unauthori[sz]ed|forbidden|invalid[ _-]?token|expired|not authori[sz]ed|\b401\b|\b403\b/i;
@@ -333,7 +332,7 @@ export class LiveBoard {
       // A later version (acknowledged, owned) replaces the one shown.
       if (!have || (!have.acknowledged && a.acknowledged) || (a.version ?? 1) > (have.version ?? 1)) alerts.set(a.alertId, a);
     }
-    this.set({ alerts: trimAlerts(alerts), alertsLoaded: true, ...this.touched() });
+    this.set({ alerts, alertsLoaded: true, ...this.touched() });
     this.clearProblem('rest');
   }
 
@@ -472,7 +471,7 @@ export class LiveBoard {
     const alerts = mergeSnapshotAlerts(this.s.alerts, snap.alerts, snap.room.kind === 'site', this.liveAlerts, this.joinSentAt.get(roomKey(snap.room)) ?? Date.now());
     this.set({
       wards, wardsLoaded: this.s.wardsLoaded || snap.room.kind === 'site', patients,
-      alerts: trimAlerts(alerts), alertsLoaded: this.s.alertsLoaded || snap.room.kind === 'site',
+      alerts, alertsLoaded: this.s.alertsLoaded || snap.room.kind === 'site',
       acks: this.reconcileAcks(alerts), ...this.touched(),
     });
   }
@@ -507,7 +506,7 @@ export class LiveBoard {
     noteLiveChange(this.liveAlerts, alertId, { version: GONE_VERSION, at: Date.now() });
     const alerts = new Map(this.s.alerts);
     if (!alerts.delete(alertId)) return;
-    this.set({ alerts: trimAlerts(alerts), ...this.touched() });
+    this.set({ alerts, ...this.touched() });
   }
 
   private onAlert(a: Alert): void {
@@ -519,12 +518,12 @@ export class LiveBoard {
     if (a.resolvedAt !== undefined) {
       // The condition stopped holding (discharged, followed up, answered): off the feed.
       if (!alerts.delete(a.alertId)) return;
-      this.set({ alerts: trimAlerts(alerts), ...this.touched() });
+      this.set({ alerts, ...this.touched() });
       return;
     }
     const isNew = !alerts.has(a.alertId);
     alerts.set(a.alertId, a);
-    const patch: Partial<BoardState> = { alerts: trimAlerts(alerts), acks: this.reconcileAcks(alerts), ...this.touched() };
+    const patch: Partial<BoardState> = { alerts, acks: this.reconcileAcks(alerts), ...this.touched() };
     if (isNew) {
       const fresh = new Set(this.s.freshAlerts);
       fresh.add(a.alertId);
@@ -584,12 +583,6 @@ export class LiveBoard {
       void this.loadSite();
     }, 5000);
   }
-}
-
-function trimAlerts(alerts: Map<string, Alert>): Map<string, Alert> {
-  if (alerts.size <= MAX_ALERTS) return alerts;
-  const keep = [...alerts.values()].sort((a, b) => Number(!!a.acknowledged) - Number(!!b.acknowledged) || b.raisedAt - a.raisedAt).slice(0, MAX_ALERTS);
-  return new Map(keep.map((a) => [a.alertId, a]));
 }
 
 export function describeAlert(a: Alert): string {

@@ -12,6 +12,8 @@ import { Icon, SEVERITY_SHAPES } from './icons';
 import { EscalationBadge, SinceRaised } from './Escalations';
 
 const SEVERITY_LABELS = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
+/** Cards drawn at most in the feed below the pinned follow-ups; the rest are counted, and the filters reach every alert held. */
+export const FEED_CARDS = 1000;
 
 export function AlertFeed(props: {
   state: BoardState;
@@ -75,8 +77,13 @@ export function AlertFeed(props: {
           <p class="empty">No {missed.length > 0 ? 'other ' : ''}alerts{team || rule ? ' match these filters' : ''}.</p>
         ) : (
           <ol class="alert-list" data-testid="alert-list">
-            {rest.map((a) => <li key={a.alertId}><AlertCard a={a} ack={state.acks.get(a.alertId)} fresh={state.freshAlerts.has(a.alertId)} now={now} connection={state.connection} board={board} /></li>)}
+            {rest.slice(0, FEED_CARDS).map((a) => <li key={a.alertId}><AlertCard a={a} ack={state.acks.get(a.alertId)} fresh={state.freshAlerts.has(a.alertId)} now={now} connection={state.connection} board={board} /></li>)}
           </ol>
+        )}
+        {rest.length > FEED_CARDS && (
+          <p class="hint" data-testid="alert-more">
+            {rest.length - FEED_CARDS} older alerts are not drawn here (the feed draws the {FEED_CARDS} newest). Filter by team or rule to see them.
+          </p>
         )}
       </section>
     </>
