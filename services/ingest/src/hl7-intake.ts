@@ -18,7 +18,7 @@ import type { FieldError, FlowEvent, FlowEventInput } from '@pfm/contracts';
 import { SpanKind, withSpan, type Logger, type Metrics } from '@pfm/observability';
 import type { Frame, FrameReply } from './mllp';
 import { canonicalise, DEFAULT_MAX_AHEAD_MS } from './normalise';
-import { UnavailableError, type EventSink } from './publisher';
+import { TRUNCATED_PATH, UnavailableError, type EventSink } from './publisher';
 
 /** Processing ids (MSH-11.1, HL7 table 0103). */
 const PROCESSING_IDS: Record<string, string> = { P: 'production', T: 'training', D: 'debugging' };
@@ -105,12 +105,13 @@ export class Hl7Intake {
     if (f.kind === 'oversize') {
       const { text } = decodeHl7(f.head);
       const issue = applicationError(`message of ${f.size} bytes is over the limit of ${this.o.maxMessageBytes} bytes`);
-      return this.refuse(text, f.head, 'AR', [{ ...issue, code: 102 }], `oversize (${f.size} bytes)`);
+      return this.refuse(text, f.head, 'AR', [{ ...issue, code: 102 }], `oversize (${f.size} bytes)`, false, undefined,
+        `raw input truncated to its first ${f.head.length} of ${f.size} bytes`);
     }
     if (f.kind === 'incomplete') {
       const { text } = decodeHl7(f.data);
       const issue = { ...applicationError('incomplete frame: a new start block (0x0B) came before this message\'s end block (0x1C 0x0D)'), code: 100 as const };
-      return this.refuse(text, f.data, 'AR', [issue]);
+      return this.refuse(text, f.data, 'AR', [issue], undefined, false, undefined, 'the sender cut this message off before its end block: what is kept is not a whole message');
     }
     const { text, latin1 } = decodeHl7(f.data);
     const r = this.map(text);
@@ -157,11 +158,18 @@ export class Hl7Intake {
     return { ...applicationError(`MSH-11 processing id ${name} is not accepted on this feed (accepts ${[...this.processingIds].join(', ')})`), field: 11, path: 'MSH-11' };
   }
 
-  private async refuse(text: string, data: Buffer, code: AckCode & ('AE' | 'AR'), errors: Hl7Issue[], note?: string, latin1 = false, controlId?: string): Promise<Hl7Outcome> {
+  /**
+   * Keeps the input in the rejects topic and answers AE/AR. `partial`: the raw kept is not
+   * the whole message (over the size limit, or cut off by the sender); the record says so
+   * and a re-drive needs a corrected body.
+   */
+  private async refuse(text: string, data: Buffer, code: AckCode & ('AE' | 'AR'), errors: Hl7Issue[], note?: string, latin1 = false, controlId?: string, partial?: string): Promise<Hl7Outcome> {
     const { raw, rawEncoding } = rawOf(data, text, latin1);
     const sourceSystem = sourceOf(text);
+    const fieldErrors = issuesToFieldErrors(errors);
+    if (partial) fieldErrors.push({ path: TRUNCATED_PATH, message: partial });
     const rec = await this.o.publisher.reject({
-      channel: 'hl7v2', reason: note ? `${reasonOf(errors)} [${note}]` : reasonOf(errors), errors: issuesToFieldErrors(errors), raw, rawEncoding,
+      channel: 'hl7v2', reason: note ? `${reasonOf(errors)} [${note}]` : reasonOf(errors), errors: fieldErrors, raw, rawEncoding,
       reasonClass: `hl7_${String(errors[0]?.code ?? 'error')}`,
       ...(sourceSystem ? { sourceSystem } : {}),
       ...(controlId ? { eventId: controlId } : {}),

@@ -133,6 +133,8 @@ describe('HL7 v2 over MLLP', () => {
       expect(ack).toContain(`MSA|AR|${run}-big|message of`);
       const rec = await waitFor(() => rejects.items.find((r) => r.eventId === undefined && r.reason.includes('oversize') && r.raw.includes(`${run}-big`)), { what: 'the oversize reject' });
       expect(rec.raw.length).toBeLessThan(big.length);
+      // Marked as cut: a re-drive without a corrected body is refused (rejects.ts), never publishes the head alone.
+      expect(rec.errors).toContainEqual({ path: '(raw)', message: expect.stringMatching(/^raw input truncated to its first 65536 of \d+ bytes$/) });
       expect(ackCode(await c.send(withControlId(hl7Fixture('a22-leave-return'), `${run}-after-big`)))).toBe('AA');
     } finally {
       await c.close();
@@ -146,6 +148,8 @@ describe('HL7 v2 over MLLP', () => {
       c.write(Buffer.concat([Buffer.from([VT]), Buffer.from(half), frame(Buffer.from(withControlId(hl7Fixture('a21-leave-out'), `${run}-whole`)))]));
       expect(await c.next()).toContain(`MSA|AR|${run}-half|incomplete frame`);
       expect(await c.next()).toContain(`MSA|AA|${run}-whole`);
+      const rec = await waitFor(() => rejects.items.find((r) => r.raw.includes(`${run}-half`)), { what: 'the incomplete frame\'s reject' });
+      expect(rec.errors).toContainEqual({ path: '(raw)', message: expect.stringMatching(/cut this message off/) });
     } finally {
       await c.close();
     }

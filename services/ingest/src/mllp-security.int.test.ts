@@ -44,6 +44,30 @@ describe('MLLP peers, limits and timeouts', () => {
     await good.close();
   });
 
+  it('a sender whose chunks end mid-frame, each frame finishing in time, is not cut off: the frame timeout times each frame, not the stream', async () => {
+    // 8 messages over ~3.2 s (the frame timeout is 1.5 s): every write ends half-way into
+    // the next frame, so some frame is always unfinished, but none takes more than 400 ms.
+    const sock: Socket = connect(t.ingest.mllpPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    const framer = new MllpFramer(1024 * 1024);
+    const acks: string[] = [];
+    let closed = false;
+    sock.on('data', (chunk: Buffer) => { for (const f of framer.push(chunk)) if (f.kind === 'message') acks.push(f.data.toString('utf8')); });
+    sock.on('close', () => { closed = true; });
+    const frames = Array.from({ length: 8 }, (_, i) => frame(Buffer.from(withControlId(hl7Fixture('a01-admit'), `pipe-${run}-${i}`))));
+    const half = (b: Buffer) => Math.floor(b.length / 2);
+    sock.write(frames[0]!.subarray(0, half(frames[0]!)));
+    for (let i = 0; i < frames.length; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      const next = frames[i + 1];
+      sock.write(Buffer.concat([frames[i]!.subarray(half(frames[i]!)), next ? next.subarray(0, half(next)) : Buffer.alloc(0)]));
+    }
+    await waitFor(() => acks.length === frames.length || closed, { what: `all ${frames.length} ACKs (${acks.length} so far)`, timeoutMs: 30_000 });
+    expect(closed).toBe(false);
+    expect(acks.map((a) => ackCode(a))).toEqual(frames.map(() => 'AA'));
+    sock.destroy();
+  }, 60_000);
+
   it('one peer holds at most its share of connections; the ones it has keep working', async () => {
     const held = [await client(), await client(), await client()];
     const extra = await client();

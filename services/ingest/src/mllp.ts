@@ -46,6 +46,8 @@ export class MllpFramer {
   private afterEnd = false;
   /** Non-whitespace bytes seen outside any frame (a sender that does not frame, or noise). */
   strayBytes = 0;
+  /** Frames begun so far: tells one frame in progress from the next. */
+  started = 0;
 
   constructor(private readonly maxMessageBytes: number, private readonly headBytes = Math.min(HEAD_BYTES, maxMessageBytes)) {}
 
@@ -95,6 +97,7 @@ export class MllpFramer {
   }
 
   private begin(): void {
+    this.started += 1;
     this.inFrame = true;
     this.discarding = false;
     this.parts = [];
@@ -186,10 +189,13 @@ class MllpConnection {
       });
     }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.once('close', () => { clearTimeout(this.frameTimer); this.frameTimer = undefined; });
     socket.on('error', (err) => o.logger.debug({ peer: this.peer, err: err.message }, 'mllp socket error'));
   }
 
   private frameTimer: NodeJS.Timeout | undefined;
+  /** The frame (framer.started) the frame timer runs for. */
+  private timedFrame = 0;
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
@@ -199,7 +205,7 @@ class MllpConnection {
     if (this.framer.strayBytes > stray) this.o.onStrayBytes?.(this.framer.strayBytes - stray);
     if (frames.length === 0) return;
     this.queue.push(...frames);
-    if (this.queue.length >= (this.o.maxQueuedFrames ?? 32)) this.socket.pause();
+    if (this.queue.length >= (this.o.maxQueuedFrames ?? 32)) this.pauseReading();
     void this.drain();
   }
 
@@ -228,9 +234,14 @@ class MllpConnection {
         }
         // Back-pressure: a peer that does not read its ACKs is not read from until it does.
         if (!this.socket.destroyed && !this.socket.write(frame(r.reply))) {
-          await new Promise<void>((resolve) => { this.socket.once('drain', resolve); this.socket.once('close', resolve); });
+          await new Promise<void>((resolve) => {
+            // Whichever comes first; the other listener goes too (a long-lived connection would pile them up).
+            const done = () => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
+            this.socket.on('drain', done);
+            this.socket.on('close', done);
+          });
         }
-        if (this.queue.length < (this.o.maxQueuedFrames ?? 32) / 2 && this.socket.isPaused()) this.socket.resume();
+        if (this.queue.length < (this.o.maxQueuedFrames ?? 32) / 2 && this.socket.isPaused() && !this.closing) this.resumeReading();
       }
     } finally {
       this.busy = false;
@@ -258,19 +269,37 @@ class MllpConnection {
     return this.framer.pending;
   }
 
-  /** A frame in progress must finish within frameTimeoutMs of its start (slow-body senders). */
+  /** Stops reading (too many frames waiting): the time a frame takes is not the sender's while it is not read. */
+  private pauseReading(): void {
+    this.socket.pause();
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+  }
+
+  private resumeReading(): void {
+    this.socket.resume();
+    this.watchFrame();
+  }
+
+  /**
+   * A frame in progress must finish within frameTimeoutMs of its first bytes (slow-body
+   * senders), each frame timed on its own: a sender that pipelines, with chunks that end
+   * mid-frame, starts a new frame's time at each frame. Not timed while reading is paused.
+   */
   private watchFrame(): void {
     const t = this.o.frameTimeoutMs;
     if (!t) return;
-    if (this.framer.pending === 0) { clearTimeout(this.frameTimer); this.frameTimer = undefined; return; }
-    if (this.frameTimer) return;
+    if (this.framer.pending === 0 || this.socket.isPaused()) { clearTimeout(this.frameTimer); this.frameTimer = undefined; return; }
+    if (this.frameTimer && this.timedFrame === this.framer.started) return;
+    clearTimeout(this.frameTimer);
+    this.timedFrame = this.framer.started;
     this.frameTimer = setTimeout(() => {
-      if (this.framer.pending === 0) { this.frameTimer = undefined; return; }
+      this.frameTimer = undefined;
+      if (this.framer.pending === 0 || this.timedFrame !== this.framer.started) return;
       this.o.onRefused?.('frame_timeout');
       this.o.logger.info({ peer: this.peer, bytes: this.framer.pending }, 'closing an MLLP connection whose frame did not finish in time');
       this.socket.destroy();
     }, t);
-    this.socket.once('close', () => clearTimeout(this.frameTimer));
   }
 }
 
