@@ -1,6 +1,6 @@
 // The wait after creating topics, against a scripted admin (the broker's answers in order).
 import { KafkaJSProtocolError } from 'kafkajs';
-import { createTopicsReady } from './client';
+import { createTopicsReady, topicReplication } from './client';
 
 type Answer = Error | { name: string; leaders: number[] }[];
 const unknownTopic = () => new KafkaJSProtocolError({ message: 'This server does not host this topic-partition', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true } as never);
@@ -50,5 +50,22 @@ describe('createTopicsReady', () => {
     const { admin, calls } = scriptedAdmin([[{ name: 'a', leaders: [1, 1] }]], new Error('Invalid replication factor'));
     await expect(createTopicsReady(admin as never, topics, 30_000, noSleep)).rejects.toThrow('Invalid replication factor');
     expect(calls.metadata).toBe(0);
+  });
+});
+
+describe('topicReplication', () => {
+  it('gives 3 copies with 2 in sync on a cluster of 3 or more brokers, one per broker below that', () => {
+    expect(topicReplication(5)).toEqual({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(topicReplication(3)).toEqual({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(topicReplication(2)).toEqual({ replicationFactor: 2, minInsyncReplicas: 1 });
+    expect(topicReplication(1)).toEqual({ replicationFactor: 1, minInsyncReplicas: 1 });
+  });
+
+  it('takes PFM_TOPIC_REPLICATION_FACTOR when set, and refuses one the cluster cannot hold or that is not a count', () => {
+    expect(topicReplication(5, '5')).toEqual({ replicationFactor: 5, minInsyncReplicas: 2 });
+    expect(topicReplication(1, '')).toEqual({ replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(() => topicReplication(1, '3')).toThrow(/is 3, but the cluster has 1 broker: a topic cannot have more copies than brokers/);
+    expect(() => topicReplication(3, 'three')).toThrow(/whole number of 1 or more/);
+    expect(() => topicReplication(3, '0')).toThrow(/whole number of 1 or more/);
   });
 });

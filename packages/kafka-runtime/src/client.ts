@@ -96,12 +96,34 @@ export function createKafka(opts: { brokers: string[]; clientId: string; logger?
   return opts.metrics ? countKafkaErrors(kafka, opts.metrics) : kafka;
 }
 
-/** Creates the product's topics when missing (safe to call on every start). */
+/**
+ * How many copies of each partition the product's topics are created with, and how many
+ * must have a write before it counts (`min.insync.replicas`): `PFM_TOPIC_REPLICATION_FACTOR`
+ * when set, else 3 on a cluster of 3 or more brokers and one per broker below that (a
+ * single-node development broker: 1). With 3 copies, 2 must have each write, so losing a
+ * broker loses nothing acknowledged and refuses no write.
+ */
+export function topicReplication(brokers: number, configured?: string): { replicationFactor: number; minInsyncReplicas: number } {
+  let rf = Math.max(1, Math.min(3, brokers));
+  if (configured !== undefined && configured !== '') {
+    rf = Number(configured);
+    if (!Number.isInteger(rf) || rf < 1) throw new Error(`PFM_TOPIC_REPLICATION_FACTOR must be a whole number of 1 or more, not ${JSON.stringify(configured)}`);
+    if (rf > brokers) throw new Error(`PFM_TOPIC_REPLICATION_FACTOR is ${rf}, but the cluster has ${brokers} broker${brokers === 1 ? '' : 's'}: a topic cannot have more copies than brokers`);
+  }
+  return { replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 };
+}
+
+/** Creates the product's topics when missing (safe to call on every start), replicated as topicReplication says. */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[] = topicSpecs({ partitions: Number(process.env.PFM_TOPIC_PARTITIONS ?? 6), namespace: process.env.PFM_TOPIC_NAMESPACE ?? '' })): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return;
-  await createTopicsReady(admin, missing.map((s) => ({ ...s, replicationFactor: 1 })));
+  const { brokers } = await admin.describeCluster();
+  const { replicationFactor, minInsyncReplicas } = topicReplication(brokers.length, process.env.PFM_TOPIC_REPLICATION_FACTOR);
+  await createTopicsReady(admin, missing.map((s) => ({
+    ...s, replicationFactor,
+    configEntries: [...s.configEntries.filter((c) => c.name !== 'min.insync.replicas'), { name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
+  })));
 }
 
 /**
