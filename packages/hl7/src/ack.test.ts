@@ -42,6 +42,16 @@ describe('buildAck', () => {
     const err = issueAt({ segment: 'PV1', sequence: 2, field: 3, component: 1 }, 102, 'too long');
     expect(lines(buildAck(msg, 'AE', [err], opts))[2]).toBe('ERR||PV1^2^3^1^1|102^Data type error^HL70357|E||||too long');
   });
+  it('AA with warnings: one ERR each with severity W on v2.5 and later; none on older versions, whose ERR has no severity', () => {
+    const unknownFacility = a01.replace('|P|2.4|', '|P|2.5.1|').replace(/^(PV1\|(?:[^|]*\|){2}[^^|]*\^[^^|]*\^[^^|]*\^)[^^|]*/m, '$1ZZZ99');
+    const r = mapAdt(unknownFacility, { defaultSite: 'RXT', siteForFacility: () => undefined });
+    if (!r.ok) throw new Error('expected AA');
+    expect(r.warnings.map((w) => w.path)).toContain('PV1-3.4');
+    const ack = lines(buildAck(unknownFacility, 'AA', [], { ...opts, warnings: r.warnings }));
+    expect(ack[1]).toBe('MSA|AA|RXT-PAS-000101');
+    expect(ack.slice(2)).toContainEqual(expect.stringMatching(/^ERR\|\|PV1\^1\^3\^1\^4\|103\^[^|]*\^HL70357\|W\|\|\|\|PV1-3\.4 facility "ZZZ99" is not in the site map; default site used$/));
+    expect(buildAck(a01, 'AA', [], { ...opts, warnings: r.warnings })).not.toContain('ERR');
+  });
   it('AR for garbage: default delimiters, no MSA-2, ERR naming MSH', () => {
     const r = mapAdt('hello', { defaultSite: 'RXT' });
     if (r.ok) throw new Error('expected AR');

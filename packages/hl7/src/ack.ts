@@ -15,6 +15,12 @@ export interface AckOptions {
   now?: number;
   /** Zone MSH-7 is written in (always with its offset). Default Europe/London. */
   timeZone?: string;
+  /**
+   * With AA: what was accepted with a caveat (a default used, a line skipped), one ERR each
+   * with severity W (ERR-4) on v2.5 and later; a receiver of an older version gets none
+   * (its ERR has no severity, so a warning would read as an error).
+   */
+  warnings?: readonly Hl7Issue[];
 }
 
 /** Version used when the original message says none (or could not be read). */
@@ -41,13 +47,13 @@ function location(i: Hl7Issue, d: Delimiters, extra?: string): string {
   return parts.join(c);
 }
 
-function errSegment(i: Hl7Issue, d: Delimiters, legacy: boolean): string {
+function errSegment(i: Hl7Issue, d: Delimiters, legacy: boolean, severity: 'E' | 'W' = 'E'): string {
   const c = d.component;
   const codeText = escapeHl7(HL7_ERROR_CODES[i.code] ?? 'Application internal error', d);
   const err3 = [String(i.code), codeText, 'HL70357'].join(c);
   // ERR-1 (ELD) is what v2.1-2.4 receivers read; from v2.5 on it is withdrawn.
   const err1 = legacy ? location(i, d, [String(i.code), codeText, 'HL70357'].join(d.subcomponent)) : '';
-  return ['ERR', err1, location(i, d), err3, 'E', '', '', '', escapeHl7(i.message, d)].join(d.field);
+  return ['ERR', err1, location(i, d), err3, severity, '', '', '', escapeHl7(i.message, d)].join(d.field);
 }
 
 function isLegacyVersion(version: string): boolean {
@@ -57,7 +63,7 @@ function isLegacyVersion(version: string): boolean {
 
 /**
  * Builds the ACK for a message (raw text or parsed). Segments end with CR.
- * AA carries no ERR; AE and AR carry one ERR per issue.
+ * AE and AR carry one ERR per issue; AA carries none but its warnings (opts.warnings).
  */
 export function buildAck(original: string | Hl7Message, code: AckCode, errors: readonly Hl7Issue[] = [], opts: AckOptions = {}): string {
   const parsed = parseHl7(original);
@@ -78,7 +84,8 @@ export function buildAck(original: string | Hl7Message, code: AckCode, errors: r
   const text = issues[0] ? escapeHl7(issues[0].message.slice(0, 80), d) : '';
   const msa = ['MSA', code, raw(10), text].join(d.field).replace(new RegExp(`${escapeRe(d.field)}+$`), '');
   const legacy = isLegacyVersion(msh?.get(12, 1) ?? '');
-  const segments = [mshOut, msa, ...issues.map((i) => errSegment(i, d, legacy))];
+  const warnings = code === 'AA' && !legacy ? opts.warnings ?? [] : [];
+  const segments = [mshOut, msa, ...issues.map((i) => errSegment(i, d, legacy)), ...warnings.map((i) => errSegment(i, d, legacy, 'W'))];
   return segments.map((s) => `${s}\r`).join('');
 }
 

@@ -68,6 +68,7 @@ const sourceOf = (text: string): string | undefined => {
 
 export class Hl7Intake {
   private readonly unmapped;
+  private readonly warned;
   private readonly acks;
   private readonly latency;
   private readonly processingIds: Set<string>;
@@ -77,6 +78,7 @@ export class Hl7Intake {
     this.processingIds = new Set((o.processingIds ?? ['P']).map((p) => p.toUpperCase()));
     this.now = o.now ?? Date.now;
     this.unmapped = o.metrics?.counter('pfm_ingest_unmapped_total', 'HL7 messages accepted (AA) but recorded as message.unmapped, by trigger', ['trigger']);
+    this.warned = o.metrics?.counter('pfm_ingest_hl7_warnings_total', 'Warnings on HL7 messages accepted (AA): a default used or a part skipped, by where in the message (e.g. PV1-3.4: facility not known, default site)', ['path']);
     this.acks = o.metrics?.counter('pfm_ingest_mllp_messages_total', 'MLLP messages by answer (AA, AE, AR, none = closed unanswered)', ['ack']);
     this.latency = o.metrics?.histogram('pfm_ingest_mllp_ack_seconds', 'Frame received -> ACK written', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   }
@@ -123,7 +125,12 @@ export class Hl7Intake {
     }
     await this.o.publisher.publish(r.events);
     for (const e of r.events) if (e.type === 'message.unmapped') this.unmapped?.inc({ trigger: triggerLabel(e.payload.trigger) });
-    return { ok: true, code: 'AA', events: r.events, ack: buildAck(text, 'AA'), messageType: r.messageType, controlId: r.controlId };
+    if (r.warnings.length) {
+      // Where and which code only: a warning's text can quote the message's values.
+      this.o.logger.warn({ controlId: r.controlId, sourceSystem: sourceOf(text), warnings: r.warnings.map((w) => `${w.path} (${w.code})`) }, 'HL7 message accepted with warnings (sent back as ERR with severity W on v2.5 and later)');
+      for (const w of r.warnings) this.warned?.inc({ path: w.path.replace(/\[\d+\]/g, '') });
+    }
+    return { ok: true, code: 'AA', events: r.events, ack: buildAck(text, 'AA', [], { warnings: r.warnings }), messageType: r.messageType, controlId: r.controlId };
   }
 
   /**
@@ -131,7 +138,7 @@ export class Hl7Intake {
    * rule on MSH-11. Events are canonical (recordedAt now), channel hl7v2 unless given.
    */
   map(text: string, channel: FlowEvent['channel'] = 'hl7v2'):
-    | { ok: true; events: FlowEvent[]; messageType: string; controlId: string }
+    | { ok: true; events: FlowEvent[]; messageType: string; controlId: string; warnings: Hl7Issue[] }
     | { ok: false; ack: 'AE' | 'AR'; errors: Hl7Issue[]; controlId?: string } {
     const refused = this.checkProcessingId(text);
     if (refused) return { ok: false, ack: 'AR', errors: [refused] };
@@ -139,7 +146,7 @@ export class Hl7Intake {
     const r = mapAdt(text, { maxChars: this.o.maxMessageBytes, ...this.o.mapContext, now, maxAheadMs: this.o.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS });
     if (!r.ok) return { ok: false, ack: r.ack, errors: r.errors, ...(r.controlId ? { controlId: r.controlId } : {}) };
     const events = r.events.map((e: FlowEventInput) => canonicalise({ ...e, channel }, channel, e.sourceSystem ?? 'hl7v2', now));
-    return { ok: true, events, messageType: r.messageType, controlId: r.controlId };
+    return { ok: true, events, messageType: r.messageType, controlId: r.controlId, warnings: r.warnings };
   }
 
   /**

@@ -108,6 +108,14 @@ describe('HL7 v2 over MLLP', () => {
     await waitFor(() => rejects.items.some((r) => r.raw === raw), { what: 'the training message reject' });
   });
 
+  it('a facility not in the site map is accepted (AA) at the default site, and the ACK says so (ERR with severity W on v2.5.1)', async () => {
+    const raw = withControlId(hl7Fixture('a01-admit'), `${run}-nofacility`).replace('|P|2.4|', '|P|2.5.1|').replace('^RXT01|', '^QQQ42|');
+    const ack = await mllp.send(raw);
+    expect(ackCode(ack)).toBe('AA');
+    expect(ack).toMatch(/\rERR\|\|PV1\^1\^3\^1\^4\|103\^[^|]*\^HL70357\|W\|\|\|\|PV1-3\.4 facility "QQQ42" is not in the site map; default site used\r/);
+    await waitFor(() => byIdPrefix(`${run}-nofacility`).length > 0, { what: 'the event at the default site' });
+  });
+
   it('two frames in one write and one frame in 1-byte writes are all answered, in order', async () => {
     const c = await MllpClient.connect(t.ingest.mllpPort);
     try {

@@ -125,7 +125,10 @@ export async function startIngest(config: IngestConfig, opts: { logger?: Logger;
   const feed = new RejectFeed(kafka, [topics.ingestRejects, topics.flowEventsDlq], rejects, logger, `pfm-ingest-rejects-index-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`, rejectKeys ? (r) => rejectKeys.open(r) : undefined);
   await feed.start();
 
-  const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, registrySites(config.PFM_WARDS_FILE));
+  const knownSites = registrySites(config.PFM_WARDS_FILE);
+  // Said at start, not found out later as every facility landing on the default site.
+  if (!knownSites.length) logger.error({ wardsFile: config.PFM_WARDS_FILE, defaultSite: config.PFM_DEFAULT_SITE }, 'the ward registry is missing, unreadable or names no site: HL7 and FHIR facilities map to sites only through PFM_FACILITY_SITES, every other one to the default site (each with a warning)');
+  const siteForFacility = facilityResolver(config.PFM_FACILITY_SITES, knownSites);
   const hl7 = new Hl7Intake({
     publisher, logger, metrics, mapContext: { defaultSite: config.PFM_DEFAULT_SITE, siteForFacility }, maxAheadMs: config.PFM_INGEST_MAX_AHEAD_MINUTES * 60_000,
     processingIds: config.PFM_MLLP_PROCESSING_IDS, maxMessageBytes: config.PFM_MLLP_MAX_BYTES,
