@@ -121,22 +121,24 @@ export function registerFhirRoutes(app: FastifyInstance, d: FhirRouteDeps): void
       });
     }
 
-    // batch / collection: good entries are published together, bad ones rejected one by one.
+    // batch / collection: bad entries kept one by one, then the good ones published together
+    // (so a failure of either is a 503 with nothing accepted, and a retry repeats the same
+    // event and reject ids).
     const good = bundle.entries.map((e) => (e.kind === 'mapped' && e.result.ok ? toEvents(e.result.events, b.sourceSystem, ctx.now) : []));
     requireScope(senderOf(req), good.flat(), d.logger);
-    await d.publisher.publish(good.flat());
-    const entry = [];
+    const refusedIds = new Map<number, string>();
     for (const e of bundle.entries) {
-      if (e.kind === 'patient') {
-        entry.push(patientEntry);
-      } else if (e.result.ok) {
-        entry.push({ response: { status: '202 Accepted', outcome: outcome([info(`accepted as ${good[e.index]!.map((x) => x.eventId).join(', ')}`), ...e.result.warnings]) } });
-      } else {
-        const issues = e.result.issues;
-        const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: entryRaw(b.value, e.index), rawEncoding: 'utf8', reasonClass: fhirClass(issues) });
-        entry.push({ response: { status: '422 Unprocessable Entity', outcome: outcome(issues, r.rejectId) } });
-      }
+      if (e.kind !== 'mapped' || e.result.ok) continue;
+      const issues = e.result.issues;
+      const r = await d.publisher.reject({ channel, sourceSystem: b.sourceSystem, reason: reasonOf(issues), errors: errorsOf(issues), raw: entryRaw(b.value, e.index), rawEncoding: 'utf8', reasonClass: fhirClass(issues) });
+      refusedIds.set(e.index, r.rejectId);
     }
+    await d.publisher.publish(good.flat());
+    const entry = bundle.entries.map((e) => {
+      if (e.kind === 'patient') return patientEntry;
+      if (e.result.ok) return { response: { status: '202 Accepted', outcome: outcome([info(`accepted as ${good[e.index]!.map((x) => x.eventId).join(', ')}`), ...e.result.warnings]) } };
+      return { response: { status: '422 Unprocessable Entity', outcome: outcome(e.result.issues, refusedIds.get(e.index)) } };
+    });
     return reply.code(200).type('application/fhir+json').send({ resourceType: 'Bundle', type: responseType, entry });
   });
 }

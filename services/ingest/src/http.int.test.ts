@@ -65,6 +65,21 @@ describe('POST /v1/events', () => {
     expect(sink.rejects[0]!.errors[0]!.path).toBe('occurredAt');
   });
 
+  it('keeps the refused items before it publishes the good ones: a failed reject write is a true 503, nothing published; the retry gives the same ids', async () => {
+    const batch = [admission({ patientId: 'P7' }), admission({ patientId: 'P8', occurredAt: 'soon' })];
+    sink.rejectsDown = true;
+    const failed = await post('/v1/events', batch);
+    expect(failed.statusCode).toBe(503);
+    expect(sink.events).toHaveLength(0);
+    sink.rejectsDown = false;
+    const first = (await post('/v1/events', batch)).json() as { accepted: { eventId: string }[]; rejected: { rejectId: string }[] };
+    const again = (await post('/v1/events', batch)).json() as typeof first;
+    expect(again.accepted.map((a) => a.eventId)).toEqual(first.accepted.map((a) => a.eventId));
+    expect(again.rejected.map((r) => r.rejectId)).toEqual(first.rejected.map((r) => r.rejectId));
+    expect(first.rejected[0]!.rejectId).toMatch(/^rj-[0-9a-f]{32}$/);
+    expect((await get('/v1/rejects?channel=json')).json()).toMatchObject({ rejects: [{ rejectId: first.rejected[0]!.rejectId }] });
+  });
+
   it('refuses deep nesting with 400 before parsing it, and keeps it', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
     const r = await post('/v1/events', deep);

@@ -153,13 +153,16 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
       const now = Date.now();
       const results = items.map((item) => validateItem(item, channel, sourceSystem, now, d.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS));
       const events = results.flatMap((r) => (r.ok ? [r.event] : []));
-      if (events.length) await d.publisher.publish(events);
+      // The refused ones are kept first, then the good ones published: a failure of either
+      // is a 503 that is true ("nothing was accepted"), and the sender's retry gives the same
+      // event ids and the same reject ids (a digest of the input), so nothing counts twice.
       const rejected: { index: number; rejectId: string; errors: FieldError[] }[] = [];
       for (const [index, r] of results.entries()) {
         if (r.ok) continue;
         const rec = await d.publisher.reject({ channel, sourceSystem, reason: r.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: r.errors, raw: JSON.stringify(items[index]), rawEncoding: 'utf8', reasonClass: 'invalid_event' });
         rejected.push({ index, rejectId: rec.rejectId, errors: r.errors });
       }
+      if (events.length) await d.publisher.publish(events);
       const accepted = results.flatMap((r, index) => (r.ok ? [{ index, eventId: r.event.eventId }] : []));
       const status = rejected.length === 0 ? 202 : accepted.length === 0 ? 422 : 207;
       return reply.code(status).send({ accepted, rejected });

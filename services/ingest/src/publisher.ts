@@ -4,7 +4,7 @@
 // the publish deadline, it throws UnavailableError and the callers answer "try again"
 // (HTTP 503 + Retry-After, no HL7 ACK). A send that timed out may still land later: that
 // is safe because every event id is deterministic, so the sender's retry is deduplicated.
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { TOPICS, type FieldError, type FlowEvent, type Reject } from '@pfm/contracts';
 import { InfrastructureError, sendFlowEvents, serialSend, type FlowEventCodec } from '@pfm/kafka-runtime';
@@ -31,6 +31,11 @@ export const REJECT_LIMITS = { rawChars: 256 * 1024, reasonChars: 2000, errors: 
 
 /** Path of the marker error that says the stored raw input was cut short. */
 export const TRUNCATED_PATH = '(raw)';
+
+/** The id of a reject made from its content: "rj-" and 32 hex characters of SHA-256. */
+export function contentRejectId(r: Pick<RejectInput, 'channel' | 'sourceSystem' | 'reason' | 'raw' | 'rawEncoding'>): string {
+  return `rj-${createHash('sha256').update(JSON.stringify([r.channel, r.sourceSystem ?? '', r.reason, r.rawEncoding, r.raw])).digest('hex').slice(0, 32)}`;
+}
 
 export function boundedReject({ reasonClass: _, ...r }: RejectInput): RejectInput {
   const errors: FieldError[] = r.errors.slice(0, REJECT_LIMITS.errors).map((e) => ({ path: e.path.slice(0, 200), message: e.message.slice(0, REJECT_LIMITS.messageChars) }));
@@ -161,9 +166,15 @@ export class Publisher {
     }
   }
 
+  /**
+   * Keeps a refused input in the rejects topic. Its id, unless given, is a digest of what
+   * was refused (channel, sender, reason, raw input): the same input refused again (a
+   * sender's retry after a 503, a re-sent HL7 message) is the same record, kept once by
+   * the rejects view, never counted twice.
+   */
   async reject(input: RejectInput): Promise<Reject> {
     const r = boundedReject(input);
-    const full: Reject = { ...r, rejectId: r.rejectId ?? randomUUID(), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
+    const full: Reject = { ...r, rejectId: r.rejectId ?? contentRejectId(r), receivedAt: r.receivedAt ?? Date.now(), stage: 'ingest' };
     const stored = this.opts.seal ? this.opts.seal(full) : full;
     await this.withDeadline('reject', () => serialSend(this.producer, { topic: this.topics.rejects, acks: -1, messages: [{ key: full.rejectId, value: JSON.stringify(stored) }] }));
     this.rejected?.inc({ channel: full.channel, reason: reasonLabel(input.reasonClass) });
