@@ -54,4 +54,22 @@ describe('MLLP listener lifecycle', () => {
       await server.close();
     }
   });
+  it('says once per connection, in the log, that bytes outside any frame were dropped unanswered; framed messages still get answers', async () => {
+    const warned: string[] = [];
+    const capturing = Object.assign(Object.create(logger) as typeof logger, { warn: (_o: unknown, msg?: string) => { warned.push(msg ?? ''); } });
+    const server = await startMllpServer({
+      host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: capturing, allowPeer: () => true,
+      handler: async (f: Frame) => ({ reply: Buffer.from(`ack ${f.kind === 'message' ? f.data.toString() : f.kind}`) }),
+    });
+    const c = await MllpClient.connect(server.port);
+    try {
+      c.write(Buffer.from('MSH|^~\\&|PAS|RXT|PFM|RXT|20261101||ADT^A01|1|P|2.4\r'));
+      c.write(Buffer.from('PID|1||123\r'));
+      expect(await c.send('framed')).toBe('ack framed');
+      expect(warned.filter((m) => /outside any MLLP frame dropped unanswered/.test(m))).toHaveLength(1);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
 });

@@ -196,13 +196,21 @@ class MllpConnection {
   private frameTimer: NodeJS.Timeout | undefined;
   /** The frame (framer.started) the frame timer runs for. */
   private timedFrame = 0;
+  private warnedStray = false;
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     const stray = this.framer.strayBytes;
     const frames = this.framer.push(chunk);
     this.watchFrame();
-    if (this.framer.strayBytes > stray) this.o.onStrayBytes?.(this.framer.strayBytes - stray);
+    if (this.framer.strayBytes > stray) {
+      this.o.onStrayBytes?.(this.framer.strayBytes - stray);
+      // Once per connection: a sender that does not frame gets no answer at all, so say why here.
+      if (!this.warnedStray) {
+        this.warnedStray = true;
+        this.o.logger.warn({ peer: this.peer, bytes: this.framer.strayBytes - stray }, 'bytes outside any MLLP frame dropped unanswered: the sender must frame each message as 0x0B <message> 0x1C 0x0D');
+      }
+    }
     if (frames.length === 0) return;
     this.queue.push(...frames);
     if (this.queue.length >= (this.o.maxQueuedFrames ?? 32)) this.pauseReading();
