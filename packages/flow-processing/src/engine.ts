@@ -733,11 +733,7 @@ export class FlowEngine {
   private async drainPass(site: string): Promise<number> {
     let n = 0;
     if (this.unconfirmed.has(site)) {
-      for (;;) {
-        const mine = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000, pending: true });
-        if (!mine.length) break;
-        n += await this.publishOutbox(site, mine, 'recovered');
-      }
+      n += await this.publishOwnPending(site);
       this.unconfirmed.delete(site);
       if (n) this.d.logger.warn({ site, count: n }, 'published alert changes whose first publish failed');
     }
@@ -756,13 +752,7 @@ export class FlowEngine {
    */
   async recoverOutbox(site: string, opts: { own?: boolean } = {}): Promise<number> {
     let n = 0;
-    if (opts.own) {
-      for (;;) {
-        const mine = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000, pending: true });
-        if (!mine.length) break;
-        n += await this.publishOutbox(site, mine, 'recovered');
-      }
-    }
+    if (opts.own) n += await this.publishOwnPending(site);
     for (;;) {
       const claimed = await this.d.store.claimOutbox(site, this.outboxConsumer, OUTBOX_CLAIM_IDLE_MS, 5000);
       if (!claimed.length) break;
@@ -770,6 +760,16 @@ export class FlowEngine {
     }
     if (n) this.d.logger.warn({ site, count: n }, 'published alert changes another run read but had not confirmed');
     return n;
+  }
+
+  /** Publishes the entries this process's outbox name read before and did not acknowledge. */
+  private async publishOwnPending(site: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const mine = await this.d.store.readOutbox(site, this.outboxConsumer, { max: 5000, pending: true });
+      if (!mine.length) return n;
+      n += await this.publishOutbox(site, mine, 'recovered');
+    }
   }
 
   private async publishOutbox(site: string, entries: OutboxEntry[], read: 'new' | 'recovered' | 'claimed'): Promise<number> {

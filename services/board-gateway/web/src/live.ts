@@ -226,7 +226,7 @@ export class LiveBoard {
   }
 
   /** Clears the banner if it was raised by the same kind of source that just worked. */
-  private clearProblem(kind: 'rest' | 'socket'): void {
+  private clearProblem(kind: 'rest' | 'socket' | 'server'): void {
     if (this.problemKind === kind || (kind === 'socket' && this.problemKind === 'server')) {
       this.problemKind = null;
       this.set({ problem: null });
@@ -440,10 +440,9 @@ export class LiveBoard {
           // missed comes only with one, so ask again.
           if (/retry/i.test(r.error)) again();
         }
-      } else if (this.problemKind === 'server' && this.s.problem?.startsWith(`Could not join ${roomKey(room)}`)) {
+      } else if (this.s.problem?.startsWith(`Could not join ${roomKey(room)}`)) {
         // Joined after all: the banner of the failed try goes.
-        this.problemKind = null;
-        this.set({ problem: null });
+        this.clearProblem('server');
       }
     });
   }
